@@ -1,0 +1,10 @@
+export * from './types';
+export * from './errors';
+export { PatroniCluster, PrimaryPatroniCluster, StandbyPatroniCluster, RenderedFile, PatroniClusterProps } from './patroni-cluster';
+export { StandbyLink, StandbyLinkProps } from './standby-link';
+export { PatroniNode } from './patroni-node';
+export { DcsConfigPatch } from './dcs-config-patch';
+export { validateTopology, validateClusterSpec, validateLinkSpec } from './validate';
+export { renderNodeYaml } from './planners/patroni-yaml';
+export { configPatch, bootstrapDcs } from './planners/dynamic-config';
+export { parseHbaLine, clusterPgHba, firstMatch } from './planners/pg-hba';

@@ -1,0 +1,127 @@
+/**
+ * What the primary and the standby cluster share: validated props, one PatroniNode per member
+ * (managed mode), and one DCS patch that carries the cluster's dynamic configuration and what
+ * links add to it.
+ */
+import { Construct } from 'constructs';
+import { ITerraformDependable, TerraformResource } from 'cdktf';
+import { DcsConfigPatch } from './dcs-config-patch';
+import { PatroniNode } from './patroni-node';
+import { configPatch, JsonObject, LinkContribution } from './planners/dynamic-config';
+import { renderNodeYaml } from './planners/patroni-yaml';
+import { resolveCluster, ResolvedCluster } from './resolve';
+import { ClusterSpec } from './types';
+import { validateClusterSpec } from './validate';
+
+export type PatroniClusterProps = ClusterSpec;
+
+/** A file for review: a node's patroni.yml or a DCS patch body. */
+export interface RenderedFile {
+  /** Relative path, `<cluster id>/<file>`. */
+  readonly path: string;
+  readonly content: string;
+}
+
+export abstract class PatroniCluster extends Construct {
+  /** The props as given (validated). */
+  readonly spec: ClusterSpec;
+  /** The props with every default filled in. */
+  readonly resolved: ResolvedCluster;
+  readonly scope: string;
+  readonly namespace: string;
+  /** Host of every member, in topology order. */
+  readonly hosts: readonly string[];
+  /** REST API base URL of every member. */
+  readonly restEndpoints: readonly string[];
+  /** PostgreSQL `host:port` of every member. */
+  readonly postgresEndpoints: readonly string[];
+  /** Deployed members (empty for an existing cluster), by member name. */
+  readonly nodes: Readonly<Record<string, PatroniNode>> = {};
+  private readonly contributions: LinkContribution[] = [];
+  private patch?: DcsConfigPatch;
+
+  protected constructor(scope: Construct, id: string, props: PatroniClusterProps) {
+    super(scope, id);
+    this.spec = validateClusterSpec(props, this.node.path);
+    this.resolved = resolveCluster(this.spec);
+    const r = this.resolved;
+    this.scope = r.scope;
+    this.namespace = r.namespace;
+    this.hosts = r.nodes.map((n) => n.host);
+    this.restEndpoints = r.nodes.map((n) => `http://${n.host}:${r.patroni.restApiPort}`);
+    this.postgresEndpoints = r.nodes.map((n) => `${n.host}:${r.postgresql.port}`);
+    if (r.mode === 'managed') {
+      const nodes: Record<string, PatroniNode> = {};
+      for (const node of r.nodes) {
+        nodes[node.name] = new PatroniNode(this, `node-${node.name}`, {
+          cluster: r,
+          node,
+          renderYaml: () => renderNodeYaml(r, node, this.contributions),
+        });
+      }
+      this.nodes = nodes;
+      this.ensurePatch();
+    }
+  }
+
+  /** Resources that deploy the members; empty for an existing cluster. */
+  get nodeResources(): TerraformResource[] {
+    return Object.values(this.nodes).map((n) => n.resource);
+  }
+
+  /** The resource that applies this cluster's DCS patch, once there is one. */
+  get patchResource(): ITerraformDependable | undefined {
+    return this.patch?.resource;
+  }
+
+  /** Called by a link: its slot, pg_hba lines or standby_cluster block join this cluster's configuration. */
+  addLinkContribution(contribution: LinkContribution): DcsConfigPatch {
+    this.contributions.push(contribution);
+    return this.ensurePatch();
+  }
+
+  private ensurePatch(): DcsConfigPatch {
+    if (!this.patch) {
+      this.patch = new DcsConfigPatch(this, 'dcs-patch', {
+        cluster: this.resolved,
+        label: `${this.node.id} DCS patch (${this.resolved.scope})`,
+        endpoints: this.restEndpoints,
+        renderJson: () => JSON.stringify(this.renderPatch(), null, 2),
+        dependsOn: this.nodeResources,
+      });
+    }
+    return this.patch;
+  }
+
+  /** The body of this cluster's `PATCH /config`. */
+  renderPatch(): JsonObject {
+    return configPatch(this.resolved, this.contributions);
+  }
+
+  /** Every member's patroni.yml (managed mode) and the DCS patch, for review. */
+  renderedFiles(): RenderedFile[] {
+    const id = this.node.id;
+    const files: RenderedFile[] = [];
+    if (this.resolved.mode === 'managed') {
+      for (const node of this.resolved.nodes) {
+        files.push({ path: `${id}/${node.name}.patroni.yml`, content: renderNodeYaml(this.resolved, node, this.contributions) });
+      }
+    }
+    if (this.patch) files.push({ path: `${id}/dcs-patch.json`, content: `${JSON.stringify(this.renderPatch(), null, 2)}\n` });
+    return files;
+  }
+}
+
+/** The source cluster. Managed, or an existing cluster that the stack only patches. */
+export class PrimaryPatroniCluster extends PatroniCluster {
+  constructor(scope: Construct, id: string, props: PatroniClusterProps) {
+    super(scope, id, props);
+  }
+}
+
+/** The standby cluster: its nodes start as a standby cluster once a StandbyLink connects it. */
+export class StandbyPatroniCluster extends PatroniCluster {
+  constructor(scope: Construct, id: string, props: PatroniClusterProps) {
+    super(scope, id, props);
+  }
+}

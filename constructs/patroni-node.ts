@@ -1,0 +1,123 @@
+/**
+ * One Patroni member as a planned resource: its input is the rendered patroni.yml (so a plan
+ * shows a line-by-line diff), and its provisioners deliver the file and start Patroni, or
+ * reload it when it already runs. Replacing this resource never touches the data directory.
+ */
+import { createHash } from 'node:crypto';
+import { Construct } from 'constructs';
+import { DataResource, Fn, ITerraformDependable, Lazy, TerraformResource, TerraformStack, Token } from 'cdktf';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import { deliverProvisioners, nodeCommands, Provisioner, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
+import { ResolvedCluster, ResolvedNode } from './resolve';
+
+export interface PatroniNodeProps {
+  readonly cluster: ResolvedCluster;
+  readonly node: ResolvedNode;
+  /** Produces the node's YAML at synth time, after every link has contributed. */
+  readonly renderYaml: () => string;
+}
+
+/** terraform_data or null_resource with the same values, read by provisioners through `self`. */
+export function planResource(
+  scope: Construct,
+  id: string,
+  kind: ResolvedCluster['deploy']['resourceKind'],
+  values: Record<string, unknown>,
+  trigger: Record<string, unknown>,
+  provisioners: Provisioner[],
+  extra: { connection?: ReturnType<typeof sshConnection>; dependsOn?: ITerraformDependable[]; precondition?: { condition: unknown; errorMessage: string }[] } = {},
+): { resource: TerraformResource; attr: SelfAttr } {
+  const lifecycle = extra.precondition?.length ? { precondition: extra.precondition } : undefined;
+  if (kind === 'null_resource') {
+    const stack = TerraformStack.of(scope);
+    if (!stack.node.tryFindChild('null-provider')) new NullProvider(stack, 'null-provider');
+    const resource = new NullResource(scope, id, {
+      triggers: { ...values, ...trigger } as Record<string, string>,
+      provisioners,
+      connection: extra.connection,
+      dependsOn: extra.dependsOn,
+      lifecycle,
+    });
+    return { resource, attr: 'triggers' };
+  }
+  const resource = new DataResource(scope, id, {
+    input: values,
+    triggersReplace: trigger,
+    provisioners,
+    connection: extra.connection,
+    dependsOn: extra.dependsOn,
+    lifecycle,
+  });
+  return { resource, attr: 'input' };
+}
+
+/**
+ * Escapes Terraform template sequences (`${`, `%{`) in rendered text, so a `${VAR}` in a shell
+ * command of the topology reaches the node unchanged. cdktf tokens (`${TfToken[...]}`) stay.
+ */
+export function escapeTemplate(text: string): string {
+  return text.replace(/\$\{(?!TfToken\[)/g, '$$${').replace(/%\{/g, '%%{');
+}
+
+/**
+ * Replacement trigger for a rendered text: its sha256, or, when it holds Terraform tokens (known
+ * only at apply), the text itself.
+ */
+export function contentHash(text: string): string {
+  return Token.isUnresolved(text) ? escapeTemplate(text) : createHash('sha256').update(text).digest('hex');
+}
+
+export class PatroniNode extends Construct {
+  /** The resource that deploys this member. */
+  readonly resource: TerraformResource;
+  readonly memberName: string;
+  readonly host: string;
+  readonly configPath: string;
+
+  constructor(scope: Construct, id: string, props: PatroniNodeProps) {
+    super(scope, id);
+    const { cluster, node } = props;
+    const commands = nodeCommands(cluster, node);
+    this.memberName = node.name;
+    this.host = node.host;
+    this.configPath = commands.configPath;
+    const kind = cluster.deploy.resourceKind;
+    const attr: SelfAttr = kind === 'null_resource' ? 'triggers' : 'input';
+    const yaml = Lazy.stringValue({ produce: () => escapeTemplate(props.renderYaml()) });
+    const sha = Lazy.stringValue({ produce: () => contentHash(props.renderYaml()) });
+    const hostIsToken = Token.isUnresolved(node.host);
+    const { resource } = planResource(
+      this,
+      'config',
+      kind,
+      { member: node.name, host: node.host, config_path: commands.configPath, patroni_yml: yaml },
+      { config_sha256: sha, host: node.host },
+      deliverProvisioners(cluster, commands, attr),
+      {
+        connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined,
+        precondition: hostIsToken
+          ? [{
+              condition: Fn.can(Fn.regex('^[A-Za-z0-9.:_-]+$', node.host)),
+              errorMessage: `host of member ${node.name} must be a bare address or host name (no port, scheme or comma)`,
+            }]
+          : undefined,
+      },
+    );
+    this.resource = resource;
+    if (cluster.deploy.stopOnDestroy) {
+      planResource(
+        this,
+        'stop-on-destroy',
+        kind,
+        { member: node.name, host: node.host, stop_command: commands.stop },
+        {},
+        stopProvisioners(cluster, attr),
+        {
+          connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined,
+          dependsOn: [resource],
+        },
+      );
+    }
+  }
+}

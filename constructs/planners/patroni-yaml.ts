@@ -1,0 +1,103 @@
+/**
+ * One node's patroni.yml, in the article's layout. Holds user names only: passwords reach
+ * Patroni through its environment (PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD,
+ * PATRONI_REWIND_PASSWORD, PATRONI_RESTAPI_PASSWORD).
+ */
+import { stringify } from 'yaml';
+import { ResolvedCluster, ResolvedNode } from '../resolve';
+import { bootstrapDcs, JsonObject, LinkContribution, sortedRecord } from './dynamic-config';
+
+export function dcsSection(cluster: ResolvedCluster): JsonObject {
+  const dcs = cluster.dcs;
+  switch (dcs.type) {
+    case 'etcd3':
+    case 'etcd':
+      return { [dcs.type]: { hosts: [...dcs.hosts], protocol: dcs.protocol ?? 'http' } };
+    case 'consul':
+      return { consul: { host: dcs.host, scheme: dcs.scheme ?? 'http' } };
+    case 'zookeeper':
+      return { zookeeper: { hosts: [...dcs.hosts] } };
+    case 'kubernetes':
+      return {
+        kubernetes: { namespace: dcs.namespace ?? 'default', labels: sortedRecord(dcs.labels ?? { application: 'patroni' }) },
+      };
+  }
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Deep merge for per-node overrides: objects merge, everything else replaces. */
+export function deepMerge(base: JsonObject, patch: Readonly<Record<string, unknown>>): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const current = out[key];
+    if (isPlainObject(value) && isPlainObject(current)) {
+      out[key] = deepMerge(current as JsonObject, value);
+    } else {
+      out[key] = value as JsonObject[string];
+    }
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function nodeConfig(
+  cluster: ResolvedCluster,
+  node: ResolvedNode,
+  contributions: readonly LinkContribution[],
+): JsonObject {
+  const pg = cluster.postgresql;
+  const restapi: JsonObject = {
+    listen: hostPort(node.host, cluster.patroni.restApiPort),
+    connect_address: hostPort(node.host, cluster.patroni.restApiPort),
+  };
+  if (cluster.patroni.restApiUsername) restapi.authentication = { username: cluster.patroni.restApiUsername };
+  const postgresql: JsonObject = {
+    listen: hostPort(node.host, pg.port),
+    connect_address: hostPort(node.host, pg.port),
+    data_dir: pg.dataDir,
+  };
+  if (pg.configDir !== undefined) postgresql.config_dir = pg.configDir;
+  Object.assign(postgresql, {
+    bin_dir: pg.binDir,
+    pgpass: pg.pgpass,
+    use_unix_socket: pg.useUnixSocket,
+    use_unix_socket_repl: pg.useUnixSocket,
+    parameters: pg.authMethod === 'scram-sha-256' ? { password_encryption: 'scram-sha-256' } : {},
+    authentication: {
+      replication: { username: cluster.users.replication },
+      superuser: { username: cluster.users.superuser },
+      rewind: { username: cluster.users.rewind },
+    },
+  });
+  const config: JsonObject = {
+    scope: cluster.scope,
+    namespace: cluster.namespace,
+    name: node.name,
+    restapi,
+    ...dcsSection(cluster),
+    bootstrap: {
+      dcs: bootstrapDcs(cluster, contributions),
+      initdb: pg.initdb.map((o) => (typeof o === 'string' ? o : { ...o })),
+    },
+    postgresql,
+  };
+  if (cluster.patroni.watchdog) config.watchdog = { mode: cluster.patroni.watchdog };
+  config.tags = sortedRecord(node.tags) as JsonObject;
+  return deepMerge(config, node.overrides);
+}
+
+/** YAML text of a node's configuration; the same input always gives the same bytes. */
+export function renderNodeYaml(
+  cluster: ResolvedCluster,
+  node: ResolvedNode,
+  contributions: readonly LinkContribution[],
+): string {
+  // YAML 1.1 rules, as Patroni's PyYAML reads them: 'on', 'off', 'yes', 'no' stay quoted strings.
+  return stringify(nodeConfig(cluster, node, contributions), { version: '1.1', lineWidth: 0, indentSeq: true });
+}

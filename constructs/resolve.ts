@@ -1,0 +1,194 @@
+/**
+ * Fills every documented default of the cluster model, so planners never guess.
+ */
+import { Token } from 'cdktf';
+import { ClusterSpec, DcsSpec, LinkSpec, NodeSpec } from './types';
+
+export interface ResolvedNode {
+  readonly name: string;
+  readonly host: string;
+  readonly hbaAddress: string;
+  readonly tags: Readonly<Record<string, string | number | boolean>>;
+  readonly overrides: Readonly<Record<string, unknown>>;
+}
+
+export interface ResolvedCluster {
+  readonly mode: 'managed' | 'existing';
+  readonly scope: string;
+  readonly namespace: string;
+  readonly dcs: DcsSpec;
+  readonly nodes: readonly ResolvedNode[];
+  readonly postgresql: {
+    readonly version: number;
+    readonly binDir: string;
+    readonly dataDir: string;
+    readonly configDir?: string;
+    readonly port: number;
+    readonly parameters: Readonly<Record<string, string | number | boolean>>;
+    readonly pgHba: readonly string[];
+    /** Whether the topology gave pgHba itself (an existing cluster must). */
+    readonly pgHbaDeclared: boolean;
+    readonly generatePgHba: boolean;
+    readonly authMethod: string;
+    readonly rejectLine: string;
+    readonly pgIdent: readonly string[];
+    readonly initdb: readonly (string | Readonly<Record<string, string>>)[];
+    readonly pgpass: string;
+    readonly useUnixSocket: boolean;
+  };
+  readonly patroni: {
+    readonly restApiPort: number;
+    readonly restApiUsername?: string;
+    readonly ttl: number;
+    readonly loopWait: number;
+    readonly retryTimeout: number;
+    readonly maximumLagOnFailover: number;
+    readonly useSlots: boolean;
+    readonly usePgRewind: boolean;
+    readonly permanentSlots: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    readonly watchdog?: string;
+  };
+  readonly users: { readonly superuser: string; readonly replication: string; readonly rewind: string };
+  readonly deploy: {
+    readonly transport: 'ssh' | 'local';
+    readonly sshUser: string;
+    readonly sshPrivateKeyPath?: string;
+    readonly sshBastionHost?: string;
+    readonly sshBastionUser?: string;
+    readonly configName: string;
+    readonly configPath: string;
+    readonly startCommand: string;
+    readonly reloadCommand: string;
+    readonly statusCommand: string;
+    readonly stopOnDestroy: boolean;
+    readonly stopCommand: string;
+    readonly resourceKind: 'terraform_data' | 'null_resource';
+    readonly patchTimeoutSeconds: number;
+  };
+}
+
+export interface ResolvedLink {
+  readonly state: 'following' | 'detached';
+  readonly slotName?: string;
+  readonly sourceVip?: string;
+  readonly port: number;
+  readonly createReplicaMethods: readonly string[];
+  readonly restoreCommand?: string;
+  readonly archiveCleanupCommand?: string;
+  readonly recoveryMinApplyDelay?: string;
+}
+
+export const DEFAULT_TAGS = Object.freeze({ noloadbalance: false, clonefrom: false, nosync: false });
+
+/** pg_hba address of a node: /32 for IPv4 (and for a token, taken as IPv4), /128 for IPv6, the name itself otherwise. */
+export function defaultHbaAddress(host: string): string {
+  if (Token.isUnresolved(host)) return `${host}/32`;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return `${host}/32`;
+  if (host.includes(':')) return `${host}/128`;
+  return host;
+}
+
+function resolveNode(node: NodeSpec): ResolvedNode {
+  return {
+    name: node.name,
+    host: node.host,
+    hbaAddress: node.hbaAddress ?? defaultHbaAddress(node.host),
+    tags: node.tags ?? DEFAULT_TAGS,
+    overrides: node.overrides ?? {},
+  };
+}
+
+export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
+  const pg = spec.postgresql ?? {};
+  const pa = spec.patroni ?? {};
+  const users = {
+    superuser: spec.users?.superuser ?? 'postgres',
+    replication: spec.users?.replication ?? 'replicator',
+    rewind: spec.users?.rewind ?? 'rewinder',
+  };
+  const version = pg.version ?? 16;
+  const d = spec.deploy ?? {};
+  const configName = d.configName ?? `${version}-${spec.scope}`;
+  const authMethod = pg.authMethod ?? 'scram-sha-256';
+  return {
+    mode: spec.mode ?? 'managed',
+    scope: spec.scope,
+    namespace: spec.namespace ?? '/service/',
+    dcs: spec.dcs,
+    nodes: spec.nodes.map(resolveNode),
+    postgresql: {
+      version,
+      binDir: pg.binDir ?? `/usr/pgsql-${version}/bin`,
+      dataDir: pg.dataDir ?? `/var/lib/pgsql/${version}/${spec.scope}`,
+      configDir: pg.configDir,
+      port: pg.port ?? 5432,
+      parameters: pg.parameters ?? {},
+      pgHba: pg.pgHba ?? [
+        'local all postgres peer',
+        `local replication ${users.replication} peer map=replicamap`,
+        `local postgres ${users.rewind} peer map=rewindmap`,
+      ],
+      pgHbaDeclared: pg.pgHba !== undefined,
+      generatePgHba: pg.generatePgHba ?? (spec.mode ?? 'managed') === 'managed',
+      authMethod,
+      rejectLine: pg.rejectLine ?? 'host all postgres all reject',
+      pgIdent: pg.pgIdent ?? [`rewindmap postgres ${users.rewind}`, `replicamap postgres ${users.replication}`],
+      initdb: pg.initdb ?? [{ encoding: 'UTF8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }],
+      pgpass: pg.pgpass ?? `/etc/patroni/${spec.scope}.pgpass`,
+      useUnixSocket: pg.useUnixSocket ?? true,
+    },
+    patroni: {
+      restApiPort: pa.restApiPort ?? 8008,
+      restApiUsername: pa.restApiUsername,
+      ttl: pa.ttl ?? 30,
+      loopWait: pa.loopWait ?? 10,
+      retryTimeout: pa.retryTimeout ?? 10,
+      maximumLagOnFailover: pa.maximumLagOnFailover ?? 1048576,
+      useSlots: pa.useSlots ?? true,
+      usePgRewind: pa.usePgRewind ?? true,
+      permanentSlots: pa.permanentSlots ?? {},
+      watchdog: pa.watchdog,
+    },
+    users,
+    deploy: {
+      transport: d.transport ?? 'ssh',
+      sshUser: d.sshUser ?? 'root',
+      sshPrivateKeyPath: d.sshPrivateKeyPath,
+      sshBastionHost: d.sshBastionHost,
+      sshBastionUser: d.sshBastionUser,
+      configName,
+      configPath: d.configPath ?? '/etc/patroni/{configName}.yml',
+      startCommand: d.startCommand ?? 'systemctl start patroni@{configName}.service',
+      reloadCommand: d.reloadCommand ?? 'systemctl reload patroni@{configName}.service',
+      statusCommand: d.statusCommand ?? 'systemctl is-active --quiet patroni@{configName}.service',
+      stopOnDestroy: d.stopOnDestroy ?? false,
+      stopCommand: d.stopCommand ?? 'systemctl stop patroni@{configName}.service',
+      resourceKind: d.resourceKind ?? 'terraform_data',
+      patchTimeoutSeconds: d.patchTimeoutSeconds ?? 300,
+    },
+  };
+}
+
+export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedLink {
+  return {
+    state: link.state ?? 'following',
+    slotName: link.slotName,
+    sourceVip: link.sourceVip,
+    port: link.port ?? primary.postgresql.port,
+    createReplicaMethods: link.createReplicaMethods ?? ['basebackup'],
+    restoreCommand: link.restoreCommand,
+    archiveCleanupCommand: link.archiveCleanupCommand,
+    recoveryMinApplyDelay: link.recoveryMinApplyDelay,
+  };
+}
+
+/** Replaces `{name}`, `{host}`, `{scope}`, `{configName}` in a deploy path or command. */
+export function expandPlaceholders(template: string, cluster: ResolvedCluster, node: ResolvedNode): string {
+  const values: Record<string, string> = {
+    name: node.name,
+    host: node.host,
+    scope: cluster.scope,
+    configName: cluster.deploy.configName,
+  };
+  return template.replace(/\{(name|host|scope|configName)\}/g, (_m, key: string) => values[key]);
+}

@@ -1,0 +1,390 @@
+/**
+ * Rules across objects (both clusters and the link), as a table. Every failing rule adds a
+ * problem; all of them are reported together.
+ */
+import { isIP } from 'node:net';
+import { Token } from 'cdktf';
+import { Problem } from './errors';
+import { primaryContribution } from './planners/link';
+import { clusterPgHba, firstMatch, HbaLine, parseHbaLine } from './planners/pg-hba';
+import { ResolvedCluster, ResolvedLink, ResolvedNode } from './resolve';
+
+export interface RuleContext {
+  readonly primary: ResolvedCluster;
+  readonly standby: ResolvedCluster;
+  readonly link: ResolvedLink;
+  /** Where each part lives in the input: `primary`, `standby`, `link` for a file, construct paths for code. */
+  readonly where: { readonly primary: string; readonly standby: string; readonly link: string };
+}
+
+interface Rule {
+  readonly id: string;
+  readonly check: (ctx: RuleContext) => Problem[];
+}
+
+const isToken = (s: string) => Token.isUnresolved(s);
+
+/** Patroni's own slot name for a member: lower case, invalid characters as underscores. */
+export function memberSlotName(member: string): string {
+  return member.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+export const SLOT_NAME_PATTERN = /^[a-z0-9_]{1,63}$/;
+const HOST_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
+
+/** PostgreSQL's defaults as Patroni sets them, for the hot-standby parameters. */
+export const HOT_STANDBY_DEFAULTS: Readonly<Record<string, number>> = {
+  max_connections: 100,
+  max_worker_processes: 8,
+  max_wal_senders: 10,
+  max_prepared_transactions: 0,
+  max_locks_per_transaction: 64,
+};
+
+function clusters(ctx: RuleContext): [string, ResolvedCluster][] {
+  return [
+    [ctx.where.primary, ctx.primary],
+    [ctx.where.standby, ctx.standby],
+  ];
+}
+
+function nodesWithPath(ctx: RuleContext): { path: string; node: ResolvedNode; cluster: string }[] {
+  return clusters(ctx).flatMap(([where, c]) => c.nodes.map((node, i) => ({ path: `${where}.nodes[${i}]`, node, cluster: where })));
+}
+
+function hbaProblems(where: string, lines: readonly string[]): Problem[] {
+  return lines.flatMap((line, i) => {
+    const parsed = parseHbaLine(line);
+    return 'error' in parsed
+      ? [{
+          path: `${where}[${i}]`,
+          message: `pg_hba line does not parse: ${parsed.error}`,
+          received: line,
+          allowed: 'TYPE DATABASE USER [ADDRESS] METHOD [OPTIONS], as in pg_hba.conf',
+          fix: 'correct the line, e.g. "host replication replicator 192.168.122.97/32 scram-sha-256"',
+        }]
+      : [];
+  });
+}
+
+function paramNumber(params: Readonly<Record<string, string | number | boolean>>, name: string): number | undefined {
+  const v = params[name];
+  if (v === undefined) return HOT_STANDBY_DEFAULTS[name];
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function findPasswords(value: unknown, path: string): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
+    /password/i.test(k) ? [`${path}.${k}`] : findPasswords(v, `${path}.${k}`),
+  );
+}
+
+function isInside(dir: string, parent: string): boolean {
+  const norm = (p: string) => p.replace(/\/+$/, '');
+  return norm(dir) === norm(parent) || norm(dir).startsWith(`${norm(parent)}/`);
+}
+
+export const ERROR_RULES: readonly Rule[] = [
+  {
+    id: 'member-names-unique',
+    check: (ctx) => {
+      const seen = new Map<string, string>();
+      return nodesWithPath(ctx).flatMap(({ path, node }) => {
+        const first = seen.get(node.name);
+        if (first === undefined) {
+          seen.set(node.name, path);
+          return [];
+        }
+        return [{
+          path: `${path}.name`,
+          message: `member name is already used by ${first}`,
+          received: node.name,
+          allowed: 'a member name unique across the primary and the standby cluster',
+          fix: 'rename one of the members (e.g. so1.. for the source, ta1.. for the standby)',
+        }];
+      });
+    },
+  },
+  {
+    id: 'hosts-valid-and-unique',
+    check: (ctx) => {
+      const seen = new Map<string, string>();
+      return nodesWithPath(ctx).flatMap(({ path, node }) => {
+        if (isToken(node.host)) return [];
+        if (!isIP(node.host) && !HOST_PATTERN.test(node.host)) {
+          return [{
+            path: `${path}.host`,
+            message: 'is not an IP address or host name',
+            received: node.host,
+            allowed: 'an IPv4/IPv6 address or a DNS name, without port or scheme',
+            fix: 'write only the address, e.g. 192.168.122.97 (ports are set in postgresql.port and patroni.restApiPort)',
+          }];
+        }
+        const first = seen.get(node.host);
+        if (first === undefined) {
+          seen.set(node.host, path);
+          return [];
+        }
+        return [{
+          path: `${path}.host`,
+          message: `host is already used by ${first}`,
+          received: node.host,
+          allowed: 'one node per host',
+          fix: 'give each node its own address',
+        }];
+      });
+    },
+  },
+  {
+    id: 'slot-name-valid',
+    check: (ctx) => {
+      const slot = ctx.link.slotName;
+      if (slot === undefined) return [];
+      const problems: Problem[] = [];
+      if (!SLOT_NAME_PATTERN.test(slot)) {
+        problems.push({
+          path: `${ctx.where.link}.slotName`,
+          message: 'is not a valid PostgreSQL replication slot name',
+          received: slot,
+          allowed: 'lower-case letters, digits and underscore, 1 to 63 characters',
+          fix: `use e.g. "${memberSlotName(slot).slice(0, 63) || 'standby_cluster_slot'}"`,
+        });
+      }
+      const clash = nodesWithPath(ctx).find(({ node }) => memberSlotName(node.name) === slot);
+      if (clash) {
+        problems.push({
+          path: `${ctx.where.link}.slotName`,
+          message: `equals the slot Patroni keeps for member ${clash.node.name} (${clash.path})`,
+          received: slot,
+          allowed: 'a slot name that no member name maps to',
+          fix: 'choose a distinct name such as "standby_cluster_slot"',
+        });
+      }
+      return problems;
+    },
+  },
+  {
+    id: 'slot-required-with-use-slots',
+    check: (ctx) =>
+      ctx.primary.patroni.useSlots && !ctx.link.slotName
+        ? [{
+            path: `${ctx.where.link}.slotName`,
+            message: 'is required while use_slots is on: without it the standby leader streams with no slot and the primary may recycle WAL it still needs',
+            received: ctx.link.slotName,
+            allowed: 'a slot name (it becomes a permanent physical slot on the primary)',
+            fix: 'add link.slotName, e.g. my_standby_cluster_slot',
+          }]
+        : [],
+  },
+  {
+    id: 'users-equal',
+    check: (ctx) =>
+      (['replication', 'rewind'] as const).flatMap((u) =>
+        ctx.primary.users[u] === ctx.standby.users[u]
+          ? []
+          : [{
+              path: `${ctx.where.standby}.users.${u}`,
+              message: `must equal the primary's ${u} user: the standby receives the users through the copy`,
+              received: ctx.standby.users[u],
+              allowed: JSON.stringify(ctx.primary.users[u]),
+              fix: `set ${u} to "${ctx.primary.users[u]}" in both clusters`,
+            }],
+      ),
+  },
+  {
+    id: 'same-major-version',
+    check: (ctx) =>
+      ctx.primary.postgresql.version === ctx.standby.postgresql.version
+        ? []
+        : [{
+            path: `${ctx.where.standby}.postgresql.version`,
+            message: 'differs from the primary: physical replication needs the same major version',
+            received: ctx.standby.postgresql.version,
+            allowed: String(ctx.primary.postgresql.version),
+            fix: 'use the same major version; upgrade through logical replication or pg_upgrade instead',
+          }],
+  },
+  {
+    id: 'shared-dcs-needs-distinct-scope',
+    check: (ctx) => {
+      const a = ctx.primary;
+      const b = ctx.standby;
+      if (a.dcs.type !== b.dcs.type) return [];
+      const hostsOf = (c: ResolvedCluster) => ('hosts' in c.dcs ? c.dcs.hosts : 'host' in c.dcs ? [c.dcs.host] : ['(in-cluster)']);
+      const shared = hostsOf(a).filter((h) => hostsOf(b).includes(h));
+      if (shared.length === 0 || a.scope !== b.scope || a.namespace !== b.namespace) return [];
+      return [{
+        path: `${ctx.where.standby}.scope`,
+        message: `both clusters use the same DCS (${shared.join(', ')}) with the same scope and namespace: they would collide`,
+        received: { scope: b.scope, namespace: b.namespace },
+        allowed: 'a different scope or namespace on a shared DCS, or a DCS of its own',
+        fix: `give the standby cluster its own etcd, or a different scope (e.g. "${b.scope}-standby")`,
+      }];
+    },
+  },
+  {
+    id: 'patroni-timing',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) => {
+        const p = c.patroni;
+        return p.loopWait + 2 * p.retryTimeout <= p.ttl
+          ? []
+          : [{
+              path: `${where}.patroni`,
+              message: 'loop_wait + 2 * retry_timeout must not exceed ttl, or the leader key expires during a retry',
+              received: { ttl: p.ttl, loopWait: p.loopWait, retryTimeout: p.retryTimeout },
+              allowed: `loopWait + 2 * retryTimeout <= ttl (here ${p.loopWait + 2 * p.retryTimeout} > ${p.ttl})`,
+              fix: `raise ttl to at least ${p.loopWait + 2 * p.retryTimeout}, or lower loopWait/retryTimeout`,
+            }];
+      }),
+  },
+  {
+    id: 'basebackup-needs-config-in-pgdata',
+    check: (ctx) => {
+      const pg = ctx.primary.postgresql;
+      const usesBasebackup = ctx.link.createReplicaMethods.some((m) => m === 'basebackup' || m === 'pg_basebackup');
+      if (!usesBasebackup || pg.configDir === undefined || isInside(pg.configDir, pg.dataDir)) return [];
+      return [{
+        path: `${ctx.where.primary}.postgresql.configDir`,
+        message: 'is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails',
+        received: pg.configDir,
+        allowed: `a directory inside ${pg.dataDir}, or no configDir`,
+        fix: `remove configDir (Patroni then keeps postgresql.conf in ${pg.dataDir}), or copy postgresql.conf into PGDATA on every primary node (the Debian layout) and drop configDir here`,
+      }];
+    },
+  },
+  {
+    id: 'pg-hba-parses',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) => [
+        ...hbaProblems(`${where}.postgresql.pgHba`, c.postgresql.pgHba),
+        ...(c.postgresql.generatePgHba ? hbaProblems(`${where}.postgresql.rejectLine`, [c.postgresql.rejectLine]).map((p) => ({ ...p, path: `${where}.postgresql.rejectLine` })) : []),
+      ]),
+  },
+  {
+    id: 'standby-covered-by-primary-pg-hba',
+    check: (ctx) => {
+      const merged = clusterPgHba(ctx.primary, primaryContribution(ctx.link, ctx.primary, ctx.standby).pgHbaLines);
+      const parsed = merged.map(parseHbaLine).filter((l): l is HbaLine => !('error' in l));
+      return ctx.standby.nodes.flatMap((node, i) => {
+        const ip = node.host;
+        if (isToken(ip) || isIP(ip) === 0) return [];
+        return [
+          { database: 'replication', user: ctx.primary.users.replication },
+          { database: 'postgres', user: ctx.primary.users.rewind },
+        ].flatMap((conn) => {
+          const line = firstMatch(parsed, { clientIp: ip, ...conn });
+          if (line && line.method !== 'reject') return [];
+          return [{
+            path: `${ctx.where.standby}.nodes[${i}].host`,
+            message: `is not admitted by the primary's pg_hba for ${conn.database === 'replication' ? 'replication' : 'the postgres database'} as ${conn.user}${line ? ' (a reject line matches first)' : ''}`,
+            received: ip,
+            allowed: `a primary pg_hba in which the first line matching ${ip} admits ${conn.user}`,
+            fix: `set standby.nodes[${i}].hbaAddress to a CIDR that contains ${ip}, or move the reject line after the generated ones`,
+          }];
+        });
+      });
+    },
+  },
+  {
+    id: 'hot-standby-parameters',
+    check: (ctx) =>
+      Object.keys(HOT_STANDBY_DEFAULTS).flatMap((name) => {
+        const source = paramNumber(ctx.primary.postgresql.parameters, name);
+        const standby = paramNumber(ctx.standby.postgresql.parameters, name);
+        if (source === undefined || standby === undefined || standby >= source) return [];
+        return [{
+          path: `${ctx.where.standby}.postgresql.parameters.${name}`,
+          message: `is below the primary's ${name}: a hot standby refuses to start with a lower value`,
+          received: standby,
+          allowed: `>= ${source} (the primary's value)`,
+          fix: `set ${name} to at least ${source} on the standby cluster`,
+        }];
+      }),
+  },
+  {
+    id: 'no-password-in-overrides',
+    check: (ctx) =>
+      nodesWithPath(ctx).flatMap(({ path, node }) =>
+        findPasswords(node.overrides, `${path}.overrides`).map((p) => ({
+          path: p,
+          message: 'a password must not be written into the topology: it would land in the plan, the state and the rendered files',
+          received: '(hidden)',
+          allowed: 'no password keys; passwords come from the hosts\' environment',
+          fix: 'remove it and set PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD in the env file read by the Patroni service',
+        })),
+      ),
+  },
+  {
+    id: 'existing-cluster-declares-pg-hba',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) =>
+        c.mode === 'existing' && !c.postgresql.pgHbaDeclared
+          ? [{
+              path: `${where}.postgresql.pgHba`,
+              message: "is required for an existing cluster: a DCS patch replaces the whole pg_hba list, and lines not declared here would be dropped",
+              received: undefined,
+              allowed: "the cluster's current pg_hba lines (patronictl show-config)",
+              fix: 'copy the current postgresql.pg_hba list of the running cluster into postgresql.pgHba',
+            }]
+          : [],
+      ),
+  },
+];
+
+export const WARNING_RULES: readonly Rule[] = [
+  {
+    id: 'single-source-host',
+    check: (ctx) =>
+      ctx.primary.nodes.length === 1 && ctx.link.sourceVip === undefined
+        ? [{
+            path: `${ctx.where.link}.sourceVip`,
+            message: 'the standby cluster has a single source host and no VIP: it cannot follow a primary switchover',
+            received: undefined,
+            allowed: 'a VIP, or several primary nodes',
+            fix: 'set link.sourceVip or list every primary node',
+          }]
+        : [],
+  },
+  {
+    id: 'no-wal-retention',
+    check: (ctx) => {
+      const p = ctx.primary.postgresql.parameters;
+      return p.wal_keep_size === undefined && p.max_slot_wal_keep_size === undefined
+        ? [{
+            path: `${ctx.where.primary}.postgresql.parameters`,
+            message: 'neither wal_keep_size nor max_slot_wal_keep_size is set: the slot may retain WAL without bound, and nothing protects the link while a new leader recreates the slot',
+            received: undefined,
+            allowed: 'wal_keep_size and/or max_slot_wal_keep_size',
+            fix: 'set e.g. wal_keep_size: 1GB and max_slot_wal_keep_size: 50GB',
+          }]
+        : [];
+    },
+  },
+  {
+    id: 'pg-rewind-impossible',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) => {
+        const checksums = c.postgresql.initdb.some((o) => o === 'data-checksums');
+        const hints = ['on', 'true', true, 1, '1'].includes(c.postgresql.parameters.wal_log_hints as never);
+        return c.patroni.usePgRewind && !checksums && !hints
+          ? [{
+              path: `${where}.postgresql`,
+              message: 'data checksums and wal_log_hints are both off: pg_rewind cannot work',
+              received: { initdb: c.postgresql.initdb, wal_log_hints: c.postgresql.parameters.wal_log_hints },
+              allowed: "'data-checksums' in initdb or wal_log_hints: 'on'",
+              fix: "set parameters.wal_log_hints: 'on'",
+            }]
+          : [];
+      }),
+  },
+];
+
+export function checkRules(ctx: RuleContext): { errors: Problem[]; warnings: Problem[] } {
+  return {
+    errors: ERROR_RULES.flatMap((r) => r.check(ctx)),
+    warnings: WARNING_RULES.flatMap((r) => r.check(ctx)),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Strict schema of the topology at the file boundary (and of construct props): a misspelled
+ * key is an error, not a silently ignored setting.
+ */
+import { z } from 'zod';
+import { ClusterSpec, LinkSpec, Topology } from './types';
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const port = z.number().int().min(1).max(65535);
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+const hostList = z.array(nonEmpty).min(1, 'needs at least one host:port');
+
+export const dcsSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('etcd3'), hosts: hostList, protocol: z.enum(['http', 'https']).optional() }),
+  z.strictObject({ type: z.literal('etcd'), hosts: hostList, protocol: z.enum(['http', 'https']).optional() }),
+  z.strictObject({ type: z.literal('consul'), host: nonEmpty, scheme: z.enum(['http', 'https']).optional() }),
+  z.strictObject({ type: z.literal('zookeeper'), hosts: hostList }),
+  z.strictObject({
+    type: z.literal('kubernetes'),
+    namespace: nonEmpty.optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  }),
+]);
+
+export const nodeSchema = z.strictObject({
+  name: nonEmpty,
+  host: nonEmpty,
+  hbaAddress: nonEmpty.optional(),
+  tags: z.record(z.string(), scalar).optional(),
+  overrides: z.record(z.string(), z.unknown()).optional(),
+});
+
+const postgresSchema = z.strictObject({
+  version: z.number().int().min(9).max(99).optional(),
+  binDir: nonEmpty.optional(),
+  dataDir: nonEmpty.optional(),
+  configDir: nonEmpty.optional(),
+  port: port.optional(),
+  parameters: z.record(z.string(), scalar).optional(),
+  pgHba: z.array(z.string()).optional(),
+  generatePgHba: z.boolean().optional(),
+  authMethod: z.enum(['scram-sha-256', 'md5', 'cert', 'trust']).optional(),
+  rejectLine: nonEmpty.optional(),
+  pgIdent: z.array(nonEmpty).optional(),
+  initdb: z.array(z.union([nonEmpty, z.record(z.string(), z.string())])).optional(),
+  pgpass: nonEmpty.optional(),
+  useUnixSocket: z.boolean().optional(),
+});
+
+const slotSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('physical') }),
+  z.strictObject({ type: z.literal('logical'), database: nonEmpty, plugin: nonEmpty }),
+]);
+
+const patroniSchema = z.strictObject({
+  restApiPort: port.optional(),
+  restApiUsername: nonEmpty.optional(),
+  ttl: z.number().int().min(1).optional(),
+  loopWait: z.number().int().min(1).optional(),
+  retryTimeout: z.number().int().min(1).optional(),
+  maximumLagOnFailover: z.number().int().min(0).optional(),
+  useSlots: z.boolean().optional(),
+  usePgRewind: z.boolean().optional(),
+  permanentSlots: z.record(z.string(), slotSchema).optional(),
+  watchdog: z.enum(['off', 'automatic', 'required']).optional(),
+});
+
+const usersSchema = z.strictObject({
+  superuser: nonEmpty.optional(),
+  replication: nonEmpty.optional(),
+  rewind: nonEmpty.optional(),
+});
+
+const deploySchema = z.strictObject({
+  transport: z.enum(['ssh', 'local']).optional(),
+  sshUser: nonEmpty.optional(),
+  sshPrivateKeyPath: nonEmpty.optional(),
+  sshBastionHost: nonEmpty.optional(),
+  sshBastionUser: nonEmpty.optional(),
+  configName: nonEmpty.optional(),
+  configPath: nonEmpty.optional(),
+  startCommand: nonEmpty.optional(),
+  reloadCommand: nonEmpty.optional(),
+  statusCommand: nonEmpty.optional(),
+  stopOnDestroy: z.boolean().optional(),
+  stopCommand: nonEmpty.optional(),
+  resourceKind: z.enum(['terraform_data', 'null_resource']).optional(),
+  patchTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+});
+
+export const clusterSchema = z.strictObject({
+  mode: z.enum(['managed', 'existing']).optional(),
+  scope: nonEmpty,
+  namespace: nonEmpty.optional(),
+  dcs: dcsSchema,
+  nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
+  postgresql: postgresSchema.optional(),
+  patroni: patroniSchema.optional(),
+  users: usersSchema.optional(),
+  deploy: deploySchema.optional(),
+});
+
+export const linkSchema = z.strictObject({
+  state: z.enum(['following', 'detached']).optional(),
+  slotName: z.string().optional(),
+  sourceVip: nonEmpty.optional(),
+  port: port.optional(),
+  createReplicaMethods: z.array(nonEmpty).min(1).optional(),
+  restoreCommand: nonEmpty.optional(),
+  archiveCleanupCommand: nonEmpty.optional(),
+  recoveryMinApplyDelay: nonEmpty.optional(),
+});
+
+export const topologySchema = z.strictObject({
+  primary: clusterSchema,
+  standby: clusterSchema,
+  link: linkSchema,
+});
+
+/**
+ * The keys a strict object allows at a path of the input (zod's unrecognized_keys issue does not
+ * carry them). Discriminated unions are resolved with the input's own discriminator value.
+ */
+export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly PropertyKey[]): string[] | undefined {
+  let schema: z.ZodType | undefined = root;
+  let value: unknown = input;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let cur = s;
+    while (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) cur = cur.unwrap() as z.ZodType;
+    if (cur instanceof z.ZodDiscriminatedUnion) {
+      const disc = (cur as unknown as { def: { discriminator: string } }).def.discriminator;
+      const wanted = (value as Record<string, unknown> | undefined)?.[disc];
+      const match = (cur.options as z.ZodType[]).find(
+        (o) => o instanceof z.ZodObject && (o.shape[disc] as z.ZodLiteral).values.has(wanted as never),
+      );
+      if (match) return match;
+    }
+    return cur;
+  };
+  for (const part of path) {
+    if (!schema) return undefined;
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) schema = schema.shape[part as string] as z.ZodType | undefined;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else return undefined;
+    value = (value as Record<PropertyKey, unknown> | undefined)?.[part as string];
+  }
+  if (!schema) return undefined;
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+}
+
+// Compile-time checks that the schema and the documented interfaces describe the same model.
+type Assignable<A, B extends A> = B;
+export type _ClusterMatches = Assignable<ClusterSpec, z.infer<typeof clusterSchema>>;
+export type _LinkMatches = Assignable<LinkSpec, z.infer<typeof linkSchema>>;
+export type _TopologyMatches = Assignable<Topology, z.infer<typeof topologySchema>>;

@@ -1,0 +1,228 @@
+/**
+ * The cluster model shared by the topology file and the TypeScript constructs.
+ *
+ * Every optional field documents its default. The topology file uses exactly these
+ * field names (camelCase); PostgreSQL parameter names inside `parameters` are passed
+ * through unchanged.
+ */
+
+/** Distributed configuration store of one cluster. Each cluster has its own. */
+export type DcsSpec =
+  | {
+      /** etcd v3 API (the article's choice). */
+      readonly type: 'etcd3';
+      /** `host:port` of every etcd member. */
+      readonly hosts: readonly string[];
+      /** @default 'http' */
+      readonly protocol?: 'http' | 'https';
+    }
+  | {
+      /** etcd v2 API. */
+      readonly type: 'etcd';
+      readonly hosts: readonly string[];
+      /** @default 'http' */
+      readonly protocol?: 'http' | 'https';
+    }
+  | {
+      readonly type: 'consul';
+      /** `host:port` of the local Consul agent. */
+      readonly host: string;
+      /** @default 'http' */
+      readonly scheme?: 'http' | 'https';
+    }
+  | {
+      readonly type: 'zookeeper';
+      readonly hosts: readonly string[];
+    }
+  | {
+      readonly type: 'kubernetes';
+      /** Kubernetes namespace of the cluster objects. @default 'default' */
+      readonly namespace?: string;
+      /** Labels that select the cluster's objects. @default {application: 'patroni'} */
+      readonly labels?: Readonly<Record<string, string>>;
+    };
+
+/** One Patroni member. */
+export interface NodeSpec {
+  /** Member name (Patroni `name`). Unique across the primary and the standby cluster. */
+  readonly name: string;
+  /**
+   * Address of the node: PostgreSQL and the REST API listen and are reached here.
+   * May be a Terraform token (for example another resource's IP); it is then checked at apply time.
+   */
+  readonly host: string;
+  /**
+   * Address or CIDR used for this node in generated pg_hba lines.
+   * @default `${host}/32` for IPv4, `${host}/128` for IPv6, the host itself for a host name
+   */
+  readonly hbaAddress?: string;
+  /** Patroni tags (nofailover, noloadbalance, clonefrom, nosync, ...). @default the article's tags */
+  readonly tags?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Patroni YAML fragment deep-merged into this node's rendered configuration, last.
+   * For paths and settings that differ per node (socket directory, pgpass file).
+   * Passwords are refused here: they come from the hosts' environment.
+   * @default {}
+   */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+}
+
+export interface PostgresSpec {
+  /** PostgreSQL major version, the same on both clusters. @default 16 */
+  readonly version?: number;
+  /** @default `/usr/pgsql-${version}/bin` (the article's RHEL layout) */
+  readonly binDir?: string;
+  /** @default `/var/lib/pgsql/${version}/${scope}` */
+  readonly dataDir?: string;
+  /**
+   * Where Patroni writes postgresql.conf. Outside dataDir (the Debian layout) it breaks
+   * basebackup-based standby bootstrap.
+   * @default - the data directory
+   */
+  readonly configDir?: string;
+  /** @default 5432 */
+  readonly port?: number;
+  /** PostgreSQL parameters of the cluster's dynamic configuration (bootstrap.dcs and the DCS patch). @default {} */
+  readonly parameters?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * pg_hba lines placed before the generated ones (local lines, application access).
+   * @default the article's three `local` lines
+   */
+  readonly pgHba?: readonly string[];
+  /**
+   * Generate, for every node of the cluster, a replication line for the replication user and a
+   * `postgres` database line for the rewind user, then the reject line.
+   * @default true for a managed cluster; false for an existing one, whose pgHba is then its whole current list
+   */
+  readonly generatePgHba?: boolean;
+  /** Authentication method of generated host lines. `trust` only when asked. @default 'scram-sha-256' */
+  readonly authMethod?: 'scram-sha-256' | 'md5' | 'cert' | 'trust';
+  /** The line that ends the generated pg_hba. @default 'host all postgres all reject' */
+  readonly rejectLine?: string;
+  /** @default ['rewindmap postgres rewinder', 'replicamap postgres replicator'] with the configured user names */
+  readonly pgIdent?: readonly string[];
+  /** initdb options. @default ['encoding: UTF8', 'data-checksums', 'auth-host: scram-sha-256'] as Patroni's list */
+  readonly initdb?: readonly (string | Readonly<Record<string, string>>)[];
+  /** Patroni `postgresql.pgpass`. @default `/etc/patroni/${scope}.pgpass` */
+  readonly pgpass?: string;
+  /** Patroni `postgresql.use_unix_socket` and `use_unix_socket_repl`. @default true */
+  readonly useUnixSocket?: boolean;
+}
+
+export interface PatroniSpec {
+  /** REST API port of every node. @default 8008 */
+  readonly restApiPort?: number;
+  /**
+   * User name of the REST API's basic authentication. The password comes from
+   * PATRONI_RESTAPI_PASSWORD on the hosts and in the deploying pipeline's environment.
+   * @default - no authentication
+   */
+  readonly restApiUsername?: string;
+  /** @default 30 */
+  readonly ttl?: number;
+  /** @default 10 */
+  readonly loopWait?: number;
+  /** @default 10 */
+  readonly retryTimeout?: number;
+  /** @default 1048576 */
+  readonly maximumLagOnFailover?: number;
+  /** @default true */
+  readonly useSlots?: boolean;
+  /** @default true */
+  readonly usePgRewind?: boolean;
+  /** Permanent slots of this cluster's dynamic configuration (the link adds its own). @default {} */
+  readonly permanentSlots?: Readonly<Record<string, { readonly type: 'physical' } | { readonly type: 'logical'; readonly database: string; readonly plugin: string }>>;
+  /** Patroni `watchdog.mode`. @default - no watchdog section (Patroni's default) */
+  readonly watchdog?: 'off' | 'automatic' | 'required';
+}
+
+export interface UsersSpec {
+  /** @default 'postgres' */
+  readonly superuser?: string;
+  /** The same in both clusters. @default 'replicator' */
+  readonly replication?: string;
+  /** The same in both clusters. @default 'rewinder' */
+  readonly rewind?: string;
+}
+
+/** How the rendered configuration reaches each node and how Patroni is started there. */
+export interface DeploySpec {
+  /** `ssh`: file + remote-exec provisioners; `local`: local-exec on the deploying machine. @default 'ssh' */
+  readonly transport?: 'ssh' | 'local';
+  /** SSH user. @default 'root' */
+  readonly sshUser?: string;
+  /** Path of the private key on the deploying machine; without it the SSH agent is used. @default - the agent */
+  readonly sshPrivateKeyPath?: string;
+  /** Bastion host for SSH. @default - none */
+  readonly sshBastionHost?: string;
+  /** @default the SSH user */
+  readonly sshBastionUser?: string;
+  /** Name of the configuration, used in the default path and commands. @default `${version}-${scope}` */
+  readonly configName?: string;
+  /** Placeholders `{name}`, `{host}`, `{scope}`, `{configName}` are replaced per node. @default `/etc/patroni/{configName}.yml` */
+  readonly configPath?: string;
+  /** Starts Patroni; must be a no-op when it runs. @default `systemctl start patroni@{configName}.service` */
+  readonly startCommand?: string;
+  /** Makes a running Patroni re-read its file (never restarts PostgreSQL). @default `systemctl reload patroni@{configName}.service` */
+  readonly reloadCommand?: string;
+  /** Exit 0 when Patroni runs on the node. @default `systemctl is-active --quiet patroni@{configName}.service` */
+  readonly statusCommand?: string;
+  /** Stop Patroni (and so PostgreSQL) on `terraform destroy`. @default false: destroy leaves databases running */
+  readonly stopOnDestroy?: boolean;
+  /** @default `systemctl stop patroni@{configName}.service` */
+  readonly stopCommand?: string;
+  /** `terraform_data` needs no provider (air-gapped pipelines); `null_resource` needs hashicorp/null. @default 'terraform_data' */
+  readonly resourceKind?: 'terraform_data' | 'null_resource';
+  /** How long a DCS patch waits for the REST API, in seconds. @default 300 */
+  readonly patchTimeoutSeconds?: number;
+}
+
+export interface ClusterSpec {
+  /**
+   * `managed`: the stack renders and deploys every node's configuration and starts Patroni.
+   * `existing`: a running cluster, known by its nodes' REST endpoints, that the stack only patches.
+   * @default 'managed'
+   */
+  readonly mode?: 'managed' | 'existing';
+  /** Patroni `scope` (cluster name). */
+  readonly scope: string;
+  /** @default '/service/' */
+  readonly namespace?: string;
+  readonly dcs: DcsSpec;
+  readonly nodes: readonly NodeSpec[];
+  /** @default see PostgresSpec */
+  readonly postgresql?: PostgresSpec;
+  /** @default see PatroniSpec */
+  readonly patroni?: PatroniSpec;
+  /** @default see UsersSpec */
+  readonly users?: UsersSpec;
+  /** @default see DeploySpec */
+  readonly deploy?: DeploySpec;
+}
+
+export type LinkState = 'following' | 'detached';
+
+export interface LinkSpec {
+  /** `following`: the standby cluster replicates; `detached`: promoted to an independent primary. @default 'following' */
+  readonly state?: LinkState;
+  /** Permanent physical slot on the primary (`primary_slot_name`). Required while use_slots is on. */
+  readonly slotName?: string;
+  /** One VIP or DNS name of the source cluster. @default - every primary node, as a comma list */
+  readonly sourceVip?: string;
+  /** @default the primary's PostgreSQL port */
+  readonly port?: number;
+  /** @default ['basebackup'] */
+  readonly createReplicaMethods?: readonly string[];
+  /** @default - none (streaming only) */
+  readonly restoreCommand?: string;
+  /** @default - none */
+  readonly archiveCleanupCommand?: string;
+  /** Delay applied on the standby leader, e.g. '5min'. @default - none */
+  readonly recoveryMinApplyDelay?: string;
+}
+
+export interface Topology {
+  readonly primary: ClusterSpec;
+  readonly standby: ClusterSpec;
+  readonly link: LinkSpec;
+}

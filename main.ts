@@ -1,0 +1,33 @@
+/**
+ * The app: reads the topology file named by TOPOLOGY (default examples/article.yaml), applies
+ * LINK_STATE (following | detached: the promotion variant), and synthesizes one stack per
+ * cluster plus the rendered files under cdktf.out/rendered/. The environment is read here only.
+ */
+import * as path from 'node:path';
+import { App } from 'cdktf';
+import { formatProblem, TopologyError } from './constructs/errors';
+import { buildStandbyStacks } from './stacks/standby-stacks';
+import { loadTopologyFile } from './stacks/topology-file';
+import { writeRenderedFiles } from './stacks/rendered-files';
+
+const DEFAULT_TOPOLOGY = path.join('examples', 'article.yaml');
+
+function main(): void {
+  const file = process.env.TOPOLOGY || DEFAULT_TOPOLOGY;
+  const { topology, warnings } = loadTopologyFile(file, process.env.LINK_STATE);
+  for (const w of warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  const app = new App();
+  buildStandbyStacks(app, topology);
+  app.synth();
+  writeRenderedFiles(app, app.outdir);
+}
+
+try {
+  main();
+} catch (err) {
+  if (err instanceof TopologyError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

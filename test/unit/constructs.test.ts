@@ -1,0 +1,214 @@
+import { Testing, TerraformStack } from 'cdktf';
+import { parse } from 'yaml';
+import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
+import { StandbyLink } from '../../constructs/standby-link';
+import { renderedFilesOf } from '../../stacks/rendered-files';
+import { articleTopology, byPath, mutate, resourcesOf, synthTopology } from './helpers';
+
+describe('article topology, following', () => {
+  const { primary, standby, app } = synthTopology(articleTopology());
+
+  test('standby nodes carry the article standby_cluster block and pg_hba', () => {
+    const ta1 = parse(byPath(standby, 'cluster/node-ta1/config').input.patroni_yml);
+    expect(ta1.name).toBe('ta1');
+    expect(ta1.scope).toBe('pgcluster');
+    expect(ta1.namespace).toBe('/service/patroni/');
+    expect(ta1.etcd3).toEqual({ hosts: ['192.168.122.97:2379', '192.168.122.198:2379', '192.168.122.172:2379'], protocol: 'http' });
+    expect(ta1.bootstrap.dcs.standby_cluster).toEqual({
+      host: '192.168.122.237,192.168.122.93,192.168.122.128',
+      port: 5432,
+      primary_slot_name: 'my_standby_cluster_slot',
+      create_replica_methods: ['basebackup'],
+    });
+    expect(ta1.postgresql).toMatchObject({
+      listen: '192.168.122.97:5432',
+      data_dir: '/var/lib/pgsql/16/pgcluster',
+      bin_dir: '/usr/pgsql-16/bin',
+      pgpass: '/etc/patroni/pgcluster.pgpass',
+      authentication: { replication: { username: 'replicator' }, superuser: { username: 'postgres' }, rewind: { username: 'rewinder' } },
+    });
+    expect(ta1.bootstrap.dcs).toMatchObject({ ttl: 30, loop_wait: 10, retry_timeout: 10, maximum_lag_on_failover: 1048576 });
+    expect(ta1.bootstrap.dcs.postgresql.pg_hba).toContain('host all postgres all reject');
+    expect(ta1.tags).toEqual({ clonefrom: false, noloadbalance: false, nosync: false });
+  });
+
+  test('the primary patch adds the permanent slot and every standby node to pg_hba, in the article order', () => {
+    const patch = JSON.parse(byPath(primary, 'cluster/dcs-patch/apply').input.patch_json);
+    expect(patch.slots).toEqual({ my_standby_cluster_slot: { type: 'physical' } });
+    const hba: string[] = patch.postgresql.pg_hba;
+    const added = [
+      'host replication replicator 192.168.122.97/32 scram-sha-256',
+      'host replication replicator 192.168.122.198/32 scram-sha-256',
+      'host replication replicator 192.168.122.172/32 scram-sha-256',
+      'host postgres rewinder 192.168.122.97/32 scram-sha-256',
+      'host postgres rewinder 192.168.122.198/32 scram-sha-256',
+      'host postgres rewinder 192.168.122.172/32 scram-sha-256',
+    ];
+    const start = hba.indexOf(added[0]);
+    expect(hba.slice(start, start + 6)).toEqual(added);
+    expect(hba[hba.length - 1]).toBe('host all postgres all reject');
+  });
+
+  test('order: primary nodes, then the primary patch; the standby stack waits for the primary stack', () => {
+    const patch = byPath(primary, 'cluster/dcs-patch/apply');
+    expect(patch.depends_on).toHaveLength(3);
+    expect(patch.depends_on[0]).toMatch(/^terraform_data\.cluster_node-so1_config_/);
+    expect((app.node.findChild('standby') as TerraformStack).dependencies.map((d) => d.node.id)).toEqual(['primary']);
+  });
+
+  test('node resources: YAML as input, replaced by its hash, ssh delivery, start or reload', () => {
+    const so1 = byPath(primary, 'cluster/node-so1/config');
+    expect(Object.keys(so1.input).sort()).toEqual(['config_path', 'host', 'member', 'patroni_yml']);
+    expect(so1.triggers_replace.config_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(so1.connection).toEqual({ type: 'ssh', host: '${self.input.host}', user: 'root', agent: 'true' });
+    expect(so1.input.config_path).toBe('/etc/patroni/16-pgcluster.yml');
+    const remote = so1.provisioner[1]['remote-exec'].inline.join('\n');
+    expect(remote).toContain('if systemctl is-active --quiet patroni@16-pgcluster.service; then');
+    expect(remote).toContain('systemctl reload patroni@16-pgcluster.service');
+    expect(remote).toContain('systemctl start patroni@16-pgcluster.service');
+    expect(remote).not.toMatch(/rm -rf|initdb|pg_ctl/);
+  });
+
+  test('no destroy-time stop unless asked', () => {
+    expect(JSON.stringify(primary)).not.toContain('"when"');
+  });
+
+  test('rendered files: every node and both patches', () => {
+    expect(renderedFilesOf(app).map((f) => f.path)).toEqual([
+      'primary/cluster/dcs-patch.json',
+      'primary/cluster/so1.patroni.yml',
+      'primary/cluster/so2.patroni.yml',
+      'primary/cluster/so3.patroni.yml',
+      'standby/cluster/dcs-patch.json',
+      'standby/cluster/ta1.patroni.yml',
+      'standby/cluster/ta2.patroni.yml',
+      'standby/cluster/ta3.patroni.yml',
+    ]);
+  });
+
+  test('snapshot (following)', () => {
+    expect({ primary, standby }).toMatchSnapshot();
+  });
+});
+
+describe('promotion variant (detached)', () => {
+  const following = synthTopology(articleTopology());
+  const detached = synthTopology(articleTopology('detached'));
+
+  test('snapshot (detached)', () => {
+    expect({ primary: detached.primary, standby: detached.standby }).toMatchSnapshot();
+  });
+
+  test('same stacks, same resource addresses', () => {
+    for (const side of ['primary', 'standby'] as const) {
+      expect(Object.keys(resourcesOf(detached[side])).sort()).toEqual(Object.keys(resourcesOf(following[side])).sort());
+    }
+  });
+
+  test('the primary stack does not change at all', () => {
+    expect(detached.primary).toEqual(following.primary);
+  });
+
+  test('standby: only the standby_cluster block goes away (nodes) and the patch sets it to null', () => {
+    for (const name of ['ta1', 'ta2', 'ta3']) {
+      const before = parse(byPath(following.standby, `node-${name}/config`).input.patroni_yml);
+      const after = parse(byPath(detached.standby, `node-${name}/config`).input.patroni_yml);
+      expect(after.bootstrap.dcs.standby_cluster).toBeUndefined();
+      delete before.bootstrap.dcs.standby_cluster;
+      expect(after).toEqual(before);
+    }
+    const patchBefore = JSON.parse(byPath(following.standby, 'dcs-patch/apply').input.patch_json);
+    const patchAfter = JSON.parse(byPath(detached.standby, 'dcs-patch/apply').input.patch_json);
+    expect(patchAfter.standby_cluster).toBeNull();
+    expect({ ...patchAfter, standby_cluster: 'x' }).toEqual({ ...patchBefore, standby_cluster: 'x' });
+  });
+
+  test('nothing in the variant stops, re-initializes or wipes a node', () => {
+    const text = JSON.stringify(detached.standby);
+    expect(text).not.toMatch(/systemctl (stop|restart)|rm -rf|initdb |pg_ctl/);
+  });
+});
+
+describe('determinism and secrets', () => {
+  test('two synths of the same input are identical', () => {
+    expect(JSON.stringify(synthTopology(articleTopology()).standby)).toBe(JSON.stringify(synthTopology(articleTopology()).standby));
+  });
+  test('no password field anywhere in the output', () => {
+    const { primary, standby } = synthTopology(articleTopology());
+    expect(JSON.stringify([primary, standby])).not.toMatch(/password:|"password"/i);
+  });
+});
+
+describe('constructs from TypeScript', () => {
+  const t = articleTopology();
+
+  test('defaults: managed, ssh, terraform_data, 8008, namespace /service/', () => {
+    const stack = new TerraformStack(Testing.app(), 's');
+    const c = new PrimaryPatroniCluster(stack, 'db', { scope: 'x', dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] }, nodes: [{ name: 'a1', host: '10.0.0.1' }] });
+    expect(c.resolved.mode).toBe('managed');
+    expect(c.resolved.deploy).toMatchObject({ transport: 'ssh', resourceKind: 'terraform_data', configName: '16-x' });
+    expect(c.restEndpoints).toEqual(['http://10.0.0.1:8008']);
+    expect(c.namespace).toBe('/service/');
+  });
+
+  test('one stack: standby nodes depend on the primary patch', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    const primary = new PrimaryPatroniCluster(stack, 'dc1', t.primary);
+    const standby = new StandbyPatroniCluster(stack, 'dc2', t.standby);
+    new StandbyLink(stack, 'link', { primary, standby, ...t.link });
+    const json = JSON.parse(Testing.synth(stack));
+    const ta1 = byPath(json, 'dc2/node-ta1/config');
+    expect(ta1.depends_on).toEqual([expect.stringMatching(/^terraform_data\.dc1_dcs-patch_apply_/)]);
+  });
+
+  test('existing primary: no node resources, a patch with its declared pg_hba, slot and no timing keys', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    const primary = new PrimaryPatroniCluster(stack, 'dc1', {
+      ...t.primary,
+      mode: 'existing',
+      postgresql: { ...t.primary.postgresql, pgHba: ['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256'] },
+    });
+    const standby = new StandbyPatroniCluster(stack, 'dc2', t.standby);
+    new StandbyLink(stack, 'link', { primary, standby, ...t.link });
+    const json = JSON.parse(Testing.synth(stack));
+    expect(Object.keys(resourcesOf(json)).filter((k) => k.startsWith('dc1_'))).toEqual([expect.stringMatching(/^dc1_dcs-patch_apply_/)]);
+    const patch = JSON.parse(byPath(json, 'dc1/dcs-patch/apply').input.patch_json);
+    expect(Object.keys(patch).sort()).toEqual(['postgresql', 'slots']);
+    expect(patch.postgresql.pg_hba.slice(0, 2)).toEqual(['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256']);
+    expect(patch.postgresql.pg_hba).toHaveLength(8);
+  });
+
+  test('local transport, null_resource and stopOnDestroy', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    new PrimaryPatroniCluster(stack, 'db', {
+      ...t.primary,
+      deploy: { transport: 'local', resourceKind: 'null_resource', stopOnDestroy: true, startCommand: 'start-{name}', statusCommand: 'running-{name}', reloadCommand: 'reload-{name}', stopCommand: 'stop-{name}' },
+    });
+    const json = JSON.parse(Testing.synth(stack));
+    expect(json.provider?.null).toBeDefined();
+    const so1 = byPath(json, 'db/node-so1/config', 'null_resource');
+    expect(so1.triggers.patroni_yml).toContain('name: so1');
+    const local = so1.provisioner[0]['local-exec'];
+    expect(local.environment).toEqual({ PATRONI_CONFIG_PATH: '${self.triggers.config_path}', PATRONI_CONFIG_YAML: '${self.triggers.patroni_yml}' });
+    expect(local.command).toContain('if running-so1; then');
+    const stop = byPath(json, 'db/node-so1/stop-on-destroy', 'null_resource');
+    expect(stop.provisioner[0]['local-exec']).toMatchObject({ when: 'destroy', command: '${self.triggers.stop_command}' });
+    expect(stop.triggers.stop_command).toBe('stop-so1');
+  });
+
+  test('a Terraform token as host: rendered into the YAML, checked by a precondition', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    const ip = new (require('cdktf').TerraformVariable)(stack, 'ip', { type: 'string' });
+    new PrimaryPatroniCluster(stack, 'db', { scope: 'x', dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] }, nodes: [{ name: 'a1', host: ip.stringValue }] });
+    const json = JSON.parse(Testing.synth(stack));
+    const a1 = byPath(json, 'db/node-a1/config');
+    expect(a1.input.patroni_yml).toContain('listen: ${var.ip}:8008');
+    expect(a1.triggers_replace.config_sha256).toContain('name: a1');
+    expect(a1.lifecycle.precondition[0].condition).toContain('regex');
+  });
+
+  test('template sequences in a parameter reach the node unchanged', () => {
+    const { primary } = synthTopology(mutate(t, (x) => (x.primary.postgresql.parameters.archive_command = 'test ! -f ${ARCHIVE}/%f')));
+    expect(byPath(primary, 'node-so1/config').input.patroni_yml).toContain('archive_command: test ! -f $${ARCHIVE}/%f');
+  });
+});

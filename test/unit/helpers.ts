@@ -1,0 +1,41 @@
+import * as path from 'node:path';
+import { Testing } from 'cdktf';
+import { parseTopology } from '../../stacks/topology-file';
+import { buildStandbyStacks } from '../../stacks/standby-stacks';
+import { Topology } from '../../constructs/types';
+import * as fs from 'node:fs';
+
+export const ARTICLE = path.join(__dirname, '..', '..', 'examples', 'article.yaml');
+
+export function articleTopology(linkState?: string): Topology {
+  return parseTopology(fs.readFileSync(ARTICLE, 'utf8'), 'examples/article.yaml', linkState).topology;
+}
+
+/** Synthesizes both stacks of a topology; returns their parsed Terraform JSON. */
+export function synthTopology(topology: Topology) {
+  const app = Testing.app();
+  const stacks = buildStandbyStacks(app, topology);
+  const primary = JSON.parse(Testing.synth(stacks.primaryStack, true));
+  const standby = JSON.parse(Testing.synth(stacks.standbyStack, true));
+  return { app, stacks, primary, standby };
+}
+
+export type TfJson = { resource: Record<string, Record<string, Record<string, any>>> };
+
+export function resourcesOf(json: TfJson, type = 'terraform_data'): Record<string, Record<string, any>> {
+  return json.resource?.[type] ?? {};
+}
+
+export function byPath(json: TfJson, suffix: string, type = 'terraform_data'): Record<string, any> {
+  const want = suffix.replace(/\//g, '_');
+  const found = Object.entries(resourcesOf(json, type)).find(([key]) => key.replace(/_[0-9A-F]{8}$/, '').endsWith(want))?.[1];
+  if (!found) throw new Error(`no resource at ${suffix}`);
+  return found;
+}
+
+/** A deep copy of a plain topology with a change applied. */
+export function mutate(topology: Topology, change: (t: any) => void): any {
+  const copy = JSON.parse(JSON.stringify(topology));
+  change(copy);
+  return copy;
+}
