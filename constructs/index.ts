@@ -1,7 +1,9 @@
 export * from './types';
 export * from './errors';
-export { PatroniCluster, PrimaryPatroniCluster, StandbyPatroniCluster, RenderedFile, PatroniClusterProps } from './patroni-cluster';
-export { StandbyLink, StandbyLinkProps } from './standby-link';
+export { PatroniCluster, PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
+export type { RenderedFile, PatroniClusterProps } from './patroni-cluster';
+export { StandbyLink } from './standby-link';
+export type { StandbyLinkProps } from './standby-link';
 export { PatroniNode } from './patroni-node';
 export { DcsConfigPatch } from './dcs-config-patch';
 export { validateTopology, validateClusterSpec, validateLinkSpec } from './validate';

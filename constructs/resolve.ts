@@ -46,6 +46,7 @@ export interface ResolvedCluster {
     readonly useSlots: boolean;
     readonly usePgRewind: boolean;
     readonly permanentSlots: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    readonly bootstrapPgHba: boolean;
     readonly watchdog?: string;
   };
   readonly users: { readonly superuser: string; readonly replication: string; readonly rewind: string };
@@ -147,6 +148,7 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       useSlots: pa.useSlots ?? true,
       usePgRewind: pa.usePgRewind ?? true,
       permanentSlots: pa.permanentSlots ?? {},
+      bootstrapPgHba: pa.bootstrapPgHba ?? true,
       watchdog: pa.watchdog,
     },
     users,

@@ -63,6 +63,7 @@ const patroniSchema = z.strictObject({
   useSlots: z.boolean().optional(),
   usePgRewind: z.boolean().optional(),
   permanentSlots: z.record(z.string(), slotSchema).optional(),
+  bootstrapPgHba: z.boolean().optional(),
   watchdog: z.enum(['off', 'automatic', 'required']).optional(),
 });
 

@@ -132,6 +132,12 @@ export interface PatroniSpec {
   readonly usePgRewind?: boolean;
   /** Permanent slots of this cluster's dynamic configuration (the link adds its own). @default {} */
   readonly permanentSlots?: Readonly<Record<string, { readonly type: 'physical' } | { readonly type: 'logical'; readonly database: string; readonly plugin: string }>>;
+  /**
+   * Also write the pg_hba list as the legacy `bootstrap.pg_hba`: Patroni 3.0's `--validate-config`
+   * insists on it. At run time the dynamic configuration's list is what Patroni writes.
+   * @default true
+   */
+  readonly bootstrapPgHba?: boolean;
   /** Patroni `watchdog.mode`. @default - no watchdog section (Patroni's default) */
   readonly watchdog?: 'off' | 'automatic' | 'required';
 }

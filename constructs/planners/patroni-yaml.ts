@@ -75,16 +75,19 @@ export function nodeConfig(
       rewind: { username: cluster.users.rewind },
     },
   });
+  const dcs = bootstrapDcs(cluster, contributions);
+  const bootstrap: JsonObject = {
+    dcs,
+    initdb: pg.initdb.map((o) => (typeof o === 'string' ? o : { ...o })),
+  };
+  if (cluster.patroni.bootstrapPgHba) bootstrap.pg_hba = [...((dcs.postgresql as JsonObject).pg_hba as string[])];
   const config: JsonObject = {
     scope: cluster.scope,
     namespace: cluster.namespace,
     name: node.name,
     restapi,
     ...dcsSection(cluster),
-    bootstrap: {
-      dcs: bootstrapDcs(cluster, contributions),
-      initdb: pg.initdb.map((o) => (typeof o === 'string' ? o : { ...o })),
-    },
+    bootstrap,
     postgresql,
   };
   if (cluster.patroni.watchdog) config.watchdog = { mode: cluster.patroni.watchdog };

@@ -1,0 +1,255 @@
+/**
+ * End-to-end harness: a work directory, two etcd processes, the project's own synth and
+ * Terraform, SQL through `pg`, and cleanup of every process it started (by pid).
+ * Everything listens on loopback addresses only.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const PASSWORDS = {
+  PATRONI_SUPERUSER_PASSWORD: 'e2e-Super-7d1f0c',
+  PATRONI_REPLICATION_PASSWORD: 'e2e-Repl-93ab42',
+  PATRONI_REWIND_PASSWORD: 'e2e-Rewind-5e66c1',
+};
+export const PRIMARY = { p1: '127.0.1.1', p2: '127.0.1.2', p3: '127.0.1.3' } as Record<string, string>;
+export const STANDBY = { s1: '127.0.2.1', s2: '127.0.2.2', s3: '127.0.2.3' } as Record<string, string>;
+const ETCD = { primary: '127.0.1.10', standby: '127.0.2.10' };
+
+const TF_ENV = { TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', NO_COLOR: '1' };
+
+export function now(): number {
+  return Number(process.hrtime.bigint() / 1000000n);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` until it returns a truthy value; returns it and the time it took. */
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false | null>): Promise<{ value: T; ms: number }> {
+  const t0 = now();
+  let lastError = '';
+  while (now() - t0 < timeoutMs) {
+    try {
+      const value = await check();
+      if (value) return { value, ms: now() - t0 };
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
+}
+
+/** Fails (never skips) when something the suite needs is missing. */
+export function checkPrerequisites(): void {
+  const missing: string[] = [];
+  for (const bin of ['/usr/bin/patroni', '/usr/bin/patronictl', '/usr/bin/etcd', '/usr/lib/postgresql/15/bin/postgres']) {
+    if (!fs.existsSync(bin)) missing.push(bin);
+  }
+  if (spawnSync('terraform', ['version'], { stdio: 'ignore' }).status !== 0) missing.push('terraform');
+  if (process.getuid?.() !== 0) missing.push('root (Patroni is started as the postgres user through setpriv)');
+  if (missing.length > 0) {
+    throw new Error(`end-to-end prerequisites missing: ${missing.join(', ')}. Run the README's test command, which installs them.`);
+  }
+}
+
+export class Harness {
+  readonly work: string;
+  private readonly etcdPids: number[] = [];
+  readonly timings: Record<string, number> = {};
+
+  constructor() {
+    this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
+  }
+
+  setup(): void {
+    const w = this.work;
+    fs.chmodSync(w, 0o755);
+    for (const d of ['cfg', 'logs', 'pids', 'secrets', 'etcd']) fs.mkdirSync(path.join(w, d), { recursive: true });
+    execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', `${w}/data`, `${w}/sock`, `${w}/pgpass`]);
+    fs.copyFileSync(path.join(__dirname, 'node-ctl.sh'), path.join(w, 'node-ctl.sh'));
+    fs.chmodSync(path.join(w, 'node-ctl.sh'), 0o755);
+    const env = Object.entries(PASSWORDS).map(([k, v]) => `${k}=${v}`).join('\n');
+    fs.writeFileSync(path.join(w, 'secrets', 'patroni.env'), `${env}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(w, 'terraformrc'), '');
+    fs.writeFileSync(path.join(w, 'topology.yaml'), this.topologyText());
+  }
+
+  topologyText(): string {
+    return fs
+      .readFileSync(path.join(__dirname, 'topology.template.yaml'), 'utf8')
+      .replace(/@WORK@/g, this.work)
+      .replace(/@CTL@/g, path.join(this.work, 'node-ctl.sh'));
+  }
+
+  startEtcd(): void {
+    for (const [name, ip] of Object.entries(ETCD)) {
+      const log = fs.openSync(path.join(this.work, 'logs', `etcd-${name}.log`), 'a');
+      const child = spawn('etcd', [
+        '--name', name, '--data-dir', path.join(this.work, 'etcd', name),
+        '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
+        '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
+        '--initial-cluster', `${name}=http://${ip}:2380`, '--initial-cluster-state', 'new',
+        '--logger', 'zap', '--log-level', 'warn',
+      ], { stdio: ['ignore', log, log], detached: true });
+      this.etcdPids.push(child.pid!);
+      child.unref();
+    }
+  }
+
+  async waitEtcd(): Promise<void> {
+    for (const ip of Object.values(ETCD)) {
+      await waitFor(`etcd on ${ip}`, 30000, async () => (await fetch(`http://${ip}:2379/health`)).ok);
+    }
+  }
+
+  /** The project's own app, as a user runs it. */
+  synth(topologyFile: string, outdir: string, linkState?: string): void {
+    const res = spawnSync('node', [path.join(ROOT, 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: { ...process.env, TOPOLOGY: topologyFile, CDKTF_OUTDIR: outdir, LINK_STATE: linkState ?? '' },
+      encoding: 'utf8',
+    });
+    if (res.status !== 0) throw new Error(`synth failed: ${res.stderr}`);
+  }
+
+  private tfEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, ...TF_ENV, TF_CLI_CONFIG_FILE: path.join(this.work, 'terraformrc') };
+  }
+
+  /** Runs terraform in a stack folder; output goes to a log file that the secret test can search. */
+  terraform(stackDir: string, args: string[], label: string): { status: number; output: string } {
+    const res = spawnSync('terraform', args, { cwd: stackDir, env: this.tfEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+    const output = `${res.stdout}${res.stderr}`;
+    fs.appendFileSync(path.join(this.work, 'logs', `terraform-${label}.log`), `$ terraform ${args.join(' ')}\n${output}\n`);
+    return { status: res.status ?? -1, output };
+  }
+
+  /** The same, without blocking the event loop (to measure while it runs). */
+  terraformAsync(stackDir: string, args: string[], label: string): Promise<{ status: number; output: string }> {
+    return new Promise((resolve) => {
+      const child: ChildProcess = spawn('terraform', args, { cwd: stackDir, env: this.tfEnv() });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      child.on('close', (code) => {
+        fs.appendFileSync(path.join(this.work, 'logs', `terraform-${label}.log`), `$ terraform ${args.join(' ')}\n${output}\n`);
+        resolve({ status: code ?? -1, output });
+      });
+    });
+  }
+
+  apply(stackDir: string, label: string): void {
+    const init = this.terraform(stackDir, ['init', '-input=false'], label);
+    if (init.status !== 0) throw new Error(`terraform init failed in ${stackDir}:\n${init.output}`);
+    const res = this.terraform(stackDir, ['apply', '-auto-approve', '-input=false'], label);
+    if (res.status !== 0) throw new Error(`terraform apply failed in ${stackDir}:\n${res.output.slice(-4000)}`);
+  }
+
+  /** Exit code of `terraform plan -detailed-exitcode`: 0 no change, 2 changes. */
+  planExitCode(stackDir: string, label: string): number {
+    return this.terraform(stackDir, ['plan', '-detailed-exitcode', '-input=false', '-lock=false'], label).status;
+  }
+
+  async sql<T = Record<string, unknown>>(host: string, text: string): Promise<T[]> {
+    const client = new Client({ host, port: 5432, user: 'postgres', password: PASSWORDS.PATRONI_SUPERUSER_PASSWORD, database: 'postgres', connectionTimeoutMillis: 2000 });
+    await client.connect();
+    try {
+      return (await client.query(text)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Members as Patroni's REST API reports them (role is `master` on 3.0). */
+  async members(cluster: 'primary' | 'standby'): Promise<{ name: string; role: string; state: string; host: string; timeline?: number }[]> {
+    const hosts = Object.values(cluster === 'primary' ? PRIMARY : STANDBY);
+    for (const host of hosts) {
+      try {
+        const res = await fetch(`http://${host}:8008/cluster`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) return ((await res.json()) as { members: never[] }).members;
+      } catch {
+        // next node
+      }
+    }
+    return [];
+  }
+
+  async leader(cluster: 'primary' | 'standby'): Promise<string | undefined> {
+    const m = await this.members(cluster);
+    return m.find((x) => ['leader', 'master', 'primary', 'standby_leader'].includes(x.role))?.name;
+  }
+
+  patronictl(node: string, args: string[]): string {
+    return execFileSync('patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args], { encoding: 'utf8', env: { ...process.env, ...PASSWORDS } });
+  }
+
+  pidOf(node: string): number | undefined {
+    try {
+      return Number(fs.readFileSync(path.join(this.work, 'pids', `${node}.pid`), 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+  }
+
+  postmasterPid(node: string): number | undefined {
+    try {
+      return Number(fs.readFileSync(path.join(this.work, 'data', node, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  nodeCtl(action: string, node: string): void {
+    execFileSync(path.join(this.work, 'node-ctl.sh'), [action, node]);
+  }
+
+  /** Logs of the nodes and both clusters' member lists, for a failing step. */
+  diagnostics(nodes: string[] = [...Object.keys(PRIMARY), ...Object.keys(STANDBY)]): string {
+    const parts: string[] = [];
+    for (const [cluster, node] of [['primary', 'p1'], ['standby', 's1']]) {
+      try {
+        parts.push(`--- patronictl list (${cluster})\n${this.patronictl(node, ['list'])}`);
+      } catch (err) {
+        parts.push(`--- patronictl list (${cluster}) failed: ${(err as Error).message}`);
+      }
+    }
+    for (const n of nodes) {
+      const file = path.join(this.work, 'logs', `${n}.log`);
+      if (fs.existsSync(file)) parts.push(`--- ${n}.log (tail)\n${fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n')}`);
+    }
+    return parts.join('\n');
+  }
+
+  private alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops every Patroni and etcd this suite started (by pid), then removes the work directory. */
+  async teardown(keepWork = false): Promise<void> {
+    const nodes = [...Object.keys(STANDBY), ...Object.keys(PRIMARY)];
+    const patroniPids = nodes.map((n) => this.pidOf(n)).filter((p): p is number => p !== undefined && this.alive(p));
+    for (const pid of patroniPids) process.kill(pid, 'SIGTERM');
+    const t0 = now();
+    while (patroniPids.some((p) => this.alive(p)) && now() - t0 < 30000) await sleep(200);
+    for (const pid of patroniPids) if (this.alive(pid)) process.kill(pid, 'SIGKILL');
+    // A postmaster left behind by a killed Patroni (ours: its data dir is in our work dir).
+    for (const n of nodes) {
+      const pm = this.postmasterPid(n);
+      if (pm && this.alive(pm) && fs.readFileSync(`/proc/${pm}/cmdline`, 'utf8').includes(this.work)) process.kill(pm, 'SIGQUIT');
+    }
+    for (const pid of this.etcdPids) if (this.alive(pid)) process.kill(pid, 'SIGTERM');
+    await sleep(500);
+    if (!keepWork) fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}

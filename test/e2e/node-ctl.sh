@@ -1,0 +1,37 @@
+#!/bin/sh
+# Start, reload or check one Patroni node of the end-to-end suite (the topology's start, reload
+# and status commands). Patroni runs as the postgres user with the passwords of the env file in
+# its environment; its pid is kept in $WORK/pids/<node>.pid.
+#   node-ctl.sh start|reload|status|stop NODE      (WORK is this script's directory)
+set -eu
+WORK=$(cd "$(dirname "$0")" && pwd)
+action=$1
+node=$2
+pidfile="$WORK/pids/$node.pid"
+
+running() {
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+case "$action" in
+  status) running ;;
+  reload) running && kill -HUP "$(cat "$pidfile")" ;;
+  stop) if running; then kill -TERM "$(cat "$pidfile")"; fi ;;
+  start)
+    if running; then exit 0; fi
+    install -d -o postgres -g postgres -m 700 "$WORK/sock/$node"
+    # The env file holds the passwords (mode 600, root); Patroni gets them in its environment.
+    set -a
+    . "$WORK/secrets/patroni.env"
+    set +a
+    cd "$WORK"
+    setsid setpriv --reuid=postgres --regid=postgres --init-groups \
+      env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 \
+      PATRONI_SUPERUSER_PASSWORD="$PATRONI_SUPERUSER_PASSWORD" \
+      PATRONI_REPLICATION_PASSWORD="$PATRONI_REPLICATION_PASSWORD" \
+      PATRONI_REWIND_PASSWORD="$PATRONI_REWIND_PASSWORD" \
+      /usr/bin/patroni "$WORK/cfg/$node.yml" >>"$WORK/logs/$node.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    ;;
+  *) echo "usage: $0 start|reload|status|stop NODE" >&2; exit 2 ;;
+esac
