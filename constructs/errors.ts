@@ -125,7 +125,7 @@ export function zodProblems(
         const disc = (issue as { note?: string }).note;
         out.push({
           path: formatPath(path),
-          message: disc ?? 'matches none of the allowed shapes',
+          message: disc?.includes('discriminator') ? 'is not an allowed value' : 'matches none of the allowed shapes',
           received,
           allowed: 'type: etcd3, etcd, consul, zookeeper or kubernetes, with its own keys',
           fix: 'set "type" to one of etcd3, etcd, consul, zookeeper, kubernetes',

@@ -1,0 +1,129 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { Testing, TerraformStack } from 'cdktf';
+import { TopologyError } from '../../constructs/errors';
+import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
+import { StandbyLink } from '../../constructs/standby-link';
+import { loadTopologyFile, parseTopology } from '../../stacks/topology-file';
+import { articleTopology, mutate } from './helpers';
+
+const base = articleTopology();
+
+function problemsOf(input: unknown, linkState?: string): string[] {
+  try {
+    parseTopology(stringify(input), 'bad.yaml', linkState);
+  } catch (err) {
+    if (err instanceof TopologyError) return err.problems.map((p) => `${p.path}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('one error listing every problem, with path, value, allowed and fix', () => {
+  test.each<[string, (t: any) => void, string[]]>([
+    ['misspelled key', (t) => (t.primary.scop = 'x'), ['primary.scop: unknown key "scop"']],
+    ['wrong type', (t) => (t.primary.postgresql.port = '5432'), ['primary.postgresql.port: must be a number, not a string']],
+    ['no nodes', (t) => (t.standby.nodes = []), ['standby.nodes: needs at least one node']],
+    ['missing scope', (t) => delete t.standby.scope, ['standby.scope: is required']],
+    ['unknown DCS type', (t) => (t.primary.dcs.type = 'etcd4'), ['primary.dcs.type: is not an allowed value']],
+    ['duplicate member across clusters', (t) => (t.standby.nodes[0].name = 'so1'), ['standby.nodes[0].name: member name is already used by primary.nodes[0]']],
+    ['duplicate host', (t) => (t.standby.nodes[1].host = '192.168.122.97'), ['standby.nodes[1].host: host is already used by standby.nodes[0]']],
+    ['host with a port', (t) => (t.primary.nodes[0].host = '10.0.0.1:5432'), ['primary.nodes[0].host: is not an IP address or host name']],
+    ['port out of range', (t) => (t.link.port = 70000), ['link.port: is too big']],
+    ['invalid slot name', (t) => (t.link.slotName = 'My-Slot'), ['link.slotName: is not a valid PostgreSQL replication slot name']],
+    ['slot name equal to a member', (t) => (t.link.slotName = 'so1'), ['link.slotName: equals the slot Patroni keeps for member so1 (primary.nodes[0])']],
+    ['slot missing with use_slots', (t) => delete t.link.slotName, ['link.slotName: is required while use_slots is on: without it the standby leader streams with no slot and the primary may recycle WAL it still needs']],
+    ['bad link state', (t) => (t.link.state = 'promoted'), ['link.state: is not an allowed value']],
+    ['different major versions', (t) => (t.standby.postgresql.version = 15), ['standby.postgresql.version: differs from the primary: physical replication needs the same major version']],
+    ['different replication user', (t) => (t.standby.users.replication = 'repl'), ["standby.users.replication: must equal the primary's replication user: the standby receives the users through the copy"]],
+    ['shared DCS, same scope', (t) => (t.standby.dcs = t.primary.dcs), ['standby.scope: both clusters use the same DCS (192.168.122.237:2379, 192.168.122.93:2379, 192.168.122.128:2379) with the same scope and namespace: they would collide']],
+    ['timing rule', (t) => (t.standby.patroni = { ttl: 20, loopWait: 10, retryTimeout: 10 }), ['standby.patroni: loop_wait + 2 * retry_timeout must not exceed ttl, or the leader key expires during a retry']],
+    ['config_dir outside data_dir with basebackup', (t) => (t.primary.postgresql.configDir = '/etc/postgresql/16/main'), ['primary.postgresql.configDir: is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails']],
+    ['unparsable pg_hba line', (t) => (t.primary.postgresql.pgHba = ['host all all 10.0.0.1 md5']), ['primary.postgresql.pgHba[0]: pg_hba line does not parse: address "10.0.0.1" needs a prefix length (like 10.0.0.1/32)']],
+    ['standby node not covered by pg_hba', (t) => (t.standby.nodes[0].hbaAddress = '10.9.0.0/16'), [
+      "standby.nodes[0].host: is not admitted by the primary's pg_hba for replication as replicator",
+      "standby.nodes[0].host: is not admitted by the primary's pg_hba for the postgres database as rewinder",
+    ]],
+    ['standby parameter below the primary', (t) => { t.primary.postgresql.parameters.max_wal_senders = 20; t.standby.postgresql.parameters.max_wal_senders = 10; }, ["standby.postgresql.parameters.max_wal_senders: is below the primary's max_wal_senders: a hot standby refuses to start with a lower value"]],
+    ['password in overrides', (t) => (t.standby.nodes[0].overrides = { postgresql: { authentication: { replication: { password: 'x' } } } }), ['standby.nodes[0].overrides.postgresql.authentication.replication.password: a password must not be written into the topology: it would land in the plan, the state and the rendered files']],
+    ['existing cluster without pg_hba', (t) => (t.primary.mode = 'existing'), ['primary.postgresql.pgHba: is required for an existing cluster: a DCS patch replaces the whole pg_hba list, and lines not declared here would be dropped']],
+    ['several problems at once', (t) => { t.primary.scop = 1; t.link.state = 'x'; }, ['primary.scop: unknown key "scop"', 'link.state: is not an allowed value']],
+  ])('%s', (_name, change, expected) => {
+    expect(problemsOf(mutate(base, change))).toEqual(expected);
+  });
+
+  test('the full message shape: value, allowed, fix', () => {
+    try {
+      parseTopology(stringify(mutate(base, (t) => (t.primary.scop = 'x'))), 'bad.yaml');
+      throw new Error('no error');
+    } catch (err) {
+      expect((err as Error).message).toBe(
+        'bad.yaml has 1 problem:\n  1. primary.scop: unknown key "scop"\n    received: "x"\n    allowed:  one of mode, scope, namespace, dcs, nodes, postgresql, patroni, users, deploy\n    fix:      rename "scop" to "scope"',
+      );
+    }
+  });
+
+  test('LINK_STATE other than following/detached', () => {
+    expect(problemsOf(base, 'promote')).toEqual(['LINK_STATE (environment): is not a link state']);
+  });
+
+  test('file missing, empty, not YAML, not a mapping', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'topo-'));
+    const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const msg = (file: string) => {
+      try {
+        loadTopologyFile(file);
+        return 'no error';
+      } catch (err) {
+        return (err as TopologyError).problems.map((p) => p.message)[0];
+      }
+    };
+    expect(msg(path.join(dir, 'absent.yaml'))).toBe('the topology file does not exist');
+    expect(msg(write('empty.yaml', '  \n'))).toBe('the file is empty');
+    expect(msg(path.join(__dirname, '..', 'fixtures', 'not-yaml.yaml'))).toMatch(/^is not valid YAML: /);
+    expect(msg(write('list.yaml', '- a\n- b\n'))).toBe('the document is not a mapping');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('warnings for legal but risky setups', () => {
+    const { warnings } = parseTopology(stringify(mutate(base, (t) => { t.primary.nodes = [t.primary.nodes[0]]; t.primary.postgresql.initdb = ['encoding: UTF8']; })), 'w.yaml');
+    expect(warnings.map((w) => w.path).sort()).toEqual(['link.sourceVip', 'primary.postgresql', 'primary.postgresql.parameters']);
+  });
+});
+
+describe('the constructs report the same problems the same way', () => {
+  test('cross-object rules name construct paths', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    const primary = new PrimaryPatroniCluster(stack, 'dc1', base.primary);
+    const standby = new StandbyPatroniCluster(stack, 'dc2', { ...base.standby, nodes: [{ name: 'so1', host: '10.1.1.1' }] });
+    expect(() => new StandbyLink(stack, 'link', { primary, standby, ...base.link, slotName: 'Bad-Slot' })).toThrow(
+      new TopologyError('env/link', [
+        { path: 'env/dc2.nodes[0].name', message: 'member name is already used by env/dc1.nodes[0]', received: 'so1', allowed: '', fix: '' },
+        { path: 'env/link.slotName', message: 'is not a valid PostgreSQL replication slot name', received: 'Bad-Slot', allowed: '', fix: '' },
+      ]).message.split('\n')[0],
+    );
+  });
+  test('schema errors from props', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    expect(() => new PrimaryPatroniCluster(stack, 'dc1', { ...base.primary, nodes: [] })).toThrow('env/dc1.nodes: needs at least one node');
+  });
+});
+
+describe('the app prints one error and no stack trace', () => {
+  test('node dist/main.js with a bad topology writes no stack', () => {
+    const root = path.join(__dirname, '..', '..');
+    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+    const file = path.join(os.tmpdir(), `bad-topology-${process.pid}.yaml`);
+    fs.writeFileSync(file, stringify(mutate(base, (t) => { t.primary.scop = 1; t.standby.nodes[0].name = 'so1'; })));
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'out-'));
+    const run = spawnSync(process.execPath, ['dist/main.js'], { cwd: root, env: { ...process.env, TOPOLOGY: file, CDKTF_OUTDIR: outdir }, encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`${file} has 1 problem:\n  1. primary.scop: unknown key "scop"\n    received: 1\n    allowed:  one of mode, scope, namespace, dcs, nodes, postgresql, patroni, users, deploy\n    fix:      rename "scop" to "scope"\n`);
+    expect(fs.existsSync(path.join(outdir, 'stacks'))).toBe(false);
+    fs.rmSync(file);
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+});
