@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { DataResource, Fn, ITerraformDependable, Lazy, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { deliverProvisioners, nodeCommands, Provisioner, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
+import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
 import { ResolvedCluster, ResolvedNode } from './resolve';
 
 export interface PatroniNodeProps {
@@ -106,7 +106,7 @@ export class PatroniNode extends Construct {
     );
     this.resource = resource;
     if (cluster.deploy.stopOnDestroy) {
-      planResource(
+      const stop = planResource(
         this,
         'stop-on-destroy',
         kind,
@@ -118,6 +118,7 @@ export class PatroniNode extends Construct {
           dependsOn: [resource],
         },
       );
+      if (cluster.deploy.transport === 'ssh') stop.resource.addOverride('provisioner', rawDestroyRemoteExec(attr));
     }
   }
 }

@@ -81,5 +81,13 @@ export function stopProvisioners(cluster: ResolvedCluster, attr: SelfAttr): Prov
   if (cluster.deploy.transport === 'local') {
     return [{ type: 'local-exec', when: 'destroy', interpreter: ['/bin/sh', '-c'], command: stop }];
   }
-  return [{ type: 'remote-exec', inline: [stop] }];
+  return []; // ssh: see rawDestroyRemoteExec
+}
+
+/**
+ * cdktf's RemoteExecProvisioner has no `when`; the ssh stop step is written as raw provisioner
+ * JSON instead, so it runs at destroy only.
+ */
+export function rawDestroyRemoteExec(attr: SelfAttr): unknown[] {
+  return [{ 'remote-exec': { inline: [`\${self.${attr}.stop_command}`], when: 'destroy' } }];
 }

@@ -196,6 +196,16 @@ describe('constructs from TypeScript', () => {
     expect(stop.triggers.stop_command).toBe('stop-so1');
   });
 
+  test('ssh stopOnDestroy runs at destroy only', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    new PrimaryPatroniCluster(stack, 'db', { ...t.primary, deploy: { stopOnDestroy: true } });
+    const json = JSON.parse(Testing.synth(stack));
+    const stop = byPath(json, 'db/node-so1/stop-on-destroy');
+    expect(stop.provisioner).toEqual([{ 'remote-exec': { inline: ['${self.input.stop_command}'], when: 'destroy' } }]);
+    expect(stop.input.stop_command).toBe('systemctl stop patroni@16-pgcluster.service');
+    expect(stop.connection.host).toBe('${self.input.host}');
+  });
+
   test('a Terraform token as host: rendered into the YAML, checked by a precondition', () => {
     const stack = new TerraformStack(Testing.app(), 'env');
     const ip = new (require('cdktf').TerraformVariable)(stack, 'ip', { type: 'string' });
