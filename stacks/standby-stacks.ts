@@ -2,7 +2,7 @@
  * The app's stacks: one per cluster, each with its own state, as its own data center would have.
  * The promotion variant is the same stacks with the link detached (same names, same paths).
  */
-import { App, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../constructs/patroni-cluster';
 import { StandbyLink } from '../constructs/standby-link';
@@ -47,12 +47,4 @@ export function buildStandbyStacks(app: Construct, topology: Topology, options: 
   new TerraformOutput(standbyStack, 'source_hosts', { value: link.sourceHosts });
 
   return { primaryStack, standbyStack, primary, standby, link };
-}
-
-/** Creates the app, its stacks and synthesizes; returns the stacks for the rendered files. */
-export function synthApp(topology: Topology, outdir?: string): { app: App; stacks: StandbyStacks } {
-  const app = new App({ outdir, skipValidation: false });
-  const stacks = buildStandbyStacks(app, topology);
-  app.synth();
-  return { app, stacks };
 }

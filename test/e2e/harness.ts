@@ -61,7 +61,6 @@ export function checkPrerequisites(): void {
 export class Harness {
   readonly work: string;
   private readonly etcdPids: number[] = [];
-  readonly timings: Record<string, number> = {};
 
   constructor() {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
