@@ -3,12 +3,11 @@
  * what changes in the cluster's dynamic configuration); it applies the body with Patroni's
  * REST API `PATCH /config`, trying each node, and verifies it with `GET /config`.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { AssetType, ITerraformDependable, Lazy, TerraformAsset, TerraformResource } from 'cdktf';
 import { contentHash, escapeTemplate, planResource } from './patroni-node';
 import { ResolvedCluster } from './resolve';
+import { scriptPath } from './scripts';
 
 export interface DcsConfigPatchProps {
   readonly cluster: ResolvedCluster;
@@ -19,14 +18,10 @@ export interface DcsConfigPatchProps {
   /** Produces the pretty-printed JSON body at synth time. */
   readonly renderJson: () => string;
   readonly dependsOn?: ITerraformDependable[];
-}
-
-function findScript(): string {
-  for (const up of ['..', path.join('..', '..'), path.join('..', '..', '..')]) {
-    const candidate = path.resolve(__dirname, up, 'scripts', 'apply-config-patch.cjs');
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new Error('scripts/apply-config-patch.cjs is missing from the package');
+  /** A clean-up: when no node answers before the timeout, warn and succeed. @default false */
+  readonly optional?: boolean;
+  /** @default the cluster's deploy.patchTimeoutSeconds */
+  readonly timeoutSeconds?: number;
 }
 
 export class DcsConfigPatch extends Construct {
@@ -34,7 +29,7 @@ export class DcsConfigPatch extends Construct {
 
   constructor(scope: Construct, id: string, props: DcsConfigPatchProps) {
     super(scope, id);
-    const asset = new TerraformAsset(this, 'script', { path: findScript(), type: AssetType.FILE });
+    const asset = new TerraformAsset(this, 'script', { path: scriptPath('apply-config-patch.cjs'), type: AssetType.FILE });
     const kind = props.cluster.deploy.resourceKind;
     const attr = kind === 'null_resource' ? 'triggers' : 'input';
     const json = Lazy.stringValue({ produce: () => escapeTemplate(props.renderJson()) });
@@ -52,7 +47,8 @@ export class DcsConfigPatch extends Construct {
           PATRONI_PATCH: `\${self.${attr}.patch_json}`,
           PATRONI_ENDPOINTS: `\${self.${attr}.endpoints}`,
           PATRONI_PATCH_LABEL: props.label,
-          PATRONI_PATCH_TIMEOUT: String(props.cluster.deploy.patchTimeoutSeconds),
+          PATRONI_PATCH_TIMEOUT: String(props.timeoutSeconds ?? props.cluster.deploy.patchTimeoutSeconds),
+          ...(props.optional ? { PATRONI_PATCH_OPTIONAL: '1' } : {}),
           ...(props.cluster.patroni.restApiUsername ? { PATRONI_RESTAPI_USERNAME: props.cluster.patroni.restApiUsername } : {}),
         },
       }],

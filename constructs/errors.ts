@@ -146,6 +146,15 @@ export function zodProblems(
         });
         break;
       }
+      case 'invalid_format':
+        out.push({
+          path: formatPath(path),
+          message: issue.message,
+          received,
+          allowed: issue.message === 'must be host:port' ? 'host:port, e.g. 10.0.0.1:2379' : 'see the topology reference in README.md',
+          fix: issue.message === 'must be host:port' ? 'add the port the DCS listens on' : 'correct the value',
+        });
+        break;
       default:
         out.push({ path: formatPath(path), message: issue.message, received, allowed: 'see the topology reference in README.md', fix: 'correct the value' });
     }

@@ -77,6 +77,13 @@ export interface ResolvedLink {
   readonly restoreCommand?: string;
   readonly archiveCleanupCommand?: string;
   readonly recoveryMinApplyDelay?: string;
+  readonly promotion: {
+    readonly disaster: boolean;
+    readonly keepSourceSlot: boolean;
+    readonly settleSeconds: number;
+    readonly catchUpTimeoutSeconds: number;
+    readonly user: string;
+  };
 }
 
 export const DEFAULT_TAGS = Object.freeze({ noloadbalance: false, clonefrom: false, nosync: false });
@@ -181,6 +188,13 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
     restoreCommand: link.restoreCommand,
     archiveCleanupCommand: link.archiveCleanupCommand,
     recoveryMinApplyDelay: link.recoveryMinApplyDelay,
+    promotion: {
+      disaster: link.promotion?.disaster ?? false,
+      keepSourceSlot: link.promotion?.keepSourceSlot ?? false,
+      settleSeconds: link.promotion?.settleSeconds ?? 3,
+      catchUpTimeoutSeconds: link.promotion?.catchUpTimeoutSeconds ?? 30,
+      user: link.promotion?.user ?? primary.users.superuser,
+    },
   };
 }
 

@@ -113,7 +113,7 @@ export const ERROR_RULES: readonly Rule[] = [
       const seen = new Map<string, string>();
       return nodesWithPath(ctx).flatMap(({ path, node }) => {
         if (isToken(node.host)) return [];
-        if (!isIP(node.host) && !HOST_PATTERN.test(node.host)) {
+        if (!isIP(node.host) && (!HOST_PATTERN.test(node.host) || /^[0-9.]+$/.test(node.host))) {
           return [{
             path: `${path}.host`,
             message: 'is not an IP address or host name',

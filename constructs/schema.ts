@@ -9,7 +9,9 @@ const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
-const hostList = z.array(nonEmpty).min(1, 'needs at least one host:port');
+/** `host:port`, `[v6]:port`: Patroni's DCS clients need the port. */
+const hostPort = nonEmpty.regex(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/, 'must be host:port');
+const hostList = z.array(hostPort).min(1, 'needs at least one host:port');
 
 export const dcsSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('etcd3'), hosts: hostList, protocol: z.enum(['http', 'https']).optional() }),
@@ -111,6 +113,15 @@ export const linkSchema = z.strictObject({
   restoreCommand: nonEmpty.optional(),
   archiveCleanupCommand: nonEmpty.optional(),
   recoveryMinApplyDelay: nonEmpty.optional(),
+  promotion: z
+    .strictObject({
+      disaster: z.boolean().optional(),
+      keepSourceSlot: z.boolean().optional(),
+      settleSeconds: z.number().int().min(1).max(600).optional(),
+      catchUpTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+      user: nonEmpty.optional(),
+    })
+    .optional(),
 });
 
 export const topologySchema = z.strictObject({

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { formatProblem } from './errors';
 import { primaryContribution, sourceHosts, standbyContribution } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
+import { Promotion } from './promotion';
 import { resolveLink, ResolvedLink } from './resolve';
 import { LinkSpec } from './types';
 import { checkLink, validateLinkSpec } from './validate';
@@ -23,6 +24,8 @@ export class StandbyLink extends Construct {
   /** `standby_cluster.host`: the VIP or every primary node. */
   readonly sourceHosts: string;
   readonly state: ResolvedLink['state'];
+  /** The gate and the slot release of the promotion variant; undefined while following. */
+  readonly promotion?: Promotion;
 
   constructor(scope: Construct, id: string, props: StandbyLinkProps) {
     super(scope, id);
@@ -46,6 +49,8 @@ export class StandbyLink extends Construct {
     const primaryPatch = primary.addLinkContribution(primaryContribution(this.resolved, primary.resolved, standby.resolved));
     // Standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster.
     standby.addLinkContribution(standbyContribution(this.resolved, primary.resolved));
+
+    if (this.state === 'detached') this.promotion = new Promotion(this, 'promotion', { primary, standby, link: this.resolved });
 
     const primaryStack = TerraformStack.of(primary);
     const standbyStack = TerraformStack.of(standby);

@@ -225,6 +225,35 @@ export interface LinkSpec {
   readonly archiveCleanupCommand?: string;
   /** Delay applied on the standby leader, e.g. '5min'. @default - none */
   readonly recoveryMinApplyDelay?: string;
+  /** The promotion gate and the slot clean-up. @default see PromotionSpec */
+  readonly promotion?: PromotionSpec;
+}
+
+/** How the promotion variant checks before it detaches, and what it cleans up after. */
+export interface PromotionSpec {
+  /**
+   * Promote even when the source cluster cannot be reached (its data center is lost). Writes the
+   * source had not sent are then lost; the gate prints the last known position. Say it only for a
+   * disaster, never as a standing setting.
+   * @default false: an unreachable source makes the gate refuse
+   */
+  readonly disaster?: boolean;
+  /**
+   * Keep the link slot on the source after the promotion. An inactive slot retains WAL until the
+   * source's disk is full, so keep it only while you plan to re-attach a standby to it.
+   * @default false: the promotion removes it from the source's dynamic configuration
+   */
+  readonly keepSourceSlot?: boolean;
+  /** How long the source's WAL position must stay still, with the standby leader caught up. @default 3 */
+  readonly settleSeconds?: number;
+  /** How long the gate waits for the standby leader to replay up to the source's position. @default 30 */
+  readonly catchUpTimeoutSeconds?: number;
+  /**
+   * Database user that the gate and `npm run status` connect as (a superuser or a member of
+   * pg_monitor); its password comes from PGPASSWORD or a pgpass file, never from the topology.
+   * @default the primary's superuser
+   */
+  readonly user?: string;
 }
 
 export interface Topology {

@@ -7,6 +7,8 @@
 //   PATRONI_ENDPOINTS         comma list of REST API base URLs (http://host:8008)
 //   PATRONI_PATCH_TIMEOUT     seconds to keep trying (default 300)
 //   PATRONI_RESTAPI_USERNAME  basic-auth user when the REST API has authentication
+//   PATRONI_PATCH_OPTIONAL    "1": when no node answers before the deadline, warn and succeed
+//                             (a clean-up on a cluster that may be gone, never a configuration)
 // From the deploying pipeline's own environment:
 //   PATRONI_RESTAPI_PASSWORD  basic-auth password
 'use strict';
@@ -17,6 +19,7 @@ const timeoutMs = Number(process.env.PATRONI_PATCH_TIMEOUT || 300) * 1000;
 const label = process.env.PATRONI_PATCH_LABEL || 'patroni config patch';
 const user = process.env.PATRONI_RESTAPI_USERNAME || '';
 const password = process.env.PATRONI_RESTAPI_PASSWORD || '';
+const optional = process.env.PATRONI_PATCH_OPTIONAL === '1';
 
 function log(msg) {
   process.stdout.write(`[${label}] ${msg}\n`);
@@ -62,10 +65,12 @@ async function main() {
   }
   const deadline = Date.now() + timeoutMs;
   let last = 'no attempt yet';
+  let answered = false;
   for (let round = 0; Date.now() < deadline; round++) {
     for (const base of endpoints) {
       try {
         const res = await call('PATCH', `${base}/config`, patch);
+        answered = true;
         if (res.status === 401 || res.status === 403) {
           throw Object.assign(new Error(`${base} refused the credentials (HTTP ${res.status}): check PATRONI_RESTAPI_USERNAME/PASSWORD`), { fatal: true });
         }
@@ -87,6 +92,10 @@ async function main() {
     }
     if (round % 5 === 0) log(`waiting for the cluster's REST API (${last})`);
     await sleep(2000);
+  }
+  if (optional && !answered) {
+    log(`WARNING: no node answered in ${timeoutMs / 1000}s (${last}); left as it is: apply this stack again once the cluster is reachable`);
+    return;
   }
   throw new Error(`gave up after ${timeoutMs / 1000}s; last attempt: ${last}`);
 }

@@ -27,15 +27,64 @@ export function standbyClusterBlock(link: ResolvedLink, primary: ResolvedCluster
   };
 }
 
-/** The primary's side: the link slot and the standby nodes' pg_hba lines (grouped per user, as the article). */
+/**
+ * The primary's side: the link slot and the standby nodes' pg_hba lines (grouped per user, as the
+ * article). Once detached the slot is dropped (`null`): Patroni removes it as soon as it is
+ * inactive, so an active stream is never cut by it. The pg_hba lines stay: they grant nothing
+ * without the slot's stream and keep a later re-attachment possible.
+ */
 export function primaryContribution(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster): LinkContribution {
   return {
     pgHbaLines: nodeAccessLines(standby.nodes, primary.users, primary.postgresql.authMethod, 'per-user'),
-    slots: link.slotName ? { [link.slotName]: { type: 'physical' } } : {},
+    slots: link.slotName ? { [link.slotName]: releasesSlot(link) ? null : { type: 'physical' } } : {},
   };
+}
+
+/** Whether the detached link takes its slot off the source. */
+export function releasesSlot(link: ResolvedLink): boolean {
+  return link.state === 'detached' && !link.promotion.keepSourceSlot && link.slotName !== undefined;
 }
 
 /** The standby's side: the block while following, `null` once detached (promotion). */
 export function standbyContribution(link: ResolvedLink, primary: ResolvedCluster): LinkContribution {
   return { standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary) };
+}
+
+/** One node as the link-health program reaches it (PostgreSQL and the REST API). */
+export interface HealthNode {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly rest: string;
+}
+
+/** The configuration of scripts/link-health.cjs (status and the promotion gate); no password. */
+export interface LinkHealthConfig {
+  readonly state: ResolvedLink['state'];
+  readonly slotName?: string;
+  readonly keepSourceSlot: boolean;
+  readonly user: string;
+  readonly disaster: boolean;
+  readonly settleSeconds: number;
+  readonly catchUpTimeoutSeconds: number;
+  readonly source: { readonly name: string; readonly nodes: readonly HealthNode[] };
+  readonly standby: { readonly name: string; readonly nodes: readonly HealthNode[] };
+}
+
+function healthNodes(cluster: ResolvedCluster): HealthNode[] {
+  return cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: cluster.postgresql.port, rest: `http://${n.host}:${cluster.patroni.restApiPort}` }));
+}
+
+export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster, names = { primary: 'primary', standby: 'standby' }): LinkHealthConfig {
+  return {
+    state: link.state,
+    slotName: link.slotName,
+    keepSourceSlot: link.promotion.keepSourceSlot,
+    user: link.promotion.user,
+    disaster: link.promotion.disaster,
+    settleSeconds: link.promotion.settleSeconds,
+    catchUpTimeoutSeconds: link.promotion.catchUpTimeoutSeconds,
+    source: { name: names.primary, nodes: healthNodes(primary) },
+    standby: { name: names.standby, nodes: healthNodes(standby) },
+  };
 }

@@ -16,8 +16,11 @@ function problemsOf(input: unknown, linkState?: string): string[] {
   try {
     parseTopology(stringify(input), 'bad.yaml', linkState);
   } catch (err) {
-    if (err instanceof TopologyError) return err.problems.map((p) => `${p.path}: ${p.message}`);
-    throw err;
+    if (!(err instanceof TopologyError)) throw err;
+    // every problem says what is allowed and how to fix it, and the message has no stack
+    for (const p of err.problems) expect({ path: p.path, allowed: p.allowed.length > 0, fix: p.fix.length > 0 }).toEqual({ path: p.path, allowed: true, fix: true });
+    expect(err.message).not.toMatch(/\n\s+at /);
+    return err.problems.map((p) => `${p.path}: ${p.message}`);
   }
   return [];
 }
@@ -50,6 +53,25 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['standby parameter below the primary', (t) => { t.primary.postgresql.parameters.max_wal_senders = 20; t.standby.postgresql.parameters.max_wal_senders = 10; }, ["standby.postgresql.parameters.max_wal_senders: is below the primary's max_wal_senders: a hot standby refuses to start with a lower value"]],
     ['password in overrides', (t) => (t.standby.nodes[0].overrides = { postgresql: { authentication: { replication: { password: 'x' } } } }), ['standby.nodes[0].overrides.postgresql.authentication.replication.password: a password must not be written into the topology: it would land in the plan, the state and the rendered files']],
     ['existing cluster without pg_hba', (t) => (t.primary.mode = 'existing'), ['primary.postgresql.pgHba: is required for an existing cluster: a DCS patch replaces the whole pg_hba list, and lines not declared here would be dropped']],
+    ['duplicate member within a cluster', (t) => (t.primary.nodes[1].name = 'so1'), ['primary.nodes[1].name: member name is already used by primary.nodes[0]']],
+    ['invalid IPv4 address', (t) => (t.standby.nodes[2].host = '999.1.1.1'), ['standby.nodes[2].host: is not an IP address or host name']],
+    ['host with a space', (t) => (t.standby.nodes[2].host = 'bad host'), ['standby.nodes[2].host: is not an IP address or host name']],
+    ['PostgreSQL port 0', (t) => (t.primary.postgresql.port = 0), ['primary.postgresql.port: is too small']],
+    ['DCS host without port', (t) => (t.primary.dcs.hosts = ['192.168.122.237']), ['primary.dcs.hosts[0]: must be host:port']],
+    ['DCS hosts not a list', (t) => (t.primary.dcs.hosts = '192.168.122.237:2379'), ['primary.dcs.hosts: must be a list, not a string']],
+    ['slot name longer than 63', (t) => (t.link.slotName = 'a'.repeat(64)), ['link.slotName: is not a valid PostgreSQL replication slot name']],
+    ['misspelled link key', (t) => { t.link.slot_name = t.link.slotName; delete t.link.slotName; }, ['link.slot_name: unknown key "slot_name"']],
+    ['standby cluster missing', (t) => delete t.standby, ['standby: is required']],
+    ['different rewind user', (t) => (t.standby.users.rewind = 'rewind2'), ["standby.users.rewind: must equal the primary's rewind user: the standby receives the users through the copy"]],
+    ['negative ttl', (t) => (t.primary.patroni = { ttl: -1 }), ['primary.patroni.ttl: is too small']],
+    ['unknown auth method', (t) => (t.primary.postgresql.authMethod = 'password'), ['primary.postgresql.authMethod: is not an allowed value']],
+    ...['max_connections', 'max_worker_processes', 'max_prepared_transactions', 'max_locks_per_transaction'].map((name): [string, (t: any) => void, string[]] => [
+      `standby ${name} below the primary`,
+      (t) => { t.primary.postgresql.parameters[name] = 1000; t.standby.postgresql.parameters[name] = 1; },
+      [`standby.postgresql.parameters.${name}: is below the primary's ${name}: a hot standby refuses to start with a lower value`],
+    ]),
+    ['disaster flag not a boolean', (t) => (t.link.promotion = { disaster: 'yes' }), ['link.promotion.disaster: must be a boolean, not a string']],
+    ['misspelled promotion key', (t) => (t.link.promotion = { keepSlot: true }), ['link.promotion.keepSlot: unknown key "keepSlot"']],
     ['several problems at once', (t) => { t.primary.scop = 1; t.link.state = 'x'; }, ['primary.scop: unknown key "scop"', 'link.state: is not an allowed value']],
   ])('%s', (_name, change, expected) => {
     expect(problemsOf(mutate(base, change))).toEqual(expected);

@@ -99,14 +99,52 @@ describe('promotion variant (detached)', () => {
     expect({ primary: detached.primary, standby: detached.standby }).toMatchSnapshot();
   });
 
-  test('same stacks, same resource addresses', () => {
-    for (const side of ['primary', 'standby'] as const) {
-      expect(Object.keys(resourcesOf(detached[side])).sort()).toEqual(Object.keys(resourcesOf(following[side])).sort());
-    }
+  test('same stacks; the standby stack adds the gate and the slot release, nothing is removed', () => {
+    const strip = (keys: string[]) => keys.map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
+    expect(strip(Object.keys(resourcesOf(detached.primary)))).toEqual(strip(Object.keys(resourcesOf(following.primary))));
+    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual(
+      [...strip(Object.keys(resourcesOf(following.standby))), 'link_promotion_gate', 'link_promotion_release-source-slot_apply'].sort(),
+    );
   });
 
-  test('the primary stack does not change at all', () => {
-    expect(detached.primary).toEqual(following.primary);
+  test('primary stack: only the link slot goes (set to null); pg_hba and everything else stay', () => {
+    const before = JSON.parse(byPath(following.primary, 'dcs-patch/apply').input.patch_json);
+    const after = JSON.parse(byPath(detached.primary, 'dcs-patch/apply').input.patch_json);
+    expect(before.slots).toEqual({ my_standby_cluster_slot: { type: 'physical' } });
+    expect(after.slots).toEqual({ my_standby_cluster_slot: null });
+    expect({ ...after, slots: 0 }).toEqual({ ...before, slots: 0 });
+    const node = parse(byPath(detached.primary, 'node-so1/config').input.patroni_yml);
+    expect(node.bootstrap.dcs.slots).toBeUndefined();
+  });
+
+  test('keepSourceSlot: the primary stack does not change at all and nothing is released', () => {
+    const keep = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { keepSourceSlot: true })));
+    expect(keep.primary).toEqual(following.primary);
+    expect(Object.keys(resourcesOf(keep.standby)).some((k) => k.includes('release-source-slot'))).toBe(false);
+  });
+
+  test('the gate runs first: every standby resource depends on it; the release runs after the detach patch', () => {
+    const gateKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('link_promotion_gate'))!;
+    const gate = resourcesOf(detached.standby)[gateKey];
+    const config = JSON.parse(gate.input.gate_config);
+    expect(config).toMatchObject({ state: 'detached', slotName: 'my_standby_cluster_slot', user: 'postgres', disaster: false, settleSeconds: 3, catchUpTimeoutSeconds: 30 });
+    expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual(['192.168.122.237', '192.168.122.93', '192.168.122.128']);
+    expect(gate.provisioner[0]['local-exec'].command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate$/);
+    expect(gate.depends_on ?? []).toEqual([]);
+    for (const suffix of ['node-ta1/config', 'node-ta2/config', 'node-ta3/config', 'dcs-patch/apply']) {
+      expect(byPath(detached.standby, suffix).depends_on).toContain(`terraform_data.${gateKey}`);
+    }
+    const release = byPath(detached.standby, 'promotion/release-source-slot/apply');
+    expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
+    expect(release.input.endpoints).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
+    expect(release.depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_dcs-patch_apply_/)]);
+    expect(release.provisioner[0]['local-exec'].environment.PATRONI_PATCH_OPTIONAL).toBe('1');
+  });
+
+  test('a disaster promotion is visible in the plan', () => {
+    const disaster = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { disaster: true })));
+    expect(byPath(disaster.standby, 'promotion/gate').input.disaster).toBe('true');
+    expect(byPath(detached.standby, 'promotion/gate').input.disaster).toBe('false');
   });
 
   test('standby: only the standby_cluster block goes away (nodes) and the patch sets it to null', () => {

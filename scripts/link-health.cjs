@@ -1,0 +1,395 @@
+#!/usr/bin/env node
+// Cross-cluster health of a Patroni standby link, read with the `pg` client and Patroni's REST
+// API: the figures behind `npm run status`, and the promotion gate that the promotion variant
+// runs (as a planned resource) before it detaches the standby cluster.
+//
+// Patroni reports lag only against each cluster's own leader. Here every node's lag is measured
+// against the SOURCE cluster's leader, whose position is read last, so a lag is never negative.
+//
+// As a program (the gate): `node link-health.cjs gate`, configured by LINK_HEALTH_CONFIG (JSON,
+// see `describeConfig` below; no password). Passwords come from PGPASSWORD or a pgpass file
+// (PGPASSFILE, ~/.pgpass), read by `pg` itself; nothing here prints them.
+'use strict';
+
+function loadPg() {
+  try {
+    return require('pg');
+  } catch {
+    throw new Error("the 'pg' package cannot be found: run from the project directory after `npm ci`, or set NODE_PATH to its node_modules");
+  }
+}
+
+// --- LSN arithmetic -------------------------------------------------------------------------
+
+/** '16/B374D848' -> 0x16B374D848n; null stays null. */
+function lsn(text) {
+  if (text === null || text === undefined) return null;
+  const [hi, lo] = String(text).split('/');
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+}
+
+function bytesBetween(ahead, behind) {
+  if (ahead === null || behind === null) return null;
+  const d = lsn(ahead) - lsn(behind);
+  return d > 0n ? Number(d) : 0;
+}
+
+// --- reading one node -----------------------------------------------------------------------
+
+const NODE_SQL = `
+select pg_is_in_recovery() as in_recovery,
+  (select system_identifier::text from pg_control_system()) as system_id,
+  case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current_lsn,
+  pg_last_wal_receive_lsn()::text as receive_lsn,
+  pg_last_wal_replay_lsn()::text as replay_lsn,
+  case when pg_is_in_recovery() then pg_is_wal_replay_paused() else false end as replay_paused,
+  extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as replay_age_s,
+  (select setting::int from pg_settings where name = 'recovery_min_apply_delay') as apply_delay_ms,
+  case when pg_is_in_recovery()
+    then coalesce((select received_tli from pg_stat_wal_receiver), (select timeline_id from pg_control_checkpoint()))
+    else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline,
+  (select status from pg_stat_wal_receiver) as receiver_status,
+  (select sender_host from pg_stat_wal_receiver) as sender_host`;
+
+const SOURCE_SQL = `
+select pg_current_wal_lsn()::text as current_lsn,
+  ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline,
+  (select system_identifier::text from pg_control_system()) as system_id`;
+
+const SLOT_SQL = `
+select s.active, s.wal_status, s.safe_wal_size::text as safe_wal_size,
+  pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::text as retained_bytes,
+  r.application_name as consumer
+from pg_replication_slots s left join pg_stat_replication r on r.pid = s.active_pid
+where s.slot_name = $1`;
+
+async function query(node, cfg, text, params) {
+  const { Client } = loadPg();
+  const client = new Client({
+    host: node.host,
+    port: node.port,
+    user: cfg.user,
+    database: 'postgres',
+    application_name: 'patroni-link-health',
+    connectionTimeoutMillis: cfg.connectTimeoutMs || 3000,
+    query_timeout: 5000,
+  });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Patroni's own view of the member (role, state); undefined when the REST API does not answer. */
+async function patroniView(node) {
+  try {
+    const res = await fetch(`${node.rest}/patroni`, { signal: AbortSignal.timeout(2000) });
+    return await res.json();
+  } catch {
+    return undefined;
+  }
+}
+
+const ROLE_NAMES = { master: 'Leader', primary: 'Leader', standby_leader: 'Standby Leader', replica: 'Replica' };
+
+function errorText(err) {
+  const cause = err && err.cause ? err.cause.code || err.cause.message : undefined;
+  return String((err && (err.code === 'ECONNREFUSED' ? 'connection refused' : err.message)) || cause || err).split('\n')[0];
+}
+
+async function readNode(node, cfg, cluster) {
+  const [rest, rows] = await Promise.all([
+    patroniView(node),
+    query(node, cfg, NODE_SQL).then((r) => r[0], (err) => ({ error: errorText(err) })),
+  ]);
+  const role = rest && rest.role ? ROLE_NAMES[rest.role] || rest.role : rows.error ? 'unknown' : rows.in_recovery ? 'Replica' : 'Leader';
+  return {
+    cluster,
+    member: node.name,
+    host: node.host,
+    port: node.port,
+    role,
+    state: rest ? rest.state : rows.error ? 'unreachable' : 'no REST answer',
+    reachable: !rows.error,
+    error: rows.error,
+    inRecovery: rows.error ? null : rows.in_recovery,
+    systemId: rows.system_id ?? null,
+    timeline: rows.timeline ?? null,
+    currentLsn: rows.current_lsn ?? null,
+    receiveLsn: rows.receive_lsn ?? null,
+    replayLsn: rows.replay_lsn ?? null,
+    replayPaused: rows.replay_paused ?? null,
+    replayAgeSeconds: rows.replay_age_s ?? null,
+    applyDelayMs: rows.apply_delay_ms ?? null,
+    receiverStatus: rows.receiver_status ?? null,
+    senderHost: rows.sender_host ?? null,
+  };
+}
+
+// --- the whole link ---------------------------------------------------------------------------
+
+/**
+ * cfg: {
+ *   state: 'following' | 'detached',
+ *   slotName?: string, keepSourceSlot?: boolean,
+ *   user: string, connectTimeoutMs?: number,
+ *   source:  { name: string, nodes: [{ name, host, port, rest }] },
+ *   standby: { name: string, nodes: [{ name, host, port, rest }] },
+ *   disaster?: boolean, settleSeconds?: number, catchUpTimeoutSeconds?: number,   (the gate)
+ * }
+ */
+function describeConfig() {
+  return 'LINK_HEALTH_CONFIG must be JSON with state, user, source.nodes and standby.nodes';
+}
+
+/** The node of `nodes` that is a read-write leader. */
+function leaderOf(nodes) {
+  return nodes.find((n) => n.reachable && n.inRecovery === false);
+}
+
+/** Reads every node of both clusters, then the source leader's position and the link slot. */
+async function collect(cfg) {
+  const [source, standby] = await Promise.all([
+    Promise.all(cfg.source.nodes.map((n) => readNode(n, cfg, cfg.source.name))),
+    Promise.all(cfg.standby.nodes.map((n) => readNode(n, cfg, cfg.standby.name))),
+  ]);
+  const sourceLeader = leaderOf(source);
+  let slot = null;
+  if (sourceLeader) {
+    // Read last: every other node's figures are older than this position.
+    const node = cfg.source.nodes.find((n) => n.name === sourceLeader.member);
+    try {
+      const [pos] = await query(node, cfg, SOURCE_SQL);
+      sourceLeader.currentLsn = pos.current_lsn;
+      sourceLeader.timeline = pos.timeline;
+      if (cfg.slotName) {
+        const rows = await query(node, cfg, SLOT_SQL, [cfg.slotName]);
+        slot = rows[0]
+          ? { name: cfg.slotName, present: true, active: rows[0].active, walStatus: rows[0].wal_status, retainedBytes: Number(rows[0].retained_bytes), safeWalSize: rows[0].safe_wal_size === null ? null : Number(rows[0].safe_wal_size), consumer: rows[0].consumer }
+          : { name: cfg.slotName, present: false };
+      }
+    } catch (err) {
+      sourceLeader.reachable = false;
+      sourceLeader.error = errorText(err);
+    }
+  }
+  const standbyLeader = cfg.state === 'detached' ? leaderOf(standby) : standby.find((n) => n.role === 'Standby Leader') || standby.find((n) => n.reachable && n.inRecovery && cfg.source.nodes.some((s) => s.host === n.senderHost));
+  const reference = (n) => (cfg.state === 'detached' && n.cluster === cfg.standby.name ? leaderOf(standby) : sourceLeader);
+  const nodes = [...source, ...standby].map((n) => {
+    const ref = reference(n);
+    const at = n.inRecovery === false ? n.currentLsn : n.replayLsn;
+    const lagBytes = ref && ref.currentLsn && at ? bytesBetween(ref.currentLsn, at) : null;
+    const lagSeconds = lagBytes === null ? null : lagBytes === 0 ? 0 : n.replayAgeSeconds === null ? null : Math.max(0, Math.round(n.replayAgeSeconds * 10) / 10);
+    return { ...n, lagBytes, lagSeconds };
+  });
+  const report = {
+    state: cfg.state,
+    source: { cluster: cfg.source.name, leader: sourceLeader ? sourceLeader.member : null, currentLsn: sourceLeader ? sourceLeader.currentLsn : null, timeline: sourceLeader ? sourceLeader.timeline : null },
+    standby: { cluster: cfg.standby.name, leader: standbyLeader ? standbyLeader.member : null },
+    nodes,
+    slot,
+  };
+  report.problems = problemsOf(report, cfg);
+  report.healthy = report.problems.length === 0;
+  return report;
+}
+
+/** Why the link is not healthy; empty when it is. */
+function problemsOf(report, cfg) {
+  const out = [];
+  const nodes = report.nodes;
+  for (const n of nodes) if (!n.reachable) out.push(`${n.member} (${n.host}:${n.port}) is unreachable: ${n.error}`);
+  const src = nodes.filter((n) => n.cluster === cfg.source.name);
+  const sby = nodes.filter((n) => n.cluster === cfg.standby.name);
+  const srcLeader = src.find((n) => n.member === report.source.leader);
+  if (!srcLeader) out.push(`the source cluster ${cfg.source.name} has no reachable read-write leader`);
+  for (const n of src) {
+    if (n === srcLeader || !n.reachable) continue;
+    if (n.receiverStatus !== 'streaming') out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
+  }
+  if (cfg.state === 'detached') {
+    const leader = sby.find((n) => n.member === report.standby.leader);
+    if (!leader) out.push(`the promoted cluster ${cfg.standby.name} has no read-write leader`);
+    else if (leader.role === 'Standby Leader') out.push(`${leader.member} is still a standby leader: the detach has not been applied`);
+    for (const n of sby) if (n !== leader && n.reachable && n.receiverStatus !== 'streaming') out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
+    if (report.slot && report.slot.present && !cfg.keepSourceSlot) out.push(`the link slot ${report.slot.name} is still on the source and retains ${report.slot.retainedBytes} bytes of WAL`);
+    return out;
+  }
+  const leader = sby.find((n) => n.member === report.standby.leader);
+  if (!leader) {
+    out.push(`the standby cluster ${cfg.standby.name} has no standby leader`);
+  } else {
+    if (leader.receiverStatus !== 'streaming') out.push(`standby leader ${leader.member} is not streaming from the source (wal receiver: ${leader.receiverStatus || 'none'})`);
+    else if (!cfg.source.nodes.some((s) => s.host === leader.senderHost)) out.push(`standby leader ${leader.member} streams from ${leader.senderHost}, not from a source node`);
+    if (srcLeader && leader.systemId && srcLeader.systemId && leader.systemId !== srcLeader.systemId) out.push(`system identifiers differ: source ${srcLeader.systemId}, standby ${leader.systemId}`);
+    if (srcLeader && leader.timeline !== null && srcLeader.timeline !== null && leader.timeline !== srcLeader.timeline) out.push(`standby leader ${leader.member} is on timeline ${leader.timeline}, the source on ${srcLeader.timeline}`);
+    if (leader.replayPaused) out.push(`replay is paused on standby leader ${leader.member}`);
+  }
+  for (const n of sby) {
+    if (n === leader || !n.reachable) continue;
+    if (n.receiverStatus !== 'streaming') out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
+    else if (leader && n.senderHost !== leader.host) out.push(`${n.member} streams from ${n.senderHost}, not from the standby leader ${leader.host}`);
+  }
+  if (report.slot) {
+    if (!report.slot.present) out.push(`the link slot ${report.slot.name} does not exist on the source leader`);
+    else {
+      if (!report.slot.active) out.push(`the link slot ${report.slot.name} is not active: nothing streams through it`);
+      if (report.slot.walStatus === 'lost' || report.slot.walStatus === 'unreserved') out.push(`the link slot ${report.slot.name} has wal_status ${report.slot.walStatus}: WAL the standby needs is (about to be) removed`);
+    }
+  }
+  return out;
+}
+
+// --- output -------------------------------------------------------------------------------
+
+function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  const fmt = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line, fmt(rows[0]), line, ...rows.slice(1).map(fmt), line].join('\n');
+}
+
+function dash(v) {
+  return v === null || v === undefined ? '-' : v;
+}
+
+/** The report as `patronictl list` would show both clusters at once. */
+function formatReport(report) {
+  const head = ['Cluster', 'Member', 'Host', 'Role', 'State', 'TL', 'Receive LSN', 'Replay LSN', 'Lag bytes', 'Lag s'];
+  const rows = report.nodes.map((n) => [n.cluster, n.member, `${n.host}:${n.port}`, n.role, dash(n.state), dash(n.timeline), n.inRecovery === false ? dash(n.currentLsn) : dash(n.receiveLsn), n.inRecovery === false ? '' : dash(n.replayLsn), dash(n.lagBytes), dash(n.lagSeconds)]);
+  const out = [`Link ${report.state}: source ${report.source.cluster} (leader ${dash(report.source.leader)}, ${dash(report.source.currentLsn)}), standby ${report.standby.cluster} (${report.state === 'detached' ? 'leader' : 'standby leader'} ${dash(report.standby.leader)})`];
+  out.push(table([head, ...rows]));
+  const s = report.slot;
+  if (s) {
+    out.push(s.present
+      ? `Slot ${s.name} on the source: active ${s.active}${s.consumer ? ` (${s.consumer})` : ''}, wal_status ${dash(s.walStatus)}, retained ${s.retainedBytes} bytes, safe_wal_size ${s.safeWalSize === null ? 'unlimited' : `${s.safeWalSize} bytes`}`
+      : `Slot ${s.name} on the source: absent`);
+  }
+  out.push(report.healthy ? 'healthy' : `NOT healthy:\n${report.problems.map((p) => `  - ${p}`).join('\n')}`);
+  return out.join('\n');
+}
+
+// --- the promotion gate -----------------------------------------------------------------------
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Decides whether the standby cluster may be promoted. Returns { ok, checks: [{check, standby,
+ * source, ok}], notes: [] }; every figure it compared is in `checks`.
+ */
+async function gate(cfg, log = () => undefined) {
+  const checks = [];
+  const notes = [];
+  const add = (check, standby, source, ok) => checks.push({ check, standby: String(standby), source: String(source), ok });
+  const result = (ok) => ({ ok, checks, notes });
+
+  const standby = await Promise.all(cfg.standby.nodes.map((n) => readNode(n, cfg, cfg.standby.name)));
+  const promoted = standby.find((n) => n.reachable && n.inRecovery === false);
+  if (promoted) {
+    notes.push(`${promoted.member} already runs read-write: the standby cluster is promoted, nothing to check`);
+    return result(true);
+  }
+  let leader = standby.find((n) => n.role === 'Standby Leader' && n.reachable);
+  add('standby leader found', leader ? leader.member : 'none', '', Boolean(leader));
+  if (!leader) return result(false);
+  const leaderNode = cfg.standby.nodes.find((n) => n.name === leader.member);
+
+  const sourceNodes = await Promise.all(cfg.source.nodes.map((n) => readNode(n, cfg, cfg.source.name)));
+  const srcLeader = leaderOf(sourceNodes);
+  if (!srcLeader) {
+    const unreachable = sourceNodes.map((n) => `${n.member}: ${n.error || `${n.role}, in recovery`}`).join('; ');
+    if (!cfg.disaster) {
+      add('source cluster reachable', '', `no read-write leader (${unreachable})`, false);
+      notes.push('without the source nothing proves that the standby has every write; if its data center is lost, set link.promotion.disaster: true in the topology and deploy again');
+      return result(false);
+    }
+    add('source cluster reachable', '', `no (${unreachable}); disaster promotion declared`, true);
+    add('replay not paused', leader.replayPaused, '', leader.replayPaused === false);
+    const deadline = Date.now() + cfg.catchUpTimeoutSeconds * 1000;
+    while (leader.receiveLsn !== leader.replayLsn && !leader.replayPaused && Date.now() < deadline) {
+      await sleep(250);
+      leader = await readNode(leaderNode, cfg, cfg.standby.name);
+    }
+    add('everything received is replayed (receive == replay)', `${leader.receiveLsn} == ${leader.replayLsn}`, '', leader.receiveLsn === leader.replayLsn);
+    notes.push(`last known gap: the standby leader received up to ${dash(leader.receiveLsn)} and replayed its last transaction ${leader.replayAgeSeconds === null ? 'at an unknown time' : `${Math.round(leader.replayAgeSeconds)} s ago`}; writes the source made after that are lost`);
+    return result(checks.every((c) => c.ok));
+  }
+  const srcNode = cfg.source.nodes.find((n) => n.name === srcLeader.member);
+  add('same database system identifier', leader.systemId, srcLeader.systemId, leader.systemId === srcLeader.systemId);
+  add('standby leader on the source timeline', leader.timeline, srcLeader.timeline, leader.timeline === srcLeader.timeline);
+  if (!checks.every((c) => c.ok)) return result(false);
+
+  // Catch up: replay reaches the source's current position, with nothing received left unreplayed.
+  const readSource = async () => (await query(srcNode, cfg, SOURCE_SQL))[0].current_lsn;
+  const deadline = Date.now() + cfg.catchUpTimeoutSeconds * 1000;
+  let sourceLsn = await readSource();
+  const firstSourceLsn = sourceLsn;
+  for (;;) {
+    leader = await readNode(leaderNode, cfg, cfg.standby.name);
+    if (!leader.reachable || leader.replayPaused) break;
+    sourceLsn = await readSource();
+    if (leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(sourceLsn)) break;
+    if (Date.now() >= deadline) break;
+    await sleep(250);
+  }
+  add('replay not paused (pg_is_wal_replay_paused)', leader.replayPaused, '', leader.replayPaused === false);
+  const delay = leader.applyDelayMs ? `, recovery_min_apply_delay ${leader.applyDelayMs} ms` : '';
+  add(`received == replayed (no WAL waiting${delay})`, `${leader.receiveLsn} / ${leader.replayLsn}`, '', leader.receiveLsn === leader.replayLsn);
+  add('replayed up to the source position', leader.replayLsn, `${sourceLsn} (gap ${bytesBetween(sourceLsn, leader.replayLsn)} bytes)`, lsn(leader.replayLsn) >= lsn(sourceLsn));
+  if (!checks.every((c) => c.ok)) {
+    const moved = bytesBetween(sourceLsn, firstSourceLsn);
+    if (moved > 0) notes.push(`the source's WAL position moved ${moved} bytes while the gate waited: stop the writes on the source first`);
+    return result(false);
+  }
+
+  // Settle: the source must stay where it is (writes stopped), and the standby with it.
+  log(`caught up at ${sourceLsn}; checking for ${cfg.settleSeconds} s that writes have stopped on the source`);
+  await sleep(cfg.settleSeconds * 1000);
+  const settledLsn = await readSource();
+  leader = await readNode(leaderNode, cfg, cfg.standby.name);
+  add(`source position unchanged for ${cfg.settleSeconds} s (writes stopped)`, '', `${sourceLsn} -> ${settledLsn}`, settledLsn === sourceLsn);
+  add('still replayed up to the source position', leader.replayLsn, settledLsn, leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(settledLsn));
+  return result(checks.every((c) => c.ok));
+}
+
+function formatGate(outcome) {
+  const rows = [['check', 'standby leader', 'source leader', 'result'], ...outcome.checks.map((c) => [c.check, c.standby, c.source, c.ok ? 'ok' : 'FAILED'])];
+  return [table(rows), ...outcome.notes.map((n) => `note: ${n}`)].join('\n');
+}
+
+async function runGate() {
+  const label = '[promotion gate]';
+  let cfg;
+  try {
+    cfg = JSON.parse(process.env.LINK_HEALTH_CONFIG || '');
+  } catch {
+    throw new Error(describeConfig());
+  }
+  process.stdout.write(`${label} checking that promoting ${cfg.standby.name} loses no write of ${cfg.source.name}\n`);
+  const outcome = await gate(cfg, (m) => process.stdout.write(`${label} ${m}\n`));
+  const text = formatGate(outcome);
+  if (outcome.ok) {
+    process.stdout.write(`${text}\n${label} passed: the detach may proceed\n`);
+    return;
+  }
+  const failed = outcome.checks.filter((c) => !c.ok).map((c) => c.check).join('; ');
+  process.stderr.write(`${text}\n${label} REFUSED (${failed}): the standby cluster was left as it is\n`);
+  process.exit(1);
+}
+
+module.exports = { collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf };
+
+if (require.main === module) {
+  if (process.argv[2] !== 'gate') {
+    process.stderr.write('usage: link-health.cjs gate (configured by LINK_HEALTH_CONFIG); for the status table run `npm run status`\n');
+    process.exit(2);
+  }
+  runGate().catch((err) => {
+    process.stderr.write(`[promotion gate] FAILED: ${errorText(err)}\n`);
+    process.exit(1);
+  });
+}

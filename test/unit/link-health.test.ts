@@ -1,0 +1,82 @@
+/**
+ * The pure parts of scripts/link-health.cjs: LSN arithmetic, and the health verdict on a report
+ * (the figures themselves are read from real clusters in the end-to-end suite).
+ */
+import { scriptPath } from '../../constructs/scripts';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const health = require(scriptPath('link-health.cjs'));
+
+const cfg = {
+  state: 'following',
+  slotName: 'link_slot',
+  keepSourceSlot: false,
+  source: { name: 'primary', nodes: [{ name: 'p1', host: '127.0.1.1' }, { name: 'p2', host: '127.0.1.2' }] },
+  standby: { name: 'standby', nodes: [{ name: 's1', host: '127.0.2.1' }, { name: 's2', host: '127.0.2.2' }] },
+};
+
+function node(over: Record<string, unknown>): Record<string, unknown> {
+  return { reachable: true, inRecovery: true, systemId: '7', timeline: 2, replayPaused: false, receiverStatus: 'streaming', ...over };
+}
+
+function healthyReport() {
+  return {
+    source: { leader: 'p1' },
+    standby: { leader: 's1' },
+    slot: { name: 'link_slot', present: true, active: true, walStatus: 'reserved', retainedBytes: 0 },
+    nodes: [
+      node({ cluster: 'primary', member: 'p1', host: '127.0.1.1', inRecovery: false, receiverStatus: null }),
+      node({ cluster: 'primary', member: 'p2', host: '127.0.1.2', senderHost: '127.0.1.1' }),
+      node({ cluster: 'standby', member: 's1', host: '127.0.2.1', role: 'Standby Leader', senderHost: '127.0.1.1' }),
+      node({ cluster: 'standby', member: 's2', host: '127.0.2.2', senderHost: '127.0.2.1' }),
+    ],
+  };
+}
+
+describe('LSN arithmetic', () => {
+  test('parses X/Y and measures gaps, never negative', () => {
+    expect(health.lsn('16/B374D848')).toBe(0x16b374d848n);
+    expect(health.bytesBetween('0/3000100', '0/3000000')).toBe(256);
+    expect(health.bytesBetween('1/0', '0/FFFFFFFF')).toBe(1);
+    expect(health.bytesBetween('0/3000000', '0/3000100')).toBe(0);
+    expect(health.bytesBetween(null, '0/1')).toBeNull();
+  });
+});
+
+describe('health verdict', () => {
+  test('a following link with everything streaming is healthy', () => {
+    expect(health.problemsOf(healthyReport(), cfg)).toEqual([]);
+  });
+
+  test('each fault is named', () => {
+    const r = healthyReport();
+    r.nodes[2] = { ...r.nodes[2], replayPaused: true, timeline: 1, systemId: '8' };
+    r.nodes[3] = { ...r.nodes[3], senderHost: '127.0.1.2' };
+    r.slot = { ...r.slot, active: false, walStatus: 'lost' };
+    expect(health.problemsOf(r, cfg)).toEqual([
+      'system identifiers differ: source 7, standby 8',
+      'standby leader s1 is on timeline 1, the source on 2',
+      'replay is paused on standby leader s1',
+      's2 streams from 127.0.1.2, not from the standby leader 127.0.2.1',
+      'the link slot link_slot is not active: nothing streams through it',
+      'the link slot link_slot has wal_status lost: WAL the standby needs is (about to be) removed',
+    ]);
+  });
+
+  test('detached: the promoted cluster needs its own leader, and a leftover slot is reported', () => {
+    const r = healthyReport();
+    r.standby.leader = 's1';
+    r.nodes[2] = { ...r.nodes[2], inRecovery: false, role: 'Leader', receiverStatus: null };
+    r.slot = { name: 'link_slot', present: true, active: false, walStatus: 'reserved', retainedBytes: 4096 };
+    expect(health.problemsOf(r, { ...cfg, state: 'detached' })).toEqual(['the link slot link_slot is still on the source and retains 4096 bytes of WAL']);
+    expect(health.problemsOf({ ...r, slot: { name: 'link_slot', present: false } }, { ...cfg, state: 'detached' })).toEqual([]);
+  });
+
+  test('the table names every member of both clusters and the verdict', () => {
+    const r = { ...healthyReport(), state: 'following', healthy: true, problems: [] };
+    r.source = { ...r.source, cluster: 'primary', currentLsn: '0/5000000' } as never;
+    r.standby = { ...r.standby, cluster: 'standby' } as never;
+    const text: string = health.formatReport(r);
+    for (const m of ['p1', 'p2', 's1', 's2', 'Slot link_slot on the source: active true', 'healthy']) expect(text).toContain(m);
+  });
+});
