@@ -77,6 +77,7 @@ export interface ResolvedLink {
   readonly restoreCommand?: string;
   readonly archiveCleanupCommand?: string;
   readonly recoveryMinApplyDelay?: string;
+  readonly walRetrieveRetryInterval: string;
   readonly promotion: {
     readonly disaster: boolean;
     readonly keepSourceSlot: boolean;
@@ -188,6 +189,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
     restoreCommand: link.restoreCommand,
     archiveCleanupCommand: link.archiveCleanupCommand,
     recoveryMinApplyDelay: link.recoveryMinApplyDelay,
+    walRetrieveRetryInterval: link.walRetrieveRetryInterval ?? '1s',
     promotion: {
       disaster: link.promotion?.disaster ?? false,
       keepSourceSlot: link.promotion?.keepSourceSlot ?? false,

@@ -113,6 +113,7 @@ export const linkSchema = z.strictObject({
   restoreCommand: nonEmpty.optional(),
   archiveCleanupCommand: nonEmpty.optional(),
   recoveryMinApplyDelay: nonEmpty.optional(),
+  walRetrieveRetryInterval: nonEmpty.regex(/^[0-9]+ ?(ms|s|min)?$/, 'must be a PostgreSQL time like 1s or 500ms').optional(),
   promotion: z
     .strictObject({
       disaster: z.boolean().optional(),

@@ -225,6 +225,14 @@ export interface LinkSpec {
   readonly archiveCleanupCommand?: string;
   /** Delay applied on the standby leader, e.g. '5min'. @default - none */
   readonly recoveryMinApplyDelay?: string;
+  /**
+   * How long a standby node waits before it reconnects after its stream broke (PostgreSQL's
+   * `wal_retrieve_retry_interval`, set on the standby cluster). It bounds the standby cluster's
+   * streaming gap after a switchover in the primary cluster. A `wal_retrieve_retry_interval` in
+   * the standby cluster's own parameters takes precedence.
+   * @default '1s' (PostgreSQL's own default is 5s)
+   */
+  readonly walRetrieveRetryInterval?: string;
   /** The promotion gate and the slot clean-up. @default see PromotionSpec */
   readonly promotion?: PromotionSpec;
 }

@@ -9,6 +9,8 @@ import { clusterPgHba } from './pg-hba';
 export interface LinkContribution {
   /** pg_hba lines the cluster must add (the primary admits every standby node). */
   readonly pgHbaLines?: readonly string[];
+  /** PostgreSQL parameters the link needs; the cluster's own parameters take precedence. */
+  readonly parameters?: Readonly<Record<string, string | number | boolean>>;
   /** Permanent slots to keep (`{type: physical}`), or to drop (`null`). */
   readonly slots?: Readonly<Record<string, Readonly<Record<string, string>> | null>>;
   /**
@@ -62,7 +64,7 @@ function postgresqlSection(cluster: ResolvedCluster, contributions: readonly Lin
   return {
     use_pg_rewind: cluster.patroni.usePgRewind,
     use_slots: cluster.patroni.useSlots,
-    parameters: sortedRecord(cluster.postgresql.parameters),
+    parameters: sortedRecord(Object.assign({}, ...contributions.map((c) => c.parameters ?? {}), cluster.postgresql.parameters)),
     pg_hba: clusterPgHba(cluster, extra),
     pg_ident: [...cluster.postgresql.pgIdent],
   };

@@ -45,9 +45,15 @@ export function releasesSlot(link: ResolvedLink): boolean {
   return link.state === 'detached' && !link.promotion.keepSourceSlot && link.slotName !== undefined;
 }
 
-/** The standby's side: the block while following, `null` once detached (promotion). */
+/**
+ * The standby's side: the block while following, `null` once detached (promotion); and a short
+ * reconnect interval, which stays after a promotion (it only shortens reconnects).
+ */
 export function standbyContribution(link: ResolvedLink, primary: ResolvedCluster): LinkContribution {
-  return { standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary) };
+  return {
+    standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary),
+    parameters: { wal_retrieve_retry_interval: link.walRetrieveRetryInterval },
+  };
 }
 
 /** One node as the link-health program reaches it (PostgreSQL and the REST API). */
