@@ -31,8 +31,8 @@ function headers() {
   return h;
 }
 
-async function call(method, url, body) {
-  const res = await fetch(url, { method, headers: headers(), body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+async function call(method, url, body, timeoutMs = 5000) {
+  const res = await fetch(url, { method, headers: headers(), body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   return { status: res.status, text };
 }
@@ -58,6 +58,34 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+const LEADER_ROLES = ['leader', 'master', 'primary', 'standby_leader'];
+
+/**
+ * The endpoints with the cluster's leader first: Patroni wakes up the HA loop of the node that
+ * receives a PATCH, so the leader acts on it at once instead of at its next loop_wait.
+ */
+async function leaderFirst() {
+  for (const base of endpoints) {
+    try {
+      const res = await fetch(`${base}/cluster`, { signal: AbortSignal.timeout(2000) });
+      const leader = ((await res.json()).members || []).find((m) => LEADER_ROLES.includes(m.role));
+      const first = leader && endpoints.find((e) => (leader.api_url ? new URL(leader.api_url).host === new URL(e).host : new URL(e).hostname === leader.host));
+      return first ? [first, ...endpoints.filter((e) => e !== first)] : endpoints;
+    } catch {
+      // next node
+    }
+  }
+  return endpoints;
+}
+
+/**
+ * The same PATCH to the other nodes: the configuration already holds it, so they write nothing,
+ * but each wakes up its HA loop and applies the change now. Best effort.
+ */
+async function wakeOthers(applied, ordered) {
+  await Promise.allSettled(ordered.filter((e) => e !== applied).map((e) => call('PATCH', `${e}/config`, patch, 2000)));
+}
+
 async function main() {
   if (endpoints.length === 0) throw new Error('PATRONI_ENDPOINTS is empty');
   if (user && !password) {
@@ -67,9 +95,12 @@ async function main() {
   let last = 'no attempt yet';
   let answered = false;
   for (let round = 0; Date.now() < deadline; round++) {
-    for (const base of endpoints) {
+    const ordered = await leaderFirst();
+    for (const base of ordered) {
       try {
+        const sentAt = new Date().toISOString();
         const res = await call('PATCH', `${base}/config`, patch);
+        if (!answered) log(`PATCH /config sent to ${base} at ${sentAt}: HTTP ${res.status}`);
         answered = true;
         if (res.status === 401 || res.status === 403) {
           throw Object.assign(new Error(`${base} refused the credentials (HTTP ${res.status}): check PATRONI_RESTAPI_USERNAME/PASSWORD`), { fatal: true });
@@ -81,6 +112,7 @@ async function main() {
         const check = await call('GET', `${base}/config`);
         const wrong = check.status === 200 ? mismatches(patch, JSON.parse(check.text), '') : [`GET /config returned HTTP ${check.status}`];
         if (wrong.length === 0) {
+          await wakeOthers(base, ordered);
           log(`applied through ${base} and verified with GET /config (${Object.keys(patch).join(', ')})`);
           return;
         }

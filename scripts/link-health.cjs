@@ -112,6 +112,7 @@ async function readNode(node, cfg, cluster) {
     port: node.port,
     role,
     state: rest ? rest.state : rows.error ? 'unreachable' : 'no REST answer',
+    patroniPaused: rest ? rest.pause === true : null,
     reachable: !rows.error,
     error: rows.error,
     inRecovery: rows.error ? null : rows.in_recovery,
@@ -226,6 +227,7 @@ function problemsOf(report, cfg) {
     if (srcLeader && leader.systemId && srcLeader.systemId && leader.systemId !== srcLeader.systemId) out.push(`system identifiers differ: source ${srcLeader.systemId}, standby ${leader.systemId}`);
     if (srcLeader && leader.timeline !== null && srcLeader.timeline !== null && leader.timeline !== srcLeader.timeline) out.push(`standby leader ${leader.member} is on timeline ${leader.timeline}, the source on ${srcLeader.timeline}`);
     if (leader.replayPaused) out.push(`replay is paused on standby leader ${leader.member}`);
+    if (leader.patroniPaused) out.push(`the standby cluster is in maintenance mode (patronictl pause)`);
   }
   for (const n of sby) {
     if (n === leader || !n.reachable) continue;
@@ -296,6 +298,8 @@ async function gate(cfg, log = () => undefined) {
   let leader = standby.find((n) => n.role === 'Standby Leader' && n.reachable);
   add('standby leader found', leader ? leader.member : 'none', '', Boolean(leader));
   if (!leader) return result(false);
+  // In maintenance mode Patroni would not act on the detach (and leaves a paused replay paused).
+  add('Patroni not in maintenance mode (pause)', leader.patroniPaused, '', leader.patroniPaused === false);
   const leaderNode = cfg.standby.nodes.find((n) => n.name === leader.member);
 
   const sourceNodes = await Promise.all(cfg.source.nodes.map((n) => readNode(n, cfg, cfg.source.name)));
@@ -321,7 +325,7 @@ async function gate(cfg, log = () => undefined) {
   const srcNode = cfg.source.nodes.find((n) => n.name === srcLeader.member);
   add('same database system identifier', leader.systemId, srcLeader.systemId, leader.systemId === srcLeader.systemId);
   add('standby leader on the source timeline', leader.timeline, srcLeader.timeline, leader.timeline === srcLeader.timeline);
-  if (!checks.every((c) => c.ok)) return result(false);
+  if (!checks.slice(-2).every((c) => c.ok)) return result(false); // another database or timeline: nothing more to compare
 
   // Catch up: replay reaches the source's current position, with nothing received left unreplayed.
   const readSource = async () => (await query(srcNode, cfg, SOURCE_SQL))[0].current_lsn;

@@ -5,6 +5,7 @@
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -14,6 +15,7 @@ export const PASSWORDS = {
   PATRONI_SUPERUSER_PASSWORD: 'e2e-Super-7d1f0c',
   PATRONI_REPLICATION_PASSWORD: 'e2e-Repl-93ab42',
   PATRONI_REWIND_PASSWORD: 'e2e-Rewind-5e66c1',
+  PATRONI_RESTAPI_PASSWORD: 'e2e-Rest-4c2d9a',
 };
 export const PRIMARY = { p1: '127.0.1.1', p2: '127.0.1.2', p3: '127.0.1.3' } as Record<string, string>;
 export const STANDBY = { s1: '127.0.2.1', s2: '127.0.2.2', s3: '127.0.2.3' } as Record<string, string>;
@@ -56,6 +58,17 @@ export function checkPrerequisites(): void {
   if (missing.length > 0) {
     throw new Error(`end-to-end prerequisites missing: ${missing.join(', ')}. Run the README's test command, which installs them.`);
   }
+}
+
+/** The part of `npm run status --json` the suite reads. */
+export interface StatusReport {
+  healthy: boolean;
+  problems: string[];
+  state: string;
+  source: { leader: string | null; currentLsn: string | null };
+  standby: { leader: string | null };
+  nodes: { cluster: string; member: string; role: string; lagBytes: number | null; lagSeconds: number | null; timeline: number | null }[];
+  slot: { present: boolean; active?: boolean; walStatus?: string } | null;
 }
 
 export class Harness {
@@ -117,8 +130,58 @@ export class Harness {
     if (res.status !== 0) throw new Error(`synth failed: ${res.stderr}`);
   }
 
+  /**
+   * The deploying pipeline's environment: the REST API password for the patches, the database
+   * password for the gate (as PGPASSWORD), and the project's node_modules for the stacks'
+   * programs (this suite's cdktf.out lives outside the project).
+   */
   private tfEnv(): NodeJS.ProcessEnv {
-    return { ...process.env, ...TF_ENV, TF_CLI_CONFIG_FILE: path.join(this.work, 'terraformrc') };
+    return {
+      ...process.env,
+      ...TF_ENV,
+      TF_CLI_CONFIG_FILE: path.join(this.work, 'terraformrc'),
+      PATRONI_RESTAPI_PASSWORD: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
+      PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD,
+      NODE_PATH: path.join(ROOT, 'node_modules'),
+    };
+  }
+
+  /** `npm run status` as an operator runs it (JSON), with the superuser password in PGPASSWORD. */
+  status(linkState = '', npm = false): { code: number; report: StatusReport } {
+    const env = { ...process.env, TOPOLOGY: path.join(this.work, 'topology.yaml'), LINK_STATE: linkState, PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD };
+    const res = npm
+      ? spawnSync('npm', ['run', '--silent', 'status', '--json'], { cwd: ROOT, env, encoding: 'utf8' })
+      : spawnSync(process.execPath, [path.join(ROOT, 'dist', 'ops', 'status.js'), '--json'], { cwd: ROOT, env, encoding: 'utf8' });
+    fs.appendFileSync(path.join(this.work, 'logs', 'status.log'), `${res.stdout}${res.stderr}\n`);
+    try {
+      return { code: res.status ?? -1, report: JSON.parse(res.stdout) as StatusReport };
+    } catch {
+      throw new Error(`status printed no JSON (exit ${res.status}): ${res.stdout}${res.stderr}`);
+    }
+  }
+
+  /**
+   * Connects to `target` FROM the loopback address `source` (the client socket is bound to it),
+   * so the server's pg_hba sees that address and its /32 lines match for real on one machine.
+   * Resolves to 'admitted' or to the server's refusal message.
+   */
+  async connectFrom(source: string, target: string, user: string, password: string, opts: { database?: string; replication?: boolean } = {}): Promise<string> {
+    const stream = () => {
+      const socket = new net.Socket();
+      const connect = socket.connect.bind(socket) as (o: net.TcpSocketConnectOpts) => net.Socket;
+      (socket as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (port: number, host: string) => connect({ port, host, localAddress: source });
+      return socket;
+    };
+    const client = new Client({ host: target, port: 5432, user, password, database: opts.database ?? 'postgres', replication: opts.replication ? 'true' : undefined, stream, connectionTimeoutMillis: 3000 } as never);
+    try {
+      await client.connect();
+      await client.query(opts.replication ? 'IDENTIFY_SYSTEM' : 'select 1');
+      return 'admitted';
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   /** Runs terraform in a stack folder; output goes to a log file that the secret test can search. */

@@ -30,6 +30,7 @@ case "$action" in
       PATRONI_SUPERUSER_PASSWORD="$PATRONI_SUPERUSER_PASSWORD" \
       PATRONI_REPLICATION_PASSWORD="$PATRONI_REPLICATION_PASSWORD" \
       PATRONI_REWIND_PASSWORD="$PATRONI_REWIND_PASSWORD" \
+      PATRONI_RESTAPI_PASSWORD="$PATRONI_RESTAPI_PASSWORD" \
       /usr/bin/patroni "$WORK/cfg/$node.yml" >>"$WORK/logs/$node.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     ;;

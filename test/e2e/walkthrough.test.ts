@@ -3,11 +3,11 @@
  * project's own synthesized stacks: bootstrap, cascading, switchovers, a killed standby leader,
  * the promotion variant, and an existing primary that the stacks did not deploy.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { checkPrerequisites, Harness, now, PASSWORDS, PRIMARY, ROOT, STANDBY, waitFor } from './harness';
+import { checkPrerequisites, Harness, now, PASSWORDS, PRIMARY, ROOT, sleep, STANDBY, waitFor } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -78,6 +78,24 @@ async function slotActiveOn(host: string): Promise<boolean> {
 }
 
 const timings: Record<string, number> = {};
+const topologyFile = () => path.join(h.work, 'topology.yaml');
+const restAuth = (password = PASSWORDS.PATRONI_RESTAPI_PASSWORD) => `Basic ${Buffer.from(`patroni:${password}`).toString('base64')}`;
+
+/** The resources a saved plan changes, without their hash suffix. */
+function plannedChanges(dir: string, label: string): string[] {
+  const plan = h.terraform(dir, ['plan', '-input=false', `-out=${label}.tfplan`], label);
+  if (plan.status !== 0) throw new Error(`terraform plan failed:\n${plan.output}`);
+  const show = JSON.parse(h.terraform(dir, ['show', '-json', `${label}.tfplan`], `${label}-show`).output);
+  return (show.resource_changes as { address: string; change: { actions: string[] } }[])
+    .filter((c) => !c.change.actions.includes('no-op'))
+    .map((c) => c.address.replace(/_[0-9A-F]{8}$/, ''))
+    .sort();
+}
+
+async function slotsOn(host: string): Promise<number> {
+  const r = await h.sql<{ n: string }>(host, "select count(*) as n from pg_replication_slots where slot_name = 'standby_cluster_slot'");
+  return Number(r[0].n);
+}
 
 beforeAll(() => {
   checkPrerequisites();
@@ -103,7 +121,8 @@ step('1. every rendered node config passes patroni --validate-config (etcd up, p
   for (const [cluster, nodes] of [['primary', PRIMARY], ['standby', STANDBY]] as const) {
     for (const node of Object.keys(nodes)) {
       const file = path.join(out(), 'rendered', cluster, 'cluster', `${node}.patroni.yml`);
-      const res = spawnSync('patroni', ['--validate-config', file], { encoding: 'utf8' });
+      // as on a host: the REST API password is in Patroni's environment (the YAML names only the user)
+      const res = spawnSync('patroni', ['--validate-config', file], { encoding: 'utf8', env: { ...process.env, PATRONI_RESTAPI_PASSWORD: PASSWORDS.PATRONI_RESTAPI_PASSWORD } });
       expect({ node, status: res.status, complaints: `${res.stdout}${res.stderr}`.trim() }).toEqual({ node, status: 0, complaints: '' });
     }
   }
@@ -127,6 +146,13 @@ step('2. deploy the primary stack: one Leader and two streaming replicas', async
   expect(config.slots).toEqual({ standby_cluster_slot: { type: 'physical' } });
   for (const ip of Object.values(STANDBY)) expect(config.postgresql.pg_hba).toContain(`host replication replicator ${ip}/32 scram-sha-256`);
   expect(await h.sql(leader.host, "select active from pg_replication_slots where slot_name = 'standby_cluster_slot'")).toEqual([{ active: false }]);
+  // restapi.authentication: the project's patch above got through with the pipeline's password;
+  // a PATCH /config without credentials, or with wrong ones, is refused and changes nothing
+  const tryPatch = (headers: Record<string, string>) =>
+    fetch(`http://${leader.host}:8008/config`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ loop_wait: 9 }) });
+  expect((await tryPatch({})).status).toBe(401);
+  expect((await tryPatch({ authorization: restAuth('not-the-password') })).status).toBe(401);
+  expect(((await (await fetch(`http://${leader.host}:8008/config`)).json()) as { loop_wait: number }).loop_wait).toBe(2);
 });
 
 step('3. deploy the standby stack: a Standby Leader, replicas cascade from it, the slot is active, rows arrive', async () => {
@@ -146,6 +172,26 @@ step('3. deploy the standby stack: a Standby Leader, replicas cascade from it, t
   await waitFor(`row ${id} on every standby node`, 30_000, () => allStandbyNodesHave(id));
 });
 
+step('pg_hba: the primary admits every standby node by its own /32 line, and nothing more', async () => {
+  // Each client socket is bound to the address it stands for, so the server sees 127.0.2.x
+  // (not 127.0.0.1) and matches the generated per-node lines for real.
+  const leader = PRIMARY[(await h.leader('primary'))!];
+  const repl = PASSWORDS.PATRONI_REPLICATION_PASSWORD;
+  const rewind = PASSWORDS.PATRONI_REWIND_PASSWORD;
+  for (const ip of Object.values(STANDBY)) {
+    expect({ ip, replication: await h.connectFrom(ip, leader, 'replicator', repl, { replication: true }) }).toEqual({ ip, replication: 'admitted' });
+    expect({ ip, rewind: await h.connectFrom(ip, leader, 'rewinder', rewind) }).toEqual({ ip, rewind: 'admitted' });
+  }
+  const outsider = '127.0.3.99';
+  expect(await h.connectFrom(outsider, leader, 'replicator', repl, { replication: true })).toMatch(/no pg_hba.conf entry for replication connection from host "127\.0\.3\.99", user "replicator"/);
+  expect(await h.connectFrom(outsider, leader, 'rewinder', rewind)).toMatch(/no pg_hba.conf entry for host "127\.0\.3\.99", user "rewinder", database "postgres"/);
+  // least privilege from a standby node: replication only for the replication user, the postgres
+  // database only for the rewind user, and the superuser hits the article's reject line
+  expect(await h.connectFrom(STANDBY.s1, leader, 'replicator', repl)).toMatch(/no pg_hba.conf entry for host "127\.0\.2\.1", user "replicator", database "postgres"/);
+  expect(await h.connectFrom(STANDBY.s1, leader, 'rewinder', rewind, { replication: true })).toMatch(/no pg_hba.conf entry for replication connection from host "127\.0\.2\.1", user "rewinder"/);
+  expect(await h.connectFrom(STANDBY.s1, leader, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD)).toMatch(/pg_hba.conf rejects connection for host "127\.0\.2\.1", user "postgres"/);
+});
+
 step('4. a second apply plans no change (terraform plan -detailed-exitcode = 0)', async () => {
   expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);
   expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
@@ -156,7 +202,7 @@ step('9. existing primary (the article case): the same standby stack, and the li
   const declared = (JSON.parse(fs.readFileSync(path.join(out(), 'rendered', 'primary', 'cluster', 'dcs-patch.json'), 'utf8')).postgresql.pg_hba as string[]).filter(
     (l) => !l.includes('127.0.2.'),
   );
-  topo.primary = { mode: 'existing', scope: topo.primary.scope, namespace: topo.primary.namespace, dcs: topo.primary.dcs, nodes: topo.primary.nodes.map((n: { name: string; host: string }) => ({ name: n.name, host: n.host })), postgresql: { version: 15, pgHba: declared, parameters: topo.primary.postgresql.parameters }, patroni: { watchdog: 'off' }, deploy: { patchTimeoutSeconds: 60 } };
+  topo.primary = { mode: 'existing', scope: topo.primary.scope, namespace: topo.primary.namespace, dcs: topo.primary.dcs, nodes: topo.primary.nodes.map((n: { name: string; host: string }) => ({ name: n.name, host: n.host })), postgresql: { version: 15, pgHba: declared, parameters: topo.primary.postgresql.parameters }, patroni: { watchdog: 'off', restApiUsername: 'patroni' }, deploy: { patchTimeoutSeconds: 60 } };
   const existingDir = path.join(h.work, 'existing');
   fs.mkdirSync(existingDir);
   fs.writeFileSync(path.join(existingDir, 'topology.yaml'), stringify(topo));
@@ -178,16 +224,42 @@ step('5. switchover inside the primary cluster: the slot moves, the standby foll
   const old = (await h.leader('primary'))!;
   const candidate = Object.keys(PRIMARY).find((n) => n !== old)!;
   const before = await insertRow(PRIMARY[old], 'before primary switchover');
+  const sl = (await h.leader('standby'))!;
+  // Sample the standby leader's stream every 50 ms while the switchover runs (through the REST
+  // API, with the pipeline's credentials, so the event loop stays free to sample).
+  // The candidate is sampled too: when it accepts writes, and when Patroni has created the link
+  // slot on it (3.0 keeps no permanent slot on replicas: the new leader creates it).
+  const samples: { t: number; sender?: string }[] = [];
+  const marks: { writable?: number; slot?: number } = {};
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const r = await h.sql<{ sender_host: string; status: string }>(STANDBY[sl], 'select sender_host, status from pg_stat_wal_receiver').catch(() => []);
+      samples.push({ t: now(), sender: r[0]?.status === 'streaming' ? r[0].sender_host : undefined });
+      if (marks.slot === undefined) {
+        const c = await h.sql<{ w: boolean; s: string }>(PRIMARY[candidate], "select not pg_is_in_recovery() as w, (select count(*) from pg_replication_slots where slot_name = 'standby_cluster_slot')::text as s").catch(() => []);
+        if (c[0]?.w && marks.writable === undefined) marks.writable = now();
+        if (c[0]?.w && c[0].s === '1') marks.slot = now();
+      }
+      await sleep(25);
+    }
+  })();
   const t0 = now();
-  h.patronictl('p1', ['switchover', '--leader', old, '--candidate', candidate, '--force']);
+  const res = await fetch(`http://${PRIMARY[old]}:8008/switchover`, { method: 'POST', headers: { authorization: restAuth(), 'content-type': 'application/json' }, body: JSON.stringify({ leader: old, candidate }) });
+  expect(res.status).toBe(200);
   await waitFor(`${candidate} leads the primary cluster`, 60_000, async () => (await h.leader('primary')) === candidate && (await h.sql(PRIMARY[candidate], 'select not pg_is_in_recovery() as w'))[0].w);
+  timings.primarySwitchoverToWritableMs = now() - t0;
   await waitFor('slot active on the new leader', 60_000, () => slotActiveOn(PRIMARY[candidate]));
-  const { value: sl } = await waitFor('standby leader streaming from the new primary', 60_000, async () => {
-    const l = await h.leader('standby');
-    const r = await h.sql<{ sender_host: string; status: string }>(STANDBY[l!], 'select sender_host, status from pg_stat_wal_receiver');
-    return r[0]?.status === 'streaming' && r[0].sender_host === PRIMARY[candidate] ? l : undefined;
-  });
-  timings.standbyStreamingGapAfterPrimarySwitchoverMs = now() - t0;
+  await waitFor('standby leader streaming from the new primary', 60_000, async () => samples.some((s) => s.sender === PRIMARY[candidate]));
+  sampling = false;
+  await sampler;
+  const gapStart = samples.find((s) => s.sender !== PRIMARY[old])!.t;
+  const gapEnd = samples.find((s) => s.sender === PRIMARY[candidate])!.t;
+  timings.standbyStreamingGapAfterPrimarySwitchoverMs = gapEnd - gapStart;
+  // where the gap goes: the new primary accepting writes, the slot on it, then the reconnect
+  timings.switchoverGapUntilNewPrimaryWritableMs = marks.writable! - gapStart;
+  timings.switchoverGapUntilSlotOnNewPrimaryMs = marks.slot! - gapStart;
+
   const after = await insertRow(PRIMARY[candidate], 'after primary switchover');
   await waitFor('rows on every standby node', 30_000, () => allStandbyNodesHave(after));
   const tl = await h.sql<{ tl: string }>(STANDBY[sl!], 'select received_tli as tl from pg_stat_wal_receiver');
@@ -238,7 +310,68 @@ step('7. kill -9 the standby leader (Patroni and PostgreSQL): another node takes
   await waitFor('row on every standby node', 30_000, () => allStandbyNodesHave(id));
 });
 
-step('8. promotion variant (LINK_STATE=detached): the standby cluster becomes an independent primary; the primary is untouched', async () => {
+step('status: a lag under pgbench load on the primary, zero once the writes stop', async () => {
+  const leader = PRIMARY[(await h.leader('primary'))!];
+  const pgbench = '/usr/lib/postgresql/15/bin/pgbench';
+  const env = { ...process.env, PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD };
+  execFileSync(pgbench, ['-i', '-s', '2', '-q', '-h', leader, '-U', 'postgres', 'postgres'], { env, stdio: 'ignore' });
+  const bench = spawn(pgbench, ['-n', '-T', '8', '-c', '2', '-j', '2', '-h', leader, '-U', 'postgres', 'postgres'], { env, stdio: 'ignore' });
+  let benchExit: number | undefined;
+  bench.on('close', (code) => (benchExit = code ?? -1));
+  const lags: number[] = [];
+  while (benchExit === undefined) {
+    const { report } = h.status();
+    lags.push(Math.max(...report.nodes.filter((n) => n.cluster === 'standby').map((n) => n.lagBytes ?? 0)));
+    await sleep(100);
+  }
+  expect(benchExit).toBe(0);
+  expect(lags.length).toBeGreaterThan(3);
+  expect(Math.max(...lags)).toBeGreaterThan(0);
+  // settle pgbench's tables so that autovacuum does not write behind the later steps' backs
+  await h.sql(leader, 'vacuum analyze pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history');
+  const { value: idle } = await waitFor('status: healthy and zero lag everywhere', 30_000, async () => {
+    const { code, report } = h.status();
+    return code === 0 && report.healthy && report.nodes.every((n) => n.lagBytes === 0 && n.lagSeconds === 0) ? report : undefined;
+  });
+  expect(idle.slot).toMatchObject({ present: true, active: true });
+  expect(idle.nodes.find((n) => n.member === idle.standby.leader)!.role).toBe('Standby Leader');
+});
+
+step('gate refuses: replay paused on the standby leader, a write on the primary; the standby cluster stays as it was', async () => {
+  const sl = (await h.leader('standby'))!;
+  const pl = (await h.leader('primary'))!;
+  // Patroni resumes a paused replay at its next loop (PostgreSQL 14+) unless the cluster is in
+  // maintenance mode: pause the standby cluster first, so that the pause holds.
+  h.patronictl('s1', ['pause', '--wait']);
+  await h.sql(STANDBY[sl], 'select pg_wal_replay_pause()');
+  const id = await insertRow(PRIMARY[pl], 'written while replay is paused');
+  await sleep(3000);
+  expect(await h.sql(STANDBY[sl], 'select pg_is_wal_replay_paused() as p')).toEqual([{ p: true }]);
+  h.synth(topologyFile(), out(), 'detached');
+  const refused = h.terraform(stackDir('standby'), ['apply', '-auto-approve', '-input=false'], 'standby-refused');
+  expect(refused.status).not.toBe(0);
+  expect(refused.output).toMatch(/\[promotion gate\] REFUSED \(Patroni not in maintenance mode \(pause\); replay not paused/);
+  // it prints the figures it compared
+  expect(refused.output).toMatch(/replay not paused \(pg_is_wal_replay_paused\) \| true .*\| FAILED/);
+  expect(refused.output).toMatch(/received == replayed \(no WAL waiting\) +\| [0-9A-F]+\/[0-9A-F]+ \/ [0-9A-F]+\/[0-9A-F]+ .*\| FAILED/);
+  expect(refused.output).toMatch(/replayed up to the source position +\| [0-9A-F]+\/[0-9A-F]+ +\| [0-9A-F]+\/[0-9A-F]+ \(gap [1-9][0-9]* bytes\)/);
+  // still a standby cluster: same standby leader, in recovery, standby_cluster in the DCS, node files untouched
+  expect((await h.members('standby')).find((m) => m.role === 'standby_leader')?.name).toBe(sl);
+  expect(await h.sql(STANDBY[sl], 'select pg_is_in_recovery() as r')).toEqual([{ r: true }]);
+  expect(((await (await fetch(`http://${STANDBY[sl]}:8008/config`)).json()) as { standby_cluster?: object }).standby_cluster).toBeDefined();
+  for (const n of STANDBY_NODES) expect(fs.readFileSync(path.join(h.work, 'cfg', `${n}.yml`), 'utf8')).toContain('standby_cluster');
+  expect(await slotActiveOn(PRIMARY[pl])).toBe(true);
+  // and its data is intact: replay resumes, the row written meanwhile reaches every node
+  await h.sql(STANDBY[sl], 'select pg_wal_replay_resume()');
+  h.patronictl('s1', ['resume', '--wait']);
+  await waitFor(`row ${id} on every standby node`, 30_000, () => allStandbyNodesHave(id));
+  // back on the following variant, the refused gate leaves nothing behind
+  h.synth(topologyFile(), out());
+  h.apply(stackDir('standby'), 'standby');
+  expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
+});
+
+step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby cluster becomes an independent primary, the slot leaves the source', async () => {
   const primaryLeader = (await h.leader('primary'))!;
   const primaryTl = (await h.members('primary')).find((m) => m.name === primaryLeader)!.timeline;
   const rows = await insertRow(PRIMARY[primaryLeader], 'last row before promotion');
@@ -248,28 +381,41 @@ step('8. promotion variant (LINK_STATE=detached): the standby cluster becomes an
   const postmasterBefore = h.postmasterPid(sl);
   const sysid = await h.sql<{ id: string }>(STANDBY[sl], 'select system_identifier::text as id from pg_control_system()');
 
-  h.synth(path.join(h.work, 'topology.yaml'), out(), 'detached');
-  // the plan changes only the standby nodes' files (reload) and the standby patch; the primary stack not at all
-  expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);
-  const plan = h.terraform(stackDir('standby'), ['plan', '-input=false', '-out=promote.tfplan'], 'standby');
-  expect(plan.status).toBe(0);
-  const show = JSON.parse(h.terraform(stackDir('standby'), ['show', '-json', 'promote.tfplan'], 'standby-show').output);
-  const changed = (show.resource_changes as { address: string; change: { actions: string[] } }[])
-    .filter((c) => !c.change.actions.includes('no-op'))
-    .map((c) => c.address.replace(/_[0-9A-F]{8}$/, ''))
-    .sort();
-  expect(changed).toEqual(['terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config', 'terraform_data.cluster_node-s3_config']);
+  h.synth(topologyFile(), out(), 'detached');
+  // standby plan: the gate, the nodes' files (a reload: standby_cluster leaves bootstrap.dcs), the
+  // detach patch and the slot release; primary plan: its patch and files drop the link slot
+  expect(plannedChanges(stackDir('standby'), 'promote')).toEqual([
+    'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config', 'terraform_data.cluster_node-s3_config',
+    'terraform_data.link_promotion_gate', 'terraform_data.link_promotion_release-source-slot_apply',
+  ]);
+  expect(plannedChanges(stackDir('primary'), 'primary-variant')).toEqual([
+    'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-p1_config', 'terraform_data.cluster_node-p2_config', 'terraform_data.cluster_node-p3_config',
+  ]);
 
   const t0 = now();
   const applying = h.terraformAsync(stackDir('standby'), ['apply', '-auto-approve', '-input=false', 'promote.tfplan'], 'standby');
-  const { ms } = await waitFor('first accepted write on the promoted cluster', 120_000, async () => {
-    await h.sql(STANDBY[sl], `insert into walkthrough(id, note) values (${rows + 1000}, 'first write after promotion')`);
-    return true;
-  });
-  timings.promotionApplyToFirstWriteMs = ms;
+  let firstWriteAt = 0;
+  while (now() - t0 < 120_000) {
+    const ok = await h.sql(STANDBY[sl], `insert into walkthrough(id, note) values (${rows + 1000}, 'first write after promotion')`).then(() => true, () => false);
+    if (ok) {
+      firstWriteAt = Date.now();
+      break;
+    }
+    await sleep(25);
+  }
+  expect(firstWriteAt).toBeGreaterThan(0);
+  timings.promotionApplyToFirstWriteMs = now() - t0;
   const applied = await applying;
   expect(applied.status).toBe(0);
   timings.promotionApplyTotalMs = now() - t0;
+  // the gate ran first and printed what it compared; the first write came after the detach patch
+  expect(applied.output).toMatch(/same database system identifier +\| \d+ +\| \d+ +\| ok/);
+  expect(applied.output).toMatch(/source position unchanged for 3 s \(writes stopped\) .*\| ok/);
+  expect(applied.output).toContain('[promotion gate] passed');
+  const sent = /DCS patch \(pgcluster\)\] PATCH \/config sent to \S+ at (\S+): HTTP 200/.exec(applied.output);
+  expect(sent).not.toBeNull();
+  timings.detachPatchToFirstWriteMs = firstWriteAt - Date.parse(sent![1]);
+  expect(timings.detachPatchToFirstWriteMs).toBeGreaterThanOrEqual(0);
 
   const members = await h.members('standby');
   const leader = members.find((m) => PRIMARY_ROLES.includes(m.role))!;
@@ -295,9 +441,32 @@ step('8. promotion variant (LINK_STATE=detached): the standby cluster becomes an
   expect(await rowsOn(PRIMARY[primaryLeader])).toBe(rows);
   // and a second apply of the variant plans no change
   expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
+  // the link slot left the source: Patroni dropped it once the stream had stopped
+  await waitFor('link slot dropped on the source', 30_000, async () => (await slotsOn(PRIMARY[primaryLeader])) === 0);
+  expect(applied.output).toMatch(/release link slot standby_cluster_slot on the source \(pgcluster\)\] applied through/);
+  // the primary stack's variant records it (a reload, nothing else), and then plans no change
+  h.apply(stackDir('primary'), 'primary');
+  expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);
+  expect(await slotsOn(PRIMARY[primaryLeader])).toBe(0);
+  expect(await h.leader('primary')).toBe(primaryLeader);
 });
 
-step('secrets: no password in cdktf.out, rendered files, plans, state or terraform output', async () => {
+step('status after the promotion (npm run status --json): two independent clusters, no slot left', async () => {
+  const { code, report } = h.status('detached', true);
+  expect(report.problems).toEqual([]);
+  expect(code).toBe(0);
+  expect(report.state).toBe('detached');
+  const leaders = report.nodes.filter((n) => n.role === 'Leader').map((n) => n.cluster).sort();
+  expect(leaders).toEqual(['primary', 'standby']);
+  expect(report.nodes.find((n) => n.member === report.standby.leader)!.role).toBe('Leader');
+  expect(report.slot).toEqual({ name: 'standby_cluster_slot', present: false });
+  // the following variant's status sees the link is gone
+  const following = h.status('');
+  expect(following.code).toBe(1);
+  expect(following.report.problems).toContain('the standby cluster standby has no standby leader');
+});
+
+step('secrets: no password in cdktf.out, rendered files, plans, state, terraform output or status output', async () => {
   const hits: string[] = [];
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -316,7 +485,7 @@ step('secrets: no password in cdktf.out, rendered files, plans, state or terrafo
     const text = fs.readFileSync(path.join(h.work, f), 'utf8');
     for (const pw of Object.values(PASSWORDS)) if (text.includes(pw)) hits.push(`${f}: ${pw.slice(0, 8)}...`);
   }
-  for (const f of fs.readdirSync(path.join(h.work, 'logs')).filter((x) => x.startsWith('terraform-'))) {
+  for (const f of fs.readdirSync(path.join(h.work, 'logs')).filter((x) => x.startsWith('terraform-') || x === 'status.log')) {
     const text = fs.readFileSync(path.join(h.work, 'logs', f), 'utf8');
     for (const pw of Object.values(PASSWORDS)) if (text.includes(pw)) hits.push(`${f}: ${pw.slice(0, 8)}...`);
   }

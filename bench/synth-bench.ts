@@ -1,0 +1,184 @@
+/**
+ * `npm run bench`: synth at fleet scale against a baseline, the CLI's fixed cost, and the
+ * end-to-end suite's operational timings. Writes bench/results.json, bench/synth-chart.svg and
+ * BENCHMARKS.md. A benchmark, not a test: it asserts nothing, it measures and reports.
+ *
+ * Every measurement runs in its own child process (`--child <kind> <pairs>`), so that each
+ * peak RSS belongs to one synth and no run warms the next one's JIT; the wall time is taken
+ * inside the child around the synth alone (construct tree, app.synth(), rendered files).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, DataResource, TerraformStack } from 'cdktf';
+import { Topology } from '../constructs/types';
+import { buildStandbyStacks } from '../stacks/standby-stacks';
+import { loadTopologyFile } from '../stacks/topology-file';
+import { writeRenderedFiles } from '../stacks/rendered-files';
+import { benchmarksMarkdown, chartSvg, E2eSummary, SizeResult, summarizeE2e } from './report';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SIZES = [1, 10, 50, 200];
+const RUNS: Record<number, number> = { 1: 7, 10: 5, 50: 5, 200: 3 };
+const NODES_PER_PAIR = 6;
+const QUIET_ENV = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', TF_IN_AUTOMATION: '1' };
+
+type Kind = 'ours' | 'baseline' | 'default';
+interface ChildResult {
+  ms: number;
+  constructMs: number;
+  synthMs: number;
+  renderMs: number;
+  rssMb: number;
+  resources: number;
+}
+
+/** Pair i of the fleet: the article's topology with its own names and addresses. */
+function pairTopology(base: Topology, i: number): Topology {
+  const a = (i >> 8) & 255;
+  const b = i & 255;
+  const cluster = (c: Topology['primary'], side: number, prefix: string) => ({
+    ...c,
+    scope: `pg${i}`,
+    dcs: { type: 'etcd3' as const, hosts: [`10.${side}${a}.${b}.10:2379`] },
+    nodes: c.nodes.map((n, k) => ({ name: `${prefix}${i}n${k + 1}`, host: `10.${side}${a}.${b}.${k + 1}` })),
+  });
+  return {
+    primary: cluster(base.primary, 1, 'p'),
+    standby: cluster(base.standby, 2, 's'),
+    link: { ...base.link, slotName: `standby_slot_${i}` },
+  };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function runChild(kind: Kind, pairs: number): ChildResult {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+  try {
+    const res = spawnSync(process.execPath, [__filename, '--child', kind, String(pairs), outdir], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
+    if (res.status !== 0) throw new Error(`bench child ${kind} ${pairs} failed: ${res.stderr}`);
+    return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildResult;
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** In the child: one synth, timed in phases. */
+function child(kind: Kind, pairs: number, outdir: string): ChildResult {
+  const article = loadTopologyFile(path.join(ROOT, 'examples', 'article.yaml')).topology;
+  const topologies = kind === 'default' ? [article] : Array.from({ length: pairs }, (_, i) => pairTopology(article, i));
+  const t0 = performance.now();
+  const app = new App({ outdir });
+  let resources = 0;
+  if (kind === 'baseline') {
+    // The same stacks and the same number of resources, with no logic: plain terraform_data.
+    for (let i = 0; i < pairs; i++) {
+      for (const side of ['primary', 'standby']) {
+        const stack = new TerraformStack(app, `${side}-${i}`);
+        for (let k = 0; k < NODES_PER_PAIR / 2 + 1; k++) {
+          new DataResource(stack, `r${k}`, { input: { index: k } });
+          resources++;
+        }
+      }
+    }
+  } else {
+    topologies.forEach((t, i) => {
+      const names = kind === 'default' ? undefined : { primary: `primary-${i}`, standby: `standby-${i}` };
+      buildStandbyStacks(app, t, { names });
+      resources += NODES_PER_PAIR + 2;
+    });
+  }
+  const t1 = performance.now();
+  app.synth();
+  const t2 = performance.now();
+  if (kind !== 'baseline') writeRenderedFiles(app, outdir);
+  const t3 = performance.now();
+  return {
+    ms: t3 - t0,
+    constructMs: t1 - t0,
+    synthMs: t2 - t1,
+    renderMs: t3 - t2,
+    rssMb: process.resourceUsage().maxRSS / 1024,
+    resources,
+  };
+}
+
+function timeCommand(cmd: string, args: string[], runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const res = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV, TOPOLOGY: '', LINK_STATE: '' } });
+    if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${res.stderr}`);
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function main(): void {
+  const results: SizeResult[] = [];
+  for (const pairs of SIZES) {
+    const ours: ChildResult[] = [];
+    const base: ChildResult[] = [];
+    for (let r = 0; r < RUNS[pairs]; r++) {
+      // interleaved, so that machine noise hits both alike
+      ours.push(runChild('ours', pairs));
+      base.push(runChild('baseline', pairs));
+    }
+    const ms = median(ours.map((x) => x.ms));
+    const baselineMs = median(base.map((x) => x.ms));
+    const row: SizeResult = {
+      pairs,
+      nodes: pairs * NODES_PER_PAIR,
+      stacks: pairs * 2,
+      resources: ours[0].resources,
+      runs: RUNS[pairs],
+      ms: round(ms),
+      baselineMs: round(baselineMs),
+      ratio: round(ms / baselineMs, 2),
+      msPerNode: round(ms / (pairs * NODES_PER_PAIR), 2),
+      rssMb: round(median(ours.map((x) => x.rssMb))),
+      baselineRssMb: round(median(base.map((x) => x.rssMb))),
+      phasesMs: {
+        constructs: round(median(ours.map((x) => x.constructMs))),
+        cdktfSynth: round(median(ours.map((x) => x.synthMs))),
+        renderedFiles: round(median(ours.map((x) => x.renderMs))),
+      },
+      baselinePhasesMs: { constructs: round(median(base.map((x) => x.constructMs))), cdktfSynth: round(median(base.map((x) => x.synthMs))) },
+      spreadMs: [round(Math.min(...ours.map((x) => x.ms))), round(Math.max(...ours.map((x) => x.ms)))],
+    };
+    results.push(row);
+    process.stdout.write(`${pairs} pairs: ${row.ms} ms (baseline ${row.baselineMs} ms, ratio ${row.ratio}), ${row.rssMb} MB\n`);
+  }
+
+  process.stdout.write('default topology: in-process synth, node dist/main.js, npx cdktf synth\n');
+  const inProcess = median(Array.from({ length: 5 }, () => runChild('default', 1).ms));
+  const app = timeCommand(process.execPath, ['dist/main.js'], 3);
+  const build = timeCommand('npm', ['run', '--silent', 'build'], 3);
+  const cli = timeCommand('npx', ['cdktf', 'synth'], 3);
+  const cliCost = { inProcessMs: round(inProcess), nodeMainMs: round(app), buildMs: round(build), cdktfSynthMs: round(cli) };
+
+  const e2e: E2eSummary | undefined = summarizeE2e(path.join(ROOT, 'bench', 'e2e-timings.json'));
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${round(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+  fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(ROOT, 'bench', 'cli-cost.json'), `${JSON.stringify(cliCost, null, 2)}\n`);
+  fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
+  fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, cliCost, e2e }));
+  process.stdout.write('wrote bench/results.json, bench/cli-cost.json, bench/synth-chart.svg, BENCHMARKS.md\n');
+}
+
+if (process.argv[2] === '--child') {
+  const result = child(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5]);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  main();
+}
