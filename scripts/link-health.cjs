@@ -53,6 +53,7 @@ select pg_is_in_recovery() as in_recovery,
 
 const SOURCE_SQL = `
 select pg_current_wal_lsn()::text as current_lsn,
+  pg_snapshot_xmax(pg_current_snapshot())::text as next_xid,
   ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline,
   (select system_identifier::text from pg_control_system()) as system_id`;
 
@@ -328,35 +329,38 @@ async function gate(cfg, log = () => undefined) {
   if (!checks.slice(-2).every((c) => c.ok)) return result(false); // another database or timeline: nothing more to compare
 
   // Catch up: replay reaches the source's current position, with nothing received left unreplayed.
-  const readSource = async () => (await query(srcNode, cfg, SOURCE_SQL))[0].current_lsn;
-  const deadline = Date.now() + cfg.catchUpTimeoutSeconds * 1000;
-  let sourceLsn = await readSource();
-  const firstSourceLsn = sourceLsn;
-  for (;;) {
-    leader = await readNode(leaderNode, cfg, cfg.standby.name);
-    if (!leader.reachable || leader.replayPaused) break;
-    sourceLsn = await readSource();
-    if (leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(sourceLsn)) break;
-    if (Date.now() >= deadline) break;
-    await sleep(250);
-  }
+  const readSource = async () => (await query(srcNode, cfg, SOURCE_SQL))[0];
+  const catchUp = async (seconds) => {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+      leader = await readNode(leaderNode, cfg, cfg.standby.name);
+      const source = await readSource();
+      const caughtUp = leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(source.current_lsn);
+      if (caughtUp || !leader.reachable || leader.replayPaused || Date.now() >= deadline) return source;
+      await sleep(250);
+    }
+  };
+  const first = await readSource();
+  let source = await catchUp(cfg.catchUpTimeoutSeconds);
   add('replay not paused (pg_is_wal_replay_paused)', leader.replayPaused, '', leader.replayPaused === false);
   const delay = leader.applyDelayMs ? `, recovery_min_apply_delay ${leader.applyDelayMs} ms` : '';
   add(`received == replayed (no WAL waiting${delay})`, `${leader.receiveLsn} / ${leader.replayLsn}`, '', leader.receiveLsn === leader.replayLsn);
-  add('replayed up to the source position', leader.replayLsn, `${sourceLsn} (gap ${bytesBetween(sourceLsn, leader.replayLsn)} bytes)`, lsn(leader.replayLsn) >= lsn(sourceLsn));
+  add('replayed up to the source position', leader.replayLsn, `${source.current_lsn} (gap ${bytesBetween(source.current_lsn, leader.replayLsn)} bytes)`, lsn(leader.replayLsn) >= lsn(source.current_lsn));
   if (!checks.every((c) => c.ok)) {
-    const moved = bytesBetween(sourceLsn, firstSourceLsn);
+    const moved = bytesBetween(source.current_lsn, first.current_lsn);
     if (moved > 0) notes.push(`the source's WAL position moved ${moved} bytes while the gate waited: stop the writes on the source first`);
     return result(false);
   }
 
-  // Settle: the source must stay where it is (writes stopped), and the standby with it.
-  log(`caught up at ${sourceLsn}; checking for ${cfg.settleSeconds} s that writes have stopped on the source`);
+  // Settle: no transaction may write on the source for settleSeconds (its next transaction id
+  // stays the same: background WAL such as checkpoints assigns none), and the standby leader
+  // must then have replayed up to the source's final position.
+  log(`caught up at ${source.current_lsn}; checking for ${cfg.settleSeconds} s that writes have stopped on the source`);
+  const before = source;
   await sleep(cfg.settleSeconds * 1000);
-  const settledLsn = await readSource();
-  leader = await readNode(leaderNode, cfg, cfg.standby.name);
-  add(`source position unchanged for ${cfg.settleSeconds} s (writes stopped)`, '', `${sourceLsn} -> ${settledLsn}`, settledLsn === sourceLsn);
-  add('still replayed up to the source position', leader.replayLsn, settledLsn, leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(settledLsn));
+  source = await catchUp(Math.min(cfg.catchUpTimeoutSeconds, 10));
+  add(`no write on the source for ${cfg.settleSeconds} s (next transaction id)`, '', `${before.next_xid} -> ${source.next_xid}`, source.next_xid === before.next_xid);
+  add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(source.current_lsn));
   return result(checks.every((c) => c.ok));
 }
 

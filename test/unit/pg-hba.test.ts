@@ -1,6 +1,6 @@
 import { addressMatches, clusterPgHba, firstMatch, formatHbaLine, HbaLine, parseHbaLine } from '../../constructs/planners/pg-hba';
 import { resolveCluster } from '../../constructs/resolve';
-import { articleTopology } from './helpers';
+import { articleTopology, byPath, mutate, synthTopology } from './helpers';
 
 describe('pg_hba parsing', () => {
   test.each([
@@ -79,5 +79,24 @@ describe('generated pg_hba', () => {
     const t = articleTopology().standby;
     const c = resolveCluster({ ...t, nodes: [{ name: 'x1', host: '10.0.0.1', hbaAddress: '10.0.0.0/24' }], postgresql: { authMethod: 'md5', pgHba: [] } });
     expect(clusterPgHba(c)).toEqual(['host replication replicator 10.0.0.0/24 md5', 'host postgres rewinder 10.0.0.0/24 md5', 'host all postgres all reject']);
+  });
+  test('least privilege: every generated host line is replication for the replication user or postgres for the rewind user, never trust unless asked', () => {
+    const { primary, standby } = synthTopology(articleTopology());
+    for (const json of [primary, standby]) {
+      const patch = JSON.parse(byPath(json, 'dcs-patch/apply').input.patch_json);
+      const hostLines = (patch.postgresql.pg_hba as string[]).filter((l) => l.startsWith('host'));
+      expect(hostLines[hostLines.length - 1]).toBe('host all postgres all reject');
+      for (const line of hostLines.slice(0, -1)) {
+        expect(line).toMatch(/^host (replication replicator|postgres rewinder) \d+\.\d+\.\d+\.\d+\/32 scram-sha-256$/);
+      }
+    }
+    // the primary admits each of the 3 standby nodes (and its own 3 members) exactly once per user
+    const primaryLines = JSON.parse(byPath(primary, 'dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
+    for (const ip of ['192.168.122.97', '192.168.122.198', '192.168.122.172']) {
+      expect(primaryLines.filter((l) => l.includes(` ${ip}/32 `))).toEqual([`host replication replicator ${ip}/32 scram-sha-256`, `host postgres rewinder ${ip}/32 scram-sha-256`]);
+    }
+    const trusting = synthTopology(mutate(articleTopology(), (t) => (t.primary.postgresql.authMethod = 'trust')));
+    const lines = JSON.parse(byPath(trusting.primary, 'dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
+    expect(lines.filter((l) => l.endsWith(' trust')).length).toBe(12);
   });
 });
