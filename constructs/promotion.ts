@@ -2,6 +2,9 @@
  * What the promotion variant (a detached link) adds to the standby stack:
  *  - the gate, a planned resource that runs scripts/link-health.cjs before anything else of the
  *    standby cluster changes, and fails the deploy when the promotion could lose a write;
+ *  - the order gate -> detach patch -> members' files: the files only lose the standby_cluster
+ *    block of bootstrap.dcs, and reloading Patroni just before the patch would delay the
+ *    promotion (a reload restarts its DCS watcher, and the next cycle waits for the cache);
  *  - the release of the link slot on the source once the standby cluster is detached (unless the
  *    topology keeps it), skipped with a warning when the source cannot be reached.
  */
@@ -26,7 +29,7 @@ function addDependency(resource: TerraformResource, on: TerraformResource): void
 }
 
 export class Promotion extends Construct {
-  /** Runs the gate; every resource of the standby cluster depends on it. */
+  /** Runs the gate; every resource of the standby cluster runs after it. */
   readonly gate: TerraformResource;
   /** Takes the link slot off the source, after the detach patch. */
   readonly slotRelease?: DcsConfigPatch;
@@ -50,9 +53,10 @@ export class Promotion extends Construct {
         environment: { LINK_HEALTH_CONFIG: `\${self.${attr}.gate_config}` },
       }],
     ).resource;
-    for (const r of standby.nodeResources) addDependency(r, this.gate);
     const patch = standby.patchResource as TerraformResource;
+    patch.dependsOn = [];
     addDependency(patch, this.gate);
+    for (const r of standby.nodeResources) addDependency(r, patch);
 
     if (releasesSlot(link)) {
       this.slotRelease = new DcsConfigPatch(this, 'release-source-slot', {

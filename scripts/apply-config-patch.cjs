@@ -22,7 +22,7 @@ const password = process.env.PATRONI_RESTAPI_PASSWORD || '';
 const optional = process.env.PATRONI_PATCH_OPTIONAL === '1';
 
 function log(msg) {
-  process.stdout.write(`[${label}] ${msg}\n`);
+  process.stdout.write(`[${label}] ${new Date().toISOString()} ${msg}\n`);
 }
 
 function headers() {
@@ -79,11 +79,27 @@ async function leaderFirst() {
 }
 
 /**
- * The same PATCH to the other nodes: the configuration already holds it, so they write nothing,
- * but each wakes up its HA loop and applies the change now. Best effort.
+ * The same PATCH to every node shortly after the first one: the configuration already holds it,
+ * so they write nothing, but each wakes up its HA loop. The loop woken by the first PATCH often
+ * still reads the old configuration from its DCS cache and would act only at its next loop_wait
+ * tick; these wake-ups, 150 and 500 ms later, start a cycle that sees the change. Best effort.
  */
-async function wakeOthers(applied, ordered) {
-  await Promise.allSettled(ordered.filter((e) => e !== applied).map((e) => call('PATCH', `${e}/config`, patch, 2000)));
+async function wakeAll(ordered) {
+  for (const pause of [150, 350]) {
+    await sleep(pause);
+    await Promise.allSettled(ordered.map((e) => call('PATCH', `${e}/config`, patch, 2000)));
+  }
+}
+
+/** GET /config until it shows the patch (the node's view follows the DCS within moments). */
+async function verify(base) {
+  let wrong = [];
+  for (const until = Date.now() + 5000; Date.now() < until; await sleep(100)) {
+    const check = await call('GET', `${base}/config`);
+    wrong = check.status === 200 ? mismatches(patch, JSON.parse(check.text), '') : [`GET /config returned HTTP ${check.status}`];
+    if (wrong.length === 0) break;
+  }
+  return wrong;
 }
 
 async function main() {
@@ -109,10 +125,10 @@ async function main() {
           last = `${base}: HTTP ${res.status} ${res.text.trim().slice(0, 200)}`;
           continue;
         }
-        const check = await call('GET', `${base}/config`);
-        const wrong = check.status === 200 ? mismatches(patch, JSON.parse(check.text), '') : [`GET /config returned HTTP ${check.status}`];
+        const waking = wakeAll(ordered);
+        const wrong = await verify(base);
+        await waking;
         if (wrong.length === 0) {
-          await wakeOthers(base, ordered);
           log(`applied through ${base} and verified with GET /config (${Object.keys(patch).join(', ')})`);
           return;
         }

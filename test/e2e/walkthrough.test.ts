@@ -365,6 +365,27 @@ step('gate refuses: replay paused on the standby leader, a write on the primary;
   await h.sql(STANDBY[sl], 'select pg_wal_replay_resume()');
   h.patronictl('s1', ['resume', '--wait']);
   await waitFor(`row ${id} on every standby node`, 30_000, () => allStandbyNodesHave(id));
+  // With the source out of reach (its nodes moved to addresses nothing listens on), the gate
+  // program refuses; declared a disaster, it passes on the standby side alone and prints the
+  // last known position. It only reads: the standby cluster stays a standby cluster.
+  const json = JSON.parse(fs.readFileSync(path.join(stackDir('standby'), 'cdk.tf.json'), 'utf8'));
+  const gateKey = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('link_promotion_gate'))!;
+  const config = JSON.parse(json.resource.terraform_data[gateKey].input.gate_config);
+  config.source.nodes = config.source.nodes.map((n: { host: string }, i: number) => ({ ...n, host: `127.0.9.${i + 1}`, rest: `http://127.0.9.${i + 1}:8008` }));
+  const runGate = (disaster: boolean) =>
+    spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'link-health.cjs'), 'gate'], {
+      env: { ...process.env, LINK_HEALTH_CONFIG: JSON.stringify({ ...config, disaster }), PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD },
+      encoding: 'utf8',
+    });
+  const lost = runGate(false);
+  expect(lost.status).toBe(1);
+  expect(lost.stderr).toMatch(/source cluster reachable .*no read-write leader.*\| FAILED/);
+  expect(lost.stderr).toContain('set link.promotion.disaster: true');
+  const disaster = runGate(true);
+  expect({ status: disaster.status, stderr: disaster.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(disaster.stdout).toMatch(/disaster promotion declared/);
+  expect(disaster.stdout).toMatch(/last known gap: the standby leader received up to [0-9A-F]+\/[0-9A-F]+/);
+  expect((await h.members('standby')).find((m) => m.role === 'standby_leader')?.name).toBe(sl);
   // back on the following variant, the refused gate leaves nothing behind
   h.synth(topologyFile(), out());
   h.apply(stackDir('standby'), 'standby');
@@ -382,8 +403,8 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   const sysid = await h.sql<{ id: string }>(STANDBY[sl], 'select system_identifier::text as id from pg_control_system()');
 
   h.synth(topologyFile(), out(), 'detached');
-  // standby plan: the gate, the nodes' files (a reload: standby_cluster leaves bootstrap.dcs), the
-  // detach patch and the slot release; primary plan: its patch and files drop the link slot
+  // standby plan: the gate, the detach patch, the nodes' files (a reload: standby_cluster leaves
+  // bootstrap.dcs) and the slot release; primary plan: its patch and files drop the link slot
   expect(plannedChanges(stackDir('standby'), 'promote')).toEqual([
     'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config', 'terraform_data.cluster_node-s3_config',
     'terraform_data.link_promotion_gate', 'terraform_data.link_promotion_release-source-slot_apply',
@@ -419,7 +440,7 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   expect(applied.output).toMatch(/same database system identifier +\| \d+ +\| \d+ +\| ok/);
   expect(applied.output).toMatch(/no write on the source for 3 s \(next transaction id\) +\| +\| (\d+) -> \1 +\| ok/);
   expect(applied.output).toContain('[promotion gate] passed');
-  const sent = /DCS patch \(pgcluster\)\] PATCH \/config sent to \S+ at (\S+): HTTP 200/.exec(applied.output);
+  const sent = /DCS patch \(pgcluster\)\] \S+ PATCH \/config sent to \S+ at (\S+): HTTP 200/.exec(applied.output);
   expect(sent).not.toBeNull();
   timings.detachPatchToFirstWriteMs = firstWriteAt - Date.parse(sent![1]);
   expect(timings.detachPatchToFirstWriteMs).toBeGreaterThanOrEqual(0);
@@ -450,7 +471,7 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
   // the link slot left the source: Patroni dropped it once the stream had stopped
   await waitFor('link slot dropped on the source', 30_000, async () => (await slotsOn(PRIMARY[primaryLeader])) === 0);
-  expect(applied.output).toMatch(/release link slot standby_cluster_slot on the source \(pgcluster\)\] applied through/);
+  expect(applied.output).toMatch(/release link slot standby_cluster_slot on the source \(pgcluster\)\] \S+ applied through/);
   // the primary stack's variant records it (a reload, nothing else), and then plans no change
   h.apply(stackDir('primary'), 'primary');
   expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);

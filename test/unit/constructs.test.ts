@@ -123,7 +123,7 @@ describe('promotion variant (detached)', () => {
     expect(Object.keys(resourcesOf(keep.standby)).some((k) => k.includes('release-source-slot'))).toBe(false);
   });
 
-  test('the gate runs first: every standby resource depends on it; the release runs after the detach patch', () => {
+  test('the gate runs first, then the detach patch, then the files; the release runs after the patch', () => {
     const gateKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('link_promotion_gate'))!;
     const gate = resourcesOf(detached.standby)[gateKey];
     const config = JSON.parse(gate.input.gate_config);
@@ -131,8 +131,11 @@ describe('promotion variant (detached)', () => {
     expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual(['192.168.122.237', '192.168.122.93', '192.168.122.128']);
     expect(gate.provisioner[0]['local-exec'].command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate$/);
     expect(gate.depends_on ?? []).toEqual([]);
-    for (const suffix of ['node-ta1/config', 'node-ta2/config', 'node-ta3/config', 'dcs-patch/apply']) {
-      expect(byPath(detached.standby, suffix).depends_on).toContain(`terraform_data.${gateKey}`);
+    // gate, then the detach patch, then the members' files (a reload must not delay the promotion)
+    const patchKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('cluster_dcs-patch_apply'))!;
+    expect(byPath(detached.standby, 'dcs-patch/apply').depends_on).toEqual([`terraform_data.${gateKey}`]);
+    for (const suffix of ['node-ta1/config', 'node-ta2/config', 'node-ta3/config']) {
+      expect(byPath(detached.standby, suffix).depends_on).toEqual([`terraform_data.${patchKey}`]);
     }
     const release = byPath(detached.standby, 'promotion/release-source-slot/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
