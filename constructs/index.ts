@@ -10,3 +10,7 @@ export { validateTopology, validateClusterSpec, validateLinkSpec } from './valid
 export { renderNodeYaml } from './planners/patroni-yaml';
 export { configPatch, bootstrapDcs } from './planners/dynamic-config';
 export { parseHbaLine, clusterPgHba, firstMatch } from './planners/pg-hba';
+export { Promotion } from './promotion';
+export type { PromotionProps } from './promotion';
+export { linkHealthConfig } from './planners/link';
+export type { LinkHealthConfig, HealthNode } from './planners/link';

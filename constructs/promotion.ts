@@ -2,9 +2,10 @@
  * What the promotion variant (a detached link) adds to the standby stack:
  *  - the gate, a planned resource that runs scripts/link-health.cjs before anything else of the
  *    standby cluster changes, and fails the deploy when the promotion could lose a write;
- *  - the order gate -> detach patch -> members' files: the files only lose the standby_cluster
- *    block of bootstrap.dcs, and reloading Patroni just before the patch would delay the
- *    promotion (a reload restarts its DCS watcher, and the next cycle waits for the cache);
+ *  - the members' reloads deferred until after the detach patch: the files (which only lose the
+ *    standby_cluster block of bootstrap.dcs) are written first, but a Patroni reload just before
+ *    the patch would delay the promotion by about a second (measured: Patroni 3.0 on etcd3
+ *    restarts its DCS watcher on reload, and the next cycle waits for the cache);
  *  - the release of the link slot on the source once the standby cluster is detached (unless the
  *    topology keeps it), skipped with a warning when the source cannot be reached.
  */
@@ -29,8 +30,10 @@ function addDependency(resource: TerraformResource, on: TerraformResource): void
 }
 
 export class Promotion extends Construct {
-  /** Runs the gate; every resource of the standby cluster runs after it. */
+  /** Runs the gate; every resource of the standby cluster depends on it. */
   readonly gate: TerraformResource;
+  /** Each standby member's reload, after the detach patch. */
+  readonly reloads: TerraformResource[];
   /** Takes the link slot off the source, after the detach patch. */
   readonly slotRelease?: DcsConfigPatch;
 
@@ -53,10 +56,10 @@ export class Promotion extends Construct {
         environment: { LINK_HEALTH_CONFIG: `\${self.${attr}.gate_config}` },
       }],
     ).resource;
+    for (const r of standby.nodeResources) addDependency(r, this.gate);
     const patch = standby.patchResource as TerraformResource;
-    patch.dependsOn = [];
     addDependency(patch, this.gate);
-    for (const r of standby.nodeResources) addDependency(r, patch);
+    this.reloads = Object.values(standby.nodes).map((n) => n.reloadAfter(patch));
 
     if (releasesSlot(link)) {
       this.slotRelease = new DcsConfigPatch(this, 'release-source-slot', {

@@ -32,9 +32,13 @@ export function nodeCommands(cluster: ResolvedCluster, node: ResolvedNode): Node
   };
 }
 
-/** Start when Patroni is not running, reload (re-read the file; PostgreSQL keeps running) when it is. */
-function startOrReload(c: NodeCommands): string {
-  return `if ${c.status}; then echo "patroni runs: reloading"; ${c.reload}; else echo "patroni stopped: starting"; ${c.start}; fi`;
+/**
+ * Start when Patroni is not running, reload (re-read the file; PostgreSQL keeps running) when it
+ * is; with `reload` false, a running Patroni is left alone (a later step reloads it).
+ */
+export function startOrReload(c: NodeCommands, reload = true): string {
+  const running = reload ? `echo "patroni runs: reloading"; ${c.reload}` : 'echo "patroni runs: reload deferred"';
+  return `if ${c.status}; then ${running}; else echo "patroni stopped: starting"; ${c.start}; fi`;
 }
 
 export function sshConnection(cluster: ResolvedCluster, host: string): SSHProvisionerConnection {
@@ -48,8 +52,11 @@ export function sshConnection(cluster: ResolvedCluster, host: string): SSHProvis
   };
 }
 
-/** Delivers `${self.<attr>.patroni_yml}` to `${self.<attr>.config_path}`, atomically, then starts or reloads. */
-export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeCommands, attr: SelfAttr): Provisioner[] {
+/**
+ * Delivers `${self.<attr>.patroni_yml}` to `${self.<attr>.config_path}`, atomically, then runs
+ * `finalStep` (by default: start or reload).
+ */
+export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeCommands, attr: SelfAttr, finalStep = startOrReload(commands)): Provisioner[] {
   const yml = `\${self.${attr}.patroni_yml}`;
   const path = `\${self.${attr}.config_path}`;
   if (cluster.deploy.transport === 'local') {
@@ -62,7 +69,7 @@ export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeComm
         'printf "%s" "$PATRONI_CONFIG_YAML" > "$PATRONI_CONFIG_PATH.tf-new"',
         'chmod 0644 "$PATRONI_CONFIG_PATH.tf-new"',
         'mv -f "$PATRONI_CONFIG_PATH.tf-new" "$PATRONI_CONFIG_PATH"',
-        startOrReload(commands),
+        finalStep,
       ].join('\n'),
     }];
   }
@@ -70,9 +77,17 @@ export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeComm
     { type: 'file', content: yml, destination: `${path}.tf-new` },
     {
       type: 'remote-exec',
-      inline: ['set -eu', `chmod 0644 '${commands.configPath}.tf-new'`, `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`, startOrReload(commands)],
+      inline: ['set -eu', `chmod 0644 '${commands.configPath}.tf-new'`, `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`, finalStep],
     },
   ];
+}
+
+/** Reloads a running Patroni (a deferred reload, run after another step). */
+export function reloadProvisioners(cluster: ResolvedCluster, commands: NodeCommands): Provisioner[] {
+  if (cluster.deploy.transport === 'local') {
+    return [{ type: 'local-exec', interpreter: ['/bin/sh', '-c'], command: commands.reload }];
+  }
+  return [{ type: 'remote-exec', inline: [commands.reload] }];
 }
 
 /** Destroy-time stop, only when the topology asks for it. */

@@ -403,10 +403,12 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   const sysid = await h.sql<{ id: string }>(STANDBY[sl], 'select system_identifier::text as id from pg_control_system()');
 
   h.synth(topologyFile(), out(), 'detached');
-  // standby plan: the gate, the detach patch, the nodes' files (a reload: standby_cluster leaves
-  // bootstrap.dcs) and the slot release; primary plan: its patch and files drop the link slot
+  // standby plan: the gate, the nodes' files (standby_cluster leaves bootstrap.dcs), the detach
+  // patch, then the nodes' reloads and the slot release; primary plan: its patch and files drop
+  // the link slot
   expect(plannedChanges(stackDir('standby'), 'promote')).toEqual([
-    'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config', 'terraform_data.cluster_node-s3_config',
+    'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s1_reload', 'terraform_data.cluster_node-s2_config',
+    'terraform_data.cluster_node-s2_reload', 'terraform_data.cluster_node-s3_config', 'terraform_data.cluster_node-s3_reload',
     'terraform_data.link_promotion_gate', 'terraform_data.link_promotion_release-source-slot_apply',
   ]);
   expect(plannedChanges(stackDir('primary'), 'primary-variant')).toEqual([

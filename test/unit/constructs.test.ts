@@ -103,7 +103,7 @@ describe('promotion variant (detached)', () => {
     const strip = (keys: string[]) => keys.map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
     expect(strip(Object.keys(resourcesOf(detached.primary)))).toEqual(strip(Object.keys(resourcesOf(following.primary))));
     expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual(
-      [...strip(Object.keys(resourcesOf(following.standby))), 'link_promotion_gate', 'link_promotion_release-source-slot_apply'].sort(),
+      [...strip(Object.keys(resourcesOf(following.standby))), 'cluster_node-ta1_reload', 'cluster_node-ta2_reload', 'cluster_node-ta3_reload', 'link_promotion_gate', 'link_promotion_release-source-slot_apply'].sort(),
     );
   });
 
@@ -123,7 +123,7 @@ describe('promotion variant (detached)', () => {
     expect(Object.keys(resourcesOf(keep.standby)).some((k) => k.includes('release-source-slot'))).toBe(false);
   });
 
-  test('the gate runs first, then the detach patch, then the files; the release runs after the patch', () => {
+  test('the gate runs first; reloads and the slot release run after the detach patch', () => {
     const gateKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('link_promotion_gate'))!;
     const gate = resourcesOf(detached.standby)[gateKey];
     const config = JSON.parse(gate.input.gate_config);
@@ -131,11 +131,19 @@ describe('promotion variant (detached)', () => {
     expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual(['192.168.122.237', '192.168.122.93', '192.168.122.128']);
     expect(gate.provisioner[0]['local-exec'].command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate$/);
     expect(gate.depends_on ?? []).toEqual([]);
-    // gate, then the detach patch, then the members' files (a reload must not delay the promotion)
+    // gate, the members' files (written, not reloaded), the detach patch, then each reload
     const patchKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('cluster_dcs-patch_apply'))!;
-    expect(byPath(detached.standby, 'dcs-patch/apply').depends_on).toEqual([`terraform_data.${gateKey}`]);
-    for (const suffix of ['node-ta1/config', 'node-ta2/config', 'node-ta3/config']) {
-      expect(byPath(detached.standby, suffix).depends_on).toEqual([`terraform_data.${patchKey}`]);
+    expect(byPath(detached.standby, 'dcs-patch/apply').depends_on).toContain(`terraform_data.${gateKey}`);
+    for (const name of ['ta1', 'ta2', 'ta3']) {
+      const file = byPath(detached.standby, `node-${name}/config`);
+      expect(file.depends_on).toEqual([`terraform_data.${gateKey}`]);
+      expect(byPath(detached.standby, 'dcs-patch/apply').depends_on).toContain(`terraform_data.${Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith(`cluster_node-${name}_config`))}`);
+      expect(JSON.stringify(file.provisioner)).toContain('reload deferred');
+      expect(JSON.stringify(file.provisioner)).not.toContain('systemctl reload');
+      const reload = byPath(detached.standby, `node-${name}/reload`);
+      expect(reload.depends_on).toEqual([`terraform_data.${patchKey}`]);
+      expect(reload.provisioner[0]['remote-exec'].inline).toEqual(['systemctl reload patroni@16-pgcluster.service']);
+      expect(JSON.stringify(byPath(following.standby, `node-${name}/config`).provisioner)).toContain('systemctl reload patroni@16-pgcluster.service');
     }
     const release = byPath(detached.standby, 'promotion/release-source-slot/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
