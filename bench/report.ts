@@ -38,8 +38,12 @@ export interface MetricSummary {
 
 export interface E2eSummary {
   machine: string;
+  /** The configuration of the newest run; `metrics` summarize the passing runs with it. */
+  config: Record<string, string>;
   passedRuns: number;
   metrics: MetricSummary[];
+  /** The streaming gap after a primary switchover, by walRetrieveRetryInterval, over all passing runs. */
+  gapByRetryInterval: { interval: string; runs: number; medianMs: number; minMs: number; maxMs: number }[];
 }
 
 /** What each end-to-end figure measures, its target, and what bounds it. */
@@ -63,15 +67,29 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+function spread(values: number[]) {
+  return { medianMs: Math.round(median(values)), minMs: Math.round(Math.min(...values)), maxMs: Math.round(Math.max(...values)) };
+}
+
 export function summarizeE2e(file: string): E2eSummary | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { machine: string; runs: { passed: boolean; timingsMs: Record<string, number> }[] };
-  const runs = data.runs.filter((r) => r.passed);
-  const metrics = E2E_METRICS.map(({ key }) => {
-    const values = runs.map((r) => r.timingsMs[key]).filter((v): v is number => typeof v === 'number');
-    return values.length === 0 ? undefined : { key, runs: values.length, medianMs: Math.round(median(values)), minMs: Math.round(Math.min(...values)), maxMs: Math.round(Math.max(...values)) };
+  type Run = { config?: Record<string, string>; passed: boolean; timingsMs: Record<string, number> };
+  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { machine: string; runs: Run[] };
+  if (data.runs.length === 0) return undefined;
+  const key = (r: Run) => JSON.stringify(r.config ?? {});
+  const config = data.runs[data.runs.length - 1].config ?? {};
+  const passed = data.runs.filter((r) => r.passed);
+  const runs = passed.filter((r) => key(r) === JSON.stringify(config));
+  const metrics = E2E_METRICS.map(({ key: metric }) => {
+    const values = runs.map((r) => r.timingsMs[metric]).filter((v): v is number => typeof v === 'number');
+    return values.length === 0 ? undefined : { key: metric, runs: values.length, ...spread(values) };
   }).filter((m): m is MetricSummary => m !== undefined);
-  return { machine: data.machine, passedRuns: runs.length, metrics };
+  const intervals = [...new Set(passed.map((r) => r.config?.walRetrieveRetryInterval).filter((v): v is string => v !== undefined))];
+  const gapByRetryInterval = intervals.map((interval) => {
+    const values = passed.filter((r) => r.config?.walRetrieveRetryInterval === interval).map((r) => r.timingsMs.standbyStreamingGapAfterPrimarySwitchoverMs).filter((v) => typeof v === 'number');
+    return { interval, runs: values.length, ...spread(values) };
+  });
+  return { machine: data.machine, config, passedRuns: runs.length, metrics, gapByRetryInterval };
 }
 
 /** Synth time against cluster pairs, ours and baseline, as a small standalone SVG. */
@@ -158,13 +176,26 @@ export function benchmarksMarkdown(input: { machine: string; results: SizeResult
   if (!e2e || e2e.metrics.length === 0) {
     out.push('No end-to-end run recorded yet: run `npm run test:e2e`, then `npm run bench`.');
   } else {
-    out.push(`From ${e2e.passedRuns} passing runs of \`npm run test:e2e\` (${e2e.machine}), with ttl 15, loop_wait 2,`);
-    out.push('retry_timeout 5 and the link\'s default wal_retrieve_retry_interval of 1 s.', '');
+    const cfg = Object.entries(e2e.config).map(([k, v]) => `${k} ${v}`).join(', ');
+    out.push(`From the ${e2e.passedRuns} passing runs of \`npm run test:e2e\` with the current configuration (${cfg};`);
+    out.push(`ttl 15, retry_timeout 5), on ${e2e.machine}.`, '');
     out.push('| figure | runs | median ms | min–max ms | target | bounded by |', '| --- | ---: | ---: | ---: | --- | --- |');
     for (const m of e2e.metrics) {
       const def = E2E_METRICS.find((d) => d.key === m.key)!;
       const target = def.targetMs === undefined ? '' : `≤ ${def.targetMs} ms: ${verdict(m.medianMs <= def.targetMs)}`;
       out.push(`| ${def.what} (\`${m.key}\`) | ${m.runs} | ${m.medianMs} | ${m.minMs}–${m.maxMs} | ${target} | ${def.bound} |`);
+    }
+    if (e2e.gapByRetryInterval.length > 1) {
+      out.push('', 'The standby\'s streaming gap after a primary switchover against `link.walRetrieveRetryInterval`');
+      out.push('(all passing runs; the default is the newest run\'s):', '');
+      out.push('| walRetrieveRetryInterval | runs | median ms | min–max ms |', '| --- | ---: | ---: | ---: |');
+      for (const g of e2e.gapByRetryInterval) out.push(`| ${g.interval} | ${g.runs} | ${g.medianMs} | ${g.minMs}–${g.maxMs} |`);
+      const slot = e2e.metrics.find((m) => m.key === 'switchoverGapUntilSlotOnNewPrimaryMs');
+      if (slot) {
+        out.push('', `${(slot.medianMs / 1000).toFixed(1)} s of the gap (median) is Patroni 3.0 itself: the switchover, then the new leader`);
+        out.push('creating the permanent slot in its next HA loop (3.2+ keeps permanent slots on replicas). The rest');
+        out.push('is the standby waiting for its next reconnect, which `walRetrieveRetryInterval` bounds.');
+      }
     }
   }
   out.push('');

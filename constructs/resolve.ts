@@ -189,7 +189,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
     restoreCommand: link.restoreCommand,
     archiveCleanupCommand: link.archiveCleanupCommand,
     recoveryMinApplyDelay: link.recoveryMinApplyDelay,
-    walRetrieveRetryInterval: link.walRetrieveRetryInterval ?? '1s',
+    walRetrieveRetryInterval: link.walRetrieveRetryInterval ?? '500ms',
     promotion: {
       disaster: link.promotion?.disaster ?? false,
       keepSourceSlot: link.promotion?.keepSourceSlot ?? false,

@@ -230,7 +230,8 @@ export interface LinkSpec {
    * `wal_retrieve_retry_interval`, set on the standby cluster). It bounds the standby cluster's
    * streaming gap after a switchover in the primary cluster. A `wal_retrieve_retry_interval` in
    * the standby cluster's own parameters takes precedence.
-   * @default '1s' (PostgreSQL's own default is 5s)
+   * Lower means more reconnect attempts (and log lines) while the source is down.
+   * @default '500ms' (PostgreSQL's own default is 5s)
    */
   readonly walRetrieveRetryInterval?: string;
   /** The promotion gate and the slot clean-up. @default see PromotionSpec */

@@ -78,6 +78,8 @@ async function slotActiveOn(host: string): Promise<boolean> {
 }
 
 const timings: Record<string, number> = {};
+/** What the run's figures depend on, recorded with them. */
+const runConfig: Record<string, string> = {};
 const topologyFile = () => path.join(h.work, 'topology.yaml');
 const restAuth = (password = PASSWORDS.PATRONI_RESTAPI_PASSWORD) => `Basic ${Buffer.from(`patroni:${password}`).toString('base64')}`;
 
@@ -109,7 +111,7 @@ afterAll(async () => {
     const file = path.join(ROOT, 'bench', 'e2e-timings.json');
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const runs = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')).runs ?? []) : [];
-    runs.push({ timingsMs: timings, passed: !failed });
+    runs.push({ config: runConfig, timingsMs: timings, passed: !failed });
     fs.writeFileSync(file, `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-20) }, null, 2)}\n`);
   }
 });
@@ -118,6 +120,9 @@ step('1. every rendered node config passes patroni --validate-config (etcd up, p
   h.startEtcd();
   await h.waitEtcd();
   h.synth(path.join(h.work, 'topology.yaml'), out());
+  const standbyPatch = JSON.parse(fs.readFileSync(path.join(out(), 'rendered', 'standby', 'cluster', 'dcs-patch.json'), 'utf8'));
+  runConfig.walRetrieveRetryInterval = standbyPatch.postgresql.parameters.wal_retrieve_retry_interval;
+  runConfig.loopWait = String(standbyPatch.loop_wait);
   for (const [cluster, nodes] of [['primary', PRIMARY], ['standby', STANDBY]] as const) {
     for (const node of Object.keys(nodes)) {
       const file = path.join(out(), 'rendered', cluster, 'cluster', `${node}.patroni.yml`);
