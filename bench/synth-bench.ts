@@ -3,9 +3,13 @@
  * end-to-end suite's operational timings. Writes bench/results.json, bench/synth-chart.svg and
  * BENCHMARKS.md. A benchmark, not a test: it asserts nothing, it measures and reports.
  *
- * Every measurement runs in its own child process (`--child <kind> <pairs>`), so that each
- * peak RSS belongs to one synth and no run warms the next one's JIT; the wall time is taken
- * inside the child around the synth alone (construct tree, app.synth(), rendered files).
+ * Every measurement runs in its own child process (`--child <kind> <pairs> <outdir> <validate>`),
+ * so that each peak RSS belongs to one synth and no run warms the next one's JIT; the wall time
+ * is taken inside the child around the synth alone (construct tree, app.synth(), rendered files).
+ *
+ * cdktf's own validations run `terraform version` once per terraform_data resource (a child
+ * process each). The scale table therefore synthesizes with `new App({ skipValidation: true })`
+ * for both ours and the baseline, and a second table measures what the default App costs.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,17 +20,22 @@ import { Topology } from '../constructs/types';
 import { buildStandbyStacks } from '../stacks/standby-stacks';
 import { loadTopologyFile } from '../stacks/topology-file';
 import { writeRenderedFiles } from '../stacks/rendered-files';
-import { benchmarksMarkdown, chartSvg, E2eSummary, SizeResult, summarizeE2e } from './report';
+import { benchmarksMarkdown, chartSvg, E2eSummary, SizeResult, summarizeE2e, ValidatedResult } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SIZES = [1, 10, 50, 200];
-const RUNS: Record<number, number> = { 1: 7, 10: 5, 50: 5, 200: 3 };
+const RUNS: Record<number, number> = { 1: 7, 10: 5, 50: 5, 200: 5 };
+/** Sizes and runs for the default App (validations on): each terraform_data costs a process. */
+const VALIDATED_SIZES = [1, 10];
+const VALIDATED_RUNS = 3;
 const NODES_PER_PAIR = 6;
 const QUIET_ENV = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', TF_IN_AUTOMATION: '1' };
 
 type Kind = 'ours' | 'baseline' | 'default';
 interface ChildResult {
   ms: number;
+  /** `terraform version` processes cdktf started during the synth. */
+  terraformVersionExecs: number;
   constructMs: number;
   synthMs: number;
   renderMs: number;
@@ -57,10 +66,10 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function runChild(kind: Kind, pairs: number): ChildResult {
+function runChild(kind: Kind, pairs: number, validate = false): ChildResult {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
   try {
-    const res = spawnSync(process.execPath, [__filename, '--child', kind, String(pairs), outdir], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
+    const res = spawnSync(process.execPath, [__filename, '--child', kind, String(pairs), outdir, String(validate)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
     if (res.status !== 0) throw new Error(`bench child ${kind} ${pairs} failed: ${res.stderr}`);
     return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildResult;
   } finally {
@@ -69,11 +78,21 @@ function runChild(kind: Kind, pairs: number): ChildResult {
 }
 
 /** In the child: one synth, timed in phases. */
-function child(kind: Kind, pairs: number, outdir: string): ChildResult {
+function child(kind: Kind, pairs: number, outdir: string, validate: boolean): ChildResult {
+  // count the `terraform version` processes of cdktf's validations
+  let terraformVersionExecs = 0;
+  // the module object itself (an `import *` would be a copy), as cdktf's validation calls it
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const childProcess = require('child_process') as { execSync: typeof import('node:child_process').execSync };
+  const execSync = childProcess.execSync;
+  childProcess.execSync = ((cmd: string, opts: never) => {
+    if (/terraform.* version/.test(cmd)) terraformVersionExecs++;
+    return execSync(cmd, opts);
+  }) as typeof execSync;
   const article = loadTopologyFile(path.join(ROOT, 'examples', 'article.yaml')).topology;
   const topologies = kind === 'default' ? [article] : Array.from({ length: pairs }, (_, i) => pairTopology(article, i));
   const t0 = performance.now();
-  const app = new App({ outdir });
+  const app = new App({ outdir, skipValidation: !validate });
   let resources = 0;
   if (kind === 'baseline') {
     // The same stacks and the same number of resources, with no logic: plain terraform_data.
@@ -100,6 +119,7 @@ function child(kind: Kind, pairs: number, outdir: string): ChildResult {
   const t3 = performance.now();
   return {
     ms: t3 - t0,
+    terraformVersionExecs,
     constructMs: t1 - t0,
     synthMs: t2 - t1,
     renderMs: t3 - t2,
@@ -160,8 +180,23 @@ function main(): void {
     process.stdout.write(`${pairs} pairs: ${row.ms} ms (baseline ${row.baselineMs} ms, ratio ${row.ratio}), ${row.rssMb} MB\n`);
   }
 
+  const validated: ValidatedResult[] = VALIDATED_SIZES.map((pairs) => {
+    const ours = Array.from({ length: VALIDATED_RUNS }, () => runChild('ours', pairs, true));
+    const base = Array.from({ length: VALIDATED_RUNS }, () => runChild('baseline', pairs, true));
+    const row = {
+      pairs,
+      runs: VALIDATED_RUNS,
+      ms: round(median(ours.map((x) => x.ms))),
+      baselineMs: round(median(base.map((x) => x.ms))),
+      terraformVersionExecs: ours[0].terraformVersionExecs,
+      skipValidationMs: results.find((r) => r.pairs === pairs)!.ms,
+    };
+    process.stdout.write(`${pairs} pairs, default App (validations): ${row.ms} ms (baseline ${row.baselineMs} ms), ${row.terraformVersionExecs} terraform version processes\n`);
+    return row;
+  });
+
   process.stdout.write('default topology: in-process synth, node dist/main.js, npx cdktf synth\n');
-  const inProcess = median(Array.from({ length: 5 }, () => runChild('default', 1).ms));
+  const inProcess = median(Array.from({ length: 5 }, () => runChild('default', 1, true).ms));
   const app = timeCommand(process.execPath, ['dist/main.js'], 3);
   const build = timeCommand('npm', ['run', '--silent', 'build'], 3);
   const cli = timeCommand('npx', ['cdktf', 'synth'], 3);
@@ -172,12 +207,13 @@ function main(): void {
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(ROOT, 'bench', 'cli-cost.json'), `${JSON.stringify(cliCost, null, 2)}\n`);
   fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
-  fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, cliCost, e2e }));
-  process.stdout.write('wrote bench/results.json, bench/cli-cost.json, bench/synth-chart.svg, BENCHMARKS.md\n');
+  fs.writeFileSync(path.join(ROOT, 'bench', 'validated.json'), `${JSON.stringify(validated, null, 2)}\n`);
+  fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, validated, cliCost, e2e }));
+  process.stdout.write('wrote bench/results.json, bench/validated.json, bench/cli-cost.json, bench/synth-chart.svg, BENCHMARKS.md\n');
 }
 
 if (process.argv[2] === '--child') {
-  const result = child(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5]);
+  const result = child(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5], process.argv[6] === 'true');
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   main();

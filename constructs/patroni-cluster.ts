@@ -39,6 +39,11 @@ export abstract class PatroniCluster extends Construct {
   readonly nodes: Readonly<Record<string, PatroniNode>> = {};
   private readonly contributions: LinkContribution[] = [];
   private patch?: DcsConfigPatch;
+  /**
+   * Rendered texts, kept until a link contributes again: a node's YAML is asked for by its
+   * resource, its hash and the rendered files, and rendering is the bulk of this library's work.
+   */
+  private readonly rendered = new Map<string, string>();
 
   protected constructor(scope: Construct, id: string, props: PatroniClusterProps) {
     super(scope, id);
@@ -56,7 +61,7 @@ export abstract class PatroniCluster extends Construct {
         nodes[node.name] = new PatroniNode(this, `node-${node.name}`, {
           cluster: r,
           node,
-          renderYaml: () => renderNodeYaml(r, node, this.contributions),
+          renderYaml: () => this.nodeYaml(node.name),
         });
       }
       this.nodes = nodes;
@@ -77,7 +82,27 @@ export abstract class PatroniCluster extends Construct {
   /** Called by a link: its slot, pg_hba lines or standby_cluster block join this cluster's configuration. */
   addLinkContribution(contribution: LinkContribution): DcsConfigPatch {
     this.contributions.push(contribution);
+    this.rendered.clear();
     return this.ensurePatch();
+  }
+
+  private memo(key: string, render: () => string): string {
+    let text = this.rendered.get(key);
+    if (text === undefined) {
+      text = render();
+      this.rendered.set(key, text);
+    }
+    return text;
+  }
+
+  /** A member's patroni.yml, with every link's contribution. */
+  nodeYaml(member: string): string {
+    return this.memo(`node:${member}`, () => renderNodeYaml(this.resolved, this.resolved.nodes.find((n) => n.name === member)!, this.contributions));
+  }
+
+  /** The pretty-printed body of this cluster's `PATCH /config`. */
+  patchJson(): string {
+    return this.memo('patch', () => JSON.stringify(this.renderPatch(), null, 2));
   }
 
   private ensurePatch(): DcsConfigPatch {
@@ -86,7 +111,7 @@ export abstract class PatroniCluster extends Construct {
         cluster: this.resolved,
         label: `${this.node.id} DCS patch (${this.resolved.scope})`,
         endpoints: this.restEndpoints,
-        renderJson: () => JSON.stringify(this.renderPatch(), null, 2),
+        renderJson: () => this.patchJson(),
         dependsOn: this.nodeResources,
       });
     }
@@ -104,10 +129,10 @@ export abstract class PatroniCluster extends Construct {
     const files: RenderedFile[] = [];
     if (this.resolved.mode === 'managed') {
       for (const node of this.resolved.nodes) {
-        files.push({ path: `${id}/${node.name}.patroni.yml`, content: renderNodeYaml(this.resolved, node, this.contributions) });
+        files.push({ path: `${id}/${node.name}.patroni.yml`, content: this.nodeYaml(node.name) });
       }
     }
-    if (this.patch) files.push({ path: `${id}/dcs-patch.json`, content: `${JSON.stringify(this.renderPatch(), null, 2)}\n` });
+    if (this.patch) files.push({ path: `${id}/dcs-patch.json`, content: `${this.patchJson()}\n` });
     return files;
   }
 }

@@ -3,7 +3,7 @@
  * Patroni through its environment (PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD,
  * PATRONI_REWIND_PASSWORD, PATRONI_RESTAPI_PASSWORD).
  */
-import { stringify } from 'yaml';
+import { toYaml } from './yaml-emit';
 import { ResolvedCluster, ResolvedNode } from '../resolve';
 import { bootstrapDcs, JsonObject, LinkContribution, sortedRecord } from './dynamic-config';
 
@@ -102,5 +102,5 @@ export function renderNodeYaml(
   contributions: readonly LinkContribution[],
 ): string {
   // YAML 1.1 rules, as Patroni's PyYAML reads them: 'on', 'off', 'yes', 'no' stay quoted strings.
-  return stringify(nodeConfig(cluster, node, contributions), { version: '1.1', lineWidth: 0, indentSeq: true });
+  return toYaml(nodeConfig(cluster, node, contributions));
 }

@@ -261,13 +261,13 @@ describe('constructs from TypeScript', () => {
     new PrimaryPatroniCluster(stack, 'db', { scope: 'x', dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] }, nodes: [{ name: 'a1', host: ip.stringValue }] });
     const json = JSON.parse(Testing.synth(stack));
     const a1 = byPath(json, 'db/node-a1/config');
-    expect(a1.input.patroni_yml).toContain('listen: ${var.ip}:8008');
+    expect(a1.input.patroni_yml).toContain('listen: "${var.ip}:8008"');
     expect(a1.triggers_replace.config_sha256).toContain('name: a1');
     expect(a1.lifecycle.precondition[0].condition).toContain('regex');
   });
 
   test('template sequences in a parameter reach the node unchanged', () => {
     const { primary } = synthTopology(mutate(t, (x) => (x.primary.postgresql.parameters.archive_command = 'test ! -f ${ARCHIVE}/%f')));
-    expect(byPath(primary, 'node-so1/config').input.patroni_yml).toContain('archive_command: test ! -f $${ARCHIVE}/%f');
+    expect(byPath(primary, 'node-so1/config').input.patroni_yml).toContain('archive_command: "test ! -f $${ARCHIVE}/%f"');
   });
 });
