@@ -205,6 +205,7 @@ function main(): void {
   const e2e: E2eSummary | undefined = summarizeE2e(path.join(ROOT, 'bench', 'e2e-timings.json'));
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${round(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
   fs.writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(ROOT, 'bench', 'machine.json'), `${JSON.stringify({ machine }, null, 2)}\n`);
   fs.writeFileSync(path.join(ROOT, 'bench', 'cli-cost.json'), `${JSON.stringify(cliCost, null, 2)}\n`);
   fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
   fs.writeFileSync(path.join(ROOT, 'bench', 'validated.json'), `${JSON.stringify(validated, null, 2)}\n`);
@@ -212,7 +213,19 @@ function main(): void {
   process.stdout.write('wrote bench/results.json, bench/validated.json, bench/cli-cost.json, bench/synth-chart.svg, BENCHMARKS.md\n');
 }
 
-if (process.argv[2] === '--child') {
+/** `--report`: rewrite BENCHMARKS.md and the chart from the stored results, without measuring. */
+function reportOnly(): void {
+  const read = <T>(name: string): T => JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', name), 'utf8')) as T;
+  const results = read<SizeResult[]>('results.json');
+  const machine = read<{ machine: string }>('machine.json').machine;
+  fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
+  const e2e = summarizeE2e(path.join(ROOT, 'bench', 'e2e-timings.json'));
+  fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, validated: read('validated.json'), cliCost: read('cli-cost.json'), e2e }));
+}
+
+if (process.argv[2] === '--report') {
+  reportOnly();
+} else if (process.argv[2] === '--child') {
   const result = child(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5], process.argv[6] === 'true');
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
