@@ -4,8 +4,8 @@
  * REST API `PATCH /config`, trying each node, and verifies it with `GET /config`.
  */
 import { Construct } from 'constructs';
-import { AssetType, ITerraformDependable, Lazy, TerraformAsset, TerraformResource } from 'cdktf';
-import { contentHash, escapeTemplate, planResource } from './patroni-node';
+import { AssetType, ITerraformDependable, TerraformAsset, TerraformResource } from 'cdktf';
+import { contentHash, deferredString, escapeTemplate, planResource } from './patroni-node';
 import { ResolvedCluster } from './resolve';
 import { scriptPath } from './scripts';
 
@@ -32,14 +32,14 @@ export class DcsConfigPatch extends Construct {
     const asset = new TerraformAsset(this, 'script', { path: scriptPath('apply-config-patch.cjs'), type: AssetType.FILE });
     const kind = props.cluster.deploy.resourceKind;
     const attr = kind === 'null_resource' ? 'triggers' : 'input';
-    const json = Lazy.stringValue({ produce: () => escapeTemplate(props.renderJson()) });
+    const json = deferredString(() => escapeTemplate(props.renderJson()));
     const endpoints = props.endpoints.join(',');
     const { resource } = planResource(
       this,
       'apply',
       kind,
       { scope: props.cluster.scope, endpoints, patch_json: json },
-      { patch_sha256: Lazy.stringValue({ produce: () => contentHash(props.renderJson()) }), endpoints },
+      { patch_sha256: deferredString(() => contentHash(props.renderJson())), endpoints },
       [{
         type: 'local-exec',
         command: `node "${asset.path}"`,

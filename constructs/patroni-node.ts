@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { DataResource, Fn, ITerraformDependable, Lazy, TerraformResource, TerraformStack, Token } from 'cdktf';
+import { DataResource, Fn, IResolvable, ITerraformDependable, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { deliverProvisioners, nodeCommands, NodeCommands, Provisioner, rawDestroyRemoteExec, reloadProvisioners, SelfAttr, sshConnection, startOrReload, stopProvisioners } from './planners/provisioners';
@@ -53,6 +53,25 @@ export function planResource(
 }
 
 /**
+ * A string known only at synth, after every link has contributed. Like cdktf's Lazy, without
+ * capturing a full stack trace per value (a fifth of synth time for a fleet: BENCHMARKS.md).
+ */
+class Deferred implements IResolvable {
+  readonly creationStack: string[] = [];
+  constructor(private readonly produce: () => string) {}
+  resolve(): string {
+    return this.produce();
+  }
+  toString(): string {
+    return Token.asString(this);
+  }
+}
+
+export function deferredString(produce: () => string): string {
+  return Token.asString(new Deferred(produce));
+}
+
+/**
  * Escapes Terraform template sequences (`${`, `%{`) in rendered text, so a `${VAR}` in a shell
  * command of the topology reaches the node unchanged. cdktf tokens (`${TfToken[...]}`) stay.
  */
@@ -89,8 +108,8 @@ export class PatroniNode extends Construct {
     this.configPath = commands.configPath;
     const kind = cluster.deploy.resourceKind;
     const attr: SelfAttr = kind === 'null_resource' ? 'triggers' : 'input';
-    const yaml = Lazy.stringValue({ produce: () => escapeTemplate(props.renderYaml()) });
-    const sha = Lazy.stringValue({ produce: () => contentHash(props.renderYaml()) });
+    const yaml = deferredString(() => escapeTemplate(props.renderYaml()));
+    const sha = deferredString(() => contentHash(props.renderYaml()));
     const hostIsToken = Token.isUnresolved(node.host);
     const { resource } = planResource(
       this,
@@ -98,7 +117,7 @@ export class PatroniNode extends Construct {
       kind,
       { member: node.name, host: node.host, config_path: commands.configPath, patroni_yml: yaml },
       { config_sha256: sha, host: node.host },
-      deliverProvisioners(cluster, commands, attr, Lazy.stringValue({ produce: () => startOrReload(commands, !this.deferredReload) })),
+      deliverProvisioners(cluster, commands, attr, deferredString(() => startOrReload(commands, !this.deferredReload))),
       {
         connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined,
         precondition: hostIsToken
@@ -142,7 +161,7 @@ export class PatroniNode extends Construct {
       'reload',
       cluster.deploy.resourceKind,
       { member: node.name, host: node.host, reload_command: this.commands.reload },
-      { config_sha256: Lazy.stringValue({ produce: () => contentHash(this.props.renderYaml()) }) },
+      { config_sha256: deferredString(() => contentHash(this.props.renderYaml())) },
       reloadProvisioners(cluster, this.commands),
       { connection: this.connection, dependsOn: [after] },
     ).resource;
