@@ -71,7 +71,7 @@ const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string
   { key: 'promotionApplyTotalMs', what: 'the whole promotion apply (gate, reloads, detach, slot release)', bound: 'as above, plus the deferred reloads and the slot release on the source' },
 ];
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const s = [...values].sort((x, y) => x - y);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

@@ -20,7 +20,7 @@ import { Topology } from '../constructs/types';
 import { buildStandbyStacks } from '../stacks/standby-stacks';
 import { loadTopologyFile } from '../stacks/topology-file';
 import { writeRenderedFiles } from '../stacks/rendered-files';
-import { benchmarksMarkdown, chartSvg, E2eSummary, SizeResult, summarizeE2e, ValidatedResult } from './report';
+import { benchmarksMarkdown, chartSvg, E2eSummary, median, SizeResult, summarizeE2e, ValidatedResult } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SIZES = [1, 10, 50, 200];
@@ -58,12 +58,6 @@ function pairTopology(base: Topology, i: number): Topology {
     standby: cluster(base.standby, 2, 's'),
     link: { ...base.link, slotName: `standby_slot_${i}` },
   };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function runChild(kind: Kind, pairs: number, validate = false): ChildResult {

@@ -52,6 +52,11 @@ export function planResource(
   return { resource, attr: 'input' };
 }
 
+/** Makes an already planned resource wait for another one (`depends_on`). */
+export function addDependency(resource: TerraformResource, on: TerraformResource): void {
+  resource.dependsOn = [...(resource.dependsOn ?? []), `${on.terraformResourceType}.${on.friendlyUniqueId}`];
+}
+
 /**
  * A string known only at synth, after every link has contributed. Like cdktf's Lazy, without
  * capturing a full stack trace per value (a fifth of synth time for a fleet: BENCHMARKS.md).

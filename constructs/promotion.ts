@@ -12,7 +12,7 @@
 import { Construct } from 'constructs';
 import { AssetType, TerraformAsset, TerraformResource } from 'cdktf';
 import { DcsConfigPatch } from './dcs-config-patch';
-import { contentHash, planResource } from './patroni-node';
+import { addDependency, contentHash, planResource } from './patroni-node';
 import { linkHealthConfig, releasesSlot } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
 import { ResolvedLink } from './resolve';
@@ -22,11 +22,6 @@ export interface PromotionProps {
   readonly primary: PrimaryPatroniCluster;
   readonly standby: StandbyPatroniCluster;
   readonly link: ResolvedLink;
-}
-
-function addDependency(resource: TerraformResource, on: TerraformResource): void {
-  const ref = `${on.terraformResourceType}.${on.friendlyUniqueId}`;
-  resource.dependsOn = [...(resource.dependsOn ?? []), ref];
 }
 
 export class Promotion extends Construct {

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { formatProblem } from './errors';
 import { primaryContribution, sourceHosts, standbyContribution } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
+import { addDependency } from './patroni-node';
 import { Promotion } from './promotion';
 import { resolveLink, ResolvedLink } from './resolve';
 import { LinkSpec } from './types';
@@ -55,8 +56,7 @@ export class StandbyLink extends Construct {
     const primaryStack = TerraformStack.of(primary);
     const standbyStack = TerraformStack.of(standby);
     if (primaryStack === standbyStack) {
-      const ref = `${primaryPatch.resource.terraformResourceType}.${primaryPatch.resource.friendlyUniqueId}`;
-      for (const r of standby.nodeResources) r.dependsOn = [...(r.dependsOn ?? []), ref];
+      for (const r of standby.nodeResources) addDependency(r, primaryPatch.resource);
     } else {
       standbyStack.addDependency(primaryStack);
     }

@@ -7,7 +7,7 @@
 // against the SOURCE cluster's leader, whose position is read last, so a lag is never negative.
 //
 // As a program (the gate): `node link-health.cjs gate`, configured by LINK_HEALTH_CONFIG (JSON,
-// see `describeConfig` below; no password). Passwords come from PGPASSWORD or a pgpass file
+// see the comment above `collect`; no password). Passwords come from PGPASSWORD or a pgpass file
 // (PGPASSFILE, ~/.pgpass), read by `pg` itself; nothing here prints them.
 'use strict';
 
@@ -142,10 +142,6 @@ async function readNode(node, cfg, cluster) {
  *   disaster?: boolean, settleSeconds?: number, catchUpTimeoutSeconds?: number,   (the gate)
  * }
  */
-function describeConfig() {
-  return 'LINK_HEALTH_CONFIG must be JSON with state, user, source.nodes and standby.nodes';
-}
-
 /** The node of `nodes` that is a read-write leader. */
 function leaderOf(nodes) {
   return nodes.find((n) => n.reachable && n.inRecovery === false);
@@ -375,7 +371,7 @@ async function runGate() {
   try {
     cfg = JSON.parse(process.env.LINK_HEALTH_CONFIG || '');
   } catch {
-    throw new Error(describeConfig());
+    throw new Error('LINK_HEALTH_CONFIG must be JSON with state, user, source.nodes and standby.nodes (see collect)');
   }
   process.stdout.write(`${label} checking that promoting ${cfg.standby.name} loses no write of ${cfg.source.name}\n`);
   const outcome = await gate(cfg, (m) => process.stdout.write(`${label} ${m}\n`));
