@@ -1,10 +1,15 @@
 /**
  * A DCS configuration patch as a planned resource: its input is the JSON body (so a plan shows
  * what changes in the cluster's dynamic configuration); it applies the body with Patroni's
- * REST API `PATCH /config`, trying each node, and verifies it with `GET /config`.
+ * REST API `PATCH /config`, trying each node, and verifies it with `GET /config`. What the body
+ * no longer names is removed from the running cluster (scripts/apply-config-patch.cjs).
+ *
+ * A step may be made to run first, in the same provisioner (the promotion gate before the
+ * detach): then nothing runs between the two, and every attempt of the patch, a retry included,
+ * runs the step again.
  */
 import { Construct } from 'constructs';
-import { AssetType, ITerraformDependable, TerraformAsset, TerraformResource } from 'cdktf';
+import { AssetType, ITerraformDependable, Lazy, TerraformAsset, TerraformResource } from 'cdktf';
 import { contentHash, deferredString, escapeTemplate, planResource } from './patroni-node';
 import { ResolvedCluster } from './resolve';
 import { scriptPath } from './scripts';
@@ -18,20 +23,37 @@ export interface DcsConfigPatchProps {
   /** Produces the pretty-printed JSON body at synth time. */
   readonly renderJson: () => string;
   readonly dependsOn?: ITerraformDependable[];
+  /** Which part of the configuration the body owns: all of it, or only `slots`. @default 'all' */
+  readonly sections?: 'all' | 'slots';
   /** A clean-up: when no node answers before the timeout, warn and succeed. @default false */
   readonly optional?: boolean;
   /** @default the cluster's deploy.patchTimeoutSeconds */
   readonly timeoutSeconds?: number;
 }
 
+/** A program that runs right before the patch, in the same provisioner; it fails the patch by failing. */
+export interface PatchPreStep {
+  /** Path of the program (a .cjs file shipped as an asset). */
+  readonly script: string;
+  readonly args: string;
+  /** A value shown in the plan and handed to the program as the environment variable `env`. */
+  readonly input: { readonly key: string; readonly env: string; readonly value: string };
+}
+
 export class DcsConfigPatch extends Construct {
   readonly resource: TerraformResource;
+  private readonly props: DcsConfigPatchProps;
+  private readonly attr: 'input' | 'triggers';
+  private readonly scriptFile: string;
+  private preStep?: { asset: string; step: PatchPreStep };
+  private readonly guards: string[] = [];
 
   constructor(scope: Construct, id: string, props: DcsConfigPatchProps) {
     super(scope, id);
-    const asset = new TerraformAsset(this, 'script', { path: scriptPath('apply-config-patch.cjs'), type: AssetType.FILE });
+    this.props = props;
+    this.scriptFile = new TerraformAsset(this, 'script', { path: scriptPath('apply-config-patch.cjs'), type: AssetType.FILE }).path;
     const kind = props.cluster.deploy.resourceKind;
-    const attr = kind === 'null_resource' ? 'triggers' : 'input';
+    this.attr = kind === 'null_resource' ? 'triggers' : 'input';
     const json = deferredString(() => escapeTemplate(props.renderJson()));
     const endpoints = props.endpoints.join(',');
     const { resource } = planResource(
@@ -40,20 +62,50 @@ export class DcsConfigPatch extends Construct {
       kind,
       { scope: props.cluster.scope, endpoints, patch_json: json },
       { patch_sha256: deferredString(() => contentHash(props.renderJson())), endpoints },
-      [{
-        type: 'local-exec',
-        command: `node "${asset.path}"`,
-        environment: {
-          PATRONI_PATCH: `\${self.${attr}.patch_json}`,
-          PATRONI_ENDPOINTS: `\${self.${attr}.endpoints}`,
-          PATRONI_PATCH_LABEL: props.label,
-          PATRONI_PATCH_TIMEOUT: String(props.timeoutSeconds ?? props.cluster.deploy.patchTimeoutSeconds),
-          ...(props.optional ? { PATRONI_PATCH_OPTIONAL: '1' } : {}),
-          ...(props.cluster.patroni.restApiUsername ? { PATRONI_RESTAPI_USERNAME: props.cluster.patroni.restApiUsername } : {}),
-        },
-      }],
+      [],
       { dependsOn: props.dependsOn },
     );
     this.resource = resource;
+    resource.addOverride('provisioner', Lazy.anyValue({ produce: () => [{ 'local-exec': this.localExec() }] }));
+  }
+
+  /**
+   * Runs `step` right before the patch, in the same provisioner: a failing step fails the patch
+   * with nothing sent, and every later attempt runs the step again.
+   */
+  runFirst(step: PatchPreStep): void {
+    const asset = new TerraformAsset(this, 'pre-step-script', { path: step.script, type: AssetType.FILE });
+    this.preStep = { asset: asset.path, step };
+    this.resource.addOverride(`${this.attr}.${step.input.key}`, escapeTemplate(step.input.value));
+    this.resource.addOverride(`${this.attr === 'input' ? 'triggers_replace' : 'triggers'}.${step.input.key}_sha256`, contentHash(step.input.value));
+  }
+
+  /** Slot removals in this patch wait while the standby cluster at `endpoints` still names the slot. */
+  guardSlotsFor(endpoints: readonly string[]): void {
+    this.guards.push(endpoints.join(','));
+  }
+
+  private localExec(): Record<string, unknown> {
+    const p = this.props;
+    const c = p.cluster;
+    const patch = `node "${this.scriptFile}"`;
+    const env: Record<string, string> = {
+      PATRONI_PATCH: `\${self.${this.attr}.patch_json}`,
+      PATRONI_ENDPOINTS: `\${self.${this.attr}.endpoints}`,
+      PATRONI_PATCH_LABEL: p.label,
+      PATRONI_PATCH_TIMEOUT: String(p.timeoutSeconds ?? c.deploy.patchTimeoutSeconds),
+    };
+    if (p.sections === 'slots') env.PATRONI_PATCH_SECTIONS = 'slots';
+    if (c.mode === 'managed') env.PATRONI_PATCH_STRICT = '1';
+    if (this.guards.length > 0) env.PATRONI_PATCH_GUARD_STANDBY = this.guards.join(';');
+    if (p.optional) env.PATRONI_PATCH_OPTIONAL = '1';
+    if (c.patroni.restApiUsername) {
+      env.PATRONI_RESTAPI_USERNAME = c.patroni.restApiUsername;
+      env.PATRONI_RESTAPI_PASSWORD_ENV = c.patroni.restApiPasswordEnv;
+    }
+    if (!this.preStep) return { command: patch, environment: env };
+    const { asset, step } = this.preStep;
+    env[step.input.env] = `\${self.${this.attr}.${step.input.key}}`;
+    return { command: `node "${asset}" ${step.args} && ${patch}`, environment: env };
   }
 }

@@ -79,6 +79,11 @@ export abstract class PatroniCluster extends Construct {
     return this.patch?.resource;
   }
 
+  /** The DCS patch of this cluster (a managed cluster has one from the start; an existing one once linked). */
+  get dcsPatch(): DcsConfigPatch | undefined {
+    return this.patch;
+  }
+
   /** Called by a link: its slot, pg_hba lines or standby_cluster block join this cluster's configuration. */
   addLinkContribution(contribution: LinkContribution): DcsConfigPatch {
     this.contributions.push(contribution);
@@ -139,14 +144,21 @@ export abstract class PatroniCluster extends Construct {
 
 /** The source cluster. Managed, or an existing cluster that the stack only patches. */
 export class PrimaryPatroniCluster extends PatroniCluster {
+  /** Makes the two cluster classes distinct to the compiler: a primary is no standby. */
+  private readonly clusterRole = 'primary' as const;
   constructor(scope: Construct, id: string, props: PatroniClusterProps) {
     super(scope, id, props);
+    void this.clusterRole;
   }
 }
 
 /** The standby cluster: its nodes start as a standby cluster once a StandbyLink connects it. */
 export class StandbyPatroniCluster extends PatroniCluster {
+  private readonly clusterRole = 'standby' as const;
+  /** The link that feeds this cluster (one only: a standby cluster has one source). */
+  linkedBy?: string;
   constructor(scope: Construct, id: string, props: PatroniClusterProps) {
     super(scope, id, props);
+    void this.clusterRole;
   }
 }

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { DataResource, Fn, IResolvable, ITerraformDependable, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { deliverProvisioners, nodeCommands, NodeCommands, Provisioner, rawDestroyRemoteExec, reloadProvisioners, SelfAttr, sshConnection, startOrReload, stopProvisioners } from './planners/provisioners';
+import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, SelfAttr, sshConnection, startOrReload, stopProvisioners } from './planners/provisioners';
 import { ResolvedCluster, ResolvedNode } from './resolve';
 
 export interface PatroniNodeProps {
@@ -98,16 +98,11 @@ export class PatroniNode extends Construct {
   readonly memberName: string;
   readonly host: string;
   readonly configPath: string;
-  private readonly props: PatroniNodeProps;
-  private readonly commands: NodeCommands;
-  private deferredReload = false;
 
   constructor(scope: Construct, id: string, props: PatroniNodeProps) {
     super(scope, id);
     const { cluster, node } = props;
     const commands = nodeCommands(cluster, node);
-    this.props = props;
-    this.commands = commands;
     this.memberName = node.name;
     this.host = node.host;
     this.configPath = commands.configPath;
@@ -122,7 +117,7 @@ export class PatroniNode extends Construct {
       kind,
       { member: node.name, host: node.host, config_path: commands.configPath, patroni_yml: yaml },
       { config_sha256: sha, host: node.host },
-      deliverProvisioners(cluster, commands, attr, deferredString(() => startOrReload(commands, !this.deferredReload))),
+      deliverProvisioners(cluster, commands, attr, startOrReload(commands)),
       {
         connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined,
         precondition: hostIsToken
@@ -134,7 +129,6 @@ export class PatroniNode extends Construct {
       },
     );
     this.resource = resource;
-    this.connection = cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined;
     if (cluster.deploy.stopOnDestroy) {
       const stop = planResource(
         this,
@@ -150,25 +144,5 @@ export class PatroniNode extends Construct {
       );
       if (cluster.deploy.transport === 'ssh') stop.resource.addOverride('provisioner', rawDestroyRemoteExec(attr));
     }
-  }
-
-  private readonly connection?: ReturnType<typeof sshConnection>;
-
-  /**
-   * The file is still written (and Patroni started if it is not running), but a running Patroni
-   * is reloaded only after `after`, by a resource of its own. Returns that resource.
-   */
-  reloadAfter(after: TerraformResource): TerraformResource {
-    this.deferredReload = true;
-    const { cluster, node } = this.props;
-    return planResource(
-      this,
-      'reload',
-      cluster.deploy.resourceKind,
-      { member: node.name, host: node.host, reload_command: this.commands.reload },
-      { config_sha256: deferredString(() => contentHash(this.props.renderYaml())) },
-      reloadProvisioners(cluster, this.commands),
-      { connection: this.connection, dependsOn: [after] },
-    ).resource;
   }
 }

@@ -39,6 +39,7 @@ export interface ResolvedCluster {
   readonly patroni: {
     readonly restApiPort: number;
     readonly restApiUsername?: string;
+    readonly restApiPasswordEnv: string;
     readonly ttl: number;
     readonly loopWait: number;
     readonly retryTimeout: number;
@@ -48,6 +49,7 @@ export interface ResolvedCluster {
     readonly permanentSlots: Readonly<Record<string, Readonly<Record<string, string>>>>;
     readonly bootstrapPgHba: boolean;
     readonly watchdog?: string;
+    readonly dynamic: Readonly<Record<string, unknown>>;
   };
   readonly users: { readonly superuser: string; readonly replication: string; readonly rewind: string };
   readonly deploy: {
@@ -149,6 +151,7 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
     patroni: {
       restApiPort: pa.restApiPort ?? 8008,
       restApiUsername: pa.restApiUsername,
+      restApiPasswordEnv: pa.restApiPasswordEnv ?? 'PATRONI_RESTAPI_PASSWORD',
       ttl: pa.ttl ?? 30,
       loopWait: pa.loopWait ?? 10,
       retryTimeout: pa.retryTimeout ?? 10,
@@ -158,6 +161,7 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       permanentSlots: pa.permanentSlots ?? {},
       bootstrapPgHba: pa.bootstrapPgHba ?? true,
       watchdog: pa.watchdog,
+      dynamic: pa.dynamic ?? {},
     },
     users,
     deploy: {

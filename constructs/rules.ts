@@ -24,10 +24,28 @@ interface Rule {
 
 const isToken = (s: string) => Token.isUnresolved(s);
 
-/** Patroni's own slot name for a member: lower case, invalid characters as underscores. */
+/**
+ * Patroni's own slot name for a member (slot_name_from_member_name): lower case, `-` and `.` as
+ * underscores, any other character as `u` and its code point in four digits, at most 63 characters.
+ */
 export function memberSlotName(member: string): string {
-  return member.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return member
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/gu, (c) => (c === '-' || c === '.' ? '_' : `u${String(c.codePointAt(0)).padStart(4, '0')}`))
+    .slice(0, 63);
 }
+
+/** Dynamic configuration keys that the model sets through its own fields. */
+export const MODELLED_DYNAMIC_KEYS: Readonly<Record<string, string>> = {
+  ttl: 'patroni.ttl',
+  loop_wait: 'patroni.loopWait',
+  retry_timeout: 'patroni.retryTimeout',
+  maximum_lag_on_failover: 'patroni.maximumLagOnFailover',
+  postgresql: 'postgresql.parameters, postgresql.pgHba, patroni.useSlots, patroni.usePgRewind',
+  slots: 'patroni.permanentSlots (or the link, for its slot)',
+  standby_cluster: 'the link (StandbyLink / link:)',
+  managed_by_patroni_standby_cdktf: 'nothing: the deploy writes it to record what it owns',
+};
 
 export const SLOT_NAME_PATTERN = /^[a-z0-9_]{1,63}$/;
 const HOST_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
@@ -289,22 +307,6 @@ export const ERROR_RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'hot-standby-parameters',
-    check: (ctx) =>
-      Object.keys(HOT_STANDBY_DEFAULTS).flatMap((name) => {
-        const source = paramNumber(ctx.primary.postgresql.parameters, name);
-        const standby = paramNumber(ctx.standby.postgresql.parameters, name);
-        if (source === undefined || standby === undefined || standby >= source) return [];
-        return [{
-          path: `${ctx.where.standby}.postgresql.parameters.${name}`,
-          message: `is below the primary's ${name}: a hot standby refuses to start with a lower value`,
-          received: standby,
-          allowed: `>= ${source} (the primary's value)`,
-          fix: `set ${name} to at least ${source} on the standby cluster`,
-        }];
-      }),
-  },
-  {
     id: 'no-password-in-overrides',
     check: (ctx) =>
       nodesWithPath(ctx).flatMap(({ path, node }) =>
@@ -316,6 +318,49 @@ export const ERROR_RULES: readonly Rule[] = [
           fix: 'remove it and set PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD in the env file read by the Patroni service',
         })),
       ),
+  },
+  {
+    id: 'dynamic-keys-not-modelled',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) =>
+        Object.keys(c.patroni.dynamic)
+          .filter((k) => MODELLED_DYNAMIC_KEYS[k] !== undefined)
+          .map((k) => ({
+            path: `${where}.patroni.dynamic.${k}`,
+            message: 'is set through its own field, not through the passthrough',
+            received: c.patroni.dynamic[k],
+            allowed: 'dynamic configuration keys the model does not name (synchronous_mode, failsafe_mode, check_timeline, ...)',
+            fix: `remove it here and use ${MODELLED_DYNAMIC_KEYS[k]}`,
+          })),
+      ),
+  },
+  {
+    id: 'link-slot-needs-source-slots',
+    check: (ctx) =>
+      ctx.link.slotName !== undefined && !ctx.primary.patroni.useSlots
+        ? [{
+            path: `${ctx.where.primary}.patroni.useSlots`,
+            message: `is false, but the link streams through slot ${ctx.link.slotName}: Patroni keeps no permanent slot without use_slots, so the slot would never exist on the source`,
+            received: false,
+            allowed: 'true while the link names a slot',
+            fix: 'set patroni.useSlots: true on the source, or remove link.slotName (the standby then streams without a slot)',
+          }]
+        : [],
+  },
+  {
+    id: 'link-slot-not-a-permanent-slot',
+    check: (ctx) => {
+      const slot = ctx.link.slotName;
+      return slot !== undefined && ctx.primary.patroni.permanentSlots[slot] !== undefined
+        ? [{
+            path: `${ctx.where.primary}.patroni.permanentSlots.${slot}`,
+            message: `is the link's slot (${ctx.where.link}.slotName): the link creates and releases it, a permanent slot of the same name would keep it after a promotion`,
+            received: ctx.primary.patroni.permanentSlots[slot],
+            allowed: 'permanent slots with names the link does not use',
+            fix: `remove ${slot} from patroni.permanentSlots, or give the link another slot name`,
+          }]
+        : [];
+    },
   },
   {
     id: 'existing-cluster-declares-pg-hba',
@@ -335,6 +380,28 @@ export const ERROR_RULES: readonly Rule[] = [
 ];
 
 export const WARNING_RULES: readonly Rule[] = [
+  {
+    // Patroni starts a replica with the higher of its configured value and pg_controldata's for
+    // these parameters, so a lower standby value does not stop it: it runs with the source's and
+    // shows a pending restart. Only values the topology knows are compared: an existing source's
+    // running values are not known at synth.
+    id: 'hot-standby-parameters',
+    check: (ctx) =>
+      Object.keys(HOT_STANDBY_DEFAULTS).flatMap((name) => {
+        const known = ctx.primary.mode === 'managed' || ctx.primary.postgresql.parameters[name] !== undefined;
+        const source = known ? paramNumber(ctx.primary.postgresql.parameters, name) : undefined;
+        const standby = paramNumber(ctx.standby.postgresql.parameters, name);
+        if (source === undefined || standby === undefined || standby >= source) return [];
+        const declared = ctx.primary.postgresql.parameters[name] !== undefined;
+        return [{
+          path: `${ctx.where.standby}.postgresql.parameters.${name}`,
+          message: `is below the source's ${name} (${source}${declared ? '' : ", PostgreSQL's default on the managed source"}): Patroni starts the standby with the source's value instead, and it shows a pending restart`,
+          received: standby,
+          allowed: `>= ${source}`,
+          fix: `set ${name} to at least ${source} on the standby cluster`,
+        }];
+      }),
+  },
   {
     id: 'single-source-host',
     check: (ctx) =>

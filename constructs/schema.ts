@@ -58,6 +58,7 @@ const slotSchema = z.discriminatedUnion('type', [
 const patroniSchema = z.strictObject({
   restApiPort: port.optional(),
   restApiUsername: nonEmpty.optional(),
+  restApiPasswordEnv: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
   ttl: z.number().int().min(1).optional(),
   loopWait: z.number().int().min(1).optional(),
   retryTimeout: z.number().int().min(1).optional(),
@@ -67,6 +68,7 @@ const patroniSchema = z.strictObject({
   permanentSlots: z.record(z.string(), slotSchema).optional(),
   bootstrapPgHba: z.boolean().optional(),
   watchdog: z.enum(['off', 'automatic', 'required']).optional(),
+  dynamic: z.record(z.string(), z.unknown()).optional(),
 });
 
 const usersSchema = z.strictObject({

@@ -1,10 +1,17 @@
 /**
  * The link between a primary and a standby cluster: the permanent slot and pg_hba lines on the
  * primary, the standby_cluster block on the standby; `detached` promotes the standby cluster.
+ *
+ * Order, in the dependency graph whatever the user deploys: the source never gives up a slot
+ * that the standby cluster's running configuration still names (its patch holds the removal, see
+ * scripts/apply-config-patch.cjs); the standby cluster is detached only by a patch that runs the
+ * gate first; and the link's source-slots step, after the standby's patch, completes on the
+ * source what the standby has let go of (the slot after a promotion, the old slot after a rename).
  */
 import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { formatProblem } from './errors';
+import { DcsConfigPatch } from './dcs-config-patch';
+import { formatProblem, Problem, TopologyError } from './errors';
 import { primaryContribution, sourceHosts, standbyContribution } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
 import { addDependency } from './patroni-node';
@@ -18,6 +25,23 @@ export interface StandbyLinkProps extends LinkSpec {
   readonly standby: StandbyPatroniCluster;
 }
 
+/** Slot names taken by links on each source cluster, to refuse a second link with the same slot. */
+const linkSlots = new WeakMap<PrimaryPatroniCluster, Map<string, string>>();
+
+function roleProblems(path: string, props: StandbyLinkProps): Problem[] {
+  const problems: Problem[] = [];
+  const describe = (c: unknown) => (c instanceof Construct ? `${c.constructor.name} ${c.node.path}` : typeof c);
+  if (!(props.primary instanceof PrimaryPatroniCluster)) {
+    problems.push({ path: `${path}.primary`, message: 'is not a PrimaryPatroniCluster', received: describe(props.primary), allowed: 'the source cluster (new PrimaryPatroniCluster(...))', fix: 'pass the source cluster as primary and the standby cluster as standby' });
+  }
+  if (!(props.standby instanceof StandbyPatroniCluster)) {
+    problems.push({ path: `${path}.standby`, message: 'is not a StandbyPatroniCluster', received: describe(props.standby), allowed: 'the standby cluster (new StandbyPatroniCluster(...))', fix: 'pass the source cluster as primary and the standby cluster as standby' });
+  } else if (props.standby.linkedBy !== undefined) {
+    problems.push({ path: `${path}.standby`, message: `is already fed by the link ${props.standby.linkedBy}: a standby cluster follows one source`, received: props.standby.node.path, allowed: 'a standby cluster that no other link feeds', fix: 'remove one of the two links, or give it its own standby cluster' });
+  }
+  return problems;
+}
+
 export class StandbyLink extends Construct {
   readonly resolved: ResolvedLink;
   /** The slot on the primary that feeds the standby leader. */
@@ -25,12 +49,16 @@ export class StandbyLink extends Construct {
   /** `standby_cluster.host`: the VIP or every primary node. */
   readonly sourceHosts: string;
   readonly state: ResolvedLink['state'];
-  /** The gate and the slot release of the promotion variant; undefined while following. */
+  /** The gate before the detach; undefined while following. */
   readonly promotion?: Promotion;
+  /** On the source, after the standby's patch: the link's slots as the topology has them now. */
+  readonly sourceSlots: DcsConfigPatch;
 
   constructor(scope: Construct, id: string, props: StandbyLinkProps) {
     super(scope, id);
     const { primary, standby, ...linkProps } = props;
+    const roles = roleProblems(this.node.path, props);
+    if (roles.length > 0) throw new TopologyError(this.node.path, roles);
     const spec = validateLinkSpec(linkProps, this.node.path);
     const warnings = checkLink(
       primary.spec,
@@ -45,13 +73,29 @@ export class StandbyLink extends Construct {
     this.slotName = this.resolved.slotName;
     this.state = this.resolved.state;
     this.sourceHosts = sourceHosts(this.resolved, primary.resolved);
+    this.claimSlot(primary);
+    standby.linkedBy = this.node.path;
 
-    // Primary side: slot and pg_hba must exist before the standby leader starts.
+    // Primary side: slot and pg_hba must exist before the standby leader starts; a slot the
+    // standby still names is never removed by it.
     const primaryPatch = primary.addLinkContribution(primaryContribution(this.resolved, primary.resolved, standby.resolved));
+    primaryPatch.guardSlotsFor(standby.restEndpoints);
     // Standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster.
-    standby.addLinkContribution(standbyContribution(this.resolved, primary.resolved));
+    const standbyPatch = standby.addLinkContribution(standbyContribution(this.resolved, primary.resolved));
 
     if (this.state === 'detached') this.promotion = new Promotion(this, 'promotion', { primary, standby, link: this.resolved });
+
+    this.sourceSlots = new DcsConfigPatch(this, 'source-slots', {
+      cluster: primary.resolved,
+      label: `link slots on the source (${primary.resolved.scope})`,
+      endpoints: primary.restEndpoints,
+      sections: 'slots',
+      renderJson: () => JSON.stringify({ slots: primary.renderPatch().slots ?? {} }, null, 2),
+      dependsOn: [standbyPatch.resource],
+      optional: true,
+      timeoutSeconds: 20,
+    });
+    this.sourceSlots.guardSlotsFor(standby.restEndpoints);
 
     const primaryStack = TerraformStack.of(primary);
     const standbyStack = TerraformStack.of(standby);
@@ -60,5 +104,23 @@ export class StandbyLink extends Construct {
     } else {
       standbyStack.addDependency(primaryStack);
     }
+  }
+
+  private claimSlot(primary: PrimaryPatroniCluster): void {
+    const slot = this.resolved.slotName;
+    if (slot === undefined) return;
+    const taken = linkSlots.get(primary) ?? new Map<string, string>();
+    linkSlots.set(primary, taken);
+    const other = taken.get(slot);
+    if (other !== undefined) {
+      throw new TopologyError(this.node.path, [{
+        path: `${this.node.path}.slotName`,
+        message: `is already the slot of the link ${other} on the same source: two standby leaders cannot stream through one slot`,
+        received: slot,
+        allowed: 'a slot name of its own for each link',
+        fix: 'give this link another slotName',
+      }]);
+    }
+    taken.set(slot, this.node.path);
   }
 }

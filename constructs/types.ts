@@ -118,6 +118,12 @@ export interface PatroniSpec {
    * @default - no authentication
    */
   readonly restApiUsername?: string;
+  /**
+   * Environment variable of the deploying pipeline that holds this cluster's REST API password
+   * (two data centers rarely share one). On the hosts Patroni reads PATRONI_RESTAPI_PASSWORD.
+   * @default 'PATRONI_RESTAPI_PASSWORD'
+   */
+  readonly restApiPasswordEnv?: string;
   /** @default 30 */
   readonly ttl?: number;
   /** @default 10 */
@@ -140,6 +146,14 @@ export interface PatroniSpec {
   readonly bootstrapPgHba?: boolean;
   /** Patroni `watchdog.mode`. @default - no watchdog section (Patroni's default) */
   readonly watchdog?: 'off' | 'automatic' | 'required';
+  /**
+   * Dynamic configuration keys that this model does not name (`synchronous_mode`, `failsafe_mode`,
+   * `check_timeline`, ...), passed through into bootstrap.dcs and the DCS patch. A key removed
+   * here is removed from the running cluster. Keys the model names (ttl, loop_wait, postgresql,
+   * slots, standby_cluster, ...) are refused: set them through their own fields.
+   * @default {}
+   */
+  readonly dynamic?: Readonly<Record<string, unknown>>;
 }
 
 export interface UsersSpec {

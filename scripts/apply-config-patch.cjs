@@ -2,23 +2,47 @@
 // Applies one Patroni dynamic-configuration patch through the REST API (PATCH /config),
 // trying each node in turn until the deadline, then verifies it with GET /config.
 //
+// Desired state, not merged state: PATCH merges, so what the topology no longer renders is sent
+// as null, computed against the running configuration (GET /config) right before the PATCH:
+//   - a managed cluster (PATRONI_PATCH_STRICT=1): every PostgreSQL parameter and permanent slot
+//     that the body does not name is removed;
+//   - any cluster: what this program wrote before (recorded under the key MARKER in the cluster's
+//     dynamic configuration, which Patroni keeps and ignores) and the body no longer names is
+//     removed; nothing it did not write is touched on an existing cluster.
+// A slot that the standby cluster's configuration still names as its primary_slot_name is never
+// removed (PATRONI_PATCH_GUARD_STANDBY: that cluster's REST endpoints): its removal is held, and
+// the standby stack's source-slots step completes it once the standby has let go of it.
+//
 // Environment (set by the planned resource, never a password):
-//   PATRONI_PATCH             JSON body of the patch
-//   PATRONI_ENDPOINTS         comma list of REST API base URLs (http://host:8008)
-//   PATRONI_PATCH_TIMEOUT     seconds to keep trying (default 300)
-//   PATRONI_RESTAPI_USERNAME  basic-auth user when the REST API has authentication
-//   PATRONI_PATCH_OPTIONAL    "1": when no node answers before the deadline, warn and succeed
-//                             (a clean-up on a cluster that may be gone, never a configuration)
-// From the deploying pipeline's own environment:
-//   PATRONI_RESTAPI_PASSWORD  basic-auth password
+//   PATRONI_PATCH               JSON body of the patch (the desired configuration)
+//   PATRONI_ENDPOINTS           comma list of REST API base URLs (http://host:8008)
+//   PATRONI_PATCH_SECTIONS      "all" (default) or "slots": only the slots section is managed
+//   PATRONI_PATCH_STRICT        "1": a managed cluster (see above)
+//   PATRONI_PATCH_GUARD_STANDBY each standby cluster's REST endpoints: comma lists, joined by ';'
+//   PATRONI_PATCH_TIMEOUT       seconds to keep trying (default 300)
+//   PATRONI_RESTAPI_USERNAME    basic-auth user when the REST API has authentication
+//   PATRONI_RESTAPI_PASSWORD_ENV name of the variable that holds its password
+//                               (default PATRONI_RESTAPI_PASSWORD)
+//   PATRONI_PATCH_OPTIONAL      "1": when no node answers before the deadline, warn and succeed
+//                               (a clean-up on a cluster that may be gone, never a configuration)
 'use strict';
 
-const patch = JSON.parse(process.env.PATRONI_PATCH || '{}');
+const desired = JSON.parse(process.env.PATRONI_PATCH || '{}');
 const endpoints = (process.env.PATRONI_ENDPOINTS || '').split(',').map((s) => s.trim()).filter(Boolean);
 const timeoutMs = Number(process.env.PATRONI_PATCH_TIMEOUT || 300) * 1000;
 const label = process.env.PATRONI_PATCH_LABEL || 'patroni config patch';
 const user = process.env.PATRONI_RESTAPI_USERNAME || '';
-const password = process.env.PATRONI_RESTAPI_PASSWORD || '';
+const passwordEnv = process.env.PATRONI_RESTAPI_PASSWORD_ENV || 'PATRONI_RESTAPI_PASSWORD';
+const password = process.env[passwordEnv] || '';
+const sections = process.env.PATRONI_PATCH_SECTIONS || 'all';
+const strict = process.env.PATRONI_PATCH_STRICT === '1';
+const guardStandby = (process.env.PATRONI_PATCH_GUARD_STANDBY || '').split(';').map((g) => g.split(',').map((s) => s.trim()).filter(Boolean)).filter((g) => g.length > 0);
+
+/** Where this program records, in the cluster's own dynamic configuration, what it wrote. */
+const MARKER = 'managed_by_patroni_standby_cdktf';
+/** Keys whose removal only ever happens through an explicit null (standby_cluster: the gate). */
+const NEVER_IMPLICIT = ['postgresql', 'slots', 'standby_cluster', MARKER];
+let patch = desired;
 const optional = process.env.PATRONI_PATCH_OPTIONAL === '1';
 
 function log(msg) {
@@ -102,16 +126,107 @@ async function verify(base) {
   return wrong;
 }
 
+
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const keysOf = (v) => (isObject(v) ? Object.keys(v) : []);
+
+/**
+ * The body to send: `desired` plus a null for everything to remove (see the header), and the
+ * marker of what this program now owns. Pure: `current` is the running configuration.
+ */
+function desiredPatch(desiredBody, current, opts) {
+  const body = JSON.parse(JSON.stringify(desiredBody));
+  const prev = isObject(current[MARKER]) ? current[MARKER] : {};
+  const removed = [];
+  const owned = (key, have) => (opts.strict ? have : (prev[key] || []).filter((k) => have.includes(k)));
+  if (opts.sections === 'all' && isObject(desiredBody.postgresql) && isObject(desiredBody.postgresql.parameters)) {
+    const have = keysOf(current.postgresql && current.postgresql.parameters);
+    for (const k of owned('parameters', have)) {
+      if (!(k in desiredBody.postgresql.parameters)) {
+        body.postgresql.parameters[k] = null;
+        removed.push(`postgresql.parameters.${k}`);
+      }
+    }
+  }
+  if (opts.sections === 'all') {
+    for (const k of (prev.keys || []).filter((x) => !NEVER_IMPLICIT.includes(x))) {
+      if (!(k in desiredBody) && k in current) {
+        body[k] = null;
+        removed.push(k);
+      }
+    }
+  }
+  const wantSlots = isObject(desiredBody.slots) ? desiredBody.slots : {};
+  for (const k of owned('slots', keysOf(current.slots))) {
+    if (!(k in wantSlots)) {
+      body.slots = body.slots || {};
+      body.slots[k] = null;
+      removed.push(`slots.${k}`);
+    }
+  }
+  const marker = { slots: Object.keys(wantSlots).filter((k) => wantSlots[k] !== null).sort() };
+  if (opts.sections === 'all') {
+    marker.parameters = keysOf(desiredBody.postgresql && desiredBody.postgresql.parameters).filter((k) => desiredBody.postgresql.parameters[k] !== null).sort();
+    marker.keys = Object.keys(desiredBody).filter((k) => !NEVER_IMPLICIT.includes(k) && desiredBody[k] !== null).sort();
+  }
+  body[MARKER] = marker;
+  return { body, removed };
+}
+
+/**
+ * Takes out of `body` every slot removal that a standby cluster still needs: its configuration
+ * names the slot as primary_slot_name, or it cannot be asked (then every removal waits).
+ * `standbyConfigs`: each standby cluster's GET /config, undefined when it did not answer.
+ */
+function holdSlots(body, standbyConfigs) {
+  const held = [];
+  if (!isObject(body.slots)) return held;
+  const unknown = standbyConfigs.some((c) => c === undefined);
+  const inUse = standbyConfigs.filter(isObject).map((c) => isObject(c.standby_cluster) && c.standby_cluster.primary_slot_name);
+  for (const [name, value] of Object.entries(body.slots)) {
+    if (value !== null || (!unknown && !inUse.includes(name))) continue;
+    delete body.slots[name];
+    if (body[MARKER] && !body[MARKER].slots.includes(name)) body[MARKER].slots = [...body[MARKER].slots, name].sort();
+    held.push(name);
+  }
+  if (Object.keys(body.slots).length === 0) delete body.slots;
+  return held;
+}
+
+async function getConfig(bases) {
+  for (const base of bases) {
+    try {
+      const res = await call('GET', `${base}/config`, undefined, 3000);
+      if (res.status === 200) return JSON.parse(res.text);
+    } catch {
+      // next node
+    }
+  }
+  return undefined;
+}
+
 async function main() {
   if (endpoints.length === 0) throw new Error('PATRONI_ENDPOINTS is empty');
   if (user && !password) {
-    throw new Error(`the REST API needs authentication as "${user}": set PATRONI_RESTAPI_PASSWORD in the deploying environment`);
+    throw new Error(`the REST API needs authentication as "${user}": set ${passwordEnv} in the deploying environment`);
   }
   const deadline = Date.now() + timeoutMs;
+  /** The body for this attempt, from the running configuration just read. */
+  const prepare = async (current) => {
+    const { body, removed } = desiredPatch(desired, current, { strict, sections });
+    const held = guardStandby.length > 0 ? holdSlots(body, await Promise.all(guardStandby.map(getConfig))) : [];
+    if (JSON.stringify(body) !== JSON.stringify(patch)) {
+      if (removed.length > 0) log(`removing what the topology no longer has: ${removed.join(', ')}`);
+      for (const name of held) log(`keeping slot ${name}: the standby cluster still streams through it, or cannot be asked; the standby stack's source-slots step removes it once the standby has let go of it`);
+    }
+    patch = body;
+  };
   let last = 'no attempt yet';
   let answered = false;
   for (let round = 0; Date.now() < deadline; round++) {
     const ordered = await leaderFirst();
+    const current = await getConfig(ordered);
+    if (current !== undefined) await prepare(current);
     for (const base of ordered) {
       try {
         const sentAt = new Date().toISOString();
@@ -119,7 +234,7 @@ async function main() {
         if (!answered) log(`PATCH /config sent to ${base} at ${sentAt}: HTTP ${res.status}`);
         answered = true;
         if (res.status === 401 || res.status === 403) {
-          throw Object.assign(new Error(`${base} refused the credentials (HTTP ${res.status}): check PATRONI_RESTAPI_USERNAME/PASSWORD`), { fatal: true });
+          throw Object.assign(new Error(`${base} refused the credentials (HTTP ${res.status}): check the user ${user} and ${passwordEnv}`), { fatal: true });
         }
         if (res.status !== 200) {
           last = `${base}: HTTP ${res.status} ${res.text.trim().slice(0, 200)}`;
@@ -148,7 +263,9 @@ async function main() {
   throw new Error(`gave up after ${timeoutMs / 1000}s; last attempt: ${last}`);
 }
 
-main().catch((err) => {
+module.exports = { desiredPatch, holdSlots, mismatches, MARKER };
+
+if (require.main === module) main().catch((err) => {
   process.stderr.write(`[${label}] FAILED: ${err.message}\n`);
   process.exit(1);
 });

@@ -57,6 +57,21 @@ select pg_current_wal_lsn()::text as current_lsn,
   ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline,
   (select system_identifier::text from pg_control_system()) as system_id`;
 
+// Transactions on the source that have written (they hold a transaction id) and not ended, and
+// prepared transactions: each could commit after the detach, and its acknowledged commit would be
+// missing on the promoted cluster. Autovacuum's own transactions (statistics) are left out.
+const IN_FLIGHT_SQL = `
+select pid::text as pid, usename as user_name, application_name,
+  coalesce(host(client_addr), 'local socket') as client, backend_xid::text as xid,
+  round(extract(epoch from now() - xact_start)::numeric, 1)::float8 as age_s, state
+from pg_stat_activity
+where backend_xid is not null and pid <> pg_backend_pid() and backend_type <> 'autovacuum worker'
+union all
+select null, owner, 'prepared transaction ' || gid, null, transaction::text,
+  round(extract(epoch from now() - prepared)::numeric, 1)::float8, 'prepared'
+from pg_prepared_xacts
+order by age_s desc`;
+
 const SLOT_SQL = `
 select s.active, s.wal_status, s.safe_wal_size::text as safe_wal_size,
   pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::text as retained_bytes,
@@ -356,6 +371,11 @@ async function gate(cfg, log = () => undefined) {
   await sleep(cfg.settleSeconds * 1000);
   source = await catchUp(Math.min(cfg.catchUpTimeoutSeconds, 10));
   add(`no write on the source for ${cfg.settleSeconds} s (next transaction id)`, '', `${before.next_xid} -> ${source.next_xid}`, source.next_xid === before.next_xid);
+  const open = await query(srcNode, cfg, IN_FLIGHT_SQL);
+  add('no open write or prepared transaction on the source', '', open.length === 0 ? 'none' : `${open.length} open`, open.length === 0);
+  for (const t of open) {
+    notes.push(`${t.state === 'prepared' ? t.application_name : `transaction ${t.xid} of pid ${t.pid}`} by ${t.user_name} from ${t.client}${t.application_name && t.state !== 'prepared' ? ` (${t.application_name})` : ''}: open for ${t.age_s} s, ${t.state}; it could commit after the detach: end it on the source first`);
+  }
   add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(source.current_lsn));
   return result(checks.every((c) => c.ok));
 }
@@ -385,7 +405,7 @@ async function runGate() {
   process.exit(1);
 }
 
-module.exports = { collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf };
+module.exports = { collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, IN_FLIGHT_SQL };
 
 if (require.main === module) {
   if (process.argv[2] !== 'gate') {

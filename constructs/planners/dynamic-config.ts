@@ -51,6 +51,7 @@ export function bootstrapDcs(cluster: ResolvedCluster, contributions: readonly L
     retry_timeout: p.retryTimeout,
     maximum_lag_on_failover: p.maximumLagOnFailover,
   };
+  Object.assign(out, sortedRecord(cluster.patroni.dynamic));
   const block = standbyBlock(contributions);
   if (block) out.standby_cluster = withoutNulls(block as JsonObject);
   out.postgresql = postgresqlSection(cluster, contributions);
@@ -71,9 +72,11 @@ function postgresqlSection(cluster: ResolvedCluster, contributions: readonly Lin
 }
 
 /**
- * The `PATCH /config` body for a running cluster. Managed clusters get their whole dynamic
- * configuration; existing clusters only what the link needs (pg_hba, slots, standby_cluster).
- * Keys the topology removed are sent as `null`, which is how PATCH deletes them.
+ * The `PATCH /config` body for a running cluster: the desired state. Managed clusters get their
+ * whole dynamic configuration; existing clusters only what the project writes (the link's pg_hba,
+ * slots and standby_cluster, and `patroni.dynamic`). What the topology removed is not in the body:
+ * the patch step computes the nulls against the running configuration
+ * (scripts/apply-config-patch.cjs), so a removed key leaves the cluster.
  */
 export function configPatch(cluster: ResolvedCluster, contributions: readonly LinkContribution[]): JsonObject {
   const patch: JsonObject = {};
@@ -86,6 +89,7 @@ export function configPatch(cluster: ResolvedCluster, contributions: readonly Li
       maximum_lag_on_failover: p.maximumLagOnFailover,
     });
   }
+  Object.assign(patch, sortedRecord(cluster.patroni.dynamic));
   const block = standbyBlock(contributions);
   if (block !== undefined) patch.standby_cluster = block as JsonObject | null;
   if (cluster.mode === 'managed') {

@@ -33,12 +33,10 @@ export function nodeCommands(cluster: ResolvedCluster, node: ResolvedNode): Node
 }
 
 /**
- * Start when Patroni is not running, reload (re-read the file; PostgreSQL keeps running) when it
- * is; with `reload` false, a running Patroni is left alone (a later step reloads it).
+ * Start when Patroni is not running, reload (re-read the file; PostgreSQL keeps running) when it is.
  */
-export function startOrReload(c: NodeCommands, reload = true): string {
-  const running = reload ? `echo "patroni runs: reloading"; ${c.reload}` : 'echo "patroni runs: reload deferred"';
-  return `if ${c.status}; then ${running}; else echo "patroni stopped: starting"; ${c.start}; fi`;
+export function startOrReload(c: NodeCommands): string {
+  return `if ${c.status}; then echo "patroni runs: reloading"; ${c.reload}; else echo "patroni stopped: starting"; ${c.start}; fi`;
 }
 
 export function sshConnection(cluster: ResolvedCluster, host: string): SSHProvisionerConnection {
@@ -80,14 +78,6 @@ export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeComm
       inline: ['set -eu', `chmod 0644 '${commands.configPath}.tf-new'`, `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`, finalStep],
     },
   ];
-}
-
-/** Reloads a running Patroni (a deferred reload, run after another step). */
-export function reloadProvisioners(cluster: ResolvedCluster, commands: NodeCommands): Provisioner[] {
-  if (cluster.deploy.transport === 'local') {
-    return [{ type: 'local-exec', interpreter: ['/bin/sh', '-c'], command: commands.reload }];
-  }
-  return [{ type: 'remote-exec', inline: [commands.reload] }];
 }
 
 /** Destroy-time stop, only when the topology asks for it. */

@@ -50,7 +50,11 @@ describe('one error listing every problem, with path, value, allowed and fix', (
       "standby.nodes[0].host: is not admitted by the primary's pg_hba for replication as replicator",
       "standby.nodes[0].host: is not admitted by the primary's pg_hba for the postgres database as rewinder",
     ]],
-    ['standby parameter below the primary', (t) => { t.primary.postgresql.parameters.max_wal_senders = 20; t.standby.postgresql.parameters.max_wal_senders = 10; }, ["standby.postgresql.parameters.max_wal_senders: is below the primary's max_wal_senders: a hot standby refuses to start with a lower value"]],
+    ['passthrough key the model names', (t) => (t.primary.patroni = { dynamic: { loop_wait: 5, failsafe_mode: true } }), ['primary.patroni.dynamic.loop_wait: is set through its own field, not through the passthrough']],
+    ['link slot on a source without use_slots', (t) => (t.primary.patroni = { useSlots: false }), ['primary.patroni.useSlots: is false, but the link streams through slot my_standby_cluster_slot: Patroni keeps no permanent slot without use_slots, so the slot would never exist on the source']],
+    ['link slot also a permanent slot', (t) => (t.primary.patroni = { permanentSlots: { my_standby_cluster_slot: { type: 'physical' } } }), ["primary.patroni.permanentSlots.my_standby_cluster_slot: is the link's slot (link.slotName): the link creates and releases it, a permanent slot of the same name would keep it after a promotion"]],
+    ['slot name equal to a member, as Patroni maps it', (t) => { t.standby.nodes[0].name = 'TA-1.dc2'; t.link.slotName = 'ta_1_dc2'; }, ['link.slotName: equals the slot Patroni keeps for member TA-1.dc2 (standby.nodes[0])']],
+    ['bad REST password variable name', (t) => (t.standby.patroni = { restApiUsername: 'patroni', restApiPasswordEnv: 'DC2 PASSWORD' }), ['standby.patroni.restApiPasswordEnv: must be an environment variable name']],
     ['password in overrides', (t) => (t.standby.nodes[0].overrides = { postgresql: { authentication: { replication: { password: 'x' } } } }), ['standby.nodes[0].overrides.postgresql.authentication.replication.password: a password must not be written into the topology: it would land in the plan, the state and the rendered files']],
     ['existing cluster without pg_hba', (t) => (t.primary.mode = 'existing'), ['primary.postgresql.pgHba: is required for an existing cluster: a DCS patch replaces the whole pg_hba list, and lines not declared here would be dropped']],
     ['duplicate member within a cluster', (t) => (t.primary.nodes[1].name = 'so1'), ['primary.nodes[1].name: member name is already used by primary.nodes[0]']],
@@ -65,11 +69,6 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['different rewind user', (t) => (t.standby.users.rewind = 'rewind2'), ["standby.users.rewind: must equal the primary's rewind user: the standby receives the users through the copy"]],
     ['negative ttl', (t) => (t.primary.patroni = { ttl: -1 }), ['primary.patroni.ttl: is too small']],
     ['unknown auth method', (t) => (t.primary.postgresql.authMethod = 'password'), ['primary.postgresql.authMethod: is not an allowed value']],
-    ...['max_connections', 'max_worker_processes', 'max_prepared_transactions', 'max_locks_per_transaction'].map((name): [string, (t: any) => void, string[]] => [
-      `standby ${name} below the primary`,
-      (t) => { t.primary.postgresql.parameters[name] = 1000; t.standby.postgresql.parameters[name] = 1; },
-      [`standby.postgresql.parameters.${name}: is below the primary's ${name}: a hot standby refuses to start with a lower value`],
-    ]),
     ['disaster flag not a boolean', (t) => (t.link.promotion = { disaster: 'yes' }), ['link.promotion.disaster: must be a boolean, not a string']],
     ['misspelled promotion key', (t) => (t.link.promotion = { keepSlot: true }), ['link.promotion.keepSlot: unknown key "keepSlot"']],
     ['several problems at once', (t) => { t.primary.scop = 1; t.link.state = 'x'; }, ['primary.scop: unknown key "scop"', 'link.state: is not an allowed value']],
@@ -110,6 +109,24 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test.each(['max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction'])('standby %s below the source: a warning (Patroni runs the standby with the higher value, pending restart)', (name) => {
+    const { warnings } = parseTopology(stringify(mutate(base, (t) => { t.primary.postgresql.parameters[name] = 1000; t.standby.postgresql.parameters[name] = 1; })), 'w.yaml');
+    expect(warnings.filter((w) => w.path.endsWith(name)).map((w) => `${w.path}: ${w.message}`)).toEqual([
+      `standby.postgresql.parameters.${name}: is below the source's ${name} (1000): Patroni starts the standby with the source's value instead, and it shows a pending restart`,
+    ]);
+  });
+
+  test("an existing source's running values are not known at synth: nothing is compared against PostgreSQL's defaults", () => {
+    const existing = (t: any) => { t.primary.mode = 'existing'; t.primary.postgresql = { version: 16, pgHba: ['host all all 10.0.0.0/8 scram-sha-256'], generatePgHba: true }; t.standby.postgresql.parameters.max_connections = 40; };
+    const { warnings } = parseTopology(stringify(mutate(base, existing)), 'w.yaml');
+    expect(warnings.filter((w) => w.path.includes('max_connections'))).toEqual([]);
+    // a managed source without the parameter runs PostgreSQL's default: that one is known
+    const managed = parseTopology(stringify(mutate(base, (t) => (t.standby.postgresql.parameters.max_connections = 40))), 'w.yaml');
+    expect(managed.warnings.map((w) => w.message).filter((m) => m.includes('max_connections'))).toEqual([
+      "is below the source's max_connections (100, PostgreSQL's default on the managed source): Patroni starts the standby with the source's value instead, and it shows a pending restart",
+    ]);
+  });
+
   test('warnings for legal but risky setups', () => {
     const { warnings } = parseTopology(stringify(mutate(base, (t) => { t.primary.nodes = [t.primary.nodes[0]]; t.primary.postgresql.initdb = ['encoding: UTF8']; })), 'w.yaml');
     expect(warnings.map((w) => w.path).sort()).toEqual(['link.sourceVip', 'primary.postgresql', 'primary.postgresql.parameters']);
@@ -128,6 +145,22 @@ describe('the constructs report the same problems the same way', () => {
       ]).message.split('\n')[0],
     );
   });
+  test('a primary where a standby is expected, and a second link into one standby cluster, are refused', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    const primary = new PrimaryPatroniCluster(stack, 'dc1', base.primary);
+    const standby = new StandbyPatroniCluster(stack, 'dc2', base.standby);
+    // @ts-expect-error: the compiler refuses a primary cluster as the standby
+    expect(() => new StandbyLink(stack, 'swapped', { primary, standby: primary, ...base.link })).toThrow('env/swapped.standby: is not a StandbyPatroniCluster');
+    new StandbyLink(stack, 'link', { primary, standby, ...base.link });
+    expect(() => new StandbyLink(stack, 'again', { primary, standby, ...base.link, slotName: 'other_slot' })).toThrow('env/again.standby: is already fed by the link env/link: a standby cluster follows one source');
+    const third = new StandbyPatroniCluster(stack, 'dc3', { ...base.standby, nodes: [{ name: 'tc1', host: '10.3.0.1' }] });
+    expect(() => new StandbyLink(stack, 'third', { primary, standby: third, ...base.link })).toThrow('env/third.slotName: is already the slot of the link env/link on the same source: two standby leaders cannot stream through one slot');
+    // a link with its own slot is fine, and the primary's patch then guards both standby clusters
+    const ok = new StandbyLink(stack, 'third-ok', { primary, standby: third, ...base.link, slotName: 'dc3_slot' });
+    expect(ok.slotName).toBe('dc3_slot');
+    expect(JSON.parse(primary.patchJson()).slots).toEqual({ dc3_slot: { type: 'physical' }, my_standby_cluster_slot: { type: 'physical' } });
+  });
+
   test('schema errors from props', () => {
     const stack = new TerraformStack(Testing.app(), 'env');
     expect(() => new PrimaryPatroniCluster(stack, 'dc1', { ...base.primary, nodes: [] })).toThrow('env/dc1.nodes: needs at least one node');

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
 import { StandbyLink } from '../../constructs/standby-link';
 import { renderedFilesOf } from '../../stacks/rendered-files';
-import { articleTopology, byPath, mutate, resourcesOf, synthTopology } from './helpers';
+import { articleTopology, byPath, forSnapshot, mutate, resourcesOf, synthTopology } from './helpers';
 
 describe('article topology, following', () => {
   const { primary, standby, app } = synthTopology(articleTopology());
@@ -87,7 +87,7 @@ describe('article topology, following', () => {
   });
 
   test('snapshot (following)', () => {
-    expect({ primary, standby }).toMatchSnapshot();
+    expect(forSnapshot({ primary, standby })).toMatchSnapshot();
   });
 });
 
@@ -96,15 +96,13 @@ describe('promotion variant (detached)', () => {
   const detached = synthTopology(articleTopology('detached'));
 
   test('snapshot (detached)', () => {
-    expect({ primary: detached.primary, standby: detached.standby }).toMatchSnapshot();
+    expect(forSnapshot({ primary: detached.primary, standby: detached.standby })).toMatchSnapshot();
   });
 
-  test('same stacks; the standby stack adds the gate and the slot release, nothing is removed', () => {
+  test('same stacks, same resources: the variant changes values and order, it adds or removes nothing', () => {
     const strip = (keys: string[]) => keys.map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
     expect(strip(Object.keys(resourcesOf(detached.primary)))).toEqual(strip(Object.keys(resourcesOf(following.primary))));
-    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual(
-      [...strip(Object.keys(resourcesOf(following.standby))), 'cluster_node-ta1_reload', 'cluster_node-ta2_reload', 'cluster_node-ta3_reload', 'link_promotion_gate', 'link_promotion_release-source-slot_apply'].sort(),
-    );
+    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual(strip(Object.keys(resourcesOf(following.standby))));
   });
 
   test('primary stack: only the link slot goes (set to null); pg_hba and everything else stay', () => {
@@ -117,45 +115,56 @@ describe('promotion variant (detached)', () => {
     expect(node.bootstrap.dcs.slots).toBeUndefined();
   });
 
-  test('keepSourceSlot: the primary stack does not change at all and nothing is released', () => {
-    const keep = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { keepSourceSlot: true })));
-    expect(keep.primary).toEqual(following.primary);
-    expect(Object.keys(resourcesOf(keep.standby)).some((k) => k.includes('release-source-slot'))).toBe(false);
+  test('the primary patch never removes a slot the standby still names: it asks the standby cluster first', () => {
+    for (const variant of [following, detached]) {
+      const env = byPath(variant.primary, 'dcs-patch/apply').provisioner[0]['local-exec'].environment;
+      expect(env.PATRONI_PATCH_GUARD_STANDBY).toBe('http://192.168.122.97:8008,http://192.168.122.198:8008,http://192.168.122.172:8008');
+      expect(env.PATRONI_PATCH_STRICT).toBe('1');
+    }
   });
 
-  test('the gate runs first; reloads and the slot release run after the detach patch', () => {
-    const gateKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('link_promotion_gate'))!;
-    const gate = resourcesOf(detached.standby)[gateKey];
-    const config = JSON.parse(gate.input.gate_config);
+  test('keepSourceSlot: the primary stack does not change at all and the source-slots step keeps the slot', () => {
+    const keep = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { keepSourceSlot: true })));
+    expect(keep.primary).toEqual(following.primary);
+    expect(JSON.parse(byPath(keep.standby, 'source-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
+  });
+
+  test('the gate runs in the detach patch, first; the members follow the detach; the source-slots step releases the slot after it', () => {
+    const patch = byPath(detached.standby, 'dcs-patch/apply');
+    const config = JSON.parse(patch.input.gate_config);
     expect(config).toMatchObject({ state: 'detached', slotName: 'my_standby_cluster_slot', user: 'postgres', disaster: false, settleSeconds: 3, catchUpTimeoutSeconds: 30 });
     expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual(['192.168.122.237', '192.168.122.93', '192.168.122.128']);
-    expect(gate.provisioner[0]['local-exec'].command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate$/);
-    expect(gate.depends_on ?? []).toEqual([]);
-    // gate, the members' files (written, not reloaded), the detach patch, then each reload
+    // one provisioner: the gate, then (only when it passed) the patch; a retry runs both again
+    expect(patch.provisioner).toHaveLength(1);
+    const exec = patch.provisioner[0]['local-exec'];
+    expect(exec.command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate && node "assets\/.*\/apply-config-patch\.cjs"$/);
+    expect(exec.environment.LINK_HEALTH_CONFIG).toBe('${self.input.gate_config}');
+    expect(patch.triggers_replace.gate_config_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(patch.input.patch_json).standby_cluster).toBeNull();
+    expect(patch.depends_on ?? []).toEqual([]);
     const patchKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('cluster_dcs-patch_apply'))!;
-    expect(byPath(detached.standby, 'dcs-patch/apply').depends_on).toContain(`terraform_data.${gateKey}`);
     for (const name of ['ta1', 'ta2', 'ta3']) {
       const file = byPath(detached.standby, `node-${name}/config`);
-      expect(file.depends_on).toEqual([`terraform_data.${gateKey}`]);
-      expect(byPath(detached.standby, 'dcs-patch/apply').depends_on).toContain(`terraform_data.${Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith(`cluster_node-${name}_config`))}`);
-      expect(JSON.stringify(file.provisioner)).toContain('reload deferred');
-      expect(JSON.stringify(file.provisioner)).not.toContain('systemctl reload');
-      const reload = byPath(detached.standby, `node-${name}/reload`);
-      expect(reload.depends_on).toEqual([`terraform_data.${patchKey}`]);
-      expect(reload.provisioner[0]['remote-exec'].inline).toEqual(['systemctl reload patroni@16-pgcluster.service']);
-      expect(JSON.stringify(byPath(following.standby, `node-${name}/config`).provisioner)).toContain('systemctl reload patroni@16-pgcluster.service');
+      expect(file.depends_on).toEqual([`terraform_data.${patchKey}`]);
+      expect(JSON.stringify(file.provisioner)).toContain('systemctl reload patroni@16-pgcluster.service');
+      // while following, the members come first and the patch after them
+      expect(byPath(following.standby, 'dcs-patch/apply').depends_on).toContain(`terraform_data.${Object.keys(resourcesOf(following.standby)).find((k) => k.startsWith(`cluster_node-${name}_config`))}`);
     }
-    const release = byPath(detached.standby, 'promotion/release-source-slot/apply');
+    const following_ = byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'];
+    expect(following_.command).not.toContain('link-health');
+    const release = byPath(detached.standby, 'source-slots/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
+    expect(JSON.parse(byPath(following.standby, 'source-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
     expect(release.input.endpoints).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
-    expect(release.depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_dcs-patch_apply_/)]);
-    expect(release.provisioner[0]['local-exec'].environment.PATRONI_PATCH_OPTIONAL).toBe('1');
+    expect(release.depends_on).toEqual([`terraform_data.${patchKey}`]);
+    const env = release.provisioner[0]['local-exec'].environment;
+    expect(env).toMatchObject({ PATRONI_PATCH_OPTIONAL: '1', PATRONI_PATCH_SECTIONS: 'slots', PATRONI_PATCH_GUARD_STANDBY: 'http://192.168.122.97:8008,http://192.168.122.198:8008,http://192.168.122.172:8008' });
   });
 
   test('a disaster promotion is visible in the plan', () => {
     const disaster = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { disaster: true })));
-    expect(byPath(disaster.standby, 'promotion/gate').input.disaster).toBe('true');
-    expect(byPath(detached.standby, 'promotion/gate').input.disaster).toBe('false');
+    expect(JSON.parse(byPath(disaster.standby, 'dcs-patch/apply').input.gate_config).disaster).toBe(true);
+    expect(JSON.parse(byPath(detached.standby, 'dcs-patch/apply').input.gate_config).disaster).toBe(false);
   });
 
   test('standby: only the standby_cluster block goes away (nodes) and the patch sets it to null', () => {

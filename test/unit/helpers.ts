@@ -39,3 +39,11 @@ export function mutate(topology: Topology, change: (t: any) => void): any {
   change(copy);
   return copy;
 }
+
+/**
+ * A stack's JSON for a snapshot: asset folders carry the hash of the program's bytes, so a comment
+ * edit in a program would change them; the snapshot keeps the folder and drops the hash.
+ */
+export function forSnapshot(json: unknown): unknown {
+  return JSON.parse(JSON.stringify(json).replace(/(assets\/[^/"]+\/)[0-9A-F]{32}\//g, '$1<hash>/'));
+}

@@ -1,0 +1,96 @@
+/**
+ * The patch program's desired-state computation: what it removes from a running configuration,
+ * what it never touches, and which slot removals wait for the standby cluster.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { desiredPatch, holdSlots, MARKER } = require('../../scripts/apply-config-patch.cjs');
+
+const running = {
+  ttl: 30,
+  loop_wait: 10,
+  synchronous_mode: true,
+  check_timeline: true,
+  postgresql: { parameters: { work_mem: '64MB', max_connections: 100, hand_set: 'on' }, pg_hba: ['local all all peer'] },
+  slots: { link_old: { type: 'physical' }, by_hand: { type: 'physical' } },
+};
+
+describe('managed cluster (strict): the running configuration becomes what the topology renders', () => {
+  const desired = { ttl: 30, loop_wait: 10, postgresql: { parameters: { max_connections: 100 }, pg_hba: ['local all all peer'] }, slots: { link_new: { type: 'physical' } } };
+  const { body, removed } = desiredPatch(desired, running, { strict: true, sections: 'all' });
+
+  test('parameters and slots it does not name are sent as null', () => {
+    expect(body.postgresql.parameters).toEqual({ max_connections: 100, work_mem: null, hand_set: null });
+    expect(body.slots).toEqual({ link_new: { type: 'physical' }, link_old: null, by_hand: null });
+    expect(removed.sort()).toEqual(['postgresql.parameters.hand_set', 'postgresql.parameters.work_mem', 'slots.by_hand', 'slots.link_old']);
+  });
+  test('top-level keys it never wrote stay (they are not in the marker)', () => {
+    expect('synchronous_mode' in body).toBe(false);
+    expect('check_timeline' in body).toBe(false);
+  });
+  test('the marker records what it owns now', () => {
+    expect(body[MARKER]).toEqual({ slots: ['link_new'], parameters: ['max_connections'], keys: ['loop_wait', 'ttl'] });
+  });
+  test('the desired body itself is not changed', () => {
+    expect(desired.slots).toEqual({ link_new: { type: 'physical' } });
+  });
+});
+
+describe('existing cluster: only what the project wrote before is removed', () => {
+  const withMarker = { ...running, [MARKER]: { slots: ['link_old'], parameters: ['work_mem'], keys: ['synchronous_mode'] } };
+  const desired = { postgresql: { pg_hba: ['local all all peer'] }, slots: { link_new: { type: 'physical' } } };
+
+  test('its old slot goes, the slot it never wrote stays', () => {
+    const { body } = desiredPatch(desired, withMarker, { strict: false, sections: 'all' });
+    expect(body.slots).toEqual({ link_new: { type: 'physical' }, link_old: null });
+    expect(body.synchronous_mode).toBeNull();
+    expect(body.check_timeline).toBeUndefined();
+    // no parameters in the body: the project does not own the existing cluster's parameters
+    expect(body.postgresql.parameters).toBeUndefined();
+  });
+  test('without a marker (never deployed by this project) nothing is removed', () => {
+    const { body, removed } = desiredPatch(desired, running, { strict: false, sections: 'all' });
+    expect(removed).toEqual([]);
+    expect(body.slots).toEqual({ link_new: { type: 'physical' } });
+  });
+  test('standby_cluster is never removed implicitly, even when the project wrote it', () => {
+    const standby = { standby_cluster: { host: 'a' }, [MARKER]: { keys: ['standby_cluster'] } };
+    expect(desiredPatch({}, standby, { strict: true, sections: 'all' }).body.standby_cluster).toBeUndefined();
+  });
+});
+
+describe('slots section only (the standby stack re-asserting the source slots)', () => {
+  test('parameters are left alone; the marker keeps its other lists (PATCH merges it)', () => {
+    const { body } = desiredPatch({ slots: { link_new: { type: 'physical' } } }, running, { strict: true, sections: 'slots' });
+    expect(body).toEqual({ slots: { link_new: { type: 'physical' }, link_old: null, by_hand: null }, [MARKER]: { slots: ['link_new'] } });
+  });
+});
+
+describe('slot removals wait for the standby cluster', () => {
+  const body = () => ({ slots: { link: null, other: null, kept: { type: 'physical' } }, [MARKER]: { slots: ['kept'] } });
+
+  test('a slot the standby names as primary_slot_name is kept, and stays in the marker', () => {
+    const b = body();
+    expect(holdSlots(b, [{ standby_cluster: { primary_slot_name: 'link' } }])).toEqual(['link']);
+    expect(b.slots).toEqual({ other: null, kept: { type: 'physical' } });
+    expect(b[MARKER].slots).toEqual(['kept', 'link']);
+  });
+  test('a detached standby (no standby_cluster) lets every slot go', () => {
+    const b = body();
+    expect(holdSlots(b, [{ loop_wait: 10 }])).toEqual([]);
+    expect(b.slots).toEqual({ link: null, other: null, kept: { type: 'physical' } });
+  });
+  test('a standby cluster that does not answer holds every removal', () => {
+    const b = body();
+    expect(holdSlots(b, [undefined])).toEqual(['link', 'other']);
+    expect(b.slots).toEqual({ kept: { type: 'physical' } });
+  });
+  test('with two standby clusters, each one keeps its own slot', () => {
+    const b = body();
+    expect(holdSlots(b, [{ standby_cluster: { primary_slot_name: 'other' } }, { standby_cluster: { primary_slot_name: 'link' } }])).toEqual(['link', 'other']);
+  });
+  test('nothing to remove: the body is unchanged', () => {
+    const b = { slots: { kept: { type: 'physical' } } };
+    expect(holdSlots(b, [undefined])).toEqual([]);
+    expect(b).toEqual({ slots: { kept: { type: 'physical' } } });
+  });
+});
