@@ -23,8 +23,8 @@ export interface DcsConfigPatchProps {
   /** Produces the pretty-printed JSON body at synth time. */
   readonly renderJson: () => string;
   readonly dependsOn?: ITerraformDependable[];
-  /** Which part of the configuration the body owns: all of it, or only `slots`. @default 'all' */
-  readonly sections?: 'all' | 'slots';
+  /** Which part of the configuration the body owns: all of it, only `slots`, or exactly the body's keys (nothing removed). @default 'all' */
+  readonly sections?: 'all' | 'slots' | 'exact';
   /** A clean-up: when no node answers before the timeout, warn and succeed. @default false */
   readonly optional?: boolean;
   /** @default the cluster's deploy.patchTimeoutSeconds */
@@ -95,7 +95,7 @@ export class DcsConfigPatch extends Construct {
       PATRONI_PATCH_LABEL: p.label,
       PATRONI_PATCH_TIMEOUT: String(p.timeoutSeconds ?? c.deploy.patchTimeoutSeconds),
     };
-    if (p.sections === 'slots') env.PATRONI_PATCH_SECTIONS = 'slots';
+    if (p.sections !== undefined && p.sections !== 'all') env.PATRONI_PATCH_SECTIONS = p.sections;
     if (c.mode === 'managed') env.PATRONI_PATCH_STRICT = '1';
     if (this.guards.length > 0) env.PATRONI_PATCH_GUARD_STANDBY = this.guards.join(';');
     if (p.optional) env.PATRONI_PATCH_OPTIONAL = '1';

@@ -1,16 +1,18 @@
 /**
- * What the promotion variant (a detached link) changes in the standby stack:
- *  - the gate (scripts/link-health.cjs) runs first in the provisioner of the standby cluster's
- *    detach patch: a refusal fails the patch with nothing sent, and every attempt of the detach,
- *    a retry an hour later included, runs the gate again right before it;
+ * What the promotion variant (a detached link) adds to the standby stack:
+ *  - the detach (`PATCH /config {"standby_cluster": null}`), a planned resource of its own whose
+ *    provisioner runs the gate (scripts/link-health.cjs) first: a refusal fails it with nothing
+ *    sent, and every attempt, a retry an hour later included, runs the gate again right before it;
  *  - the standby members' files (which only lose the standby_cluster block of bootstrap.dcs) are
  *    written, and Patroni reloaded, after the detach: a refused gate leaves every file as it was,
  *    and no reload runs just before the detach (measured: a Patroni 3.0 reload restarts its etcd
- *    watcher and delayed the promotion by about a second).
+ *    watcher and delayed the promotion by about a second). The cluster's own patch follows them
+ *    as always, and runs the gate too (it also carries `standby_cluster: null`); once the detach
+ *    is applied the gate says so and passes at once.
  * The link slot on the source is released afterwards by the link's source-slots step.
  */
 import { Construct } from 'constructs';
-import { DcsConfigPatch } from './dcs-config-patch';
+import { DcsConfigPatch, PatchPreStep } from './dcs-config-patch';
 import { addDependency } from './patroni-node';
 import { linkHealthConfig } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
@@ -24,7 +26,7 @@ export interface PromotionProps {
 }
 
 export class Promotion extends Construct {
-  /** The detach patch, which runs the gate first. */
+  /** The detach patch, which runs the gate first; the standby members depend on it. */
   readonly detach: DcsConfigPatch;
   /** The gate's configuration (no password), as the plan shows it. */
   readonly gateConfig: string;
@@ -33,9 +35,17 @@ export class Promotion extends Construct {
     super(scope, id);
     const { primary, standby, link } = props;
     this.gateConfig = JSON.stringify(linkHealthConfig(link, primary.resolved, standby.resolved, { primary: primary.node.path, standby: standby.node.path }));
-    this.detach = standby.dcsPatch!;
-    this.detach.runFirst({ script: scriptPath('link-health.cjs'), args: 'gate', input: { key: 'gate_config', env: 'LINK_HEALTH_CONFIG', value: this.gateConfig } });
-    this.detach.resource.dependsOn = [];
+    const gate: PatchPreStep = { script: scriptPath('link-health.cjs'), args: 'gate', input: { key: 'gate_config', env: 'LINK_HEALTH_CONFIG', value: this.gateConfig } };
+    this.detach = new DcsConfigPatch(this, 'detach', {
+      cluster: standby.resolved,
+      label: `detach ${standby.resolved.scope} (promotion)`,
+      endpoints: standby.restEndpoints,
+      sections: 'exact',
+      renderJson: () => JSON.stringify({ standby_cluster: null }, null, 2),
+    });
+    this.detach.runFirst(gate);
     for (const r of standby.nodeResources) addDependency(r, this.detach.resource);
+    standby.dcsPatch!.runFirst(gate);
+    addDependency(standby.dcsPatch!.resource, this.detach.resource);
   }
 }

@@ -16,7 +16,8 @@
 // Environment (set by the planned resource, never a password):
 //   PATRONI_PATCH               JSON body of the patch (the desired configuration)
 //   PATRONI_ENDPOINTS           comma list of REST API base URLs (http://host:8008)
-//   PATRONI_PATCH_SECTIONS      "all" (default) or "slots": only the slots section is managed
+//   PATRONI_PATCH_SECTIONS      "all" (default); "slots": only the slots section is managed;
+//                               "exact": the body as it is, nothing removed (the detach)
 //   PATRONI_PATCH_STRICT        "1": a managed cluster (see above)
 //   PATRONI_PATCH_GUARD_STANDBY each standby cluster's REST endpoints: comma lists, joined by ';'
 //   PATRONI_PATCH_TIMEOUT       seconds to keep trying (default 300)
@@ -136,6 +137,7 @@ const keysOf = (v) => (isObject(v) ? Object.keys(v) : []);
  */
 function desiredPatch(desiredBody, current, opts) {
   const body = JSON.parse(JSON.stringify(desiredBody));
+  if (opts.sections === 'exact') return { body, removed: [] };
   const prev = isObject(current[MARKER]) ? current[MARKER] : {};
   const removed = [];
   const owned = (key, have) => (opts.strict ? have : (prev[key] || []).filter((k) => have.includes(k)));

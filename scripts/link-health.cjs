@@ -291,6 +291,19 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The standby cluster's dynamic configuration (GET /config), from the first node that answers. */
+async function standbyConfig(cfg) {
+  for (const node of cfg.standby.nodes) {
+    try {
+      const res = await fetch(`${node.rest}/config`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return await res.json();
+    } catch {
+      // next node
+    }
+  }
+  return undefined;
+}
+
 /**
  * Decides whether the standby cluster may be promoted. Returns { ok, checks: [{check, standby,
  * source, ok}], notes: [] }; every figure it compared is in `checks`.
@@ -301,6 +314,13 @@ async function gate(cfg, log = () => undefined) {
   const add = (check, standby, source, ok) => checks.push({ check, standby: String(standby), source: String(source), ok });
   const result = (ok) => ({ ok, checks, notes });
 
+  // Only a gated step ever sends `standby_cluster: null`: a configuration without it means the
+  // detach was applied (the promotion may still be completing), and there is nothing to guard.
+  const config = await standbyConfig(cfg);
+  if (config !== undefined && !config.standby_cluster) {
+    notes.push(`the dynamic configuration of ${cfg.standby.name} has no standby_cluster: the detach was applied already, nothing to check`);
+    return result(true);
+  }
   const standby = await Promise.all(cfg.standby.nodes.map((n) => readNode(n, cfg, cfg.standby.name)));
   const promoted = standby.find((n) => n.reachable && n.inRecovery === false);
   if (promoted) {

@@ -17,7 +17,8 @@ const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./-]*$/;
 function scalar(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+  // YAML 1.1 reads an exponent only after a dot (1.0e+21, not 1e+21): JavaScript's form is a string there
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value).replace(/^(-?\d+)e/, '$1.0e') : JSON.stringify(String(value));
   return PLAIN.test(value) && !RESERVED.test(value) ? value : JSON.stringify(value);
 }
 

@@ -17,6 +17,10 @@ export const PASSWORDS = {
   PATRONI_REWIND_PASSWORD: 'e2e-Rewind-5e66c1',
   PATRONI_RESTAPI_PASSWORD: 'e2e-Rest-4c2d9a',
 };
+/** The standby data center's REST API password: each data center has its own. */
+export const DC2_RESTAPI_PASSWORD = 'e2e-Rest-dc2-81f7e3';
+/** Every secret the suite hands out, for the secret search. */
+export const SECRETS = [...Object.values(PASSWORDS), DC2_RESTAPI_PASSWORD];
 export const PRIMARY = { p1: '127.0.1.1', p2: '127.0.1.2', p3: '127.0.1.3' } as Record<string, string>;
 export const STANDBY = { s1: '127.0.2.1', s2: '127.0.2.2', s3: '127.0.2.3' } as Record<string, string>;
 const ETCD = { primary: '127.0.1.10', standby: '127.0.2.10' };
@@ -88,6 +92,8 @@ export class Harness {
     fs.chmodSync(path.join(w, 'node-ctl.sh'), 0o755);
     const env = Object.entries(PASSWORDS).map(([k, v]) => `${k}=${v}`).join('\n');
     fs.writeFileSync(path.join(w, 'secrets', 'patroni.env'), `${env}\n`, { mode: 0o600 });
+    // the standby data center's nodes: their own REST API password (node-ctl.sh reads it last)
+    for (const node of Object.keys(STANDBY)) fs.writeFileSync(path.join(w, 'secrets', `${node}.env`), `PATRONI_RESTAPI_PASSWORD=${DC2_RESTAPI_PASSWORD}\n`, { mode: 0o600 });
     fs.writeFileSync(path.join(w, 'terraformrc'), '');
     fs.writeFileSync(path.join(w, 'topology.yaml'), this.topologyText());
   }
@@ -141,6 +147,7 @@ export class Harness {
       ...TF_ENV,
       TF_CLI_CONFIG_FILE: path.join(this.work, 'terraformrc'),
       PATRONI_RESTAPI_PASSWORD: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
+      PATRONI_RESTAPI_PASSWORD_DC2: DC2_RESTAPI_PASSWORD,
       PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD,
       NODE_PATH: path.join(ROOT, 'node_modules'),
     };
@@ -213,6 +220,38 @@ export class Harness {
     if (res.status !== 0) throw new Error(`terraform apply failed in ${stackDir}:\n${res.output.slice(-4000)}`);
   }
 
+  /**
+   * `cdktf deploy` as a pipeline runs it (the cdktf CLI synthesizes the app and applies the named
+   * stacks in its dependency order), with the suite's topology and LINK_STATE.
+   */
+  cdktfDeploy(stacks: string[], label: string, linkState = '', topologyFile = path.join(this.work, 'topology.yaml')): { status: number; output: string } {
+    const cli = path.join(ROOT, 'node_modules', '.bin', 'cdktf');
+    const args = ['deploy', ...stacks, '--auto-approve', '--no-color', '--app', `${process.execPath} ${path.join(ROOT, 'dist', 'main.js')}`, '--output', path.join(this.work, 'cdktf.out')];
+    const res = spawnSync(cli, args, {
+      cwd: ROOT,
+      env: { ...this.tfEnv(), TOPOLOGY: topologyFile, LINK_STATE: linkState, CDKTF_OUTDIR: path.join(this.work, 'cdktf.out'), DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', CI: '1' },
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: 300_000,
+    });
+    const output = `${res.stdout}${res.stderr}`;
+    fs.appendFileSync(path.join(this.work, 'logs', `cdktf-${label}.log`), `$ cdktf ${args.join(' ')}\n${output}\n`);
+    return { status: res.status ?? -1, output };
+  }
+
+  /** A cluster's dynamic configuration as its REST API shows it (GET /config). */
+  async config(cluster: 'primary' | 'standby'): Promise<Record<string, any>> {
+    for (const host of Object.values(cluster === 'primary' ? PRIMARY : STANDBY)) {
+      try {
+        const res = await fetch(`http://${host}:8008/config`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) return (await res.json()) as Record<string, any>;
+      } catch {
+        // next node
+      }
+    }
+    throw new Error(`no ${cluster} node answered GET /config`);
+  }
+
   /** Exit code of `terraform plan -detailed-exitcode`: 0 no change, 2 changes. */
   planExitCode(stackDir: string, label: string): number {
     return this.terraform(stackDir, ['plan', '-detailed-exitcode', '-input=false', '-lock=false'], label).status;
@@ -248,7 +287,8 @@ export class Harness {
   }
 
   patronictl(node: string, args: string[]): string {
-    return execFileSync('patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args], { encoding: 'utf8', env: { ...process.env, ...PASSWORDS } });
+    const rest = node in STANDBY ? { PATRONI_RESTAPI_PASSWORD: DC2_RESTAPI_PASSWORD } : {};
+    return execFileSync('patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args], { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest } });
   }
 
   pidOf(node: string): number | undefined {

@@ -23,6 +23,7 @@ case "$action" in
     # The env file holds the passwords (mode 600, root); Patroni gets them in its environment.
     set -a
     . "$WORK/secrets/patroni.env"
+    if [ -f "$WORK/secrets/$node.env" ]; then . "$WORK/secrets/$node.env"; fi
     set +a
     cd "$WORK"
     setsid setpriv --reuid=postgres --regid=postgres --init-groups \

@@ -7,7 +7,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { checkPrerequisites, Harness, now, PASSWORDS, PRIMARY, ROOT, sleep, STANDBY, waitFor } from './harness';
+import { Client } from 'pg';
+import { checkPrerequisites, Harness, now, PASSWORDS, PRIMARY, ROOT, SECRETS, sleep, STANDBY, waitFor } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -108,9 +109,12 @@ beforeAll(() => {
 afterAll(async () => {
   await h.teardown(process.env.E2E_KEEP_WORK === '1');
   if (Object.keys(timings).length > 0) {
-    const file = path.join(ROOT, 'bench', 'e2e-timings.json');
+    // an ignored folder: `npm run bench:report` copies the runs into the tracked bench/e2e-timings.json
+    const file = path.join(ROOT, 'bench', 'out', 'e2e-timings.json');
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const runs = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')).runs ?? []) : [];
+    const tracked = path.join(ROOT, 'bench', 'e2e-timings.json');
+    const from = fs.existsSync(file) ? file : tracked;
+    const runs = fs.existsSync(from) ? (JSON.parse(fs.readFileSync(from, 'utf8')).runs ?? []) : [];
     runs.push({ config: runConfig, timingsMs: timings, passed: !failed });
     fs.writeFileSync(file, `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-20) }, null, 2)}\n`);
   }
@@ -202,6 +206,52 @@ step('4. a second apply plans no change (terraform plan -detailed-exitcode = 0)'
   expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
 });
 
+step('4b. what the topology removes leaves the running clusters: a parameter and a renamed link slot, through `cdktf deploy *`', async () => {
+  const topo = parse(h.topologyText());
+  delete topo.primary.postgresql.parameters.wal_receiver_status_interval; // both clusters share the anchor
+  topo.link.slotName = 'dr_slot';
+  const renamed = path.join(h.work, 'topology-renamed.yaml');
+  fs.writeFileSync(renamed, stringify(topo));
+  const before = await h.config('primary');
+  expect(before.postgresql.parameters.wal_receiver_status_interval).toBe('1s');
+  const deploy = h.cdktfDeploy(['*'], 'rename', '', renamed);
+  expect({ status: deploy.status, tail: deploy.status === 0 ? '' : deploy.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
+  // the source kept the old slot while the standby still streamed through it; the standby stack's
+  // source-slots step removed it once the standby had moved to the new one
+  expect(deploy.output).toMatch(/keeping slot standby_cluster_slot: the standby cluster still streams through it/);
+  expect(deploy.output).toMatch(/link slots on the source \(pgcluster\)\] \S+ removing what the topology no longer has: slots\.standby_cluster_slot/);
+  for (const cluster of ['primary', 'standby'] as const) {
+    const config = await h.config(cluster);
+    expect({ cluster, param: config.postgresql.parameters.wal_receiver_status_interval }).toEqual({ cluster, param: undefined });
+  }
+  expect((await h.config('primary')).slots).toEqual({ dr_slot: { type: 'physical' } });
+  expect((await h.config('standby')).standby_cluster.primary_slot_name).toBe('dr_slot');
+  const leader = PRIMARY[(await h.leader('primary'))!];
+  await waitFor('the standby leader streams through dr_slot, the old slot is dropped', 60_000, async () => {
+    const slots = await h.sql<{ slot_name: string; active: boolean }>(leader, 'select slot_name, active from pg_replication_slots order by 1');
+    return JSON.stringify(slots.filter((s) => !Object.keys(PRIMARY).includes(s.slot_name))) === JSON.stringify([{ slot_name: 'dr_slot', active: true }]);
+  });
+  // each member runs with the default again (Patroni reloaded PostgreSQL)
+  await waitFor('wal_receiver_status_interval back to its default on every node', 30_000, async () => {
+    for (const host of [...Object.values(PRIMARY), ...Object.values(STANDBY)]) {
+      if ((await h.sql<{ v: string }>(host, "select current_setting('wal_receiver_status_interval') as v"))[0].v !== '10s') return false;
+    }
+    return true;
+  });
+  // and back: the parameter returns, the original slot name too, the renamed slot goes
+  const back = h.cdktfDeploy(['*'], 'rename-back');
+  expect({ status: back.status, tail: back.status === 0 ? '' : back.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
+  expect((await h.config('primary')).slots).toEqual({ standby_cluster_slot: { type: 'physical' } });
+  expect((await h.config('primary')).postgresql.parameters.wal_receiver_status_interval).toBe('1s');
+  await waitFor('the standby leader streams through standby_cluster_slot again, dr_slot is dropped', 60_000, async () => {
+    const slots = await h.sql<{ slot_name: string; active: boolean }>(leader, 'select slot_name, active from pg_replication_slots order by 1');
+    return JSON.stringify(slots.filter((s) => !Object.keys(PRIMARY).includes(s.slot_name))) === JSON.stringify([{ slot_name: 'standby_cluster_slot', active: true }]);
+  });
+  expect(await standbyHealthy()).toBeDefined();
+  expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);
+  expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
+});
+
 step('9. existing primary (the article case): the same standby stack, and the link patch on a cluster the stacks did not deploy', async () => {
   const topo = parse(h.topologyText());
   const declared = (JSON.parse(fs.readFileSync(path.join(out(), 'rendered', 'primary', 'cluster', 'dcs-patch.json'), 'utf8')).postgresql.pg_hba as string[]).filter(
@@ -213,8 +263,14 @@ step('9. existing primary (the article case): the same standby stack, and the li
   fs.writeFileSync(path.join(existingDir, 'topology.yaml'), stringify(topo));
   const existingOut = path.join(existingDir, 'cdktf.out');
   h.synth(path.join(existingDir, 'topology.yaml'), existingOut);
-  // the standby stack does not depend on how the primary is managed
-  expect(fs.readFileSync(path.join(stackDir('standby', existingOut), 'cdk.tf.json'), 'utf8')).toBe(fs.readFileSync(path.join(stackDir('standby'), 'cdk.tf.json'), 'utf8'));
+  // the standby stack does not depend on how the primary is managed, except that its source-slots
+  // step owns every slot of a managed source but only its own slots on an existing one
+  const standbyJson = (dir: string) => {
+    const j = JSON.parse(fs.readFileSync(path.join(stackDir('standby', dir), 'cdk.tf.json'), 'utf8'));
+    for (const [k, r] of Object.entries(j.resource.terraform_data as Record<string, any>)) if (k.startsWith('link_source-slots')) delete r.provisioner[0]['local-exec'].environment.PATRONI_PATCH_STRICT;
+    return j;
+  };
+  expect(standbyJson(existingOut)).toEqual(standbyJson(out()));
   // the existing primary's stack holds only the link patch, and applying it is verified with GET /config
   const json = JSON.parse(fs.readFileSync(path.join(stackDir('primary', existingOut), 'cdk.tf.json'), 'utf8'));
   expect(Object.keys(json.resource.terraform_data)).toEqual([expect.stringMatching(/^cluster_dcs-patch_apply_/)]);
@@ -374,8 +430,8 @@ step('gate refuses: replay paused on the standby leader, a write on the primary;
   // program refuses; declared a disaster, it passes on the standby side alone and prints the
   // last known position. It only reads: the standby cluster stays a standby cluster.
   const json = JSON.parse(fs.readFileSync(path.join(stackDir('standby'), 'cdk.tf.json'), 'utf8'));
-  const gateKey = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('link_promotion_gate'))!;
-  const config = JSON.parse(json.resource.terraform_data[gateKey].input.gate_config);
+  const detachKey = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('link_promotion_detach_apply'))!;
+  const config = JSON.parse(json.resource.terraform_data[detachKey].input.gate_config);
   config.source.nodes = config.source.nodes.map((n: { host: string }, i: number) => ({ ...n, host: `127.0.9.${i + 1}`, rest: `http://127.0.9.${i + 1}:8008` }));
   const runGate = (disaster: boolean) =>
     spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'link-health.cjs'), 'gate'], {
@@ -397,6 +453,48 @@ step('gate refuses: replay paused on the standby leader, a write on the primary;
   expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
 });
 
+step("a detached `cdktf deploy '*'` while a transaction that wrote stays open: refused, the slot stays in the source's DCS and on disk; a retry runs the gate again", async () => {
+  const pl = (await h.leader('primary'))!;
+  const sl = (await h.leader('standby'))!;
+  // a client that inserted and has not committed: its commit could come after a detach
+  const writer = new Client({ host: PRIMARY[pl], port: 5432, user: 'postgres', password: PASSWORDS.PATRONI_SUPERUSER_PASSWORD, database: 'postgres', application_name: 'open-writer' });
+  await writer.connect();
+  try {
+    await writer.query('begin');
+    await writer.query(`insert into walkthrough(id, note) values (${9000}, 'in flight during the gate')`);
+    const deploy = h.cdktfDeploy(['*'], 'detached-all', 'detached');
+    expect(deploy.status).not.toBe(0);
+    // the primary stack went first (it is a dependency of the standby stack): it kept the slot
+    expect(deploy.output).toMatch(/keeping slot standby_cluster_slot: the standby cluster still streams through it/);
+    // the gate refused for this one cause, and named the transaction
+    expect(deploy.output).toMatch(/\[promotion gate\] REFUSED \(no open write or prepared transaction on the source\)/);
+    expect(deploy.output).toMatch(/transaction \d+ of pid \d+ by postgres from 127\.0\.0\.1 \(open-writer\): open for [0-9.]+ s, idle in transaction/);
+    expect(deploy.output).toMatch(/no write on the source for 3 s \(next transaction id\) +\| +\| (\d+) -> \1 +\| ok/);
+    // both clusters as they were: the slot in the source's DCS and on disk, active; the standby
+    // cluster still a standby cluster, its members' files untouched
+    expect((await h.config('primary')).slots).toEqual({ standby_cluster_slot: { type: 'physical' } });
+    expect(await slotActiveOn(PRIMARY[pl])).toBe(true);
+    expect((await h.config('standby')).standby_cluster).toMatchObject({ primary_slot_name: 'standby_cluster_slot' });
+    expect((await h.members('standby')).find((m) => m.role === 'standby_leader')?.name).toBe(sl);
+    for (const n of STANDBY_NODES) expect(fs.readFileSync(path.join(h.work, 'cfg', `${n}.yml`), 'utf8')).toContain('standby_cluster');
+    // a retry of the same apply (the failed detach is tainted in state) runs the gate again
+    const retry = h.terraform(stackDir('standby'), ['apply', '-auto-approve', '-input=false'], 'standby-retry');
+    expect(retry.status).not.toBe(0);
+    expect(retry.output).toMatch(/\[promotion gate\] REFUSED \(no open write or prepared transaction on the source\)/);
+    expect((await h.config('standby')).standby_cluster).toBeDefined();
+  } finally {
+    await writer.query('rollback').catch(() => undefined);
+    await writer.end();
+  }
+  // back to the following variant everywhere: both stacks converge, the standby streams on
+  const back = h.cdktfDeploy(['*'], 'following-again');
+  expect({ status: back.status, tail: back.status === 0 ? '' : back.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
+  expect(await slotActiveOn(PRIMARY[pl])).toBe(true);
+  expect(await standbyHealthy()).toBeDefined();
+  expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);
+  expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
+});
+
 step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby cluster becomes an independent primary, the slot leaves the source', async () => {
   const primaryLeader = (await h.leader('primary'))!;
   const primaryTl = (await h.members('primary')).find((m) => m.name === primaryLeader)!.timeline;
@@ -408,13 +506,12 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   const sysid = await h.sql<{ id: string }>(STANDBY[sl], 'select system_identifier::text as id from pg_control_system()');
 
   h.synth(topologyFile(), out(), 'detached');
-  // standby plan: the gate, the nodes' files (standby_cluster leaves bootstrap.dcs), the detach
-  // patch, then the nodes' reloads and the slot release; primary plan: its patch and files drop
-  // the link slot
+  // standby plan: the detach (the gate runs first inside it), then the nodes' files
+  // (standby_cluster leaves bootstrap.dcs), the cluster's patch and the release of the slot on
+  // the source; primary plan: its patch and files drop the link slot
   expect(plannedChanges(stackDir('standby'), 'promote')).toEqual([
-    'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s1_reload', 'terraform_data.cluster_node-s2_config',
-    'terraform_data.cluster_node-s2_reload', 'terraform_data.cluster_node-s3_config', 'terraform_data.cluster_node-s3_reload',
-    'terraform_data.link_promotion_gate', 'terraform_data.link_promotion_release-source-slot_apply',
+    'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config', 'terraform_data.cluster_node-s3_config',
+    'terraform_data.link_promotion_detach_apply', 'terraform_data.link_source-slots_apply',
   ]);
   expect(plannedChanges(stackDir('primary'), 'primary-variant')).toEqual([
     'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-p1_config', 'terraform_data.cluster_node-p2_config', 'terraform_data.cluster_node-p3_config',
@@ -447,7 +544,7 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   expect(applied.output).toMatch(/same database system identifier +\| \d+ +\| \d+ +\| ok/);
   expect(applied.output).toMatch(/no write on the source for 3 s \(next transaction id\) +\| +\| (\d+) -> \1 +\| ok/);
   expect(applied.output).toContain('[promotion gate] passed');
-  const sent = /DCS patch \(pgcluster\)\] \S+ PATCH \/config sent to \S+ at (\S+): HTTP 200/.exec(applied.output);
+  const sent = /detach pgcluster \(promotion\)\] \S+ PATCH \/config sent to \S+ at (\S+): HTTP 200/.exec(applied.output);
   expect(sent).not.toBeNull();
   timings.detachPatchToFirstWriteMs = firstWriteAt - Date.parse(sent![1]);
   expect(timings.detachPatchToFirstWriteMs).toBeGreaterThanOrEqual(0);
@@ -478,7 +575,8 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
   // the link slot left the source: Patroni dropped it once the stream had stopped
   await waitFor('link slot dropped on the source', 30_000, async () => (await slotsOn(PRIMARY[primaryLeader])) === 0);
-  expect(applied.output).toMatch(/release link slot standby_cluster_slot on the source \(pgcluster\)\] \S+ applied through/);
+  // released by the source-slots step with the SOURCE's REST password (the standby's differs)
+  expect(applied.output).toMatch(/link slots on the source \(pgcluster\)\] \S+ applied through/);
   // the primary stack's variant records it (a reload, nothing else), and then plans no change
   h.apply(stackDir('primary'), 'primary');
   expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);
@@ -510,7 +608,7 @@ step('secrets: no password in cdktf.out, rendered files, plans, state, terraform
         if (e.name !== '.terraform') walk(p);
       } else if (/\.(json|yml|yaml|tfstate|tfplan|log|backup)$/.test(e.name) || e.name.includes('tfstate')) {
         const text = fs.readFileSync(p).toString('latin1');
-        for (const pw of Object.values(PASSWORDS)) if (text.includes(pw)) hits.push(`${p}: ${pw.slice(0, 8)}...`);
+        for (const pw of SECRETS) if (text.includes(pw)) hits.push(`${p}: ${pw.slice(0, 8)}...`);
       }
     }
   };
@@ -518,11 +616,14 @@ step('secrets: no password in cdktf.out, rendered files, plans, state, terraform
   walk(path.join(h.work, 'existing'));
   for (const f of fs.readdirSync(h.work).filter((x) => x.includes('tfstate'))) {
     const text = fs.readFileSync(path.join(h.work, f), 'utf8');
-    for (const pw of Object.values(PASSWORDS)) if (text.includes(pw)) hits.push(`${f}: ${pw.slice(0, 8)}...`);
+    for (const pw of SECRETS) if (text.includes(pw)) hits.push(`${f}: ${pw.slice(0, 8)}...`);
   }
-  for (const f of fs.readdirSync(path.join(h.work, 'logs')).filter((x) => x.startsWith('terraform-') || x === 'status.log')) {
+  // every log: terraform, the cdktf CLI, status, etcd, and each Patroni (with its PostgreSQL's output)
+  const logs = fs.readdirSync(path.join(h.work, 'logs'));
+  expect(logs).toEqual(expect.arrayContaining(['p1.log', 's1.log', 'cdktf-detached-all.log', 'status.log']));
+  for (const f of logs) {
     const text = fs.readFileSync(path.join(h.work, 'logs', f), 'utf8');
-    for (const pw of Object.values(PASSWORDS)) if (text.includes(pw)) hits.push(`${f}: ${pw.slice(0, 8)}...`);
+    for (const pw of SECRETS) if (text.includes(pw)) hits.push(`${f}: ${pw.slice(0, 8)}...`);
   }
   const stateFiles = fs.readdirSync(h.work).filter((f) => f.endsWith('.tfstate'));
   expect(stateFiles.sort()).toEqual(['terraform.primary.tfstate', 'terraform.standby.tfstate']);

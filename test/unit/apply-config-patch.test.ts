@@ -65,6 +65,11 @@ describe('slots section only (the standby stack re-asserting the source slots)',
   });
 });
 
+test('exact (the detach): the body as it is, nothing removed, no marker', () => {
+  const current = { ...running, [MARKER]: { keys: ['synchronous_mode'], slots: ['link_old'] } };
+  expect(desiredPatch({ standby_cluster: null }, current, { strict: true, sections: 'exact' })).toEqual({ body: { standby_cluster: null }, removed: [] });
+});
+
 describe('slot removals wait for the standby cluster', () => {
   const body = () => ({ slots: { link: null, other: null, kept: { type: 'physical' } }, [MARKER]: { slots: ['kept'] } });
 

@@ -99,10 +99,10 @@ describe('promotion variant (detached)', () => {
     expect(forSnapshot({ primary: detached.primary, standby: detached.standby })).toMatchSnapshot();
   });
 
-  test('same stacks, same resources: the variant changes values and order, it adds or removes nothing', () => {
+  test('same stacks; the standby stack adds the detach, nothing is removed', () => {
     const strip = (keys: string[]) => keys.map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
     expect(strip(Object.keys(resourcesOf(detached.primary)))).toEqual(strip(Object.keys(resourcesOf(following.primary))));
-    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual(strip(Object.keys(resourcesOf(following.standby))));
+    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual([...strip(Object.keys(resourcesOf(following.standby))), 'link_promotion_detach_apply'].sort());
   });
 
   test('primary stack: only the link slot goes (set to null); pg_hba and everything else stay', () => {
@@ -129,42 +129,44 @@ describe('promotion variant (detached)', () => {
     expect(JSON.parse(byPath(keep.standby, 'source-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
   });
 
-  test('the gate runs in the detach patch, first; the members follow the detach; the source-slots step releases the slot after it', () => {
-    const patch = byPath(detached.standby, 'dcs-patch/apply');
-    const config = JSON.parse(patch.input.gate_config);
+  test('the gate runs in the detach, first; the members follow the detach; the patch and the source-slots step after them', () => {
+    const keys = Object.keys(resourcesOf(detached.standby));
+    const key = (prefix: string) => `terraform_data.${keys.find((k) => k.startsWith(prefix))}`;
+    const detach = byPath(detached.standby, 'promotion/detach/apply');
+    expect(JSON.parse(detach.input.patch_json)).toEqual({ standby_cluster: null });
+    const config = JSON.parse(detach.input.gate_config);
     expect(config).toMatchObject({ state: 'detached', slotName: 'my_standby_cluster_slot', user: 'postgres', disaster: false, settleSeconds: 3, catchUpTimeoutSeconds: 30 });
     expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual(['192.168.122.237', '192.168.122.93', '192.168.122.128']);
     // one provisioner: the gate, then (only when it passed) the patch; a retry runs both again
-    expect(patch.provisioner).toHaveLength(1);
-    const exec = patch.provisioner[0]['local-exec'];
+    expect(detach.provisioner).toHaveLength(1);
+    const exec = detach.provisioner[0]['local-exec'];
     expect(exec.command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate && node "assets\/.*\/apply-config-patch\.cjs"$/);
-    expect(exec.environment.LINK_HEALTH_CONFIG).toBe('${self.input.gate_config}');
-    expect(patch.triggers_replace.gate_config_sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(JSON.parse(patch.input.patch_json).standby_cluster).toBeNull();
-    expect(patch.depends_on ?? []).toEqual([]);
-    const patchKey = Object.keys(resourcesOf(detached.standby)).find((k) => k.startsWith('cluster_dcs-patch_apply'))!;
+    expect(exec.environment).toMatchObject({ LINK_HEALTH_CONFIG: '${self.input.gate_config}', PATRONI_PATCH_SECTIONS: 'exact' });
+    expect(detach.triggers_replace.gate_config_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(detach.depends_on ?? []).toEqual([]);
     for (const name of ['ta1', 'ta2', 'ta3']) {
       const file = byPath(detached.standby, `node-${name}/config`);
-      expect(file.depends_on).toEqual([`terraform_data.${patchKey}`]);
+      expect(file.depends_on).toEqual([key('link_promotion_detach_apply')]);
       expect(JSON.stringify(file.provisioner)).toContain('systemctl reload patroni@16-pgcluster.service');
-      // while following, the members come first and the patch after them
-      expect(byPath(following.standby, 'dcs-patch/apply').depends_on).toContain(`terraform_data.${Object.keys(resourcesOf(following.standby)).find((k) => k.startsWith(`cluster_node-${name}_config`))}`);
     }
-    const following_ = byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'];
-    expect(following_.command).not.toContain('link-health');
+    // the cluster's patch (which carries standby_cluster: null too) runs the gate as well, after the members
+    const patch = byPath(detached.standby, 'dcs-patch/apply');
+    expect(patch.provisioner[0]['local-exec'].command).toMatch(/link-health\.cjs" gate && node /);
+    expect(patch.depends_on).toEqual([key('cluster_node-ta1_config'), key('cluster_node-ta2_config'), key('cluster_node-ta3_config'), key('link_promotion_detach_apply')]);
+    expect(byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'].command).not.toContain('link-health');
     const release = byPath(detached.standby, 'source-slots/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
     expect(JSON.parse(byPath(following.standby, 'source-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
     expect(release.input.endpoints).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
-    expect(release.depends_on).toEqual([`terraform_data.${patchKey}`]);
+    expect(release.depends_on).toEqual([key('cluster_dcs-patch_apply')]);
     const env = release.provisioner[0]['local-exec'].environment;
     expect(env).toMatchObject({ PATRONI_PATCH_OPTIONAL: '1', PATRONI_PATCH_SECTIONS: 'slots', PATRONI_PATCH_GUARD_STANDBY: 'http://192.168.122.97:8008,http://192.168.122.198:8008,http://192.168.122.172:8008' });
   });
 
   test('a disaster promotion is visible in the plan', () => {
     const disaster = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { disaster: true })));
-    expect(JSON.parse(byPath(disaster.standby, 'dcs-patch/apply').input.gate_config).disaster).toBe(true);
-    expect(JSON.parse(byPath(detached.standby, 'dcs-patch/apply').input.gate_config).disaster).toBe(false);
+    expect(JSON.parse(byPath(disaster.standby, 'promotion/detach/apply').input.gate_config).disaster).toBe(true);
+    expect(JSON.parse(byPath(detached.standby, 'promotion/detach/apply').input.gate_config).disaster).toBe(false);
   });
 
   test('standby: only the standby_cluster block goes away (nodes) and the patch sets it to null', () => {
