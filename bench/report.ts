@@ -148,7 +148,7 @@ export function benchmarksMarkdown(input: { machine: string; results: SizeResult
   out.push('# Benchmarks', '');
   out.push('Produced by `npm run bench` (bench/synth-bench.ts), which rewrites this file, `bench/results.json`,');
   out.push('`bench/validated.json`, `bench/cli-cost.json` and `bench/synth-chart.svg`. The operational timings');
-  out.push('come from the end-to-end suite, which appends each run to `bench/e2e-timings.json`;');
+  out.push('come from the end-to-end suite, which appends each run to `bench/out/e2e-timings.json` (copied into `bench/e2e-timings.json` by the report);');
   out.push('`npm run bench:report` rewrites this file from the stored figures without measuring again.', '');
   out.push(`Machine: ${machine}.`, '');
   out.push('## Synth at scale', '');
