@@ -87,6 +87,10 @@ export interface ResolvedLink {
     readonly catchUpTimeoutSeconds: number;
     readonly user: string;
   };
+  readonly monitoring: {
+    readonly user: string;
+    readonly addresses: readonly string[];
+  };
 }
 
 export const DEFAULT_TAGS = Object.freeze({ noloadbalance: false, clonefrom: false, nosync: false });
@@ -199,7 +203,11 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
       keepSourceSlot: link.promotion?.keepSourceSlot ?? false,
       settleSeconds: link.promotion?.settleSeconds ?? 3,
       catchUpTimeoutSeconds: link.promotion?.catchUpTimeoutSeconds ?? 30,
-      user: link.promotion?.user ?? primary.users.superuser,
+      user: link.promotion?.user ?? link.monitoring?.user ?? primary.users.superuser,
+    },
+    monitoring: {
+      user: link.monitoring?.user ?? link.promotion?.user ?? primary.users.superuser,
+      addresses: (link.monitoring?.addresses ?? []).map(defaultHbaAddress),
     },
   };
 }

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { Token } from 'cdktf';
 import { Problem } from './errors';
-import { primaryContribution } from './planners/link';
+import { primaryContribution, standbyContribution } from './planners/link';
 import { clusterPgHba, firstMatch, HbaLine, parseHbaLine } from './planners/pg-hba';
 import { ResolvedCluster, ResolvedLink, ResolvedNode } from './resolve';
 
@@ -363,6 +363,35 @@ export const ERROR_RULES: readonly Rule[] = [
     },
   },
   {
+    id: 'monitoring-addresses-valid',
+    check: (ctx) =>
+      ctx.link.monitoring.addresses.flatMap((a, i) => {
+        const parsed = parseHbaLine(`host postgres ${ctx.link.monitoring.user} ${a} scram-sha-256`);
+        return 'error' in parsed || a === 'all' || a === 'samehost' || a === 'samenet'
+          ? [{
+              path: `${ctx.where.link}.monitoring.addresses[${i}]`,
+              message: 'is not an address pg_hba can admit the monitoring role from',
+              received: a,
+              allowed: 'a CIDR (10.0.0.5/32), an IP address or a host name',
+              fix: 'write the address of the machine that runs status and the promotion gate (the pipeline)',
+            }]
+          : [];
+      }),
+  },
+  {
+    id: 'monitoring-user-one-name',
+    check: (ctx) =>
+      ctx.link.promotion.user !== ctx.link.monitoring.user
+        ? [{
+            path: `${ctx.where.link}.promotion.user`,
+            message: `differs from ${ctx.where.link}.monitoring.user (${ctx.link.monitoring.user}): status and the gate connect as one role`,
+            received: ctx.link.promotion.user,
+            allowed: ctx.link.monitoring.user,
+            fix: 'remove promotion.user and keep monitoring.user',
+          }]
+        : [],
+  },
+  {
     id: 'existing-cluster-declares-pg-hba',
     check: (ctx) =>
       clusters(ctx).flatMap(([where, c]) =>
@@ -379,7 +408,65 @@ export const ERROR_RULES: readonly Rule[] = [
   },
 ];
 
+/**
+ * The first line that could match a TCP connection of `user` to the postgres database from an
+ * unknown address: a line for every address (all, 0.0.0.0/0, ::/0) decides for all clients.
+ */
+function firstLineForAnyAddress(lines: readonly string[], user: string): { line: string; index: number } | undefined {
+  for (const [index, line] of lines.entries()) {
+    const l = parseHbaLine(line);
+    if ('error' in l || l.type === 'local') continue;
+    const users = l.users.includes('all') || l.users.includes(user);
+    const dbs = l.databases.includes('all') || l.databases.includes('postgres');
+    if (!users || !dbs) continue;
+    if (l.method !== 'reject') return undefined; // some address may be admitted
+    if (l.address === 'all' || l.address === '0.0.0.0/0' || l.address === '::/0') return { line, index };
+  }
+  return undefined;
+}
+
+/** Both clusters' rendered pg_hba, with the link's lines. */
+function renderedHba(ctx: RuleContext): [string, string[]][] {
+  return [
+    [ctx.where.primary, clusterPgHba(ctx.primary, primaryContribution(ctx.link, ctx.primary, ctx.standby).pgHbaLines)],
+    [ctx.where.standby, clusterPgHba(ctx.standby, standbyContribution(ctx.link, ctx.primary, ctx.standby).pgHbaLines)],
+  ];
+}
+
 export const WARNING_RULES: readonly Rule[] = [
+  {
+    // status and the gate connect over TCP; a pg_hba that rejects their role from every address
+    // (the article's `host all postgres all reject` with the default superuser) makes both fail.
+    id: 'monitoring-role-admitted',
+    check: (ctx) =>
+      renderedHba(ctx).flatMap(([where, lines]) => {
+        const m = ctx.link.monitoring;
+        const rejected = firstLineForAnyAddress(lines, m.user);
+        if (!rejected) return [];
+        return [{
+          path: `${ctx.where.link}.monitoring`,
+          message: `status and the promotion gate connect to ${where} as ${m.user} over TCP, and its pg_hba line ${rejected.index + 1} "${rejected.line}" refuses that from every address`,
+          received: { user: m.user, addresses: m.addresses },
+          allowed: 'a role that the rendered pg_hba admits from the addresses status and the gate run on',
+          fix: 'create a monitoring role (CREATE ROLE monitor LOGIN IN ROLE pg_monitor) and set link.monitoring: {user: monitor, addresses: [<pipeline address>]}',
+        }];
+      }),
+  },
+  {
+    id: 'monitoring-as-superuser',
+    check: (ctx) => {
+      const m = ctx.link.monitoring;
+      return m.addresses.length > 0 && m.user === ctx.primary.users.superuser
+        ? [{
+            path: `${ctx.where.link}.monitoring.user`,
+            message: `is the superuser: the monitoring lines would admit ${m.user} over TCP from ${m.addresses.join(', ')}, which the article's reject line exists to prevent`,
+            received: m.user,
+            allowed: 'a role with pg_monitor',
+            fix: 'CREATE ROLE monitor LOGIN IN ROLE pg_monitor; then set link.monitoring.user: monitor',
+          }]
+        : [];
+    },
+  },
   {
     // Patroni starts a replica with the higher of its configured value and pg_controldata's for
     // these parameters, so a lower standby value does not stop it: it runs with the source's and

@@ -125,6 +125,12 @@ export const linkSchema = z.strictObject({
       user: nonEmpty.optional(),
     })
     .optional(),
+  monitoring: z
+    .strictObject({
+      user: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'must be a plain role name (letters, digits, _)').optional(),
+      addresses: z.array(nonEmpty).optional(),
+    })
+    .optional(),
 });
 
 export const topologySchema = z.strictObject({

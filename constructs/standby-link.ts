@@ -81,7 +81,7 @@ export class StandbyLink extends Construct {
     const primaryPatch = primary.addLinkContribution(primaryContribution(this.resolved, primary.resolved, standby.resolved));
     primaryPatch.guardSlotsFor(standby.restEndpoints);
     // Standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster.
-    const standbyPatch = standby.addLinkContribution(standbyContribution(this.resolved, primary.resolved));
+    const standbyPatch = standby.addLinkContribution(standbyContribution(this.resolved, primary.resolved, standby.resolved));
 
     if (this.state === 'detached') this.promotion = new Promotion(this, 'promotion', { primary, standby, link: this.resolved });
 

@@ -250,6 +250,21 @@ export interface LinkSpec {
   readonly walRetrieveRetryInterval?: string;
   /** The promotion gate and the slot clean-up. @default see PromotionSpec */
   readonly promotion?: PromotionSpec;
+  /** Who `npm run status` and the promotion gate connect as, and from where. @default see MonitoringSpec */
+  readonly monitoring?: MonitoringSpec;
+}
+
+/**
+ * The database access of `npm run status` and the promotion gate. The article's pg_hba rejects the
+ * superuser over TCP, so declare a role with pg_monitor (`CREATE ROLE monitor LOGIN IN ROLE
+ * pg_monitor`) and the addresses the pipeline and the operators connect from: both clusters then
+ * admit that role, from those addresses, to the `postgres` database, before the reject line.
+ */
+export interface MonitoringSpec {
+  /** Database role (a member of pg_monitor). Its password comes from PGPASSWORD or a pgpass file. @default link.promotion.user, else the primary's superuser */
+  readonly user?: string;
+  /** Addresses (CIDR or host name) that status and the gate connect from. @default [] (no lines are generated) */
+  readonly addresses?: readonly string[];
 }
 
 /** How the promotion variant checks before it detaches, and what it cleans up after. */
@@ -274,7 +289,8 @@ export interface PromotionSpec {
   /**
    * Database user that the gate and `npm run status` connect as (a superuser or a member of
    * pg_monitor); its password comes from PGPASSWORD or a pgpass file, never from the topology.
-   * @default the primary's superuser
+   * Prefer `link.monitoring.user`, which also admits the role in pg_hba.
+   * @default link.monitoring.user, else the primary's superuser
    */
   readonly user?: string;
 }

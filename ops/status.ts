@@ -4,7 +4,7 @@
  * link slot on the source. `--json` prints the same as JSON. Exit 0 when the link is healthy,
  * 1 when not (the reasons are printed), 2 when the topology is wrong.
  *
- * Reads TOPOLOGY and LINK_STATE as the app does. Connects as link.promotion.user (or PGUSER);
+ * Reads TOPOLOGY and LINK_STATE as the app does. Connects as link.monitoring.user (or PGUSER);
  * the password comes from PGPASSWORD or a pgpass file and is never printed.
  */
 import { formatProblem, TopologyError } from '../constructs/errors';

@@ -35,7 +35,7 @@ export function standbyClusterBlock(link: ResolvedLink, primary: ResolvedCluster
  */
 export function primaryContribution(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster): LinkContribution {
   return {
-    pgHbaLines: nodeAccessLines(standby.nodes, primary.users, primary.postgresql.authMethod, 'per-user'),
+    pgHbaLines: [...nodeAccessLines(standby.nodes, primary.users, primary.postgresql.authMethod, 'per-user'), ...monitoringLines(link, primary)],
     slots: link.slotName ? { [link.slotName]: releasesSlot(link) ? null : { type: 'physical' } } : {},
   };
 }
@@ -49,11 +49,20 @@ export function releasesSlot(link: ResolvedLink): boolean {
  * The standby's side: the block while following, `null` once detached (promotion); and a short
  * reconnect interval, which stays after a promotion (it only shortens reconnects).
  */
-export function standbyContribution(link: ResolvedLink, primary: ResolvedCluster): LinkContribution {
+export function standbyContribution(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster): LinkContribution {
   return {
     standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary),
     parameters: { wal_retrieve_retry_interval: link.walRetrieveRetryInterval },
+    pgHbaLines: monitoringLines(link, standby),
   };
+}
+
+/**
+ * The monitoring role's access (status and the gate) from its declared addresses, to the
+ * `postgres` database only; placed with the link's lines, before the cluster's reject line.
+ */
+export function monitoringLines(link: ResolvedLink, cluster: ResolvedCluster): string[] {
+  return link.monitoring.addresses.map((a) => `host postgres ${link.monitoring.user} ${a} ${cluster.postgresql.authMethod}`);
 }
 
 /** One node as the link-health program reaches it (PostgreSQL and the REST API). */
@@ -86,7 +95,7 @@ export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, s
     state: link.state,
     slotName: link.slotName,
     keepSourceSlot: link.promotion.keepSourceSlot,
-    user: link.promotion.user,
+    user: link.monitoring.user,
     disaster: link.promotion.disaster,
     settleSeconds: link.promotion.settleSeconds,
     catchUpTimeoutSeconds: link.promotion.catchUpTimeoutSeconds,

@@ -19,8 +19,15 @@ export const PASSWORDS = {
 };
 /** The standby data center's REST API password: each data center has its own. */
 export const DC2_RESTAPI_PASSWORD = 'e2e-Rest-dc2-81f7e3';
+/** The monitoring role's password (link.monitoring.user): status and the gate connect with it. */
+export const MONITOR_PASSWORD = 'e2e-Monitor-2b7e55';
 /** Every secret the suite hands out, for the secret search. */
-export const SECRETS = [...Object.values(PASSWORDS), DC2_RESTAPI_PASSWORD];
+export const SECRETS = [...Object.values(PASSWORDS), DC2_RESTAPI_PASSWORD, MONITOR_PASSWORD];
+/**
+ * The test's own administration client connects from this loopback address, the only one that the
+ * topology's pg_hba admits the superuser from over TCP; status and the gate come from 127.0.0.1.
+ */
+export const ADMIN_ADDRESS = '127.0.9.9';
 export const PRIMARY = { p1: '127.0.1.1', p2: '127.0.1.2', p3: '127.0.1.3' } as Record<string, string>;
 export const STANDBY = { s1: '127.0.2.1', s2: '127.0.2.2', s3: '127.0.2.3' } as Record<string, string>;
 const ETCD = { primary: '127.0.1.10', standby: '127.0.2.10' };
@@ -49,6 +56,20 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
     await sleep(200);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
+}
+
+/**
+ * A `pg` client whose socket is bound to the loopback address `source`, so the server's pg_hba
+ * sees that address (on one machine every client would otherwise come from 127.0.0.1).
+ */
+export function clientFrom(source: string, target: string, user: string, password: string, extra: Record<string, unknown> = {}): Client {
+  const stream = () => {
+    const socket = new net.Socket();
+    const connect = socket.connect.bind(socket) as (o: net.TcpSocketConnectOpts) => net.Socket;
+    (socket as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (port: number, host: string) => connect({ port, host, localAddress: source });
+    return socket;
+  };
+  return new Client({ host: target, port: 5432, user, password, database: 'postgres', stream, ...extra } as never);
 }
 
 /** Fails (never skips) when something the suite needs is missing. */
@@ -148,14 +169,14 @@ export class Harness {
       TF_CLI_CONFIG_FILE: path.join(this.work, 'terraformrc'),
       PATRONI_RESTAPI_PASSWORD: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
       PATRONI_RESTAPI_PASSWORD_DC2: DC2_RESTAPI_PASSWORD,
-      PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD,
+      PGPASSWORD: MONITOR_PASSWORD,
       NODE_PATH: path.join(ROOT, 'node_modules'),
     };
   }
 
-  /** `npm run status` as an operator runs it (JSON), with the superuser password in PGPASSWORD. */
-  status(linkState = '', npm = false): { code: number; report: StatusReport } {
-    const env = { ...process.env, TOPOLOGY: path.join(this.work, 'topology.yaml'), LINK_STATE: linkState, PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD };
+  /** `npm run status` as an operator runs it (JSON), with the monitoring role's password in PGPASSWORD. */
+  status(linkState = '', npm = false, extraEnv: NodeJS.ProcessEnv = {}): { code: number; report: StatusReport } {
+    const env = { ...process.env, TOPOLOGY: path.join(this.work, 'topology.yaml'), LINK_STATE: linkState, PGPASSWORD: MONITOR_PASSWORD, ...extraEnv };
     const res = npm
       ? spawnSync('npm', ['run', '--silent', 'status', '--json'], { cwd: ROOT, env, encoding: 'utf8' })
       : spawnSync(process.execPath, [path.join(ROOT, 'dist', 'ops', 'status.js'), '--json'], { cwd: ROOT, env, encoding: 'utf8' });
@@ -173,13 +194,7 @@ export class Harness {
    * Resolves to 'admitted' or to the server's refusal message.
    */
   async connectFrom(source: string, target: string, user: string, password: string, opts: { database?: string; replication?: boolean } = {}): Promise<string> {
-    const stream = () => {
-      const socket = new net.Socket();
-      const connect = socket.connect.bind(socket) as (o: net.TcpSocketConnectOpts) => net.Socket;
-      (socket as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (port: number, host: string) => connect({ port, host, localAddress: source });
-      return socket;
-    };
-    const client = new Client({ host: target, port: 5432, user, password, database: opts.database ?? 'postgres', replication: opts.replication ? 'true' : undefined, stream, connectionTimeoutMillis: 3000 } as never);
+    const client = clientFrom(source, target, user, password, { replication: opts.replication ? 'true' : undefined, database: opts.database ?? 'postgres', connectionTimeoutMillis: 3000 });
     try {
       await client.connect();
       await client.query(opts.replication ? 'IDENTIFY_SYSTEM' : 'select 1');
@@ -257,8 +272,18 @@ export class Harness {
     return this.terraform(stackDir, ['plan', '-detailed-exitcode', '-input=false', '-lock=false'], label).status;
   }
 
+  /** A superuser client of the test, from ADMIN_ADDRESS (not yet connected). */
+  adminClient(host: string, applicationName = 'e2e'): Client {
+    return clientFrom(ADMIN_ADDRESS, host, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD, { application_name: applicationName, connectionTimeoutMillis: 2000 });
+  }
+
+  /** pgbench as the postgres OS user, through the member's unix socket (the article's peer line). */
+  pgbenchArgs(member: string, args: string[]): [string, string[]] {
+    return ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '/usr/lib/postgresql/15/bin/pgbench', ...args, '-h', path.join(this.work, 'sock', member), '-U', 'postgres', 'postgres']];
+  }
+
   async sql<T = Record<string, unknown>>(host: string, text: string): Promise<T[]> {
-    const client = new Client({ host, port: 5432, user: 'postgres', password: PASSWORDS.PATRONI_SUPERUSER_PASSWORD, database: 'postgres', connectionTimeoutMillis: 2000 });
+    const client = this.adminClient(host);
     await client.connect();
     try {
       return (await client.query(text)).rows as T[];

@@ -7,8 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { Client } from 'pg';
-import { checkPrerequisites, Harness, now, PASSWORDS, PRIMARY, ROOT, SECRETS, sleep, STANDBY, waitFor } from './harness';
+import { checkPrerequisites, Harness, MONITOR_PASSWORD, now, PASSWORDS, PRIMARY, ROOT, SECRETS, sleep, STANDBY, waitFor } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -148,6 +147,8 @@ step('2. deploy the primary stack: one Leader and two streaming replicas', async
     return r.length === 2 ? l : undefined;
   });
   timings.primaryBootstrapMs = now() - t0;
+  // the monitoring role of link.monitoring, as the README says to create it
+  await h.sql(leader.host, `create role monitor login password '${MONITOR_PASSWORD}' in role pg_monitor`);
   await h.sql(leader.host, 'create table walkthrough(id int primary key, note text)');
   await insertRow(leader.host, 'before the standby cluster');
   // the link patch is in place: permanent slot (inactive) and pg_hba for every standby node
@@ -199,6 +200,20 @@ step('pg_hba: the primary admits every standby node by its own /32 line, and not
   expect(await h.connectFrom(STANDBY.s1, leader, 'replicator', repl)).toMatch(/no pg_hba.conf entry for host "127\.0\.2\.1", user "replicator", database "postgres"/);
   expect(await h.connectFrom(STANDBY.s1, leader, 'rewinder', rewind, { replication: true })).toMatch(/no pg_hba.conf entry for replication connection from host "127\.0\.2\.1", user "rewinder"/);
   expect(await h.connectFrom(STANDBY.s1, leader, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD)).toMatch(/pg_hba.conf rejects connection for host "127\.0\.2\.1", user "postgres"/);
+});
+
+step('status on the article\'s pg_hba: the superuser over TCP is rejected from the pipeline, the monitoring role gets in', async () => {
+  // `npm run status` as the superuser (what it used to default to) meets the reject line...
+  const asSuperuser = h.status('', false, { PGUSER: 'postgres', PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD });
+  expect(asSuperuser.code).not.toBe(0);
+  expect(asSuperuser.report.problems.join('\n')).toMatch(/pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "postgres"/);
+  // ...and the declared pg_monitor role, admitted before it on both clusters, reads everything
+  const { value: report } = await waitFor('status healthy as the monitoring role', 30_000, async () => {
+    const r = h.status('', true);
+    return r.code === 0 && r.report.healthy ? r.report : undefined;
+  });
+  expect(report.nodes.filter((n) => n.lagBytes !== null)).toHaveLength(6);
+  expect(report.slot).toMatchObject({ present: true, active: true });
 });
 
 step('4. a second apply plans no change (terraform plan -detailed-exitcode = 0)', async () => {
@@ -372,11 +387,10 @@ step('7. kill -9 the standby leader (Patroni and PostgreSQL): another node takes
 });
 
 step('status: a lag under pgbench load on the primary, zero once the writes stop', async () => {
-  const leader = PRIMARY[(await h.leader('primary'))!];
-  const pgbench = '/usr/lib/postgresql/15/bin/pgbench';
-  const env = { ...process.env, PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD };
-  execFileSync(pgbench, ['-i', '-s', '2', '-q', '-h', leader, '-U', 'postgres', 'postgres'], { env, stdio: 'ignore' });
-  const bench = spawn(pgbench, ['-n', '-T', '8', '-c', '2', '-j', '2', '-h', leader, '-U', 'postgres', 'postgres'], { env, stdio: 'ignore' });
+  const leaderName = (await h.leader('primary'))!;
+  const leader = PRIMARY[leaderName];
+  execFileSync(...h.pgbenchArgs(leaderName, ['-i', '-s', '2', '-q']), { stdio: 'ignore' });
+  const bench = spawn(...h.pgbenchArgs(leaderName, ['-n', '-T', '8', '-c', '2', '-j', '2']), { stdio: 'ignore' });
   let benchExit: number | undefined;
   bench.on('close', (code) => (benchExit = code ?? -1));
   const lags: number[] = [];
@@ -435,7 +449,7 @@ step('gate refuses: replay paused on the standby leader, a write on the primary;
   config.source.nodes = config.source.nodes.map((n: { host: string }, i: number) => ({ ...n, host: `127.0.9.${i + 1}`, rest: `http://127.0.9.${i + 1}:8008` }));
   const runGate = (disaster: boolean) =>
     spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'link-health.cjs'), 'gate'], {
-      env: { ...process.env, LINK_HEALTH_CONFIG: JSON.stringify({ ...config, disaster }), PGPASSWORD: PASSWORDS.PATRONI_SUPERUSER_PASSWORD },
+      env: { ...process.env, LINK_HEALTH_CONFIG: JSON.stringify({ ...config, disaster }), PGPASSWORD: MONITOR_PASSWORD },
       encoding: 'utf8',
     });
   const lost = runGate(false);
@@ -457,7 +471,7 @@ step("a detached `cdktf deploy '*'` while a transaction that wrote stays open: r
   const pl = (await h.leader('primary'))!;
   const sl = (await h.leader('standby'))!;
   // a client that inserted and has not committed: its commit could come after a detach
-  const writer = new Client({ host: PRIMARY[pl], port: 5432, user: 'postgres', password: PASSWORDS.PATRONI_SUPERUSER_PASSWORD, database: 'postgres', application_name: 'open-writer' });
+  const writer = h.adminClient(PRIMARY[pl], 'open-writer');
   await writer.connect();
   try {
     await writer.query('begin');

@@ -57,6 +57,9 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['bad REST password variable name', (t) => (t.standby.patroni = { restApiUsername: 'patroni', restApiPasswordEnv: 'DC2 PASSWORD' }), ['standby.patroni.restApiPasswordEnv: must be an environment variable name']],
     ['password in overrides', (t) => (t.standby.nodes[0].overrides = { postgresql: { authentication: { replication: { password: 'x' } } } }), ['standby.nodes[0].overrides.postgresql.authentication.replication.password: a password must not be written into the topology: it would land in the plan, the state and the rendered files']],
     ['existing cluster without pg_hba', (t) => (t.primary.mode = 'existing'), ['primary.postgresql.pgHba: is required for an existing cluster: a DCS patch replaces the whole pg_hba list, and lines not declared here would be dropped']],
+    ['monitoring address that pg_hba cannot take', (t) => (t.link.monitoring.addresses = ['10.0.0.0/33']), ['link.monitoring.addresses[0]: is not an address pg_hba can admit the monitoring role from']],
+    ['monitoring from every address', (t) => (t.link.monitoring.addresses = ['all']), ['link.monitoring.addresses[0]: is not an address pg_hba can admit the monitoring role from']],
+    ['two names for the monitoring role', (t) => (t.link.promotion = { user: 'gate' }), ['link.promotion.user: differs from link.monitoring.user (monitor): status and the gate connect as one role']],
     ['duplicate member within a cluster', (t) => (t.primary.nodes[1].name = 'so1'), ['primary.nodes[1].name: member name is already used by primary.nodes[0]']],
     ['invalid IPv4 address', (t) => (t.standby.nodes[2].host = '999.1.1.1'), ['standby.nodes[2].host: is not an IP address or host name']],
     ['host with a space', (t) => (t.standby.nodes[2].host = 'bad host'), ['standby.nodes[2].host: is not an IP address or host name']],
@@ -124,6 +127,21 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     const managed = parseTopology(stringify(mutate(base, (t) => (t.standby.postgresql.parameters.max_connections = 40))), 'w.yaml');
     expect(managed.warnings.map((w) => w.message).filter((m) => m.includes('max_connections'))).toEqual([
       "is below the source's max_connections (100, PostgreSQL's default on the managed source): Patroni starts the standby with the source's value instead, and it shows a pending restart",
+    ]);
+  });
+
+  test('a monitoring role that the rendered pg_hba refuses from every address: a warning per cluster, naming the line', () => {
+    const { warnings } = parseTopology(stringify(mutate(base, (t) => delete t.link.monitoring)), 'w.yaml');
+    expect(warnings.filter((w) => w.path === 'link.monitoring').map((w) => w.message)).toEqual([
+      'status and the promotion gate connect to primary as postgres over TCP, and its pg_hba line 16 "host all postgres all reject" refuses that from every address',
+      'status and the promotion gate connect to standby as postgres over TCP, and its pg_hba line 10 "host all postgres all reject" refuses that from every address',
+    ]);
+    // an admitting line for the role before the reject line (here for everyone) silences it
+    const open = parseTopology(stringify(mutate(base, (t) => { delete t.link.monitoring; t.primary.postgresql.pgHba = ['host all all 10.0.0.0/8 scram-sha-256']; t.standby.postgresql.pgHba = ['host all all 10.0.0.0/8 scram-sha-256']; })), 'w.yaml');
+    expect(open.warnings.filter((w) => w.path.startsWith('link.monitoring'))).toEqual([]);
+    const superuser = parseTopology(stringify(mutate(base, (t) => (t.link.monitoring.user = 'postgres'))), 'w.yaml');
+    expect(superuser.warnings.filter((w) => w.path.startsWith('link.monitoring')).map((w) => `${w.path}: ${w.message}`)).toEqual([
+      "link.monitoring.user: is the superuser: the monitoring lines would admit postgres over TCP from 192.168.122.10/32, which the article's reject line exists to prevent",
     ]);
   });
 

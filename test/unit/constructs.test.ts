@@ -135,7 +135,7 @@ describe('promotion variant (detached)', () => {
     const detach = byPath(detached.standby, 'promotion/detach/apply');
     expect(JSON.parse(detach.input.patch_json)).toEqual({ standby_cluster: null });
     const config = JSON.parse(detach.input.gate_config);
-    expect(config).toMatchObject({ state: 'detached', slotName: 'my_standby_cluster_slot', user: 'postgres', disaster: false, settleSeconds: 3, catchUpTimeoutSeconds: 30 });
+    expect(config).toMatchObject({ state: 'detached', slotName: 'my_standby_cluster_slot', user: 'monitor', disaster: false, settleSeconds: 3, catchUpTimeoutSeconds: 30 });
     expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual(['192.168.122.237', '192.168.122.93', '192.168.122.128']);
     // one provisioner: the gate, then (only when it passed) the patch; a retry runs both again
     expect(detach.provisioner).toHaveLength(1);
@@ -235,7 +235,7 @@ describe('constructs from TypeScript', () => {
     const patch = JSON.parse(byPath(json, 'dc1/dcs-patch/apply').input.patch_json);
     expect(Object.keys(patch).sort()).toEqual(['postgresql', 'slots']);
     expect(patch.postgresql.pg_hba.slice(0, 2)).toEqual(['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256']);
-    expect(patch.postgresql.pg_hba).toHaveLength(8);
+    expect(patch.postgresql.pg_hba).toHaveLength(9);
   });
 
   test('local transport, null_resource and stopOnDestroy', () => {

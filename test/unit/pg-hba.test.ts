@@ -80,15 +80,17 @@ describe('generated pg_hba', () => {
     const c = resolveCluster({ ...t, nodes: [{ name: 'x1', host: '10.0.0.1', hbaAddress: '10.0.0.0/24' }], postgresql: { authMethod: 'md5', pgHba: [] } });
     expect(clusterPgHba(c)).toEqual(['host replication replicator 10.0.0.0/24 md5', 'host postgres rewinder 10.0.0.0/24 md5', 'host all postgres all reject']);
   });
-  test('least privilege: every generated host line is replication for the replication user or postgres for the rewind user, never trust unless asked', () => {
+  test('least privilege: every generated host line is replication for the replication user, postgres for the rewind user or postgres for the monitoring role, never trust unless asked', () => {
     const { primary, standby } = synthTopology(articleTopology());
     for (const json of [primary, standby]) {
       const patch = JSON.parse(byPath(json, 'dcs-patch/apply').input.patch_json);
       const hostLines = (patch.postgresql.pg_hba as string[]).filter((l) => l.startsWith('host'));
       expect(hostLines[hostLines.length - 1]).toBe('host all postgres all reject');
       for (const line of hostLines.slice(0, -1)) {
-        expect(line).toMatch(/^host (replication replicator|postgres rewinder) \d+\.\d+\.\d+\.\d+\/32 scram-sha-256$/);
+        expect(line).toMatch(/^host (replication replicator|postgres rewinder|postgres monitor) \d+\.\d+\.\d+\.\d+\/32 scram-sha-256$/);
       }
+      // the monitoring role comes from the declared pipeline address only, before the reject line
+      expect(hostLines.filter((l) => l.includes(' monitor '))).toEqual(['host postgres monitor 192.168.122.10/32 scram-sha-256']);
     }
     // the primary admits each of the 3 standby nodes (and its own 3 members) exactly once per user
     const primaryLines = JSON.parse(byPath(primary, 'dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
@@ -97,6 +99,6 @@ describe('generated pg_hba', () => {
     }
     const trusting = synthTopology(mutate(articleTopology(), (t) => (t.primary.postgresql.authMethod = 'trust')));
     const lines = JSON.parse(byPath(trusting.primary, 'dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
-    expect(lines.filter((l) => l.endsWith(' trust')).length).toBe(12);
+    expect(lines.filter((l) => l.endsWith(' trust')).length).toBe(13);
   });
 });
