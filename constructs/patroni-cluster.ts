@@ -62,6 +62,7 @@ export abstract class PatroniCluster extends Construct {
           cluster: r,
           node,
           renderYaml: () => this.nodeYaml(node.name),
+          renderRuntimeYaml: () => this.memo(`runtime:${node.name}`, () => renderNodeYaml(this.resolved, node, this.contributions, { runtimeOnly: true })),
         });
       }
       this.nodes = nodes;

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { DataResource, Fn, IResolvable, ITerraformDependable, TerraformResource, TerraformStack, Token } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, SelfAttr, sshConnection, startOrReload, stopProvisioners } from './planners/provisioners';
+import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
 import { ResolvedCluster, ResolvedNode } from './resolve';
 
 export interface PatroniNodeProps {
@@ -16,6 +16,8 @@ export interface PatroniNodeProps {
   readonly node: ResolvedNode;
   /** Produces the node's YAML at synth time, after every link has contributed. */
   readonly renderYaml: () => string;
+  /** The same without the bootstrap section: what a running Patroni reads (its hash decides a reload). */
+  readonly renderRuntimeYaml: () => string;
 }
 
 /** terraform_data or null_resource with the same values, read by provisioners through `self`. */
@@ -110,14 +112,15 @@ export class PatroniNode extends Construct {
     const attr: SelfAttr = kind === 'null_resource' ? 'triggers' : 'input';
     const yaml = deferredString(() => escapeTemplate(props.renderYaml()));
     const sha = deferredString(() => contentHash(props.renderYaml()));
+    const runtimeSha = deferredString(() => contentHash(props.renderRuntimeYaml()));
     const hostIsToken = Token.isUnresolved(node.host);
     const { resource } = planResource(
       this,
       'config',
       kind,
-      { member: node.name, host: node.host, config_path: commands.configPath, patroni_yml: yaml },
+      { member: node.name, host: node.host, config_path: commands.configPath, runtime_sha256: runtimeSha, patroni_yml: yaml },
       { config_sha256: sha, host: node.host },
-      deliverProvisioners(cluster, commands, attr, startOrReload(commands)),
+      deliverProvisioners(cluster, commands, attr),
       {
         connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined,
         precondition: hostIsToken

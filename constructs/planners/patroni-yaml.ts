@@ -100,7 +100,11 @@ export function renderNodeYaml(
   cluster: ResolvedCluster,
   node: ResolvedNode,
   contributions: readonly LinkContribution[],
+  opts: { runtimeOnly?: boolean } = {},
 ): string {
+  const config = nodeConfig(cluster, node, contributions);
+  // what a running Patroni reads: bootstrap is used only when a new cluster is initialised
+  if (opts.runtimeOnly) delete config.bootstrap;
   // YAML 1.1 rules, as Patroni's PyYAML reads them: 'on', 'off', 'yes', 'no' stay quoted strings.
-  return toYaml(nodeConfig(cluster, node, contributions));
+  return toYaml(config);
 }

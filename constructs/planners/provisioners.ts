@@ -33,10 +33,20 @@ export function nodeCommands(cluster: ResolvedCluster, node: ResolvedNode): Node
 }
 
 /**
- * Start when Patroni is not running, reload (re-read the file; PostgreSQL keeps running) when it is.
+ * Start when Patroni is not running; when it runs, reload it (re-read the file; PostgreSQL keeps
+ * running) only if the part Patroni reads at run time changed. `runtimeSha` is the sha256 of the
+ * file without its bootstrap section (read only when a new cluster is initialised), recorded on
+ * the node next to the file after each start or reload. A change of bootstrap-time settings
+ * (bootstrap.dcs, another member's pg_hba line) refreshes the file without a reload.
  */
-export function startOrReload(c: NodeCommands): string {
-  return `if ${c.status}; then echo "patroni runs: reloading"; ${c.reload}; else echo "patroni stopped: starting"; ${c.start}; fi`;
+export function startOrReload(c: NodeCommands, runtimeSha: string, configPath: string): string {
+  const mark = `${configPath}.runtime-sha256`;
+  return [
+    `if ${c.status}; then`,
+    `if [ "$(cat "${mark}" 2>/dev/null)" = "${runtimeSha}" ]; then echo "patroni runs; only bootstrap-time settings changed: file refreshed, no reload"; else echo "patroni runs: reloading"; ${c.reload}; fi;`,
+    `else echo "patroni stopped: starting"; ${c.start}; fi;`,
+    `printf '%s' "${runtimeSha}" > "${mark}"`,
+  ].join(' ');
 }
 
 export function sshConnection(cluster: ResolvedCluster, host: string): SSHProvisionerConnection {
@@ -54,20 +64,21 @@ export function sshConnection(cluster: ResolvedCluster, host: string): SSHProvis
  * Delivers `${self.<attr>.patroni_yml}` to `${self.<attr>.config_path}`, atomically, then runs
  * `finalStep` (by default: start or reload).
  */
-export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeCommands, attr: SelfAttr, finalStep = startOrReload(commands)): Provisioner[] {
+export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeCommands, attr: SelfAttr): Provisioner[] {
   const yml = `\${self.${attr}.patroni_yml}`;
   const path = `\${self.${attr}.config_path}`;
+  const runtime = `\${self.${attr}.runtime_sha256}`;
   if (cluster.deploy.transport === 'local') {
     return [{
       type: 'local-exec',
       interpreter: ['/bin/sh', '-c'],
-      environment: { PATRONI_CONFIG_PATH: path, PATRONI_CONFIG_YAML: yml },
+      environment: { PATRONI_CONFIG_PATH: path, PATRONI_CONFIG_YAML: yml, PATRONI_RUNTIME_SHA256: runtime },
       command: [
         'set -eu',
         'printf "%s" "$PATRONI_CONFIG_YAML" > "$PATRONI_CONFIG_PATH.tf-new"',
         'chmod 0644 "$PATRONI_CONFIG_PATH.tf-new"',
         'mv -f "$PATRONI_CONFIG_PATH.tf-new" "$PATRONI_CONFIG_PATH"',
-        finalStep,
+        startOrReload(commands, '$PATRONI_RUNTIME_SHA256', '$PATRONI_CONFIG_PATH'),
       ].join('\n'),
     }];
   }
@@ -75,7 +86,7 @@ export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeComm
     { type: 'file', content: yml, destination: `${path}.tf-new` },
     {
       type: 'remote-exec',
-      inline: ['set -eu', `chmod 0644 '${commands.configPath}.tf-new'`, `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`, finalStep],
+      inline: ['set -eu', `chmod 0644 '${commands.configPath}.tf-new'`, `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`, startOrReload(commands, runtime, commands.configPath)],
     },
   ];
 }

@@ -235,6 +235,9 @@ step('4b. what the topology removes leaves the running clusters: a parameter and
   // source-slots step removed it once the standby had moved to the new one
   expect(deploy.output).toMatch(/keeping slot standby_cluster_slot: the standby cluster still streams through it/);
   expect(deploy.output).toMatch(/link slots on the source \(pgcluster\)\] \S+ removing what the topology no longer has: slots\.standby_cluster_slot/);
+  // every member's file was refreshed (bootstrap.dcs changed) and none was reloaded: the DCS patch carries the change
+  expect((deploy.output.match(/only bootstrap-time settings changed: file refreshed, no reload/g) ?? []).length).toBe(6);
+  expect(deploy.output).not.toMatch(/patroni runs: reloading/);
   for (const cluster of ['primary', 'standby'] as const) {
     const config = await h.config(cluster);
     expect({ cluster, param: config.postgresql.parameters.wal_receiver_status_interval }).toEqual({ cluster, param: undefined });

@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { Testing, TerraformStack } from 'cdktf';
 import { parse } from 'yaml';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
@@ -58,8 +63,16 @@ describe('article topology, following', () => {
 
   test('node resources: YAML as input, replaced by its hash, ssh delivery, start or reload', () => {
     const so1 = byPath(primary, 'cluster/node-so1/config');
-    expect(Object.keys(so1.input).sort()).toEqual(['config_path', 'host', 'member', 'patroni_yml']);
+    expect(Object.keys(so1.input).sort()).toEqual(['config_path', 'host', 'member', 'patroni_yml', 'runtime_sha256']);
     expect(so1.triggers_replace.config_sha256).toMatch(/^[0-9a-f]{64}$/);
+    // the replacement hash is the sha256 of the rendered file, the runtime hash that of the file without bootstrap
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    expect(so1.triggers_replace.config_sha256).toBe(sha(so1.input.patroni_yml));
+    const runtimeText = so1.input.patroni_yml.replace(/^bootstrap:\n( .*\n)*/m, '');
+    const { bootstrap, ...runtime } = parse(so1.input.patroni_yml);
+    expect(bootstrap.dcs.postgresql.parameters).toBeDefined();
+    expect(parse(runtimeText)).toEqual(runtime);
+    expect(so1.input.runtime_sha256).toBe(sha(runtimeText));
     expect(so1.connection).toEqual({ type: 'ssh', host: '${self.input.host}', user: 'root', agent: 'true' });
     expect(so1.input.config_path).toBe('/etc/patroni/16-pgcluster.yml');
     const remote = so1.provisioner[1]['remote-exec'].inline.join('\n');
@@ -67,6 +80,27 @@ describe('article topology, following', () => {
     expect(remote).toContain('systemctl reload patroni@16-pgcluster.service');
     expect(remote).toContain('systemctl start patroni@16-pgcluster.service');
     expect(remote).not.toMatch(/rm -rf|initdb|pg_ctl/);
+  });
+
+  test('plans that change one member touch one member; bootstrap-time changes refresh files without a reload', () => {
+    const nodes = (json: TfJson) => Object.fromEntries(Object.entries(resourcesOf(json)).filter(([k]) => k.includes('_config_')).map(([k, r]) => [k.replace(/_[0-9A-F]{8}$/, ''), r]));
+    const changed = (a: TfJson, b: TfJson, key: 'config_sha256' | 'runtime_sha256') => {
+      const [x, y] = [nodes(a), nodes(b)];
+      return Object.keys(x).filter((k) => (key === 'config_sha256' ? x[k].triggers_replace[key] !== y[k].triggers_replace[key] : x[k].input[key] !== y[k].input[key])).map((k) => k.replace(/^.*node-([a-z0-9]+)_config$/, '$1')).sort();
+    };
+    const base = synthTopology(articleTopology());
+    // a tag of one member: that member only (file and reload)
+    const tagged = synthTopology(mutate(articleTopology(), (t) => (t.standby.nodes[1].tags = { nofailover: true })));
+    expect([changed(base.primary, tagged.primary, 'config_sha256'), changed(base.standby, tagged.standby, 'config_sha256')]).toEqual([[], ['ta2']]);
+    expect(changed(base.standby, tagged.standby, 'runtime_sha256')).toEqual(['ta2']);
+    // a parameter: every file of the cluster is refreshed (bootstrap.dcs), none is reloaded (the DCS patch carries it)
+    const param = synthTopology(mutate(articleTopology(), (t) => (t.primary.postgresql.parameters.work_mem = '8MB')));
+    expect(changed(base.primary, param.primary, 'config_sha256')).toEqual(['so1', 'so2', 'so3']);
+    expect(changed(base.primary, param.primary, 'runtime_sha256')).toEqual([]);
+    // the standby's provisioner skips the reload when the runtime hash on the node is unchanged
+    const remote = byPath(base.standby, 'cluster/node-ta1/config').provisioner[1]['remote-exec'].inline.join('\n');
+    expect(remote).toContain(`if [ "$(cat "/etc/patroni/16-pgcluster.yml.runtime-sha256" 2>/dev/null)" = "\${self.input.runtime_sha256}" ]; then echo "patroni runs; only bootstrap-time settings changed: file refreshed, no reload"; else echo "patroni runs: reloading"; systemctl reload patroni@16-pgcluster.service; fi;`);
+    expect(remote).toContain(`printf '%s' "\${self.input.runtime_sha256}" > "/etc/patroni/16-pgcluster.yml.runtime-sha256"`);
   });
 
   test('no destroy-time stop unless asked', () => {
@@ -249,11 +283,38 @@ describe('constructs from TypeScript', () => {
     const so1 = byPath(json, 'db/node-so1/config', 'null_resource');
     expect(so1.triggers.patroni_yml).toContain('name: so1');
     const local = so1.provisioner[0]['local-exec'];
-    expect(local.environment).toEqual({ PATRONI_CONFIG_PATH: '${self.triggers.config_path}', PATRONI_CONFIG_YAML: '${self.triggers.patroni_yml}' });
+    expect(local.environment).toEqual({ PATRONI_CONFIG_PATH: '${self.triggers.config_path}', PATRONI_CONFIG_YAML: '${self.triggers.patroni_yml}', PATRONI_RUNTIME_SHA256: '${self.triggers.runtime_sha256}' });
     expect(local.command).toContain('if running-so1; then');
     const stop = byPath(json, 'db/node-so1/stop-on-destroy', 'null_resource');
     expect(stop.provisioner[0]['local-exec']).toMatchObject({ when: 'destroy', command: '${self.triggers.stop_command}' });
     expect(stop.triggers.stop_command).toBe('stop-so1');
+  });
+
+  test('the delivery command, run by sh: starts a stopped Patroni, reloads only when the runtime part changed', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deliver-'));
+    try {
+      const log = path.join(dir, 'log');
+      const stack = new TerraformStack(Testing.app(), 'env');
+      new PrimaryPatroniCluster(stack, 'db', {
+        ...t.primary,
+        deploy: { transport: 'local', configPath: `${dir}/{name}.yml`, statusCommand: `test -f ${dir}/running`, startCommand: `touch ${dir}/running; echo start >> ${log}`, reloadCommand: `echo reload >> ${log}` },
+      });
+      const so1 = byPath(JSON.parse(Testing.synth(stack)), 'db/node-so1/config');
+      const run = (runtime: string, yml: string) => {
+        const res = spawnSync('/bin/sh', ['-c', so1.provisioner[0]['local-exec'].command], { env: { PATH: process.env.PATH, PATRONI_CONFIG_PATH: `${dir}/so1.yml`, PATRONI_CONFIG_YAML: yml, PATRONI_RUNTIME_SHA256: runtime }, encoding: 'utf8' });
+        expect(res.stderr).toBe('');
+        expect(res.status).toBe(0);
+        return res.stdout.trim();
+      };
+      expect(run('aaa', 'one')).toBe('patroni stopped: starting');
+      expect(run('aaa', 'two')).toBe('patroni runs; only bootstrap-time settings changed: file refreshed, no reload');
+      expect(fs.readFileSync(`${dir}/so1.yml`, 'utf8')).toBe('two');
+      expect(run('bbb', 'three')).toBe('patroni runs: reloading');
+      expect(fs.readFileSync(log, 'utf8')).toBe('start\nreload\n');
+      expect(fs.readFileSync(`${dir}/so1.yml.runtime-sha256`, 'utf8')).toBe('bbb');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('ssh stopOnDestroy runs at destroy only', () => {
