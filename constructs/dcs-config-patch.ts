@@ -2,17 +2,17 @@
  * A DCS configuration patch as a planned resource: its input is the JSON body (so a plan shows
  * what changes in the cluster's dynamic configuration); it applies the body with Patroni's
  * REST API `PATCH /config`, trying each node, and verifies it with `GET /config`. What the body
- * no longer names is removed from the running cluster (scripts/apply-config-patch.cjs).
+ * no longer names is removed from the running cluster (programs/apply-config-patch.cjs).
  *
  * A step may be made to run first, in the same provisioner (the promotion gate before the
  * detach): then nothing runs between the two, and every attempt of the patch, a retry included,
  * runs the step again.
  */
 import { Construct } from 'constructs';
-import { AssetType, ITerraformDependable, Lazy, TerraformAsset, TerraformResource } from 'cdktf';
+import { ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
 import { contentHash, deferredString, escapeTemplate, planResource } from './patroni-node';
 import { ResolvedCluster } from './resolve';
-import { scriptPath } from './scripts';
+import { shippedProgram } from './scripts';
 
 export interface DcsConfigPatchProps {
   readonly cluster: ResolvedCluster;
@@ -33,8 +33,8 @@ export interface DcsConfigPatchProps {
 
 /** A program that runs right before the patch, in the same provisioner; it fails the patch by failing. */
 export interface PatchPreStep {
-  /** Path of the program (a .cjs file shipped as an asset). */
-  readonly script: string;
+  /** File name of the program in programs/ (shipped with the stack). */
+  readonly program: string;
   readonly args: string;
   /** A value shown in the plan and handed to the program as the environment variable `env`. */
   readonly input: { readonly key: string; readonly env: string; readonly value: string };
@@ -45,13 +45,13 @@ export class DcsConfigPatch extends Construct {
   private readonly props: DcsConfigPatchProps;
   private readonly attr: 'input' | 'triggers';
   private readonly scriptFile: string;
-  private preStep?: { asset: string; step: PatchPreStep };
+  private preStep?: { file: string; step: PatchPreStep };
   private readonly guards: string[] = [];
 
   constructor(scope: Construct, id: string, props: DcsConfigPatchProps) {
     super(scope, id);
     this.props = props;
-    this.scriptFile = new TerraformAsset(this, 'script', { path: scriptPath('apply-config-patch.cjs'), type: AssetType.FILE }).path;
+    this.scriptFile = shippedProgram(this, 'apply-config-patch.cjs');
     const kind = props.cluster.deploy.resourceKind;
     this.attr = kind === 'null_resource' ? 'triggers' : 'input';
     const json = deferredString(() => escapeTemplate(props.renderJson()));
@@ -74,8 +74,7 @@ export class DcsConfigPatch extends Construct {
    * with nothing sent, and every later attempt runs the step again.
    */
   runFirst(step: PatchPreStep): void {
-    const asset = new TerraformAsset(this, 'pre-step-script', { path: step.script, type: AssetType.FILE });
-    this.preStep = { asset: asset.path, step };
+    this.preStep = { file: shippedProgram(this, step.program), step };
     this.resource.addOverride(`${this.attr}.${step.input.key}`, escapeTemplate(step.input.value));
     this.resource.addOverride(`${this.attr === 'input' ? 'triggers_replace' : 'triggers'}.${step.input.key}_sha256`, contentHash(step.input.value));
   }
@@ -104,8 +103,8 @@ export class DcsConfigPatch extends Construct {
       env.PATRONI_RESTAPI_PASSWORD_ENV = c.patroni.restApiPasswordEnv;
     }
     if (!this.preStep) return { command: patch, environment: env };
-    const { asset, step } = this.preStep;
+    const { file, step } = this.preStep;
     env[step.input.env] = `\${self.${this.attr}.${step.input.key}}`;
-    return { command: `node "${asset}" ${step.args} && ${patch}`, environment: env };
+    return { command: `node "${file}" ${step.args} && ${patch}`, environment: env };
   }
 }

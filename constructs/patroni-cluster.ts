@@ -9,7 +9,7 @@ import { DcsConfigPatch } from './dcs-config-patch';
 import { PatroniNode } from './patroni-node';
 import { configPatch, JsonObject, LinkContribution } from './planners/dynamic-config';
 import { renderNodeYaml } from './planners/patroni-yaml';
-import { resolveCluster, ResolvedCluster } from './resolve';
+import { resolveCluster, ResolvedCluster, restUrl } from './resolve';
 import { ClusterSpec } from './types';
 import { validateClusterSpec } from './validate';
 
@@ -53,7 +53,7 @@ export abstract class PatroniCluster extends Construct {
     this.scope = r.scope;
     this.namespace = r.namespace;
     this.hosts = r.nodes.map((n) => n.host);
-    this.restEndpoints = r.nodes.map((n) => `http://${n.host}:${r.patroni.restApiPort}`);
+    this.restEndpoints = r.nodes.map((n) => restUrl(r, n.host));
     this.postgresEndpoints = r.nodes.map((n) => `${n.host}:${r.postgresql.port}`);
     if (r.mode === 'managed') {
       const nodes: Record<string, PatroniNode> = {};

@@ -122,7 +122,7 @@ export class PatroniNode extends Construct {
       { config_sha256: sha, host: node.host },
       deliverProvisioners(cluster, commands, attr),
       {
-        connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined,
+        connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`, node) : undefined,
         precondition: hostIsToken
           ? [{
               condition: Fn.can(Fn.regex('^[A-Za-z0-9.:_-]+$', node.host)),
@@ -141,7 +141,7 @@ export class PatroniNode extends Construct {
         {},
         stopProvisioners(cluster, attr),
         {
-          connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`) : undefined,
+          connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`, node) : undefined,
           dependsOn: [resource],
         },
       );

@@ -1,7 +1,7 @@
 /**
  * What the promotion variant (a detached link) adds to the standby stack:
  *  - the detach (`PATCH /config {"standby_cluster": null}`), a planned resource of its own whose
- *    provisioner runs the gate (scripts/link-health.cjs) first: a refusal fails it with nothing
+ *    provisioner runs the gate (programs/link-health.cjs) first: a refusal fails it with nothing
  *    sent, and every attempt, a retry an hour later included, runs the gate again right before it;
  *  - the standby members' files (which only lose the standby_cluster block of bootstrap.dcs) are
  *    written, and Patroni reloaded, after the detach: a refused gate leaves every file as it was,
@@ -17,7 +17,6 @@ import { addDependency } from './patroni-node';
 import { linkHealthConfig } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
 import { ResolvedLink } from './resolve';
-import { scriptPath } from './scripts';
 
 export interface PromotionProps {
   readonly primary: PrimaryPatroniCluster;
@@ -35,7 +34,7 @@ export class Promotion extends Construct {
     super(scope, id);
     const { primary, standby, link } = props;
     this.gateConfig = JSON.stringify(linkHealthConfig(link, primary.resolved, standby.resolved, { primary: primary.node.path, standby: standby.node.path }));
-    const gate: PatchPreStep = { script: scriptPath('link-health.cjs'), args: 'gate', input: { key: 'gate_config', env: 'LINK_HEALTH_CONFIG', value: this.gateConfig } };
+    const gate: PatchPreStep = { program: 'link-health.cjs', args: 'gate', input: { key: 'gate_config', env: 'LINK_HEALTH_CONFIG', value: this.gateConfig } };
     this.detach = new DcsConfigPatch(this, 'detach', {
       cluster: standby.resolved,
       label: `detach ${standby.resolved.scope} (promotion)`,

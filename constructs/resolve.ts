@@ -2,7 +2,7 @@
  * Fills every documented default of the cluster model, so planners never guess.
  */
 import { Token } from 'cdktf';
-import { ClusterSpec, DcsSpec, LinkSpec, NodeSpec } from './types';
+import { ClusterSpec, DcsSpec, LinkSpec, NodeSpec, RestApiTlsSpec } from './types';
 
 export interface ResolvedNode {
   readonly name: string;
@@ -10,6 +10,7 @@ export interface ResolvedNode {
   readonly hbaAddress: string;
   readonly tags: Readonly<Record<string, string | number | boolean>>;
   readonly overrides: Readonly<Record<string, unknown>>;
+  readonly sshHostKey?: string;
 }
 
 export interface ResolvedCluster {
@@ -39,6 +40,7 @@ export interface ResolvedCluster {
   readonly patroni: {
     readonly restApiPort: number;
     readonly restApiUsername?: string;
+    readonly restApiTls?: RestApiTlsSpec;
     readonly restApiPasswordEnv: string;
     readonly ttl: number;
     readonly loopWait: number;
@@ -58,6 +60,10 @@ export interface ResolvedCluster {
     readonly sshPrivateKeyPath?: string;
     readonly sshBastionHost?: string;
     readonly sshBastionUser?: string;
+    readonly sshPort?: number;
+    readonly sshBastionPort?: number;
+    readonly sshBastionHostKey?: string;
+    readonly sshCertificateAuthority?: string;
     readonly configName: string;
     readonly configPath: string;
     readonly startCommand: string;
@@ -110,6 +116,7 @@ function resolveNode(node: NodeSpec): ResolvedNode {
     hbaAddress: node.hbaAddress ?? defaultHbaAddress(node.host),
     tags: node.tags ?? DEFAULT_TAGS,
     overrides: node.overrides ?? {},
+    sshHostKey: node.sshHostKey,
   };
 }
 
@@ -155,6 +162,7 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
     patroni: {
       restApiPort: pa.restApiPort ?? 8008,
       restApiUsername: pa.restApiUsername,
+      restApiTls: pa.restApiTls,
       restApiPasswordEnv: pa.restApiPasswordEnv ?? 'PATRONI_RESTAPI_PASSWORD',
       ttl: pa.ttl ?? 30,
       loopWait: pa.loopWait ?? 10,
@@ -174,6 +182,10 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       sshPrivateKeyPath: d.sshPrivateKeyPath,
       sshBastionHost: d.sshBastionHost,
       sshBastionUser: d.sshBastionUser,
+      sshPort: d.sshPort,
+      sshBastionPort: d.sshBastionPort,
+      sshBastionHostKey: d.sshBastionHostKey,
+      sshCertificateAuthority: d.sshCertificateAuthority,
       configName,
       configPath: d.configPath ?? '/etc/patroni/{configName}.yml',
       startCommand: d.startCommand ?? 'systemctl start patroni@{configName}.service',
@@ -210,6 +222,16 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
       addresses: (link.monitoring?.addresses ?? []).map(defaultHbaAddress),
     },
   };
+}
+
+/** `host:port`, with the host in brackets when it is an IPv6 address (as URLs and Patroni want it). */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The REST API base URL of a node: https when the cluster's REST API has TLS. */
+export function restUrl(cluster: ResolvedCluster, host: string): string {
+  return `${cluster.patroni.restApiTls ? 'https' : 'http'}://${hostPort(host, cluster.patroni.restApiPort)}`;
 }
 
 /** Replaces `{name}`, `{host}`, `{scope}`, `{configName}` in a deploy path or command. */

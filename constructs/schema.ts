@@ -25,12 +25,20 @@ export const dcsSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+const absolutePath = z.string().regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/tls/node.pem');
+
+/** An OpenSSH public key line (`ssh-ed25519 AAAA...`), as in known_hosts without the host name. */
+const sshPublicKey = z
+  .string()
+  .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( \S.*)?$/, 'must be an OpenSSH public key like "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 HOST, without the host name)');
+
 export const nodeSchema = z.strictObject({
   name: nonEmpty,
   host: nonEmpty,
   hbaAddress: nonEmpty.optional(),
   tags: z.record(z.string(), scalar).optional(),
   overrides: z.record(z.string(), z.unknown()).optional(),
+  sshHostKey: sshPublicKey.optional(),
 });
 
 const postgresSchema = z.strictObject({
@@ -58,6 +66,14 @@ const slotSchema = z.discriminatedUnion('type', [
 const patroniSchema = z.strictObject({
   restApiPort: port.optional(),
   restApiUsername: nonEmpty.optional(),
+  restApiTls: z
+    .strictObject({
+      certFile: absolutePath,
+      keyFile: absolutePath.optional(),
+      caFile: absolutePath.optional(),
+      verifyClient: z.enum(['none', 'optional', 'required']).optional(),
+    })
+    .optional(),
   restApiPasswordEnv: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
   ttl: z.number().int().min(1).optional(),
   loopWait: z.number().int().min(1).optional(),
@@ -83,6 +99,10 @@ const deploySchema = z.strictObject({
   sshPrivateKeyPath: nonEmpty.optional(),
   sshBastionHost: nonEmpty.optional(),
   sshBastionUser: nonEmpty.optional(),
+  sshPort: port.optional(),
+  sshBastionPort: port.optional(),
+  sshBastionHostKey: sshPublicKey.optional(),
+  sshCertificateAuthority: sshPublicKey.optional(),
   configName: nonEmpty.optional(),
   configPath: nonEmpty.optional(),
   startCommand: nonEmpty.optional(),

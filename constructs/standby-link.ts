@@ -4,7 +4,7 @@
  *
  * Order, in the dependency graph whatever the user deploys: the source never gives up a slot
  * that the standby cluster's running configuration still names (its patch holds the removal, see
- * scripts/apply-config-patch.cjs); the standby cluster is detached only by a patch that runs the
+ * programs/apply-config-patch.cjs); the standby cluster is detached only by a patch that runs the
  * gate first; and the link's source-slots step, after the standby's patch, completes on the
  * source what the standby has let go of (the slot after a promotion, the old slot after a rename).
  */

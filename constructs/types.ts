@@ -65,6 +65,12 @@ export interface NodeSpec {
    * @default {}
    */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /**
+   * The node's SSH host key (`ssh-ed25519 AAAA...`, as `ssh-keyscan` prints it without the host
+   * name): the deploy then refuses a host that presents another key.
+   * @default - deploy.sshCertificateAuthority when set, else the key is not checked (Terraform's default)
+   */
+  readonly sshHostKey?: string;
 }
 
 export interface PostgresSpec {
@@ -124,6 +130,14 @@ export interface PatroniSpec {
    * @default 'PATRONI_RESTAPI_PASSWORD'
    */
   readonly restApiPasswordEnv?: string;
+  /**
+   * HTTPS for the REST API (Patroni's `restapi` certfile, keyfile, cafile, verify_client). The
+   * paths are on the nodes. Patroni uses the same files when it calls other members. The
+   * deploying pipeline verifies the nodes against PATRONI_REST_CACERT (a CA bundle of every
+   * cluster) and presents PATRONI_REST_CERTFILE / PATRONI_REST_KEYFILE when clients must.
+   * @default - plain HTTP
+   */
+  readonly restApiTls?: RestApiTlsSpec;
   /** @default 30 */
   readonly ttl?: number;
   /** @default 10 */
@@ -156,6 +170,17 @@ export interface PatroniSpec {
   readonly dynamic?: Readonly<Record<string, unknown>>;
 }
 
+export interface RestApiTlsSpec {
+  /** The node's certificate (PEM), readable by the Patroni user. */
+  readonly certFile: string;
+  /** Its private key. @default - in certFile */
+  readonly keyFile?: string;
+  /** CA that signs the clients' (and the other members') certificates. @default - none */
+  readonly caFile?: string;
+  /** Whether clients need a certificate signed by caFile. @default 'none' */
+  readonly verifyClient?: 'none' | 'optional' | 'required';
+}
+
 export interface UsersSpec {
   /** @default 'postgres' */
   readonly superuser?: string;
@@ -177,6 +202,14 @@ export interface DeploySpec {
   readonly sshBastionHost?: string;
   /** @default the SSH user */
   readonly sshBastionUser?: string;
+  /** @default 22 */
+  readonly sshPort?: number;
+  /** @default 22 */
+  readonly sshBastionPort?: number;
+  /** The bastion's SSH host key, pinned like nodes[].sshHostKey. @default - not checked */
+  readonly sshBastionHostKey?: string;
+  /** Public key of the CA that signs the nodes' host certificates; used for nodes without sshHostKey. @default - none */
+  readonly sshCertificateAuthority?: string;
   /** Name of the configuration, used in the default path and commands. @default `${version}-${scope}` */
   readonly configName?: string;
   /** Placeholders `{name}`, `{host}`, `{scope}`, `{configName}` are replaced per node. @default `/etc/patroni/{configName}.yml` */

@@ -10,7 +10,7 @@
 import { formatProblem, TopologyError } from '../constructs/errors';
 import { linkHealthConfig, LinkHealthConfig } from '../constructs/planners/link';
 import { resolveCluster, resolveLink } from '../constructs/resolve';
-import { scriptPath } from '../constructs/scripts';
+import { programPath } from '../constructs/scripts';
 import { loadTopologyFile } from '../stacks/topology-file';
 
 interface LinkHealth {
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   }
   const cfg = { ...topologyConfig, user: process.env.PGUSER || topologyConfig.user, connectTimeoutMs: 3000 };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const health = require(scriptPath('link-health.cjs')) as LinkHealth;
+  const health = require(programPath('link-health.cjs')) as LinkHealth;
   const report = await health.collect(cfg);
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${health.formatReport(report)}\n`);
   return report.healthy ? 0 : 1;

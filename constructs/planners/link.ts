@@ -2,7 +2,7 @@
  * The standby link: what it adds to the primary (permanent slot, pg_hba for every standby node)
  * and to the standby cluster (the standby_cluster block, or its removal on promotion).
  */
-import { ResolvedCluster, ResolvedLink } from '../resolve';
+import { ResolvedCluster, ResolvedLink, restUrl } from '../resolve';
 import { LinkContribution } from './dynamic-config';
 import { nodeAccessLines } from './pg-hba';
 
@@ -73,7 +73,7 @@ export interface HealthNode {
   readonly rest: string;
 }
 
-/** The configuration of scripts/link-health.cjs (status and the promotion gate); no password. */
+/** The configuration of programs/link-health.cjs (status and the promotion gate); no password. */
 export interface LinkHealthConfig {
   readonly state: ResolvedLink['state'];
   readonly slotName?: string;
@@ -87,7 +87,7 @@ export interface LinkHealthConfig {
 }
 
 function healthNodes(cluster: ResolvedCluster): HealthNode[] {
-  return cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: cluster.postgresql.port, rest: `http://${n.host}:${cluster.patroni.restApiPort}` }));
+  return cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: cluster.postgresql.port, rest: restUrl(cluster, n.host) }));
 }
 
 export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster, names = { primary: 'primary', standby: 'standby' }): LinkHealthConfig {

@@ -4,7 +4,7 @@
  * PATRONI_REWIND_PASSWORD, PATRONI_RESTAPI_PASSWORD).
  */
 import { toYaml } from './yaml-emit';
-import { ResolvedCluster, ResolvedNode } from '../resolve';
+import { hostPort, ResolvedCluster, ResolvedNode } from '../resolve';
 import { bootstrapDcs, JsonObject, LinkContribution, sortedRecord } from './dynamic-config';
 
 export function dcsSection(cluster: ResolvedCluster): JsonObject {
@@ -22,10 +22,6 @@ export function dcsSection(cluster: ResolvedCluster): JsonObject {
         kubernetes: { namespace: dcs.namespace ?? 'default', labels: sortedRecord(dcs.labels ?? { application: 'patroni' }) },
       };
   }
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Deep merge for per-node overrides: objects merge, everything else replaces. */
@@ -57,6 +53,13 @@ export function nodeConfig(
     connect_address: hostPort(node.host, cluster.patroni.restApiPort),
   };
   if (cluster.patroni.restApiUsername) restapi.authentication = { username: cluster.patroni.restApiUsername };
+  const tls = cluster.patroni.restApiTls;
+  if (tls) {
+    restapi.certfile = tls.certFile;
+    if (tls.keyFile) restapi.keyfile = tls.keyFile;
+    if (tls.caFile) restapi.cafile = tls.caFile;
+    if (tls.verifyClient && tls.verifyClient !== 'none') restapi.verify_client = tls.verifyClient;
+  }
   const postgresql: JsonObject = {
     listen: hostPort(node.host, pg.port),
     connect_address: hostPort(node.host, pg.port),

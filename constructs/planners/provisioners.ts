@@ -49,14 +49,28 @@ export function startOrReload(c: NodeCommands, runtimeSha: string, configPath: s
   ].join(' ');
 }
 
-export function sshConnection(cluster: ResolvedCluster, host: string): SSHProvisionerConnection {
+/**
+ * The SSH connection to a node: port, and the host key pinned when the topology gives one (the
+ * node's own key, or the CA that signs host certificates), so a deploy never talks to an impostor.
+ */
+export function sshConnection(cluster: ResolvedCluster, host: string, node: ResolvedNode): SSHProvisionerConnection {
   const d = cluster.deploy;
+  const hostKey = node.sshHostKey ?? d.sshCertificateAuthority;
   return {
     type: 'ssh',
     host,
     user: d.sshUser,
+    ...(d.sshPort !== undefined ? { port: d.sshPort } : {}),
+    ...(hostKey ? { hostKey } : {}),
     ...(d.sshPrivateKeyPath ? { privateKey: `\${file(${JSON.stringify(d.sshPrivateKeyPath)})}`, agent: 'false' } : { agent: 'true' }),
-    ...(d.sshBastionHost ? { bastionHost: d.sshBastionHost, bastionUser: d.sshBastionUser ?? d.sshUser } : {}),
+    ...(d.sshBastionHost
+      ? {
+          bastionHost: d.sshBastionHost,
+          bastionUser: d.sshBastionUser ?? d.sshUser,
+          ...(d.sshBastionPort !== undefined ? { bastionPort: d.sshBastionPort } : {}),
+          ...(d.sshBastionHostKey ? { bastionHostKey: d.sshBastionHostKey } : {}),
+        }
+      : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * what it never touches, and which slot removals wait for the standby cluster.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { desiredPatch, holdSlots, MARKER } = require('../../scripts/apply-config-patch.cjs');
+const { desiredPatch, holdSlots, MARKER } = require('../../programs/apply-config-patch.cjs');
 
 const running = {
   ttl: 30,

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
 import { StandbyLink } from '../../constructs/standby-link';
 import { renderedFilesOf } from '../../stacks/rendered-files';
-import { articleTopology, byPath, forSnapshot, mutate, resourcesOf, synthTopology } from './helpers';
+import { articleTopology, byPath, forSnapshot, mutate, resourcesOf, synthTopology, TfJson } from './helpers';
 
 describe('article topology, following', () => {
   const { primary, standby, app } = synthTopology(articleTopology());
@@ -315,6 +315,51 @@ describe('constructs from TypeScript', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('ssh: port, pinned host keys (per node, else the CA), bastion port and key', () => {
+    const stack = new TerraformStack(Testing.app(), 'env');
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8xpOHc2Yxv8n3JZkO5e9Jw4cQmQm6c1n8nXH3m2k1A';
+    const ca = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPq2b8c7dQp1mNw0Yk4z3c1VbW5x9sQe2fR7tU6yH8jL host-ca';
+    new PrimaryPatroniCluster(stack, 'db', {
+      ...t.primary,
+      nodes: t.primary.nodes.map((n, i) => (i === 0 ? { ...n, sshHostKey: key } : n)),
+      deploy: { sshPort: 2222, sshCertificateAuthority: ca, sshBastionHost: 'jump.dc1', sshBastionPort: 2200, sshBastionHostKey: key },
+    });
+    const json = JSON.parse(Testing.synth(stack));
+    expect(byPath(json, 'db/node-so1/config').connection).toEqual({ type: 'ssh', host: '${self.input.host}', user: 'root', port: 2222, host_key: key, agent: 'true', bastion_host: 'jump.dc1', bastion_user: 'root', bastion_port: 2200, bastion_host_key: key });
+    expect(byPath(json, 'db/node-so2/config').connection.host_key).toBe(ca);
+  });
+
+  test('REST API over HTTPS: restapi certfile/keyfile/cafile/verify_client on the nodes, https endpoints for the programs', () => {
+    const topo = mutate(articleTopology(), (x) => {
+      x.standby.patroni = { ...x.standby.patroni, restApiTls: { certFile: '/etc/patroni/tls/node.pem', keyFile: '/etc/patroni/tls/node.key', caFile: '/etc/patroni/tls/ca.pem', verifyClient: 'required' } };
+    });
+    const { standby, primary } = synthTopology(topo);
+    const yml = parse(byPath(standby, 'cluster/node-ta1/config').input.patroni_yml);
+    expect(yml.restapi).toEqual({ listen: '192.168.122.97:8008', connect_address: '192.168.122.97:8008', certfile: '/etc/patroni/tls/node.pem', keyfile: '/etc/patroni/tls/node.key', cafile: '/etc/patroni/tls/ca.pem', verify_client: 'required' });
+    expect(byPath(standby, 'cluster/dcs-patch/apply').input.endpoints).toBe('https://192.168.122.97:8008,https://192.168.122.198:8008,https://192.168.122.172:8008');
+    // the primary keeps plain HTTP; its slot guard asks the standby over HTTPS
+    expect(byPath(primary, 'cluster/dcs-patch/apply').input.endpoints).toMatch(/^http:\/\/192\.168\.122\.237:8008,/);
+    expect(byPath(primary, 'cluster/dcs-patch/apply').provisioner[0]['local-exec'].environment.PATRONI_PATCH_GUARD_STANDBY).toMatch(/^https:\/\/192\.168\.122\.97:8008,/);
+  });
+
+  test('IPv6 nodes: bracketed listen/connect addresses and URLs, /128 pg_hba lines, bare hosts for libpq', () => {
+    const topo = mutate(articleTopology(), (x) => {
+      x.standby.nodes = [{ name: 'ta1', host: 'fd00:2::1' }, { name: 'ta2', host: 'fd00:2::2' }, { name: 'ta3', host: 'fd00:2::3' }];
+      x.primary.nodes = [{ name: 'so1', host: 'fd00:1::1' }, { name: 'so2', host: 'fd00:1::2' }, { name: 'so3', host: 'fd00:1::3' }];
+      x.link.monitoring.addresses = ['fd00:9::10'];
+    });
+    const { standby, primary } = synthTopology(topo);
+    const yml = parse(byPath(standby, 'cluster/node-ta1/config').input.patroni_yml);
+    expect([yml.restapi.listen, yml.restapi.connect_address, yml.postgresql.listen, yml.postgresql.connect_address]).toEqual(['[fd00:2::1]:8008', '[fd00:2::1]:8008', '[fd00:2::1]:5432', '[fd00:2::1]:5432']);
+    expect(yml.bootstrap.dcs.standby_cluster.host).toBe('fd00:1::1,fd00:1::2,fd00:1::3');
+    expect(byPath(standby, 'cluster/dcs-patch/apply').input.endpoints).toBe('http://[fd00:2::1]:8008,http://[fd00:2::2]:8008,http://[fd00:2::3]:8008');
+    const hba = JSON.parse(byPath(primary, 'cluster/dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
+    expect(hba).toContain('host replication replicator fd00:2::1/128 scram-sha-256');
+    expect(hba).toContain('host postgres monitor fd00:9::10/128 scram-sha-256');
+    const gate = JSON.parse(byPath(synthTopology(mutate(topo, (x) => (x.link.state = 'detached'))).standby, 'link/promotion/detach/apply').input.gate_config);
+    expect(gate.source.nodes[0]).toEqual({ name: 'so1', host: 'fd00:1::1', port: 5432, rest: 'http://[fd00:1::1]:8008' });
   });
 
   test('ssh stopOnDestroy runs at destroy only', () => {

@@ -1,11 +1,11 @@
 /**
- * The pure parts of scripts/link-health.cjs: LSN arithmetic, and the health verdict on a report
+ * The pure parts of programs/link-health.cjs: LSN arithmetic, and the health verdict on a report
  * (the figures themselves are read from real clusters in the end-to-end suite).
  */
-import { scriptPath } from '../../constructs/scripts';
+import { programPath } from '../../constructs/scripts';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const health = require(scriptPath('link-health.cjs'));
+const health = require(programPath('link-health.cjs'));
 
 const cfg = {
   state: 'following',

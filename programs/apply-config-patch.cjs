@@ -26,7 +26,10 @@
 //                               (default PATRONI_RESTAPI_PASSWORD)
 //   PATRONI_PATCH_OPTIONAL      "1": when no node answers before the deadline, warn and succeed
 //                               (a clean-up on a cluster that may be gone, never a configuration)
+//   PATRONI_REST_CACERT, PATRONI_REST_CERTFILE, PATRONI_REST_KEYFILE: HTTPS (rest-client.cjs)
 'use strict';
+
+const { request, getJson } = require('./rest-client.cjs');
 
 const desired = JSON.parse(process.env.PATRONI_PATCH || '{}');
 const endpoints = (process.env.PATRONI_ENDPOINTS || '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -56,10 +59,8 @@ function headers() {
   return h;
 }
 
-async function call(method, url, body, timeoutMs = 5000) {
-  const res = await fetch(url, { method, headers: headers(), body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
-  return { status: res.status, text };
+function call(method, url, body, timeoutMs = 5000) {
+  return request(url, { method, headers: headers(), body, timeoutMs });
 }
 
 // Whether `actual` shows every key of the merge patch: null means absent, objects recurse.
@@ -92,8 +93,9 @@ const LEADER_ROLES = ['leader', 'master', 'primary', 'standby_leader'];
 async function leaderFirst() {
   for (const base of endpoints) {
     try {
-      const res = await fetch(`${base}/cluster`, { signal: AbortSignal.timeout(2000) });
-      const leader = ((await res.json()).members || []).find((m) => LEADER_ROLES.includes(m.role));
+      const cluster = await getJson(`${base}/cluster`);
+      if (!cluster) continue;
+      const leader = (cluster.members || []).find((m) => LEADER_ROLES.includes(m.role));
       const first = leader && endpoints.find((e) => (leader.api_url ? new URL(leader.api_url).host === new URL(e).host : new URL(e).hostname === leader.host));
       return first ? [first, ...endpoints.filter((e) => e !== first)] : endpoints;
     } catch {

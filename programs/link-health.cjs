@@ -11,6 +11,8 @@
 // (PGPASSFILE, ~/.pgpass), read by `pg` itself; nothing here prints them.
 'use strict';
 
+const { getJson } = require('./rest-client.cjs');
+
 function loadPg() {
   try {
     return require('pg');
@@ -99,13 +101,8 @@ async function query(node, cfg, text, params) {
 }
 
 /** Patroni's own view of the member (role, state); undefined when the REST API does not answer. */
-async function patroniView(node) {
-  try {
-    const res = await fetch(`${node.rest}/patroni`, { signal: AbortSignal.timeout(2000) });
-    return await res.json();
-  } catch {
-    return undefined;
-  }
+function patroniView(node) {
+  return getJson(`${node.rest}/patroni`);
 }
 
 const ROLE_NAMES = { master: 'Leader', primary: 'Leader', standby_leader: 'Standby Leader', replica: 'Replica' };
@@ -294,12 +291,8 @@ function sleep(ms) {
 /** The standby cluster's dynamic configuration (GET /config), from the first node that answers. */
 async function standbyConfig(cfg) {
   for (const node of cfg.standby.nodes) {
-    try {
-      const res = await fetch(`${node.rest}/config`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return await res.json();
-    } catch {
-      // next node
-    }
+    const config = await getJson(`${node.rest}/config`);
+    if (config !== undefined) return config;
   }
   return undefined;
 }
