@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { DataResource, Fn, IResolvable, ITerraformDependable, TerraformResource, TerraformStack, Token } from 'cdktf';
+import { DataResource, Fn, IResolvable, ITerraformDependable, TerraformResource, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
-import { ResolvedCluster, ResolvedNode } from './resolve';
+import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, secretsProvisioners, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
+import { expandPlaceholders, ResolvedCluster, ResolvedNode } from './resolve';
 
 export interface PatroniNodeProps {
   readonly cluster: ResolvedCluster;
@@ -94,6 +94,41 @@ export function contentHash(text: string): string {
   return Token.isUnresolved(text) ? escapeTemplate(text) : createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * A Terraform ephemeral, sensitive variable of the stack (declared once): its value reaches
+ * provisioners and is kept out of the state and saved plans. Quotes and newlines are refused,
+ * as the env file holds each value single-quoted on one line.
+ */
+function ephemeralVariable(scope: Construct, name: string, description: string): string {
+  const stack = TerraformStack.of(scope);
+  let variable = stack.node.tryFindChild(name) as TerraformVariable | undefined;
+  if (!variable) {
+    variable = new TerraformVariable(stack, name, {
+      type: 'string',
+      sensitive: true,
+      nullable: false,
+      description,
+      validation: [{ condition: `\${length(var.${name}) > 0 && !can(regex("['\\n\\r]", var.${name}))}`, errorMessage: `${name} must be set (TF_VAR_${name}) and hold no single quote or newline` }],
+    });
+    variable.addOverride('ephemeral', true);
+  }
+  return variable.stringValue;
+}
+
+/** The env file's lines: what Patroni reads on the host, from the pipeline's ephemeral variables. */
+export function secretValues(scope: Construct, cluster: ResolvedCluster): Record<string, string> {
+  const values: Record<string, string> = {
+    PATRONI_SUPERUSER_PASSWORD: ephemeralVariable(scope, 'patroni_superuser_password', 'Password of the PostgreSQL superuser (both clusters)'),
+    PATRONI_REPLICATION_PASSWORD: ephemeralVariable(scope, 'patroni_replication_password', 'Password of the replication user (both clusters)'),
+    PATRONI_REWIND_PASSWORD: ephemeralVariable(scope, 'patroni_rewind_password', 'Password of the rewind user (both clusters)'),
+  };
+  if (cluster.patroni.restApiUsername) {
+    const name = cluster.patroni.restApiPasswordEnv.toLowerCase();
+    values.PATRONI_RESTAPI_PASSWORD = ephemeralVariable(scope, name, `REST API password of cluster ${cluster.scope} (${cluster.patroni.restApiPasswordEnv} of the pipeline)`);
+  }
+  return values;
+}
+
 export class PatroniNode extends Construct {
   /** The resource that deploys this member. */
   readonly resource: TerraformResource;
@@ -114,6 +149,19 @@ export class PatroniNode extends Construct {
     const sha = deferredString(() => contentHash(props.renderYaml()));
     const runtimeSha = deferredString(() => contentHash(props.renderRuntimeYaml()));
     const hostIsToken = Token.isUnresolved(node.host);
+    const connection = cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`, node) : undefined;
+    const secrets = cluster.deploy.secrets;
+    const secretsStep = secrets
+      ? planResource(
+          this,
+          'secrets',
+          kind,
+          { member: node.name, host: node.host, env_file: expandPlaceholders(secrets.envFile, cluster, node), version: String(secrets.version) },
+          { version: String(secrets.version), host: node.host, env_file: expandPlaceholders(secrets.envFile, cluster, node) },
+          secretsProvisioners(cluster, expandPlaceholders(secrets.envFile, cluster, node), secretValues(this, cluster), attr),
+          { connection },
+        ).resource
+      : undefined;
     const { resource } = planResource(
       this,
       'config',
@@ -122,7 +170,8 @@ export class PatroniNode extends Construct {
       { config_sha256: sha, host: node.host },
       deliverProvisioners(cluster, commands, attr),
       {
-        connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`, node) : undefined,
+        connection,
+        dependsOn: secretsStep ? [secretsStep] : undefined,
         precondition: hostIsToken
           ? [{
               condition: Fn.can(Fn.regex('^[A-Za-z0-9.:_-]+$', node.host)),
@@ -141,7 +190,7 @@ export class PatroniNode extends Construct {
         {},
         stopProvisioners(cluster, attr),
         {
-          connection: cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`, node) : undefined,
+          connection,
           dependsOn: [resource],
         },
       );

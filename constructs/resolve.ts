@@ -73,6 +73,7 @@ export interface ResolvedCluster {
     readonly stopCommand: string;
     readonly resourceKind: 'terraform_data' | 'null_resource';
     readonly patchTimeoutSeconds: number;
+    readonly secrets?: { readonly envFile: string; readonly version: number };
   };
 }
 
@@ -195,6 +196,7 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       stopCommand: d.stopCommand ?? 'systemctl stop patroni@{configName}.service',
       resourceKind: d.resourceKind ?? 'terraform_data',
       patchTimeoutSeconds: d.patchTimeoutSeconds ?? 300,
+      secrets: d.secrets ? { envFile: d.secrets.envFile, version: d.secrets.version ?? 1 } : undefined,
     },
   };
 }

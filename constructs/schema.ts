@@ -112,6 +112,7 @@ const deploySchema = z.strictObject({
   stopCommand: nonEmpty.optional(),
   resourceKind: z.enum(['terraform_data', 'null_resource']).optional(),
   patchTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+  secrets: z.strictObject({ envFile: nonEmpty.regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/{configName}.env'), version: z.number().int().min(1).optional() }).optional(),
 });
 
 export const clusterSchema = z.strictObject({

@@ -228,6 +228,22 @@ export interface DeploySpec {
   readonly resourceKind?: 'terraform_data' | 'null_resource';
   /** How long a DCS patch waits for the REST API, in seconds. @default 300 */
   readonly patchTimeoutSeconds?: number;
+  /**
+   * Write each node's env file with the Patroni passwords during the deploy, from Terraform
+   * ephemeral variables (Terraform 1.10+): the values reach the provisioner and are kept out of
+   * the state and of saved plans. The pipeline sets TF_VAR_patroni_superuser_password,
+   * TF_VAR_patroni_replication_password, TF_VAR_patroni_rewind_password and, with REST
+   * authentication, TF_VAR_<patroni.restApiPasswordEnv in lower case>.
+   * @default - the env file is put on the hosts by something else
+   */
+  readonly secrets?: SecretsDeliverySpec;
+}
+
+export interface SecretsDeliverySpec {
+  /** The env file on each node (mode 600); placeholders as in configPath. */
+  readonly envFile: string;
+  /** Raise to write the files again (a rotated password): values are never compared. @default 1 */
+  readonly version?: number;
 }
 
 export interface ClusterSpec {

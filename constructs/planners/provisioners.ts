@@ -105,6 +105,42 @@ export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeComm
   ];
 }
 
+/** The env file lines Patroni needs, as `NAME` -> Terraform reference of its value. */
+export type SecretValues = Readonly<Record<string, string>>;
+
+/**
+ * Writes the node's env file (mode 600, replaced atomically) from ephemeral values. `local`: the
+ * values reach the shell through the provisioner's environment. `ssh`: the file travels in a
+ * `file` provisioner into a mode-700 folder next to it, then is moved into place. Values are
+ * written single-quoted; the variables' validation refuses quotes and newlines.
+ */
+export function secretsProvisioners(cluster: ResolvedCluster, envFile: string, values: SecretValues, attr: SelfAttr): Provisioner[] {
+  const names = Object.keys(values);
+  if (cluster.deploy.transport === 'local') {
+    return [{
+      type: 'local-exec',
+      interpreter: ['/bin/sh', '-c'],
+      environment: { PATRONI_ENV_FILE: `\${self.${attr}.env_file}`, ...Object.fromEntries(names.map((n) => [`SECRET_${n}`, values[n]])) },
+      command: [
+        'set -eu',
+        'umask 077',
+        'mkdir -p "$(dirname "$PATRONI_ENV_FILE")"',
+        `{ ${names.map((n) => `printf "${n}='%s'\\n" "$SECRET_${n}"`).join('; ')}; } > "$PATRONI_ENV_FILE.tf-new"`,
+        'chmod 0600 "$PATRONI_ENV_FILE.tf-new"',
+        'mv -f "$PATRONI_ENV_FILE.tf-new" "$PATRONI_ENV_FILE"',
+        `echo "env file written: $PATRONI_ENV_FILE (${names.join(', ')})"`,
+      ].join('\n'),
+    }];
+  }
+  const dir = `${envFile.replace(/\/[^/]*$/, '') || '/'}/.patroni-secrets-tf`;
+  const staged = `${dir}/${envFile.replace(/^.*\//, '')}`;
+  return [
+    { type: 'remote-exec', inline: ['set -eu', `install -d -m 0700 '${dir}'`] },
+    { type: 'file', content: names.map((n) => `${n}='${values[n]}'\n`).join(''), destination: staged },
+    { type: 'remote-exec', inline: ['set -eu', `chmod 0600 '${staged}'`, `mv -f '${staged}' '${envFile}'`, `rmdir '${dir}'`, `echo "env file written: ${envFile} (${names.join(', ')})"`] },
+  ];
+}
+
 /** Destroy-time stop, only when the topology asks for it. */
 export function stopProvisioners(cluster: ResolvedCluster, attr: SelfAttr): Provisioner[] {
   const stop = `\${self.${attr}.stop_command}`;

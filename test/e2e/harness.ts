@@ -111,10 +111,7 @@ export class Harness {
     execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', `${w}/data`, `${w}/sock`, `${w}/pgpass`]);
     fs.copyFileSync(path.join(__dirname, 'node-ctl.sh'), path.join(w, 'node-ctl.sh'));
     fs.chmodSync(path.join(w, 'node-ctl.sh'), 0o755);
-    const env = Object.entries(PASSWORDS).map(([k, v]) => `${k}=${v}`).join('\n');
-    fs.writeFileSync(path.join(w, 'secrets', 'patroni.env'), `${env}\n`, { mode: 0o600 });
-    // the standby data center's nodes: their own REST API password (node-ctl.sh reads it last)
-    for (const node of Object.keys(STANDBY)) fs.writeFileSync(path.join(w, 'secrets', `${node}.env`), `PATRONI_RESTAPI_PASSWORD=${DC2_RESTAPI_PASSWORD}\n`, { mode: 0o600 });
+    // no env file here: the deploy writes each node's from the pipeline's ephemeral variables
     fs.writeFileSync(path.join(w, 'terraformrc'), '');
     fs.writeFileSync(path.join(w, 'topology.yaml'), this.topologyText());
   }
@@ -170,6 +167,12 @@ export class Harness {
       PATRONI_RESTAPI_PASSWORD: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
       PATRONI_RESTAPI_PASSWORD_DC2: DC2_RESTAPI_PASSWORD,
       PGPASSWORD: MONITOR_PASSWORD,
+      // deploy.secrets: Terraform's ephemeral variables, written into each node's env file
+      TF_VAR_patroni_superuser_password: PASSWORDS.PATRONI_SUPERUSER_PASSWORD,
+      TF_VAR_patroni_replication_password: PASSWORDS.PATRONI_REPLICATION_PASSWORD,
+      TF_VAR_patroni_rewind_password: PASSWORDS.PATRONI_REWIND_PASSWORD,
+      TF_VAR_patroni_restapi_password: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
+      TF_VAR_patroni_restapi_password_dc2: DC2_RESTAPI_PASSWORD,
       NODE_PATH: path.join(ROOT, 'node_modules'),
     };
   }

@@ -20,10 +20,10 @@ case "$action" in
   start)
     if running; then exit 0; fi
     install -d -o postgres -g postgres -m 700 "$WORK/sock/$node"
-    # The env file holds the passwords (mode 600, root); Patroni gets them in its environment.
+    # The node's env file holds the passwords (mode 600, root; written by the deploy from
+    # ephemeral variables); Patroni gets them in its environment.
     set -a
-    . "$WORK/secrets/patroni.env"
-    if [ -f "$WORK/secrets/$node.env" ]; then . "$WORK/secrets/$node.env"; fi
+    . "$WORK/secrets/$node.env"
     set +a
     cd "$WORK"
     setsid setpriv --reuid=postgres --regid=postgres --init-groups \
