@@ -61,6 +61,8 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['monitoring from every address', (t) => (t.link.monitoring.addresses = ['all']), ['link.monitoring.addresses[0]: is not an address pg_hba can admit the monitoring role from']],
     ['two names for the monitoring role', (t) => (t.link.promotion = { user: 'gate' }), ['link.promotion.user: differs from link.monitoring.user (monitor): status and the gate connect as one role']],
     ['an SSH host key that is not a public key line', (t) => (t.primary.nodes[0].sshHostKey = '192.168.122.237 ssh-ed25519 AAAAC3Nz'), ['primary.nodes[0].sshHostKey: must be an OpenSSH public key like "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 HOST, without the host name)']],
+    ['a relative env file path', (t) => (t.standby.deploy = { secrets: { envFile: 'patroni.env' } }), ['standby.deploy.secrets.envFile: must be an absolute path on the nodes, like /etc/patroni/{configName}.env']],
+    ['a REST certificate path that is not absolute', (t) => (t.standby.patroni = { restApiTls: { certFile: 'node.pem' } }), ['standby.patroni.restApiTls.certFile: must be an absolute path on the nodes, like /etc/patroni/tls/node.pem']],
     ['duplicate member within a cluster', (t) => (t.primary.nodes[1].name = 'so1'), ['primary.nodes[1].name: member name is already used by primary.nodes[0]']],
     ['invalid IPv4 address', (t) => (t.standby.nodes[2].host = '999.1.1.1'), ['standby.nodes[2].host: is not an IP address or host name']],
     ['host with a space', (t) => (t.standby.nodes[2].host = 'bad host'), ['standby.nodes[2].host: is not an IP address or host name']],

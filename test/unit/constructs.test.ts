@@ -362,6 +362,31 @@ describe('constructs from TypeScript', () => {
     expect(gate.source.nodes[0]).toEqual({ name: 'so1', host: 'fd00:1::1', port: 5432, rest: 'http://[fd00:1::1]:8008' });
   });
 
+  test('deploy.secrets: ephemeral sensitive variables, one env-file step per node before its config, nothing secret in the plan', () => {
+    const { standby } = synthTopology(mutate(articleTopology(), (x) => {
+      x.standby.deploy = { secrets: { envFile: '/etc/patroni/{configName}.env', version: 2 } };
+      x.standby.patroni = { restApiUsername: 'patroni', restApiPasswordEnv: 'PATRONI_RESTAPI_PASSWORD_DC2' };
+    }));
+    expect(Object.keys(standby.variable).sort()).toEqual(['patroni_replication_password', 'patroni_restapi_password_dc2', 'patroni_rewind_password', 'patroni_superuser_password']);
+    for (const v of Object.values(standby.variable) as Record<string, unknown>[]) expect(v).toMatchObject({ ephemeral: true, sensitive: true, nullable: false, type: 'string' });
+    const step = byPath(standby, 'cluster/node-ta1/secrets');
+    expect(step.input).toEqual({ member: 'ta1', host: '192.168.122.97', env_file: '/etc/patroni/16-pgcluster.env', version: '2' });
+    expect(step.triggers_replace).toEqual({ version: '2', host: '192.168.122.97', env_file: '/etc/patroni/16-pgcluster.env' });
+    // ssh: staged in a mode-700 folder, then moved into place; the values only as variable references
+    const [prepare, file, place] = step.provisioner;
+    expect(prepare['remote-exec'].inline).toEqual(['set -eu', "install -d -m 0700 '/etc/patroni/.patroni-secrets-tf'"]);
+    expect(file.file).toEqual({
+      content: "PATRONI_SUPERUSER_PASSWORD='${var.patroni_superuser_password}'\nPATRONI_REPLICATION_PASSWORD='${var.patroni_replication_password}'\nPATRONI_REWIND_PASSWORD='${var.patroni_rewind_password}'\nPATRONI_RESTAPI_PASSWORD='${var.patroni_restapi_password_dc2}'\n",
+      destination: '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env',
+    });
+    expect(place['remote-exec'].inline.slice(1, 3)).toEqual(["chmod 0600 '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env'", "mv -f '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env' '/etc/patroni/16-pgcluster.env'"]);
+    expect(byPath(standby, 'cluster/node-ta1/config').depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_node-ta1_secrets_/)]);
+    // no variable is read anywhere else (never into an input, a trigger or an output)
+    const withoutProvisioners = Object.values(standby.resource as Record<string, Record<string, Record<string, unknown>>>).flatMap((byType) => Object.values(byType).map(({ provisioner, ...rest }) => rest));
+    expect(JSON.stringify([withoutProvisioners, standby.output])).not.toMatch(/var\.patroni_/);
+    expect(JSON.stringify(standby.resource)).toMatch(/var\.patroni_superuser_password/);
+  });
+
   test('ssh stopOnDestroy runs at destroy only', () => {
     const stack = new TerraformStack(Testing.app(), 'env');
     new PrimaryPatroniCluster(stack, 'db', { ...t.primary, deploy: { stopOnDestroy: true } });
