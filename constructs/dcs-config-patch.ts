@@ -47,6 +47,7 @@ export class DcsConfigPatch extends Construct {
   private readonly scriptFile: string;
   private preStep?: { file: string; step: PatchPreStep };
   private readonly guards: string[] = [];
+  private hotStandbySource?: string;
 
   constructor(scope: Construct, id: string, props: DcsConfigPatchProps) {
     super(scope, id);
@@ -84,6 +85,15 @@ export class DcsConfigPatch extends Construct {
     this.guards.push(endpoints.join(','));
   }
 
+  /**
+   * Before the PATCH, read the source cluster's configuration at `endpoints` and warn about each
+   * hot-standby parameter (max_connections, ...) that this standby would run below the source's
+   * value (Patroni then starts it with the source's value and shows a pending restart).
+   */
+  compareHotStandbyWith(endpoints: readonly string[]): void {
+    this.hotStandbySource = endpoints.join(',');
+  }
+
   private localExec(): Record<string, unknown> {
     const p = this.props;
     const c = p.cluster;
@@ -98,6 +108,7 @@ export class DcsConfigPatch extends Construct {
     if (c.mode === 'managed') env.PATRONI_PATCH_STRICT = '1';
     if (this.guards.length > 0) env.PATRONI_PATCH_GUARD_STANDBY = this.guards.join(';');
     if (p.optional) env.PATRONI_PATCH_OPTIONAL = '1';
+    if (this.hotStandbySource) env.PATRONI_PATCH_HOT_STANDBY_SOURCE = this.hotStandbySource;
     if (c.patroni.restApiUsername) {
       env.PATRONI_RESTAPI_USERNAME = c.patroni.restApiUsername;
       env.PATRONI_RESTAPI_PASSWORD_ENV = c.patroni.restApiPasswordEnv;

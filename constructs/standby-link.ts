@@ -82,6 +82,8 @@ export class StandbyLink extends Construct {
     primaryPatch.guardSlotsFor(standby.restEndpoints);
     // Standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster.
     const standbyPatch = standby.addLinkContribution(standbyContribution(this.resolved, primary.resolved, standby.resolved));
+    // what synth cannot know (an existing source's running values) is compared at apply time
+    if (this.state === 'following') standbyPatch.compareHotStandbyWith(primary.restEndpoints);
 
     if (this.state === 'detached') this.promotion = new Promotion(this, 'promotion', { primary, standby, link: this.resolved });
 

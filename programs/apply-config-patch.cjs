@@ -26,6 +26,8 @@
 //                               (default PATRONI_RESTAPI_PASSWORD)
 //   PATRONI_PATCH_OPTIONAL      "1": when no node answers before the deadline, warn and succeed
 //                               (a clean-up on a cluster that may be gone, never a configuration)
+//   PATRONI_PATCH_HOT_STANDBY_SOURCE  the source cluster's REST endpoints (a standby's patch): warn
+//                               when a hot-standby parameter would be below the source's running value
 //   PATRONI_REST_CACERT, PATRONI_REST_CERTFILE, PATRONI_REST_KEYFILE: HTTPS (rest-client.cjs)
 'use strict';
 
@@ -40,6 +42,7 @@ const passwordEnv = process.env.PATRONI_RESTAPI_PASSWORD_ENV || 'PATRONI_RESTAPI
 const password = process.env[passwordEnv] || '';
 const sections = process.env.PATRONI_PATCH_SECTIONS || 'all';
 const strict = process.env.PATRONI_PATCH_STRICT === '1';
+const hotStandbySource = (process.env.PATRONI_PATCH_HOT_STANDBY_SOURCE || '').split(',').map((s) => s.trim()).filter(Boolean);
 const guardStandby = (process.env.PATRONI_PATCH_GUARD_STANDBY || '').split(';').map((g) => g.split(',').map((s) => s.trim()).filter(Boolean)).filter((g) => g.length > 0);
 
 /** Where this program records, in the cluster's own dynamic configuration, what it wrote. */
@@ -197,6 +200,25 @@ function holdSlots(body, standbyConfigs) {
   return held;
 }
 
+/** PostgreSQL's defaults of the parameters a hot standby must not run below the primary. */
+const HOT_STANDBY = { max_connections: 100, max_worker_processes: 8, max_wal_senders: 10, max_prepared_transactions: 0, max_locks_per_transaction: 64 };
+
+/**
+ * The hot-standby parameters that the standby would run below the source's running value, as
+ * messages. Pure: each side's parameters are what its dynamic configuration has (a parameter it
+ * does not set has PostgreSQL's default, which Patroni uses).
+ */
+function hotStandbyWarnings(standbyParams, sourceParams) {
+  const value = (params, name) => (params && params[name] !== undefined && params[name] !== null ? Number(params[name]) : HOT_STANDBY[name]);
+  return Object.keys(HOT_STANDBY).flatMap((name) => {
+    const mine = value(standbyParams, name);
+    const theirs = value(sourceParams, name);
+    return Number.isFinite(mine) && Number.isFinite(theirs) && mine < theirs
+      ? [`${name} ${mine} on the standby is below the source's running ${theirs}: Patroni starts the standby with ${theirs} and shows a pending restart; set ${name}: ${theirs} or more on the standby cluster`]
+      : [];
+  });
+}
+
 async function getConfig(bases) {
   for (const base of bases) {
     try {
@@ -215,6 +237,12 @@ async function main() {
     throw new Error(`the REST API needs authentication as "${user}": set ${passwordEnv} in the deploying environment`);
   }
   const deadline = Date.now() + timeoutMs;
+  if (hotStandbySource.length > 0) {
+    const source = await getConfig(hotStandbySource);
+    const mine = desired.postgresql && desired.postgresql.parameters;
+    if (source === undefined) log('WARNING: the source cluster did not answer GET /config: its hot-standby parameters were not compared');
+    else for (const w of hotStandbyWarnings(mine, source.postgresql && source.postgresql.parameters)) log(`WARNING: ${w}`);
+  }
   /** The body for this attempt, from the running configuration just read. */
   const prepare = async (current) => {
     const { body, removed } = desiredPatch(desired, current, { strict, sections });
@@ -267,7 +295,7 @@ async function main() {
   throw new Error(`gave up after ${timeoutMs / 1000}s; last attempt: ${last}`);
 }
 
-module.exports = { desiredPatch, holdSlots, mismatches, MARKER };
+module.exports = { desiredPatch, holdSlots, hotStandbyWarnings, mismatches, MARKER };
 
 if (require.main === module) main().catch((err) => {
   process.stderr.write(`[${label}] FAILED: ${err.message}\n`);

@@ -3,7 +3,7 @@
  * what it never touches, and which slot removals wait for the standby cluster.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { desiredPatch, holdSlots, MARKER } = require('../../programs/apply-config-patch.cjs');
+const { desiredPatch, holdSlots, hotStandbyWarnings, MARKER } = require('../../programs/apply-config-patch.cjs');
 
 const running = {
   ttl: 30,
@@ -97,5 +97,21 @@ describe('slot removals wait for the standby cluster', () => {
     const b = { slots: { kept: { type: 'physical' } } };
     expect(holdSlots(b, [undefined])).toEqual([]);
     expect(b).toEqual({ slots: { kept: { type: 'physical' } } });
+  });
+});
+
+describe('hot-standby parameters against the running source (apply time)', () => {
+  test('a standby value below the source running value: one warning naming both and the fix', () => {
+    expect(hotStandbyWarnings({ max_connections: 40 }, { max_connections: '100' })).toEqual([
+      "max_connections 40 on the standby is below the source's running 100: Patroni starts the standby with 100 and shows a pending restart; set max_connections: 100 or more on the standby cluster",
+    ]);
+  });
+  test("what the source does not set is PostgreSQL's default there; the issue's case (both 40) is quiet", () => {
+    expect(hotStandbyWarnings({ max_connections: 40 }, { max_connections: 40 })).toEqual([]);
+    expect(hotStandbyWarnings({ max_wal_senders: 5 }, {})).toEqual([expect.stringMatching(/^max_wal_senders 5 on the standby is below the source's running 10:/)]);
+    expect(hotStandbyWarnings({ max_connections: 500 }, undefined)).toEqual([]);
+  });
+  test('equal or higher values and non-numbers say nothing', () => {
+    expect(hotStandbyWarnings({ max_locks_per_transaction: 128, max_prepared_transactions: 'x' }, { max_locks_per_transaction: 64, max_prepared_transactions: 10 })).toEqual([]);
   });
 });

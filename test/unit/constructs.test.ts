@@ -387,6 +387,13 @@ describe('constructs from TypeScript', () => {
     expect(JSON.stringify(standby.resource)).toMatch(/var\.patroni_superuser_password/);
   });
 
+  test("the standby patch compares the hot-standby parameters with the source's running configuration, while following", () => {
+    const env = (json: TfJson) => byPath(json, 'cluster/dcs-patch/apply').provisioner[0]['local-exec'].environment;
+    expect(env(synthTopology(articleTopology()).standby).PATRONI_PATCH_HOT_STANDBY_SOURCE).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
+    expect(env(synthTopology(articleTopology()).primary).PATRONI_PATCH_HOT_STANDBY_SOURCE).toBeUndefined();
+    expect(env(synthTopology(articleTopology('detached')).standby).PATRONI_PATCH_HOT_STANDBY_SOURCE).toBeUndefined();
+  });
+
   test('ssh stopOnDestroy runs at destroy only', () => {
     const stack = new TerraformStack(Testing.app(), 'env');
     new PrimaryPatroniCluster(stack, 'db', { ...t.primary, deploy: { stopOnDestroy: true } });
