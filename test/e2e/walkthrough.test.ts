@@ -498,7 +498,7 @@ step("a detached `cdktf deploy '*'` while a transaction that wrote stays open: r
     expect(deploy.output).toMatch(/keeping slot standby_cluster_slot: the standby cluster still streams through it/);
     // the gate refused for this one cause, and named the transaction
     expect(deploy.output).toMatch(/\[promotion gate\] REFUSED \(no open write or prepared transaction on the source\)/);
-    expect(deploy.output).toMatch(/transaction \d+ of pid \d+ by postgres from 127\.0\.0\.1 \(open-writer\): open for [0-9.]+ s, idle in transaction/);
+    expect(deploy.output).toMatch(/transaction \d+ of pid \d+ by postgres from 127\.0\.9\.9 \(open-writer\): open for [0-9.]+ s, idle in transaction/);
     expect(deploy.output).toMatch(/no write on the source for 3 s \(next transaction id\) +\| +\| (\d+) -> \1 +\| ok/);
     // both clusters as they were: the slot in the source's DCS and on disk, active; the standby
     // cluster still a standby cluster, its members' files untouched

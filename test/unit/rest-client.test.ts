@@ -2,7 +2,6 @@
  * programs/rest-client.cjs against real servers: HTTPS verified with a CA bundle (made here with
  * openssl), a client certificate when the server requires one, and IPv6 addresses in URLs.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -10,27 +9,13 @@ import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { programPath } from '../../constructs/scripts';
+import { makePki, Pki } from '../support/pki';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { request } = require(programPath('rest-client.cjs'));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-tls-'));
-const f = (name: string) => path.join(dir, name);
-
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
-/** A CA, a server certificate for 127.0.0.1 and ::1 signed by it, and a client certificate. */
-function makePki(): void {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca']);
-  fs.writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,IP:::1\n');
-  for (const [name, ext] of [['server', ['-extfile', 'san.ext']], ['client', []]] as const) {
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...ext]);
-  }
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=other-ca']);
-}
+let pki: Pki;
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -60,37 +45,38 @@ describe('HTTPS', () => {
   let server: https.Server;
   let port: number;
   beforeAll(async () => {
-    makePki();
-    server = https.createServer({ key: fs.readFileSync(f('server.key')), cert: fs.readFileSync(f('server.pem')), ca: fs.readFileSync(f('ca.pem')), requestCert: true, rejectUnauthorized: true }, handler);
+    pki = makePki(dir, ['127.0.0.1', '::1']);
+    server = https.createServer({ key: fs.readFileSync(pki.serverKey), cert: fs.readFileSync(pki.serverCert), ca: fs.readFileSync(pki.ca), requestCert: true, rejectUnauthorized: true }, handler);
     port = await listen(server, '127.0.0.1');
   });
   afterAll(() => server.close());
 
   test('verified against PATRONI_REST_CACERT, with the client certificate the server requires', async () => {
-    Object.assign(process.env, { PATRONI_REST_CACERT: f('ca.pem'), PATRONI_REST_CERTFILE: f('client.pem'), PATRONI_REST_KEYFILE: f('client.key') });
+    Object.assign(process.env, { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
     const res = await request(`https://127.0.0.1:${port}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: { loop_wait: 5 } });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toEqual({ method: 'PATCH', body: '{"loop_wait":5}', client: 'client' });
   });
 
   test('a server certificate of another CA is refused, and the message names the variable', async () => {
-    Object.assign(process.env, { PATRONI_REST_CACERT: f('other-ca.pem'), PATRONI_REST_CERTFILE: f('client.pem'), PATRONI_REST_KEYFILE: f('client.key') });
+    Object.assign(process.env, { PATRONI_REST_CACERT: pki.otherCa, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
     await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow(/^127\.0\.0\.1:\d+: TLS verification failed \(.+\): set PATRONI_REST_CACERT to the CA bundle/);
   });
 
   test('without a client certificate the server that requires one refuses the connection', async () => {
-    process.env.PATRONI_REST_CACERT = f('ca.pem');
+    process.env.PATRONI_REST_CACERT = pki.ca;
     await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow();
   });
 
   test('a certificate without its key is a configuration error, not a silent plain request', async () => {
-    Object.assign(process.env, { PATRONI_REST_CACERT: f('ca.pem'), PATRONI_REST_CERTFILE: f('client.pem') });
+    Object.assign(process.env, { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert });
     await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow('PATRONI_REST_CERTFILE and PATRONI_REST_KEYFILE go together: set both or neither');
   });
 
   test('an unreadable CA file is named', async () => {
-    process.env.PATRONI_REST_CACERT = f('missing.pem');
-    await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow(`PATRONI_REST_CACERT=${f('missing.pem')} cannot be read: ENOENT`);
+    const missing = path.join(dir, 'missing.pem');
+    process.env.PATRONI_REST_CACERT = missing;
+    await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow(`PATRONI_REST_CACERT=${missing} cannot be read: ENOENT`);
   });
 });
 
