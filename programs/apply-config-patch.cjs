@@ -281,7 +281,8 @@ async function main() {
         }
         last = `${base}: applied but GET /config differs: ${wrong.join('; ')}`;
       } catch (err) {
-        if (err.fatal) throw err;
+        // wrong credentials or a certificate the pipeline cannot verify do not heal by waiting
+        if (err.fatal || err.tls) throw err;
         last = `${base}: ${err.cause ? err.cause.code || err.cause.message : err.message}`;
       }
     }

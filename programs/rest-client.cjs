@@ -61,7 +61,7 @@ function request(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } =
     req.on('timeout', () => req.destroy(new Error(`no answer from ${u.host} within ${timeoutMs} ms`)));
     req.on('error', (err) => {
       if (secure && /certificate|self.signed|CERT_|unable to verify/i.test(`${err.code} ${err.message}`)) {
-        reject(new Error(`${u.host}: TLS verification failed (${err.code || err.message}): set PATRONI_REST_CACERT to the CA bundle of the clusters' REST API certificates`));
+        reject(Object.assign(new Error(`${u.host}: TLS verification failed (${err.code || err.message}): set PATRONI_REST_CACERT to the CA bundle of the clusters' REST API certificates`), { tls: true }));
       } else {
         reject(err);
       }
