@@ -69,8 +69,9 @@ function synth(parameters: Record<string, string | number>): void {
 
 /** The pipeline: ephemeral variables for the env file, the REST password, the CA bundle and client certificate. */
 function pipelineEnv(tls = true): NodeJS.ProcessEnv {
+  const { PATRONI_REST_CACERT, PATRONI_REST_CERTFILE, PATRONI_REST_KEYFILE, ...inherited } = process.env;
   return {
-    ...process.env,
+    ...inherited,
     TF_IN_AUTOMATION: '1',
     CHECKPOINT_DISABLE: '1',
     NO_COLOR: '1',
@@ -85,7 +86,7 @@ function pipelineEnv(tls = true): NodeJS.ProcessEnv {
 }
 
 function terraform(args: string[], env = pipelineEnv()): { status: number; output: string } {
-  const res = spawnSync('terraform', args, { cwd: stackDir(), env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const res = spawnSync('terraform', [...args, '-no-color'], { cwd: stackDir(), env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const output = `${res.stdout}${res.stderr}`;
   fs.appendFileSync(path.join(work, 'logs', 'terraform.log'), `$ terraform ${args.join(' ')}\n${output}\n`);
   return { status: res.status ?? -1, output };
@@ -105,12 +106,12 @@ async function rest(pathName: string): Promise<Record<string, any> | undefined> 
 beforeAll(async () => {
   checkPrerequisites();
   fs.chmodSync(work, 0o755);
-  for (const d of ['cfg', 'logs', 'pids', 'secrets', 'etcd', 'tls']) fs.mkdirSync(path.join(work, d), { recursive: true });
+  for (const d of ['cfg', 'logs', 'pids', 'secrets', 'etcd', 'tls', 'pki']) fs.mkdirSync(path.join(work, d), { recursive: true });
   execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', `${work}/data`, `${work}/sock`, `${work}/pgpass`]);
   fs.copyFileSync(path.join(__dirname, 'node-ctl.sh'), path.join(work, 'node-ctl.sh'));
   fs.chmodSync(path.join(work, 'node-ctl.sh'), 0o755);
   fs.writeFileSync(path.join(work, 'terraformrc'), '');
-  pki = makePki(path.join(work, 'tls'), ['::1']);
+  pki = makePki(path.join(work, 'pki'), ['::1']);
   // the node's certificate, key and CA where the topology says, readable by the Patroni user only
   for (const [from, to] of [[pki.serverCert, 'node.pem'], [pki.serverKey, 'node.key'], [pki.ca, 'ca.pem']]) {
     execFileSync('install', ['-o', 'postgres', '-g', 'postgres', '-m', '600', from, path.join(work, 'tls', to)]);
