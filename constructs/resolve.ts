@@ -98,6 +98,12 @@ export interface ResolvedLink {
     readonly user: string;
     readonly addresses: readonly string[];
   };
+  readonly roleChange: {
+    readonly maxLagBytes: number;
+    readonly catchUpTimeoutSeconds: number;
+    readonly followTimeoutSeconds: number;
+    readonly acceptDataLoss: boolean;
+  };
 }
 
 export const DEFAULT_TAGS = Object.freeze({ noloadbalance: false, clonefrom: false, nosync: false });
@@ -222,6 +228,12 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
     monitoring: {
       user: link.monitoring?.user ?? link.promotion?.user ?? primary.users.superuser,
       addresses: (link.monitoring?.addresses ?? []).map(defaultHbaAddress),
+    },
+    roleChange: {
+      maxLagBytes: link.roleChange?.maxLagBytes ?? 16 * 1024 * 1024,
+      catchUpTimeoutSeconds: link.roleChange?.catchUpTimeoutSeconds ?? 30,
+      followTimeoutSeconds: link.roleChange?.followTimeoutSeconds ?? 120,
+      acceptDataLoss: link.roleChange?.acceptDataLoss ?? false,
     },
   };
 }

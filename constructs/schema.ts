@@ -146,6 +146,14 @@ export const linkSchema = z.strictObject({
       user: nonEmpty.optional(),
     })
     .optional(),
+  roleChange: z
+    .strictObject({
+      maxLagBytes: z.number().int().min(0).optional(),
+      catchUpTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+      followTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+      acceptDataLoss: z.boolean().optional(),
+    })
+    .optional(),
   monitoring: z
     .strictObject({
       user: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'must be a plain role name (letters, digits, _)').optional(),
@@ -158,6 +166,18 @@ export const topologySchema = z.strictObject({
   primary: clusterSchema,
   standby: clusterSchema,
   link: linkSchema,
+});
+
+/** A cluster's name in the `clusters:` layout: its stack and state file are named after it. */
+export const CLUSTER_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+/** The `clusters:` layout, before each cluster and the link are checked on their own. */
+export const dataCenterLayoutSchema = z.strictObject({
+  clusters: z.record(
+    z.string().regex(CLUSTER_NAME, 'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)'),
+    z.unknown(),
+  ),
+  link: z.looseObject({ source: nonEmpty }),
 });
 
 /**

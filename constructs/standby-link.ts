@@ -12,10 +12,11 @@ import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DcsConfigPatch } from './dcs-config-patch';
 import { formatProblem, Problem, TopologyError } from './errors';
-import { primaryContribution, sourceHosts, standbyContribution } from './planners/link';
+import { primaryContribution, roleConfig, sourceHosts, standbyContribution } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
 import { addDependency } from './patroni-node';
 import { Promotion } from './promotion';
+import { RoleStep } from './role-step';
 import { resolveLink, ResolvedLink } from './resolve';
 import { LinkSpec } from './types';
 import { checkLink, validateLinkSpec } from './validate';
@@ -23,6 +24,8 @@ import { checkLink, validateLinkSpec } from './validate';
 export interface StandbyLinkProps extends LinkSpec {
   readonly primary: PrimaryPatroniCluster;
   readonly standby: StandbyPatroniCluster;
+  /** How the role steps name the clusters in their output. @default the clusters' construct paths */
+  readonly names?: { readonly primary: string; readonly standby: string };
 }
 
 /** Slot names taken by links on each source cluster, to refuse a second link with the same slot. */
@@ -53,10 +56,12 @@ export class StandbyLink extends Construct {
   readonly promotion?: Promotion;
   /** On the source, after the standby's patch: the link's slots as the topology has them now. */
   readonly sourceSlots: DcsConfigPatch;
+  /** Each cluster's role step (in the cluster's own scope and stack). */
+  readonly roles: { readonly primary: RoleStep; readonly standby: RoleStep };
 
   constructor(scope: Construct, id: string, props: StandbyLinkProps) {
     super(scope, id);
-    const { primary, standby, ...linkProps } = props;
+    const { primary, standby, names: _names, ...linkProps } = props;
     const roles = roleProblems(this.node.path, props);
     if (roles.length > 0) throw new TopologyError(this.node.path, roles);
     const spec = validateLinkSpec(linkProps, this.node.path);
@@ -86,6 +91,16 @@ export class StandbyLink extends Construct {
     if (this.state === 'following') standbyPatch.compareHotStandbyWith(primary.restEndpoints);
 
     if (this.state === 'detached') this.promotion = new Promotion(this, 'promotion', { primary, standby, link: this.resolved });
+
+    // each cluster's role step, in its own stack: the source's runs a switchover or a rejoin
+    const names = { primary: props.names?.primary ?? primary.node.path, standby: props.names?.standby ?? standby.node.path };
+    // one role step per cluster; a cluster in several links (a source with two standby
+    // clusters) gets one per link
+    const roleId = (c: Construct) => (c.node.tryFindChild('role') ? `role-${this.node.id}` : 'role');
+    this.roles = {
+      primary: new RoleStep(primary, roleId(primary), { cluster: primary, config: roleConfig(this.resolved, 'source', primary.resolved, standby.resolved, { me: names.primary, other: names.standby }) }),
+      standby: new RoleStep(standby, roleId(standby), { cluster: standby, config: roleConfig(this.resolved, 'standby', standby.resolved, primary.resolved, { me: names.standby, other: names.primary }) }),
+    };
 
     this.sourceSlots = new DcsConfigPatch(this, 'source-slots', {
       cluster: primary.resolved,

@@ -301,6 +301,28 @@ export interface LinkSpec {
   readonly promotion?: PromotionSpec;
   /** Who `npm run status` and the promotion gate connect as, and from where. @default see MonitoringSpec */
   readonly monitoring?: MonitoringSpec;
+  /** How a change of the source (switchover, switchback, rejoin) is checked and carried out. @default see RoleChangeSpec */
+  readonly roleChange?: RoleChangeSpec;
+}
+
+/**
+ * A role change: the topology names the other cluster as the source (`link.source` in the
+ * `clusters:` layout). The new source's role step runs it against both clusters' REST APIs.
+ */
+export interface RoleChangeSpec {
+  /** The target's standby leader may lag the source by at most this much before the fence. @default 16777216 (16 MiB) */
+  readonly maxLagBytes?: number;
+  /** After the fence, how long the target may take to replay the old source's last position before the demotion is undone. @default 30 */
+  readonly catchUpTimeoutSeconds?: number;
+  /** How long the old source may take to stream from the new one (pg_rewind included). @default 120 */
+  readonly followTimeoutSeconds?: number;
+  /**
+   * Rejoin a cluster that wrote after the other one was promoted (a disaster promotion): its
+   * writes past the divergence point are thrown away by pg_rewind. The role step refuses without it
+   * and prints how many bytes would go.
+   * @default false
+   */
+  readonly acceptDataLoss?: boolean;
 }
 
 /**
@@ -348,4 +370,19 @@ export interface Topology {
   readonly primary: ClusterSpec;
   readonly standby: ClusterSpec;
   readonly link: LinkSpec;
+  /**
+   * The clusters' names (their stacks and state files). In the `clusters:` layout they are the
+   * data centers' names, so a role change keeps every resource in its data center's state.
+   * @default {primary: 'primary', standby: 'standby'}
+   */
+  readonly names?: { readonly primary: string; readonly standby: string };
+}
+
+/**
+ * The data-center layout of a topology file: clusters by name, and the link's source. A
+ * switchover is a change of `link.source`.
+ */
+export interface DataCenterTopology {
+  readonly clusters: Readonly<Record<string, ClusterSpec>>;
+  readonly link: LinkSpec & { readonly source: string };
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Problem, TopologyError, zodProblems } from './errors';
 import { checkRules } from './rules';
 import { resolveCluster, resolveLink } from './resolve';
-import { allowedKeysAt, clusterSchema, linkSchema, topologySchema } from './schema';
+import { allowedKeysAt, clusterSchema, dataCenterLayoutSchema, linkSchema, topologySchema } from './schema';
 import { ClusterSpec, LinkSpec, Topology } from './types';
 
 function schemaProblems<T>(schema: z.ZodType<T>, input: unknown, prefix: readonly PropertyKey[]): { value?: T; problems: Problem[] } {
@@ -47,8 +47,40 @@ export function checkLink(
  * `source` names the input in the message (the file path).
  */
 export function validateTopology(input: unknown, source: string): { topology: Topology; warnings: Problem[] } {
+  if (typeof input === 'object' && input !== null && 'clusters' in input) return validateDataCenterLayout(input, source);
   const { value, problems } = schemaProblems(topologySchema, input, []);
   if (problems.length > 0 || value === undefined) throw new TopologyError(source, problems);
   const warnings = checkLink(value.primary, value.standby, value.link, { primary: 'primary', standby: 'standby', link: 'link' }, source);
   return { topology: value, warnings };
+}
+
+/**
+ * The `clusters:` layout: two clusters by name and `link.source`. Each cluster and the link are
+ * checked with their own paths (`clusters.dc1.nodes[0].host`); the result is the same model, with
+ * the names of the source and the standby.
+ */
+function validateDataCenterLayout(input: unknown, source: string): { topology: Topology; warnings: Problem[] } {
+  const layout = schemaProblems(dataCenterLayoutSchema, input, []);
+  if (layout.problems.length > 0 || layout.value === undefined) throw new TopologyError(source, layout.problems);
+  const { clusters, link } = layout.value;
+  const names = Object.keys(clusters);
+  const problems: Problem[] = [];
+  if (names.length !== 2) {
+    problems.push({ path: 'clusters', message: `has ${names.length} cluster(s): the layout is one source and its standby`, received: names, allowed: 'exactly two clusters, named after their data centers', fix: 'keep the two clusters of the link, e.g. clusters: {dc1: ..., dc2: ...}' });
+    throw new TopologyError(source, problems);
+  }
+  if (!names.includes(link.source)) {
+    problems.push({ path: 'link.source', message: 'names no cluster of clusters:', received: link.source, allowed: names.join(' or '), fix: `set link.source to the cluster that is (or becomes) the primary, e.g. ${names[0]}` });
+    throw new TopologyError(source, problems);
+  }
+  const standbyName = names.find((n) => n !== link.source)!;
+  const { source: _source, ...linkSpec } = link;
+  const primary = schemaProblems(clusterSchema, clusters[link.source], ['clusters', link.source]);
+  const standby = schemaProblems(clusterSchema, clusters[standbyName], ['clusters', standbyName]);
+  const linked = schemaProblems(linkSchema, linkSpec, ['link']);
+  problems.push(...primary.problems, ...standby.problems, ...linked.problems);
+  if (problems.length > 0 || !primary.value || !standby.value || !linked.value) throw new TopologyError(source, problems);
+  const where = { primary: `clusters.${link.source}`, standby: `clusters.${standbyName}`, link: 'link' };
+  const warnings = checkLink(primary.value, standby.value, linked.value, where, source);
+  return { topology: { primary: primary.value, standby: standby.value, link: linked.value, names: { primary: link.source, standby: standbyName } }, warnings };
 }

@@ -200,6 +200,15 @@ function holdSlots(body, standbyConfigs) {
   return held;
 }
 
+/**
+ * Why this patch must not be sent: it would add standby_cluster to a cluster that runs as a
+ * primary (a demotion, the fence of a switchover). Only a role step does that, after its gate.
+ */
+function demotes(desiredBody, current) {
+  if (!isObject(desiredBody.standby_cluster) || !isObject(current) || isObject(current.standby_cluster)) return undefined;
+  return `this patch would make a running primary cluster a standby cluster (standby_cluster -> ${desiredBody.standby_cluster.host}): a role change runs only in the new source's role step (its stack's role resource), after its gate. Deploy that stack first; nothing was sent`;
+}
+
 /** PostgreSQL's defaults of the parameters a hot standby must not run below the primary. */
 const HOT_STANDBY = { max_connections: 100, max_worker_processes: 8, max_wal_senders: 10, max_prepared_transactions: 0, max_locks_per_transaction: 64 };
 
@@ -245,6 +254,8 @@ async function main() {
   }
   /** The body for this attempt, from the running configuration just read. */
   const prepare = async (current) => {
+    const demotion = demotes(desired, current);
+    if (demotion) throw Object.assign(new Error(demotion), { fatal: true });
     const { body, removed } = desiredPatch(desired, current, { strict, sections });
     const held = guardStandby.length > 0 ? holdSlots(body, await Promise.all(guardStandby.map(getConfig))) : [];
     if (JSON.stringify(body) !== JSON.stringify(patch)) {
@@ -296,7 +307,7 @@ async function main() {
   throw new Error(`gave up after ${timeoutMs / 1000}s; last attempt: ${last}`);
 }
 
-module.exports = { desiredPatch, holdSlots, hotStandbyWarnings, mismatches, MARKER };
+module.exports = { demotes, desiredPatch, holdSlots, hotStandbyWarnings, mismatches, MARKER };
 
 if (require.main === module) main().catch((err) => {
   process.stderr.write(`[${label}] FAILED: ${err.message}\n`);

@@ -418,7 +418,7 @@ async function runGate() {
   process.exit(1);
 }
 
-module.exports = { collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, IN_FLIGHT_SQL };
+module.exports = { collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, query, readNode, IN_FLIGHT_SQL };
 
 if (require.main === module) {
   if (process.argv[2] !== 'gate') {

@@ -9,7 +9,7 @@ import { StandbyLink } from '../constructs/standby-link';
 import { Topology } from '../constructs/types';
 
 export interface StandbyStacksOptions {
-  /** Stack names. @default {primary: 'primary', standby: 'standby'} */
+  /** Stack names. @default the topology's names (the `clusters:` layout), else {primary: 'primary', standby: 'standby'} */
   readonly names?: { readonly primary: string; readonly standby: string };
   /** Local state files, relative to each stack's folder in cdktf.out. @default project root: terraform.<stack>.tfstate */
   readonly localStatePath?: (stackName: string) => string;
@@ -30,7 +30,7 @@ function clusterOutputs(stack: TerraformStack, cluster: PrimaryPatroniCluster | 
 }
 
 export function buildStandbyStacks(app: Construct, topology: Topology, options: StandbyStacksOptions = {}): StandbyStacks {
-  const names = options.names ?? { primary: 'primary', standby: 'standby' };
+  const names = options.names ?? topology.names ?? { primary: 'primary', standby: 'standby' };
   const statePath = options.localStatePath ?? ((name: string) => `../../../terraform.${name}.tfstate`);
 
   const primaryStack = new TerraformStack(app, names.primary);
@@ -41,7 +41,7 @@ export function buildStandbyStacks(app: Construct, topology: Topology, options: 
   const standbyStack = new TerraformStack(app, names.standby);
   new LocalBackend(standbyStack, { path: statePath(names.standby) });
   const standby = new StandbyPatroniCluster(standbyStack, 'cluster', topology.standby);
-  const link = new StandbyLink(standbyStack, 'link', { primary, standby, ...topology.link });
+  const link = new StandbyLink(standbyStack, 'link', { primary, standby, names, ...topology.link });
   clusterOutputs(standbyStack, standby);
   new TerraformOutput(standbyStack, 'link_state', { value: link.state });
   new TerraformOutput(standbyStack, 'source_hosts', { value: link.sourceHosts });

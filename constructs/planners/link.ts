@@ -53,7 +53,9 @@ export function standbyContribution(link: ResolvedLink, primary: ResolvedCluster
   return {
     standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary),
     parameters: { wal_retrieve_retry_interval: link.walRetrieveRetryInterval },
-    pgHbaLines: monitoringLines(link, standby),
+    // the source's members are admitted as the source admits the standby's: the same lines in
+    // both directions, so a switchover changes no pg_hba and the old source can follow at once
+    pgHbaLines: [...nodeAccessLines(primary.nodes, standby.users, standby.postgresql.authMethod, 'per-user'), ...monitoringLines(link, standby)],
   };
 }
 
@@ -101,5 +103,51 @@ export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, s
     catchUpTimeoutSeconds: link.promotion.catchUpTimeoutSeconds,
     source: { name: names.primary, nodes: healthNodes(primary) },
     standby: { name: names.standby, nodes: healthNodes(standby) },
+  };
+}
+
+/** One cluster as the role step reaches it: its members and its REST credentials' names. */
+export interface RoleCluster {
+  readonly name: string;
+  readonly scope: string;
+  readonly restUser?: string;
+  readonly restPasswordEnv: string;
+  readonly nodes: readonly HealthNode[];
+}
+
+/** The configuration of programs/switchover.cjs for one cluster's role step; no password. */
+export interface RoleConfig {
+  readonly role: 'source' | 'standby';
+  readonly me: RoleCluster;
+  readonly other: RoleCluster;
+  readonly slotName?: string;
+  /** The standby_cluster block that makes the other cluster follow this one. */
+  readonly block: Record<string, unknown>;
+  readonly user: string;
+  readonly maxLagBytes: number;
+  readonly catchUpTimeoutSeconds: number;
+  readonly followTimeoutSeconds: number;
+  readonly acceptDataLoss: boolean;
+}
+
+function roleCluster(cluster: ResolvedCluster, name: string): RoleCluster {
+  return { name, scope: cluster.scope, restUser: cluster.patroni.restApiUsername, restPasswordEnv: cluster.patroni.restApiPasswordEnv, nodes: healthNodes(cluster) };
+}
+
+/**
+ * The role step's configuration for `me`: as the source, what it needs to take the role from the
+ * other cluster (switchover, rejoin); as the standby, only who the source is.
+ */
+export function roleConfig(link: ResolvedLink, role: 'source' | 'standby', me: ResolvedCluster, other: ResolvedCluster, names: { me: string; other: string }): RoleConfig {
+  const source = role === 'source' ? me : other;
+  const block = Object.fromEntries(Object.entries(standbyClusterBlock(link, source)).filter(([, v]) => v !== null));
+  return {
+    role,
+    me: roleCluster(me, names.me),
+    other: roleCluster(other, names.other),
+    slotName: link.slotName,
+    block,
+    user: link.monitoring.user,
+    ...link.roleChange,
   };
 }

@@ -137,7 +137,7 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     const { warnings } = parseTopology(stringify(mutate(base, (t) => delete t.link.monitoring)), 'w.yaml');
     expect(warnings.filter((w) => w.path === 'link.monitoring').map((w) => w.message)).toEqual([
       'status and the promotion gate connect to primary as postgres over TCP, and its pg_hba line 16 "host all postgres all reject" refuses that from every address',
-      'status and the promotion gate connect to standby as postgres over TCP, and its pg_hba line 10 "host all postgres all reject" refuses that from every address',
+      'status and the promotion gate connect to standby as postgres over TCP, and its pg_hba line 16 "host all postgres all reject" refuses that from every address',
     ]);
     // an admitting line for the role before the reject line (here for everyone) silences it
     const open = parseTopology(stringify(mutate(base, (t) => { delete t.link.monitoring; t.primary.postgresql.pgHba = ['host all all 10.0.0.0/8 scram-sha-256']; t.standby.postgresql.pgHba = ['host all all 10.0.0.0/8 scram-sha-256']; })), 'w.yaml');

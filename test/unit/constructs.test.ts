@@ -56,8 +56,11 @@ describe('article topology, following', () => {
 
   test('order: primary nodes, then the primary patch; the standby stack waits for the primary stack', () => {
     const patch = byPath(primary, 'cluster/dcs-patch/apply');
-    expect(patch.depends_on).toHaveLength(3);
+    expect(patch.depends_on).toHaveLength(4);
     expect(patch.depends_on[0]).toMatch(/^terraform_data\.cluster_node-so1_config_/);
+    // the cluster's role step comes first: members and patch wait for it
+    expect(patch.depends_on[3]).toMatch(/^terraform_data\.cluster_role_apply_/);
+    expect(byPath(primary, 'cluster/node-so1/config').depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
     expect((app.node.findChild('standby') as TerraformStack).dependencies.map((d) => d.node.id)).toEqual(['primary']);
   });
 
@@ -180,13 +183,13 @@ describe('promotion variant (detached)', () => {
     expect(detach.depends_on ?? []).toEqual([]);
     for (const name of ['ta1', 'ta2', 'ta3']) {
       const file = byPath(detached.standby, `node-${name}/config`);
-      expect(file.depends_on).toEqual([key('link_promotion_detach_apply')]);
+      expect(file.depends_on).toEqual([key('link_promotion_detach_apply'), key('cluster_role_apply')]);
       expect(JSON.stringify(file.provisioner)).toContain('systemctl reload patroni@16-pgcluster.service');
     }
     // the cluster's patch (which carries standby_cluster: null too) runs the gate as well, after the members
     const patch = byPath(detached.standby, 'dcs-patch/apply');
     expect(patch.provisioner[0]['local-exec'].command).toMatch(/link-health\.cjs" gate && node /);
-    expect(patch.depends_on).toEqual([key('cluster_node-ta1_config'), key('cluster_node-ta2_config'), key('cluster_node-ta3_config'), key('link_promotion_detach_apply')]);
+    expect(patch.depends_on).toEqual([key('cluster_node-ta1_config'), key('cluster_node-ta2_config'), key('cluster_node-ta3_config'), key('link_promotion_detach_apply'), key('cluster_role_apply')]);
     expect(byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'].command).not.toContain('link-health');
     const release = byPath(detached.standby, 'source-slots/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
@@ -252,7 +255,7 @@ describe('constructs from TypeScript', () => {
     new StandbyLink(stack, 'link', { primary, standby, ...t.link });
     const json = JSON.parse(Testing.synth(stack));
     const ta1 = byPath(json, 'dc2/node-ta1/config');
-    expect(ta1.depends_on).toEqual([expect.stringMatching(/^terraform_data\.dc1_dcs-patch_apply_/)]);
+    expect(ta1.depends_on).toEqual([expect.stringMatching(/^terraform_data\.dc2_role_apply_/), expect.stringMatching(/^terraform_data\.dc1_dcs-patch_apply_/)]);
   });
 
   test('existing primary: no node resources, a patch with its declared pg_hba, slot and no timing keys', () => {
@@ -265,7 +268,7 @@ describe('constructs from TypeScript', () => {
     const standby = new StandbyPatroniCluster(stack, 'dc2', t.standby);
     new StandbyLink(stack, 'link', { primary, standby, ...t.link });
     const json = JSON.parse(Testing.synth(stack));
-    expect(Object.keys(resourcesOf(json)).filter((k) => k.startsWith('dc1_'))).toEqual([expect.stringMatching(/^dc1_dcs-patch_apply_/)]);
+    expect(Object.keys(resourcesOf(json)).filter((k) => k.startsWith('dc1_'))).toEqual([expect.stringMatching(/^dc1_dcs-patch_apply_/), expect.stringMatching(/^dc1_role_apply_/)]);
     const patch = JSON.parse(byPath(json, 'dc1/dcs-patch/apply').input.patch_json);
     expect(Object.keys(patch).sort()).toEqual(['postgresql', 'slots']);
     expect(patch.postgresql.pg_hba.slice(0, 2)).toEqual(['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256']);
@@ -380,7 +383,7 @@ describe('constructs from TypeScript', () => {
       destination: '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env',
     });
     expect(place['remote-exec'].inline.slice(1, 3)).toEqual(["chmod 0600 '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env'", "mv -f '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env' '/etc/patroni/16-pgcluster.env'"]);
-    expect(byPath(standby, 'cluster/node-ta1/config').depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_node-ta1_secrets_/)]);
+    expect(byPath(standby, 'cluster/node-ta1/config').depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_node-ta1_secrets_/), expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
     // no variable is read anywhere else (never into an input, a trigger or an output)
     const withoutProvisioners = Object.values(standby.resource as Record<string, Record<string, Record<string, unknown>>>).flatMap((byType) => Object.values(byType).map(({ provisioner, ...rest }) => rest));
     expect(JSON.stringify([withoutProvisioners, standby.output])).not.toMatch(/var\.patroni_/);

@@ -1,0 +1,48 @@
+/**
+ * A cluster's role step: one planned resource per cluster whose input is the role the topology
+ * gives it (`source` or `standby`) and the configuration of programs/switchover.cjs. It is
+ * replaced when the role changes, so the new source's step runs the switchover (or the rejoin)
+ * against both clusters' REST APIs, gate and fence included, right before the cluster's members
+ * and patch; the new standby's step only says who runs it. Both clusters keep their step in their
+ * own stack in either role, so a role change moves no resource between states.
+ */
+import { Construct } from 'constructs';
+import { TerraformResource } from 'cdktf';
+import { addDependency, escapeTemplate, planResource } from './patroni-node';
+import { PatroniCluster } from './patroni-cluster';
+import { RoleConfig } from './planners/link';
+import { shippedProgram } from './scripts';
+
+export interface RoleStepProps {
+  readonly cluster: PatroniCluster;
+  readonly config: RoleConfig;
+}
+
+export class RoleStep extends Construct {
+  readonly resource: TerraformResource;
+
+  constructor(scope: Construct, id: string, props: RoleStepProps) {
+    super(scope, id);
+    const { cluster, config } = props;
+    const kind = cluster.resolved.deploy.resourceKind;
+    const attr = kind === 'null_resource' ? 'triggers' : 'input';
+    const json = JSON.stringify(config);
+    const { resource } = planResource(
+      this,
+      'apply',
+      kind,
+      { scope: cluster.resolved.scope, role: config.role, role_config: escapeTemplate(json) },
+      // only the role replaces it: a switchover runs when the source changes, not on every edit
+      { role: config.role },
+      [{
+        type: 'local-exec',
+        command: `node "${shippedProgram(this, 'switchover.cjs')}"`,
+        environment: { ROLE_CONFIG: `\${self.${attr}.role_config}` },
+      }],
+    );
+    this.resource = resource;
+    // a refused role change leaves the cluster's files and configuration as they were
+    for (const r of cluster.nodeResources) addDependency(r, resource);
+    if (cluster.dcsPatch) addDependency(cluster.dcsPatch.resource, resource);
+  }
+}

@@ -1,0 +1,246 @@
+#!/usr/bin/env node
+// The role step of a cluster: makes the cluster the topology names as the source the source,
+// against both clusters' REST APIs, in one run (the steps alternate between the clusters, so
+// they cannot be spread over two stacks). Run by the new source's `role` resource; a failure
+// taints it, and the next apply runs everything again from a fresh look at both clusters.
+//
+//   planned switchover (this cluster is a standby cluster of the other, a primary):
+//     1. gate: the link is healthy (standby leader streaming, same system and timeline, replay
+//        not paused, no maintenance mode) and the standby leader lags by at most maxLagBytes;
+//     2. the reverse link: the link slot on this cluster (pg_hba admits both sides already);
+//     3. fence: the other cluster becomes a standby cluster of this one (PATCH standby_cluster):
+//        Patroni stops its PostgreSQL at once and restarts it in recovery;
+//     4. the other side's last position (replayed there after the restart) must be replayed
+//        here within catchUpTimeoutSeconds; if not, the fence is undone (the other cluster is a
+//        primary again, nothing lost) and the step fails;
+//     5. promote this cluster (standby_cluster: null);
+//     6. the other cluster streams from this one (Patroni rewinds only where needed) and its old
+//        link slot is dropped.
+//   rejoin (both are primaries: this one was promoted while the other was cut off): how many
+//     bytes the other wrote past the divergence point is printed; without acceptDataLoss the
+//     step refuses; with it, steps 2, 3 and 6 (pg_rewind throws those bytes away).
+//   already the source, the other following or absent: nothing to do.
+//   a previous run stopped between 3 and 5 (both are standby clusters): step 4 decides again.
+//
+// ROLE_CONFIG (JSON, no password): { role, me, other, slotName, block, user, maxLagBytes,
+//   catchUpTimeoutSeconds, followTimeoutSeconds, acceptDataLoss } where me/other are
+//   { name, scope, restUser, restPasswordEnv, nodes: [{ name, host, port, rest }] } and block is
+//   the standby_cluster block that makes the other cluster follow this one. Database access as
+//   the gate's: PGPASSWORD or a pgpass file for `user`.
+'use strict';
+
+const { request, getJson } = require('./rest-client.cjs');
+const health = require('./link-health.cjs');
+
+const LEADER = ['leader', 'master', 'primary'];
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function log(msg) {
+  process.stdout.write(`[role change] ${new Date().toISOString()} ${msg}\n`);
+}
+
+function fail(msg) {
+  throw Object.assign(new Error(msg), { refused: true });
+}
+
+/** What one cluster looks like right now: its dynamic configuration and members. */
+async function look(cluster) {
+  for (const n of cluster.nodes) {
+    const config = await getJson(`${n.rest}/config`);
+    if (config === undefined) continue;
+    const members = ((await getJson(`${n.rest}/cluster`)) || {}).members || [];
+    const leader = members.find((m) => LEADER.includes(m.role) || m.role === 'standby_leader');
+    return { reachable: true, config, members, leader, standby: Boolean(config.standby_cluster), primary: Boolean(leader && LEADER.includes(leader.role)) };
+  }
+  return { reachable: false };
+}
+
+async function patch(cluster, body) {
+  const password = process.env[cluster.restPasswordEnv] || '';
+  const headers = { 'content-type': 'application/json' };
+  if (cluster.restUser) {
+    if (!password) fail(`the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`);
+    headers.authorization = `Basic ${Buffer.from(`${cluster.restUser}:${password}`).toString('base64')}`;
+  }
+  let last = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    for (const n of cluster.nodes) {
+      try {
+        const res = await request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
+        if (res.status === 200) return;
+        if (res.status === 401 || res.status === 403) fail(`${n.rest} refused the credentials (HTTP ${res.status}): check ${cluster.restPasswordEnv}`);
+        last = `${n.rest}: HTTP ${res.status}`;
+      } catch (err) {
+        if (err.refused || err.tls) throw err;
+        last = `${n.rest}: ${err.message}`;
+      }
+    }
+    await sleep(500);
+  }
+  throw new Error(`PATCH /config on ${cluster.name} failed: ${last}`);
+}
+
+/** The node of `cluster` named `member`, read with SQL (recovery state, positions, timeline). */
+async function readMember(cluster, member, cfg) {
+  const node = cluster.nodes.find((n) => n.name === member);
+  return node ? health.readNode(node, cfg, cluster.name) : undefined;
+}
+
+async function waitFor(what, seconds, check) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(200);
+  }
+}
+
+/** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */
+async function gate(cfg) {
+  const report = await health.collect({ state: 'following', slotName: cfg.slotName, user: cfg.user, source: cfg.other, standby: cfg.me });
+  const problems = [...report.problems];
+  const leader = report.nodes.find((n) => n.member === report.standby.leader);
+  if (leader && leader.lagBytes !== null && leader.lagBytes > cfg.maxLagBytes) problems.push(`standby leader ${leader.member} lags ${leader.lagBytes} bytes behind the source (at most ${cfg.maxLagBytes}: roleChange.maxLagBytes)`);
+  process.stdout.write(`${health.formatReport(report)}\n`);
+  return { problems, report };
+}
+
+/** The last position the demoted cluster has (replayed from its own WAL after the restart in recovery). */
+async function finalPosition(cfg, formerLeader) {
+  return waitFor('the demoted leader back in recovery', 30, async () => {
+    const n = await readMember(cfg.other, formerLeader, cfg);
+    return n && n.reachable && n.inRecovery ? n : undefined;
+  });
+}
+
+async function follows(cfg) {
+  return waitFor('the other cluster streaming from this one', cfg.followTimeoutSeconds, async () => {
+    const other = await look(cfg.other);
+    const leader = other.reachable && other.leader && other.leader.role === 'standby_leader' ? other.leader.name : undefined;
+    if (!leader) return undefined;
+    const n = await readMember(cfg.other, leader, cfg);
+    return n && n.receiverStatus === 'streaming' && cfg.me.nodes.some((m) => m.host === n.senderHost) ? n : undefined;
+  });
+}
+
+/** Steps 6: the other cluster streams from here; its old link slot goes. */
+async function settleFollower(cfg, t0) {
+  if (cfg.slotName) await patch(cfg.other, { slots: { [cfg.slotName]: null } });
+  const streaming = await follows(cfg);
+  if (!streaming) fail(`${cfg.other.name} does not stream from ${cfg.me.name} after ${cfg.followTimeoutSeconds} s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost: look at its Patroni log`);
+  log(`${cfg.other.name} streams from ${cfg.me.name} (standby leader ${streaming.member}, timeline ${streaming.timeline}), ${Date.now() - t0} ms after the start`);
+}
+
+async function planned(cfg, me, other) {
+  const t0 = Date.now();
+  log(`switchover: ${cfg.other.name} (primary, leader ${other.leader && other.leader.name}) -> ${cfg.me.name} (standby cluster)`);
+  const { problems } = await gate(cfg);
+  if (problems.length > 0) fail(`REFUSED: the link is not ready for a switchover:\n${problems.map((p) => `  - ${p}`).join('\n')}\nnothing was changed on either side`);
+  log('gate passed: the link is healthy and caught up');
+  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } });
+  const formerLeader = other.leader.name;
+  const fence = Date.now();
+  await patch(cfg.other, { standby_cluster: cfg.block });
+  log(`fence: ${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host}) at ${new Date(fence).toISOString()}`);
+  await catchUpAndPromote(cfg, me, formerLeader, fence);
+  await settleFollower(cfg, t0);
+}
+
+/** Steps 4 and 5 (also the resumption of a run that stopped after the fence). */
+async function catchUpAndPromote(cfg, me, formerLeader, fence) {
+  const final = await finalPosition(cfg, formerLeader);
+  if (!final) {
+    await patch(cfg.other, { standby_cluster: null });
+    fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within 30 s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
+  }
+  const target = final.replayLsn;
+  log(`${cfg.other.name}'s last position: ${target} (timeline ${final.timeline})`);
+  const leaderName = me.leader && me.leader.name;
+  const caughtUp = await waitFor('replay here up to that position', cfg.catchUpTimeoutSeconds, async () => {
+    const n = await readMember(cfg.me, leaderName, cfg);
+    return n && n.replayLsn && health.lsn(n.replayLsn) >= health.lsn(target) ? n : undefined;
+  });
+  if (!caughtUp) {
+    const n = await readMember(cfg.me, leaderName, cfg);
+    await patch(cfg.other, { standby_cluster: null });
+    fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost)`);
+  }
+  log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
+  await patch(cfg.me, { standby_cluster: null });
+  const writable = await waitFor('this cluster read-write', 60, async () => {
+    const n = await readMember(cfg.me, leaderName, cfg);
+    return n && n.inRecovery === false ? n : undefined;
+  });
+  if (!writable) fail(`${cfg.me.name} was told to promote but is not read-write after 60 s: look at its Patroni log`);
+  log(`${cfg.me.name} is the primary (leader ${writable.member}, timeline ${writable.timeline}), ${Date.now() - fence} ms after the fence`);
+}
+
+/** Both clusters primaries: how far the other wrote past the point this one was promoted at. */
+async function divergence(cfg, me, other) {
+  const history = (await getJson(`${cfg.me.nodes.find((n) => n.name === me.leader.name).rest}/history`)) || [];
+  const otherLeader = await readMember(cfg.other, other.leader.name, cfg);
+  if (!otherLeader || !otherLeader.reachable) return { known: false, why: `${cfg.other.name}'s leader cannot be read with SQL` };
+  // history rows: [timeline, lsn (number), reason, timestamp, new leader]: timeline `tl` ended at `lsn`
+  const fork = history.find((h) => h[0] === otherLeader.timeline);
+  if (!fork) return { known: false, why: `${cfg.other.name} is on timeline ${otherLeader.timeline}, which is not in ${cfg.me.name}'s history (${JSON.stringify(history.map((h) => h[0]))})` };
+  const forkLsn = BigInt(fork[1]);
+  const at = health.lsn(otherLeader.currentLsn);
+  return { known: true, bytes: at > forkLsn ? Number(at - forkLsn) : 0, fork: `${(forkLsn >> 32n).toString(16).toUpperCase()}/${(forkLsn & 0xffffffffn).toString(16).toUpperCase()}`, at: otherLeader.currentLsn, timeline: otherLeader.timeline };
+}
+
+async function rejoin(cfg, me, other) {
+  const t0 = Date.now();
+  const d = await divergence(cfg, me, other);
+  if (!d.known) fail(`REFUSED: both clusters are primaries and how far ${cfg.other.name} diverged is unknown (${d.why}); nothing was changed`);
+  log(`rejoin: ${cfg.other.name} is a primary too; ${cfg.me.name} was promoted at ${d.fork} of timeline ${d.timeline}, ${cfg.other.name} is at ${d.at}: ${d.bytes} bytes written there after the split`);
+  if (d.bytes > 0 && !cfg.acceptDataLoss) {
+    fail(`REFUSED: rejoining ${cfg.other.name} throws away the ${d.bytes} bytes of WAL it wrote after ${d.fork} (pg_rewind); save what you need from it, then set link.roleChange.acceptDataLoss: true and deploy again. Nothing was changed`);
+  }
+  if (d.bytes > 0) log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
+  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } });
+  await patch(cfg.other, { standby_cluster: cfg.block });
+  log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);
+  await settleFollower(cfg, t0);
+}
+
+async function main() {
+  const cfg = JSON.parse(process.env.ROLE_CONFIG || '{}');
+  if (cfg.role !== 'source') {
+    log(`${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role step`);
+    return;
+  }
+  const [me, other] = await Promise.all([look(cfg.me), look(cfg.other)]);
+  const state = (c, x) => (!x.reachable ? 'does not answer' : x.standby ? `a standby cluster (leader ${x.leader ? x.leader.name : 'none'})` : `a primary (leader ${x.leader ? x.leader.name : 'none'})`);
+  log(`${cfg.me.name} is ${state(cfg.me, me)}; ${cfg.other.name} is ${state(cfg.other, other)}`);
+  if (!me.reachable) {
+    if (!other.reachable || other.standby) return log(`nothing to do: ${cfg.me.name} is not running yet (a new deployment), its nodes start it as the source`);
+    fail(`REFUSED: ${cfg.me.name} does not answer, and ${cfg.other.name} is a primary: it cannot be made the source; start it, or keep link.source: ${cfg.other.name}`);
+  }
+  if (!me.standby) {
+    if (!other.reachable) return log(`nothing to do: ${cfg.me.name} is the source; ${cfg.other.name} does not answer (its stack makes it follow once it runs)`);
+    if (other.standby) return log(`nothing to do: ${cfg.me.name} is the source and ${cfg.other.name} a standby cluster`);
+    if (!me.primary || !other.primary) fail(`REFUSED: a cluster has no running leader (${cfg.me.name}: ${me.leader ? me.leader.role : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.role : 'none'}); deploy again once both have one`);
+    return rejoin(cfg, me, other);
+  }
+  if (!other.reachable) fail(`REFUSED: ${cfg.other.name} does not answer, so nothing proves ${cfg.me.name} has its last writes; for a lost data center use link.state: detached with link.promotion.disaster`);
+  if (other.standby) {
+    log(`both clusters are standby clusters: a previous role change stopped after its fence; resuming`);
+    if (!other.leader) fail(`REFUSED: ${cfg.other.name} has no leader to read its last position from`);
+    return catchUpAndPromote(cfg, me, other.leader.name, Date.now()).then(() => settleFollower(cfg, Date.now()));
+  }
+  if (!other.leader || !me.leader) fail(`REFUSED: a cluster has no leader (${cfg.me.name}: ${me.leader ? me.leader.name : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.name : 'none'})`);
+  return planned(cfg, me, other);
+}
+
+module.exports = { divergence };
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`[role change] ${err.refused ? '' : 'FAILED: '}${err.message}\n`);
+    process.exit(1);
+  });
+}
