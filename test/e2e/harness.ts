@@ -72,6 +72,21 @@ export function clientFrom(source: string, target: string, user: string, passwor
   return new Client({ host: target, port: 5432, user, password, database: 'postgres', stream, ...extra } as never);
 }
 
+/**
+ * Appends one run's timings to the ignored bench/out/e2e-timings.json (`npm run bench:report`
+ * copies the runs into the tracked bench/e2e-timings.json and BENCHMARKS.md).
+ */
+export function recordTimings(suite: string, config: Record<string, string>, timingsMs: Record<string, number>, passed: boolean): void {
+  if (Object.keys(timingsMs).length === 0) return;
+  const file = path.join(ROOT, 'bench', 'out', 'e2e-timings.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tracked = path.join(ROOT, 'bench', 'e2e-timings.json');
+  const from = fs.existsSync(file) ? file : tracked;
+  const runs = fs.existsSync(from) ? (JSON.parse(fs.readFileSync(from, 'utf8')).runs ?? []) : [];
+  runs.push({ suite, config, timingsMs, passed });
+  fs.writeFileSync(file, `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-30) }, null, 2)}\n`);
+}
+
 /** Fails (never skips) when something the suite needs is missing. */
 export function checkPrerequisites(): void {
   const missing: string[] = [];

@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { checkPrerequisites, DC2_RESTAPI_PASSWORD, Harness, MONITOR_PASSWORD, now, PASSWORDS, PRIMARY, ROOT, SECRETS, sleep, STANDBY, waitFor } from './harness';
+import { checkPrerequisites, DC2_RESTAPI_PASSWORD, Harness, recordTimings, MONITOR_PASSWORD, now, PASSWORDS, PRIMARY, ROOT, SECRETS, sleep, STANDBY, waitFor } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -107,16 +107,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await h.teardown(process.env.E2E_KEEP_WORK === '1');
-  if (Object.keys(timings).length > 0) {
-    // an ignored folder: `npm run bench:report` copies the runs into the tracked bench/e2e-timings.json
-    const file = path.join(ROOT, 'bench', 'out', 'e2e-timings.json');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tracked = path.join(ROOT, 'bench', 'e2e-timings.json');
-    const from = fs.existsSync(file) ? file : tracked;
-    const runs = fs.existsSync(from) ? (JSON.parse(fs.readFileSync(from, 'utf8')).runs ?? []) : [];
-    runs.push({ config: runConfig, timingsMs: timings, passed: !failed });
-    fs.writeFileSync(file, `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-20) }, null, 2)}\n`);
-  }
+  recordTimings('walkthrough', runConfig, timings, !failed);
 });
 
 step('1. every rendered node config passes patroni --validate-config (etcd up, ports free)', async () => {

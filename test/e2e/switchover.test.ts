@@ -1,0 +1,268 @@
+/**
+ * The link's lifecycle on real etcd, Patroni 3.0.2, PostgreSQL 15 and Terraform, through the
+ * project's app and `cdktf deploy '*'`: the `clusters:` layout (stacks dc1 and dc2), a planned
+ * switchover dc1 -> dc2 while a writer runs on dc1, the switchback, a switchover refused by a
+ * paused target, and a disaster promotion of dc2 followed by the rejoin of a diverged dc1.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Client } from 'pg';
+import { parse, stringify } from 'yaml';
+import { checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, sleep, STANDBY, waitFor } from './harness';
+
+const h = new Harness();
+const DC = { dc1: PRIMARY, dc2: STANDBY } as const;
+type Dc = keyof typeof DC;
+const other = (dc: Dc): Dc => (dc === 'dc1' ? 'dc2' : 'dc1');
+const clusterOf = (dc: Dc) => (dc === 'dc1' ? 'primary' : 'standby') as 'primary' | 'standby';
+const stackDir = (dc: Dc) => path.join(h.work, 'cdktf.out', 'stacks', dc);
+const timings: Record<string, number> = {};
+let failed = false;
+let layout: Record<string, any>;
+
+function step(name: string, fn: () => Promise<void>): void {
+  test(name, async () => {
+    if (failed) throw new Error('an earlier step failed');
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`\n===== step failed: ${name}\n${h.diagnostics()}\n`);
+      throw err;
+    }
+  });
+}
+
+/** Writes the topology (the clusters: layout) with a change applied and deploys every stack. */
+function deploy(label: string, change: (t: Record<string, any>) => void = () => undefined, linkState = ''): { status: number; output: string } {
+  change(layout);
+  fs.writeFileSync(path.join(h.work, 'topology.yaml'), stringify(layout));
+  return h.cdktfDeploy(['*'], label, linkState);
+}
+
+function expectOk(res: { status: number; output: string }): void {
+  expect({ status: res.status, tail: res.status === 0 ? '' : res.output.slice(-4000) }).toEqual({ status: 0, tail: '' });
+}
+
+/** `source` has a read-write leader with two streaming replicas; the other DC's standby leader streams from it, its replicas from the standby leader. */
+async function linked(source: Dc): Promise<{ leader: string; standbyLeader: string } | undefined> {
+  const srcMembers = await h.members(clusterOf(source));
+  const leader = srcMembers.find((m) => ['master', 'leader', 'primary'].includes(m.role));
+  const sbyMembers = await h.members(clusterOf(other(source)));
+  const sl = sbyMembers.find((m) => m.role === 'standby_leader');
+  if (!leader || !sl || srcMembers.length !== 3 || sbyMembers.length !== 3) return undefined;
+  for (const m of sbyMembers) {
+    const r = await h.sql<{ status: string; sender_host: string }>(m.host, 'select status, sender_host from pg_stat_wal_receiver');
+    if (r.length !== 1 || r[0].status !== 'streaming') return undefined;
+    const fromSource = Object.values(DC[source]).includes(r[0].sender_host);
+    if (m.name === sl.name ? !fromSource : r[0].sender_host !== sl.host) return undefined;
+  }
+  return { leader: leader.name, standbyLeader: sl.name };
+}
+
+async function systemIds(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, host] of Object.entries({ ...PRIMARY, ...STANDBY })) {
+    out[name] = (await h.sql<{ id: string }>(host, 'select system_identifier::text as id from pg_control_system()'))[0].id;
+  }
+  return out;
+}
+
+/** Sizes of the Patroni logs, to search only what a step added. */
+function logMarks(): Record<string, number> {
+  return Object.fromEntries(Object.keys({ ...PRIMARY, ...STANDBY }).map((n) => [n, fs.statSync(path.join(h.work, 'logs', `${n}.log`)).size]));
+}
+
+function logsSince(marks: Record<string, number>): string {
+  return Object.entries(marks).map(([n, size]) => fs.readFileSync(path.join(h.work, 'logs', `${n}.log`)).subarray(size).toString('utf8')).join('\n');
+}
+
+/** Inserts rows into one host as fast as it acknowledges them, reconnecting on errors; records each acknowledgement. */
+class Writer {
+  readonly acked: { id: number; at: number }[] = [];
+  private stopped = false;
+  private done?: Promise<void>;
+  constructor(private readonly host: string, private next: number) {}
+  start(): this {
+    this.done = (async () => {
+      let client: Client | undefined;
+      while (!this.stopped) {
+        try {
+          if (!client) {
+            client = h.adminClient(this.host, 'writer');
+            await client.connect();
+          }
+          const id = this.next++;
+          await client.query('insert into lifecycle(id) values ($1)', [id]);
+          this.acked.push({ id, at: now() });
+        } catch {
+          await client?.end().catch(() => undefined);
+          client = undefined;
+          await sleep(20);
+        }
+        await sleep(5);
+      }
+      await client?.end().catch(() => undefined);
+    })();
+    return this;
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+}
+
+/** A planned switchover to `target` while a writer runs on the current source; returns the write gap. */
+async function switchover(target: Dc, label: string): Promise<void> {
+  const source = other(target);
+  const before = (await linked(source))!;
+  const ids = await systemIds();
+  const marks = logMarks();
+  const oldWriter = new Writer(DC[source][before.leader], label === 'switchover' ? 1_000_000 : 3_000_000).start();
+  const newWriter = new Writer(DC[target][before.standbyLeader], label === 'switchover' ? 2_000_000 : 4_000_000).start();
+  await waitFor('the writer on the source acknowledges', 10_000, async () => oldWriter.acked.length > 20);
+  const t0 = now();
+  const res = deploy(label, (t) => (t.link.source = target));
+  await oldWriter.stop();
+  await waitFor(`the writer on ${target} acknowledges`, 30_000, async () => newWriter.acked.length > 5);
+  await newWriter.stop();
+  expectOk(res);
+  expect(res.output).toMatch(/\[role change\] \S+ gate passed/);
+  expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ fence: ${source} demoted`));
+  expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ ${source} streams from ${target}`));
+  // every write acknowledged on the old source is on the new one, which took writes after it
+  const lastOld = oldWriter.acked[oldWriter.acked.length - 1];
+  const firstNew = newWriter.acked[0];
+  timings[`${label}WriteGapMs`] = firstNew.at - lastOld.at;
+  timings[`${label}DeployMs`] = now() - t0;
+  const newLeader = DC[target][before.standbyLeader];
+  const rows = new Set((await h.sql<{ id: number }>(newLeader, 'select id from lifecycle')).map((r) => Number(r.id)));
+  const missing = oldWriter.acked.filter((a) => !rows.has(a.id)).map((a) => a.id);
+  expect({ acked: oldWriter.acked.length, missing }).toEqual({ acked: oldWriter.acked.length, missing: [] });
+  // the old source streams from the new one; the same databases (nothing re-cloned, no basebackup)
+  const after = await waitFor(`${source} streaming from ${target}`, 60_000, () => linked(target));
+  timings[`${label}OldSourceStreamingMs`] = now() - t0;
+  expect(after.value.leader).toBe(before.standbyLeader);
+  expect(await systemIds()).toEqual(ids);
+  expect(logsSince(marks)).not.toMatch(/basebackup|bootstrap from/i);
+  // the link slot is on the new source only
+  expect((await h.config(clusterOf(target))).slots).toEqual({ standby_cluster_slot: { type: 'physical' } });
+  expect((await h.config(clusterOf(source))).slots ?? {}).toEqual({});
+  await waitFor('the link slot active on the new source', 30_000, async () => {
+    const r = await h.sql<{ active: boolean }>(newLeader, "select active from pg_replication_slots where slot_name = 'standby_cluster_slot'");
+    return r.length === 1 && r[0].active;
+  });
+  // both stacks converged: the next plan is empty
+  expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
+  expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
+}
+
+beforeAll(() => {
+  checkPrerequisites();
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  h.setup();
+  const t = parse(h.topologyText());
+  layout = { clusters: { dc1: t.primary, dc2: t.standby }, link: { ...t.link, source: 'dc1' } };
+});
+
+afterAll(async () => {
+  await h.teardown(process.env.E2E_KEEP_WORK === '1');
+  recordTimings('lifecycle', { loopWait: '2' }, timings, !failed);
+});
+
+step("the clusters: layout deploys as stacks dc1 and dc2 (cdktf deploy '*'); dc2 streams from dc1", async () => {
+  h.startEtcd();
+  await h.waitEtcd();
+  expectOk(deploy('initial'));
+  expect(fs.readdirSync(path.join(h.work, 'cdktf.out', 'stacks')).sort()).toEqual(['dc1', 'dc2']);
+  expect(fs.readdirSync(h.work).filter((f) => f.endsWith('.tfstate')).sort()).toEqual(['terraform.dc1.tfstate', 'terraform.dc2.tfstate']);
+  const { value } = await waitFor('dc2 streaming from dc1', 180_000, () => linked('dc1'));
+  await h.sql(PRIMARY[value.leader], `create role monitor login password '${MONITOR_PASSWORD}' in role pg_monitor`);
+  await h.sql(PRIMARY[value.leader], 'create table lifecycle(id bigint primary key, at timestamptz default now())');
+});
+
+step('planned switchover dc1 -> dc2 with a writer on dc1: no acknowledged write lost, dc1 follows dc2, nothing re-cloned', async () => {
+  await switchover('dc2', 'switchover');
+});
+
+step('switchback dc2 -> dc1: the same checks', async () => {
+  await switchover('dc1', 'switchback');
+});
+
+step('a switchover to a paused target (maintenance mode, replay paused) is refused; nothing changes on either side', async () => {
+  const before = (await linked('dc1'))!;
+  const configs = { dc1: await h.config('primary'), dc2: await h.config('standby') };
+  h.patronictl('s1', ['pause', '--wait']);
+  await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_pause()');
+  try {
+    const res = deploy('switchover-refused', (t) => (t.link.source = 'dc2'));
+    expect(res.status).not.toBe(0);
+    expect(res.output).toMatch(/REFUSED: the link is not ready for a switchover/);
+    expect(res.output).toMatch(/replay is paused on standby leader/);
+    expect(res.output).not.toMatch(/fence:/);
+    expect({ dc1: await h.config('primary'), dc2: await h.config('standby') }).toEqual(configs);
+  } finally {
+    await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_resume()');
+    h.patronictl('s1', ['resume', '--wait']);
+  }
+  // back to the topology as it runs: dc1 the source
+  expectOk(deploy('switchover-refused-back', (t) => (t.link.source = 'dc1')));
+  await waitFor('dc2 streaming from dc1 again', 60_000, () => linked('dc1'));
+});
+
+let dc1FormerLeader = '';
+
+step('disaster: dc1 wrote rows dc2 never got, dc1 is lost, dc2 is promoted (promotion.disaster)', async () => {
+  const { leader } = (await linked('dc1'))!;
+  dc1FormerLeader = leader;
+  // dc2 stops (its data center is cut off), dc1 keeps writing, then dc1 is lost too
+  for (const n of Object.keys(STANDBY)) h.nodeCtl('stop', n);
+  await waitFor('dc2 stopped', 60_000, async () => (await h.members('standby')).length === 0);
+  for (let i = 0; i < 50; i++) await h.sql(PRIMARY[leader], `insert into lifecycle(id) values (${9_000_000 + i})`);
+  await h.sql(PRIMARY[leader], 'checkpoint');
+  for (const n of Object.keys(PRIMARY)) h.nodeCtl('stop', n);
+  await waitFor('dc1 stopped', 60_000, async () => (await h.members('primary')).length === 0);
+  for (const n of Object.keys(STANDBY)) h.nodeCtl('start', n);
+  await waitFor('dc2 back as a standby cluster', 90_000, async () => (await h.members('standby')).some((m) => m.role === 'standby_leader'));
+  // the disaster promotion of dc2: its stack only, as the runbook says
+  change((t) => (t.link.promotion = { disaster: true }));
+  h.synth(path.join(h.work, 'topology.yaml'), path.join(h.work, 'cdktf.out'), 'detached');
+  h.apply(stackDir('dc2'), 'dc2-disaster');
+  await waitFor('dc2 read-write', 60_000, async () => (await h.members('standby')).some((m) => ['master', 'leader', 'primary'].includes(m.role)));
+  const dc2Leader = (await h.leader('standby'))!;
+  await h.sql(STANDBY[dc2Leader], 'insert into lifecycle(id) values (8000001)');
+});
+
+step('rejoin of the diverged dc1: refused with the bytes it would lose, then rewound and streaming from dc2 once the loss is accepted', async () => {
+  // dc1 comes back: its former leader first (it runs on as the primary it was), then the others
+  h.nodeCtl('start', dc1FormerLeader);
+  const { value: dc1Leader } = await waitFor('dc1 back as a primary', 90_000, async () => (await h.members('primary')).find((m) => ['master', 'leader', 'primary'].includes(m.role))?.name);
+  for (const n of Object.keys(PRIMARY)) if (n !== dc1FormerLeader) h.nodeCtl('start', n);
+  expect((await h.sql<{ n: string }>(PRIMARY[dc1Leader], 'select count(*) as n from lifecycle where id >= 9000000'))[0].n).toBe('50');
+  const refused = deploy('rejoin-refused', (t) => {
+    t.link.source = 'dc2';
+    t.link.state = 'following';
+    delete t.link.promotion;
+  });
+  expect(refused.status).not.toBe(0);
+  expect(refused.output).toMatch(/REFUSED: rejoining dc1 throws away the \d+ bytes of WAL it wrote after/);
+  expect((await h.members('primary')).find((m) => m.name === dc1Leader)?.role).toMatch(/master|leader|primary/);
+  const t0 = now();
+  const res = deploy('rejoin', (t) => (t.link.roleChange = { acceptDataLoss: true }));
+  expectOk(res);
+  expect(res.output).toMatch(/acceptDataLoss is set: \d+ bytes of dc1/);
+  await waitFor('dc1 streaming from dc2', 120_000, () => linked('dc2'));
+  timings.rejoinMs = now() - t0;
+  // dc1 has dc2's history: the row written after the promotion, not the diverged ones
+  const anyDc1 = Object.values(PRIMARY)[0];
+  await waitFor('the row written on dc2 after the promotion reaches dc1', 30_000, async () => (await h.sql(anyDc1, 'select 1 from lifecycle where id = 8000001')).length === 1);
+  expect((await h.sql<{ n: string }>(anyDc1, 'select count(*) as n from lifecycle where id >= 9000000'))[0].n).toBe('0');
+  expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
+  expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
+});
+
+function change(fn: (t: Record<string, any>) => void): void {
+  fn(layout);
+  fs.writeFileSync(path.join(h.work, 'topology.yaml'), stringify(layout));
+}
