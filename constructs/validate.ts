@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Problem, TopologyError, zodProblems } from './errors';
 import { checkRules } from './rules';
 import { resolveCluster, resolveLink } from './resolve';
-import { allowedKeysAt, clusterSchema, dataCenterLayoutSchema, linkSchema, topologySchema } from './schema';
+import { allowedKeysAt, CLUSTER_NAME, clusterSchema, dataCenterLayoutSchema, linkSchema, topologySchema } from './schema';
 import { ClusterSpec, LinkSpec, Topology } from './types';
 
 function schemaProblems<T>(schema: z.ZodType<T>, input: unknown, prefix: readonly PropertyKey[]): { value?: T; problems: Problem[] } {
@@ -65,6 +65,10 @@ function validateDataCenterLayout(input: unknown, source: string): { topology: T
   const { clusters, link } = layout.value;
   const names = Object.keys(clusters);
   const problems: Problem[] = [];
+  for (const name of names.filter((n) => !CLUSTER_NAME.test(n))) {
+    problems.push({ path: `clusters.${name}`, message: 'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)', received: name, allowed: 'e.g. dc1, fra-1, berlin', fix: 'rename the cluster (and link.source)' });
+  }
+  if (problems.length > 0) throw new TopologyError(source, problems);
   if (names.length !== 2) {
     problems.push({ path: 'clusters', message: `has ${names.length} cluster(s): the layout is one source and its standby`, received: names, allowed: 'exactly two clusters, named after their data centers', fix: 'keep the two clusters of the link, e.g. clusters: {dc1: ..., dc2: ...}' });
     throw new TopologyError(source, problems);

@@ -11,6 +11,8 @@ import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
 import { checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, sleep, STANDBY, waitFor } from './harness';
 
+jest.setTimeout(300_000);
+
 const h = new Harness();
 const DC = { dc1: PRIMARY, dc2: STANDBY } as const;
 type Dc = keyof typeof DC;
