@@ -93,6 +93,7 @@ class Writer {
         try {
           if (!client) {
             client = h.adminClient(this.host, 'writer');
+            client.on('error', () => undefined); // a server going away: the next query fails and reconnects
             await client.connect();
           }
           const id = this.next++;
@@ -194,9 +195,9 @@ step('switchback dc2 -> dc1: the same checks', async () => {
 
 step('a switchover to a paused target (maintenance mode, replay paused) is refused; nothing changes on either side', async () => {
   const before = (await linked('dc1'))!;
-  const configs = { dc1: await h.config('primary'), dc2: await h.config('standby') };
   h.patronictl('s1', ['pause', '--wait']);
   await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_pause()');
+  const configs = { dc1: await h.config('primary'), dc2: await h.config('standby') };
   try {
     const res = deploy('switchover-refused', (t) => (t.link.source = 'dc2'));
     expect(res.status).not.toBe(0);

@@ -3,7 +3,7 @@
  * what it never touches, and which slot removals wait for the standby cluster.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { desiredPatch, holdSlots, hotStandbyWarnings, MARKER } = require('../../programs/apply-config-patch.cjs');
+const { demotes, desiredPatch, holdSlots, hotStandbyWarnings, MARKER } = require('../../programs/apply-config-patch.cjs');
 
 const running = {
   ttl: 30,
@@ -113,5 +113,18 @@ describe('hot-standby parameters against the running source (apply time)', () =>
   });
   test('equal or higher values and non-numbers say nothing', () => {
     expect(hotStandbyWarnings({ max_locks_per_transaction: 128, max_prepared_transactions: 'x' }, { max_locks_per_transaction: 64, max_prepared_transactions: 10 })).toEqual([]);
+  });
+});
+
+describe('a patch never demotes a running primary (only a role step does, after its gate)', () => {
+  const block = { host: '10.0.2.1,10.0.2.2', port: 5432 };
+  test('standby_cluster into a cluster that has none: refused, naming the role step', () => {
+    expect(demotes({ standby_cluster: block }, { loop_wait: 10 })).toMatch(/^this patch would make a running primary cluster a standby cluster \(standby_cluster -> 10\.0\.2\.1,10\.0\.2\.2\): a role change runs only in the new source's role step/);
+  });
+  test('a standby cluster keeps getting its block; a primary without the block is left alone; a detach is no demotion', () => {
+    expect(demotes({ standby_cluster: block }, { standby_cluster: { host: 'x' } })).toBeUndefined();
+    expect(demotes({ loop_wait: 10 }, { loop_wait: 10 })).toBeUndefined();
+    expect(demotes({ standby_cluster: null }, { standby_cluster: { host: 'x' } })).toBeUndefined();
+    expect(demotes({ standby_cluster: block }, undefined)).toBeUndefined();
   });
 });
