@@ -284,6 +284,15 @@ function formatReport(report) {
 
 // --- the promotion gate -----------------------------------------------------------------------
 
+/**
+ * Nothing received waits for replay. After a restart without a stream, PostgreSQL reports the
+ * receive position as the start of the segment it would stream from, behind what it replayed from
+ * its own pg_wal: replay at or past receive is "everything replayed".
+ */
+function allReplayed(node) {
+  return node.replayLsn !== null && node.receiveLsn !== null ? lsn(node.replayLsn) >= lsn(node.receiveLsn) : node.replayLsn !== null;
+}
+
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -339,11 +348,11 @@ async function gate(cfg, log = () => undefined) {
     add('source cluster reachable', '', `no (${unreachable}); disaster promotion declared`, true);
     add('replay not paused', leader.replayPaused, '', leader.replayPaused === false);
     const deadline = Date.now() + cfg.catchUpTimeoutSeconds * 1000;
-    while (leader.receiveLsn !== leader.replayLsn && !leader.replayPaused && Date.now() < deadline) {
+    while (!allReplayed(leader) && !leader.replayPaused && Date.now() < deadline) {
       await sleep(250);
       leader = await readNode(leaderNode, cfg, cfg.standby.name);
     }
-    add('everything received is replayed (receive == replay)', `${leader.receiveLsn} == ${leader.replayLsn}`, '', leader.receiveLsn === leader.replayLsn);
+    add('everything received is replayed (replay >= receive)', `${leader.replayLsn} >= ${leader.receiveLsn}`, '', allReplayed(leader));
     notes.push(`last known gap: the standby leader received up to ${dash(leader.receiveLsn)} and replayed its last transaction ${leader.replayAgeSeconds === null ? 'at an unknown time' : `${Math.round(leader.replayAgeSeconds)} s ago`}; writes the source made after that are lost`);
     return result(checks.every((c) => c.ok));
   }
@@ -359,7 +368,7 @@ async function gate(cfg, log = () => undefined) {
     for (;;) {
       leader = await readNode(leaderNode, cfg, cfg.standby.name);
       const source = await readSource();
-      const caughtUp = leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(source.current_lsn);
+      const caughtUp = allReplayed(leader) && lsn(leader.replayLsn) >= lsn(source.current_lsn);
       if (caughtUp || !leader.reachable || leader.replayPaused || Date.now() >= deadline) return source;
       await sleep(250);
     }
@@ -368,7 +377,7 @@ async function gate(cfg, log = () => undefined) {
   let source = await catchUp(cfg.catchUpTimeoutSeconds);
   add('replay not paused (pg_is_wal_replay_paused)', leader.replayPaused, '', leader.replayPaused === false);
   const delay = leader.applyDelayMs ? `, recovery_min_apply_delay ${leader.applyDelayMs} ms` : '';
-  add(`received == replayed (no WAL waiting${delay})`, `${leader.receiveLsn} / ${leader.replayLsn}`, '', leader.receiveLsn === leader.replayLsn);
+  add(`received <= replayed (no WAL waiting${delay})`, `${leader.receiveLsn} / ${leader.replayLsn}`, '', allReplayed(leader));
   add('replayed up to the source position', leader.replayLsn, `${source.current_lsn} (gap ${bytesBetween(source.current_lsn, leader.replayLsn)} bytes)`, lsn(leader.replayLsn) >= lsn(source.current_lsn));
   if (!checks.every((c) => c.ok)) {
     const moved = bytesBetween(source.current_lsn, first.current_lsn);
@@ -389,7 +398,7 @@ async function gate(cfg, log = () => undefined) {
   for (const t of open) {
     notes.push(`${t.state === 'prepared' ? t.application_name : `transaction ${t.xid} of pid ${t.pid}`} by ${t.user_name} from ${t.client}${t.application_name && t.state !== 'prepared' ? ` (${t.application_name})` : ''}: open for ${t.age_s} s, ${t.state}; it could commit after the detach: end it on the source first`);
   }
-  add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, leader.receiveLsn === leader.replayLsn && lsn(leader.replayLsn) >= lsn(source.current_lsn));
+  add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, allReplayed(leader) && lsn(leader.replayLsn) >= lsn(source.current_lsn));
   return result(checks.every((c) => c.ok));
 }
 
@@ -418,7 +427,7 @@ async function runGate() {
   process.exit(1);
 }
 
-module.exports = { collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, query, readNode, IN_FLIGHT_SQL };
+module.exports = { allReplayed, collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, query, readNode, IN_FLIGHT_SQL };
 
 if (require.main === module) {
   if (process.argv[2] !== 'gate') {

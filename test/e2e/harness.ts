@@ -258,18 +258,33 @@ export class Harness {
    * stacks in its dependency order), with the suite's topology and LINK_STATE.
    */
   cdktfDeploy(stacks: string[], label: string, linkState = '', topologyFile = path.join(this.work, 'topology.yaml')): { status: number; output: string } {
+    const { cli, args, env } = this.cdktfCommand(stacks, linkState, topologyFile);
+    const res = spawnSync(cli, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
+    return this.logCdktf(label, args, `${res.stdout}${res.stderr}`, res.status ?? -1);
+  }
+
+  /** The same, without blocking the event loop (writers and probes keep running meanwhile). */
+  cdktfDeployAsync(stacks: string[], label: string, linkState = '', topologyFile = path.join(this.work, 'topology.yaml')): Promise<{ status: number; output: string }> {
+    const { cli, args, env } = this.cdktfCommand(stacks, linkState, topologyFile);
+    return new Promise((resolve) => {
+      const child = spawn(cli, args, { cwd: ROOT, env });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      child.on('close', (code) => resolve(this.logCdktf(label, args, output, code ?? -1)));
+    });
+  }
+
+  private cdktfCommand(stacks: string[], linkState: string, topologyFile: string): { cli: string; args: string[]; env: NodeJS.ProcessEnv } {
     const cli = path.join(ROOT, 'node_modules', '.bin', 'cdktf');
     const args = ['deploy', ...stacks, '--auto-approve', '--no-color', '--app', `${process.execPath} ${path.join(ROOT, 'dist', 'main.js')}`, '--output', path.join(this.work, 'cdktf.out')];
-    const res = spawnSync(cli, args, {
-      cwd: ROOT,
-      env: { ...this.tfEnv(), TOPOLOGY: topologyFile, LINK_STATE: linkState, CDKTF_OUTDIR: path.join(this.work, 'cdktf.out'), DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', CI: '1' },
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-      timeout: 300_000,
-    });
-    const output = `${res.stdout}${res.stderr}`;
+    const env = { ...this.tfEnv(), TOPOLOGY: topologyFile, LINK_STATE: linkState, CDKTF_OUTDIR: path.join(this.work, 'cdktf.out'), DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', CI: '1' };
+    return { cli, args, env };
+  }
+
+  private logCdktf(label: string, args: string[], output: string, status: number): { status: number; output: string } {
     fs.appendFileSync(path.join(this.work, 'logs', `cdktf-${label}.log`), `$ cdktf ${args.join(' ')}\n${output}\n`);
-    return { status: res.status ?? -1, output };
+    return { status, output };
   }
 
   /** A cluster's dynamic configuration as its REST API shows it (GET /config). */

@@ -37,10 +37,10 @@ function step(name: string, fn: () => Promise<void>): void {
 }
 
 /** Writes the topology (the clusters: layout) with a change applied and deploys every stack. */
-function deploy(label: string, change: (t: Record<string, any>) => void = () => undefined, linkState = ''): { status: number; output: string } {
+function deploy(label: string, change: (t: Record<string, any>) => void = () => undefined, linkState = ''): Promise<{ status: number; output: string }> {
   change(layout);
   fs.writeFileSync(path.join(h.work, 'topology.yaml'), stringify(layout));
-  return h.cdktfDeploy(['*'], label, linkState);
+  return h.cdktfDeployAsync(['*'], label, linkState);
 }
 
 function expectOk(res: { status: number; output: string }): void {
@@ -126,7 +126,7 @@ async function switchover(target: Dc, label: string): Promise<void> {
   const newWriter = new Writer(DC[target][before.standbyLeader], label === 'switchover' ? 2_000_000 : 4_000_000).start();
   await waitFor('the writer on the source acknowledges', 10_000, async () => oldWriter.acked.length > 20);
   const t0 = now();
-  const res = deploy(label, (t) => (t.link.source = target));
+  const res = await deploy(label, (t) => (t.link.source = target));
   await oldWriter.stop();
   await waitFor(`the writer on ${target} acknowledges`, 30_000, async () => newWriter.acked.length > 5);
   await newWriter.stop();
@@ -138,6 +138,11 @@ async function switchover(target: Dc, label: string): Promise<void> {
   const lastOld = oldWriter.acked[oldWriter.acked.length - 1];
   const firstNew = newWriter.acked[0];
   timings[`${label}WriteGapMs`] = firstNew.at - lastOld.at;
+  const fenceToPrimary = /is the primary \(leader \w+, timeline \d+\), (\d+) ms after the fence/.exec(res.output);
+  if (fenceToPrimary) timings[`${label}FenceToPrimaryMs`] = Number(fenceToPrimary[1]);
+  // the writers saw the roles change while the deploy ran: writes on the old source failed from the fence on
+  expect(lastOld.at).toBeLessThan(firstNew.at);
+  expect(firstNew.at).toBeLessThan(now());
   timings[`${label}DeployMs`] = now() - t0;
   const newLeader = DC[target][before.standbyLeader];
   const rows = new Set((await h.sql<{ id: number }>(newLeader, 'select id from lifecycle')).map((r) => Number(r.id)));
@@ -177,7 +182,7 @@ afterAll(async () => {
 step("the clusters: layout deploys as stacks dc1 and dc2 (cdktf deploy '*'); dc2 streams from dc1", async () => {
   h.startEtcd();
   await h.waitEtcd();
-  expectOk(deploy('initial'));
+  expectOk(await deploy('initial'));
   expect(fs.readdirSync(path.join(h.work, 'cdktf.out', 'stacks')).sort()).toEqual(['dc1', 'dc2']);
   expect(fs.readdirSync(h.work).filter((f) => f.endsWith('.tfstate')).sort()).toEqual(['terraform.dc1.tfstate', 'terraform.dc2.tfstate']);
   const { value } = await waitFor('dc2 streaming from dc1', 180_000, () => linked('dc1'));
@@ -199,7 +204,7 @@ step('a switchover to a paused target (maintenance mode, replay paused) is refus
   await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_pause()');
   const configs = { dc1: await h.config('primary'), dc2: await h.config('standby') };
   try {
-    const res = deploy('switchover-refused', (t) => (t.link.source = 'dc2'));
+    const res = await deploy('switchover-refused', (t) => (t.link.source = 'dc2'));
     expect(res.status).not.toBe(0);
     expect(res.output).toMatch(/REFUSED: the link is not ready for a switchover/);
     expect(res.output).toMatch(/replay is paused on standby leader/);
@@ -210,7 +215,7 @@ step('a switchover to a paused target (maintenance mode, replay paused) is refus
     h.patronictl('s1', ['resume', '--wait']);
   }
   // back to the topology as it runs: dc1 the source
-  expectOk(deploy('switchover-refused-back', (t) => (t.link.source = 'dc1')));
+  expectOk(await deploy('switchover-refused-back', (t) => (t.link.source = 'dc1')));
   await waitFor('dc2 streaming from dc1 again', 60_000, () => linked('dc1'));
 });
 
@@ -243,7 +248,7 @@ step('rejoin of the diverged dc1: refused with the bytes it would lose, then rew
   const { value: dc1Leader } = await waitFor('dc1 back as a primary', 90_000, async () => (await h.members('primary')).find((m) => ['master', 'leader', 'primary'].includes(m.role))?.name);
   for (const n of Object.keys(PRIMARY)) if (n !== dc1FormerLeader) h.nodeCtl('start', n);
   expect((await h.sql<{ n: string }>(PRIMARY[dc1Leader], 'select count(*) as n from lifecycle where id >= 9000000'))[0].n).toBe('50');
-  const refused = deploy('rejoin-refused', (t) => {
+  const refused = await deploy('rejoin-refused', (t) => {
     t.link.source = 'dc2';
     t.link.state = 'following';
     delete t.link.promotion;
@@ -252,7 +257,7 @@ step('rejoin of the diverged dc1: refused with the bytes it would lose, then rew
   expect(refused.output).toMatch(/REFUSED: rejoining dc1 throws away the \d+ bytes of WAL it wrote after/);
   expect((await h.members('primary')).find((m) => m.name === dc1Leader)?.role).toMatch(/master|leader|primary/);
   const t0 = now();
-  const res = deploy('rejoin', (t) => (t.link.roleChange = { acceptDataLoss: true }));
+  const res = await deploy('rejoin', (t) => (t.link.roleChange = { acceptDataLoss: true }));
   expectOk(res);
   expect(res.output).toMatch(/acceptDataLoss is set: \d+ bytes of dc1/);
   await waitFor('dc1 streaming from dc2', 120_000, () => linked('dc2'));

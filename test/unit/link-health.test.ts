@@ -80,3 +80,17 @@ describe('health verdict', () => {
     for (const m of ['p1', 'p2', 's1', 's2', 'Slot link_slot on the source: active true', 'healthy']) expect(text).toContain(m);
   });
 });
+
+describe('everything received is replayed', () => {
+  test('replay at or past the receive position (after a restart the receive position is the segment start)', () => {
+    expect(health.allReplayed({ receiveLsn: '0/5000000', replayLsn: '0/50312C0' })).toBe(true);
+    expect(health.allReplayed({ receiveLsn: '0/50312C0', replayLsn: '0/50312C0' })).toBe(true);
+  });
+  test('received WAL not replayed yet', () => {
+    expect(health.allReplayed({ receiveLsn: '0/6000000', replayLsn: '0/50312C0' })).toBe(false);
+  });
+  test('nothing received (no stream since the start) counts on replay alone', () => {
+    expect(health.allReplayed({ receiveLsn: null, replayLsn: '0/50312C0' })).toBe(true);
+    expect(health.allReplayed({ receiveLsn: null, replayLsn: null })).toBe(false);
+  });
+});
