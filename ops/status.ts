@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     if (!json) for (const w of warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
     const primary = resolveCluster(topology.primary);
     const standby = resolveCluster(topology.standby);
-    topologyConfig = linkHealthConfig(resolveLink(topology.link, primary), primary, standby);
+    topologyConfig = linkHealthConfig(resolveLink(topology.link, primary), primary, standby, topology.names);
   } catch (err) {
     if (err instanceof TopologyError) {
       process.stderr.write(`${err.message}\n`);

@@ -228,6 +228,9 @@ function problemsOf(report, cfg) {
     return out;
   }
   const leader = sby.find((n) => n.member === report.standby.leader);
+  const promoted = sby.find((n) => n.reachable && n.inRecovery === false);
+  if (promoted) out.push(`${cfg.standby.name} has a read-write leader (${promoted.member}) although the topology makes it follow ${cfg.source.name}: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted`);
+  if (!srcLeader && src.some((n) => n.reachable && n.inRecovery)) out.push(`${cfg.source.name} runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster`);
   if (!leader) {
     out.push(`the standby cluster ${cfg.standby.name} has no standby leader`);
   } else {

@@ -94,3 +94,15 @@ describe('everything received is replayed', () => {
     expect(health.allReplayed({ receiveLsn: null, replayLsn: null })).toBe(false);
   });
 });
+
+describe('a role change in progress', () => {
+  test('the source in recovery and the standby read-write: both named, with what to do', () => {
+    const r = healthyReport();
+    r.source.leader = null as never;
+    r.nodes[0] = { ...r.nodes[0], inRecovery: true, receiverStatus: 'streaming', senderHost: '127.0.2.1' };
+    r.nodes[2] = { ...r.nodes[2], inRecovery: false, role: 'Leader', receiverStatus: null };
+    const problems = health.problemsOf(r, cfg) as string[];
+    expect(problems).toContain('standby has a read-write leader (s1) although the topology makes it follow primary: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted');
+    expect(problems).toContain('primary runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster');
+  });
+});
