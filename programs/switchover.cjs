@@ -58,21 +58,36 @@ async function look(cluster) {
   return { reachable: false };
 }
 
-async function patch(cluster, body) {
+/**
+ * PATCH /config on a cluster, its leader first: Patroni wakes the HA loop of the node that
+ * receives a PATCH, so the leader acts at once instead of at its next loop_wait. The same PATCH
+ * again to every node 150 and 500 ms later wakes loops that still read the old configuration
+ * from their DCS cache (it changes nothing the second time).
+ */
+async function patch(cluster, body, leader) {
   const password = process.env[cluster.restPasswordEnv] || '';
   const headers = { 'content-type': 'application/json' };
   if (cluster.restUser) {
     if (!password) fail(`the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`);
     headers.authorization = `Basic ${Buffer.from(`${cluster.restUser}:${password}`).toString('base64')}`;
   }
+  const ordered = [...cluster.nodes].sort((a, b) => (a.name === leader ? -1 : b.name === leader ? 1 : 0));
+  const send = (n) => request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
   let last = '';
   for (let attempt = 0; attempt < 10; attempt++) {
-    for (const n of cluster.nodes) {
+    for (const n of ordered) {
       try {
-        const res = await request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
-        if (res.status === 200) return;
+        const res = await send(n);
         if (res.status === 401 || res.status === 403) fail(`${n.rest} refused the credentials (HTTP ${res.status}): check ${cluster.restPasswordEnv}`);
-        last = `${n.rest}: HTTP ${res.status}`;
+        if (res.status !== 200) {
+          last = `${n.rest}: HTTP ${res.status}`;
+          continue;
+        }
+        for (const pause of [150, 350]) {
+          await sleep(pause);
+          await Promise.allSettled(ordered.map(send));
+        }
+        return;
       } catch (err) {
         if (err.refused || err.tls) throw err;
         last = `${n.rest}: ${err.message}`;
@@ -95,7 +110,7 @@ async function waitFor(what, seconds, check) {
     const value = await check();
     if (value) return value;
     if (Date.now() >= deadline) return undefined;
-    await sleep(200);
+    await sleep(100);
   }
 }
 
@@ -141,10 +156,10 @@ async function planned(cfg, me, other) {
   const { problems } = await gate(cfg);
   if (problems.length > 0) fail(`REFUSED: the link is not ready for a switchover:\n${problems.map((p) => `  - ${p}`).join('\n')}\nnothing was changed on either side`);
   log('gate passed: the link is healthy and caught up');
-  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } });
+  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
   const formerLeader = other.leader.name;
   const fence = Date.now();
-  await patch(cfg.other, { standby_cluster: cfg.block });
+  await patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
   log(`fence: ${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host}) at ${new Date(fence).toISOString()}`);
   await catchUpAndPromote(cfg, me, formerLeader, fence);
   await settleFollower(cfg, t0);
@@ -154,7 +169,7 @@ async function planned(cfg, me, other) {
 async function catchUpAndPromote(cfg, me, formerLeader, fence) {
   const final = await finalPosition(cfg, formerLeader);
   if (!final) {
-    await patch(cfg.other, { standby_cluster: null });
+    await patch(cfg.other, { standby_cluster: null }, formerLeader);
     fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within 30 s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
   }
   const target = final.replayLsn;
@@ -166,11 +181,11 @@ async function catchUpAndPromote(cfg, me, formerLeader, fence) {
   });
   if (!caughtUp) {
     const n = await readMember(cfg.me, leaderName, cfg);
-    await patch(cfg.other, { standby_cluster: null });
+    await patch(cfg.other, { standby_cluster: null }, formerLeader);
     fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost)`);
   }
   log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
-  await patch(cfg.me, { standby_cluster: null });
+  await patch(cfg.me, { standby_cluster: null }, leaderName);
   const writable = await waitFor('this cluster read-write', 60, async () => {
     const n = await readMember(cfg.me, leaderName, cfg);
     return n && n.inRecovery === false ? n : undefined;
@@ -179,30 +194,55 @@ async function catchUpAndPromote(cfg, me, formerLeader, fence) {
   log(`${cfg.me.name} is the primary (leader ${writable.member}, timeline ${writable.timeline}), ${Date.now() - fence} ms after the fence`);
 }
 
-/** Both clusters primaries: how far the other wrote past the point this one was promoted at. */
+/**
+ * Where two timeline histories part (Patroni's GET /history rows: [timeline, end LSN, ...], a
+ * timeline that ended at that LSN). The first timeline the two sides ended differently (or one of
+ * them still runs on) forks at the lower of the two ends. Pure; returns the LSN as a BigInt.
+ */
+function divergencePoint(mine, theirs) {
+  const ends = (rows) => new Map(rows.map((r) => [Number(r[0]), BigInt(r[1])]));
+  const a = ends(mine);
+  const b = ends(theirs);
+  const last = Math.max(0, ...a.keys(), ...b.keys()) + 1;
+  for (let tl = 1; tl <= last; tl++) {
+    const x = a.get(tl);
+    const y = b.get(tl);
+    if (x === y && x !== undefined) continue;
+    if (x === undefined && y === undefined) return undefined; // both still on this timeline: no fork
+    if (x === undefined) return y;
+    if (y === undefined) return x;
+    return x < y ? x : y;
+  }
+  return undefined;
+}
+
+const lsnText = (n) => `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
+
+/** Both clusters primaries: how far the other wrote past the point where the two histories part. */
 async function divergence(cfg, me, other) {
-  const history = (await getJson(`${cfg.me.nodes.find((n) => n.name === me.leader.name).rest}/history`)) || [];
+  const restOf = (cluster, member) => cluster.nodes.find((n) => n.name === member).rest;
+  const mine = await getJson(`${restOf(cfg.me, me.leader.name)}/history`);
+  const theirs = await getJson(`${restOf(cfg.other, other.leader.name)}/history`);
+  if (!Array.isArray(mine) || !Array.isArray(theirs)) return { known: false, why: 'a timeline history (GET /history) could not be read' };
   const otherLeader = await readMember(cfg.other, other.leader.name, cfg);
   if (!otherLeader || !otherLeader.reachable) return { known: false, why: `${cfg.other.name}'s leader cannot be read with SQL` };
-  // history rows: [timeline, lsn (number), reason, timestamp, new leader]: timeline `tl` ended at `lsn`
-  const fork = history.find((h) => h[0] === otherLeader.timeline);
-  if (!fork) return { known: false, why: `${cfg.other.name} is on timeline ${otherLeader.timeline}, which is not in ${cfg.me.name}'s history (${JSON.stringify(history.map((h) => h[0]))})` };
-  const forkLsn = BigInt(fork[1]);
+  const fork = divergencePoint(mine, theirs);
+  if (fork === undefined) return { known: false, why: 'the two timeline histories do not part: both clusters run on one timeline as primaries' };
   const at = health.lsn(otherLeader.currentLsn);
-  return { known: true, bytes: at > forkLsn ? Number(at - forkLsn) : 0, fork: `${(forkLsn >> 32n).toString(16).toUpperCase()}/${(forkLsn & 0xffffffffn).toString(16).toUpperCase()}`, at: otherLeader.currentLsn, timeline: otherLeader.timeline };
+  return { known: true, bytes: at > fork ? Number(at - fork) : 0, fork: lsnText(fork), at: otherLeader.currentLsn, timeline: otherLeader.timeline };
 }
 
 async function rejoin(cfg, me, other) {
   const t0 = Date.now();
   const d = await divergence(cfg, me, other);
   if (!d.known) fail(`REFUSED: both clusters are primaries and how far ${cfg.other.name} diverged is unknown (${d.why}); nothing was changed`);
-  log(`rejoin: ${cfg.other.name} is a primary too; ${cfg.me.name} was promoted at ${d.fork} of timeline ${d.timeline}, ${cfg.other.name} is at ${d.at}: ${d.bytes} bytes written there after the split`);
+  log(`rejoin: ${cfg.other.name} is a primary too; the histories part at ${d.fork}, ${cfg.other.name} is at ${d.at} (timeline ${d.timeline}): ${d.bytes} bytes written there after the split`);
   if (d.bytes > 0 && !cfg.acceptDataLoss) {
     fail(`REFUSED: rejoining ${cfg.other.name} throws away the ${d.bytes} bytes of WAL it wrote after ${d.fork} (pg_rewind); save what you need from it, then set link.roleChange.acceptDataLoss: true and deploy again. Nothing was changed`);
   }
   if (d.bytes > 0) log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
-  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } });
-  await patch(cfg.other, { standby_cluster: cfg.block });
+  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
+  await patch(cfg.other, { standby_cluster: cfg.block }, other.leader.name);
   log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);
   await settleFollower(cfg, t0);
 }
@@ -236,7 +276,7 @@ async function main() {
   return planned(cfg, me, other);
 }
 
-module.exports = { divergence };
+module.exports = { divergencePoint };
 
 if (require.main === module) {
   main().catch((err) => {
