@@ -69,6 +69,12 @@ const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string
   { key: 'detachPatchToFirstWriteMs', what: 'detach PATCH /config sent to the first accepted write on the promoted cluster', targetMs: 1000, bound: "the standby leader's HA loop, woken by the PATCH (sent to the leader first, then to every node again 150 and 500 ms later, after its DCS cache has the change), then pg_promote. Reloads are deferred until after the patch: a reload just before it cost a second" },
   { key: 'promotionApplyToFirstWriteMs', what: 'promotion apply start to the first accepted write', bound: "the gate (its settle time, 3 s by default), the three node files written, then the detach patch" },
   { key: 'promotionApplyTotalMs', what: 'the whole promotion apply (gate, reloads, detach, slot release)', bound: 'as above, plus the deferred reloads and the slot release on the source' },
+  { key: 'switchoverWriteGapMs', what: "planned switchover dc1 -> dc2 (lifecycle suite): last write acknowledged on the old primary to the first on the new one, a writer on each side", targetMs: 3000, bound: "the fence (the old leader's woken HA loop demotes at once), its restart in recovery to read its last position, the catch-up check, then the new side's woken HA loop and pg_promote" },
+  { key: 'switchoverFenceToPrimaryMs', what: "within the switchover: the fence PATCH to the new primary read-write (the role step's own figure)", bound: 'as above' },
+  { key: 'switchbackWriteGapMs', what: 'switchback dc2 -> dc1: the same write gap', targetMs: 3000, bound: 'as above' },
+  { key: 'switchbackFenceToPrimaryMs', what: 'within the switchback: fence to the new primary read-write', bound: 'as above' },
+  { key: 'switchoverOldSourceStreamingMs', what: "switchover deploy start to the old source streaming from the new one", bound: "the whole `cdktf deploy '*'` (synth, both stacks' plans) and the old side's standby leader reconnecting through the slot" },
+  { key: 'rejoinMs', what: 'rejoin deploy start (acceptDataLoss) to the diverged cluster streaming from the new primary', bound: "cdktf deploy, the demotion, Patroni's pg_rewind of the old leader and its replicas" },
 ];
 
 export function median(values: number[]): number {
@@ -83,13 +89,16 @@ function spread(values: number[]) {
 
 export function summarizeE2e(file: string): E2eSummary | undefined {
   if (!fs.existsSync(file)) return undefined;
-  type Run = { config?: Record<string, string>; passed: boolean; timingsMs: Record<string, number> };
+  type Run = { suite?: string; config?: Record<string, string>; passed: boolean; timingsMs: Record<string, number> };
   const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { machine: string; runs: Run[] };
   if (data.runs.length === 0) return undefined;
   const key = (r: Run) => JSON.stringify(r.config ?? {});
-  const config = data.runs[data.runs.length - 1].config ?? {};
+  // each suite's figures come from its passing runs with the configuration of its newest run
+  const suiteOf = (r: Run) => r.suite ?? 'walkthrough';
+  const latest = new Map(data.runs.map((r) => [suiteOf(r), key(r)] as const));
+  const config = [...data.runs].reverse().find((r) => suiteOf(r) === 'walkthrough')?.config ?? {};
   const passed = data.runs.filter((r) => r.passed);
-  const runs = passed.filter((r) => key(r) === JSON.stringify(config));
+  const runs = passed.filter((r) => latest.get(suiteOf(r)) === key(r));
   const metrics = E2E_METRICS.map(({ key: metric }) => {
     const values = runs.map((r) => r.timingsMs[metric]).filter((v): v is number => typeof v === 'number');
     return values.length === 0 ? undefined : { key: metric, runs: values.length, ...spread(values) };

@@ -232,6 +232,46 @@ async function divergence(cfg, me, other) {
   return { known: true, bytes: at > fork ? Number(at - fork) : 0, fork: lsnText(fork), at: otherLeader.currentLsn, timeline: otherLeader.timeline };
 }
 
+/**
+ * Patroni 3.0 rewinds a member whose timeline is higher than its new leader's, and trusts the
+ * timeline number when both are equal (no rewind, although the two histories differ). A cluster
+ * that diverged is therefore moved above the new source's timeline first, by switchovers inside
+ * it (its writes past the split are thrown away anyway), so that pg_rewind, which compares the
+ * histories themselves, does the real work.
+ */
+async function timelineAbove(cfg, me) {
+  const leaderOf = async (cluster) => {
+    const x = await look(cluster);
+    return x.leader ? { look: x, node: await readMember(cluster, x.leader.name, cfg) } : undefined;
+  };
+  for (let round = 0; round < 5; round++) {
+    const mine = await readMember(cfg.me, me.leader.name, cfg);
+    const theirs = await leaderOf(cfg.other);
+    if (!mine || !theirs || !theirs.node) fail('REFUSED: a leader could not be read while preparing the rejoin; nothing was demoted');
+    if (theirs.node.timeline > mine.timeline) return;
+    const candidate = theirs.look.members.find((m) => m.role === 'replica' && ['running', 'streaming'].includes(m.state));
+    if (!candidate) fail(`REFUSED: ${cfg.other.name} is on timeline ${theirs.node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted`);
+    log(`${cfg.other.name} is on timeline ${theirs.node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}: a switchover inside ${cfg.other.name} (${theirs.node.member} -> ${candidate.name}) moves it up, so that Patroni rewinds it`);
+    await post(cfg.other, theirs.look.members, '/switchover', { leader: theirs.node.member, candidate: candidate.name });
+    const moved = await waitFor('the switchover inside the other cluster', 60, async () => {
+      const n = await readMember(cfg.other, candidate.name, cfg);
+      return n && n.inRecovery === false && n.timeline > theirs.node.timeline ? n : undefined;
+    });
+    if (!moved) fail(`REFUSED: the switchover inside ${cfg.other.name} did not finish within 60 s; nothing was demoted`);
+  }
+  fail(`REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`);
+}
+
+async function post(cluster, members, endpoint, body) {
+  const password = process.env[cluster.restPasswordEnv] || '';
+  const headers = { 'content-type': 'application/json' };
+  if (cluster.restUser) headers.authorization = `Basic ${Buffer.from(`${cluster.restUser}:${password}`).toString('base64')}`;
+  const leader = members.find((m) => LEADER.includes(m.role));
+  const node = cluster.nodes.find((n) => leader && n.name === leader.name) || cluster.nodes[0];
+  const res = await request(`${node.rest}${endpoint}`, { method: 'POST', headers, body, timeoutMs: 60000 });
+  if (res.status !== 200) fail(`POST ${endpoint} on ${cluster.name} answered HTTP ${res.status}: ${res.text.trim().slice(0, 200)}`);
+}
+
 async function rejoin(cfg, me, other) {
   const t0 = Date.now();
   const d = await divergence(cfg, me, other);
@@ -241,6 +281,7 @@ async function rejoin(cfg, me, other) {
     fail(`REFUSED: rejoining ${cfg.other.name} throws away the ${d.bytes} bytes of WAL it wrote after ${d.fork} (pg_rewind); save what you need from it, then set link.roleChange.acceptDataLoss: true and deploy again. Nothing was changed`);
   }
   if (d.bytes > 0) log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
+  await timelineAbove(cfg, me);
   if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
   await patch(cfg.other, { standby_cluster: cfg.block }, other.leader.name);
   log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);

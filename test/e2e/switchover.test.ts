@@ -37,10 +37,10 @@ function step(name: string, fn: () => Promise<void>): void {
 }
 
 /** Writes the topology (the clusters: layout) with a change applied and deploys every stack. */
-function deploy(label: string, change: (t: Record<string, any>) => void = () => undefined, linkState = ''): Promise<{ status: number; output: string }> {
+function deploy(label: string, change: (t: Record<string, any>) => void = () => undefined, stacks = ['*']): Promise<{ status: number; output: string }> {
   change(layout);
   fs.writeFileSync(path.join(h.work, 'topology.yaml'), stringify(layout));
-  return h.cdktfDeployAsync(['*'], label, linkState);
+  return h.cdktfDeployAsync(stacks, label);
 }
 
 function expectOk(res: { status: number; output: string }): void {
@@ -120,6 +120,15 @@ class Writer {
 async function switchover(target: Dc, label: string): Promise<void> {
   const source = other(target);
   const before = (await linked(source))!;
+  if (label === 'switchback') {
+    // the new standby's stack deployed alone, first: its patch would fence the running primary,
+    // and no patch ever does that; nothing is sent, the roles stay
+    const alone = await deploy('switchback-standby-stack-alone', (t) => (t.link.source = target), [source, '--ignore-missing-stack-dependencies']);
+    expect(alone.status).not.toBe(0);
+    expect(alone.output).toMatch(/this patch would make a running primary cluster a standby cluster/);
+    expect((await h.config(clusterOf(source))).standby_cluster).toBeUndefined();
+    expect(await linked(source)).toBeDefined();
+  }
   const ids = await systemIds();
   const marks = logMarks();
   const oldWriter = new Writer(DC[source][before.leader], label === 'switchover' ? 1_000_000 : 3_000_000).start();
