@@ -258,6 +258,12 @@ async function timelineAbove(cfg, me) {
       return n && n.inRecovery === false && n.timeline > theirs.node.timeline ? n : undefined;
     });
     if (!moved) fail(`REFUSED: the switchover inside ${cfg.other.name} did not finish within 60 s; nothing was demoted`);
+    // every member on the new timeline too: each one is then above the new source's, and rewound
+    const all = await waitFor('every member of the other cluster on the new timeline', 60, async () => {
+      const nodes = await Promise.all(cfg.other.nodes.map((n) => health.readNode(n, cfg, cfg.other.name)));
+      return nodes.every((n) => !n.reachable || n.member === moved.member || (n.timeline === moved.timeline && n.receiverStatus === 'streaming')) ? nodes : undefined;
+    });
+    if (!all) fail(`REFUSED: the members of ${cfg.other.name} did not all follow its new timeline ${moved.timeline} within 60 s; nothing was demoted`);
   }
   fail(`REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`);
 }
