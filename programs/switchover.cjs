@@ -124,11 +124,30 @@ async function gate(cfg) {
   return { problems, report };
 }
 
-/** The last position the demoted cluster has (replayed from its own WAL after the restart in recovery). */
+const POSITION_SQL = `select pg_is_in_recovery() as in_recovery, pg_last_wal_replay_lsn()::text as replay_lsn,
+  case when pg_is_in_recovery() then (select timeline_id from pg_control_checkpoint())
+    else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline`;
+
+/**
+ * One member's recovery state and replay position, by SQL alone with a short connect timeout:
+ * the fence's critical path polls it while PostgreSQL restarts, when the REST API answers late.
+ */
+async function position(cluster, member, cfg) {
+  const node = cluster.nodes.find((n) => n.name === member);
+  if (!node) return undefined;
+  try {
+    const [row] = await health.query(node, { ...cfg, connectTimeoutMs: 1000 }, POSITION_SQL);
+    return { member, inRecovery: row.in_recovery, replayLsn: row.replay_lsn, timeline: row.timeline };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last position the demoted cluster has (replayed there from its own WAL after the restart in recovery). */
 async function finalPosition(cfg, formerLeader) {
   return waitFor('the demoted leader back in recovery', 30, async () => {
-    const n = await readMember(cfg.other, formerLeader, cfg);
-    return n && n.reachable && n.inRecovery ? n : undefined;
+    const n = await position(cfg.other, formerLeader, cfg);
+    return n && n.inRecovery && n.replayLsn ? n : undefined;
   });
 }
 
@@ -176,18 +195,18 @@ async function catchUpAndPromote(cfg, me, formerLeader, fence) {
   log(`${cfg.other.name}'s last position: ${target} (timeline ${final.timeline})`);
   const leaderName = me.leader && me.leader.name;
   const caughtUp = await waitFor('replay here up to that position', cfg.catchUpTimeoutSeconds, async () => {
-    const n = await readMember(cfg.me, leaderName, cfg);
+    const n = await position(cfg.me, leaderName, cfg);
     return n && n.replayLsn && health.lsn(n.replayLsn) >= health.lsn(target) ? n : undefined;
   });
   if (!caughtUp) {
-    const n = await readMember(cfg.me, leaderName, cfg);
+    const n = await position(cfg.me, leaderName, cfg);
     await patch(cfg.other, { standby_cluster: null }, formerLeader);
     fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost)`);
   }
   log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
   await patch(cfg.me, { standby_cluster: null }, leaderName);
   const writable = await waitFor('this cluster read-write', 60, async () => {
-    const n = await readMember(cfg.me, leaderName, cfg);
+    const n = await position(cfg.me, leaderName, cfg);
     return n && n.inRecovery === false ? n : undefined;
   });
   if (!writable) fail(`${cfg.me.name} was told to promote but is not read-write after 60 s: look at its Patroni log`);
