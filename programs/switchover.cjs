@@ -47,7 +47,7 @@ function fail(msg) {
 }
 
 /** What one cluster looks like right now: its dynamic configuration and members. */
-async function look(cluster) {
+async function realLook(cluster) {
   for (const n of cluster.nodes) {
     const config = await getJson(`${n.rest}/config`);
     if (config === undefined) continue;
@@ -64,7 +64,7 @@ async function look(cluster) {
  * again to every node 150 and 500 ms later wakes loops that still read the old configuration
  * from their DCS cache (it changes nothing the second time).
  */
-async function patch(cluster, body, leader) {
+async function realPatch(cluster, body, leader) {
   const password = process.env[cluster.restPasswordEnv] || '';
   const headers = { 'content-type': 'application/json' };
   if (cluster.restUser) {
@@ -99,7 +99,7 @@ async function patch(cluster, body, leader) {
 }
 
 /** The node of `cluster` named `member`, read with SQL (recovery state, positions, timeline). */
-async function readMember(cluster, member, cfg) {
+async function realReadMember(cluster, member, cfg) {
   const node = cluster.nodes.find((n) => n.name === member);
   return node ? health.readNode(node, cfg, cluster.name) : undefined;
 }
@@ -115,7 +115,7 @@ async function waitFor(what, seconds, check) {
 }
 
 /** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */
-async function gate(cfg) {
+async function realGate(cfg) {
   const report = await health.collect({ state: 'following', slotName: cfg.slotName, user: cfg.user, source: cfg.other, standby: cfg.me });
   const problems = [...report.problems];
   const leader = report.nodes.find((n) => n.member === report.standby.leader);
@@ -132,7 +132,7 @@ const POSITION_SQL = `select pg_is_in_recovery() as in_recovery, pg_last_wal_rep
  * One member's recovery state and replay position, by SQL alone with a short connect timeout:
  * the fence's critical path polls it while PostgreSQL restarts, when the REST API answers late.
  */
-async function position(cluster, member, cfg) {
+async function realPosition(cluster, member, cfg) {
   const node = cluster.nodes.find((n) => n.name === member);
   if (!node) return undefined;
   try {
@@ -146,24 +146,24 @@ async function position(cluster, member, cfg) {
 /** The last position the demoted cluster has (replayed there from its own WAL after the restart in recovery). */
 async function finalPosition(cfg, formerLeader) {
   return waitFor('the demoted leader back in recovery', 30, async () => {
-    const n = await position(cfg.other, formerLeader, cfg);
+    const n = await io.position(cfg.other, formerLeader, cfg);
     return n && n.inRecovery && n.replayLsn ? n : undefined;
   });
 }
 
 async function follows(cfg) {
   return waitFor('the other cluster streaming from this one', cfg.followTimeoutSeconds, async () => {
-    const other = await look(cfg.other);
+    const other = await io.look(cfg.other);
     const leader = other.reachable && other.leader && other.leader.role === 'standby_leader' ? other.leader.name : undefined;
     if (!leader) return undefined;
-    const n = await readMember(cfg.other, leader, cfg);
+    const n = await io.readMember(cfg.other, leader, cfg);
     return n && n.receiverStatus === 'streaming' && cfg.me.nodes.some((m) => m.host === n.senderHost) ? n : undefined;
   });
 }
 
 /** Steps 6: the other cluster streams from here; its old link slot goes. */
 async function settleFollower(cfg, t0) {
-  if (cfg.slotName) await patch(cfg.other, { slots: { [cfg.slotName]: null } });
+  if (cfg.slotName) await io.patch(cfg.other, { slots: { [cfg.slotName]: null } });
   const streaming = await follows(cfg);
   if (!streaming) fail(`${cfg.other.name} does not stream from ${cfg.me.name} after ${cfg.followTimeoutSeconds} s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost: look at its Patroni log`);
   log(`${cfg.other.name} streams from ${cfg.me.name} (standby leader ${streaming.member}, timeline ${streaming.timeline}), ${Date.now() - t0} ms after the start`);
@@ -172,13 +172,13 @@ async function settleFollower(cfg, t0) {
 async function planned(cfg, me, other) {
   const t0 = Date.now();
   log(`switchover: ${cfg.other.name} (primary, leader ${other.leader && other.leader.name}) -> ${cfg.me.name} (standby cluster)`);
-  const { problems } = await gate(cfg);
+  const { problems } = await io.gate(cfg);
   if (problems.length > 0) fail(`REFUSED: the link is not ready for a switchover:\n${problems.map((p) => `  - ${p}`).join('\n')}\nnothing was changed on either side`);
   log('gate passed: the link is healthy and caught up');
-  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
+  if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
   const formerLeader = other.leader.name;
   const fence = Date.now();
-  await patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
+  await io.patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
   log(`fence: ${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host}) at ${new Date(fence).toISOString()}`);
   await catchUpAndPromote(cfg, me, formerLeader, fence);
   await settleFollower(cfg, t0);
@@ -188,25 +188,25 @@ async function planned(cfg, me, other) {
 async function catchUpAndPromote(cfg, me, formerLeader, fence) {
   const final = await finalPosition(cfg, formerLeader);
   if (!final) {
-    await patch(cfg.other, { standby_cluster: null }, formerLeader);
+    await io.patch(cfg.other, { standby_cluster: null }, formerLeader);
     fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within 30 s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
   }
   const target = final.replayLsn;
   log(`${cfg.other.name}'s last position: ${target} (timeline ${final.timeline})`);
   const leaderName = me.leader && me.leader.name;
   const caughtUp = await waitFor('replay here up to that position', cfg.catchUpTimeoutSeconds, async () => {
-    const n = await position(cfg.me, leaderName, cfg);
+    const n = await io.position(cfg.me, leaderName, cfg);
     return n && n.replayLsn && health.lsn(n.replayLsn) >= health.lsn(target) ? n : undefined;
   });
   if (!caughtUp) {
-    const n = await position(cfg.me, leaderName, cfg);
-    await patch(cfg.other, { standby_cluster: null }, formerLeader);
+    const n = await io.position(cfg.me, leaderName, cfg);
+    await io.patch(cfg.other, { standby_cluster: null }, formerLeader);
     fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost)`);
   }
   log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
-  await patch(cfg.me, { standby_cluster: null }, leaderName);
+  await io.patch(cfg.me, { standby_cluster: null }, leaderName);
   const writable = await waitFor('this cluster read-write', 60, async () => {
-    const n = await position(cfg.me, leaderName, cfg);
+    const n = await io.position(cfg.me, leaderName, cfg);
     return n && n.inRecovery === false ? n : undefined;
   });
   if (!writable) fail(`${cfg.me.name} was told to promote but is not read-write after 60 s: look at its Patroni log`);
@@ -239,11 +239,10 @@ const lsnText = (n) => `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffff
 
 /** Both clusters primaries: how far the other wrote past the point where the two histories part. */
 async function divergence(cfg, me, other) {
-  const restOf = (cluster, member) => cluster.nodes.find((n) => n.name === member).rest;
-  const mine = await getJson(`${restOf(cfg.me, me.leader.name)}/history`);
-  const theirs = await getJson(`${restOf(cfg.other, other.leader.name)}/history`);
+  const mine = await io.history(cfg.me, me.leader.name);
+  const theirs = await io.history(cfg.other, other.leader.name);
   if (!Array.isArray(mine) || !Array.isArray(theirs)) return { known: false, why: 'a timeline history (GET /history) could not be read' };
-  const otherLeader = await readMember(cfg.other, other.leader.name, cfg);
+  const otherLeader = await io.readMember(cfg.other, other.leader.name, cfg);
   if (!otherLeader || !otherLeader.reachable) return { known: false, why: `${cfg.other.name}'s leader cannot be read with SQL` };
   const fork = divergencePoint(mine, theirs);
   if (fork === undefined) return { known: false, why: 'the two timeline histories do not part: both clusters run on one timeline as primaries' };
@@ -260,26 +259,26 @@ async function divergence(cfg, me, other) {
  */
 async function timelineAbove(cfg, me) {
   const leaderOf = async (cluster) => {
-    const x = await look(cluster);
-    return x.leader ? { look: x, node: await readMember(cluster, x.leader.name, cfg) } : undefined;
+    const x = await io.look(cluster);
+    return x.leader ? { look: x, node: await io.readMember(cluster, x.leader.name, cfg) } : undefined;
   };
   for (let round = 0; round < 5; round++) {
-    const mine = await readMember(cfg.me, me.leader.name, cfg);
+    const mine = await io.readMember(cfg.me, me.leader.name, cfg);
     const theirs = await leaderOf(cfg.other);
     if (!mine || !theirs || !theirs.node) fail('REFUSED: a leader could not be read while preparing the rejoin; nothing was demoted');
     if (theirs.node.timeline > mine.timeline) return;
     const candidate = theirs.look.members.find((m) => m.role === 'replica' && ['running', 'streaming'].includes(m.state));
     if (!candidate) fail(`REFUSED: ${cfg.other.name} is on timeline ${theirs.node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted`);
     log(`${cfg.other.name} is on timeline ${theirs.node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}: a switchover inside ${cfg.other.name} (${theirs.node.member} -> ${candidate.name}) moves it up, so that Patroni rewinds it`);
-    await post(cfg.other, theirs.look.members, '/switchover', { leader: theirs.node.member, candidate: candidate.name });
+    await io.post(cfg.other, theirs.look.members, '/switchover', { leader: theirs.node.member, candidate: candidate.name });
     const moved = await waitFor('the switchover inside the other cluster', 60, async () => {
-      const n = await readMember(cfg.other, candidate.name, cfg);
+      const n = await io.readMember(cfg.other, candidate.name, cfg);
       return n && n.inRecovery === false && n.timeline > theirs.node.timeline ? n : undefined;
     });
     if (!moved) fail(`REFUSED: the switchover inside ${cfg.other.name} did not finish within 60 s; nothing was demoted`);
     // every member on the new timeline too: each one is then above the new source's, and rewound
     const all = await waitFor('every member of the other cluster on the new timeline', 60, async () => {
-      const nodes = await Promise.all(cfg.other.nodes.map((n) => health.readNode(n, cfg, cfg.other.name)));
+      const nodes = await Promise.all(cfg.other.nodes.map((n) => io.readMember(cfg.other, n.name, cfg)));
       return nodes.every((n) => !n.reachable || n.member === moved.member || (n.timeline === moved.timeline && n.receiverStatus === 'streaming')) ? nodes : undefined;
     });
     if (!all) fail(`REFUSED: the members of ${cfg.other.name} did not all follow its new timeline ${moved.timeline} within 60 s; nothing was demoted`);
@@ -287,7 +286,7 @@ async function timelineAbove(cfg, me) {
   fail(`REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`);
 }
 
-async function post(cluster, members, endpoint, body) {
+async function realPost(cluster, members, endpoint, body) {
   const password = process.env[cluster.restPasswordEnv] || '';
   const headers = { 'content-type': 'application/json' };
   if (cluster.restUser) headers.authorization = `Basic ${Buffer.from(`${cluster.restUser}:${password}`).toString('base64')}`;
@@ -307,19 +306,41 @@ async function rejoin(cfg, me, other) {
   }
   if (d.bytes > 0) log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
   await timelineAbove(cfg, me);
-  if (cfg.slotName) await patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
-  await patch(cfg.other, { standby_cluster: cfg.block }, other.leader.name);
+  if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
+  await io.patch(cfg.other, { standby_cluster: cfg.block }, other.leader.name);
   log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);
   await settleFollower(cfg, t0);
 }
 
-async function main() {
-  const cfg = JSON.parse(process.env.ROLE_CONFIG || '{}');
+/** The real clusters: REST APIs and SQL. Tests hand `run` a fake with the same methods. */
+const realIo = {
+  look: realLook,
+  patch: realPatch,
+  post: realPost,
+  readMember: realReadMember,
+  position: realPosition,
+  gate: realGate,
+  history: (cluster, member) => getJson(`${cluster.nodes.find((n) => n.name === member).rest}/history`),
+};
+
+let io = realIo;
+
+/** The role step for `cfg` against `clusters` (the real ones by default). */
+async function run(cfg, clusters = realIo) {
+  io = clusters;
+  try {
+    return await roleStep(cfg);
+  } finally {
+    io = realIo;
+  }
+}
+
+async function roleStep(cfg) {
   if (cfg.role !== 'source') {
     log(`${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role step`);
     return;
   }
-  const [me, other] = await Promise.all([look(cfg.me), look(cfg.other)]);
+  const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
   const state = (c, x) => (!x.reachable ? 'does not answer' : x.standby ? `a standby cluster (leader ${x.leader ? x.leader.name : 'none'})` : `a primary (leader ${x.leader ? x.leader.name : 'none'})`);
   log(`${cfg.me.name} is ${state(cfg.me, me)}; ${cfg.other.name} is ${state(cfg.other, other)}`);
   if (!me.reachable) {
@@ -342,10 +363,10 @@ async function main() {
   return planned(cfg, me, other);
 }
 
-module.exports = { divergencePoint };
+module.exports = { divergencePoint, run };
 
 if (require.main === module) {
-  main().catch((err) => {
+  run(JSON.parse(process.env.ROLE_CONFIG || '{}')).catch((err) => {
     process.stderr.write(`[role change] ${err.refused ? '' : 'FAILED: '}${err.message}\n`);
     process.exit(1);
   });

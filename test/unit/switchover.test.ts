@@ -28,3 +28,135 @@ describe('divergence point of two timeline histories', () => {
     expect(divergencePoint([row(1, 100)], [row(1, 100)])).toBeUndefined();
   });
 });
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { run } = require(programPath('switchover.cjs'));
+
+type Side = { reachable: boolean; standby: boolean; lsn: string; timeline: number; history: unknown[]; members: string[] };
+
+/**
+ * Two fake clusters with the role step's view of them (REST and SQL): a PATCH with a
+ * standby_cluster block makes a cluster a standby cluster, `null` promotes it; every call is kept.
+ */
+function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[] = []) {
+  const calls: string[] = [];
+  const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
+  const leaderOf = (name: 'dc1' | 'dc2') => sides[name].members[0];
+  const io = {
+    look: async (c: { name: 'dc1' | 'dc2' }) => {
+      const s = sides[c.name];
+      if (!s.reachable) return { reachable: false };
+      const leader = { name: leaderOf(c.name), role: s.standby ? 'standby_leader' : 'leader' };
+      const members = [leader, ...s.members.slice(1).map((m) => ({ name: m, role: 'replica', state: 'running' }))];
+      return { reachable: true, config: s.standby ? { standby_cluster: { host: 'x' } } : {}, members, leader, standby: s.standby, primary: !s.standby };
+    },
+    patch: async (c: { name: 'dc1' | 'dc2' }, body: Record<string, unknown>) => {
+      calls.push(`${c.name} ${JSON.stringify(body)}`);
+      if ('standby_cluster' in body) sides[c.name].standby = body.standby_cluster !== null;
+    },
+    post: async (c: { name: string }, _m: unknown, endpoint: string) => {
+      calls.push(`${c.name} POST ${endpoint}`);
+    },
+    position: async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ member, inRecovery: sides[c.name].standby, replayLsn: sides[c.name].lsn, timeline: sides[c.name].timeline }),
+    readMember: async (c: { name: 'dc1' | 'dc2' }, member: string) => {
+      const s = sides[c.name];
+      const other = c.name === 'dc1' ? 'dc2' : 'dc1';
+      return { member, reachable: true, inRecovery: s.standby, timeline: s.timeline, currentLsn: s.lsn, receiverStatus: s.standby ? 'streaming' : null, senderHost: s.standby ? hostOf(other) : null };
+    },
+    gate: async () => ({ problems: gateProblems }),
+    history: async (c: { name: 'dc1' | 'dc2' }) => sides[c.name].history,
+  };
+  return { io, calls };
+}
+
+const cluster = (name: string, host: string) => ({ name, scope: 'pg', restPasswordEnv: 'X', nodes: [{ name: `${name}a`, host, port: 5432, rest: `http://${host}:8008` }] });
+const cfg = {
+  role: 'source',
+  me: cluster('dc2', '10.0.2.1'),
+  other: cluster('dc1', '10.0.1.1'),
+  slotName: 'link',
+  block: { host: '10.0.2.1', port: 5432, primary_slot_name: 'link' },
+  user: 'monitor',
+  maxLagBytes: 1024,
+  catchUpTimeoutSeconds: 1,
+  followTimeoutSeconds: 1,
+  acceptDataLoss: false,
+};
+const side = (over: Partial<Side>): Side => ({ reachable: true, standby: false, lsn: '0/100', timeline: 1, history: [], members: ['x'], ...over });
+
+describe('the role step, one cause at a time (fake clusters)', () => {
+  let out: jest.SpyInstance;
+  beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
+  afterEach(() => out.mockRestore());
+
+  test('planned switchover: reverse slot, fence, promote, old slot released, in that order', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}',
+      'dc2 {"standby_cluster":null}',
+      'dc1 {"slots":{"link":null}}',
+    ]);
+  });
+
+  test("the target has not replayed the old source's last position: the fence is undone, nothing promoted", async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
+    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: dc2's standby leader replayed 0\/80, not dc1's last position 0\/100, within 1 s: the fence was undone \(dc1 is the primary again, nothing lost\)/);
+    expect(f.calls.slice(1)).toEqual(['dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc1 {"standby_cluster":null}']);
+  });
+
+  test('a gate problem: refused before anything is sent', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) }, ['replay is paused on standby leader dc2a']);
+    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: the link is not ready for a switchover:\n  - replay is paused on standby leader dc2a\nnothing was changed on either side/);
+    expect(f.calls).toEqual([]);
+  });
+
+  test('the source unreachable: refused (a lost data center is a disaster promotion, not a switchover)', async () => {
+    const f = fakeClusters({ dc1: side({ reachable: false }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: dc1 does not answer, so nothing proves dc2 has its last writes/);
+    expect(f.calls).toEqual([]);
+  });
+
+  test('a new deployment (nothing answers) and roles already as the topology says: nothing to do', async () => {
+    for (const sides of [{ dc1: side({ reachable: false }), dc2: side({ reachable: false }) }, { dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ members: ['dc2a'] }) }]) {
+      const f = fakeClusters(sides);
+      await run(cfg, f.io);
+      expect(f.calls).toEqual([]);
+    }
+  });
+
+  test('a run that stopped after its fence (both standby clusters): resumed, the target promoted once caught up', async () => {
+    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual(['dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
+  });
+
+  test('rejoin of a diverged cluster: refused with the byte count unless the loss is accepted', async () => {
+    const sides = { dc1: side({ members: ['dc1a'], lsn: '0/180', timeline: 1, history: [] }), dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }) };
+    const f = fakeClusters(sides);
+    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: rejoining dc1 throws away the 128 bytes of WAL it wrote after 0\/100 \(pg_rewind\)/);
+    expect(f.calls).toEqual([]);
+  });
+
+  test('rejoin accepted: the diverged cluster is moved above the new timeline first, then demoted', async () => {
+    const sides = { dc1: side({ members: ['dc1a', 'dc1b'], lsn: '0/180', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }), dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x90, 'r', 't', 'x']] }) };
+    const f = fakeClusters(sides);
+    // the fake's switchover inside dc1 moves its timeline up
+    const post = f.io.post;
+    f.io.post = async (...args: [{ name: string }, unknown, string]) => {
+      await post(...args);
+      sides.dc1.timeline += 1;
+      sides.dc1.members = ['dc1b', 'dc1a'];
+    };
+    const readMember = f.io.readMember;
+    f.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' && !sides.dc1.standby ? { inRecovery: member !== sides.dc1.members[0], receiverStatus: member === sides.dc1.members[0] ? null : 'streaming' } : {}) });
+    await run({ ...cfg, acceptDataLoss: true }, f.io);
+    expect(f.calls).toEqual([
+      'dc1 POST /switchover',
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}',
+      'dc1 {"slots":{"link":null}}',
+    ]);
+  });
+});
