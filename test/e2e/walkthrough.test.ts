@@ -293,9 +293,10 @@ step('9. existing primary (the article case): the same standby stack, and the li
     return j;
   };
   expect(standbyJson(existingOut)).toEqual(standbyJson(out()));
-  // the existing primary's stack holds only the link patch, and applying it is verified with GET /config
+  // the existing primary's stack holds only the link patch and its role step (which finds the roles
+  // as the topology says), and applying the patch is verified with GET /config
   const json = JSON.parse(fs.readFileSync(path.join(stackDir('primary', existingOut), 'cdk.tf.json'), 'utf8'));
-  expect(Object.keys(json.resource.terraform_data)).toEqual([expect.stringMatching(/^cluster_dcs-patch_apply_/)]);
+  expect(Object.keys(json.resource.terraform_data)).toEqual([expect.stringMatching(/^cluster_dcs-patch_apply_/), expect.stringMatching(/^cluster_role_apply_/)]);
   h.apply(stackDir('primary', existingOut), 'existing-primary');
   expect(h.planExitCode(stackDir('primary', existingOut), 'existing-primary')).toBe(0);
   // it left the managed stacks' view of the cluster unchanged
