@@ -286,12 +286,14 @@ async function timelineAbove(cfg, me) {
   fail(`REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`);
 }
 
-async function realPost(cluster, members, endpoint, body) {
+/** POST to a member's REST API: `member`, else the cluster's leader. */
+async function realPost(cluster, members, endpoint, body, member) {
   const password = process.env[cluster.restPasswordEnv] || '';
   const headers = { 'content-type': 'application/json' };
   if (cluster.restUser) headers.authorization = `Basic ${Buffer.from(`${cluster.restUser}:${password}`).toString('base64')}`;
   const leader = members.find((m) => LEADER.includes(m.role));
-  const node = cluster.nodes.find((n) => leader && n.name === leader.name) || cluster.nodes[0];
+  const target = member || (leader && leader.name);
+  const node = cluster.nodes.find((n) => n.name === target) || cluster.nodes[0];
   const res = await request(`${node.rest}${endpoint}`, { method: 'POST', headers, body, timeoutMs: 60000 });
   if (res.status !== 200) fail(`POST ${endpoint} on ${cluster.name} answered HTTP ${res.status}: ${res.text.trim().slice(0, 200)}`);
 }
@@ -310,6 +312,31 @@ async function rejoin(cfg, me, other) {
   await io.patch(cfg.other, { standby_cluster: cfg.block }, other.leader.name);
   log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);
   await settleFollower(cfg, t0);
+  await recloneReplicas(cfg);
+}
+
+/**
+ * After a rejoin the standby leader has been rewound (its timeline was above the new source's).
+ * Its replicas reconnect to it on the new source's timeline number and Patroni 3.0, reading that
+ * number from their WAL receiver, may skip their rewind; their data then silently misses what
+ * the new source wrote before their diverged position. So they are re-cloned from their standby
+ * leader, inside their own data center (covered by acceptDataLoss: their writes past the split go
+ * anyway).
+ */
+async function recloneReplicas(cfg) {
+  const other = await io.look(cfg.other);
+  const replicas = (other.members || []).filter((m) => m.role !== 'standby_leader');
+  for (const m of replicas) {
+    log(`re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${other.leader.name} (a replica of a rejoined cluster)`);
+    await io.post(cfg.other, other.members, '/reinitialize', { force: true }, m.name);
+  }
+  if (replicas.length === 0) return;
+  const done = await waitFor('the re-cloned replicas streaming', cfg.followTimeoutSeconds, async () => {
+    const nodes = await Promise.all(replicas.map((m) => io.readMember(cfg.other, m.name, cfg)));
+    return nodes.every((n) => n && n.reachable && n.receiverStatus === 'streaming') ? nodes : undefined;
+  });
+  if (!done) fail(`the re-cloned replicas of ${cfg.other.name} do not stream after ${cfg.followTimeoutSeconds} s; the rejoin itself is done: look at their Patroni logs`);
+  log(`${replicas.map((m) => m.name).join(', ')} re-cloned and streaming`);
 }
 
 /** The real clusters: REST APIs and SQL. Tests hand `run` a fake with the same methods. */

@@ -271,10 +271,12 @@ step('rejoin of the diverged dc1: refused with the bytes it would lose, then rew
   expect(res.output).toMatch(/acceptDataLoss is set: \d+ bytes of dc1/);
   await waitFor('dc1 streaming from dc2', 120_000, () => linked('dc2'));
   timings.rejoinMs = now() - t0;
-  // dc1 has dc2's history: the row written after the promotion, not the diverged ones
-  const anyDc1 = Object.values(PRIMARY)[0];
-  await waitFor('the row written on dc2 after the promotion reaches dc1', 30_000, async () => (await h.sql(anyDc1, 'select 1 from lifecycle where id = 8000001')).length === 1);
-  expect((await h.sql<{ n: string }>(anyDc1, 'select count(*) as n from lifecycle where id >= 9000000'))[0].n).toBe('0');
+  expect(res.output).toMatch(/re-cloned and streaming/);
+  // every dc1 member has dc2's history: the row written after the promotion, none of the diverged ones
+  for (const [name, host] of Object.entries(PRIMARY)) {
+    await waitFor(`the row written on dc2 after the promotion on ${name}`, 30_000, async () => (await h.sql(host, 'select 1 from lifecycle where id = 8000001')).length === 1);
+    expect({ name, diverged: (await h.sql<{ n: string }>(host, 'select count(*) as n from lifecycle where id >= 9000000'))[0].n }).toEqual({ name, diverged: '0' });
+  }
   expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
   expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
 });

@@ -54,8 +54,8 @@ function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[]
       calls.push(`${c.name} ${JSON.stringify(body)}`);
       if ('standby_cluster' in body) sides[c.name].standby = body.standby_cluster !== null;
     },
-    post: async (c: { name: string }, _m: unknown, endpoint: string) => {
-      calls.push(`${c.name} POST ${endpoint}`);
+    post: async (c: { name: string }, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
+      calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
     },
     position: async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ member, inRecovery: sides[c.name].standby, replayLsn: sides[c.name].lsn, timeline: sides[c.name].timeline }),
     readMember: async (c: { name: 'dc1' | 'dc2' }, member: string) => {
@@ -144,8 +144,9 @@ describe('the role step, one cause at a time (fake clusters)', () => {
     const f = fakeClusters(sides);
     // the fake's switchover inside dc1 moves its timeline up
     const post = f.io.post;
-    f.io.post = async (...args: [{ name: string }, unknown, string]) => {
-      await post(...args);
+    f.io.post = async (c: { name: string }, m: unknown, endpoint: string, body?: unknown, member?: string) => {
+      await post(c, m, endpoint, body, member);
+      if (endpoint !== '/switchover') return;
       sides.dc1.timeline += 1;
       sides.dc1.members = ['dc1b', 'dc1a'];
     };
@@ -157,6 +158,8 @@ describe('the role step, one cause at a time (fake clusters)', () => {
       'dc2 {"slots":{"link":{"type":"physical"}}}',
       'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}',
       'dc1 {"slots":{"link":null}}',
+      // the rejoined cluster's replica is re-cloned from its rewound standby leader
+      'dc1 POST /reinitialize dc1a',
     ]);
   });
 });
