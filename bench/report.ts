@@ -74,7 +74,7 @@ const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string
   { key: 'switchbackWriteGapMs', what: 'switchback dc2 -> dc1: the same write gap', targetMs: 3000, bound: 'as above' },
   { key: 'switchbackFenceToPrimaryMs', what: 'within the switchback: fence to the new primary read-write', bound: 'as above' },
   { key: 'switchoverOldSourceStreamingMs', what: "switchover deploy start to the old source streaming from the new one", bound: "the whole `cdktf deploy '*'` (synth, both stacks' plans) and the old side's standby leader reconnecting through the slot" },
-  { key: 'rejoinMs', what: 'rejoin deploy start (acceptDataLoss) to the diverged cluster streaming from the new primary', bound: "cdktf deploy, the demotion, Patroni's pg_rewind of the old leader and its replicas" },
+  { key: 'rejoinMs', what: 'rejoin deploy start (acceptDataLoss) to the diverged cluster streaming from the new primary', bound: "cdktf deploy, a switchover inside the diverged cluster to put its timeline above the new source's, the demotion and Patroni's pg_rewind of its leader, then the re-clone of its replicas from it" },
 ];
 
 export function median(values: number[]): number {
