@@ -224,8 +224,8 @@ export function benchmarksMarkdown(input: { machine: string; results: SizeResult
     out.push('No end-to-end run recorded yet: run `npm run test:e2e`, then `npm run bench`.');
   } else {
     const cfg = Object.entries(e2e.config).map(([k, v]) => `${k} ${v}`).join(', ');
-    out.push(`From the ${e2e.passedRuns} passing runs of \`npm run test:e2e\` with the current configuration (${cfg};`);
-    out.push(`ttl 15, retry_timeout 5), on ${e2e.machine}.`, '');
+    out.push(`From the passing runs of \`npm run test:e2e\` (${e2e.passedRuns} in all), each suite's with its current configuration: the`);
+    out.push(`walkthrough's (${cfg}; ttl 15, retry_timeout 5) and the lifecycle suite's (the same timings, one role-step program), on ${e2e.machine}.`, '');
     out.push('| figure | runs | median ms | min–max ms | target | bounded by |', '| --- | ---: | ---: | ---: | --- | --- |');
     for (const m of e2e.metrics) {
       const def = E2E_METRICS.find((d) => d.key === m.key)!;
