@@ -87,6 +87,27 @@ export function recordTimings(suite: string, config: Record<string, string>, tim
   fs.writeFileSync(file, `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-30) }, null, 2)}\n`);
 }
 
+/**
+ * A suite's steps: each runs only when every earlier one passed (later steps build on their
+ * state), and a failing step prints the logs and both member lists.
+ */
+export function suiteSteps(h: Harness): { step: (name: string, fn: () => Promise<void>) => void; failed: () => boolean } {
+  let failed = false;
+  const step = (name: string, fn: () => Promise<void>): void => {
+    test(name, async () => {
+      if (failed) throw new Error('an earlier step failed');
+      try {
+        await fn();
+      } catch (err) {
+        failed = true;
+        process.stderr.write(`\n===== step failed: ${name}\n${h.diagnostics()}\n`);
+        throw err;
+      }
+    });
+  };
+  return { step, failed: () => failed };
+}
+
 /** Fails (never skips) when something the suite needs is missing. */
 export function checkPrerequisites(): void {
   const missing: string[] = [];

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
-import { checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, sleep, STANDBY, waitFor } from './harness';
+import { suiteSteps, checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, sleep, STANDBY, waitFor } from './harness';
 
 jest.setTimeout(300_000);
 
@@ -21,21 +21,9 @@ const other = (dc: Dc): Dc => (dc === 'dc1' ? 'dc2' : 'dc1');
 const clusterOf = (dc: Dc) => (dc === 'dc1' ? 'primary' : 'standby') as 'primary' | 'standby';
 const stackDir = (dc: Dc) => path.join(h.work, 'cdktf.out', 'stacks', dc);
 const timings: Record<string, number> = {};
-let failed = false;
 let layout: Record<string, any>;
 
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, async () => {
-    if (failed) throw new Error('an earlier step failed');
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      process.stderr.write(`\n===== step failed: ${name}\n${h.diagnostics()}\n`);
-      throw err;
-    }
-  });
-}
+const { step, failed } = suiteSteps(h);
 
 /** Writes the topology (the clusters: layout) with a change applied and deploys every stack. */
 function deploy(label: string, change: (t: Record<string, any>) => void = () => undefined, stacks = ['*']): Promise<{ status: number; output: string }> {
@@ -188,7 +176,7 @@ afterAll(async () => {
   await h.teardown(process.env.E2E_KEEP_WORK === '1');
   // the figures belong to the role-step program that produced them
   const program = createHash('sha256').update(fs.readFileSync(path.join(ROOT, 'programs', 'switchover.cjs'))).digest('hex').slice(0, 12);
-  recordTimings('lifecycle', { loopWait: '2', switchoverProgram: program }, timings, !failed);
+  recordTimings('lifecycle', { loopWait: '2', switchoverProgram: program }, timings, !failed());
 });
 
 step("the clusters: layout deploys as stacks dc1 and dc2 (cdktf deploy '*'); dc2 streams from dc1", async () => {

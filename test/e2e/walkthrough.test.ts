@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { checkPrerequisites, DC2_RESTAPI_PASSWORD, Harness, recordTimings, MONITOR_PASSWORD, now, PASSWORDS, PRIMARY, ROOT, SECRETS, sleep, STANDBY, waitFor } from './harness';
+import { suiteSteps, checkPrerequisites, DC2_RESTAPI_PASSWORD, Harness, recordTimings, MONITOR_PASSWORD, now, PASSWORDS, PRIMARY, ROOT, SECRETS, sleep, STANDBY, waitFor } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -15,24 +15,11 @@ const h = new Harness();
 const out = () => path.join(h.work, 'cdktf.out');
 const stackDir = (stack: string, base = out()) => path.join(base, 'stacks', stack);
 const STANDBY_NODES = Object.keys(STANDBY);
-let failed = false;
 let rowId = 0;
 /** A cluster's read-write leader: `master` in Patroni 3.0's REST API, `leader`/`primary` later. */
 const PRIMARY_ROLES = ['master', 'leader', 'primary'];
 
-/** Runs a step; on failure prints the logs and both member lists, and later steps are not attempted. */
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, async () => {
-    if (failed) throw new Error('an earlier step failed');
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      process.stderr.write(`\n===== step failed: ${name}\n${h.diagnostics()}\n`);
-      throw err;
-    }
-  });
-}
+const { step, failed } = suiteSteps(h);
 
 async function insertRow(host: string, note: string): Promise<number> {
   rowId += 1;
@@ -107,7 +94,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await h.teardown(process.env.E2E_KEEP_WORK === '1');
-  recordTimings('walkthrough', runConfig, timings, !failed);
+  recordTimings('walkthrough', runConfig, timings, !failed());
 });
 
 step('1. every rendered node config passes patroni --validate-config (etcd up, ports free)', async () => {
