@@ -31,7 +31,7 @@
 //   PATRONI_REST_CACERT, PATRONI_REST_CERTFILE, PATRONI_REST_KEYFILE: HTTPS (rest-client.cjs)
 'use strict';
 
-const { request, getJson } = require('./rest-client.cjs');
+const { request, getJson, jsonHeaders } = require('./rest-client.cjs');
 
 const desired = JSON.parse(process.env.PATRONI_PATCH || '{}');
 const endpoints = (process.env.PATRONI_ENDPOINTS || '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -56,14 +56,8 @@ function log(msg) {
   process.stdout.write(`[${label}] ${new Date().toISOString()} ${msg}\n`);
 }
 
-function headers() {
-  const h = { 'content-type': 'application/json' };
-  if (user) h.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-  return h;
-}
-
 function call(method, url, body, timeoutMs = 5000) {
-  return request(url, { method, headers: headers(), body, timeoutMs });
+  return request(url, { method, headers: jsonHeaders(user, password), body, timeoutMs });
 }
 
 // Whether `actual` shows every key of the merge patch: null means absent, objects recurse.

@@ -81,4 +81,11 @@ async function getJson(url, timeoutMs = 2000) {
   }
 }
 
-module.exports = { request, getJson, httpsAgent };
+/** JSON request headers, with Patroni's basic authentication when the REST API has a user. */
+function jsonHeaders(user, password) {
+  const headers = { 'content-type': 'application/json' };
+  if (user) headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  return headers;
+}
+
+module.exports = { request, getJson, httpsAgent, jsonHeaders };

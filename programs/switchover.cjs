@@ -29,7 +29,7 @@
 //   the gate's: PGPASSWORD or a pgpass file for `user`.
 'use strict';
 
-const { request, getJson } = require('./rest-client.cjs');
+const { request, getJson, jsonHeaders } = require('./rest-client.cjs');
 const health = require('./link-health.cjs');
 
 const LEADER = ['leader', 'master', 'primary'];
@@ -58,6 +58,13 @@ async function realLook(cluster) {
   return { reachable: false };
 }
 
+/** The cluster's REST credentials from the pipeline's environment (the variable its topology names). */
+function headersFor(cluster) {
+  const password = process.env[cluster.restPasswordEnv] || '';
+  if (cluster.restUser && !password) fail(`the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`);
+  return jsonHeaders(cluster.restUser, password);
+}
+
 /**
  * PATCH /config on a cluster, its leader first: Patroni wakes the HA loop of the node that
  * receives a PATCH, so the leader acts at once instead of at its next loop_wait. The same PATCH
@@ -65,12 +72,7 @@ async function realLook(cluster) {
  * from their DCS cache (it changes nothing the second time).
  */
 async function realPatch(cluster, body, leader) {
-  const password = process.env[cluster.restPasswordEnv] || '';
-  const headers = { 'content-type': 'application/json' };
-  if (cluster.restUser) {
-    if (!password) fail(`the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`);
-    headers.authorization = `Basic ${Buffer.from(`${cluster.restUser}:${password}`).toString('base64')}`;
-  }
+  const headers = headersFor(cluster);
   const ordered = [...cluster.nodes].sort((a, b) => (a.name === leader ? -1 : b.name === leader ? 1 : 0));
   const send = (n) => request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
   let last = '';
@@ -288,9 +290,7 @@ async function timelineAbove(cfg, me) {
 
 /** POST to a member's REST API: `member`, else the cluster's leader. */
 async function realPost(cluster, members, endpoint, body, member) {
-  const password = process.env[cluster.restPasswordEnv] || '';
-  const headers = { 'content-type': 'application/json' };
-  if (cluster.restUser) headers.authorization = `Basic ${Buffer.from(`${cluster.restUser}:${password}`).toString('base64')}`;
+  const headers = headersFor(cluster);
   const leader = members.find((m) => LEADER.includes(m.role));
   const target = member || (leader && leader.name);
   const node = cluster.nodes.find((n) => n.name === target) || cluster.nodes[0];
