@@ -398,11 +398,18 @@ async function gate(cfg, log = () => undefined) {
   add(`no write on the source for ${cfg.settleSeconds} s (next transaction id)`, '', `${before.next_xid} -> ${source.next_xid}`, source.next_xid === before.next_xid);
   const open = await query(srcNode, cfg, IN_FLIGHT_SQL);
   add('no open write or prepared transaction on the source', '', open.length === 0 ? 'none' : `${open.length} open`, open.length === 0);
-  for (const t of open) {
-    notes.push(`${t.state === 'prepared' ? t.application_name : `transaction ${t.xid} of pid ${t.pid}`} by ${t.user_name} from ${t.client}${t.application_name && t.state !== 'prepared' ? ` (${t.application_name})` : ''}: open for ${t.age_s} s, ${t.state}; it could commit after the detach: end it on the source first`);
-  }
+  for (const t of open) notes.push(inFlightNote(t));
   add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, allReplayed(leader) && lsn(leader.replayLsn) >= lsn(source.current_lsn));
   return result(checks.every((c) => c.ok));
+}
+
+/** What the gate says about one transaction that could still commit on the source. */
+function inFlightNote(t) {
+  if (t.state === 'prepared') {
+    return `${t.application_name} (xid ${t.xid}) by ${t.user_name}: prepared ${t.age_s} s ago; it could commit after the detach: COMMIT PREPARED or ROLLBACK PREPARED it on the source first`;
+  }
+  const app = t.application_name ? ` (${t.application_name})` : '';
+  return `transaction ${t.xid} of pid ${t.pid} by ${t.user_name} from ${t.client}${app}: open for ${t.age_s} s, ${t.state}; it could commit after the detach: end it on the source first`;
 }
 
 function formatGate(outcome) {

@@ -1,0 +1,205 @@
+/**
+ * A fake standby link for the programs' unit tests: a source cluster (p1 leader, p2 replica) and
+ * a standby cluster (s1 standby leader, s2 replica), answering the `pg` client's queries and
+ * Patroni's REST API (GET /patroni, GET /config) from one mutable state. Tests load it in place of
+ * `pg` and of programs/rest-client.cjs with jest.mock, then change the state for one cause at a time.
+ *
+ * The standby leader streams: each time it is read, its receive position moves to the source's
+ * (unless the stream is cut) and its replay follows (unless paused or delayed), by at most
+ * `replayStep` bytes per read.
+ */
+
+export const HOSTS = { p1: '127.0.1.1', p2: '127.0.1.2', s1: '127.0.2.1', s2: '127.0.2.2' } as const;
+export type Member = keyof typeof HOSTS;
+
+export interface InFlight {
+  pid: string | null;
+  user_name: string;
+  application_name: string;
+  client: string | null;
+  xid: string;
+  age_s: number;
+  state: string;
+}
+
+export interface World {
+  /** The source leader's WAL position and next transaction id. */
+  sourceLsn: bigint;
+  nextXid: number;
+  sourceTimeline: number;
+  sourceSystemId: string;
+  /** Members whose PostgreSQL refuses connections. */
+  down: Set<Member>;
+  /** Members whose REST API does not answer. */
+  restDown: Set<Member>;
+  /** Patroni's role per member, as GET /patroni names it. */
+  roles: Record<Member, string>;
+  /** Members that run read-write (not in recovery). */
+  readWrite: Set<Member>;
+  patroniPaused: boolean;
+  /** The standby leader. */
+  receive: bigint | null;
+  replay: bigint | null;
+  replayPaused: boolean;
+  applyDelayMs: number;
+  standbyTimeline: number;
+  standbySystemId: string;
+  streaming: boolean;
+  replayStep: bigint;
+  replayAgeSeconds: number | null;
+  inFlight: InFlight[];
+  slot: { active: boolean; wal_status: string; safe_wal_size: string | null; retained_bytes: string; consumer: string | null } | undefined;
+  /** GET /config of the standby cluster; undefined: no node answers. */
+  standbyConfig: Record<string, unknown> | undefined;
+  /** Every query the fake answered, as `member: kind`. */
+  log: string[];
+  /** Called before each answer of the source position query (a test's write lands here). */
+  onSourceRead?: (w: World) => void;
+}
+
+export const START = 0x3000060n;
+
+export function freshWorld(): World {
+  return {
+    sourceLsn: START,
+    nextXid: 750,
+    sourceTimeline: 1,
+    sourceSystemId: '7301',
+    down: new Set(),
+    restDown: new Set(),
+    roles: { p1: 'primary', p2: 'replica', s1: 'standby_leader', s2: 'replica' },
+    readWrite: new Set(['p1']),
+    patroniPaused: false,
+    receive: START,
+    replay: START,
+    replayPaused: false,
+    applyDelayMs: 0,
+    standbyTimeline: 1,
+    standbySystemId: '7301',
+    streaming: true,
+    replayStep: 1n << 60n,
+    replayAgeSeconds: 0.4,
+    inFlight: [],
+    slot: { active: true, wal_status: 'reserved', safe_wal_size: null, retained_bytes: '0', consumer: 's1' },
+    standbyConfig: { standby_cluster: { host: '127.0.1.1,127.0.1.2', port: 5432, primary_slot_name: 'link_slot' } },
+    log: [],
+  };
+}
+
+/** The one world the fakes answer from; reset it in beforeEach. */
+export const world: { current: World } = { current: freshWorld() };
+
+export function text(lsn: bigint | null): string | null {
+  if (lsn === null) return null;
+  return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
+}
+
+function memberAt(host: string): Member {
+  const m = (Object.keys(HOSTS) as Member[]).find((k) => HOSTS[k] === host);
+  if (!m) throw new Error(`the fake link has no member at ${host}`);
+  return m;
+}
+
+/** One read of the standby leader: the stream and the replay move on. */
+function advance(w: World): void {
+  if (w.streaming) w.receive = w.sourceLsn;
+  if (!w.replayPaused && w.applyDelayMs === 0 && w.receive !== null && w.replay !== null && w.replay < w.receive) {
+    const next = w.replay + w.replayStep;
+    w.replay = next < w.receive ? next : w.receive;
+  }
+}
+
+function nodeRow(w: World, m: Member): Record<string, unknown> {
+  const source = m === 'p1' || m === 'p2';
+  const rw = w.readWrite.has(m);
+  if (m === 's1' && !rw) advance(w);
+  const standbyLeader = m === 's1';
+  return {
+    in_recovery: !rw,
+    system_id: source ? w.sourceSystemId : w.standbySystemId,
+    current_lsn: rw ? text(w.sourceLsn) : null,
+    receive_lsn: rw ? null : standbyLeader ? text(w.receive) : text(w.sourceLsn),
+    replay_lsn: rw ? null : standbyLeader ? text(w.replay) : text(w.sourceLsn),
+    replay_paused: rw ? false : standbyLeader ? w.replayPaused : false,
+    replay_age_s: rw ? null : standbyLeader ? w.replayAgeSeconds : 0.2,
+    apply_delay_ms: standbyLeader ? w.applyDelayMs : 0,
+    timeline: source ? w.sourceTimeline : w.standbyTimeline,
+    receiver_status: rw ? null : standbyLeader && !w.streaming ? null : 'streaming',
+    sender_host: rw ? null : m === 's2' ? HOSTS.s1 : m === 's1' ? HOSTS.p1 : HOSTS.p1,
+  };
+}
+
+function answer(w: World, m: Member, sql: string, params: unknown[] = []): Record<string, unknown>[] {
+  if (sql.includes('pg_snapshot_xmax')) {
+    w.log.push(`${m}: source position`);
+    w.onSourceRead?.(w);
+    if (!w.readWrite.has(m)) throw new Error(`${m} is in recovery: pg_current_wal_lsn() cannot be run`);
+    return [{ current_lsn: text(w.sourceLsn), next_xid: String(w.nextXid), timeline: w.sourceTimeline, system_id: w.sourceSystemId }];
+  }
+  if (sql.includes('pg_stat_activity')) {
+    w.log.push(`${m}: in flight`);
+    return w.inFlight;
+  }
+  if (sql.includes('pg_replication_slots')) {
+    w.log.push(`${m}: slot ${String(params[0])}`);
+    return w.slot ? [w.slot] : [];
+  }
+  if (sql.includes('as in_recovery')) {
+    w.log.push(`${m}: node`);
+    return [nodeRow(w, m)];
+  }
+  throw new Error(`the fake link does not know this query: ${sql.slice(0, 80)}`);
+}
+
+/** Stands in for `pg`'s Client. */
+export class FakeClient {
+  private readonly member: Member;
+  constructor(private readonly opts: { host: string; port: number; user: string }) {
+    this.member = memberAt(opts.host);
+  }
+  async connect(): Promise<void> {
+    if (world.current.down.has(this.member)) throw Object.assign(new Error(`connect ECONNREFUSED ${this.opts.host}:${this.opts.port}`), { code: 'ECONNREFUSED' });
+  }
+  async query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    return { rows: answer(world.current, this.member, sql, params) };
+  }
+  async end(): Promise<void> {}
+}
+
+/** Stands in for programs/rest-client.cjs: GET /patroni and GET /config from the world. */
+export const fakeRest = {
+  async getJson(url: string): Promise<unknown> {
+    const w = world.current;
+    const u = new URL(url);
+    const m = memberAt(u.hostname);
+    if (w.restDown.has(m)) return undefined;
+    if (u.pathname === '/patroni') {
+      const standby = m === 's1' || m === 's2';
+      return { role: w.roles[m], state: w.down.has(m) ? 'stopped' : 'running', pause: standby ? w.patroniPaused : false };
+    }
+    if (u.pathname === '/config') return m === 's1' || m === 's2' ? w.standbyConfig : {};
+    return undefined;
+  },
+  request() {
+    throw new Error('the fake REST API answers GET /patroni and GET /config only');
+  },
+  jsonHeaders() {
+    return {};
+  },
+};
+
+/** The link configuration the gate and status read (LINK_HEALTH_CONFIG). */
+export function linkConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+  const nodes = (members: Member[]) => members.map((name) => ({ name, host: HOSTS[name], port: 5432, rest: `http://${HOSTS[name]}:8008` }));
+  return {
+    state: 'following',
+    slotName: 'link_slot',
+    user: 'monitor',
+    source: { name: 'dc1', nodes: nodes(['p1', 'p2']) },
+    standby: { name: 'dc2', nodes: nodes(['s1', 's2']) },
+    disaster: false,
+    settleSeconds: 0,
+    catchUpTimeoutSeconds: 1,
+    ...over,
+  };
+}

@@ -1,0 +1,380 @@
+/**
+ * The promotion gate (programs/link-health.cjs `gate`) against a fake link: each test changes one
+ * thing from a caught-up, quiet link and expects exactly the check that guards it to fail, or the
+ * gate to pass. The real clusters' refusals are in the end-to-end walkthrough.
+ */
+import { FakeClient, fakeRest, freshWorld, linkConfig, START, text, world } from '../support/fake-link';
+
+jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
+jest.mock('../../programs/rest-client.cjs', () => jest.requireActual('../support/fake-link').fakeRest);
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const health = require('../../programs/link-health.cjs');
+
+interface Outcome {
+  ok: boolean;
+  checks: { check: string; standby: string; source: string; ok: boolean }[];
+  notes: string[];
+}
+
+const gate = (over: Record<string, unknown> = {}, log?: (m: string) => void): Promise<Outcome> => health.gate(linkConfig(over), log);
+const failed = (o: Outcome) => o.checks.filter((c) => !c.ok).map((c) => c.check);
+const check = (o: Outcome, name: string) => o.checks.find((c) => c.check.startsWith(name));
+
+const ALL_CHECKS = [
+  'standby leader found',
+  'Patroni not in maintenance mode (pause)',
+  'same database system identifier',
+  'standby leader on the source timeline',
+  'replay not paused (pg_is_wal_replay_paused)',
+  'received <= replayed (no WAL waiting)',
+  'replayed up to the source position',
+  'no write on the source for 0 s (next transaction id)',
+  'no open write or prepared transaction on the source',
+  'replayed up to the source position at the end',
+];
+
+beforeEach(() => {
+  world.current = freshWorld();
+});
+
+test('the fakes are the ones loaded', () => {
+  expect(jest.requireMock('pg').Client).toBe(FakeClient);
+  expect(jest.requireMock('../../programs/rest-client.cjs')).toBe(fakeRest);
+});
+
+describe('passes', () => {
+  test('a caught-up, quiet link: every check runs and passes, in order', async () => {
+    const o = await gate();
+    expect(o.checks.map((c) => c.check)).toEqual(ALL_CHECKS);
+    expect(failed(o)).toEqual([]);
+    expect(o).toMatchObject({ ok: true, notes: [] });
+    expect(check(o, 'same database system identifier')).toMatchObject({ standby: '7301', source: '7301' });
+    expect(check(o, 'replayed up to the source position at the end')).toMatchObject({ standby: text(START), source: text(START) });
+  });
+
+  test('a standby that lags and catches up within catchUpTimeoutSeconds', async () => {
+    world.current.replay = START - 0x30000n;
+    world.current.receive = START - 0x30000n;
+    world.current.replayStep = 0x10000n;
+    const o = await gate({ catchUpTimeoutSeconds: 5 });
+    expect(failed(o)).toEqual([]);
+    expect(o.ok).toBe(true);
+  });
+
+  test('replay past the receive position (after a restart without a stream) counts as replayed', async () => {
+    world.current.streaming = false;
+    world.current.receive = START - 0x60n; // the segment start
+    const o = await gate();
+    expect(failed(o)).toEqual([]);
+  });
+
+  test('a write before the settle time that the standby replays is no reason to refuse', async () => {
+    world.current.replayStep = 0x100n;
+    world.current.sourceLsn = START + 0x180n;
+    world.current.nextXid += 1;
+    const o = await gate({ catchUpTimeoutSeconds: 5 });
+    expect(failed(o)).toEqual([]);
+  });
+
+  test('the detach was applied already (no standby_cluster in GET /config): nothing is read', async () => {
+    world.current.standbyConfig = { ttl: 30 };
+    const o = await gate();
+    expect(o).toEqual({ ok: true, checks: [], notes: [expect.stringContaining('has no standby_cluster: the detach was applied already')] });
+    expect(world.current.log).toEqual([]);
+  });
+
+  test('a standby member already read-write: promoted, nothing to check', async () => {
+    world.current.readWrite.add('s2');
+    const o = await gate();
+    expect(o).toEqual({ ok: true, checks: [], notes: ['s2 already runs read-write: the standby cluster is promoted, nothing to check'] });
+  });
+
+  test('no standby node answers GET /config: the checks run', async () => {
+    world.current.standbyConfig = undefined;
+    const o = await gate();
+    expect(o.checks.map((c) => c.check)).toEqual(ALL_CHECKS);
+    expect(o.ok).toBe(true);
+  });
+});
+
+describe('refuses for exactly one cause', () => {
+  test('no standby leader (Patroni names none)', async () => {
+    world.current.roles.s1 = 'replica';
+    const o = await gate();
+    expect(failed(o)).toEqual(['standby leader found']);
+    expect(o.checks).toHaveLength(1);
+    expect(o.ok).toBe(false);
+  });
+
+  test('the standby leader does not answer SQL', async () => {
+    world.current.down.add('s1');
+    const o = await gate();
+    expect(failed(o)).toEqual(['standby leader found']);
+    expect(check(o, 'standby leader found')!.standby).toBe('none');
+  });
+
+  test('the standby cluster in maintenance mode', async () => {
+    world.current.patroniPaused = true;
+    const o = await gate();
+    expect(failed(o)).toEqual(['Patroni not in maintenance mode (pause)']);
+    // a failed check before the settle time ends the gate there: it does not wait for nothing
+    expect(o.checks.map((c) => c.check)).toEqual(ALL_CHECKS.slice(0, 7));
+  });
+
+  test('the standby leader without a REST answer (maintenance mode unknown)', async () => {
+    world.current.restDown.add('s1');
+    const o = await gate();
+    // without Patroni's word the node is not known to be the standby leader
+    expect(failed(o)).toEqual(['standby leader found']);
+  });
+
+  test('another database (system identifier)', async () => {
+    world.current.standbySystemId = '9999';
+    const o = await gate();
+    expect(failed(o)).toEqual(['same database system identifier']);
+    expect(o.checks.at(-1)!.check).toBe('standby leader on the source timeline');
+    expect(check(o, 'same database system identifier')).toMatchObject({ standby: '9999', source: '7301' });
+  });
+
+  test('another timeline', async () => {
+    world.current.sourceTimeline = 2;
+    const o = await gate();
+    expect(failed(o)).toEqual(['standby leader on the source timeline']);
+    expect(check(o, 'standby leader on the source timeline')).toMatchObject({ standby: '1', source: '2' });
+    expect(o.checks).toHaveLength(4);
+  });
+
+  test('replay paused, with everything replayed', async () => {
+    world.current.replayPaused = true;
+    const o = await gate();
+    expect(failed(o)).toEqual(['replay not paused (pg_is_wal_replay_paused)']);
+    expect(o.checks).toHaveLength(7);
+  });
+
+  test('replay paused with WAL waiting: the wait ends at once', async () => {
+    world.current.replayPaused = true;
+    world.current.replay = START - 0x100n;
+    const began = Date.now();
+    const o = await gate({ catchUpTimeoutSeconds: 30 });
+    expect(Date.now() - began).toBeLessThan(5000);
+    expect(failed(o)).toEqual(['replay not paused (pg_is_wal_replay_paused)', 'received <= replayed (no WAL waiting)', 'replayed up to the source position']);
+  });
+
+  test('received WAL not replayed (recovery_min_apply_delay): the lag, named with the delay', async () => {
+    world.current.applyDelayMs = 60000;
+    world.current.replay = START - 0x100n;
+    const o = await gate();
+    expect(failed(o)).toEqual(['received <= replayed (no WAL waiting, recovery_min_apply_delay 60000 ms)', 'replayed up to the source position']);
+    expect(check(o, 'replayed up to the source position')!.source).toBe(`${text(START)} (gap 256 bytes)`);
+  });
+
+  test('a standby behind the source with nothing received (the stream is cut)', async () => {
+    world.current.streaming = false;
+    world.current.receive = START - 0x1000n;
+    world.current.replay = START - 0x1000n;
+    const o = await gate();
+    expect(failed(o)).toEqual(['replayed up to the source position']);
+    expect(o.notes).toEqual([]);
+  });
+
+  test('the source writing while the gate waits: named, with how much it moved', async () => {
+    world.current.streaming = false;
+    world.current.onSourceRead = (w) => {
+      w.sourceLsn += 0x200n;
+      w.nextXid += 1;
+    };
+    const o = await gate();
+    expect(failed(o)).toEqual(['replayed up to the source position']);
+    expect(o.notes).toEqual([expect.stringMatching(/^the source's WAL position moved [1-9]\d* bytes while the gate waited: stop the writes on the source first$/)]);
+  });
+
+  test('a write during the settle time alone (the standby replays it)', async () => {
+    const o = await gate({}, (m) => {
+      if (m.includes('checking for 0 s that writes have stopped')) {
+        world.current.sourceLsn += 0x100n;
+        world.current.nextXid += 1;
+      }
+    });
+    expect(failed(o)).toEqual(['no write on the source for 0 s (next transaction id)']);
+    expect(check(o, 'no write on the source')!.source).toBe('750 -> 751');
+  });
+
+  test('WAL without a transaction after the settle (a checkpoint) that the standby has not replayed', async () => {
+    const o = await gate({}, (m) => {
+      if (m.startsWith('caught up')) {
+        world.current.streaming = false;
+        world.current.sourceLsn += 0x80n;
+      }
+    });
+    expect(failed(o)).toEqual(['replayed up to the source position at the end']);
+  });
+
+  test('an open write transaction on the source, named in a note', async () => {
+    world.current.inFlight = [{ pid: '4242', user_name: 'app', application_name: 'billing', client: '10.1.2.3', xid: '801', age_s: 12.5, state: 'idle in transaction' }];
+    const o = await gate();
+    expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
+    expect(o.notes).toEqual(['transaction 801 of pid 4242 by app from 10.1.2.3 (billing): open for 12.5 s, idle in transaction; it could commit after the detach: end it on the source first']);
+  });
+
+  test('a prepared transaction on the source, named in a note', async () => {
+    world.current.inFlight = [{ pid: null, user_name: 'app', application_name: 'prepared transaction tx-7', client: null, xid: '802', age_s: 3, state: 'prepared' }];
+    const o = await gate();
+    expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
+    expect(check(o, 'no open write')!.source).toBe('1 open');
+    expect(o.notes).toEqual(['prepared transaction tx-7 (xid 802) by app: prepared 3 s ago; it could commit after the detach: COMMIT PREPARED or ROLLBACK PREPARED it on the source first']);
+  });
+
+  test('the source out of reach, no disaster declared', async () => {
+    world.current.down.add('p1');
+    world.current.down.add('p2');
+    const o = await gate();
+    expect(failed(o)).toEqual(['source cluster reachable']);
+    expect(check(o, 'source cluster reachable')!.source).toMatch(/^no read-write leader \(p1: connection refused; p2: connection refused\)$/);
+    expect(o.notes).toEqual([expect.stringContaining('set link.promotion.disaster: true')]);
+  });
+
+  test('a source without a read-write leader (both members in recovery)', async () => {
+    world.current.readWrite.delete('p1');
+    const o = await gate();
+    expect(failed(o)).toEqual(['source cluster reachable']);
+    expect(check(o, 'source cluster reachable')!.source).toContain('p1: Leader, in recovery');
+  });
+});
+
+describe('disaster promotion (the source is lost)', () => {
+  beforeEach(() => {
+    world.current.down.add('p1');
+    world.current.down.add('p2');
+    world.current.streaming = false;
+  });
+
+  test('passes when everything received is replayed, and prints the last known position', async () => {
+    world.current.receive = START - 0x20n;
+    world.current.replay = START - 0x20n;
+    world.current.replayAgeSeconds = 41.6;
+    const o = await gate({ disaster: true });
+    expect(o.checks.map((c) => [c.check, c.ok])).toEqual([
+      ['standby leader found', true],
+      ['Patroni not in maintenance mode (pause)', true],
+      ['source cluster reachable', true],
+      ['replay not paused', true],
+      ['everything received is replayed (replay >= receive)', true],
+    ]);
+    expect(o.ok).toBe(true);
+    expect(o.notes).toEqual([`last known gap: the standby leader received up to ${text(START - 0x20n)} and replayed its last transaction 42 s ago; writes the source made after that are lost`]);
+  });
+
+  test('waits for received WAL to be replayed', async () => {
+    world.current.replay = START - 0x300n;
+    world.current.replayStep = 0x100n;
+    const o = await gate({ disaster: true, catchUpTimeoutSeconds: 5 });
+    expect(failed(o)).toEqual([]);
+    expect(world.current.replay).toBe(START);
+  });
+
+  test('refuses a paused replay', async () => {
+    world.current.replayPaused = true;
+    const o = await gate({ disaster: true });
+    expect(failed(o)).toEqual(['replay not paused']);
+    expect(o.ok).toBe(false);
+  });
+
+  test('refuses received WAL that is not replayed within the timeout', async () => {
+    world.current.applyDelayMs = 3_600_000;
+    world.current.replay = START - 0x100n;
+    const o = await gate({ disaster: true, catchUpTimeoutSeconds: 0.3 });
+    expect(failed(o)).toEqual(['everything received is replayed (replay >= receive)']);
+  });
+
+  test('refuses Patroni in maintenance mode', async () => {
+    world.current.patroniPaused = true;
+    const o = await gate({ disaster: true });
+    expect(failed(o)).toEqual(['Patroni not in maintenance mode (pause)']);
+  });
+
+  test('a source that answers does not need the disaster path: the normal checks run', async () => {
+    world.current.down.clear();
+    world.current.streaming = true;
+    const o = await gate({ disaster: true });
+    expect(o.checks.map((c) => c.check)).toEqual(ALL_CHECKS);
+  });
+});
+
+test('formatGate prints every figure and the notes', () => {
+  const text = health.formatGate({
+    ok: false,
+    checks: [{ check: 'same database system identifier', standby: '1', source: '2', ok: false }, { check: 'standby leader found', standby: 's1', source: '', ok: true }],
+    notes: ['stop the writes'],
+  });
+  expect(text).toMatch(/\| same database system identifier \| 1 +\| 2 +\| FAILED \|/);
+  expect(text).toMatch(/\| standby leader found +\| s1 +\| +\| ok +\|/);
+  expect(text.split('\n').at(-1)).toBe('note: stop the writes');
+});
+
+describe('collect (the figures behind status)', () => {
+  const collect = (over: Record<string, unknown> = {}) => health.collect(linkConfig(over));
+
+  test('a streaming link: healthy, every lag measured against the source leader, read last', async () => {
+    const r = await collect();
+    expect(r.healthy).toBe(true);
+    expect(r.problems).toEqual([]);
+    expect(r.source).toEqual({ cluster: 'dc1', leader: 'p1', currentLsn: text(START), timeline: 1 });
+    expect(r.standby).toEqual({ cluster: 'dc2', leader: 's1' });
+    expect(r.nodes.map((n: { member: string; role: string; lagBytes: number; lagSeconds: number }) => [n.member, n.role, n.lagBytes, n.lagSeconds])).toEqual([
+      ['p1', 'Leader', 0, 0],
+      ['p2', 'Replica', 0, 0],
+      ['s1', 'Standby Leader', 0, 0],
+      ['s2', 'Replica', 0, 0],
+    ]);
+    expect(r.slot).toEqual({ name: 'link_slot', present: true, active: true, walStatus: 'reserved', retainedBytes: 0, safeWalSize: null, consumer: 's1' });
+    // the source position and the slot come after every node was read
+    expect(world.current.log.slice(-2)).toEqual(['p1: source position', 'p1: slot link_slot']);
+  });
+
+  test('a lagging standby leader: bytes behind the source, seconds since its last replayed transaction', async () => {
+    world.current.streaming = false;
+    world.current.receive = START - 0x400n;
+    world.current.replay = START - 0x400n;
+    world.current.replayAgeSeconds = 7.26;
+    const r = await collect();
+    const s1 = r.nodes.find((n: { member: string }) => n.member === 's1');
+    expect([s1.lagBytes, s1.lagSeconds]).toEqual([1024, 7.3]);
+    expect(r.problems).toEqual(['standby leader s1 is not streaming from the source (wal receiver: none)']);
+  });
+
+  test('unreachable members and a missing slot are named', async () => {
+    world.current.down.add('s2');
+    world.current.slot = undefined;
+    const r = await collect();
+    expect(r.healthy).toBe(false);
+    expect(r.problems).toEqual(['s2 (127.0.2.2:5432) is unreachable: connection refused', 'the link slot link_slot does not exist on the source leader']);
+    expect(r.nodes.find((n: { member: string }) => n.member === 's2')).toMatchObject({ role: 'Replica', reachable: false, lagBytes: null });
+  });
+
+  test('a slot about to lose WAL, with its safe size', async () => {
+    world.current.slot = { active: true, wal_status: 'unreserved', safe_wal_size: '-1024', retained_bytes: '1073741824', consumer: 's1' };
+    const r = await collect();
+    expect(r.slot).toMatchObject({ walStatus: 'unreserved', retainedBytes: 1073741824, safeWalSize: -1024 });
+    expect(r.problems).toEqual(['the link slot link_slot has wal_status unreserved: WAL the standby needs is (about to be) removed']);
+  });
+
+  test('the source out of reach: no leader, no slot figures', async () => {
+    world.current.down.add('p1');
+    world.current.down.add('p2');
+    const r = await collect();
+    expect(r.source.leader).toBeNull();
+    expect(r.slot).toBeNull();
+    expect(r.problems).toContain('the source cluster dc1 has no reachable read-write leader');
+  });
+
+  test('detached: the promoted cluster is measured against its own leader', async () => {
+    world.current.readWrite.add('s1');
+    world.current.roles.s1 = 'primary';
+    world.current.slot = undefined;
+    const r = await collect({ state: 'detached' });
+    expect(r.standby.leader).toBe('s1');
+    expect(r.problems).toEqual([]);
+    expect(r.nodes.find((n: { member: string }) => n.member === 's2').lagBytes).toBe(0);
+  });
+});
