@@ -33,31 +33,40 @@
 
 const { request, getJson, jsonHeaders } = require('./rest-client.cjs');
 
-const desired = JSON.parse(process.env.PATRONI_PATCH || '{}');
-const endpoints = (process.env.PATRONI_ENDPOINTS || '').split(',').map((s) => s.trim()).filter(Boolean);
-const timeoutMs = Number(process.env.PATRONI_PATCH_TIMEOUT || 300) * 1000;
-const label = process.env.PATRONI_PATCH_LABEL || 'patroni config patch';
-const user = process.env.PATRONI_RESTAPI_USERNAME || '';
-const passwordEnv = process.env.PATRONI_RESTAPI_PASSWORD_ENV || 'PATRONI_RESTAPI_PASSWORD';
-const password = process.env[passwordEnv] || '';
-const sections = process.env.PATRONI_PATCH_SECTIONS || 'all';
-const strict = process.env.PATRONI_PATCH_STRICT === '1';
-const hotStandbySource = (process.env.PATRONI_PATCH_HOT_STANDBY_SOURCE || '').split(',').map((s) => s.trim()).filter(Boolean);
-const guardStandby = (process.env.PATRONI_PATCH_GUARD_STANDBY || '').split(';').map((g) => g.split(',').map((s) => s.trim()).filter(Boolean)).filter((g) => g.length > 0);
+/** The program's settings, from the environment Terraform gives it (see the header). */
+function settingsFrom(env) {
+  const list = (v, sep = ',') => (v || '').split(sep).map((x) => x.trim()).filter(Boolean);
+  const passwordEnv = env.PATRONI_RESTAPI_PASSWORD_ENV || 'PATRONI_RESTAPI_PASSWORD';
+  return {
+    desired: JSON.parse(env.PATRONI_PATCH || '{}'),
+    endpoints: list(env.PATRONI_ENDPOINTS),
+    timeoutMs: Number(env.PATRONI_PATCH_TIMEOUT || 300) * 1000,
+    label: env.PATRONI_PATCH_LABEL || 'patroni config patch',
+    user: env.PATRONI_RESTAPI_USERNAME || '',
+    passwordEnv,
+    password: env[passwordEnv] || '',
+    sections: env.PATRONI_PATCH_SECTIONS || 'all',
+    strict: env.PATRONI_PATCH_STRICT === '1',
+    optional: env.PATRONI_PATCH_OPTIONAL === '1',
+    hotStandbySource: list(env.PATRONI_PATCH_HOT_STANDBY_SOURCE),
+    guardStandby: list(env.PATRONI_PATCH_GUARD_STANDBY, ';').map((g) => list(g)).filter((g) => g.length > 0),
+  };
+}
 
 /** Where this program records, in the cluster's own dynamic configuration, what it wrote. */
 const MARKER = 'managed_by_patroni_standby_cdktf';
 /** Keys whose removal only ever happens through an explicit null (standby_cluster: the gate). */
 const NEVER_IMPLICIT = ['postgresql', 'slots', 'standby_cluster', MARKER];
-let patch = desired;
-const optional = process.env.PATRONI_PATCH_OPTIONAL === '1';
+
+/** One run: its settings, the body it sends now and where it writes its lines (set by `main`). */
+let run = { settings: settingsFrom({}), patch: {}, out: process.stdout };
 
 function log(msg) {
-  process.stdout.write(`[${label}] ${new Date().toISOString()} ${msg}\n`);
+  run.out.write(`[${run.settings.label}] ${new Date().toISOString()} ${msg}\n`);
 }
 
 function call(method, url, body, timeoutMs = 5000) {
-  return request(url, { method, headers: jsonHeaders(user, password), body, timeoutMs });
+  return request(url, { method, headers: jsonHeaders(run.settings.user, run.settings.password), body, timeoutMs });
 }
 
 // Whether `actual` shows every key of the merge patch: null means absent, objects recurse.
@@ -88,6 +97,7 @@ const LEADER_ROLES = ['leader', 'master', 'primary', 'standby_leader'];
  * receives a PATCH, so the leader acts on it at once instead of at its next loop_wait.
  */
 async function leaderFirst() {
+  const { endpoints } = run.settings;
   for (const base of endpoints) {
     try {
       const cluster = await getJson(`${base}/cluster`);
@@ -111,7 +121,7 @@ async function leaderFirst() {
 async function wakeAll(ordered) {
   for (const pause of [150, 350]) {
     await sleep(pause);
-    await Promise.allSettled(ordered.map((e) => call('PATCH', `${e}/config`, patch, 2000)));
+    await Promise.allSettled(ordered.map((e) => call('PATCH', `${e}/config`, run.patch, 2000)));
   }
 }
 
@@ -120,7 +130,7 @@ async function verify(base) {
   let wrong = [];
   for (const until = Date.now() + 5000; Date.now() < until; await sleep(100)) {
     const check = await call('GET', `${base}/config`);
-    wrong = check.status === 200 ? mismatches(patch, JSON.parse(check.text), '') : [`GET /config returned HTTP ${check.status}`];
+    wrong = check.status === 200 ? mismatches(run.patch, JSON.parse(check.text), '') : [`GET /config returned HTTP ${check.status}`];
     if (wrong.length === 0) break;
   }
   return wrong;
@@ -234,7 +244,14 @@ async function getConfig(bases) {
   return undefined;
 }
 
-async function main() {
+/**
+ * One apply of the patch, configured by `env` (Terraform's environment for the program), writing
+ * its lines to `out`. Resolves when the cluster shows the patch; rejects with the reason.
+ */
+async function main(env = process.env, out = process.stdout) {
+  const settings = settingsFrom(env);
+  run = { settings, patch: settings.desired, out };
+  const { desired, endpoints, timeoutMs, user, password, passwordEnv, sections, strict, optional, hotStandbySource, guardStandby } = settings;
   if (endpoints.length === 0) throw new Error('PATRONI_ENDPOINTS is empty');
   if (user && !password) {
     throw new Error(`the REST API needs authentication as "${user}": set ${passwordEnv} in the deploying environment`);
@@ -252,11 +269,11 @@ async function main() {
     if (demotion) throw Object.assign(new Error(demotion), { fatal: true });
     const { body, removed } = desiredPatch(desired, current, { strict, sections });
     const held = guardStandby.length > 0 ? holdSlots(body, await Promise.all(guardStandby.map(getConfig))) : [];
-    if (JSON.stringify(body) !== JSON.stringify(patch)) {
+    if (JSON.stringify(body) !== JSON.stringify(run.patch)) {
       if (removed.length > 0) log(`removing what the topology no longer has: ${removed.join(', ')}`);
       for (const name of held) log(`keeping slot ${name}: the standby cluster still streams through it, or cannot be asked; the standby stack's source-slots step removes it once the standby has let go of it`);
     }
-    patch = body;
+    run.patch = body;
   };
   let last = 'no attempt yet';
   let answered = false;
@@ -267,7 +284,7 @@ async function main() {
     for (const base of ordered) {
       try {
         const sentAt = new Date().toISOString();
-        const res = await call('PATCH', `${base}/config`, patch);
+        const res = await call('PATCH', `${base}/config`, run.patch);
         if (!answered) log(`PATCH /config sent to ${base} at ${sentAt}: HTTP ${res.status}`);
         answered = true;
         if (res.status === 401 || res.status === 403) {
@@ -281,7 +298,7 @@ async function main() {
         const wrong = await verify(base);
         await waking;
         if (wrong.length === 0) {
-          log(`applied through ${base} and verified with GET /config (${Object.keys(patch).join(', ')})`);
+          log(`applied through ${base} and verified with GET /config (${Object.keys(run.patch).join(', ')})`);
           return;
         }
         last = `${base}: applied but GET /config differs: ${wrong.join('; ')}`;
@@ -301,9 +318,9 @@ async function main() {
   throw new Error(`gave up after ${timeoutMs / 1000}s; last attempt: ${last}`);
 }
 
-module.exports = { demotes, desiredPatch, holdSlots, hotStandbyWarnings, mismatches, MARKER };
+module.exports = { demotes, desiredPatch, holdSlots, hotStandbyWarnings, main, mismatches, settingsFrom, MARKER };
 
 if (require.main === module) main().catch((err) => {
-  process.stderr.write(`[${label}] FAILED: ${err.message}\n`);
+  process.stderr.write(`[${run.settings.label}] FAILED: ${err.message}\n`);
   process.exit(1);
 });

@@ -23,6 +23,12 @@ class FakeCluster {
   leader = 'n2';
   /** How many PATCH requests answer 503 before the cluster takes them. */
   unavailable = 0;
+  /** Statuses the next PATCH requests answer with before the cluster takes them (409: a concurrent change). */
+  refusals: number[] = [];
+  /** Nodes whose REST API answers nothing but 503. */
+  broken = new Set<string>();
+  /** GET /cluster names the leader by host only (no api_url), as older Patroni versions do. */
+  hostOnly = false;
   /** PATCH answers 200 but changes nothing. */
   ignorePatches = false;
   password = 'pw';
@@ -49,7 +55,10 @@ class FakeCluster {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(value));
       };
-      if (req.url === '/cluster') return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: n.name === this.leader ? 'leader' : 'replica', api_url: `${n.url}/patroni` })) });
+      if (this.broken.has(node.name)) return send(503, { error: 'broken' });
+      if (req.url === '/cluster') {
+        return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: n.name === this.leader ? 'leader' : 'replica', host: '127.0.0.1', ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }) })) });
+      }
       if (req.url === '/config' && req.method === 'GET') return send(200, this.config);
       if (req.url === '/config' && req.method === 'PATCH') {
         if (req.headers.authorization !== `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`) return send(401, { error: 'no auth' });
@@ -57,6 +66,8 @@ class FakeCluster {
           this.unavailable -= 1;
           return send(503, { error: 'not yet' });
         }
+        const refusal = this.refusals.shift();
+        if (refusal !== undefined) return send(refusal, { error: 'conflict' });
         if (!this.ignorePatches) this.config = merge(this.config, JSON.parse(body));
         return send(200, this.config);
       }
@@ -75,23 +86,38 @@ function merge(target: Record<string, any>, patch: Record<string, any>): Record<
   return out;
 }
 
-/** Runs the program the way the planned resource does; resolves with its exit code and output. */
-function runPatch(cluster: FakeCluster, body: unknown, env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const program = require(programPath('apply-config-patch.cjs'));
+
+/**
+ * Runs the program with the environment the planned resource gives it; resolves with its exit
+ * code and output. `asChild` runs it as Terraform does, a node process of its own; otherwise its
+ * `main` runs in this process with the same environment (the same code path, and one that
+ * mutation testing can follow).
+ */
+function runPatch(cluster: FakeCluster, body: unknown, env: Record<string, string> = {}, asChild = false): Promise<{ code: number; output: string }> {
+  const fullEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    PATRONI_PATCH: JSON.stringify(body),
+    PATRONI_ENDPOINTS: cluster.nodes.map((n) => n.url).join(','),
+    PATRONI_PATCH_LABEL: 'test patch',
+    PATRONI_PATCH_TIMEOUT: '4',
+    PATRONI_PATCH_STRICT: '1',
+    PATRONI_RESTAPI_USERNAME: 'patroni',
+    PATRONI_RESTAPI_PASSWORD_ENV: 'DC_PASSWORD',
+    DC_PASSWORD: 'pw',
+    ...env,
+  };
+  if (!asChild) {
+    let output = '';
+    const out = { write: (text: string) => ((output += text), true) };
+    return program.main(fullEnv, out).then(
+      () => ({ code: 0, output }),
+      (err: Error) => ({ code: 1, output: `${output}[test patch] FAILED: ${err.message}\n` }),
+    );
+  }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [programPath('apply-config-patch.cjs')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        PATRONI_PATCH: JSON.stringify(body),
-        PATRONI_ENDPOINTS: cluster.nodes.map((n) => n.url).join(','),
-        PATRONI_PATCH_LABEL: 'test patch',
-        PATRONI_PATCH_TIMEOUT: '4',
-        PATRONI_PATCH_STRICT: '1',
-        PATRONI_RESTAPI_USERNAME: 'patroni',
-        PATRONI_RESTAPI_PASSWORD_ENV: 'DC_PASSWORD',
-        DC_PASSWORD: 'pw',
-        ...env,
-      },
-    });
+    const child = spawn(process.execPath, [programPath('apply-config-patch.cjs')], { env: fullEnv });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -110,7 +136,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
   const desired = { loop_wait: 5, postgresql: { parameters: { work_mem: '8MB' } } };
 
   test('the leader gets the PATCH first, then every node is woken; the result is verified with GET /config', async () => {
-    const { code, output } = await runPatch(cluster, desired);
+    const { code, output } = await runPatch(cluster, desired, {}, true);
     expect({ code, output }).toEqual({ code: 0, output: expect.stringMatching(/PATCH \/config sent to http:\/\/127\.0\.0\.1:\d+ at .*: HTTP 200/) });
     const leader = cluster.nodes.find((n) => n.name === 'n2')!;
     expect(output).toContain(`PATCH /config sent to ${leader.url}`);
@@ -163,5 +189,96 @@ describe('the patch program against fake Patroni REST APIs', () => {
     expect(code).toBe(1);
     expect(output).toContain('this patch would make a running primary cluster a standby cluster');
     expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
+  });
+
+  test('as Terraform runs it, a failure exits 1 and names the cause on stderr', async () => {
+    const { code, output } = await runPatch(cluster, desired, { DC_PASSWORD: 'wrong' }, true);
+    expect(code).toBe(1);
+    expect(output).toMatch(/HTTP 401\n\[test patch\] FAILED: .* refused the credentials \(HTTP 401\)/);
+  });
+
+  test('a malformed PATRONI_PATCH or no endpoints: refused before any request', async () => {
+    expect((await runPatch(cluster, desired, { PATRONI_ENDPOINTS: ' , ' })).output).toContain('FAILED: PATRONI_ENDPOINTS is empty');
+    expect((await runPatch(cluster, desired, { PATRONI_PATCH: '{not json' })).code).toBe(1);
+    expect(cluster.nodes.flatMap((n) => n.requests)).toEqual([]);
+  });
+
+  test('a 409 (a concurrent change of the configuration): retried, then applied', async () => {
+    cluster.refusals = [409];
+    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '20' });
+    expect(code).toBe(0);
+    expect(output).toMatch(/HTTP 409/);
+    expect(cluster.config.loop_wait).toBe(5);
+  }, 30_000);
+
+  test('a leader that does not answer: the next node takes the PATCH', async () => {
+    cluster.broken.add('n2');
+    const { code, output } = await runPatch(cluster, desired);
+    expect(code).toBe(0);
+    expect(output).toMatch(/applied through http:\/\/127\.0\.0\.1:\d+ and verified/);
+    expect(cluster.config.loop_wait).toBe(5);
+  });
+
+  test('the leader named by host alone (no api_url) still goes first', async () => {
+    cluster.hostOnly = true;
+    const { code } = await runPatch(cluster, desired);
+    expect(code).toBe(0);
+    expect(cluster.nodes[0].requests.filter((r) => r === 'PATCH /config').length).toBeGreaterThan(0);
+  });
+
+  test('null keys remove what the patch names, and the verification requires them absent', async () => {
+    const { code, output } = await runPatch(cluster, { loop_wait: null, postgresql: { parameters: { work_mem: null } } }, { PATRONI_PATCH_STRICT: '0', PATRONI_PATCH_SECTIONS: 'exact' });
+    expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('verified with GET /config (loop_wait, postgresql)') });
+    expect(cluster.config).toEqual({ postgresql: { parameters: { old_param: 'x' } } });
+  });
+
+  test('verification: a null key that stays in GET /config is a difference', () => {
+    expect(program.mismatches({ a: null, b: { c: null, d: 1 } }, { a: 1, b: { c: 'x', d: '1' } }, '')).toEqual(['a should be absent', 'b.c should be absent']);
+    expect(program.mismatches({ a: [1, 2] }, { a: [2, 1] }, 'root')).toEqual(['root.a: want [1,2], have [2,1]']);
+    expect(program.mismatches({ a: { b: 1 } }, {}, '')).toEqual(['a.b: want 1, have undefined']);
+  });
+
+  test('no node answers: fails after the timeout, or, optional, leaves it with a warning', async () => {
+    for (const n of cluster.nodes) cluster.broken.add(n.name);
+    const strict = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1' });
+    expect(strict.code).toBe(1);
+    expect(strict.output).toMatch(/FAILED: gave up after 1s; last attempt: .*HTTP 503/);
+    cluster.stop();
+    const optional = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1', PATRONI_PATCH_OPTIONAL: '1' });
+    expect(optional.code).toBe(0);
+    expect(optional.output).toMatch(/WARNING: no node answered in 1s .*apply this stack again once the cluster is reachable/);
+  });
+
+  test('hot-standby values below the source are warned about, from the source\'s GET /config', async () => {
+    const source = new FakeCluster();
+    await source.start();
+    try {
+      source.config = { postgresql: { parameters: { max_connections: 200, max_wal_senders: 10 } } };
+      const body = { postgresql: { parameters: { max_connections: 100, max_wal_senders: 10 } } };
+      const { code, output } = await runPatch(cluster, body, { PATRONI_PATCH_HOT_STANDBY_SOURCE: source.nodes.map((n) => n.url).join(',') });
+      expect(code).toBe(0);
+      expect(output).toContain("WARNING: max_connections 100 on the standby is below the source's running 200");
+      expect(output).not.toContain('max_wal_senders 10');
+      source.stop();
+      const unanswered = await runPatch(cluster, body, { PATRONI_PATCH_HOT_STANDBY_SOURCE: source.nodes.map((n) => n.url).join(',') });
+      expect(unanswered.output).toContain('WARNING: the source cluster did not answer GET /config');
+    } finally {
+      source.stop();
+    }
+  });
+
+  test('a slot the standby cluster still names is kept (held), the others go', async () => {
+    const standby = new FakeCluster();
+    await standby.start();
+    try {
+      cluster.config = { slots: { link_old: { type: 'physical' }, unused: { type: 'physical' } } };
+      standby.config = { standby_cluster: { primary_slot_name: 'link_old' } };
+      const { code, output } = await runPatch(cluster, { slots: { link_new: { type: 'physical' } } }, { PATRONI_PATCH_GUARD_STANDBY: standby.nodes.map((n) => n.url).join(',') });
+      expect(code).toBe(0);
+      expect(output).toContain('keeping slot link_old: the standby cluster still streams through it');
+      expect(Object.keys(cluster.config.slots).sort()).toEqual(['link_new', 'link_old']);
+    } finally {
+      standby.stop();
+    }
   });
 });

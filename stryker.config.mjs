@@ -1,0 +1,23 @@
+// Mutation testing (`npm run test:mutation`): how many deliberate faults in the planners, the
+// rules and the programs Terraform runs the unit tests catch. The report goes to the ignored
+// bench/out/mutation/; `npm run bench:report` copies the scores into TESTING.md.
+import common from './jest.config.js';
+
+const unit = common.projects.find((p) => p.displayName === 'unit');
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'jest',
+  jest: { projectType: 'custom', config: { ...unit, displayName: undefined, rootDir: process.cwd() }, enableFindRelatedTests: false },
+  mutate: ['constructs/planners/*.ts', 'constructs/rules.ts', 'programs/*.cjs'],
+  coverageAnalysis: 'perTest',
+  concurrency: 2,
+  timeoutMS: 20000,
+  reporters: ['progress', 'clear-text', 'json', 'html'],
+  jsonReporter: { fileName: 'bench/out/mutation/mutation.json' },
+  htmlReporter: { fileName: 'bench/out/mutation/index.html' },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  tempDirName: '.stryker-tmp',
+  ignorePatterns: ['dist', 'cdktf.out', 'cdktf.out.compose', 'bench/out', '.e2e-work', 'coverage', '.stryker-tmp'],
+  thresholds: { high: 90, low: 80, break: null },
+};
