@@ -32,6 +32,14 @@ export const PRIMARY = { p1: '127.0.1.1', p2: '127.0.1.2', p3: '127.0.1.3' } as 
 export const STANDBY = { s1: '127.0.2.1', s2: '127.0.2.2', s3: '127.0.2.3' } as Record<string, string>;
 const ETCD = { primary: '127.0.1.10', standby: '127.0.2.10' };
 
+/** Where a suite's two clusters and their etcd listen (loopback addresses). */
+export interface Layout {
+  readonly primary: Record<string, string>;
+  readonly standby: Record<string, string>;
+  readonly etcd: { readonly primary: string; readonly standby: string };
+}
+export const WALKTHROUGH_LAYOUT: Layout = { primary: PRIMARY, standby: STANDBY, etcd: ETCD };
+
 const TF_ENV = { TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', NO_COLOR: '1' };
 
 export function now(): number {
@@ -136,7 +144,7 @@ export class Harness {
   readonly work: string;
   private readonly etcdPids: number[] = [];
 
-  constructor() {
+  constructor(readonly layout: Layout = WALKTHROUGH_LAYOUT) {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
   }
 
@@ -160,7 +168,7 @@ export class Harness {
   }
 
   startEtcd(): void {
-    for (const [name, ip] of Object.entries(ETCD)) {
+    for (const [name, ip] of Object.entries(this.layout.etcd)) {
       const log = fs.openSync(path.join(this.work, 'logs', `etcd-${name}.log`), 'a');
       const child = spawn('etcd', [
         '--name', name, '--data-dir', path.join(this.work, 'etcd', name),
@@ -175,7 +183,7 @@ export class Harness {
   }
 
   async waitEtcd(): Promise<void> {
-    for (const ip of Object.values(ETCD)) {
+    for (const ip of Object.values(this.layout.etcd)) {
       await waitFor(`etcd on ${ip}`, 30000, async () => (await fetch(`http://${ip}:2379/health`)).ok);
     }
   }
@@ -310,7 +318,7 @@ export class Harness {
 
   /** A cluster's dynamic configuration as its REST API shows it (GET /config). */
   async config(cluster: 'primary' | 'standby'): Promise<Record<string, any>> {
-    for (const host of Object.values(cluster === 'primary' ? PRIMARY : STANDBY)) {
+    for (const host of Object.values(this.layout[cluster])) {
       try {
         const res = await fetch(`http://${host}:8008/config`, { signal: AbortSignal.timeout(2000) });
         if (res.ok) return (await res.json()) as Record<string, any>;
@@ -348,7 +356,7 @@ export class Harness {
 
   /** Members as Patroni's REST API reports them (role is `master` on 3.0). */
   async members(cluster: 'primary' | 'standby'): Promise<{ name: string; role: string; state: string; host: string; timeline?: number }[]> {
-    const hosts = Object.values(cluster === 'primary' ? PRIMARY : STANDBY);
+    const hosts = Object.values(this.layout[cluster]);
     for (const host of hosts) {
       try {
         const res = await fetch(`http://${host}:8008/cluster`, { signal: AbortSignal.timeout(2000) });
@@ -366,7 +374,7 @@ export class Harness {
   }
 
   patronictl(node: string, args: string[]): string {
-    const rest = node in STANDBY ? { PATRONI_RESTAPI_PASSWORD: DC2_RESTAPI_PASSWORD } : {};
+    const rest = node in this.layout.standby ? { PATRONI_RESTAPI_PASSWORD: DC2_RESTAPI_PASSWORD } : {};
     return execFileSync('patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args], { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest } });
   }
 
@@ -391,9 +399,9 @@ export class Harness {
   }
 
   /** Logs of the nodes and both clusters' member lists, for a failing step. */
-  diagnostics(nodes: string[] = [...Object.keys(PRIMARY), ...Object.keys(STANDBY)]): string {
+  diagnostics(nodes: string[] = [...Object.keys(this.layout.primary), ...Object.keys(this.layout.standby)]): string {
     const parts: string[] = [];
-    for (const [cluster, node] of [['primary', 'p1'], ['standby', 's1']]) {
+    for (const [cluster, node] of [['primary', Object.keys(this.layout.primary)[0]], ['standby', Object.keys(this.layout.standby)[0]]]) {
       try {
         parts.push(`--- patronictl list (${cluster})\n${this.patronictl(node, ['list'])}`);
       } catch (err) {
@@ -418,7 +426,7 @@ export class Harness {
 
   /** Stops every Patroni and etcd this suite started (by pid), then removes the work directory. */
   async teardown(keepWork = false): Promise<void> {
-    const nodes = [...Object.keys(STANDBY), ...Object.keys(PRIMARY)];
+    const nodes = [...Object.keys(this.layout.standby), ...Object.keys(this.layout.primary)];
     const patroniPids = nodes.map((n) => this.pidOf(n)).filter((p): p is number => p !== undefined && this.alive(p));
     for (const pid of patroniPids) process.kill(pid, 'SIGTERM');
     const t0 = now();

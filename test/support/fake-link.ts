@@ -12,7 +12,7 @@
 export const HOSTS = { p1: '127.0.1.1', p2: '127.0.1.2', s1: '127.0.2.1', s2: '127.0.2.2' } as const;
 export type Member = keyof typeof HOSTS;
 
-export interface InFlight {
+export type InFlight = {
   pid: string | null;
   user_name: string;
   application_name: string;
@@ -20,7 +20,7 @@ export interface InFlight {
   xid: string;
   age_s: number;
   state: string;
-}
+};
 
 export interface World {
   /** The source leader's WAL position and next transaction id. */
