@@ -11,6 +11,7 @@
  * process each). The scale table therefore synthesizes with `new App({ skipValidation: true })`
  * for both ours and the baseline, and a second table measures what the default App costs.
  */
+import { writeTesting } from './mutation-report';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -226,6 +227,7 @@ function reportOnly(): void {
   fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
   const e2e = e2eRuns();
   fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, validated: read('validated.json'), cliCost: read('cli-cost.json'), e2e }));
+  if (writeTesting(ROOT)) process.stdout.write('wrote bench/mutation-summary.json, TESTING.md\n');
 }
 
 if (process.argv[2] === '--report') {

@@ -407,6 +407,114 @@ step('status: a lag under pgbench load on the primary, zero once the writes stop
   expect(idle.nodes.find((n) => n.member === idle.standby.leader)!.role).toBe('Standby Leader');
 });
 
+/** The promotion variant's gate configuration (LINK_HEALTH_CONFIG of the detach), from its own synth. */
+function detachGateConfig(): Record<string, any> {
+  const dir = path.join(h.work, 'cdktf.out.gate');
+  h.synth(topologyFile(), dir, 'detached');
+  const json = JSON.parse(fs.readFileSync(path.join(stackDir('standby', dir), 'cdk.tf.json'), 'utf8'));
+  const key = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('link_promotion_detach_apply'))!;
+  return JSON.parse(json.resource.terraform_data[key].input.gate_config);
+}
+
+/**
+ * The gate program as the detach runs it, on the real clusters; `onLine` sees each line it prints
+ * while it runs. `failed` lists the checks it refused for (empty when it passed).
+ */
+function runGateProgram(config: Record<string, unknown>, onLine: (line: string) => void = () => undefined): Promise<{ status: number; output: string; failed: string[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'programs', 'link-health.cjs'), 'gate'], { env: { ...process.env, LINK_HEALTH_CONFIG: JSON.stringify(config), PGPASSWORD: MONITOR_PASSWORD } });
+    let output = '';
+    const take = (d: Buffer) => {
+      output += d.toString();
+      for (const line of d.toString().split('\n')) if (line) onLine(line);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('close', (code) => {
+      fs.appendFileSync(path.join(h.work, 'logs', 'gate.log'), output);
+      const refused = /\[promotion gate\] REFUSED \((.*)\): the standby cluster was left as it is/.exec(output);
+      resolve({ status: code ?? -1, output, failed: refused ? refused[1].split('; ') : [] });
+    });
+  });
+}
+
+step('gate, one cause at a time on the real clusters: it passes on a quiet link, and refuses a write during the settle time, maintenance mode, a paused replay, a delayed replay, each alone', async () => {
+  const sl = (await h.leader('standby'))!;
+  const pl = (await h.leader('primary'))!;
+  const config = detachGateConfig();
+  expect(config.settleSeconds).toBeGreaterThan(0);
+  // the source out of reach: its nodes moved to addresses nothing listens on, a disaster declared
+  const lost = { ...config, disaster: true, catchUpTimeoutSeconds: 2, source: { ...config.source, nodes: config.source.nodes.map((n: { host: string }, i: number) => ({ ...n, host: `127.0.9.${i + 1}`, rest: `http://127.0.9.${i + 1}:8008` })) } };
+  // a quiet, caught-up link: the gate passes and changes nothing
+  const quiet = await runGateProgram(config);
+  expect({ status: quiet.status, failed: quiet.failed }).toEqual({ status: 0, failed: [] });
+  expect(quiet.output).toContain('[promotion gate] passed: the detach may proceed');
+
+  // one committed write while the gate watches the source: the standby replays it at once, so
+  // only the settle check sees it
+  let wrote = false;
+  const settle = await runGateProgram(config, (line) => {
+    if (!wrote && line.includes('that writes have stopped on the source')) {
+      wrote = true;
+      void insertRow(PRIMARY[pl], 'written during the settle time');
+    }
+  });
+  expect(wrote).toBe(true);
+  expect({ status: settle.status, failed: settle.failed }).toEqual({ status: 1, failed: [`no write on the source for ${config.settleSeconds} s (next transaction id)`] });
+  expect(settle.output).toMatch(/replayed up to the source position at the end .*\| ok/);
+
+  // maintenance mode alone (replay running): Patroni would not act on the detach
+  h.patronictl('s1', ['pause', '--wait']);
+  try {
+    const paused = await runGateProgram(config);
+    expect({ status: paused.status, failed: paused.failed }).toEqual({ status: 1, failed: ['Patroni not in maintenance mode (pause)'] });
+    // a paused replay: on PostgreSQL 14+ Patroni resumes a paused replay at its next loop unless
+    // the cluster is in maintenance mode (Ha.handle_parameter_change), so a paused replay lasts
+    // only with maintenance mode: these two checks, and nothing else
+    await h.sql(STANDBY[sl], 'select pg_wal_replay_pause()');
+    const replayPaused = await runGateProgram(config);
+    expect({ status: replayPaused.status, failed: replayPaused.failed }).toEqual({ status: 1, failed: ['Patroni not in maintenance mode (pause)', 'replay not paused (pg_is_wal_replay_paused)'] });
+    // the disaster path refuses a paused replay too
+    const lostPaused = await runGateProgram(lost);
+    expect({ status: lostPaused.status, failed: lostPaused.failed }).toEqual({ status: 1, failed: ['Patroni not in maintenance mode (pause)', 'replay not paused'] });
+    await h.sql(STANDBY[sl], 'select pg_wal_replay_resume()');
+  } finally {
+    h.patronictl('s1', ['resume', '--wait']);
+  }
+
+  // a lagging standby alone: a delayed replay holds back a committed row that the standby leader
+  // has received. Set through Patroni (standby_cluster.recovery_min_apply_delay): Patroni puts
+  // back its own recovery settings within a loop when they are changed with ALTER SYSTEM.
+  const delay = async (value: string | null) => {
+    const res = await fetch(`http://${STANDBY[sl]}:8008/config`, { method: 'PATCH', headers: { authorization: restAuth(DC2_RESTAPI_PASSWORD), 'content-type': 'application/json' }, body: JSON.stringify({ standby_cluster: { recovery_min_apply_delay: value } }) });
+    expect(res.status).toBe(200);
+    await waitFor(`recovery_min_apply_delay ${value ?? 'reset'} on ${sl}`, 30_000, async () => {
+      const [r] = await h.sql<{ d: string }>(STANDBY[sl], "select current_setting('recovery_min_apply_delay') as d");
+      return r.d === (value ?? '0') ? true : undefined;
+    });
+  };
+  await delay('1h');
+  try {
+    const id = await insertRow(PRIMARY[pl], 'held back by an apply delay');
+    await waitFor('the row received, not replayed, by the standby leader', 20_000, async () => {
+      const [r] = await h.sql<{ waiting: boolean }>(STANDBY[sl], 'select pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() as waiting');
+      return r.waiting ? true : undefined;
+    });
+    const lag = await runGateProgram({ ...config, catchUpTimeoutSeconds: 2 });
+    expect({ status: lag.status, failed: lag.failed }).toEqual({ status: 1, failed: ['received <= replayed (no WAL waiting, recovery_min_apply_delay 3600000 ms)', 'replayed up to the source position'] });
+    // declared a disaster (the source out of reach), the delayed replay alone refuses as well
+    const disaster = await runGateProgram(lost);
+    expect({ status: disaster.status, failed: disaster.failed }).toEqual({ status: 1, failed: ['everything received is replayed (replay >= receive)'] });
+    await delay(null);
+    await waitFor(`row ${id} on every standby node`, 30_000, () => allStandbyNodesHave(id));
+  } finally {
+    await delay(null).catch(() => undefined);
+  }
+  // the standby cluster is as it was: the same standby leader, streaming
+  expect((await h.members('standby')).find((m) => m.role === 'standby_leader')?.name).toBe(sl);
+  expect(await standbyHealthy()).toBe(sl);
+});
+
 step('gate refuses: replay paused on the standby leader, a write on the primary; the standby cluster stays as it was', async () => {
   const sl = (await h.leader('standby'))!;
   const pl = (await h.leader('primary'))!;
