@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { App } from 'cdktf';
-import { formatProblem, TopologyError } from './constructs/errors';
+import { TopologyError } from './constructs/errors';
 import { buildStandbyStacks } from './stacks/standby-stacks';
 import { loadTopologyFile } from './stacks/topology-file';
 import { writeRenderedFiles } from './stacks/rendered-files';
@@ -14,8 +14,8 @@ const DEFAULT_TOPOLOGY = path.join('examples', 'article.yaml');
 
 function main(): void {
   const file = process.env.TOPOLOGY || DEFAULT_TOPOLOGY;
-  const { topology, warnings } = loadTopologyFile(file, process.env.LINK_STATE);
-  for (const w of warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+  // its warnings reach the user once, through the link's cdktf annotations (synth, diff, deploy)
+  const { topology } = loadTopologyFile(file, process.env.LINK_STATE);
   const app = new App();
   buildStandbyStacks(app, topology);
   app.synth();

@@ -4,7 +4,9 @@
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'jest',
-  jest: { projectType: 'custom', configFile: 'test/mutation/jest.config.js', enableFindRelatedTests: false },
+  // each mutant runs only the test files that import the mutated file (jest --findRelatedTests),
+  // and of those only the tests that cover it
+  jest: { projectType: 'custom', configFile: 'test/mutation/jest.config.js', enableFindRelatedTests: true },
   // module-level constants would need every test run for each of their mutants; their effect is
   // covered through the functions that read them
   ignoreStatic: true,

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 
 export interface Problem {
+  /** The rule's id, for a warning (what `link.acknowledgeWarnings` names). */
+  readonly id?: string;
   /** Path in the topology, like `standby.nodes[1].host`. */
   readonly path: string;
   readonly message: string;
@@ -22,6 +24,12 @@ export function formatValue(value: unknown): string {
 
 export function formatProblem(p: Problem): string {
   return `${p.path || '(top level)'}: ${p.message}\n    received: ${formatValue(p.received)}\n    allowed:  ${p.allowed}\n    fix:      ${p.fix}`;
+}
+
+/** A warning as printed: its id first, and how to accept it on purpose. */
+export function formatWarning(p: Problem): string {
+  const accept = p.id ? `\n    accept:   link.acknowledgeWarnings: [{ id: ${p.id}, reason: <why this risk is accepted> }]` : '';
+  return `${p.id ? `[${p.id}] ` : ''}${formatProblem(p)}${accept}`;
 }
 
 /** A user error: the message is the whole report; callers print it without a stack trace. */

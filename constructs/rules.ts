@@ -536,9 +536,12 @@ export const WARNING_RULES: readonly Rule[] = [
   },
 ];
 
+/** The ids a topology may acknowledge. */
+export const WARNING_IDS: readonly string[] = WARNING_RULES.map((r) => r.id);
+
 export function checkRules(ctx: RuleContext): { errors: Problem[]; warnings: Problem[] } {
   return {
     errors: ERROR_RULES.flatMap((r) => r.check(ctx)),
-    warnings: WARNING_RULES.flatMap((r) => r.check(ctx)),
+    warnings: WARNING_RULES.flatMap((r) => r.check(ctx).map((p) => ({ id: r.id, ...p }))),
   };
 }

@@ -160,6 +160,7 @@ export const linkSchema = z.strictObject({
       addresses: z.array(nonEmpty).optional(),
     })
     .optional(),
+  acknowledgeWarnings: z.array(z.strictObject({ id: nonEmpty, reason: nonEmpty })).optional(),
 });
 
 export const topologySchema = z.strictObject({

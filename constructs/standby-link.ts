@@ -11,7 +11,7 @@
 import { Annotations, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DcsConfigPatch } from './dcs-config-patch';
-import { formatProblem, Problem, TopologyError } from './errors';
+import { formatWarning, Problem, TopologyError } from './errors';
 import { primaryContribution, roleConfig, sourceHosts, standbyContribution } from './planners/link';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
 import { addDependency } from './patroni-node';
@@ -26,6 +26,11 @@ export interface StandbyLinkProps extends LinkSpec {
   readonly standby: StandbyPatroniCluster;
   /** How the role steps name the clusters in their output. @default the clusters' construct paths */
   readonly names?: { readonly primary: string; readonly standby: string };
+  /**
+   * How problems name the two clusters and the link: a topology file's paths (`clusters.dc1`),
+   * when the constructs are built from one. @default - the constructs' paths
+   */
+  readonly problemPaths?: { readonly primary: string; readonly standby: string; readonly link: string };
 }
 
 /** Slot names taken by links on each source cluster, to refuse a second link with the same slot. */
@@ -61,7 +66,7 @@ export class StandbyLink extends Construct {
 
   constructor(scope: Construct, id: string, props: StandbyLinkProps) {
     super(scope, id);
-    const { primary, standby, names: _names, ...linkProps } = props;
+    const { primary, standby, names: _names, problemPaths, ...linkProps } = props;
     const roles = roleProblems(this.node.path, props);
     if (roles.length > 0) throw new TopologyError(this.node.path, roles);
     const spec = validateLinkSpec(linkProps, this.node.path);
@@ -69,10 +74,11 @@ export class StandbyLink extends Construct {
       primary.spec,
       standby.spec,
       spec,
-      { primary: primary.node.path, standby: standby.node.path, link: this.node.path },
+      problemPaths ?? { primary: primary.node.path, standby: standby.node.path, link: this.node.path },
       this.node.path,
     );
-    for (const w of warnings) Annotations.of(this).addWarning(formatProblem(w));
+    // printed once, by cdktf (synth, diff, deploy); acknowledged ones are left out
+    for (const w of warnings) Annotations.of(this).addWarning(formatWarning(w));
 
     this.resolved = resolveLink(spec, primary.resolved);
     this.slotName = this.resolved.slotName;

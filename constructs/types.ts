@@ -303,6 +303,18 @@ export interface LinkSpec {
   readonly monitoring?: MonitoringSpec;
   /** How a change of the source (switchover, switchback, rejoin) is checked and carried out. @default see RoleChangeSpec */
   readonly roleChange?: RoleChangeSpec;
+  /**
+   * Warnings accepted on purpose, by id (each warning prints its id), with the reason: they are
+   * no longer printed. An id that is not a warning's is an error. @default - none
+   */
+  readonly acknowledgeWarnings?: readonly WarningAcknowledgement[];
+}
+
+export interface WarningAcknowledgement {
+  /** The warning's id, as printed in brackets, e.g. `no-wal-retention`. */
+  readonly id: string;
+  /** Why the risk is accepted (kept in the topology for its reviewers). */
+  readonly reason: string;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Problem, TopologyError, zodProblems } from './errors';
-import { checkRules } from './rules';
+import { checkRules, WARNING_IDS } from './rules';
 import { resolveCluster, resolveLink } from './resolve';
 import { allowedKeysAt, CLUSTER_NAME, clusterSchema, dataCenterLayoutSchema, linkSchema, topologySchema } from './schema';
 import { ClusterSpec, LinkSpec, Topology } from './types';
@@ -38,8 +38,20 @@ export function checkLink(
 ): Problem[] {
   const p = resolveCluster(primary);
   const { errors, warnings } = checkRules({ primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where });
+  const acknowledged = link.acknowledgeWarnings ?? [];
+  acknowledged.forEach((a, i) => {
+    if (!WARNING_IDS.includes(a.id)) {
+      errors.push({
+        path: `${where.link}.acknowledgeWarnings[${i}].id`,
+        message: 'is not the id of a warning',
+        received: a.id,
+        allowed: `one of ${WARNING_IDS.join(', ')}`,
+        fix: 'copy the id a warning prints in brackets, or remove this entry',
+      });
+    }
+  });
   if (errors.length > 0) throw new TopologyError(source, errors);
-  return warnings;
+  return warnings.filter((w) => !acknowledged.some((a) => a.id === w.id));
 }
 
 /**

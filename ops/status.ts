@@ -7,7 +7,7 @@
  * Reads TOPOLOGY and LINK_STATE as the app does. Connects as link.monitoring.user (or PGUSER);
  * the password comes from PGPASSWORD or a pgpass file and is never printed.
  */
-import { formatProblem, TopologyError } from '../constructs/errors';
+import { formatWarning, TopologyError } from '../constructs/errors';
 import { linkHealthConfig, LinkHealthConfig } from '../constructs/planners/link';
 import { resolveCluster, resolveLink } from '../constructs/resolve';
 import { programPath } from '../constructs/scripts';
@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   let topologyConfig: LinkHealthConfig;
   try {
     const { topology, warnings } = loadTopologyFile(file, process.env.LINK_STATE);
-    if (!json) for (const w of warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+    if (!json) for (const w of warnings) process.stderr.write(`warning: ${formatWarning(w)}\n`);
     const primary = resolveCluster(topology.primary);
     const standby = resolveCluster(topology.standby);
     topologyConfig = linkHealthConfig(resolveLink(topology.link, primary), primary, standby, topology.names);

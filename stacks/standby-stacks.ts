@@ -41,7 +41,11 @@ export function buildStandbyStacks(app: Construct, topology: Topology, options: 
   const standbyStack = new TerraformStack(app, names.standby);
   new LocalBackend(standbyStack, { path: statePath(names.standby) });
   const standby = new StandbyPatroniCluster(standbyStack, 'cluster', topology.standby);
-  const link = new StandbyLink(standbyStack, 'link', { primary, standby, names, ...topology.link });
+  // problems name the topology's own paths
+  const problemPaths = topology.names
+    ? { primary: `clusters.${topology.names.primary}`, standby: `clusters.${topology.names.standby}`, link: 'link' }
+    : { primary: 'primary', standby: 'standby', link: 'link' };
+  const link = new StandbyLink(standbyStack, 'link', { primary, standby, names, problemPaths, ...topology.link });
   clusterOutputs(standbyStack, standby);
   new TerraformOutput(standbyStack, 'link_state', { value: link.state });
   new TerraformOutput(standbyStack, 'source_hosts', { value: link.sourceHosts });

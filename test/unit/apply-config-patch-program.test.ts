@@ -87,7 +87,8 @@ function merge(target: Record<string, any>, patch: Record<string, any>): Record<
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const program = require(programPath('apply-config-patch.cjs'));
+// a static require, so that jest --findRelatedTests (mutation testing) finds this test
+const program = require('../../programs/apply-config-patch.cjs');
 
 /**
  * Runs the program with the environment the planned resource gives it; resolves with its exit

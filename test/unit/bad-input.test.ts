@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { Testing, TerraformStack } from 'cdktf';
-import { TopologyError } from '../../constructs/errors';
+import { formatWarning, TopologyError } from '../../constructs/errors';
+import { WARNING_IDS } from '../../constructs/rules';
+import { buildStandbyStacks } from '../../stacks/standby-stacks';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
 import { StandbyLink } from '../../constructs/standby-link';
 import { loadTopologyFile, parseTopology } from '../../stacks/topology-file';
@@ -154,6 +156,36 @@ describe('one error listing every problem, with path, value, allowed and fix', (
   });
 });
 
+describe('warnings: each with its id, printed once, acknowledgeable', () => {
+  const risky = (t: any) => { t.primary.nodes = [t.primary.nodes[0]]; t.primary.postgresql.initdb = ['encoding: UTF8']; };
+
+  test('each warning carries the id of its rule, and its text says how to accept it', () => {
+    const { warnings } = parseTopology(stringify(mutate(base, risky)), 'w.yaml');
+    expect(warnings.map((w) => `${w.id} ${w.path}`)).toEqual(['single-source-host link.sourceVip', 'no-wal-retention primary.postgresql.parameters', 'pg-rewind-impossible primary.postgresql']);
+    for (const id of WARNING_IDS) expect(id).toMatch(/^[a-z][a-z0-9-]+$/);
+    const text = formatWarning(warnings[0]);
+    expect(text.startsWith('[single-source-host] link.sourceVip: ')).toBe(true);
+    expect(text.split('\n').at(-1)).toBe('    accept:   link.acknowledgeWarnings: [{ id: single-source-host, reason: <why this risk is accepted> }]');
+  });
+
+  test('an acknowledged warning is left out; the others stay', () => {
+    const acked = parseTopology(stringify(mutate(base, (t) => { risky(t); t.link.acknowledgeWarnings = [{ id: 'single-source-host', reason: 'one node in the lab' }]; })), 'w.yaml');
+    expect(acked.warnings.map((w) => w.id)).toEqual(['no-wal-retention', 'pg-rewind-impossible']);
+  });
+
+  test('an id that is no warning, or an acknowledgement without a reason, is an error', () => {
+    expect(problemsOf(mutate(base, (t) => (t.link.acknowledgeWarnings = [{ id: 'single-source-hots', reason: 'lab' }])))).toEqual(['link.acknowledgeWarnings[0].id: is not the id of a warning']);
+    expect(problemsOf(mutate(base, (t) => (t.link.acknowledgeWarnings = [{ id: 'single-source-host' }])))).toEqual(['link.acknowledgeWarnings[0].reason: is required']);
+  });
+
+  test('the constructs annotate each warning once, with topology paths from the stack builder', () => {
+    const app = Testing.app();
+    buildStandbyStacks(app, parseTopology(stringify(mutate(base, risky)), 'w.yaml').topology);
+    const warnings = app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data)));
+    expect(warnings.map((w) => w.split(':')[0])).toEqual(['[single-source-host] link.sourceVip', '[no-wal-retention] primary.postgresql.parameters', '[pg-rewind-impossible] primary.postgresql']);
+  });
+});
+
 describe('the constructs report the same problems the same way', () => {
   test('cross-object rules name construct paths', () => {
     const stack = new TerraformStack(Testing.app(), 'env');
@@ -199,6 +231,20 @@ describe('the app prints one error and no stack trace', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`${file} has 1 problem:\n  1. primary.scop: unknown key "scop"\n    received: 1\n    allowed:  one of mode, scope, namespace, dcs, nodes, postgresql, patroni, users, deploy\n    fix:      rename "scop" to "scope"\n`);
     expect(fs.existsSync(path.join(outdir, 'stacks'))).toBe(false);
+    fs.rmSync(file);
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+
+  test('node dist/main.js with a risky topology: no stderr; each warning once, as a cdktf annotation that the CLI prints', () => {
+    const root = path.join(__dirname, '..', '..');
+    const file = path.join(os.tmpdir(), `risky-topology-${process.pid}.yaml`);
+    fs.writeFileSync(file, stringify(mutate(base, (t) => (t.primary.nodes = [t.primary.nodes[0]]))));
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'out-'));
+    const run = spawnSync(process.execPath, ['dist/main.js'], { cwd: root, env: { ...process.env, TOPOLOGY: file, CDKTF_OUTDIR: outdir }, encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+    const notes = Object.values(manifest.stacks as Record<string, { annotations: { level: string; message: string }[] }>).flatMap((st) => st.annotations);
+    expect(notes.map((n) => `${n.level} ${n.message.split(':')[0]}`)).toEqual(['@cdktf/warn [single-source-host] link.sourceVip', '@cdktf/warn [no-wal-retention] primary.postgresql.parameters']);
     fs.rmSync(file);
     fs.rmSync(outdir, { recursive: true, force: true });
   });

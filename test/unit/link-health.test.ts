@@ -2,10 +2,11 @@
  * The pure parts of programs/link-health.cjs: LSN arithmetic, and the health verdict on a report
  * (the figures themselves are read from real clusters in the end-to-end suite).
  */
-import { programPath } from '../../constructs/scripts';
+
+export {}; // a module: its names stay its own
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const health = require(programPath('link-health.cjs'));
+const health = require('../../programs/link-health.cjs');
 
 const cfg = {
   state: 'following',

@@ -8,11 +8,10 @@ import * as https from 'node:https';
 import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { programPath } from '../../constructs/scripts';
 import { makePki, Pki } from '../support/pki';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { request } = require(programPath('rest-client.cjs'));
+const { request } = require('../../programs/rest-client.cjs');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-tls-'));
 let pki: Pki;

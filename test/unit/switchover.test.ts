@@ -2,10 +2,11 @@
  * The pure part of programs/switchover.cjs: where two clusters' timeline histories part (the
  * bytes a rejoin throws away are counted from there).
  */
-import { programPath } from '../../constructs/scripts';
+
+export {}; // a module: its names stay its own
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { divergencePoint } = require(programPath('switchover.cjs'));
+const { divergencePoint } = require('../../programs/switchover.cjs');
 
 // Patroni's GET /history rows: [timeline, end LSN, reason, timestamp, new leader]
 const row = (tl: number, lsn: number) => [tl, lsn, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'x'];
@@ -30,7 +31,7 @@ describe('divergence point of two timeline histories', () => {
 });
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { run } = require(programPath('switchover.cjs'));
+const { run } = require('../../programs/switchover.cjs');
 
 type Side = { reachable: boolean; standby: boolean; lsn: string; timeline: number; history: unknown[]; members: string[] };
 
