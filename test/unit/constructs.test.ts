@@ -10,8 +10,11 @@ import { StandbyLink } from '../../constructs/standby-link';
 import { renderedFilesOf } from '../../stacks/rendered-files';
 import { articleTopology, byPath, forSnapshot, mutate, resourcesOf, synthTopology, TfJson } from './helpers';
 
+// Synthesized in beforeAll, not while the file is collected: a run that selects none of a
+// block's tests (mutation testing runs only the covering ones) does not pay for its synth.
 describe('article topology, following', () => {
-  const { primary, standby, app } = synthTopology(articleTopology());
+  let primary: TfJson, standby: TfJson, app: ReturnType<typeof synthTopology>['app'];
+  beforeAll(() => ({ primary, standby, app } = synthTopology(articleTopology())));
 
   test('standby nodes carry the article standby_cluster block and pg_hba', () => {
     const ta1 = parse(byPath(standby, 'cluster/node-ta1/config').input.patroni_yml);
@@ -129,8 +132,11 @@ describe('article topology, following', () => {
 });
 
 describe('promotion variant (detached)', () => {
-  const following = synthTopology(articleTopology());
-  const detached = synthTopology(articleTopology('detached'));
+  let following: ReturnType<typeof synthTopology>, detached: ReturnType<typeof synthTopology>;
+  beforeAll(() => {
+    following = synthTopology(articleTopology());
+    detached = synthTopology(articleTopology('detached'));
+  });
 
   test('snapshot (detached)', () => {
     expect(forSnapshot({ primary: detached.primary, standby: detached.standby })).toMatchSnapshot();
