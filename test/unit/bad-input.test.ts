@@ -44,8 +44,11 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['bad link state', (t) => (t.link.state = 'promoted'), ['link.state: is not an allowed value']],
     ['different major versions', (t) => (t.standby.postgresql.version = 15), ['standby.postgresql.version: differs from the primary: physical replication needs the same major version']],
     ['different replication user', (t) => (t.standby.users.replication = 'repl'), ["standby.users.replication: must equal the primary's replication user: the standby receives the users through the copy"]],
+    ['shared DCS, another namespace: no collision', (t) => { t.standby.dcs = t.primary.dcs; t.standby.namespace = '/service/dr/'; }, []],
+    ['config_dir inside data_dir', (t) => (t.primary.postgresql.configDir = '/var/lib/pgsql/16/pgcluster/conf'), []],
     ['shared DCS, same scope', (t) => (t.standby.dcs = t.primary.dcs), ['standby.scope: both clusters use the same DCS (192.168.122.237:2379, 192.168.122.93:2379, 192.168.122.128:2379) with the same scope and namespace: they would collide']],
     ['timing rule', (t) => (t.standby.patroni = { ttl: 20, loopWait: 10, retryTimeout: 10 }), ['standby.patroni: loop_wait + 2 * retry_timeout must not exceed ttl, or the leader key expires during a retry']],
+    ['config_dir beside data_dir (a prefix of its name, not a folder in it)', (t) => (t.primary.postgresql.configDir = '/var/lib/pgsql/16/pgcluster-conf'), ['primary.postgresql.configDir: is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails']],
     ['config_dir outside data_dir with basebackup', (t) => (t.primary.postgresql.configDir = '/etc/postgresql/16/main'), ['primary.postgresql.configDir: is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails']],
     ['unparsable pg_hba line', (t) => (t.primary.postgresql.pgHba = ['host all all 10.0.0.1 md5']), ['primary.postgresql.pgHba[0]: pg_hba line does not parse: address "10.0.0.1" needs a prefix length (like 10.0.0.1/32)']],
     ['standby node not covered by pg_hba', (t) => (t.standby.nodes[0].hbaAddress = '10.9.0.0/16'), [

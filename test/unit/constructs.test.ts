@@ -425,7 +425,9 @@ describe('constructs from TypeScript', () => {
   });
 
   test('template sequences in a parameter reach the node unchanged', () => {
-    const { primary } = synthTopology(mutate(t, (x) => (x.primary.postgresql.parameters.archive_command = 'test ! -f ${ARCHIVE}/%f')));
-    expect(byPath(primary, 'node-so1/config').input.patroni_yml).toContain('archive_command: "test ! -f $${ARCHIVE}/%f"');
+    const { primary } = synthTopology(mutate(t, (x) => (x.primary.postgresql.parameters.archive_command = 'test ! -f ${ARCHIVE}/%f && echo %{x}')));
+    // Terraform reads ${ and %{ as template syntax: both are escaped ($${, %%{) so that the node gets them as written
+    expect(byPath(primary, 'node-so1/config').input.patroni_yml).toContain('archive_command: "test ! -f $${ARCHIVE}/%f && echo %%{x}"');
+    expect(JSON.parse(byPath(primary, 'dcs-patch/apply').input.patch_json.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')).postgresql.parameters.archive_command).toBe('test ! -f ${ARCHIVE}/%f && echo %{x}');
   });
 });
