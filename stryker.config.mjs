@@ -12,6 +12,9 @@ export default {
   ignoreStatic: true,
   mutate: ['constructs/planners/*.ts', 'constructs/rules.ts', 'programs/*.cjs'],
   coverageAnalysis: 'perTest',
+  // a later run re-tests only the mutants whose code or covering tests changed
+  incremental: true,
+  incrementalFile: 'bench/out/mutation/incremental.json',
   concurrency: 2,
   timeoutMS: 10000,
   reporters: ['progress', 'clear-text', 'json', 'html'],

@@ -390,7 +390,7 @@ async function roleStep(cfg) {
   return planned(cfg, me, other);
 }
 
-module.exports = { divergencePoint, run };
+module.exports = { divergencePoint, run, realIo };
 
 if (require.main === module) {
   run(JSON.parse(process.env.ROLE_CONFIG || '{}')).catch((err) => {

@@ -144,6 +144,12 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     w.log.push(`${m}: slot ${String(params[0])}`);
     return w.slot ? [w.slot] : [];
   }
+  if (sql.includes('as in_recovery') && !sql.includes('as system_id')) {
+    // the role step's position read
+    w.log.push(`${m}: position`);
+    const row = nodeRow(w, m);
+    return [{ in_recovery: row.in_recovery, replay_lsn: row.replay_lsn, timeline: row.timeline }];
+  }
   if (sql.includes('as in_recovery')) {
     w.log.push(`${m}: node`);
     return [nodeRow(w, m)];

@@ -5,89 +5,11 @@
  * verification with GET /config. One cause per test.
  */
 import { spawn } from 'node:child_process';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { programPath } from '../../constructs/scripts';
+import { FakeCluster } from '../support/fake-patroni';
 
-interface FakeNode {
-  name: string;
-  url: string;
-  server: http.Server;
-  requests: string[];
-}
-
-/** A Patroni-like cluster: one dynamic configuration, PATCH as a JSON merge patch (null removes). */
-class FakeCluster {
-  config: Record<string, any> = { loop_wait: 10, postgresql: { parameters: { work_mem: '4MB', old_param: 'x' } } };
-  nodes: FakeNode[] = [];
-  leader = 'n2';
-  /** How many PATCH requests answer 503 before the cluster takes them. */
-  unavailable = 0;
-  /** Statuses the next PATCH requests answer with before the cluster takes them (409: a concurrent change). */
-  refusals: number[] = [];
-  /** Nodes whose REST API answers nothing but 503. */
-  broken = new Set<string>();
-  /** GET /cluster names the leader by host only (no api_url), as older Patroni versions do. */
-  hostOnly = false;
-  /** PATCH answers 200 but changes nothing. */
-  ignorePatches = false;
-  password = 'pw';
-
-  async start(): Promise<void> {
-    for (const name of ['n1', 'n2', 'n3']) {
-      const node = { name, url: '', server: http.createServer((req, res) => this.handle(node, req, res)), requests: [] as string[] };
-      await new Promise<void>((r) => node.server.listen(0, '127.0.0.1', r));
-      node.url = `http://127.0.0.1:${(node.server.address() as AddressInfo).port}`;
-      this.nodes.push(node);
-    }
-  }
-
-  stop(): void {
-    for (const n of this.nodes) n.server.close();
-  }
-
-  private handle(node: FakeNode, req: http.IncomingMessage, res: http.ServerResponse): void {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      node.requests.push(`${req.method} ${req.url}`);
-      const send = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
-      };
-      if (this.broken.has(node.name)) return send(503, { error: 'broken' });
-      if (req.url === '/cluster') {
-        return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: n.name === this.leader ? 'leader' : 'replica', host: '127.0.0.1', ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }) })) });
-      }
-      if (req.url === '/config' && req.method === 'GET') return send(200, this.config);
-      if (req.url === '/config' && req.method === 'PATCH') {
-        if (req.headers.authorization !== `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`) return send(401, { error: 'no auth' });
-        if (this.unavailable > 0) {
-          this.unavailable -= 1;
-          return send(503, { error: 'not yet' });
-        }
-        const refusal = this.refusals.shift();
-        if (refusal !== undefined) return send(refusal, { error: 'conflict' });
-        if (!this.ignorePatches) this.config = merge(this.config, JSON.parse(body));
-        return send(200, this.config);
-      }
-      return send(404, {});
-    });
-  }
-}
-
-function merge(target: Record<string, any>, patch: Record<string, any>): Record<string, any> {
-  const out = { ...target };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null) out[k] = merge(out[k], v);
-    else out[k] = v;
-  }
-  return out;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 // a static require, so that jest --findRelatedTests (mutation testing) finds this test
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../programs/apply-config-patch.cjs');
 
 /**

@@ -1,0 +1,100 @@
+/**
+ * Fake Patroni REST APIs on 127.0.0.1 for the programs' unit tests: one cluster of three nodes
+ * sharing one dynamic configuration. GET /cluster names the leader; GET /config and PATCH
+ * /config (a JSON merge patch, null removes, basic authentication checked); POST endpoints
+ * recorded and answered with `postStatus`; GET /history answers `history`.
+ */
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+export interface FakeNode {
+  name: string;
+  url: string;
+  server: http.Server;
+  requests: string[];
+}
+
+/** A Patroni-like cluster: one dynamic configuration, PATCH as a JSON merge patch (null removes). */
+export class FakeCluster {
+  config: Record<string, any> = { loop_wait: 10, postgresql: { parameters: { work_mem: '4MB', old_param: 'x' } } };
+  nodes: FakeNode[] = [];
+  leader = 'n2';
+  /** How many PATCH requests answer 503 before the cluster takes them. */
+  unavailable = 0;
+  /** Statuses the next PATCH requests answer with before the cluster takes them (409: a concurrent change). */
+  refusals: number[] = [];
+  /** Nodes whose REST API answers nothing but 503. */
+  broken = new Set<string>();
+  /** GET /cluster names the leader by host only (no api_url), as older Patroni versions do. */
+  hostOnly = false;
+  /** PATCH answers 200 but changes nothing. */
+  ignorePatches = false;
+  password = 'pw';
+  /** What POST requests answer (POST /switchover, /reinitialize, /restart...). */
+  postStatus = 200;
+  /** The bodies of POST requests, as `<node> <path> <body>`. */
+  posts: string[] = [];
+  /** GET /history. */
+  history: unknown[] = [];
+  /** Roles GET /cluster gives, by node name; the leader's is 'leader' unless given. */
+  roles: Record<string, string> = {};
+
+  async start(): Promise<void> {
+    for (const name of ['n1', 'n2', 'n3']) {
+      const node = { name, url: '', server: http.createServer((req, res) => this.handle(node, req, res)), requests: [] as string[] };
+      await new Promise<void>((r) => node.server.listen(0, '127.0.0.1', r));
+      node.url = `http://127.0.0.1:${(node.server.address() as AddressInfo).port}`;
+      this.nodes.push(node);
+    }
+  }
+
+  stop(): void {
+    for (const n of this.nodes) n.server.close();
+  }
+
+  private handle(node: FakeNode, req: http.IncomingMessage, res: http.ServerResponse): void {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      node.requests.push(`${req.method} ${req.url}`);
+      const send = (status: number, value: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      if (this.broken.has(node.name)) return send(503, { error: 'broken' });
+      if (req.url === '/cluster') {
+        return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: this.roles[n.name] ?? (n.name === this.leader ? 'leader' : 'replica'), host: '127.0.0.1', ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }) })) });
+      }
+      if (req.url === '/config' && req.method === 'GET') return send(200, this.config);
+      if (req.url === '/history' && req.method === 'GET') return send(200, this.history);
+      if (req.method === 'POST') {
+        if (req.headers.authorization !== `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`) return send(401, { error: 'no auth' });
+        this.posts.push(`${node.name} ${req.url} ${body}`);
+        return send(this.postStatus, this.postStatus === 200 ? { ok: true } : 'refused');
+      }
+      if (req.url === '/config' && req.method === 'PATCH') {
+        if (req.headers.authorization !== `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`) return send(401, { error: 'no auth' });
+        if (this.unavailable > 0) {
+          this.unavailable -= 1;
+          return send(503, { error: 'not yet' });
+        }
+        const refusal = this.refusals.shift();
+        if (refusal !== undefined) return send(refusal, { error: 'conflict' });
+        if (!this.ignorePatches) this.config = merge(this.config, JSON.parse(body));
+        return send(200, this.config);
+      }
+      return send(404, {});
+    });
+  }
+}
+
+export function merge(target: Record<string, any>, patch: Record<string, any>): Record<string, any> {
+  const out = { ...target };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null) out[k] = merge(out[k], v);
+    else out[k] = v;
+  }
+  return out;
+}
+

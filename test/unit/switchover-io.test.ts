@@ -1,0 +1,121 @@
+/**
+ * The role step's real input and output (programs/switchover.cjs `realIo`), which its other unit
+ * tests replace with fake clusters: Patroni's REST API against fake REST servers on 127.0.0.1
+ * (the leader first, wake-ups, retries, refused credentials, POSTs, GET /history), and the SQL
+ * reads against the fake link's `pg`.
+ */
+import { FakeCluster } from '../support/fake-patroni';
+import { freshWorld, HOSTS, START, text, world } from '../support/fake-link';
+
+jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { realIo } = require('../../programs/switchover.cjs');
+
+/** The role step's view of a fake REST cluster (REST password in PW_DC1). */
+const restCluster = (c: FakeCluster, name = 'dc1') => ({ name, restUser: 'patroni', restPasswordEnv: 'PW_DC1', nodes: c.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: 5432, rest: n.url })) });
+
+describe('REST: look, patch, post, history', () => {
+  let c: FakeCluster;
+  let out: jest.SpyInstance;
+  beforeEach(async () => {
+    c = new FakeCluster();
+    await c.start();
+    process.env.PW_DC1 = 'pw';
+    out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => {
+    c.stop();
+    out.mockRestore();
+    delete process.env.PW_DC1;
+  });
+
+  test('look: the configuration and members from the first node that answers; standby or primary by its leader', async () => {
+    c.broken.add('n1');
+    const primary = await realIo.look(restCluster(c));
+    expect(primary).toMatchObject({ reachable: true, standby: false, primary: true, leader: { name: 'n2', role: 'leader' } });
+    expect(primary.members.map((m: { name: string }) => m.name)).toEqual(['n1', 'n2', 'n3']);
+    c.config = { standby_cluster: { host: '10.0.0.1' } };
+    c.roles = { n2: 'standby_leader' };
+    expect(await realIo.look(restCluster(c))).toMatchObject({ standby: true, primary: false, leader: { name: 'n2', role: 'standby_leader' } });
+    c.roles = { n1: 'replica', n2: 'replica', n3: 'replica' };
+    expect(await realIo.look(restCluster(c))).toMatchObject({ reachable: true, leader: undefined, primary: false });
+    for (const n of ['n2', 'n3']) c.broken.add(n);
+    expect(await realIo.look(restCluster(c))).toEqual({ reachable: false });
+  });
+
+  test('patch: the named leader first, then every node woken; the configuration takes it', async () => {
+    await realIo.patch(restCluster(c), { loop_wait: 3 }, 'n3');
+    expect(c.config.loop_wait).toBe(3);
+    expect(c.nodes.find((n) => n.name === 'n3')!.requests[0]).toBe('PATCH /config');
+    for (const n of c.nodes) expect(n.requests.filter((r) => r === 'PATCH /config').length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('patch: a node that answers 503 is passed over; the next one takes it', async () => {
+    c.unavailable = 1;
+    await realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1');
+    expect(c.config.loop_wait).toBe(4);
+  });
+
+  test('patch: refused credentials stop at once, naming the variable', async () => {
+    process.env.PW_DC1 = 'wrong';
+    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(/refused the credentials \(HTTP 401\): check PW_DC1/);
+    delete process.env.PW_DC1;
+    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow('the REST API of dc1 needs authentication as "patroni": set PW_DC1');
+    expect(c.config.loop_wait).toBe(10);
+  });
+
+  test('patch: no node ever takes it: fails after its attempts with the last answer', async () => {
+    for (const n of c.nodes) c.broken.add(n.name);
+    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(/PATCH \/config on dc1 failed: http:\/\/127\.0\.0\.1:\d+: HTTP 503/);
+  }, 20_000);
+
+  test('post: to the leader unless a member is named; another answer than 200 refuses with its text', async () => {
+    const members = [{ name: 'n1', role: 'replica' }, { name: 'n2', role: 'leader' }];
+    await realIo.post(restCluster(c), members, '/switchover', { leader: 'n2', candidate: 'n1' });
+    await realIo.post(restCluster(c), members, '/reinitialize', { force: true }, 'n3');
+    expect(c.posts).toEqual(['n2 /switchover {"leader":"n2","candidate":"n1"}', 'n3 /reinitialize {"force":true}']);
+    c.postStatus = 412;
+    await expect(realIo.post(restCluster(c), members, '/switchover', {})).rejects.toThrow('POST /switchover on dc1 answered HTTP 412: "refused"');
+  });
+
+  test('history: GET /history of the named member', async () => {
+    c.history = [[1, 25165984, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'n1']];
+    expect(await realIo.history(restCluster(c), 'n2')).toEqual(c.history);
+  });
+});
+
+describe('SQL: position, readMember, gate', () => {
+  // the fake link's members by SQL; their REST APIs are somewhere nothing listens
+  const sqlCluster = (name: string, members: (keyof typeof HOSTS)[]) => ({ name, nodes: members.map((m) => ({ name: m, host: HOSTS[m], port: 5432, rest: 'http://127.0.0.1:1' })) });
+  const cfg = { user: 'monitor', slotName: 'link_slot', maxLagBytes: 1024, me: sqlCluster('dc2', ['s1', 's2']), other: sqlCluster('dc1', ['p1', 'p2']) };
+  let out: jest.SpyInstance;
+  beforeEach(() => {
+    world.current = freshWorld();
+    out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => out.mockRestore());
+
+  test('position: recovery state, replay position and timeline; undefined when the member does not answer or is unknown', async () => {
+    expect(await realIo.position(cfg.me, 's1', cfg)).toEqual({ member: 's1', inRecovery: true, replayLsn: text(START), timeline: 1 });
+    expect(await realIo.position(cfg.other, 'p1', cfg)).toEqual({ member: 'p1', inRecovery: false, replayLsn: null, timeline: 1 });
+    world.current.down.add('s2');
+    expect(await realIo.position(cfg.me, 's2', cfg)).toBeUndefined();
+    expect(await realIo.position(cfg.me, 'nobody', cfg)).toBeUndefined();
+  });
+
+  test('readMember: the member as status reads it; undefined for a name the cluster lacks', async () => {
+    expect(await realIo.readMember(cfg.me, 's1', cfg)).toMatchObject({ member: 's1', cluster: 'dc2', inRecovery: true, receiverStatus: 'streaming', senderHost: HOSTS.p1 });
+    expect(await realIo.readMember(cfg.me, 'p1', cfg)).toBeUndefined();
+  });
+
+  test('gate: the link as status sees it, plus the lag bound of roleChange.maxLagBytes', async () => {
+    expect((await realIo.gate(cfg)).problems).toEqual([]);
+    world.current.streaming = false;
+    world.current.sourceLsn = START + 4096n;
+    const { problems } = await realIo.gate(cfg);
+    expect(problems).toContain('standby leader s1 lags 4096 bytes behind the source (at most 1024: roleChange.maxLagBytes)');
+    world.current.sourceLsn = START + 1024n;
+    expect((await realIo.gate(cfg)).problems.filter((p: string) => p.includes('maxLagBytes'))).toEqual([]);
+  });
+});
