@@ -74,7 +74,9 @@ const restAuth = (password = PASSWORDS.PATRONI_RESTAPI_PASSWORD) => `Basic ${Buf
 function plannedChanges(dir: string, label: string): string[] {
   const plan = h.terraform(dir, ['plan', '-input=false', `-out=${label}.tfplan`], label);
   if (plan.status !== 0) throw new Error(`terraform plan failed:\n${plan.output}`);
-  const show = JSON.parse(h.terraform(dir, ['show', '-json', `${label}.tfplan`], `${label}-show`).output);
+  const shown = h.terraform(dir, ['show', '-json', `${label}.tfplan`], `${label}-show`).output;
+  fs.writeFileSync(path.join(dir, `${label}.plan.json`), shown);
+  const show = JSON.parse(shown);
   return (show.resource_changes as { address: string; change: { actions: string[] } }[])
     .filter((c) => !c.change.actions.includes('no-op'))
     .map((c) => c.address.replace(/_[0-9A-F]{8}$/, ''))
@@ -633,6 +635,16 @@ step('8. promotion variant (LINK_STATE=detached): the gate passes, the standby c
   expect(plannedChanges(stackDir('primary'), 'primary-variant')).toEqual([
     'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-p1_config', 'terraform_data.cluster_node-p2_config', 'terraform_data.cluster_node-p3_config',
   ]);
+  // the plan review of both saved plans, as a pull request comment would show them
+  const review = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'ops', 'plan-review.js'), `primary=${path.join(stackDir('primary'), 'primary-variant.plan.json')}`, `standby=${path.join(stackDir('standby'), 'promote.plan.json')}`], { encoding: 'utf8' });
+  fs.writeFileSync(path.join(h.work, 'logs', 'plan-review.md'), review.stdout);
+  expect({ status: review.status, stderr: review.stderr }).toEqual({ status: 2, stderr: '' });
+  expect(review.stdout).toMatch(/^\*\*\d+ changes need a reviewer's attention\.\*\*$/m);
+  expect(review.stdout).toContain('#### promotion (detach): create');
+  expect(review.stdout).toMatch(/\*\*attention\*\*: PROMOTION: the standby cluster is detached .*no write on the source for 3 s/);
+  expect(review.stdout).toContain('**attention**: slot standby_cluster_slot removed on this cluster');
+  expect(review.stdout).toContain('slot standby_cluster_slot no longer written on this cluster');
+  expect(review.stdout).toMatch(/<summary>s1: patroni\.yml<\/summary>\n\n```diff\n@@ [^\n]+\n(.*\n)*-    standby_cluster:/);
 
   const t0 = now();
   let applyDoneAt = 0;
