@@ -80,6 +80,40 @@ describe('health verdict', () => {
     const text: string = health.formatReport(r);
     for (const m of ['p1', 'p2', 's1', 's2', 'Slot link_slot on the source: active true', 'healthy']) expect(text).toContain(m);
   });
+
+  test('the table, exactly: columns padded to the widest cell, the primary without a replay column, dashes for the unknown', () => {
+    const n = (over: Record<string, unknown>) => ({ cluster: 'dc1', host: '10.0.0.1', port: 5432, state: 'running', timeline: 1, receiveLsn: null, replayLsn: null, currentLsn: null, lagBytes: 0, lagSeconds: 0, ...over });
+    const report = {
+      state: 'following',
+      source: { cluster: 'dc1', leader: 'p1', currentLsn: '0/5000000' },
+      standby: { cluster: 'dc2', leader: 's1' },
+      nodes: [
+        n({ member: 'p1', role: 'Leader', inRecovery: false, currentLsn: '0/5000000' }),
+        n({ cluster: 'dc2', member: 's1', host: '10.0.2.1', role: 'Standby Leader', inRecovery: true, receiveLsn: '0/5000000', replayLsn: '0/4FFFF00', lagBytes: 256, lagSeconds: 1.5 }),
+        n({ cluster: 'dc2', member: 's2', host: '10.0.2.2', role: 'unknown', state: 'unreachable', inRecovery: null, timeline: null, lagBytes: null, lagSeconds: null }),
+      ],
+      slot: { name: 'link', present: true, active: true, consumer: 's1', walStatus: 'reserved', retainedBytes: 256, safeWalSize: null },
+      healthy: false,
+      problems: ['s2 (10.0.2.2:5432) is unreachable: connection refused'],
+    };
+    expect(health.formatReport(report).split('\n')).toEqual([
+      'Link following: source dc1 (leader p1, 0/5000000), standby dc2 (standby leader s1)',
+      '+---------+--------+---------------+----------------+-------------+----+-------------+------------+-----------+-------+',
+      '| Cluster | Member | Host          | Role           | State       | TL | Receive LSN | Replay LSN | Lag bytes | Lag s |',
+      '+---------+--------+---------------+----------------+-------------+----+-------------+------------+-----------+-------+',
+      '| dc1     | p1     | 10.0.0.1:5432 | Leader         | running     | 1  | 0/5000000   |            | 0         | 0     |',
+      '| dc2     | s1     | 10.0.2.1:5432 | Standby Leader | running     | 1  | 0/5000000   | 0/4FFFF00  | 256       | 1.5   |',
+      '| dc2     | s2     | 10.0.2.2:5432 | unknown        | unreachable | -  | -           | -          | -         | -     |',
+      '+---------+--------+---------------+----------------+-------------+----+-------------+------------+-----------+-------+',
+      'Slot link on the source: active true (s1), wal_status reserved, retained 256 bytes, safe_wal_size unlimited',
+      'NOT healthy:',
+      '  - s2 (10.0.2.2:5432) is unreachable: connection refused',
+    ]);
+    const detached = health.formatReport({ ...report, state: 'detached', slot: { name: 'link', present: false }, healthy: true, problems: [] });
+    expect(detached.split('\n')[0]).toBe('Link detached: source dc1 (leader p1, 0/5000000), standby dc2 (leader s1)');
+    expect(detached.split('\n').slice(-2)).toEqual(['Slot link on the source: absent', 'healthy']);
+    expect(health.formatReport({ ...report, slot: { ...report.slot, consumer: null, safeWalSize: 1024 } })).toContain('active true, wal_status reserved, retained 256 bytes, safe_wal_size 1024 bytes');
+  });
 });
 
 describe('everything received is replayed', () => {
