@@ -16,7 +16,8 @@ export default {
   incremental: true,
   incrementalFile: 'bench/out/mutation/incremental.json',
   concurrency: 2,
-  timeoutMS: 10000,
+  // a mutant that turns a deadline loop endless is caught this long after the covering tests' own time
+  timeoutMS: 2500,
   reporters: ['progress', 'clear-text', 'json', 'html'],
   jsonReporter: { fileName: 'bench/out/mutation/mutation.json' },
   htmlReporter: { fileName: 'bench/out/mutation/index.html' },
