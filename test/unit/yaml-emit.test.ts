@@ -35,3 +35,66 @@ describe('toYaml', () => {
     }
   });
 });
+
+describe('toYaml writes the plainest form YAML 1.1 reads back unchanged', () => {
+  test('exact output: plain where safe, double-quoted where a reader could take it for something else', () => {
+    const value = {
+      plain: 'C.UTF-8', path: '/usr/lib/postgresql/15/bin', under_score: '_x', dash: 'a-b', word: 'replicator',
+      on: 'on', No: 'No', nul: 'null', tilde: '~', digits: '5432', spaced: 'a b', colon: 'a:b', dollar: '${X}', empty: '',
+      n: 5432, f: 1.5, big: 1e21, tiny: -2e-7, inf: Infinity, nan: NaN, t: true, f2: false, z: null, skipped: undefined,
+      '5432': 'numeric key', 'on key': 1,
+      list: ['a', 'on', 3, null, [], {}, ['x', ['y']], { k: 'v', l: [1] }],
+      map: { e: [], o: {}, nested: { deep: 'x' } },
+    };
+    expect(toYaml(value)).toBe([
+      // JavaScript puts integer-like keys first
+      '"5432": "numeric key"',
+      'plain: C.UTF-8',
+      'path: /usr/lib/postgresql/15/bin',
+      'under_score: _x',
+      'dash: a-b',
+      'word: replicator',
+      '"on": "on"',
+      '"No": "No"',
+      'nul: "null"',
+      'tilde: "~"',
+      'digits: "5432"',
+      'spaced: "a b"',
+      'colon: "a:b"',
+      'dollar: "${X}"',
+      'empty: ""',
+      '"n": 5432', // n is false in YAML 1.1
+      'f: 1.5',
+      'big: 1.0e+21',
+      'tiny: -2.0e-7',
+      'inf: "Infinity"',
+      'nan: "NaN"',
+      't: true',
+      'f2: false',
+      'z: null',
+      '"on key": 1',
+      'list:',
+      '  - a',
+      '  - "on"',
+      '  - 3',
+      '  - null',
+      '  - []',
+      '  - {}',
+      '  - - x',
+      '    - - "y"',
+      '  - k: v',
+      '    l:',
+      '      - 1',
+      'map:',
+      '  e: []',
+      '  o: {}',
+      '  nested:',
+      '    deep: x',
+      '',
+    ].join('\n'));
+  });
+
+  test.each(['y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'NO', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'On', 'ON', 'off', 'Off', 'OFF', 'Null', 'NULL'])('%s is quoted', (word) => {
+    expect(toYaml({ k: word })).toBe(`k: "${word}"\n`);
+  });
+});
