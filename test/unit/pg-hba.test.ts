@@ -1,4 +1,4 @@
-import { addressMatches, clusterPgHba, firstMatch, formatHbaLine, HbaLine, parseHbaLine } from '../../constructs/planners/pg-hba';
+import { addressMatches, clusterPgHba, firstMatch, formatHbaLine, HbaLine, nodeAccessLines, parseHbaLine } from '../../constructs/planners/pg-hba';
 import { resolveCluster } from '../../constructs/resolve';
 import { articleTopology, byPath, mutate, synthTopology } from './helpers';
 
@@ -100,5 +100,67 @@ describe('generated pg_hba', () => {
     const trusting = synthTopology(mutate(articleTopology(), (t) => (t.primary.postgresql.authMethod = 'trust')));
     const lines = JSON.parse(byPath(trusting.primary, 'dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
     expect(lines.filter((l) => l.endsWith(' trust')).length).toBe(13);
+  });
+});
+
+describe('pg_hba edges', () => {
+  test.each([
+    ['', 'the line is empty'],
+    ['host all all', 'a host line needs: host DATABASE USER ADDRESS METHOD [OPTIONS]'],
+    ['hostssl all all 10.0.0.0/8', 'a hostssl line needs: hostssl DATABASE USER ADDRESS METHOD [OPTIONS]'],
+    ['host all all a..b md5', 'address "a..b" is neither a CIDR nor a host name'],
+    ['host all all 10.0.0/8 md5', 'address "10.0.0/8" is not a valid CIDR (like 192.168.122.97/32)'],
+    ['host all all 10.0.0.0/x md5', 'address "10.0.0.0/x" is not a valid CIDR (like 192.168.122.97/32)'],
+    ['host all all ::1/129 md5', 'address "::1/129" is not a valid CIDR (like 192.168.122.97/32)'],
+    ['host all all 10.0.0.0/-1 md5', 'address "10.0.0.0/-1" is not a valid CIDR (like 192.168.122.97/32)'],
+    ['host all all 10.0.0.0 255.0.0.0', 'authentication method "" is not one of trust, reject, scram-sha-256, md5, password, gss, sspi, ident, peer, pam, ldap, radius, cert'],
+  ])('rejects %j', (line, error) => {
+    expect(parseHbaLine(line)).toEqual({ error });
+  });
+
+  test('fields: lists, host names, keywords, the ADDRESS MASK form, options after the method', () => {
+    expect(parseHbaLine('host db1,db2 u1,u2 db.example.com md5 clientcert=verify-full')).toEqual({ type: 'host', databases: ['db1', 'db2'], users: ['u1', 'u2'], address: 'db.example.com', method: 'md5' });
+    expect(parseHbaLine('host all all samehost trust')).toMatchObject({ address: 'samehost' });
+    expect(parseHbaLine('host all all .example.com trust')).toMatchObject({ address: '.example.com' });
+    expect(parseHbaLine('host all all 10.1.2.0 255.255.255.0 md5')).toMatchObject({ address: '10.1.2.0/24', method: 'md5' });
+    expect(parseHbaLine('host all all 10.0.0.0 255.0.0.0 md5')).toMatchObject({ address: '10.0.0.0/8' });
+    expect(parseHbaLine('host all all 10.1.2.3 255.255.255.255 md5')).toMatchObject({ address: '10.1.2.3/32' });
+    expect(parseHbaLine('local all all peer map=x')).toEqual({ type: 'local', databases: ['all'], users: ['all'], address: undefined, method: 'peer' });
+    expect(formatHbaLine(parseHbaLine('local all all peer') as HbaLine)).toBe('local all all peer');
+  });
+
+  test('matching: local lines never match TCP, lists, user all, a database named like the client', () => {
+    const lines = ['local all all trust', 'host app a,b 10.0.0.0/8 md5', 'host replication all 10.0.0.0/8 scram-sha-256', 'host db.example.com all db.example.com trust', 'host all all all reject'].map((l) => parseHbaLine(l) as HbaLine);
+    const m = (database: string, user: string, clientIp = '10.1.1.1') => firstMatch(lines, { clientIp, database, user });
+    expect(m('app', 'b')?.databases).toEqual(['app']);
+    expect(m('app', 'c')?.method).toBe('reject');
+    expect(m('replication', 'anyone')?.method).toBe('scram-sha-256');
+    expect(m('replication', 'anyone', '192.168.1.1')).toBeUndefined();
+    expect(m('other', 'a', '192.168.1.1')?.method).toBe('reject');
+  });
+
+  test('address arithmetic: /0, host names never match, IPv6 written in its short and long forms', () => {
+    expect(addressMatches('0.0.0.0/0', '203.0.113.7')).toBe(true);
+    expect(addressMatches('all', '::1')).toBe(true);
+    expect(addressMatches('db.example.com', '10.0.0.1')).toBe(false);
+    expect(addressMatches('samehost', '10.0.0.1')).toBe(false);
+    expect(addressMatches('10.0.0.0/8', 'fd00::1')).toBe(false);
+    expect(addressMatches('fd12:0:0:0:0:0:0:1/128', 'fd12::1')).toBe(true);
+    expect(addressMatches('fd12::/16', 'fd12:ffff::1')).toBe(true);
+    expect(addressMatches('fd12::/16', 'fd13::1')).toBe(false);
+    expect(addressMatches('::1/128', '::1')).toBe(true);
+    expect(addressMatches('10.1.2.128/25', '10.1.2.127')).toBe(false);
+    expect(addressMatches('10.1.2.128/25', '10.1.2.255')).toBe(true);
+  });
+
+  test('node access lines, per node (a cluster\'s own) and per user (the link\'s)', () => {
+    const c = resolveCluster({ ...articleTopology().standby, nodes: [{ name: 'x1', host: '10.0.0.1' }, { name: 'x2', host: 'fd00::2' }] });
+    expect(nodeAccessLines(c.nodes, c.users, 'md5', 'per-node')).toEqual(['host replication replicator 10.0.0.1/32 md5', 'host postgres rewinder 10.0.0.1/32 md5', 'host replication replicator fd00::2/128 md5', 'host postgres rewinder fd00::2/128 md5']);
+    expect(nodeAccessLines(c.nodes, c.users, 'md5', 'per-user')).toEqual(['host replication replicator 10.0.0.1/32 md5', 'host replication replicator fd00::2/128 md5', 'host postgres rewinder 10.0.0.1/32 md5', 'host postgres rewinder fd00::2/128 md5']);
+  });
+
+  test('duplicates (the same line up to spaces) are written once', () => {
+    const c = resolveCluster({ ...articleTopology().standby, nodes: [{ name: 'x1', host: '10.0.0.1' }], postgresql: { pgHba: ['host  replication replicator 10.0.0.1/32 scram-sha-256'] } });
+    expect(clusterPgHba(c, ['host replication  replicator 10.0.0.1/32 scram-sha-256'])).toEqual(['host  replication replicator 10.0.0.1/32 scram-sha-256', 'host postgres rewinder 10.0.0.1/32 scram-sha-256', 'host all postgres all reject']);
   });
 });
