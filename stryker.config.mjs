@@ -1,6 +1,16 @@
 // Mutation testing (`npm run test:mutation`): how many deliberate faults in the planners, the
-// rules and the programs Terraform runs the unit tests catch. The report goes to the ignored
-// bench/out/mutation/; `npm run bench:report` copies the scores into TESTING.md.
+// rules and the programs Terraform runs the unit tests catch. One Stryker run per area
+// (MUTATION_AREA=programs|planners|rules; scripts/mutation.sh runs the three), each with its own
+// report and incremental file in the ignored bench/out/mutation/; `npm run bench:report` writes
+// the scores into TESTING.md.
+const AREAS = {
+  programs: ['programs/*.cjs'],
+  planners: ['constructs/planners/*.ts'],
+  rules: ['constructs/rules.ts'],
+};
+const area = process.env.MUTATION_AREA || 'programs';
+if (!AREAS[area]) throw new Error(`MUTATION_AREA=${area}: one of ${Object.keys(AREAS).join(', ')}`);
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'jest',
@@ -10,17 +20,17 @@ export default {
   // module-level constants would need every test run for each of their mutants; their effect is
   // covered through the functions that read them
   ignoreStatic: true,
-  mutate: ['constructs/planners/*.ts', 'constructs/rules.ts', 'programs/*.cjs'],
+  mutate: AREAS[area],
   coverageAnalysis: 'perTest',
   // a later run re-tests only the mutants whose code or covering tests changed
   incremental: true,
-  incrementalFile: 'bench/out/mutation/incremental.json',
+  incrementalFile: `bench/out/mutation/${area}.incremental.json`,
   concurrency: 2,
   // a mutant that turns a deadline loop endless is caught this long after the covering tests' own time
   timeoutMS: 2500,
   reporters: ['progress', 'clear-text', 'json', 'html'],
-  jsonReporter: { fileName: 'bench/out/mutation/mutation.json' },
-  htmlReporter: { fileName: 'bench/out/mutation/index.html' },
+  jsonReporter: { fileName: `bench/out/mutation/${area}.json` },
+  htmlReporter: { fileName: `bench/out/mutation/${area}.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   tempDirName: '.stryker-tmp',
   ignorePatterns: ['dist', 'cdktf.out', 'cdktf.out.compose', 'bench/out', '.e2e-work', 'coverage', '.stryker-tmp'],

@@ -1,6 +1,6 @@
 /**
- * Mutation testing figures: `npm run test:mutation` (Stryker) writes its report to the ignored
- * bench/out/mutation/mutation.json; the report command reduces it to the tracked
+ * Mutation testing figures: `npm run test:mutation` (Stryker, one run per area) writes its reports
+ * to the ignored bench/out/mutation/<area>.json; the report command reduces them to the tracked
  * bench/mutation-summary.json and writes TESTING.md from that.
  */
 import * as fs from 'node:fs';
@@ -111,15 +111,28 @@ export function summarize(report: StrykerReport, root: string, ranAt: string, mi
   return { ranAt, minutes, areas, survivors };
 }
 
-/** Reads the fresh Stryker report when there is one, and keeps its summary in the tracked file. */
+const AREA_RUNS = ['programs', 'planners', 'rules'];
+
+/**
+ * Reads the fresh Stryker reports (one per area run) when there are any, and keeps their summary
+ * in the tracked file; without fresh reports, the tracked summary.
+ */
 export function mutationSummary(root: string): MutationSummary | undefined {
-  const fresh = path.join(root, 'bench', 'out', 'mutation', 'mutation.json');
+  const dir = path.join(root, 'bench', 'out', 'mutation');
   const tracked = path.join(root, 'bench', 'mutation-summary.json');
-  if (fs.existsSync(fresh)) {
-    const stat = fs.statSync(fresh);
-    const timing = path.join(root, 'bench', 'out', 'mutation', 'minutes.txt');
-    const minutes = fs.existsSync(timing) ? Number(fs.readFileSync(timing, 'utf8')) : undefined;
-    const summary = summarize(JSON.parse(fs.readFileSync(fresh, 'utf8')) as StrykerReport, root, stat.mtime.toISOString().slice(0, 10), minutes);
+  const runs = AREA_RUNS.filter((a) => fs.existsSync(path.join(dir, `${a}.json`)));
+  if (runs.length > 0) {
+    const files: StrykerReport['files'] = {};
+    let minutes = 0;
+    let newest = 0;
+    for (const a of runs) {
+      const file = path.join(dir, `${a}.json`);
+      Object.assign(files, (JSON.parse(fs.readFileSync(file, 'utf8')) as StrykerReport).files);
+      newest = Math.max(newest, fs.statSync(file).mtimeMs);
+      const m = path.join(dir, `${a}.minutes`);
+      if (fs.existsSync(m)) minutes += Number(fs.readFileSync(m, 'utf8'));
+    }
+    const summary = summarize({ files }, root, new Date(newest).toISOString().slice(0, 10), minutes || undefined);
     fs.writeFileSync(tracked, `${JSON.stringify(summary, null, 2)}\n`);
     return summary;
   }
@@ -164,7 +177,7 @@ export function testingMarkdown(summary: MutationSummary, explanations: Explanat
   out.push('| file | survived or not covered |', '| --- | ---: |');
   for (const [file, n] of [...byFile.entries()].sort()) out.push(`| ${file} | ${n} |`);
   out.push('', 'The full list, with each mutant, is in `bench/mutation-summary.json`; the HTML report of the last run is in');
-  out.push('the ignored `bench/out/mutation/index.html`.', '');
+  out.push('the ignored `bench/out/mutation/<area>.html`.', '');
   return `${out.join('\n')}\n`;
 }
 
