@@ -360,9 +360,11 @@ async function gate(cfg, log = () => undefined) {
     return result(checks.every((c) => c.ok));
   }
   const srcNode = cfg.source.nodes.find((n) => n.name === srcLeader.member);
-  add('same database system identifier', leader.systemId, srcLeader.systemId, leader.systemId === srcLeader.systemId);
-  add('standby leader on the source timeline', leader.timeline, srcLeader.timeline, leader.timeline === srcLeader.timeline);
-  if (!checks.slice(-2).every((c) => c.ok)) return result(false); // another database or timeline: nothing more to compare
+  const sameSystem = leader.systemId === srcLeader.systemId;
+  const sameTimeline = leader.timeline === srcLeader.timeline;
+  add('same database system identifier', leader.systemId, srcLeader.systemId, sameSystem);
+  add('standby leader on the source timeline', leader.timeline, srcLeader.timeline, sameTimeline);
+  if (!sameSystem || !sameTimeline) return result(false); // another database or timeline: nothing more to compare
 
   // Catch up: replay reaches the source's current position, with nothing received left unreplayed.
   const readSource = async () => (await query(srcNode, cfg, SOURCE_SQL))[0];
@@ -417,35 +419,42 @@ function formatGate(outcome) {
   return [table(rows), ...outcome.notes.map((n) => `note: ${n}`)].join('\n');
 }
 
-async function runGate() {
+/**
+ * The gate as a program: configured by LINK_HEALTH_CONFIG in `env`, it prints its table to `out`
+ * when it passes and to `err` when it refuses. Resolves to the exit code: 0 passed, 1 refused.
+ */
+async function runGate(env = process.env, out = process.stdout, err = process.stderr) {
   const label = '[promotion gate]';
   let cfg;
   try {
-    cfg = JSON.parse(process.env.LINK_HEALTH_CONFIG || '');
+    cfg = JSON.parse(env.LINK_HEALTH_CONFIG || '');
   } catch {
     throw new Error('LINK_HEALTH_CONFIG must be JSON with state, user, source.nodes and standby.nodes (see collect)');
   }
-  process.stdout.write(`${label} checking that promoting ${cfg.standby.name} loses no write of ${cfg.source.name}\n`);
-  const outcome = await gate(cfg, (m) => process.stdout.write(`${label} ${m}\n`));
+  out.write(`${label} checking that promoting ${cfg.standby.name} loses no write of ${cfg.source.name}\n`);
+  const outcome = await gate(cfg, (m) => out.write(`${label} ${m}\n`));
   const text = formatGate(outcome);
   if (outcome.ok) {
-    process.stdout.write(`${text}\n${label} passed: the detach may proceed\n`);
-    return;
+    out.write(`${text}\n${label} passed: the detach may proceed\n`);
+    return 0;
   }
   const failed = outcome.checks.filter((c) => !c.ok).map((c) => c.check).join('; ');
-  process.stderr.write(`${text}\n${label} REFUSED (${failed}): the standby cluster was left as it is\n`);
-  process.exit(1);
+  err.write(`${text}\n${label} REFUSED (${failed}): the standby cluster was left as it is\n`);
+  return 1;
 }
 
-module.exports = { allReplayed, collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, query, readNode, IN_FLIGHT_SQL };
+module.exports = { allReplayed, collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, query, readNode, runGate, IN_FLIGHT_SQL };
 
 if (require.main === module) {
   if (process.argv[2] !== 'gate') {
     process.stderr.write('usage: link-health.cjs gate (configured by LINK_HEALTH_CONFIG); for the status table run `npm run status`\n');
     process.exit(2);
   }
-  runGate().catch((err) => {
-    process.stderr.write(`[promotion gate] FAILED: ${errorText(err)}\n`);
-    process.exit(1);
-  });
+  runGate().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`[promotion gate] FAILED: ${errorText(err)}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -37,6 +37,8 @@ export interface World {
   /** Members that run read-write (not in recovery). */
   readWrite: Set<Member>;
   patroniPaused: boolean;
+  /** Which standby member is the standby leader (its figures are the ones below). */
+  standbyLeader: Member;
   /** The standby leader. */
   receive: bigint | null;
   replay: bigint | null;
@@ -70,6 +72,7 @@ export function freshWorld(): World {
     roles: { p1: 'primary', p2: 'replica', s1: 'standby_leader', s2: 'replica' },
     readWrite: new Set(['p1']),
     patroniPaused: false,
+    standbyLeader: 's1',
     receive: START,
     replay: START,
     replayPaused: false,
@@ -112,8 +115,9 @@ function advance(w: World): void {
 function nodeRow(w: World, m: Member): Record<string, unknown> {
   const source = m === 'p1' || m === 'p2';
   const rw = w.readWrite.has(m);
-  if (m === 's1' && !rw) advance(w);
-  const standbyLeader = m === 's1';
+  const standbyLeader = m === w.standbyLeader;
+  if (standbyLeader && !rw) advance(w);
+  const sourceLeader = (['p1', 'p2'] as Member[]).find((x) => w.readWrite.has(x)) ?? 'p1';
   return {
     in_recovery: !rw,
     system_id: source ? w.sourceSystemId : w.standbySystemId,
@@ -125,7 +129,7 @@ function nodeRow(w: World, m: Member): Record<string, unknown> {
     apply_delay_ms: standbyLeader ? w.applyDelayMs : 0,
     timeline: source ? w.sourceTimeline : w.standbyTimeline,
     receiver_status: rw ? null : standbyLeader && !w.streaming ? null : 'streaming',
-    sender_host: rw ? null : m === 's2' ? HOSTS.s1 : m === 's1' ? HOSTS.p1 : HOSTS.p1,
+    sender_host: rw ? null : source || standbyLeader ? HOSTS[sourceLeader] : HOSTS[w.standbyLeader],
   };
 }
 

@@ -18,7 +18,12 @@ interface Outcome {
 }
 
 const gate = (over: Record<string, unknown> = {}, log?: (m: string) => void): Promise<Outcome> => health.gate(linkConfig(over), log);
-const failed = (o: Outcome) => o.checks.filter((c) => !c.ok).map((c) => c.check);
+/** The checks that failed; the verdict must agree with them (ok exactly when none failed). */
+const failed = (o: Outcome) => {
+  const f = o.checks.filter((c) => !c.ok).map((c) => c.check);
+  expect(o.ok).toBe(f.length === 0);
+  return f;
+};
 const check = (o: Outcome, name: string) => o.checks.find((c) => c.check.startsWith(name));
 
 const ALL_CHECKS = [
@@ -51,6 +56,37 @@ describe('passes', () => {
     expect(o).toMatchObject({ ok: true, notes: [] });
     expect(check(o, 'same database system identifier')).toMatchObject({ standby: '7301', source: '7301' });
     expect(check(o, 'replayed up to the source position at the end')).toMatchObject({ standby: text(START), source: text(START) });
+    expect(check(o, 'no open write or prepared transaction on the source')!.source).toBe('none');
+    expect(check(o, 'no write on the source')!.source).toBe('750 -> 750');
+  });
+
+  test('the leaders are not the first members: the standby leader s2 and the source leader p2 are the ones read', async () => {
+    const w = world.current;
+    w.standbyLeader = 's2';
+    w.roles = { p1: 'replica', p2: 'primary', s1: 'replica', s2: 'standby_leader' };
+    w.readWrite = new Set(['p2']);
+    w.replay = START - 0x4000n;
+    w.receive = START - 0x4000n;
+    w.replayStep = 0x400n;
+    const o = await gate({ catchUpTimeoutSeconds: 5 });
+    expect(failed(o)).toEqual([]);
+    expect(check(o, 'standby leader found')!.standby).toBe('s2');
+    expect(w.log.filter((l) => l.endsWith('source position')).every((l) => l.startsWith('p2'))).toBe(true);
+  });
+
+  test('a standby that catches up only after many reads, within catchUpTimeoutSeconds', async () => {
+    world.current.replay = START - 0x40000n;
+    world.current.receive = START - 0x40000n;
+    world.current.replayStep = 0x4000n; // 16 reads, 250 ms apart
+    const o = await gate({ catchUpTimeoutSeconds: 8 });
+    expect(failed(o)).toEqual([]);
+  }, 15_000);
+
+  test('the first standby node without a REST answer: the configuration comes from the next', async () => {
+    world.current.restDown.add('s1');
+    world.current.standbyConfig = { ttl: 30 };
+    const o = await gate();
+    expect(o).toEqual({ ok: true, checks: [], notes: [expect.stringContaining('has no standby_cluster')] });
   });
 
   test('a standby that lags and catches up within catchUpTimeoutSeconds', async () => {
@@ -189,6 +225,18 @@ describe('refuses for exactly one cause', () => {
     expect(o.notes).toEqual([expect.stringMatching(/^the source's WAL position moved [1-9]\d* bytes while the gate waited: stop the writes on the source first$/)]);
   });
 
+  test('a write during a settle time of 1 s, 300 ms into it', async () => {
+    const o = await gate({ settleSeconds: 1 }, (m) => {
+      if (m.includes('checking for 1 s that writes have stopped')) {
+        setTimeout(() => {
+          world.current.sourceLsn += 0x100n;
+          world.current.nextXid += 1;
+        }, 300);
+      }
+    });
+    expect(failed(o)).toEqual(['no write on the source for 1 s (next transaction id)']);
+  });
+
   test('a write during the settle time alone (the standby replays it)', async () => {
     const o = await gate({}, (m) => {
       if (m.includes('checking for 0 s that writes have stopped')) {
@@ -254,6 +302,7 @@ describe('disaster promotion (the source is lost)', () => {
     world.current.replay = START - 0x20n;
     world.current.replayAgeSeconds = 41.6;
     const o = await gate({ disaster: true });
+    expect(o.ok).toBe(true);
     expect(o.checks.map((c) => [c.check, c.ok])).toEqual([
       ['standby leader found', true],
       ['Patroni not in maintenance mode (pause)', true],
@@ -263,6 +312,12 @@ describe('disaster promotion (the source is lost)', () => {
     ]);
     expect(o.ok).toBe(true);
     expect(o.notes).toEqual([`last known gap: the standby leader received up to ${text(START - 0x20n)} and replayed its last transaction 42 s ago; writes the source made after that are lost`]);
+  });
+
+  test('the last replay time unknown', async () => {
+    world.current.replayAgeSeconds = null;
+    const o = await gate({ disaster: true });
+    expect(o.notes).toEqual([`last known gap: the standby leader received up to ${text(START)} and replayed its last transaction at an unknown time; writes the source made after that are lost`]);
   });
 
   test('waits for received WAL to be replayed', async () => {
@@ -307,6 +362,11 @@ test('formatGate prints every figure and the notes', () => {
     checks: [{ check: 'same database system identifier', standby: '1', source: '2', ok: false }, { check: 'standby leader found', standby: 's1', source: '', ok: true }],
     notes: ['stop the writes'],
   });
+  expect(text.split('\n').slice(0, 3)).toEqual([
+    '+---------------------------------+----------------+---------------+--------+',
+    '| check                           | standby leader | source leader | result |',
+    '+---------------------------------+----------------+---------------+--------+',
+  ]);
   expect(text).toMatch(/\| same database system identifier \| 1 +\| 2 +\| FAILED \|/);
   expect(text).toMatch(/\| standby leader found +\| s1 +\| +\| ok +\|/);
   expect(text.split('\n').at(-1)).toBe('note: stop the writes');
@@ -376,5 +436,37 @@ describe('collect (the figures behind status)', () => {
     expect(r.standby.leader).toBe('s1');
     expect(r.problems).toEqual([]);
     expect(r.nodes.find((n: { member: string }) => n.member === 's2').lagBytes).toBe(0);
+  });
+});
+
+describe('the gate as a program (runGate): exit code, output and the table', () => {
+  const io = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { out, err, streams: [{ write: (t: string) => out.push(t) }, { write: (t: string) => err.push(t) }] as const };
+  };
+  beforeEach(() => {
+    world.current = freshWorld();
+  });
+
+  test('passes: 0, the table and "passed" on stdout, nothing on stderr', async () => {
+    const { out, err, streams } = io();
+    expect(await health.runGate({ LINK_HEALTH_CONFIG: JSON.stringify(linkConfig()) }, ...streams)).toBe(0);
+    expect(out.join('')).toMatch(/^\[promotion gate\] checking that promoting dc2 loses no write of dc1\n\[promotion gate\] caught up at 0\/3000060; checking for 0 s that writes have stopped on the source\n\+-+/);
+    expect(out.join('')).toMatch(/\[promotion gate\] passed: the detach may proceed\n$/);
+    expect(err).toEqual([]);
+  });
+
+  test('refuses: 1, the failed checks named on stderr', async () => {
+    world.current.patroniPaused = true;
+    world.current.standbySystemId = '9';
+    const { out, err, streams } = io();
+    expect(await health.runGate({ LINK_HEALTH_CONFIG: JSON.stringify(linkConfig()) }, ...streams)).toBe(1);
+    expect(err.join('')).toMatch(/\[promotion gate\] REFUSED \(Patroni not in maintenance mode \(pause\); same database system identifier\): the standby cluster was left as it is\n$/);
+    expect(out.join('')).not.toContain('passed');
+  });
+
+  test('no configuration: a clear error', async () => {
+    await expect(health.runGate({}, ...io().streams)).rejects.toThrow('LINK_HEALTH_CONFIG must be JSON with state, user, source.nodes and standby.nodes (see collect)');
   });
 });

@@ -117,6 +117,13 @@ describe('health verdict', () => {
 });
 
 describe('everything received is replayed', () => {
+  test('unknown positions: nothing replayed is never "everything replayed"; nothing received counts on replay alone', () => {
+    expect(health.allReplayed({ replayLsn: null, receiveLsn: null })).toBe(false);
+    expect(health.allReplayed({ replayLsn: null, receiveLsn: '0/3000000' })).toBe(false);
+    expect(health.allReplayed({ replayLsn: '0/3000000', receiveLsn: null })).toBe(true);
+    expect(health.allReplayed({ replayLsn: '0/2FFFFFF', receiveLsn: '0/3000000' })).toBe(false);
+  });
+
   test('replay at or past the receive position (after a restart the receive position is the segment start)', () => {
     expect(health.allReplayed({ receiveLsn: '0/5000000', replayLsn: '0/50312C0' })).toBe(true);
     expect(health.allReplayed({ receiveLsn: '0/50312C0', replayLsn: '0/50312C0' })).toBe(true);
