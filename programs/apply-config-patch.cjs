@@ -59,7 +59,9 @@ const MARKER = 'managed_by_patroni_standby_cdktf';
 const NEVER_IMPLICIT = ['postgresql', 'slots', 'standby_cluster', MARKER];
 
 /** One run: its settings, the body it sends now and where it writes its lines (set by `main`). */
-let run = { settings: settingsFrom({}), patch: {}, out: process.stdout };
+/** How long a round waits before the next, and how long GET /config may take to show a PATCH. */
+const TIMING = { retryMs: 2000, verifyMs: 5000 };
+let run = { settings: settingsFrom({}), patch: {}, out: process.stdout, timing: TIMING };
 
 function log(msg) {
   run.out.write(`[${run.settings.label}] ${new Date().toISOString()} ${msg}\n`);
@@ -128,7 +130,7 @@ async function wakeAll(ordered) {
 /** GET /config until it shows the patch (the node's view follows the DCS within moments). */
 async function verify(base) {
   let wrong = [];
-  for (const until = Date.now() + 5000; Date.now() < until; await sleep(100)) {
+  for (const until = Date.now() + run.timing.verifyMs; Date.now() < until; await sleep(100)) {
     const check = await call('GET', `${base}/config`);
     wrong = check.status === 200 ? mismatches(run.patch, JSON.parse(check.text), '') : [`GET /config returned HTTP ${check.status}`];
     if (wrong.length === 0) break;
@@ -247,10 +249,11 @@ async function getConfig(bases) {
 /**
  * One apply of the patch, configured by `env` (Terraform's environment for the program), writing
  * its lines to `out`. Resolves when the cluster shows the patch; rejects with the reason.
+ * `timing` shortens the waits for tests; Terraform's runs use TIMING.
  */
-async function main(env = process.env, out = process.stdout) {
+async function main(env = process.env, out = process.stdout, timing = TIMING) {
   const settings = settingsFrom(env);
-  run = { settings, patch: settings.desired, out };
+  run = { settings, patch: settings.desired, out, timing };
   const { desired, endpoints, timeoutMs, user, password, passwordEnv, sections, strict, optional, hotStandbySource, guardStandby } = settings;
   if (endpoints.length === 0) throw new Error('PATRONI_ENDPOINTS is empty');
   if (user && !password) {
@@ -309,7 +312,7 @@ async function main(env = process.env, out = process.stdout) {
       }
     }
     if (round % 5 === 0) log(`waiting for the cluster's REST API (${last})`);
-    await sleep(2000);
+    await sleep(run.timing.retryMs);
   }
   if (optional && !answered) {
     log(`WARNING: no node answered in ${timeoutMs / 1000}s (${last}); left as it is: apply this stack again once the cluster is reachable`);

@@ -34,7 +34,8 @@ function runPatch(cluster: FakeCluster, body: unknown, env: Record<string, strin
   if (!asChild) {
     let output = '';
     const out = { write: (text: string) => ((output += text), true) };
-    return program.main(fullEnv, out).then(
+    // the same run with shorter waits between rounds and for GET /config (Terraform's: 2 s and 5 s)
+    return program.main(fullEnv, out, { retryMs: 200, verifyMs: 1000 }).then(
       () => ({ code: 0, output }),
       (err: Error) => ({ code: 1, output: `${output}[test patch] FAILED: ${err.message}\n` }),
     );
@@ -105,7 +106,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
     const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '2' });
     expect(code).toBe(1);
     expect(output).toMatch(/gave up after 2s; last attempt: .*applied but GET \/config differs: loop_wait: want 5, have 10/);
-  }, 40_000); // each node gets 5 s to show the change before the next is tried
+  }, 40_000); // each node gets 1 s here (5 s under Terraform) to show the change before the next is tried
 
   test('a patch that would demote the running primary: refused, nothing sent', async () => {
     const { code, output } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } });
