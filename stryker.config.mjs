@@ -10,6 +10,8 @@ const AREAS = {
 };
 const area = process.env.MUTATION_AREA || 'programs';
 if (!AREAS[area]) throw new Error(`MUTATION_AREA=${area}: one of ${Object.keys(AREAS).join(', ')}`);
+// a run of part of an area (`--mutate <file>`) reports under its own name, merged over the area's
+const report = process.env.MUTATION_REPORT || area;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -28,14 +30,14 @@ export default {
   coverageAnalysis: 'perTest',
   // a later run re-tests only the mutants whose code or covering tests changed
   incremental: true,
-  incrementalFile: `bench/out/mutation/${area}.incremental.json`,
+  incrementalFile: `bench/out/mutation/${report}.incremental.json`,
   // the programs' tests mostly wait (fake servers, polling loops): more runners than cores pay off
   concurrency: area === 'programs' ? 4 : 2,
   // a mutant that turns a deadline loop endless is caught this long after the covering tests' own time
   timeoutMS: 2500,
   reporters: ['progress', 'clear-text', 'json', 'html'],
-  jsonReporter: { fileName: `bench/out/mutation/${area}.json` },
-  htmlReporter: { fileName: `bench/out/mutation/${area}.html` },
+  jsonReporter: { fileName: `bench/out/mutation/${report}.json` },
+  htmlReporter: { fileName: `bench/out/mutation/${report}.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   tempDirName: '.stryker-tmp',
   ignorePatterns: ['dist', 'cdktf.out', 'cdktf.out.compose', 'bench/out', '.e2e-work', 'coverage', '.stryker-tmp'],

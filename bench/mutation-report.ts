@@ -111,7 +111,8 @@ export function summarize(report: StrykerReport, root: string, ranAt: string, mi
   return { ranAt, minutes, areas, survivors };
 }
 
-const AREA_RUNS = ['programs', 'planners', 'rules'];
+/** Area runs, then runs of single files (MUTATION_REPORT=gate), whose files replace the area's. */
+const AREA_RUNS = ['programs', 'planners', 'rules', 'gate'];
 
 /**
  * Reads the fresh Stryker reports (one per area run) when there are any, and keeps their summary

@@ -74,6 +74,18 @@ describe('passes', () => {
     expect(w.log.filter((l) => l.endsWith('source position')).every((l) => l.startsWith('p2'))).toBe(true);
   });
 
+  test('the standby leader s2 behind, its replica s1 not: the leader\'s figures decide', async () => {
+    const w = world.current;
+    w.standbyLeader = 's2';
+    w.roles = { ...w.roles, s1: 'replica', s2: 'standby_leader' };
+    w.streaming = false;
+    w.replay = START - 0x4000n;
+    w.receive = START - 0x4000n;
+    const o = await gate();
+    expect(failed(o)).toEqual(['replayed up to the source position']);
+    expect(check(o, 'replayed up to the source position')!.standby).toBe(text(START - 0x4000n));
+  });
+
   test('a standby that catches up only after many reads, within catchUpTimeoutSeconds', async () => {
     world.current.replay = START - 0x40000n;
     world.current.receive = START - 0x40000n;
