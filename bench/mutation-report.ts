@@ -55,11 +55,12 @@ export const AREAS: { area: string; match: (file: string) => boolean }[] = [
 ];
 
 /** The gate's functions in programs/link-health.cjs: every surviving mutant there is explained. */
-export const GATE_FUNCTIONS = ['gate', 'allReplayed', 'standbyConfig', 'inFlightNote', 'runGate'];
+export const GATE_FUNCTIONS = ['gate', 'allReplayed', 'standbyConfig', 'inFlightNote', 'runGate', 'formatGate', '(program entry)'];
 
 function enclosingFunction(source: string, line: number): string | undefined {
   const lines = source.split('\n').slice(0, line);
   for (let i = lines.length - 1; i >= 0; i--) {
+    if (lines[i].startsWith('if (require.main === module)')) return '(program entry)';
     const m = /^(?:async )?function (\w+)\(/.exec(lines[i]) ?? /^export function (\w+)\(/.exec(lines[i]);
     if (m) return m[1];
   }
@@ -162,13 +163,13 @@ export function testingMarkdown(summary: MutationSummary, explanations: Explanat
   const gate = summary.survivors.filter((s) => s.file === 'programs/link-health.cjs' && s.inFunction && GATE_FUNCTIONS.includes(s.inFunction));
   out.push('## Surviving mutants in the promotion gate', '');
   if (gate.length === 0) {
-    out.push('None: every mutant of the gate (`gate`, `allReplayed`, `standbyConfig`, `inFlightNote`, `runGate` in');
-    out.push('programs/link-health.cjs) is killed by a unit test.');
+    out.push('None: every mutant of the gate (`gate`, `allReplayed`, `standbyConfig`, `inFlightNote`, `runGate`,');
+    out.push('`formatGate` and the program entry in programs/link-health.cjs) is killed by a unit test.');
   } else {
     out.push('| line | function | mutant | original | why no test kills it |');
     out.push('| ---: | --- | --- | --- | --- |');
     for (const s of gate) {
-      const why = explanations[`${s.line}:${s.mutator}:${s.original}`] ?? '**unexplained**';
+      const why = explanations[`${s.line}:${s.mutator}:${s.original}`] ?? explanations[`${s.inFunction}:*`] ?? '**unexplained**';
       out.push(`| ${s.line} | ${s.inFunction} | ${s.mutator} \`${s.replacement.replace(/\|/g, '\\|')}\` | \`${s.original.replace(/\|/g, '\\|')}\` | ${why} |`);
     }
   }

@@ -86,6 +86,21 @@ describe('passes', () => {
     expect(check(o, 'replayed up to the source position')!.standby).toBe(text(START - 0x4000n));
   });
 
+  test('a stream that resumes during the wait: nothing received is not "caught up" while the source is ahead', async () => {
+    const w = world.current;
+    w.streaming = false;
+    w.receive = START - 0x1000n;
+    w.replay = START - 0x1000n;
+    let reads = 0;
+    w.onSourceRead = () => {
+      reads += 1;
+      if (reads === 3) w.streaming = true;
+    };
+    const o = await gate({ catchUpTimeoutSeconds: 5 });
+    expect(failed(o)).toEqual([]);
+    expect(reads).toBeGreaterThan(3);
+  });
+
   test('a standby that catches up only after many reads, within catchUpTimeoutSeconds', async () => {
     world.current.replay = START - 0x40000n;
     world.current.receive = START - 0x40000n;
