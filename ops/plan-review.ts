@@ -244,7 +244,7 @@ export function reviewPlan(stack: string, plan: { resource_changes?: ResourceCha
       const slotsOnly = rc.name.includes('source-slots');
       const { findings, diff } = patchReview(before, after, memberOf);
       resources.push({ subject: slotsOnly ? "the link's slots on the source" : 'DCS patch', action, findings, diffs: [diff] });
-    } else if (/_secrets_/.test(rc.name) || rc.name.includes('secrets')) {
+    } else if (rc.name.includes('secrets')) {
       resources.push({ subject: rc.name.replace(/_[0-9A-F]{8}$/, ''), action, findings: [info('the env file is written again from the ephemeral variables (values are never in the plan)')], diffs: [] });
     } else {
       resources.push({ subject: rc.name.replace(/_[0-9A-F]{8}$/, ''), action, findings: [], diffs: [] });

@@ -57,6 +57,7 @@ export class FakeCluster {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       node.requests.push(`${req.method} ${req.url}`);
+      const authorized = req.headers.authorization === `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`;
       const send = (status: number, value: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(value));
@@ -68,12 +69,12 @@ export class FakeCluster {
       if (req.url === '/config' && req.method === 'GET') return send(200, this.config);
       if (req.url === '/history' && req.method === 'GET') return send(200, this.history);
       if (req.method === 'POST') {
-        if (req.headers.authorization !== `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`) return send(401, { error: 'no auth' });
+        if (!authorized) return send(401, { error: 'no auth' });
         this.posts.push(`${node.name} ${req.url} ${body}`);
         return send(this.postStatus, this.postStatus === 200 ? { ok: true } : 'refused');
       }
       if (req.url === '/config' && req.method === 'PATCH') {
-        if (req.headers.authorization !== `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`) return send(401, { error: 'no auth' });
+        if (!authorized) return send(401, { error: 'no auth' });
         if (this.unavailable > 0) {
           this.unavailable -= 1;
           return send(503, { error: 'not yet' });
