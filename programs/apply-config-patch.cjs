@@ -269,9 +269,9 @@ async function main(env = process.env, out = process.stdout, timing = TIMING) {
   /** The body for this attempt, from the running configuration just read. */
   const prepare = async (current) => {
     const demotion = demotes(desired, current);
-    if (demotion) throw Object.assign(new Error(demotion), { fatal: true });
+    if (demotion) throw new Error(demotion); // before the attempts' loop: no retry sends it
     const { body, removed } = desiredPatch(desired, current, { strict, sections });
-    const held = guardStandby.length > 0 ? holdSlots(body, await Promise.all(guardStandby.map(getConfig))) : [];
+    const held = holdSlots(body, await Promise.all(guardStandby.map(getConfig)));
     if (JSON.stringify(body) !== JSON.stringify(run.patch)) {
       if (removed.length > 0) log(`removing what the topology no longer has: ${removed.join(', ')}`);
       for (const name of held) log(`keeping slot ${name}: the standby cluster still streams through it, or cannot be asked; the standby stack's source-slots step removes it once the standby has let go of it`);

@@ -368,7 +368,7 @@ async function roleStep(cfg) {
     return;
   }
   const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
-  const state = (c, x) => (!x.reachable ? 'does not answer' : x.standby ? `a standby cluster (leader ${x.leader ? x.leader.name : 'none'})` : `a primary (leader ${x.leader ? x.leader.name : 'none'})`);
+  const state = (c, x) => (!x.reachable ? 'not answering (its REST API)' : x.standby ? `a standby cluster (leader ${x.leader ? x.leader.name : 'none'})` : `a primary (leader ${x.leader ? x.leader.name : 'none'})`);
   log(`${cfg.me.name} is ${state(cfg.me, me)}; ${cfg.other.name} is ${state(cfg.other, other)}`);
   if (!me.reachable) {
     if (!other.reachable || other.standby) return log(`nothing to do: ${cfg.me.name} is not running yet (a new deployment), its nodes start it as the source`);

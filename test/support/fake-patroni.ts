@@ -9,6 +9,7 @@ import { AddressInfo } from 'node:net';
 
 export interface FakeNode {
   name: string;
+  host: string;
   url: string;
   server: http.Server;
   requests: string[];
@@ -36,14 +37,19 @@ export class FakeCluster {
   posts: string[] = [];
   /** GET /history. */
   history: unknown[] = [];
+  /** Every request to any node, in the order they arrived, as `<node> <method> <path>`. */
+  order: string[] = [];
   /** Roles GET /cluster gives, by node name; the leader's is 'leader' unless given. */
   roles: Record<string, string> = {};
 
+  /** Where each node listens; by default all on 127.0.0.1 (other loopback addresses tell nodes apart by host). */
+  hosts = ['127.0.0.1', '127.0.0.1', '127.0.0.1'];
+
   async start(): Promise<void> {
-    for (const name of ['n1', 'n2', 'n3']) {
-      const node = { name, url: '', server: http.createServer((req, res) => this.handle(node, req, res)), requests: [] as string[] };
-      await new Promise<void>((r) => node.server.listen(0, '127.0.0.1', r));
-      node.url = `http://127.0.0.1:${(node.server.address() as AddressInfo).port}`;
+    for (const [i, name] of ['n1', 'n2', 'n3'].entries()) {
+      const node = { name, host: this.hosts[i], url: '', server: http.createServer((req, res) => this.handle(node, req, res)), requests: [] as string[] };
+      await new Promise<void>((r) => node.server.listen(0, node.host, r));
+      node.url = `http://${node.host}:${(node.server.address() as AddressInfo).port}`;
       this.nodes.push(node);
     }
   }
@@ -57,6 +63,7 @@ export class FakeCluster {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       node.requests.push(`${req.method} ${req.url}`);
+      this.order.push(`${node.name} ${req.method} ${req.url}`);
       const authorized = req.headers.authorization === `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`;
       const send = (status: number, value: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -64,7 +71,7 @@ export class FakeCluster {
       };
       if (this.broken.has(node.name)) return send(503, { error: 'broken' });
       if (req.url === '/cluster') {
-        return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: this.roles[n.name] ?? (n.name === this.leader ? 'leader' : 'replica'), host: '127.0.0.1', ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }) })) });
+        return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: this.roles[n.name] ?? (n.name === this.leader ? 'leader' : 'replica'), host: n.host, ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }) })) });
       }
       if (req.url === '/config' && req.method === 'GET') return send(200, this.config);
       if (req.url === '/history' && req.method === 'GET') return send(200, this.history);

@@ -206,3 +206,161 @@ describe('the patch program against fake Patroni REST APIs', () => {
     }
   });
 });
+
+describe('the patch program: order, wake-ups, logging and settings (in-process)', () => {
+  let cluster: FakeCluster;
+  beforeEach(async () => {
+    cluster = new FakeCluster();
+    // each node on a loopback address of its own, so that the leader is told apart by host too
+    cluster.hosts = ['127.0.7.1', '127.0.7.2', '127.0.7.3'];
+    await cluster.start();
+  });
+  afterEach(() => cluster.stop());
+
+  const desired = { loop_wait: 5, postgresql: { parameters: { work_mem: '8MB' } } };
+  const patches = () => cluster.order.filter((r) => r.endsWith('PATCH /config'));
+
+  test('the leader takes the first PATCH, wherever it stands in the list; then two wake-ups to every node', async () => {
+    for (const leader of ['n2', 'n3', 'n1']) {
+      cluster.leader = leader;
+      cluster.order = [];
+      const { code, output } = await runPatch(cluster, desired);
+      expect(code).toBe(0);
+      expect(patches()[0]).toBe(`${leader} PATCH /config`);
+      // the leader: the PATCH and two wake-ups; every other node: the two wake-ups
+      for (const n of cluster.nodes) expect([n.name, patches().filter((r) => r.startsWith(`${n.name} `)).length]).toEqual([n.name, n.name === leader ? 3 : 2]);
+      expect(output.match(/PATCH \/config sent to/g)).toHaveLength(1);
+    }
+  });
+
+  test('a standby leader goes first too; by host alone (no api_url) it is found by its address', async () => {
+    cluster.roles = { n3: 'standby_leader', n2: 'replica' };
+    expect((await runPatch(cluster, desired)).code).toBe(0);
+    expect(patches()[0]).toBe('n3 PATCH /config');
+    cluster.hostOnly = true;
+    cluster.roles = {};
+    cluster.order = [];
+    expect((await runPatch(cluster, desired)).code).toBe(0);
+    expect(patches()[0]).toBe('n2 PATCH /config');
+  });
+
+  test('no leader in GET /cluster, or a first node that does not answer it: the list order, or the next node\'s answer', async () => {
+    cluster.roles = { n1: 'replica', n2: 'replica', n3: 'replica' };
+    expect((await runPatch(cluster, desired)).code).toBe(0);
+    expect(patches()[0]).toBe('n1 PATCH /config');
+    cluster.roles = {};
+    cluster.leader = 'n3';
+    cluster.order = [];
+    // n1's REST API is gone: the cluster's view comes from n2, and the leader still goes first
+    cluster.nodes[0].server.close();
+    cluster.broken.add('n1');
+    expect((await runPatch(cluster, desired)).code).toBe(0);
+    expect(patches()[0]).toBe('n3 PATCH /config');
+  });
+
+  test('one "sent" line and one "removing" line, however many rounds the cluster takes', async () => {
+    cluster.unavailable = 18; // six rounds of three nodes refused
+    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '20' });
+    expect(code).toBe(0);
+    expect(output.match(/PATCH \/config sent to/g)).toHaveLength(1);
+    expect(output.match(/removing what the topology no longer has: postgresql\.parameters\.old_param\n/g)).toHaveLength(1);
+    // "waiting" every fifth round (the first and the sixth here), not every round
+    expect(output.match(/waiting for the cluster's REST API/g)).toHaveLength(2);
+  }, 30_000);
+
+  test('nothing to remove: no "removing" line', async () => {
+    cluster.config = { loop_wait: 10, postgresql: { parameters: { work_mem: '4MB' } } };
+    const { code, output } = await runPatch(cluster, desired);
+    expect(code).toBe(0);
+    expect(output).not.toContain('removing');
+  });
+
+  test('403 is a refusal of the credentials too: at once, not retried', async () => {
+    cluster.refusals = [403];
+    const { code, output } = await runPatch(cluster, desired);
+    expect(code).toBe(1);
+    expect(output).toContain('refused the credentials (HTTP 403): check the user patroni and DC_PASSWORD');
+    expect(patches()).toHaveLength(1);
+  });
+
+  test('a REST API that refuses connections: the last attempt names the cause', async () => {
+    cluster.stop();
+    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/gave up after 1s; last attempt: http:\/\/127\.0\.7\.3:\d+: connect ECONNREFUSED 127\.0\.7\.3:\d+\n/);
+  });
+
+  test('optional, but a node answered (and refused to take it): a failure, not a warning', async () => {
+    cluster.unavailable = 1000;
+    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1', PATRONI_PATCH_OPTIONAL: '1' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAILED: gave up after 1s; last attempt: http:\/\/127\.0\.7\.\d:\d+: HTTP 503 \{"error":"not yet"\}\n/);
+    expect(output).not.toContain('WARNING');
+  });
+
+  test('no hot-standby source named: nothing compared, no warning; a patch without parameters compares PostgreSQL\'s defaults', async () => {
+    const plain = await runPatch(cluster, desired);
+    expect(plain.output).not.toContain('WARNING');
+    const source = new FakeCluster();
+    await source.start();
+    try {
+      source.config = { postgresql: { parameters: { max_connections: 300 } } };
+      const { code, output } = await runPatch(cluster, { loop_wait: 5 }, { PATRONI_PATCH_HOT_STANDBY_SOURCE: source.nodes.map((n) => n.url).join(',') });
+      expect(code).toBe(0);
+      expect(output).toContain("WARNING: max_connections 100 on the standby is below the source's running 300");
+    } finally {
+      source.stop();
+    }
+  });
+});
+
+describe('the patch program\'s settings from its environment', () => {
+  test('defaults: label, the password variable, sections all, not strict, not optional, nothing guarded', () => {
+    expect(program.settingsFrom({})).toEqual({
+      desired: {},
+      endpoints: [],
+      timeoutMs: 300_000,
+      label: 'patroni config patch',
+      user: '',
+      passwordEnv: 'PATRONI_RESTAPI_PASSWORD',
+      password: '',
+      sections: 'all',
+      strict: false,
+      optional: false,
+      hotStandbySource: [],
+      guardStandby: [],
+    });
+  });
+
+  test('every variable read; lists trimmed, empty entries dropped; strict and optional only for "1"', () => {
+    const s = program.settingsFrom({
+      PATRONI_PATCH: '{"a":1}',
+      PATRONI_ENDPOINTS: ' http://a:8008, ,http://b:8008 ',
+      PATRONI_PATCH_TIMEOUT: '7',
+      PATRONI_PATCH_LABEL: 'dc2 patch',
+      PATRONI_RESTAPI_USERNAME: 'patroni',
+      PATRONI_RESTAPI_PASSWORD_ENV: 'PW',
+      PW: 'secret',
+      PATRONI_PATCH_SECTIONS: 'exact',
+      PATRONI_PATCH_STRICT: '1',
+      PATRONI_PATCH_OPTIONAL: '1',
+      PATRONI_PATCH_HOT_STANDBY_SOURCE: 'http://s:8008',
+      PATRONI_PATCH_GUARD_STANDBY: 'http://x:8008, http://y:8008; ;http://z:8008',
+    });
+    expect(s).toEqual({
+      desired: { a: 1 },
+      endpoints: ['http://a:8008', 'http://b:8008'],
+      timeoutMs: 7000,
+      label: 'dc2 patch',
+      user: 'patroni',
+      passwordEnv: 'PW',
+      password: 'secret',
+      sections: 'exact',
+      strict: true,
+      optional: true,
+      hotStandbySource: ['http://s:8008'],
+      guardStandby: [['http://x:8008', 'http://y:8008'], ['http://z:8008']],
+    });
+    expect(program.settingsFrom({ PATRONI_PATCH_STRICT: 'yes', PATRONI_PATCH_OPTIONAL: 'true' })).toMatchObject({ strict: false, optional: false });
+  });
+});

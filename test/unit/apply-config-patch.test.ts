@@ -128,3 +128,48 @@ describe('a patch never demotes a running primary (only a role step does, after 
     expect(demotes({ standby_cluster: block }, undefined)).toBeUndefined();
   });
 });
+
+describe('edges of the removal and the marker', () => {
+  test('a marked key or parameter that the running configuration no longer has is not sent again', () => {
+    const current = { loop_wait: 10, postgresql: { parameters: { a: '1' } }, slots: {}, [MARKER]: { parameters: ['a', 'gone'], keys: ['loop_wait', 'ttl'], slots: ['old'] } };
+    const { body, removed } = desiredPatch({ postgresql: { parameters: { b: '2' } } }, current, { strict: false, sections: 'all' });
+    expect(removed).toEqual(['postgresql.parameters.a', 'loop_wait']);
+    expect(body.postgresql.parameters).toEqual({ b: '2', a: null });
+    expect(body.slots).toBeUndefined();
+  });
+
+  test('a slot the topology still has is kept; the marker lists only the slots, parameters and keys it sets, sorted', () => {
+    const current = { slots: { keep: { type: 'physical' }, drop: { type: 'physical' } } };
+    const desired = { ttl: 30, loop_wait: null, slots: { zeta: { type: 'physical' }, keep: { type: 'physical' }, alpha: null }, postgresql: { parameters: { z: '1', a: '2', n: null } } };
+    const { body, removed } = desiredPatch(desired, current, { strict: true, sections: 'all' });
+    expect(body.slots).toEqual({ zeta: { type: 'physical' }, keep: { type: 'physical' }, alpha: null, drop: null });
+    expect(removed).toEqual(['slots.drop']);
+    expect(body[MARKER]).toEqual({ slots: ['keep', 'zeta'], parameters: ['a', 'z'], keys: ['ttl'] });
+  });
+
+  test('the slots section alone touches no parameter and no top-level key, even strict', () => {
+    const current = { ttl: 30, postgresql: { parameters: { a: '1' } }, [MARKER]: { keys: ['ttl'], parameters: ['a'] } };
+    const { body, removed } = desiredPatch({ postgresql: { parameters: {} }, slots: {} }, current, { strict: true, sections: 'slots' });
+    expect(removed).toEqual([]);
+    expect(body).toEqual({ postgresql: { parameters: {} }, slots: {}, [MARKER]: { slots: [] } });
+  });
+
+  test('a marker that is not an object counts as none', () => {
+    const { removed } = desiredPatch({}, { ttl: 30, [MARKER]: 'x' }, { strict: false, sections: 'all' });
+    expect(removed).toEqual([]);
+  });
+
+  test('holding the last removal leaves no empty slots section; a held slot already in the marker is listed once', () => {
+    const b: Record<string, any> = { slots: { link: null }, [MARKER]: { slots: ['link'] } };
+    expect(holdSlots(b, [{ standby_cluster: { primary_slot_name: 'link' } }])).toEqual(['link']);
+    expect(b).toEqual({ [MARKER]: { slots: ['link'] } });
+    const noSlots = { loop_wait: 5 };
+    expect(holdSlots(noSlots, [undefined])).toEqual([]);
+    expect(noSlots).toEqual({ loop_wait: 5 });
+  });
+
+  test('one standby cluster that answers and one that does not: every removal waits', () => {
+    const b = { slots: { link: null, other: null } };
+    expect(holdSlots(b, [{ standby_cluster: { primary_slot_name: 'link' } }, undefined])).toEqual(['link', 'other']);
+  });
+});

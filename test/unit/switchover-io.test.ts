@@ -45,10 +45,15 @@ describe('REST: look, patch, post, history', () => {
   });
 
   test('patch: the named leader first, then every node woken; the configuration takes it', async () => {
+    const patches = () => c.order.filter((r) => r.endsWith('PATCH /config'));
     await realIo.patch(restCluster(c), { loop_wait: 3 }, 'n3');
     expect(c.config.loop_wait).toBe(3);
-    expect(c.nodes.find((n) => n.name === 'n3')!.requests[0]).toBe('PATCH /config');
-    for (const n of c.nodes) expect(n.requests.filter((r) => r === 'PATCH /config').length).toBeGreaterThanOrEqual(2);
+    // the named leader takes it, then two rounds of wake-ups to every node, leader first again
+    expect(patches()[0]).toBe('n3 PATCH /config');
+    expect(patches().slice(1).sort()).toEqual(['n1', 'n1', 'n2', 'n2', 'n3', 'n3'].map((n) => `${n} PATCH /config`));
+    c.order = [];
+    await realIo.patch(restCluster(c), { loop_wait: 4 }, 'n2');
+    expect(patches()[0]).toBe('n2 PATCH /config');
   });
 
   test('patch: a node that answers 503 is passed over; the next one takes it', async () => {

@@ -164,3 +164,188 @@ describe('the role step, one cause at a time (fake clusters)', () => {
     ]);
   });
 });
+
+describe('the role step: every refusal and no-op, one cause each (fake clusters)', () => {
+  let out: jest.SpyInstance;
+  const printed = () => out.mock.calls.map((c) => String(c[0])).join('');
+  beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
+  afterEach(() => out.mockRestore());
+  const leaderless = (f: ReturnType<typeof fakeClusters>, name: 'dc1' | 'dc2', role = 'replica') => {
+    const look = f.io.look;
+    f.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
+      const x = await look(c);
+      if (c.name !== name || !x.reachable) return x;
+      const members = (x.members ?? []).map((m) => ({ ...m, role }));
+      return { ...x, members, leader: undefined, primary: false };
+    };
+  };
+
+  test('the step of a cluster the topology names a standby: nothing, it points at the other stack', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await run({ ...cfg, role: 'standby' }, f.io);
+    expect(f.calls).toEqual([]);
+    expect(printed()).toContain("dc2 is a standby cluster of dc1 in the topology: a role change runs in dc1's role step");
+  });
+
+  test('this cluster does not answer while the other is a primary: refused', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ reachable: false }) });
+    await expect(run(cfg, f.io)).rejects.toThrow('REFUSED: dc2 does not answer, and dc1 is a primary: it cannot be made the source; start it, or keep link.source: dc1');
+  });
+
+  test('this cluster does not answer and the other is a standby cluster: a new deployment, nothing to do', async () => {
+    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ reachable: false }) });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([]);
+    expect(printed()).toContain('nothing to do: dc2 is not running yet');
+  });
+
+  test('already the source, the other cut off: nothing to do', async () => {
+    const f = fakeClusters({ dc1: side({ reachable: false }), dc2: side({ members: ['dc2a'] }) });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([]);
+    expect(printed()).toContain('nothing to do: dc2 is the source; dc1 does not answer');
+    expect(printed()).toContain('dc2 is a primary (leader dc2a); dc1 is not answering (its REST API)');
+  });
+
+  test('both primaries, one without a running leader: refused before any divergence is read', async () => {
+    for (const name of ['dc1', 'dc2'] as const) {
+      const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ members: ['dc2a'] }) });
+      leaderless(f, name);
+      f.io.history = async () => {
+        throw new Error('read');
+      };
+      const expected = name === 'dc2' ? '(dc2: none, dc1: leader)' : '(dc2: leader, dc1: none)';
+      await expect(run(cfg, f.io)).rejects.toThrow(`REFUSED: a cluster has no running leader ${expected}; deploy again once both have one`);
+    }
+  });
+
+  test('both standby clusters, the other without a leader: refused (its last position cannot be read)', async () => {
+    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    leaderless(f, 'dc1');
+    await expect(run(cfg, f.io)).rejects.toThrow('REFUSED: dc1 has no leader to read its last position from');
+    expect(f.calls).toEqual([]);
+  });
+
+  test('a planned switchover with a leaderless side: refused, naming both', async () => {
+    for (const name of ['dc1', 'dc2'] as const) {
+      const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+      leaderless(f, name);
+      const expected = name === 'dc2' ? '(dc2: none, dc1: dc1a)' : '(dc2: dc2a, dc1: none)';
+      await expect(run(cfg, f.io)).rejects.toThrow(`REFUSED: a cluster has no leader ${expected}`);
+      expect(f.calls).toEqual([]);
+    }
+  });
+
+  test('the states are printed first: a standby cluster and a primary, with their leaders', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await run(cfg, f.io);
+    expect(printed()).toContain('dc2 is a standby cluster (leader dc2a); dc1 is a primary (leader dc1a)');
+    expect(printed()).toContain('switchover: dc1 (primary, leader dc1a) -> dc2 (standby cluster)');
+    expect(printed()).toMatch(/dc1 streams from dc2 \(standby leader dc1a, timeline 1\), \d+ ms after the start/);
+  });
+
+  test('no link slot configured: no slot is created or dropped', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await run({ ...cfg, slotName: '' }, f.io);
+    expect(f.calls).toEqual(['dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc2 {"standby_cluster":null}']);
+  });
+
+  test('the demoted cluster streams, but from elsewhere, or its leader is no standby leader: the step fails after followTimeoutSeconds', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const readMember = f.io.readMember;
+    f.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { senderHost: '10.9.9.9' } : {}) });
+    await expect(run(cfg, f.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost');
+    const g = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const look = g.io.look;
+    g.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
+      const x = await look(c);
+      return c.name === 'dc1' && x.leader ? { ...x, leader: { ...x.leader, role: 'leader' } } : x;
+    };
+    let patched = 0;
+    const patch = g.io.patch;
+    g.io.patch = async (c: { name: 'dc1' | 'dc2' }, body: Record<string, unknown>) => {
+      patched += 1;
+      return patch(c, body);
+    };
+    await expect(run(cfg, g.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s');
+    expect(patched).toBe(4);
+  });
+
+  test("the standby leader's streaming state is what counts: not streaming, the step fails", async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const readMember = f.io.readMember;
+    f.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { receiverStatus: 'starting' } : {}) });
+    await expect(run(cfg, f.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s');
+  });
+});
+
+describe('rejoin: what is not known is refused; a rejoin that loses nothing needs no acceptance', () => {
+  let out: jest.SpyInstance;
+  const printed = () => out.mock.calls.map((c) => String(c[0])).join('');
+  beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
+  afterEach(() => out.mockRestore());
+  const both = (over: { dc1?: Partial<Side>; dc2?: Partial<Side> } = {}) => ({
+    dc1: side({ members: ['dc1a', 'dc1b'], lsn: '0/100', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']], ...over.dc1 }),
+    dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x90, 'r', 't', 'x']], ...over.dc2 }),
+  });
+
+  test('a history that cannot be read: refused, nothing changed', async () => {
+    for (const missing of ['dc1', 'dc2'] as const) {
+      const sides = both();
+      sides[missing].history = undefined as unknown as unknown[];
+      const f = fakeClusters(sides);
+      await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow('REFUSED: both clusters are primaries and how far dc1 diverged is unknown (a timeline history (GET /history) could not be read); nothing was changed');
+      expect(f.calls).toEqual([]);
+    }
+  });
+
+  test("the other leader cannot be read with SQL: refused", async () => {
+    const f = fakeClusters(both());
+    f.io.readMember = async () => undefined as never;
+    await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow("how far dc1 diverged is unknown (dc1's leader cannot be read with SQL)");
+    const g = fakeClusters(both());
+    const readMember = g.io.readMember;
+    g.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), reachable: false });
+    await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow("dc1's leader cannot be read with SQL");
+  });
+
+  test('histories that do not part: refused (two primaries on one timeline)', async () => {
+    const f = fakeClusters(both({ dc2: { history: [[1, 0x100, 'r', 't', 'x']] } }));
+    await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow('the two timeline histories do not part: both clusters run on one timeline as primaries');
+  });
+
+  test('the loss is counted from the fork in upper-case hexadecimal, beyond 32 bits', async () => {
+    const fork = 0x1_0000_00abn;
+    const f = fakeClusters(both({ dc1: { lsn: '1/1AB', history: [] }, dc2: { history: [[1, Number(fork), 'r', 't', 'x']] } }));
+    await expect(run(cfg, f.io)).rejects.toThrow('REFUSED: rejoining dc1 throws away the 256 bytes of WAL it wrote after 1/AB (pg_rewind)');
+    expect(printed()).toContain('rejoin: dc1 is a primary too; the histories part at 1/AB, dc1 is at 1/1AB (timeline 2): 256 bytes written there after the split');
+  });
+
+  test('nothing written past the fork: no acceptance needed; a diverged cluster below the new timeline without a running replica is refused', async () => {
+    // dc1 stopped exactly at the fork (0/90): nothing lost, so the rejoin goes on without acceptDataLoss;
+    // its timeline (2) is not above dc2's (2) and its only other member is not running
+    const sides = both({ dc1: { lsn: '0/90' } });
+    const f = fakeClusters(sides);
+    const look = f.io.look;
+    f.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
+      const x = await look(c);
+      return c.name === 'dc1' && x.members ? { ...x, members: x.members.map((m) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) } : x;
+    };
+    await expect(run(cfg, f.io)).rejects.toThrow("REFUSED: dc1 is on timeline 2, not above dc2's 2, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted");
+    expect(printed()).not.toContain('acceptDataLoss is set');
+    expect(f.calls).toEqual([]);
+  });
+
+  test('a diverged cluster already above the new timeline is demoted at once; its replicas are re-cloned and must stream', async () => {
+    const f = fakeClusters(both({ dc1: { timeline: 3 } }));
+    await run({ ...cfg, acceptDataLoss: true }, f.io);
+    expect(printed()).toContain('acceptDataLoss is set: 112 bytes of dc1 past 0/90 will be thrown away');
+    expect(printed()).toContain('dc1b re-cloned and streaming');
+    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', 'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc1 {"slots":{"link":null}}', 'dc1 POST /reinitialize dc1b']);
+    // a re-cloned replica that does not stream again fails the step (the rejoin itself is done)
+    const g = fakeClusters(both({ dc1: { timeline: 3 } }));
+    const readMember = g.io.readMember;
+    g.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(member === 'dc1b' ? { receiverStatus: null } : {}) });
+    await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow('the re-cloned replicas of dc1 do not stream after 1 s; the rejoin itself is done');
+  });
+});
