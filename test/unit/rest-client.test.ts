@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { makePki, Pki } from '../support/pki';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { request } = require('../../programs/rest-client.cjs');
+const { request, getJson, httpsAgent, jsonHeaders } = require('../../programs/rest-client.cjs');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-tls-'));
 let pki: Pki;
@@ -36,7 +36,7 @@ const handler: http.RequestListener = (req, res) => {
   req.on('end', () => {
     const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate?.();
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ method: req.method, body, client: peer && peer.subject ? peer.subject.CN : null }));
+    res.end(JSON.stringify({ method: req.method, body, length: req.headers['content-length'] ?? null, authorization: req.headers.authorization ?? null, client: peer && peer.subject ? peer.subject.CN : null }));
   });
 };
 
@@ -54,12 +54,15 @@ describe('HTTPS', () => {
     Object.assign(process.env, { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
     const res = await request(`https://127.0.0.1:${port}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: { loop_wait: 5 } });
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.text)).toEqual({ method: 'PATCH', body: '{"loop_wait":5}', client: 'client' });
+    expect(JSON.parse(res.text)).toEqual({ method: 'PATCH', body: '{"loop_wait":5}', length: '15', authorization: null, client: 'client' });
   });
 
   test('a server certificate of another CA is refused, and the message names the variable', async () => {
     Object.assign(process.env, { PATRONI_REST_CACERT: pki.otherCa, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
-    await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow(/^127\.0\.0\.1:\d+: TLS verification failed \(.+\): set PATRONI_REST_CACERT to the CA bundle/);
+    const err = await request(`https://127.0.0.1:${port}/config`).catch((e: Error) => e);
+    expect(err.message).toMatch(/^127\.0\.0\.1:\d+: TLS verification failed \([A-Z_]+\): set PATRONI_REST_CACERT to the CA bundle/);
+    // marked as TLS: the programs stop at once instead of retrying a certificate that cannot heal
+    expect(err.tls).toBe(true);
   });
 
   test('without a client certificate the server that requires one refuses the connection', async () => {
@@ -94,5 +97,73 @@ describe('IPv6', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('plain HTTP', () => {
+  let server: http.Server;
+  let port: number;
+  let status = 200;
+  let reply = '{"ok":true}';
+  let silent = false;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      if (silent) return; // never answers
+      if (req.url === '/echo') return handler(req, res);
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(reply);
+    });
+    port = await listen(server, '127.0.0.1');
+  });
+  afterAll(() => server.close());
+  beforeEach(() => {
+    status = 200;
+    reply = '{"ok":true}';
+    silent = false;
+  });
+
+  test('a body is sent as it is (a string) or as JSON (anything else), with its length; none without one', async () => {
+    const echo = async (body?: unknown) => JSON.parse((await request(`http://127.0.0.1:${port}/echo`, { method: 'POST', body })).text);
+    expect(await echo('{"a": 1}')).toMatchObject({ body: '{"a": 1}', length: '8' });
+    expect(await echo({ a: 'é' })).toMatchObject({ body: '{"a":"é"}', length: '10' });
+    // a GET without a body carries no content-length (node adds 0 to a bodiless POST by itself)
+    expect(JSON.parse((await request(`http://127.0.0.1:${port}/echo`)).text)).toMatchObject({ method: 'GET', body: '', length: null });
+  });
+
+  test('getJson: the parsed answer of a 2xx; undefined for another status, a body that is not JSON, or no server', async () => {
+    expect(await getJson(`http://127.0.0.1:${port}/x`)).toEqual({ ok: true });
+    status = 299;
+    expect(await getJson(`http://127.0.0.1:${port}/x`)).toEqual({ ok: true });
+    for (const s of [300, 503, 199]) {
+      status = s;
+      expect([s, await getJson(`http://127.0.0.1:${port}/x`)]).toEqual([s, undefined]);
+    }
+    status = 200;
+    reply = 'not json';
+    expect(await getJson(`http://127.0.0.1:${port}/x`)).toBeUndefined();
+    expect(await getJson('http://127.0.0.1:1/x')).toBeUndefined();
+  });
+
+  test('a node that never answers: the request fails after its timeout, naming the host', async () => {
+    silent = true;
+    const started = Date.now();
+    await expect(request(`http://127.0.0.1:${port}/x`, { timeoutMs: 300 })).rejects.toThrow(`no answer from 127.0.0.1:${port} within 300 ms`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await getJson(`http://127.0.0.1:${port}/x`, 300)).toBeUndefined();
+  });
+
+  test('jsonHeaders: basic authentication only with a user', async () => {
+    expect(jsonHeaders('', 'pw')).toEqual({ 'content-type': 'application/json' });
+    expect(jsonHeaders('patroni', 'p:w')).toEqual({ 'content-type': 'application/json', authorization: `Basic ${Buffer.from('patroni:p:w').toString('base64')}` });
+    const res = await request(`http://127.0.0.1:${port}/echo`, { headers: jsonHeaders('patroni', 'pw') });
+    expect(JSON.parse(res.text).authorization).toBe('Basic cGF0cm9uaTpwdw==');
+  });
+
+  test('one HTTPS agent per set of files, reused', () => {
+    const env = { PATRONI_REST_CACERT: pki.ca };
+    const a = httpsAgent(env);
+    expect(httpsAgent({ ...env })).toBe(a);
+    expect(httpsAgent({ PATRONI_REST_CACERT: pki.otherCa })).not.toBe(a);
+    expect(a.options.keepAlive).toBe(false);
   });
 });
