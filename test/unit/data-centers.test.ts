@@ -22,8 +22,8 @@ function synth(layout: unknown) {
   return {
     stacks,
     byName: {
-      [stacks.primaryStack.node.id]: JSON.parse(Testing.synth(stacks.primaryStack, true)) as TfJson & Record<string, any>,
-      [stacks.standbyStack.node.id]: JSON.parse(Testing.synth(stacks.standbyStack, true)) as TfJson & Record<string, any>,
+      [stacks.primaryStack.node.id]: JSON.parse(Testing.synth(stacks.primaryStack)) as TfJson & Record<string, any>,
+      [stacks.standbyStack.node.id]: JSON.parse(Testing.synth(stacks.standbyStack)) as TfJson & Record<string, any>,
     },
   };
 }
