@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `npm run --silent plan-review -- <stack>=<plan.json> ...`: a saved plan of the stacks
  * (`terraform show -json <plan>`) as Markdown for a pull request comment. Per stack and member:

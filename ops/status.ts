@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `npm run status`: both clusters of the topology in one table (member, role, state, timeline,
  * receive and replay LSN, lag in bytes and seconds against the SOURCE cluster's leader) and the

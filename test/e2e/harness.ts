@@ -188,9 +188,9 @@ export class Harness {
     }
   }
 
-  /** The project's own app, as a user runs it. */
+  /** The project's own app, as the cdktf CLI runs it (cdktf.json's command). */
   synth(topologyFile: string, outdir: string, linkState?: string): void {
-    const res = spawnSync('node', [path.join(ROOT, 'dist', 'main.js')], {
+    const res = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app.cjs')], {
       cwd: ROOT,
       env: { ...process.env, TOPOLOGY: topologyFile, CDKTF_OUTDIR: outdir, LINK_STATE: linkState ?? '' },
       encoding: 'utf8',
@@ -199,9 +199,9 @@ export class Harness {
   }
 
   /**
-   * The deploying pipeline's environment: the REST API password for the patches, the database
-   * password for the gate (as PGPASSWORD), and the project's node_modules for the stacks'
-   * programs (this suite's cdktf.out lives outside the project).
+   * The deploying pipeline's environment: the REST API password for the patches and the
+   * database password for the gate (as PGPASSWORD). No NODE_PATH: the stacks' programs are
+   * bundled and need nothing but node (this suite's cdktf.out lives outside the project).
    */
   private tfEnv(): NodeJS.ProcessEnv {
     return {
@@ -217,7 +217,6 @@ export class Harness {
       TF_VAR_patroni_rewind_password: PASSWORDS.PATRONI_REWIND_PASSWORD,
       TF_VAR_patroni_restapi_password: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
       TF_VAR_patroni_restapi_password_dc2: DC2_RESTAPI_PASSWORD,
-      NODE_PATH: path.join(ROOT, 'node_modules'),
     };
   }
 

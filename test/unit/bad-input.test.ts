@@ -224,13 +224,16 @@ describe('the constructs report the same problems the same way', () => {
 });
 
 describe('the app prints one error and no stack trace', () => {
-  test('node dist/main.js with a bad topology writes no stack', () => {
-    const root = path.join(__dirname, '..', '..');
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+  const root = path.join(__dirname, '..', '..');
+  // the command the cdktf CLI runs (cdktf.json's "app")
+  const [command, ...args] = (JSON.parse(fs.readFileSync(path.join(root, 'cdktf.json'), 'utf8')).app as string).split(' ');
+  const app = (env: Record<string, string>) => spawnSync(command === 'node' ? process.execPath : command, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+
+  test("the app command with a bad topology writes no stack", () => {
     const file = path.join(os.tmpdir(), `bad-topology-${process.pid}.yaml`);
     fs.writeFileSync(file, stringify(mutate(base, (t) => { t.primary.scop = 1; t.standby.nodes[0].name = 'so1'; })));
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'out-'));
-    const run = spawnSync(process.execPath, ['dist/main.js'], { cwd: root, env: { ...process.env, TOPOLOGY: file, CDKTF_OUTDIR: outdir }, encoding: 'utf8' });
+    const run = app({ TOPOLOGY: file, CDKTF_OUTDIR: outdir });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`${file} has 1 problem:\n  1. primary.scop: unknown key "scop"\n    received: 1\n    allowed:  one of mode, scope, namespace, dcs, nodes, postgresql, patroni, users, deploy\n    fix:      rename "scop" to "scope"\n`);
     expect(fs.existsSync(path.join(outdir, 'stacks'))).toBe(false);
@@ -238,12 +241,11 @@ describe('the app prints one error and no stack trace', () => {
     fs.rmSync(outdir, { recursive: true, force: true });
   });
 
-  test('node dist/main.js with a risky topology: no stderr; each warning once, as a cdktf annotation that the CLI prints', () => {
-    const root = path.join(__dirname, '..', '..');
+  test('the app command with a risky topology: no stderr; each warning once, as a cdktf annotation that the CLI prints', () => {
     const file = path.join(os.tmpdir(), `risky-topology-${process.pid}.yaml`);
     fs.writeFileSync(file, stringify(mutate(base, (t) => (t.primary.nodes = [t.primary.nodes[0]]))));
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'out-'));
-    const run = spawnSync(process.execPath, ['dist/main.js'], { cwd: root, env: { ...process.env, TOPOLOGY: file, CDKTF_OUTDIR: outdir }, encoding: 'utf8' });
+    const run = app({ TOPOLOGY: file, CDKTF_OUTDIR: outdir });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
     const notes = Object.values(manifest.stacks as Record<string, { annotations: { level: string; message: string }[] }>).flatMap((st) => st.annotations);

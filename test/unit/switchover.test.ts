@@ -44,7 +44,7 @@ function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[]
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
   const leaderOf = (name: 'dc1' | 'dc2') => sides[name].members[0];
   const io = {
-    look: async (c: { name: 'dc1' | 'dc2' }) => {
+    look: async (c: { name: 'dc1' | 'dc2' }): Promise<Record<string, any>> => {
       const s = sides[c.name];
       if (!s.reachable) return { reachable: false };
       const leader = { name: leaderOf(c.name), role: s.standby ? 'standby_leader' : 'leader' };
@@ -175,7 +175,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
     f.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
       const x = await look(c);
       if (c.name !== name || !x.reachable) return x;
-      const members = (x.members ?? []).map((m) => ({ ...m, role }));
+      const members = (x.members ?? []).map((m: Record<string, unknown>) => ({ ...m, role }));
       return { ...x, members, leader: undefined, primary: false };
     };
   };
@@ -329,7 +329,7 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     const look = f.io.look;
     f.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
       const x = await look(c);
-      return c.name === 'dc1' && x.members ? { ...x, members: x.members.map((m) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) } : x;
+      return c.name === 'dc1' && x.members ? { ...x, members: x.members.map((m: Record<string, unknown>) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) } : x;
     };
     await expect(run(cfg, f.io)).rejects.toThrow("REFUSED: dc1 is on timeline 2, not above dc2's 2, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted");
     expect(printed()).not.toContain('acceptDataLoss is set');

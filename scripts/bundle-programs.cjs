@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The programs Terraform runs (programs/*.cjs), each bundled with what it needs (the pg client,
+// the REST client) into one self-contained file under dist/programs/: a stack ships that folder
+// as its asset, so a pipeline runs the programs with nothing but node, without this package's
+// node_modules or NODE_PATH. Deterministic: the same sources and lockfile give the same bytes
+// (the asset hash in a plan changes only when a program does).
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+const root = path.resolve(__dirname, '..');
+
+function bundlePrograms(outdir = path.join(root, 'dist', 'programs')) {
+  const source = path.join(root, 'programs');
+  const programs = fs.readdirSync(source).filter((f) => f.endsWith('.cjs')).sort();
+  // the gate's code (with pg) is bundled once: the programs that use it load its bundle beside them
+  const shared = 'link-health.cjs';
+  const usesShared = programs.filter((f) => f !== shared && fs.readFileSync(path.join(source, f), 'utf8').includes(`require('./${shared}')`));
+  const options = {
+    write: false,
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    // pg's optional native binding and its Cloudflare socket are never used by the programs
+    external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets'],
+    legalComments: 'eof',
+    logLevel: 'error',
+  };
+  const at = (files) => files.map((f) => path.join(source, f));
+  const outputs = [
+    ...esbuild.buildSync({ ...options, entryPoints: at(programs.filter((f) => !usesShared.includes(f))) }).outputFiles,
+    ...esbuild.buildSync({ ...options, entryPoints: at(usesShared), external: [...options.external, `./${shared}`] }).outputFiles,
+  ];
+  // only what changed is written (a deploy reading the folder meanwhile sees whole files), and
+  // nothing else stays in it
+  fs.mkdirSync(outdir, { recursive: true });
+  const wanted = new Set(outputs.map((o) => path.basename(o.path)));
+  for (const f of fs.readdirSync(outdir)) if (!wanted.has(f)) fs.rmSync(path.join(outdir, f), { recursive: true, force: true });
+  for (const o of outputs) {
+    const old = fs.existsSync(o.path) ? fs.readFileSync(o.path) : undefined;
+    if (old && Buffer.compare(old, Buffer.from(o.contents)) === 0) continue;
+    const tmp = `${o.path}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, o.contents, { mode: 0o755 });
+    fs.renameSync(tmp, o.path);
+  }
+  return outdir;
+}
+
+module.exports = { bundlePrograms };
+
+if (require.main === module) bundlePrograms();

@@ -1,0 +1,198 @@
+/**
+ * Adoption from outside this repository, offline: `npm pack` of this checkout gives a tarball
+ * that a new TypeScript cdktf app in a temporary folder installs (from npm's cache, no network).
+ * The app composes two environments (two pairs of clusters) in one app, reads the constructs'
+ * attributes for its outputs, synthesizes, and Terraform plans each stack. The programs the
+ * stacks ship run with nothing but node, copied to a folder with no node_modules anywhere above
+ * it. Internals cannot be imported. Status runs from the package's command (against loopback
+ * addresses where nothing listens: it reports, it does not reach anything).
+ */
+import { spawnSync, SpawnSyncReturns } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const QUIET = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true', TF_IN_AUTOMATION: '1', NODE_PATH: '' };
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'adopt-'));
+const appDir = path.join(work, 'platform-app');
+
+function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...QUIET, ...env }, maxBuffer: 64 * 1024 * 1024 });
+}
+
+function ok(res: SpawnSyncReturns<string>, what: string): string {
+  if (res.status !== 0) throw new Error(`${what} failed (exit ${res.status}):\n${res.stdout}\n${res.stderr}`);
+  return res.stdout;
+}
+
+const installed = (name: string): string => JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+
+/** The platform team's app: two environments, each a pair of clusters, outputs from the constructs' attributes. */
+const APP = `import { App, TerraformOutput } from 'cdktf';
+import { buildStandbyStacks, loadTopologyFile, StandbyStacks } from 'patroni-standby-cdktf';
+
+const app = new App();
+const environments: Record<string, StandbyStacks> = {};
+for (const env of ['staging', 'production']) {
+  const { topology } = loadTopologyFile(\`\${env}.yaml\`, process.env.LINK_STATE);
+  const stacks = buildStandbyStacks(app, topology, { names: { primary: \`\${env}-dc1\`, standby: \`\${env}-dc2\` } });
+  new TerraformOutput(stacks.standbyStack, 'env_source_rest_endpoints', { value: stacks.primary.restEndpoints });
+  new TerraformOutput(stacks.standbyStack, 'env_standby_hosts', { value: stacks.standby.hosts });
+  new TerraformOutput(stacks.standbyStack, 'env_link_slot', { value: stacks.link.slotName ?? '' });
+  new TerraformOutput(stacks.standbyStack, 'env_link_state', { value: stacks.link.state });
+  environments[env] = stacks;
+}
+app.synth();
+process.stdout.write(\`synthesized \${Object.keys(environments).join(', ')}\\n\`);
+`;
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+type LockEntry = { version?: string; dependencies?: Record<string, string>; peerDependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; inBundle?: boolean; [k: string]: unknown };
+
+/**
+ * The app's package-lock.json, as a pipeline keeps one (npm ci): the package's tarball and, for
+ * everything else, the entries this repository's lockfile already pins (the same versions and
+ * integrities, so npm installs them from its cache without asking the registry).
+ */
+function appLockfile(roots: Record<string, string>, tarballEntry: LockEntry): unknown {
+  const repo = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')).packages as Record<string, LockEntry>;
+  const lib = 'node_modules/patroni-standby-cdktf';
+  const all: Record<string, LockEntry> = { ...repo, [lib]: tarballEntry };
+  const resolve = (from: string, dep: string): string | undefined => {
+    for (let at = from; ; at = at.replace(/\/?node_modules\/(@[^/]+\/)?[^/]+$/, '')) {
+      const candidate = `${at ? `${at}/` : ''}node_modules/${dep}`;
+      if (all[candidate]) return candidate;
+      if (!at) return undefined;
+    }
+  };
+  const kept = new Map<string, LockEntry>();
+  const visit = (at: string): void => {
+    if (kept.has(at)) return;
+    const entry = { ...all[at] };
+    delete entry.dev;
+    delete entry.devOptional;
+    delete entry.peer;
+    kept.set(at, entry);
+    const deps = { ...entry.dependencies, ...entry.peerDependencies, ...entry.optionalDependencies };
+    for (const dep of Object.keys(deps)) {
+      const found = resolve(at, dep);
+      if (found) visit(found);
+    }
+    // what a package bundles comes inside its tarball
+    for (const inner of Object.keys(all)) if (inner.startsWith(`${at}/node_modules/`) && all[inner].inBundle) visit(inner);
+  };
+  for (const dep of Object.keys(roots)) visit(resolve('', dep)!);
+  const packages: Record<string, unknown> = { '': { name: 'platform-app', version: '1.0.0', dependencies: roots } };
+  for (const key of [...kept.keys()].sort()) packages[key] = kept.get(key);
+  return { name: 'platform-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+}
+
+let tarball = '';
+let integrity = '';
+let outdir = '';
+
+test('npm pack: the built library, its types and the bundled programs; no tests, benchmarks or sources', () => {
+  const packed = ok(run('npm', ['pack', '--pack-destination', work, '--json'], ROOT), 'npm pack');
+  const [info] = JSON.parse(packed) as { filename: string; integrity: string; files: { path: string }[] }[];
+  tarball = path.join(work, info.filename);
+  integrity = info.integrity;
+  const files = info.files.map((f) => f.path);
+  for (const want of ['dist/index.js', 'dist/index.d.ts', 'dist/constructs/standby-link.d.ts', 'dist/stacks/standby-stacks.js', 'dist/programs/apply-config-patch.cjs', 'dist/programs/link-health.cjs', 'dist/programs/switchover.cjs', 'dist/ops/status.js', 'package.json', 'README.md']) {
+    expect(files).toContain(want);
+  }
+  expect(files.filter((f) => /(^|\/)(test|bench|examples)\/|\.test\.|^programs\/|^main\.|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['cdktf', 'constructs']);
+  expect(Object.keys(manifest.dependencies)).not.toContain('cdktf');
+}, 180_000);
+
+test('a new app outside the repository installs it offline and composes two environments', () => {
+  fs.mkdirSync(appDir, { recursive: true });
+  const roots = { 'patroni-standby-cdktf': `file:../${path.basename(tarball)}`, cdktf: installed('cdktf'), constructs: installed('constructs'), '@types/node': installed('@types/node') };
+  fs.writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'platform-app', version: '1.0.0', private: true, dependencies: roots }, null, 2));
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const tarballEntry = { version: manifest.version, resolved: roots['patroni-standby-cdktf'], integrity, license: manifest.license, dependencies: manifest.dependencies, peerDependencies: manifest.peerDependencies, bin: manifest.bin, engines: manifest.engines };
+  fs.writeFileSync(path.join(appDir, 'package-lock.json'), JSON.stringify(appLockfile(roots, tarballEntry), null, 2));
+  ok(run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], appDir), 'npm ci --offline');
+  // the library brings no pg: the programs carry their own
+  expect(fs.existsSync(path.join(appDir, 'node_modules', 'pg'))).toBe(false);
+
+  // two environments: production is the article's topology, staging the same on other addresses
+  const article = fs.readFileSync(path.join(ROOT, 'examples', 'article.yaml'), 'utf8');
+  fs.writeFileSync(path.join(appDir, 'production.yaml'), article);
+  fs.writeFileSync(path.join(appDir, 'staging.yaml'), article.replace(/192\.168\.122\.(\d+)/g, '127.0.9.$1').replace(/my_standby_cluster_slot/g, 'staging_slot'));
+  fs.writeFileSync(path.join(appDir, 'main.ts'), APP);
+  fs.writeFileSync(path.join(appDir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, skipLibCheck: true, types: ['node'], outDir: 'build' }, files: ['main.ts'] }, null, 2));
+  // the app type-checks against the package's declarations (the repository's compiler, the app's node_modules)
+  ok(run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], appDir), 'tsc of the app');
+
+  outdir = path.join(appDir, 'cdktf.out');
+  const out = ok(run(process.execPath, ['build/main.js'], appDir, { CDKTF_OUTDIR: outdir }), 'the app');
+  expect(out).toContain('synthesized staging, production');
+  const stacks = fs.readdirSync(path.join(outdir, 'stacks')).sort();
+  expect(stacks).toEqual(['production-dc1', 'production-dc2', 'staging-dc1', 'staging-dc2']);
+}, 240_000);
+
+test('internals stay internal: only the package root can be imported', () => {
+  const res = run(process.execPath, ['-e', "require('patroni-standby-cdktf/dist/constructs/rules')"], appDir);
+  expect(res.status).not.toBe(0);
+  expect(res.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+  const api = ok(run(process.execPath, ['-e', "console.log(Object.keys(require('patroni-standby-cdktf')).sort().join(' '))"], appDir), 'require');
+  for (const name of ['PrimaryPatroniCluster', 'StandbyPatroniCluster', 'StandbyLink', 'buildStandbyStacks', 'loadTopologyFile', 'parseTopology', 'writeRenderedFiles', 'TopologyError']) {
+    expect(api.split(' ')).toContain(name);
+  }
+});
+
+test('Terraform plans every stack; the outputs carry the constructs\' attributes', () => {
+  const tfEnv = { TF_CLI_CONFIG_FILE: path.join(work, 'terraformrc') };
+  fs.writeFileSync(tfEnv.TF_CLI_CONFIG_FILE, '');
+  const outputs: Record<string, Record<string, { value: unknown }>> = {};
+  for (const stack of ['staging-dc1', 'staging-dc2', 'production-dc1', 'production-dc2']) {
+    const dir = path.join(outdir, 'stacks', stack);
+    ok(run('terraform', ['init', '-input=false', '-no-color'], dir, tfEnv), `terraform init ${stack}`);
+    ok(run('terraform', ['plan', '-input=false', '-no-color', '-out=plan.tfplan'], dir, tfEnv), `terraform plan ${stack}`);
+    const plan = JSON.parse(ok(run('terraform', ['show', '-json', 'plan.tfplan'], dir, tfEnv), `terraform show ${stack}`));
+    expect(plan.resource_changes.filter((c: { change: { actions: string[] } }) => c.change.actions.includes('create')).length).toBeGreaterThan(0);
+    outputs[stack] = plan.planned_values.outputs ?? {};
+  }
+  expect(outputs['staging-dc2'].env_source_rest_endpoints.value).toEqual(['http://127.0.9.237:8008', 'http://127.0.9.93:8008', 'http://127.0.9.128:8008']);
+  expect(outputs['staging-dc2'].env_link_slot.value).toBe('staging_slot');
+  expect(outputs['production-dc2'].env_standby_hosts.value).toEqual(['192.168.122.97', '192.168.122.198', '192.168.122.172']);
+  expect(outputs['production-dc2'].env_link_state.value).toBe('following');
+}, 240_000);
+
+test("the stacks' programs run with nothing but node, outside any node_modules", () => {
+  const assets = path.join(outdir, 'stacks', 'staging-dc1', 'assets', 'programs');
+  const [hash] = fs.readdirSync(assets);
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'bare-'));
+  try {
+    for (const f of fs.readdirSync(path.join(assets, hash))) fs.copyFileSync(path.join(assets, hash, f), path.join(bare, f));
+    let dir = bare;
+    while (dir !== path.dirname(dir)) {
+      expect(fs.existsSync(path.join(dir, 'node_modules'))).toBe(false);
+      dir = path.dirname(dir);
+    }
+    // the patch program: an optional clean-up against a REST API that is not there
+    const patch = run(process.execPath, ['apply-config-patch.cjs'], bare, { PATRONI_PATCH: '{"loop_wait":5}', PATRONI_ENDPOINTS: 'http://127.0.9.1:9', PATRONI_PATCH_TIMEOUT: '1', PATRONI_PATCH_OPTIONAL: '1' });
+    expect({ status: patch.status, stderr: patch.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(patch.stdout).toContain('WARNING: no node answered in 1s');
+    // the gate's PostgreSQL client is in its bundle: a connection attempt, refused, not a missing module
+    const sql = run(process.execPath, ['-e', "require('./link-health.cjs').query({ host: '127.0.9.1', port: 9 }, { user: 'monitor' }, 'select 1').catch((e) => { console.log(e.code); })"], bare);
+    expect(sql.stdout.trim()).toBe('ECONNREFUSED');
+    // the role step loads the gate's bundle beside it
+    const role = run(process.execPath, ['-e', "console.log(typeof require('./switchover.cjs').run)"], bare);
+    expect(role.stdout.trim()).toBe('function');
+  } finally {
+    fs.rmSync(bare, { recursive: true, force: true });
+  }
+});
+
+test("the package's status command reads the app's topology (loopback addresses where nothing listens)", () => {
+  const res = run(path.join(appDir, 'node_modules', '.bin', 'patroni-standby-status'), ['--json'], appDir, { TOPOLOGY: 'staging.yaml', PGPASSWORD: 'unused' });
+  expect(res.status).toBe(1);
+  const report = JSON.parse(res.stdout);
+  expect(report.healthy).toBe(false);
+  expect(JSON.stringify(report)).toContain('127.0.9.');
+}, 120_000);
