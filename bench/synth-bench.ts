@@ -16,12 +16,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, DataResource, TerraformStack } from 'cdktf';
+import { App, AssetType, DataResource, TerraformResource, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
+import { programsDir } from '../constructs/scripts';
 import { Topology } from '../constructs/types';
 import { buildStandbyStacks } from '../stacks/standby-stacks';
 import { loadTopologyFile } from '../stacks/topology-file';
-import { writeRenderedFiles } from '../stacks/rendered-files';
-import { benchmarksMarkdown, chartSvg, E2eSummary, median, SizeResult, summarizeE2e, ValidatedResult } from './report';
+import { renderedFilesOf, writeRenderedFiles } from '../stacks/rendered-files';
+import { benchmarksMarkdown, chartSvg, CliCost, E2eSummary, median, SizeResult, summarizeE2e, ValidatedResult } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SIZES = [1, 10, 50, 200];
@@ -30,9 +31,21 @@ const RUNS: Record<number, number> = { 1: 7, 10: 5, 50: 5, 200: 5 };
 const VALIDATED_SIZES = [1, 10];
 const VALIDATED_RUNS = 3;
 const NODES_PER_PAIR = 6;
+/** cdktf.json's app command before the app was transpiled by esbuild: tsc, then the compiled app. */
+const PREVIOUS_APP_COMMAND = 'npm run --silent build && node dist/main.js';
 const QUIET_ENV = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', TF_IN_AUTOMATION: '1' };
 
-type Kind = 'ours' | 'baseline' | 'default';
+type Kind = 'ours' | 'baseline' | 'default' | 'payload';
+
+/**
+ * What our stacks carry, for the baseline to carry too: each stack's backend, resources (their
+ * whole configuration: the rendered patroni.yml, patch bodies, commands) and outputs, and the
+ * rendered files. Taken from one synth of ours, before any timed run.
+ */
+interface Payload {
+  stacks: { name: string; backendPath: string; resources: Record<string, Record<string, Record<string, unknown>>>; outputs: Record<string, { value: unknown }> }[];
+  files: { path: string; content: string }[];
+}
 interface ChildResult {
   ms: number;
   /** `terraform version` processes cdktf started during the synth. */
@@ -61,10 +74,10 @@ function pairTopology(base: Topology, i: number): Topology {
   };
 }
 
-function runChild(kind: Kind, pairs: number, validate = false): ChildResult {
+function runChild(kind: Kind, pairs: number, validate = false, payloadFile = ''): ChildResult {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
   try {
-    const res = spawnSync(process.execPath, [__filename, '--child', kind, String(pairs), outdir, String(validate)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
+    const res = spawnSync(process.execPath, [__filename, '--child', kind, String(pairs), outdir, String(validate), payloadFile], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
     if (res.status !== 0) throw new Error(`bench child ${kind} ${pairs} failed: ${res.stderr}`);
     return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildResult;
   } finally {
@@ -72,8 +85,35 @@ function runChild(kind: Kind, pairs: number, validate = false): ChildResult {
   }
 }
 
+/** Our stacks of `pairs` pairs, synthesized once in a child of their own, as the baseline's payload (a JSON file). */
+function preparePayload(pairs: number): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-payload-')), 'payload.json');
+  runChild('payload', pairs, false, file);
+  return file;
+}
+
+/** The baseline: the payload's stacks, resources, outputs, asset and files, with no logic of ours. */
+function baselineApp(app: App, payload: Payload): number {
+  let resources = 0;
+  for (const st of payload.stacks) {
+    const stack = new TerraformStack(app, st.name);
+    new LocalBackend(stack, { path: st.backendPath });
+    new TerraformAsset(stack, 'programs', { path: programsDir(), type: AssetType.DIRECTORY });
+    for (const [type, byId] of Object.entries(st.resources)) {
+      for (const [id, config] of Object.entries(byId)) {
+        if (type !== 'terraform_data') throw new Error(`the baseline has plain terraform_data only, not ${type}`);
+        const r = new DataResource(stack, id, {});
+        for (const [key, value] of Object.entries(config)) if (key !== '//') r.addOverride(key, value);
+        resources++;
+      }
+    }
+    for (const [name, output] of Object.entries(st.outputs)) new TerraformOutput(stack, name, { value: output.value });
+  }
+  return resources;
+}
+
 /** In the child: one synth, timed in phases. */
-function child(kind: Kind, pairs: number, outdir: string, validate: boolean): ChildResult {
+function child(kind: Kind, pairs: number, outdir: string, validate: boolean, payloadFile: string): ChildResult {
   // count the `terraform version` processes of cdktf's validations
   let terraformVersionExecs = 0;
   // the module object itself (an `import *` would be a copy), as cdktf's validation calls it
@@ -86,32 +126,39 @@ function child(kind: Kind, pairs: number, outdir: string, validate: boolean): Ch
   }) as typeof execSync;
   const article = loadTopologyFile(path.join(ROOT, 'examples', 'article.yaml')).topology;
   const topologies = kind === 'default' ? [article] : Array.from({ length: pairs }, (_, i) => pairTopology(article, i));
+  const payload = kind === 'baseline' ? (JSON.parse(fs.readFileSync(payloadFile, 'utf8')) as Payload) : undefined;
   const t0 = performance.now();
   const app = new App({ outdir, skipValidation: !validate });
   let resources = 0;
-  if (kind === 'baseline') {
-    // The same stacks and the same number of resources, with no logic: plain terraform_data.
-    for (let i = 0; i < pairs; i++) {
-      for (const side of ['primary', 'standby']) {
-        const stack = new TerraformStack(app, `${side}-${i}`);
-        for (let k = 0; k < NODES_PER_PAIR / 2 + 1; k++) {
-          new DataResource(stack, `r${k}`, { input: { index: k } });
-          resources++;
-        }
-      }
-    }
+  if (payload) {
+    resources = baselineApp(app, payload);
   } else {
     topologies.forEach((t, i) => {
       const names = kind === 'default' ? undefined : { primary: `primary-${i}`, standby: `standby-${i}` };
       buildStandbyStacks(app, t, { names });
-      resources += NODES_PER_PAIR + 2;
     });
+    resources = app.node.findAll().filter((c) => c instanceof TerraformResource).length;
   }
   const t1 = performance.now();
   app.synth();
   const t2 = performance.now();
-  if (kind !== 'baseline') writeRenderedFiles(app, outdir);
+  if (payload) {
+    for (const f of payload.files) {
+      fs.mkdirSync(path.dirname(path.join(outdir, f.path)), { recursive: true });
+      fs.writeFileSync(path.join(outdir, f.path), f.content);
+    }
+  } else {
+    writeRenderedFiles(app, outdir);
+  }
   const t3 = performance.now();
+  if (kind === 'payload') {
+    const stacks = fs.readdirSync(path.join(outdir, 'stacks')).sort().map((name) => {
+      const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
+      return { name, backendPath: json.terraform.backend.local.path, resources: json.resource ?? {}, outputs: json.output ?? {} };
+    });
+    const files = renderedFilesOf(app).map((f) => ({ path: path.join('rendered', f.path), content: f.content }));
+    fs.writeFileSync(payloadFile, JSON.stringify({ stacks, files } satisfies Payload));
+  }
   return {
     ms: t3 - t0,
     terraformVersionExecs,
@@ -144,11 +191,13 @@ function main(): void {
   for (const pairs of SIZES) {
     const ours: ChildResult[] = [];
     const base: ChildResult[] = [];
+    const payload = preparePayload(pairs);
     for (let r = 0; r < RUNS[pairs]; r++) {
       // interleaved, so that machine noise hits both alike
       ours.push(runChild('ours', pairs));
-      base.push(runChild('baseline', pairs));
+      base.push(runChild('baseline', pairs, false, payload));
     }
+    fs.rmSync(path.dirname(payload), { recursive: true, force: true });
     const ms = median(ours.map((x) => x.ms));
     const baselineMs = median(base.map((x) => x.ms));
     const row: SizeResult = {
@@ -177,7 +226,9 @@ function main(): void {
 
   const validated: ValidatedResult[] = VALIDATED_SIZES.map((pairs) => {
     const ours = Array.from({ length: VALIDATED_RUNS }, () => runChild('ours', pairs, true));
-    const base = Array.from({ length: VALIDATED_RUNS }, () => runChild('baseline', pairs, true));
+    const payload = preparePayload(pairs);
+    const base = Array.from({ length: VALIDATED_RUNS }, () => runChild('baseline', pairs, true, payload));
+    fs.rmSync(path.dirname(payload), { recursive: true, force: true });
     const row = {
       pairs,
       runs: VALIDATED_RUNS,
@@ -190,12 +241,25 @@ function main(): void {
     return row;
   });
 
-  process.stdout.write('default topology: in-process synth, node dist/main.js, npx cdktf synth\n');
-  const inProcess = median(Array.from({ length: 5 }, () => runChild('default', 1, true).ms));
-  const app = timeCommand(process.execPath, ['dist/main.js'], 3);
+  process.stdout.write('default topology: in-process synth, the app command, npx cdktf synth now and with the previous app command\n');
+  const inProcess = median(Array.from({ length: 5 }, () => runChild('default', 1).ms));
   const build = timeCommand('npm', ['run', '--silent', 'build'], 3);
-  const cli = timeCommand('npx', ['cdktf', 'synth'], 3);
-  const cliCost = { inProcessMs: round(inProcess), nodeMainMs: round(app), buildMs: round(build), cdktfSynthMs: round(cli) };
+  const appCommand = timeCommand(process.execPath, ['scripts/app.cjs'], 5);
+  // the CLI with this project's app command, and with the one it replaced (tsc on every synth), interleaved
+  const cli: number[] = [];
+  const previous: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    cli.push(timeCommand('npx', ['cdktf', 'synth'], 1));
+    previous.push(timeCommand('npx', ['cdktf', 'synth', '--app', PREVIOUS_APP_COMMAND], 1));
+  }
+  const cliCost: CliCost = {
+    inProcessMs: round(inProcess),
+    appCommandMs: round(appCommand),
+    buildMs: round(build),
+    cdktfSynthMs: round(median(cli)),
+    previousCdktfSynthMs: round(median(previous)),
+    runs: cli.length,
+  };
 
   const e2e = e2eRuns();
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${round(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -233,7 +297,7 @@ function reportOnly(): void {
 if (process.argv[2] === '--report') {
   reportOnly();
 } else if (process.argv[2] === '--child') {
-  const result = child(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5], process.argv[6] === 'true');
+  const result = child(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5], process.argv[6] === 'true', process.argv[7] ?? '');
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   main();

@@ -1,26 +1,51 @@
 #!/usr/bin/env node
 // The cdktf app command (cdktf.json): main.ts and what it imports transpiled by esbuild into one
 // file (no type checking here: `npm run build` and the tests check types), the programs bundled
-// beside it, then run. A synth thus pays for no TypeScript compilation.
+// beside it, then run. A synth thus pays for no TypeScript compilation, and for no bundling
+// either when no source changed since the last one.
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
-const esbuild = require('esbuild');
-const { bundlePrograms } = require('./bundle-programs.cjs');
 
 const root = path.resolve(__dirname, '..');
 const outfile = path.join(root, 'dist', 'app', 'main.cjs');
-esbuild.buildSync({
-  entryPoints: [path.join(root, 'main.ts')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  // cdktf, constructs, yaml, zod... load from node_modules as they are
-  packages: 'external',
-  sourcemap: 'inline',
-  logLevel: 'error',
-});
-bundlePrograms();
+const programsOut = path.join(root, 'dist', 'programs');
+
+/** The newest modification time of the files under `dirs` that `keep` selects. */
+function newest(dirs, keep) {
+  let latest = 0;
+  const walk = (p) => {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) for (const f of fs.readdirSync(p)) walk(path.join(p, f));
+    else if (keep(p)) latest = Math.max(latest, st.mtimeMs);
+  };
+  dirs.forEach((d) => walk(path.join(root, d)));
+  return latest;
+}
+
+/** Whether every output exists and is newer than every input (and than this script and the lockfile). */
+function fresh(outputs, inputs) {
+  const built = Math.min(...outputs.map((o) => fs.statSync(o, { throwIfNoEntry: false })?.mtimeMs ?? 0));
+  return built > Math.max(inputs, newest(['package-lock.json', 'scripts'], () => true));
+}
+
+const appSources = newest(['main.ts', 'index.ts', 'constructs', 'stacks'], (f) => f.endsWith('.ts'));
+if (!fresh([outfile], appSources)) {
+  require('esbuild').buildSync({
+    entryPoints: [path.join(root, 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // cdktf, constructs, yaml, zod... load from node_modules as they are
+    packages: 'external',
+    logLevel: 'error',
+  });
+}
+const programSources = newest(['programs'], (f) => f.endsWith('.cjs'));
+const bundled = fs.existsSync(programsOut) ? fs.readdirSync(programsOut).map((f) => path.join(programsOut, f)) : [];
+if (bundled.length === 0 || !fresh(bundled, programSources)) require('./bundle-programs.cjs').bundlePrograms(programsOut);
 require(outfile);

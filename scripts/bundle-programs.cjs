@@ -43,7 +43,12 @@ function bundlePrograms(outdir = path.join(root, 'dist', 'programs')) {
   for (const f of fs.readdirSync(outdir)) if (!wanted.has(f)) fs.rmSync(path.join(outdir, f), { recursive: true, force: true });
   for (const o of outputs) {
     const old = fs.existsSync(o.path) ? fs.readFileSync(o.path) : undefined;
-    if (old && Buffer.compare(old, Buffer.from(o.contents)) === 0) continue;
+    if (old && Buffer.compare(old, Buffer.from(o.contents)) === 0) {
+      // unchanged: only its time moves, so that the app command sees it as built after its sources
+      const now = new Date();
+      fs.utimesSync(o.path, now, now);
+      continue;
+    }
     const tmp = `${o.path}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, o.contents, { mode: 0o755 });
     fs.renameSync(tmp, o.path);
