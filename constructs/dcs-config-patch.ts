@@ -9,7 +9,7 @@
  * runs the step again.
  */
 import { Construct } from 'constructs';
-import { ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
+import { Lazy, TerraformResource } from 'cdktf';
 import { contentHash, deferredString, escapeTemplate, planResource } from './patroni-node';
 import { ResolvedCluster } from './resolve';
 import { shippedProgram } from './scripts';
@@ -22,7 +22,7 @@ export interface DcsConfigPatchProps {
   readonly endpoints: readonly string[];
   /** Produces the pretty-printed JSON body at synth time. */
   readonly renderJson: () => string;
-  readonly dependsOn?: ITerraformDependable[];
+  readonly dependsOn?: TerraformResource[];
   /** Which part of the configuration the body owns: all of it, only `slots`, or exactly the body's keys (nothing removed). @default 'all' */
   readonly sections?: 'all' | 'slots' | 'exact';
   /** A clean-up: when no node answers before the timeout, warn and succeed. @default false */

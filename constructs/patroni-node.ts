@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { DataResource, Fn, IResolvable, ITerraformDependable, TerraformResource, TerraformStack, TerraformVariable, Token } from 'cdktf';
+import { DataResource, Fn, IResolvable, TerraformResource, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, secretsProvisioners, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
@@ -28,7 +28,7 @@ export function planResource(
   values: Record<string, unknown>,
   trigger: Record<string, unknown>,
   provisioners: Provisioner[],
-  extra: { connection?: ReturnType<typeof sshConnection>; dependsOn?: ITerraformDependable[]; precondition?: { condition: unknown; errorMessage: string }[] } = {},
+  extra: { connection?: ReturnType<typeof sshConnection>; dependsOn?: TerraformResource[]; precondition?: { condition: unknown; errorMessage: string }[] } = {},
 ): { resource: TerraformResource; attr: SelfAttr } {
   const lifecycle = extra.precondition?.length ? { precondition: extra.precondition } : undefined;
   if (kind === 'null_resource') {
@@ -38,9 +38,9 @@ export function planResource(
       triggers: { ...values, ...trigger } as Record<string, string>,
       provisioners,
       connection: extra.connection,
-      dependsOn: extra.dependsOn,
       lifecycle,
     });
+    for (const on of extra.dependsOn ?? []) addDependency(resource, on);
     return { resource, attr: 'triggers' };
   }
   const resource = new DataResource(scope, id, {
@@ -48,13 +48,17 @@ export function planResource(
     triggersReplace: trigger,
     provisioners,
     connection: extra.connection,
-    dependsOn: extra.dependsOn,
     lifecycle,
   });
+  for (const on of extra.dependsOn ?? []) addDependency(resource, on);
   return { resource, attr: 'input' };
 }
 
-/** Makes an already planned resource wait for another one (`depends_on`). */
+/**
+ * Makes a planned resource wait for another one (`depends_on`), by its address as a plain string:
+ * the same JSON as cdktf's `dependsOn: [resource]`, without the reference token (and the stack
+ * trace it captures) that cdktf creates for each one at synth.
+ */
 export function addDependency(resource: TerraformResource, on: TerraformResource): void {
   resource.dependsOn = [...(resource.dependsOn ?? []), `${on.terraformResourceType}.${on.friendlyUniqueId}`];
 }
