@@ -39,7 +39,8 @@ export default {
   jsonReporter: { fileName: `bench/out/mutation/${report}.json` },
   htmlReporter: { fileName: `bench/out/mutation/${report}.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
-  tempDirName: '.stryker-tmp',
-  ignorePatterns: ['dist', 'cdktf.out', 'cdktf.out.compose', 'bench/out', '.e2e-work', 'coverage', '.stryker-tmp'],
+  // one sandbox folder per report, so that two areas can run side by side
+  tempDirName: `.stryker-tmp-${report}`,
+  ignorePatterns: ['dist', 'cdktf.out', 'cdktf.out.compose', 'bench/out', '.e2e-work', 'coverage', '.stryker-tmp*'],
   thresholds: { high: 90, low: 80, break: null },
 };

@@ -57,15 +57,13 @@ export function parseHbaLine(line: string): HbaLine | { error: string } {
   return { type: type as HbaConnType, databases: db.split(','), users: user.split(','), address, method };
 }
 
+/** The prefix length a netmask stands for (its one bits): 255.255.255.0 is 24, ffff:ffff:: is 32. */
 function maskBits(mask: string): number {
-  if (isIP(mask) === 4) {
-    return mask.split('.').reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).split('1').length - 1, 0);
-  }
-  return 128;
+  return [...ipToBigInt(mask).toString(2)].filter((bit) => bit === '1').length;
 }
 
 function checkAddress(address: string): string | undefined {
-  if (['all', 'samehost', 'samenet'].includes(address)) return undefined;
+  // all, samehost and samenet pass as host names
   const slash = address.indexOf('/');
   if (slash >= 0) {
     const ip = address.slice(0, slash);

@@ -50,3 +50,38 @@ test('runtimeOnly leaves out bootstrap and nothing else', () => {
   expect(bootstrap).toBeDefined();
   expect(runtime).toEqual(rest);
 });
+
+describe('every option of a node\'s patroni.yml', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { nodeConfig } = require('../../constructs/planners/patroni-yaml');
+  const rich = resolveCluster(spec({ type: 'etcd3', hosts: ['10.0.0.9:2379'] }, {
+    users: { superuser: 'dba', replication: 'repl', rewind: 'rw' },
+    postgresql: { configDir: '/etc/pg', authMethod: 'scram-sha-256', initdb: ['data-checksums', { encoding: 'UTF8' }] },
+    patroni: { bootstrapPgHba: true, watchdog: 'automatic', restApiTls: { certFile: '/c.pem' } },
+  } as Partial<ClusterSpec>));
+  const plain = resolveCluster(spec({ type: 'etcd3', hosts: ['10.0.0.9:2379'] }, { postgresql: { authMethod: 'md5' }, patroni: { bootstrapPgHba: false } } as Partial<ClusterSpec>));
+
+  test('users, scram, config_dir, initdb, bootstrap pg_hba and watchdog where set', () => {
+    const c = nodeConfig(rich, rich.nodes[0], []);
+    expect(c.postgresql.config_dir).toBe('/etc/pg');
+    expect(c.postgresql.parameters).toEqual({ password_encryption: 'scram-sha-256' });
+    expect(c.postgresql.authentication).toEqual({ replication: { username: 'repl' }, superuser: { username: 'dba' }, rewind: { username: 'rw' } });
+    expect(c.bootstrap.initdb).toEqual(['data-checksums', { encoding: 'UTF8' }]);
+    // a copy: the rendered file never shares an object with the topology
+    expect(c.bootstrap.initdb[1]).not.toBe(rich.postgresql.initdb[1]);
+    expect(c.bootstrap.pg_hba).toEqual(c.bootstrap.dcs.postgresql.pg_hba);
+    expect(c.bootstrap.pg_hba).not.toBe(c.bootstrap.dcs.postgresql.pg_hba);
+    expect(c.watchdog).toEqual({ mode: 'automatic' });
+    expect(c.restapi).toEqual({ listen: '10.0.0.1:8008', connect_address: '10.0.0.1:8008', certfile: '/c.pem' });
+    expect(Object.keys(c)).toEqual(['scope', 'namespace', 'name', 'restapi', 'etcd3', 'bootstrap', 'postgresql', 'watchdog', 'tags']);
+    expect(Object.keys(c.postgresql)).toEqual(['listen', 'connect_address', 'data_dir', 'config_dir', 'bin_dir', 'pgpass', 'use_unix_socket', 'use_unix_socket_repl', 'parameters', 'authentication']);
+  });
+
+  test('unset, they are absent: no config_dir, no password_encryption, no bootstrap pg_hba, no watchdog', () => {
+    const c = nodeConfig(plain, plain.nodes[0], []);
+    expect('config_dir' in c.postgresql).toBe(false);
+    expect(c.postgresql.parameters).toEqual({});
+    expect('pg_hba' in c.bootstrap).toBe(false);
+    expect('watchdog' in c).toBe(false);
+  });
+});

@@ -159,3 +159,42 @@ describe('pg_hba edges', () => {
     expect(clusterPgHba(c, ['host replication  replicator 10.0.0.1/32 scram-sha-256'])).toEqual(['host  replication replicator 10.0.0.1/32 scram-sha-256', 'host postgres rewinder 10.0.0.1/32 scram-sha-256', 'host all postgres all reject']);
   });
 });
+
+describe('pg_hba: more edges, one each', () => {
+  test('the ADDRESS MASK form: IPv6 masks count their bits; a keyword or host name never takes a mask', () => {
+    expect(parseHbaLine('host all all fe80:: ffff:ffff:ffff:ffff:: md5')).toMatchObject({ address: 'fe80::/64', method: 'md5' });
+    expect(parseHbaLine('host all all 10.0.0.0 255.255.240.0 md5')).toMatchObject({ address: '10.0.0.0/20' });
+    // samehost is no IP: what follows it is the method, and a mask there is no method
+    expect(parseHbaLine('host all all samehost 255.255.255.255 md5')).toEqual({ error: 'authentication method "255.255.255.255" is not one of trust, reject, scram-sha-256, md5, password, gss, sspi, ident, peer, pam, ldap, radius, cert' });
+    // the mask form without a method
+    expect(parseHbaLine('host all all 10.0.0.1 255.0.0.0')).toEqual({ error: 'authentication method "" is not one of trust, reject, scram-sha-256, md5, password, gss, sspi, ident, peer, pam, ldap, radius, cert' });
+  });
+
+  test('an address that starts with "/" is no CIDR', () => {
+    expect(parseHbaLine('host all all /32 md5')).toEqual({ error: 'address "/32" is not a valid CIDR (like 192.168.122.97/32)' });
+  });
+
+  test('an IPv4 line never matches an IPv6 client, however wide', () => {
+    expect(addressMatches('0.0.0.0/0', '::1')).toBe(false);
+    expect(addressMatches('::/0', '10.0.0.1')).toBe(false);
+  });
+
+  test('users: a line for another user does not match', () => {
+    const lines = ['host all alice 10.0.0.0/8 md5', 'host all all 10.0.0.0/8 reject'].map((l) => parseHbaLine(l) as HbaLine);
+    expect(firstMatch(lines, { clientIp: '10.1.1.1', database: 'app', user: 'bob' })?.method).toBe('reject');
+    expect(firstMatch(lines, { clientIp: '10.1.1.1', database: 'app', user: 'alice' })?.method).toBe('md5');
+  });
+
+  test('a declared list: extra lines go before a reject line that comes first, or in the middle; at the end when there is none', () => {
+    const declared = (pgHba: string[]) => resolveCluster({ ...articleTopology().primary, mode: 'existing', postgresql: { pgHba } });
+    const extra = ['host replication replicator 10.9.9.9/32 scram-sha-256'];
+    expect(clusterPgHba(declared(['host all all 0.0.0.0/0 reject', 'local all postgres peer']), extra)).toEqual([extra[0], 'host all all 0.0.0.0/0 reject', 'local all postgres peer']);
+    expect(clusterPgHba(declared(['local all postgres peer', 'host all all 0.0.0.0/0 reject', 'host all all 10.0.0.0/8 md5']), extra)).toEqual(['local all postgres peer', extra[0], 'host all all 0.0.0.0/0 reject', 'host all all 10.0.0.0/8 md5']);
+    expect(clusterPgHba(declared(['local all postgres peer', 'host all all 10.0.0.0/8 md5']), extra)).toEqual(['local all postgres peer', 'host all all 10.0.0.0/8 md5', extra[0]]);
+  });
+
+  test('duplicates up to leading spaces and tabs are written once', () => {
+    const c = resolveCluster({ ...articleTopology().primary, mode: 'existing', postgresql: { pgHba: ['local all postgres peer'] } });
+    expect(clusterPgHba(c, ['  local\tall postgres peer', 'host all all 10.0.0.0/8 md5'])).toEqual(['local all postgres peer', 'host all all 10.0.0.0/8 md5']);
+  });
+});

@@ -98,3 +98,7 @@ describe('toYaml writes the plainest form YAML 1.1 reads back unchanged', () => 
     expect(toYaml({ k: word })).toBe(`k: "${word}"\n`);
   });
 });
+
+test('null, undefined, booleans and numbers as scalars, in maps and in lists', () => {
+  expect(toYaml({ a: null, b: [null, true, false, 0, -1.5, 1e21], c: false } as never)).toBe('a: null\nb:\n  - null\n  - true\n  - false\n  - 0\n  - -1.5\n  - 1.0e+21\nc: false\n');
+});
