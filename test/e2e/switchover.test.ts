@@ -122,13 +122,30 @@ async function switchover(target: Dc, label: string): Promise<void> {
   const marks = logMarks();
   const oldWriter = new Writer(DC[source][before.leader], label === 'switchover' ? 1_000_000 : 3_000_000).start();
   const newWriter = new Writer(DC[target][before.standbyLeader], label === 'switchover' ? 2_000_000 : 4_000_000).start();
-  await waitFor('the writer on the source acknowledges', 10_000, async () => oldWriter.acked.length > 20);
-  const t0 = now();
-  const res = await deploy(label, (t) => (t.link.source = target));
-  await oldWriter.stop();
-  await waitFor(`the writer on ${target} acknowledges`, 30_000, async () => newWriter.acked.length > 5);
-  await newWriter.stop();
-  expectOk(res);
+  let res: Awaited<ReturnType<typeof deploy>>;
+  let t0 = 0;
+  try {
+    await waitFor('the writer on the source acknowledges', 10_000, async () => oldWriter.acked.length > 20);
+    t0 = now();
+    res = await deploy(label, (t) => (t.link.source = target));
+    // Known limitation (see the closing note of this change): the old leader's shutdown checkpoint
+    // sometimes never reaches the standby leader before the fenced cluster restarts, so the
+    // catch-up check refuses, undoes the fence and leaves the source a primary, nothing lost. That
+    // refusal is the documented retry path: the next apply runs the role change again. It is
+    // allowed once here, counted in the timings, and every other failure fails the step.
+    if (res.status !== 0 && /REFUSED: \S+'s standby leader replayed \S+, not \S+ last position \S+, within \d+ s: the fence was undone/.test(res.output)) {
+      timings[`${label}CatchUpRefusals`] = 1;
+      await waitFor(`${source} a primary again after the undone fence`, 60_000, () => linked(source));
+      res = await deploy(`${label}-again`, (t) => (t.link.source = target));
+    }
+    await oldWriter.stop();
+    // a failed deploy fails here, with its output, not as a writer that never gets through
+    expectOk(res);
+    await waitFor(`the writer on ${target} acknowledges`, 30_000, async () => newWriter.acked.length > 5);
+  } finally {
+    // stopped whatever happened: a writer left running would keep the test process alive
+    await Promise.all([oldWriter.stop(), newWriter.stop()]);
+  }
   expect(res.output).toMatch(/\[role change\] \S+ gate passed/);
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ fence: ${source} demoted`));
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ ${source} streams from ${target}`));
