@@ -203,7 +203,7 @@ async function catchUpAndPromote(cfg, me, formerLeader, fence) {
   if (!caughtUp) {
     const n = await io.position(cfg.me, leaderName, cfg);
     await io.patch(cfg.other, { standby_cluster: null }, formerLeader);
-    fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost)`);
+    fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost); deploy again to retry`);
   }
   log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
   await io.patch(cfg.me, { standby_cluster: null }, leaderName);

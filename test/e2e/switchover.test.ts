@@ -128,12 +128,13 @@ async function switchover(target: Dc, label: string): Promise<void> {
     await waitFor('the writer on the source acknowledges', 10_000, async () => oldWriter.acked.length > 20);
     t0 = now();
     res = await deploy(label, (t) => (t.link.source = target));
-    // Known limitation (see the closing note of this change): the old leader's shutdown checkpoint
-    // sometimes never reaches the standby leader before the fenced cluster restarts, so the
-    // catch-up check refuses, undoes the fence and leaves the source a primary, nothing lost. That
-    // refusal is the documented retry path: the next apply runs the role change again. It is
-    // allowed up to three times here (it came about once in three role changes), counted in the
-    // timings; every other failure fails the step.
+    // The fence stops the old leader at once (Patroni 3.0: no shutdown checkpoint), so the WAL it
+    // wrote in its last instant, under this writer, may not have reached the standby leader; it
+    // cannot arrive after the restart in recovery either. The catch-up check then refuses, undoes
+    // the fence and leaves the source a primary with every write: the designed outcome, whose
+    // message tells a user to deploy again. That refusal is allowed up to three times here (it came
+    // about once in three role changes under load), counted in the timings; every other failure
+    // fails the step.
     const refusedCatchUp = /REFUSED: \S+'s standby leader replayed \S+, not \S+ last position \S+, within \d+ s: the fence was undone/;
     for (let again = 1; again <= 3 && res.status !== 0 && refusedCatchUp.test(res.output); again++) {
       timings[`${label}CatchUpRefusals`] = again;
