@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { DataResource, Fn, IResolvable, TerraformResource, TerraformStack, TerraformVariable, Token } from 'cdktf';
-import { NullProvider } from '@cdktf/provider-null/lib/provider';
-import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import { NullProvider, NullResource } from './null-resource';
 import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, secretsProvisioners, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
 import { expandPlaceholders, ResolvedCluster, ResolvedNode } from './resolve';
 

