@@ -75,9 +75,11 @@ const patroniSchema = z.strictObject({
     })
     .optional(),
   restApiPasswordEnv: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
-  ttl: z.number().int().min(1).optional(),
+  // Patroni's own minimums: below them Patroni 4 (and late 3.x) raises the value by itself, so the
+  // plan would not show what runs
+  ttl: z.number().int().min(20, "is below Patroni's minimum ttl (20 s): Patroni raises it to 20 by itself, so the plan would not show what runs").optional(),
   loopWait: z.number().int().min(1).optional(),
-  retryTimeout: z.number().int().min(1).optional(),
+  retryTimeout: z.number().int().min(3, "is below Patroni's minimum retry_timeout (3 s): Patroni raises it to 3 by itself, so the plan would not show what runs").optional(),
   maximumLagOnFailover: z.number().int().min(0).optional(),
   useSlots: z.boolean().optional(),
   usePgRewind: z.boolean().optional(),

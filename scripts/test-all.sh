@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing (Debian packages for Patroni, etcd and
-# PostgreSQL 15, openssl for the tests' certificates; npm packages), then runs every test: unit and end-to-end. Run as root.
+# PostgreSQL 15, openssl for the tests' certificates; a Debian 13 root with Patroni 4, PostgreSQL 17
+# and etcd 3.5; npm packages; Node.js 22 for cdktn-cli), then runs every test: unit and
+# end-to-end. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -14,6 +16,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# the Patroni 4 suites: Patroni 4.0.7, PostgreSQL 17 and etcd 3.5 in a Debian 13 root (.tools/debian13)
+bash scripts/debian13-root.sh
 command -v terraform >/dev/null 2>&1 || { echo "terraform >= 1.10 (ephemeral variables) is required on PATH" >&2; exit 1; }
 export CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true TF_IN_AUTOMATION=1
 npm ci --no-audit --no-fund

@@ -48,7 +48,7 @@ function legacyPatroniYml(): string {
     etcd3: { hosts: '127.0.5.10:2379' },
     bootstrap: {
       dcs: {
-        ttl: 15,
+        ttl: 20,
         loop_wait: 2,
         retry_timeout: 5,
         postgresql: { use_pg_rewind: true, use_slots: true, parameters: LEGACY_PARAMETERS, pg_hba: LEGACY_HBA, pg_ident: ['replicamap postgres replicator'] },
@@ -103,7 +103,7 @@ function topology(): Record<string, unknown> {
         parameters: { ...LEGACY_PARAMETERS, wal_receiver_status_interval: '1s' },
         pgHba: ['local all postgres peer', 'local replication replicator peer map=replicamap', 'host replication replicator 127.0.0.1/32 scram-sha-256', 'host postgres rewinder 127.0.0.1/32 scram-sha-256', `host all postgres ${ADMIN_ADDRESS}/32 scram-sha-256`],
       },
-      patroni: { ttl: 15, loopWait: 2, retryTimeout: 5, watchdog: 'off', restApiUsername: 'patroni', restApiPasswordEnv: 'PATRONI_RESTAPI_PASSWORD_DC2' },
+      patroni: { ttl: 20, loopWait: 2, retryTimeout: 5, watchdog: 'off', restApiUsername: 'patroni', restApiPasswordEnv: 'PATRONI_RESTAPI_PASSWORD_DC2' },
       deploy: {
         transport: 'local',
         configPath: `${w}/cfg/{name}.yml`,

@@ -129,12 +129,31 @@ export function cdktnNode(): string | undefined {
   return major > 22 || (major === 22 && minor >= 19) ? process.execPath : undefined;
 }
 
+/**
+ * Where a suite's Patroni, PostgreSQL and etcd come from: this machine's packages (Debian 12:
+ * Patroni 3.0.2, PostgreSQL 15, etcd 3.4), or a Debian 13 root (Patroni 4.0.7, PostgreSQL 17,
+ * etcd 3.5; scripts/debian13-root.sh) that every server runs in through test/e2e/in-root.sh,
+ * sharing this machine's network.
+ */
+export interface Platform {
+  readonly name: string;
+  readonly root?: string;
+  readonly pgVersion: number;
+  /** What the members' `GET /patroni` reports: Patroni's version and the server's major version. */
+  readonly patroniVersion: string;
+}
+export const DEBIAN12: Platform = { name: 'patroni 3.0.2, etcd 3.4, PostgreSQL 15', pgVersion: 15, patroniVersion: '3.0.2' };
+export function debian13(): Platform {
+  return { name: 'patroni 4.0.7, etcd 3.5, PostgreSQL 17 (Debian 13 root)', root: process.env.DEBIAN13_ROOT || path.join(ROOT, '.tools', 'debian13'), pgVersion: 17, patroniVersion: '4.0.7' };
+}
+
 /** Fails (never skips) when something the suite needs is missing. */
-export function checkPrerequisites(cli: Cli = 'cdktf'): void {
+export function checkPrerequisites(cli: Cli = 'cdktf', platform: Platform = DEBIAN12): void {
   const missing: string[] = [];
   if (cli === 'cdktn' && !cdktnNode()) missing.push('Node.js >= 22.19 for cdktn-cli (CDKTN_NODE)');
-  for (const bin of ['/usr/bin/patroni', '/usr/bin/patronictl', '/usr/bin/etcd', '/usr/lib/postgresql/15/bin/postgres']) {
-    if (!fs.existsSync(bin)) missing.push(bin);
+  const base = platform.root ?? '';
+  for (const bin of ['/usr/bin/patroni', '/usr/bin/patronictl', '/usr/bin/etcd', `/usr/lib/postgresql/${platform.pgVersion}/bin/postgres`]) {
+    if (!fs.existsSync(`${base}${bin}`)) missing.push(`${base}${bin}`);
   }
   if (spawnSync('terraform', ['version'], { stdio: 'ignore' }).status !== 0) missing.push('terraform');
   if (process.getuid?.() !== 0) missing.push('root (Patroni is started as the postgres user through setpriv)');
@@ -158,7 +177,7 @@ export class Harness {
   readonly work: string;
   private readonly etcdPids: number[] = [];
 
-  constructor(readonly layout: Layout = WALKTHROUGH_LAYOUT, readonly cli: Cli = 'cdktf') {
+  constructor(readonly layout: Layout = WALKTHROUGH_LAYOUT, readonly cli: Cli = 'cdktf', readonly platform: Platform = DEBIAN12) {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
   }
 
@@ -167,8 +186,12 @@ export class Harness {
     fs.chmodSync(w, 0o755);
     for (const d of ['cfg', 'logs', 'pids', 'secrets', 'etcd']) fs.mkdirSync(path.join(w, d), { recursive: true });
     execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', `${w}/data`, `${w}/sock`, `${w}/pgpass`]);
-    fs.copyFileSync(path.join(__dirname, 'node-ctl.sh'), path.join(w, 'node-ctl.sh'));
-    fs.chmodSync(path.join(w, 'node-ctl.sh'), 0o755);
+    for (const script of ['node-ctl.sh', 'in-root.sh']) {
+      fs.copyFileSync(path.join(__dirname, script), path.join(w, script));
+      fs.chmodSync(path.join(w, script), 0o755);
+    }
+    // node-ctl.sh starts Patroni in the platform's root, if it has one
+    fs.writeFileSync(path.join(w, 'platform.env'), `ROOTFS='${this.platform.root ?? ''}'\n`);
     // no env file here: the deploy writes each node's from the pipeline's ephemeral variables
     fs.writeFileSync(path.join(w, 'terraformrc'), '');
     fs.writeFileSync(path.join(w, 'topology.yaml'), this.topologyText());
@@ -178,19 +201,26 @@ export class Harness {
     return fs
       .readFileSync(path.join(__dirname, 'topology.template.yaml'), 'utf8')
       .replace(/@WORK@/g, this.work)
-      .replace(/@CTL@/g, path.join(this.work, 'node-ctl.sh'));
+      .replace(/@CTL@/g, path.join(this.work, 'node-ctl.sh'))
+      .replace(/version: 15\n/, `version: ${this.platform.pgVersion}\n`)
+      .replace(/postgresql\/15\/bin/g, `postgresql/${this.platform.pgVersion}/bin`);
+  }
+
+  /** A command line run on the platform: as it is, or inside its root (in-root.sh). */
+  onPlatform(cmd: string, args: string[]): [string, string[]] {
+    return this.platform.root ? [path.join(this.work, 'in-root.sh'), [this.platform.root, this.work, cmd, ...args]] : [cmd, args];
   }
 
   startEtcd(): void {
     for (const [name, ip] of Object.entries(this.layout.etcd)) {
       const log = fs.openSync(path.join(this.work, 'logs', `etcd-${name}.log`), 'a');
-      const child = spawn('etcd', [
+      const child = spawn(...this.onPlatform('etcd', [
         '--name', name, '--data-dir', path.join(this.work, 'etcd', name),
         '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
         '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
         '--initial-cluster', `${name}=http://${ip}:2380`, '--initial-cluster-state', 'new',
         '--logger', 'zap', '--log-level', 'warn',
-      ], { stdio: ['ignore', log, log], detached: true });
+      ]), { stdio: ['ignore', log, log], detached: true });
       this.etcdPids.push(child.pid!);
       child.unref();
     }
@@ -394,7 +424,7 @@ export class Harness {
 
   patronictl(node: string, args: string[]): string {
     const rest = node in this.layout.standby ? { PATRONI_RESTAPI_PASSWORD: DC2_RESTAPI_PASSWORD } : {};
-    return execFileSync('patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args], { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest } });
+    return execFileSync(...this.onPlatform('/usr/bin/patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args]), { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest } });
   }
 
   pidOf(node: string): number | undefined {
@@ -458,6 +488,8 @@ export class Harness {
     }
     for (const pid of this.etcdPids) if (this.alive(pid)) process.kill(pid, 'SIGTERM');
     await sleep(500);
+    // the mount point in-root.sh made for the work directory (mounted only in the servers' namespaces)
+    if (this.platform.root && fs.existsSync(`${this.platform.root}${this.work}`)) fs.rmdirSync(`${this.platform.root}${this.work}`);
     if (!keepWork) fs.rmSync(this.work, { recursive: true, force: true });
   }
 }

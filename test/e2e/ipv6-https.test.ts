@@ -47,7 +47,7 @@ function synth(parameters: Record<string, string | number>): void {
     },
     patroni: {
       restApiPort: 8060,
-      ttl: 15,
+      ttl: 20,
       loopWait: 2,
       retryTimeout: 5,
       watchdog: 'off',

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
-import { Cli, suiteSteps, checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, sleep, STANDBY, waitFor } from './harness';
+import { Cli, DEBIAN12, Platform, suiteSteps, checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, sleep, STANDBY, waitFor } from './harness';
 
 let h: Harness;
 const DC = { dc1: PRIMARY, dc2: STANDBY } as const;
@@ -217,14 +217,19 @@ function promotionStep(step: (name: string, fn: () => Promise<void>) => void): v
   });
 }
 
-/** The suite, deployed through `cli`: its steps run in order, each only when the earlier ones passed. */
-export function lifecycleSuite(cli: Cli): void {
+/**
+ * The suite, deployed through `cli` on `platform`: its steps run in order, each only when the
+ * earlier ones passed. cdktn: bootstrap, switchover, promotion. cdktf: every step, and on another
+ * platform than this machine's the promotion of dc1 at the end as well.
+ */
+export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
   jest.setTimeout(300_000);
-  h = new Harness(undefined, cli);
+  h = new Harness(undefined, cli, platform);
+  const suite = cli !== 'cdktf' ? `lifecycle-${cli}` : platform.root ? 'lifecycle-patroni4' : 'lifecycle';
   const { step, failed } = suiteSteps(h);
 
   beforeAll(() => {
-    checkPrerequisites(cli);
+    checkPrerequisites(cli, platform);
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
     h.setup();
     const t = parse(h.topologyText());
@@ -235,7 +240,7 @@ export function lifecycleSuite(cli: Cli): void {
     await h.teardown(process.env.E2E_KEEP_WORK === '1');
     // the figures belong to the role-step program that produced them
     const program = createHash('sha256').update(fs.readFileSync(path.join(ROOT, 'programs', 'switchover.cjs'))).digest('hex').slice(0, 12);
-    recordTimings(cli === 'cdktf' ? 'lifecycle' : `lifecycle-${cli}`, { loopWait: '2', switchoverProgram: program }, timings, !failed());
+    recordTimings(suite, { loopWait: '2', switchoverProgram: program, platform: platform.name }, timings, !failed());
   });
 
   step(`the clusters: layout deploys as stacks dc1 and dc2 (${cli} deploy '*'); dc2 streams from dc1`, async () => {
@@ -243,6 +248,14 @@ export function lifecycleSuite(cli: Cli): void {
     await h.waitEtcd();
     expectOk(await deploy('initial'));
     expect(fs.readdirSync(path.join(h.work, 'cdktf.out', 'stacks')).sort()).toEqual(['dc1', 'dc2']);
+    // every member runs the platform's Patroni and PostgreSQL
+    for (const host of [...Object.values(PRIMARY), ...Object.values(STANDBY)]) {
+      const { value } = await waitFor(`GET /patroni on ${host} with its server version`, 180_000, async () => {
+        const r = (await (await fetch(`http://${host}:8008/patroni`)).json()) as { patroni: { version: string }; server_version?: number };
+        return r.server_version ? r : undefined;
+      });
+      expect({ host, patroni: value.patroni.version, major: Math.floor(value.server_version! / 10000) }).toEqual({ host, patroni: platform.patroniVersion, major: platform.pgVersion });
+    }
     // the app ran on the CLI's own core (the manifest carries its version)
     expect(JSON.parse(fs.readFileSync(path.join(h.work, 'cdktf.out', 'manifest.json'), 'utf8')).version).toBe(cli === 'cdktn' ? '0.24.0' : '0.21.0');
     expect(fs.readdirSync(h.work).filter((f) => f.endsWith('.tfstate')).sort()).toEqual(['terraform.dc1.tfstate', 'terraform.dc2.tfstate']);
@@ -342,6 +355,9 @@ export function lifecycleSuite(cli: Cli): void {
     expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
     expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
   });
+
+  // on another platform, the promotion too: dc1 follows dc2 again after the rejoin
+  if (platform.root) promotionStep(step);
 }
 
 function change(fn: (t: Record<string, any>) => void): void {

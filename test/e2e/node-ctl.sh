@@ -1,13 +1,16 @@
 #!/bin/sh
 # Start, reload or check one Patroni node of the end-to-end suite (the topology's start, reload
 # and status commands). Patroni runs as the postgres user with the passwords of the env file in
-# its environment; its pid is kept in $WORK/pids/<node>.pid.
+# its environment; its pid is kept in $WORK/pids/<node>.pid. When platform.env names a root
+# (ROOTFS: the Debian 13 root of the Patroni 4 suite), Patroni runs inside it (in-root.sh).
 #   node-ctl.sh start|reload|status|stop NODE      (WORK is this script's directory)
 set -eu
 WORK=$(cd "$(dirname "$0")" && pwd)
 action=$1
 node=$2
 pidfile="$WORK/pids/$node.pid"
+ROOTFS=
+[ -f "$WORK/platform.env" ] && . "$WORK/platform.env"
 
 running() {
   [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
@@ -26,7 +29,10 @@ case "$action" in
     . "$WORK/secrets/$node.env"
     set +a
     cd "$WORK"
-    setsid setpriv --reuid=postgres --regid=postgres --init-groups \
+    in_root=
+    [ -n "$ROOTFS" ] && in_root="$WORK/in-root.sh $ROOTFS $WORK"
+    # shellcheck disable=SC2086 # in_root is empty or three words
+    setsid $in_root setpriv --reuid=postgres --regid=postgres --init-groups \
       env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 \
       PATRONI_SUPERUSER_PASSWORD="$PATRONI_SUPERUSER_PASSWORD" \
       PATRONI_REPLICATION_PASSWORD="$PATRONI_REPLICATION_PASSWORD" \
