@@ -51,6 +51,7 @@ select pg_is_in_recovery() as in_recovery,
     then coalesce((select received_tli from pg_stat_wal_receiver), (select timeline_id from pg_control_checkpoint()))
     else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline,
   (select status from pg_stat_wal_receiver) as receiver_status,
+  (select extract(epoch from now() - last_msg_receipt_time)::float8 from pg_stat_wal_receiver) as receiver_silence_s,
   (select sender_host from pg_stat_wal_receiver) as sender_host`;
 
 const SOURCE_SQL = `
@@ -138,6 +139,7 @@ async function readNode(node, cfg, cluster) {
     replayAgeSeconds: rows.replay_age_s ?? null,
     applyDelayMs: rows.apply_delay_ms ?? null,
     receiverStatus: rows.receiver_status ?? null,
+    receiverSilenceSeconds: rows.receiver_silence_s ?? null,
     senderHost: rows.sender_host ?? null,
   };
 }
@@ -206,6 +208,17 @@ async function collect(cfg) {
   return report;
 }
 
+/**
+ * A stream that says "streaming" but carries nothing: the source has WAL the standby leader has
+ * not received, and no message came for STALL_SECONDS (the sender sends WAL as soon as it is
+ * flushed). A partition that drops packets looks like this until wal_receiver_timeout ends it.
+ */
+const STALL_SECONDS = 5;
+function stalled(leader, srcLeader) {
+  if (!srcLeader || !srcLeader.currentLsn || !leader.receiveLsn || leader.receiverSilenceSeconds === null || leader.receiverSilenceSeconds === undefined) return false;
+  return leader.receiverSilenceSeconds >= STALL_SECONDS && bytesBetween(srcLeader.currentLsn, leader.receiveLsn) > 0;
+}
+
 /** Why the link is not healthy; empty when it is. */
 function problemsOf(report, cfg) {
   const out = [];
@@ -235,6 +248,7 @@ function problemsOf(report, cfg) {
     out.push(`the standby cluster ${cfg.standby.name} has no standby leader`);
   } else {
     if (leader.receiverStatus !== 'streaming') out.push(`standby leader ${leader.member} is not streaming from the source (wal receiver: ${leader.receiverStatus || 'none'})`);
+    else if (stalled(leader, srcLeader)) out.push(`standby leader ${leader.member} has received nothing from the source for ${Math.round(leader.receiverSilenceSeconds)} s while the source is ${bytesBetween(srcLeader.currentLsn, leader.receiveLsn)} bytes ahead: the stream is stalled (the network between the data centers?)`);
     else if (!cfg.source.nodes.some((s) => s.host === leader.senderHost)) out.push(`standby leader ${leader.member} streams from ${leader.senderHost}, not from a source node`);
     if (srcLeader && leader.systemId && srcLeader.systemId && leader.systemId !== srcLeader.systemId) out.push(`system identifiers differ: source ${srcLeader.systemId}, standby ${leader.systemId}`);
     if (srcLeader && leader.timeline !== null && srcLeader.timeline !== null && leader.timeline !== srcLeader.timeline) out.push(`standby leader ${leader.member} is on timeline ${leader.timeline}, the source on ${srcLeader.timeline}`);

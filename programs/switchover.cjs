@@ -8,8 +8,15 @@
 //     1. gate: the link is healthy (standby leader streaming, same system and timeline, replay
 //        not paused, no maintenance mode) and the standby leader lags by at most maxLagBytes;
 //     2. the reverse link: the link slot on this cluster (pg_hba admits both sides already);
+//     2b. soft fence: the other cluster's new transactions are read-only
+//        (default_transaction_read_only through its DCS), and this cluster's standby leader
+//        replays everything the other has written (catchUpTimeoutSeconds; if not, the soft fence
+//        is undone and the step refuses, nothing changed): the hard fence then stops a source
+//        whose last WAL has already streamed, so step 4 does not refuse for the last instant's
+//        writes (Patroni 3.0 and 4.0 stop it at once, with no shutdown checkpoint);
 //     3. fence: the other cluster becomes a standby cluster of this one (PATCH standby_cluster):
-//        Patroni stops its PostgreSQL at once and restarts it in recovery;
+//        Patroni stops its PostgreSQL at once and restarts it in recovery; once it is back in
+//        recovery the soft fence leaves its configuration;
 //     4. the other side's last position (replayed there after the restart) must be replayed
 //        here within catchUpTimeoutSeconds; if not, the fence is undone (the other cluster is a
 //        primary again, nothing lost) and the step fails;
@@ -33,6 +40,14 @@ const { request, getJson, jsonHeaders } = require('./rest-client.cjs');
 const health = require('./link-health.cjs');
 
 const LEADER = ['leader', 'master', 'primary'];
+/** The key of the DCS configuration where the stacks note what they manage (apply-config-patch.cjs). */
+const MARKER = 'managed_by_patroni_standby_cdktf';
+/** The soft fence's parameter, and the patch that lifts it (with its note in the marker). */
+const READ_ONLY = 'default_transaction_read_only';
+const LIFT_SOFT_FENCE = { postgresql: { parameters: { [READ_ONLY]: null } }, [MARKER]: { softFence: null } };
+/** What lifts a soft fence if there is one (else nothing: a PATCH would write empty keys). */
+const lift = (softFenced) => (softFenced ? LIFT_SOFT_FENCE : {});
+const softFencedConfig = (config) => Boolean(config && config[MARKER] && config[MARKER].softFence);
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -145,6 +160,48 @@ async function realPosition(cluster, member, cfg) {
   }
 }
 
+/** The source leader's read-only setting and current WAL position (the soft fence's wait). */
+async function realSourceState(cluster, member, cfg) {
+  const node = cluster.nodes.find((n) => n.name === member);
+  if (!node) return undefined;
+  try {
+    const [row] = await health.query(node, { ...cfg, connectTimeoutMs: 1000 }, `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_lsn()::text as current_lsn`);
+    return { readOnly: row.read_only === 'on', currentLsn: row.current_lsn };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Step 2b. Makes the source's new transactions read-only and waits until this cluster's standby
+ * leader has replayed everything the source wrote. Skipped (false) when the source's own
+ * configuration sets the parameter: the stacks never touch a value they did not set.
+ */
+async function softFence(cfg, me, other) {
+  const params = (other.config && other.config.postgresql && other.config.postgresql.parameters) || {};
+  const ours = softFencedConfig(other.config);
+  if (params[READ_ONLY] !== undefined && !ours) {
+    log(`soft fence skipped: ${cfg.other.name}'s configuration sets ${READ_ONLY} itself`);
+    return false;
+  }
+  const t0 = Date.now();
+  await io.patch(cfg.other, { postgresql: { parameters: { [READ_ONLY]: 'on' } }, [MARKER]: { softFence: true } }, other.leader.name);
+  let last = 'nothing readable';
+  const drained = await waitFor('the standby leader replays all the read-only source wrote', cfg.catchUpTimeoutSeconds, async () => {
+    const src = await io.sourceState(cfg.other, other.leader.name, cfg);
+    if (!src || !src.readOnly) return undefined;
+    const n = await io.position(cfg.me, me.leader.name, cfg);
+    last = `${n && n.replayLsn ? n.replayLsn : 'nothing readable'} of ${src.currentLsn}`;
+    return n && n.replayLsn && health.lsn(n.replayLsn) >= health.lsn(src.currentLsn) ? src : undefined;
+  });
+  if (!drained) {
+    await io.patch(cfg.other, LIFT_SOFT_FENCE, other.leader.name);
+    fail(`REFUSED: ${cfg.me.name}'s standby leader did not replay what ${cfg.other.name} wrote once read-only (${last}) within ${cfg.catchUpTimeoutSeconds} s: the soft fence was lifted, nothing changed on either side; deploy again to retry`);
+  }
+  log(`soft fence: ${cfg.other.name} read-only, ${cfg.me.name} replayed its last write (${drained.currentLsn}), ${Date.now() - t0} ms`);
+  return true;
+}
+
 /** The last position the demoted cluster has (replayed there from its own WAL after the restart in recovery). */
 async function finalPosition(cfg, formerLeader) {
   return waitFor('the demoted leader back in recovery', 30, async () => {
@@ -179,22 +236,25 @@ async function planned(cfg, me, other) {
   log('gate passed: the link is healthy and caught up');
   if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, me.leader.name);
   const formerLeader = other.leader.name;
+  const softFenced = await softFence(cfg, me, other);
   const fence = Date.now();
   await io.patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
   log(`fence: ${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host}) at ${new Date(fence).toISOString()}`);
-  await catchUpAndPromote(cfg, me, formerLeader, fence);
+  await catchUpAndPromote(cfg, me, formerLeader, fence, softFenced);
   await settleFollower(cfg, t0);
 }
 
 /** Steps 4 and 5 (also the resumption of a run that stopped after the fence). */
-async function catchUpAndPromote(cfg, me, formerLeader, fence) {
+async function catchUpAndPromote(cfg, me, formerLeader, fence, softFenced) {
   const final = await finalPosition(cfg, formerLeader);
   if (!final) {
-    await io.patch(cfg.other, { standby_cluster: null }, formerLeader);
+    await io.patch(cfg.other, { standby_cluster: null, ...lift(softFenced) }, formerLeader);
     fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within 30 s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
   }
   const target = final.replayLsn;
   log(`${cfg.other.name}'s last position: ${target} (timeline ${final.timeline})`);
+  // back in recovery: the soft fence leaves its configuration
+  if (softFenced) await io.patch(cfg.other, LIFT_SOFT_FENCE, formerLeader);
   const leaderName = me.leader && me.leader.name;
   const caughtUp = await waitFor('replay here up to that position', cfg.catchUpTimeoutSeconds, async () => {
     const n = await io.position(cfg.me, leaderName, cfg);
@@ -346,6 +406,7 @@ const realIo = {
   post: realPost,
   readMember: realReadMember,
   position: realPosition,
+  sourceState: realSourceState,
   gate: realGate,
   history: (cluster, member) => getJson(`${cluster.nodes.find((n) => n.name === member).rest}/history`),
 };
@@ -374,6 +435,11 @@ async function roleStep(cfg) {
     if (!other.reachable || other.standby) return log(`nothing to do: ${cfg.me.name} is not running yet (a new deployment), its nodes start it as the source`);
     fail(`REFUSED: ${cfg.me.name} does not answer, and ${cfg.other.name} is a primary: it cannot be made the source; start it, or keep link.source: ${cfg.other.name}`);
   }
+  if (!me.standby && softFencedConfig(me.config)) {
+    // a run that stopped in its soft fence left this cluster, the source in the topology, read-only
+    await io.patch(cfg.me, LIFT_SOFT_FENCE, me.leader && me.leader.name);
+    log(`${cfg.me.name} was left read-only by a role change that stopped in its soft fence: lifted`);
+  }
   if (!me.standby) {
     if (!other.reachable) return log(`nothing to do: ${cfg.me.name} is the source; ${cfg.other.name} does not answer (its stack makes it follow once it runs)`);
     if (other.standby) return log(`nothing to do: ${cfg.me.name} is the source and ${cfg.other.name} a standby cluster`);
@@ -384,7 +450,7 @@ async function roleStep(cfg) {
   if (other.standby) {
     log(`both clusters are standby clusters: a previous role change stopped after its fence; resuming`);
     if (!other.leader) fail(`REFUSED: ${cfg.other.name} has no leader to read its last position from`);
-    return catchUpAndPromote(cfg, me, other.leader.name, Date.now()).then(() => settleFollower(cfg, Date.now()));
+    return catchUpAndPromote(cfg, me, other.leader.name, Date.now(), softFencedConfig(other.config)).then(() => settleFollower(cfg, Date.now()));
   }
   if (!other.leader || !me.leader) fail(`REFUSED: a cluster has no leader (${cfg.me.name}: ${me.leader ? me.leader.name : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.name : 'none'})`);
   return planned(cfg, me, other);

@@ -10,9 +10,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
-import { Cli, DEBIAN12, Platform, suiteSteps, checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, sleep, STANDBY, waitFor } from './harness';
+import { Cli, DEBIAN12, Platform, Writer, suiteSteps, checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, STANDBY, waitFor } from './harness';
 
 let h: Harness;
 const DC = { dc1: PRIMARY, dc2: STANDBY } as const;
@@ -67,42 +66,6 @@ function logsSince(marks: Record<string, number>): string {
   return Object.entries(marks).map(([n, size]) => fs.readFileSync(path.join(h.work, 'logs', `${n}.log`)).subarray(size).toString('utf8')).join('\n');
 }
 
-/** Inserts rows into one host as fast as it acknowledges them, reconnecting on errors; records each acknowledgement. */
-class Writer {
-  readonly acked: { id: number; at: number }[] = [];
-  private stopped = false;
-  private done?: Promise<void>;
-  constructor(private readonly host: string, private next: number) {}
-  start(): this {
-    this.done = (async () => {
-      let client: Client | undefined;
-      while (!this.stopped) {
-        try {
-          if (!client) {
-            client = h.adminClient(this.host, 'writer');
-            client.on('error', () => undefined); // a server going away: the next query fails and reconnects
-            await client.connect();
-          }
-          const id = this.next++;
-          await client.query('insert into lifecycle(id) values ($1)', [id]);
-          this.acked.push({ id, at: now() });
-        } catch {
-          await client?.end().catch(() => undefined);
-          client = undefined;
-          await sleep(20);
-        }
-        await sleep(5);
-      }
-      await client?.end().catch(() => undefined);
-    })();
-    return this;
-  }
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.done;
-  }
-}
-
 /** A planned switchover to `target` while a writer runs on the current source; returns the write gap. */
 async function switchover(target: Dc, label: string): Promise<void> {
   const source = other(target);
@@ -118,21 +81,20 @@ async function switchover(target: Dc, label: string): Promise<void> {
   }
   const ids = await systemIds();
   const marks = logMarks();
-  const oldWriter = new Writer(DC[source][before.leader], label === 'switchover' ? 1_000_000 : 3_000_000).start();
-  const newWriter = new Writer(DC[target][before.standbyLeader], label === 'switchover' ? 2_000_000 : 4_000_000).start();
+  const oldWriter = new Writer(h, DC[source][before.leader], label === 'switchover' ? 1_000_000 : 3_000_000).start();
+  const newWriter = new Writer(h, DC[target][before.standbyLeader], label === 'switchover' ? 2_000_000 : 4_000_000).start();
   let res: Awaited<ReturnType<typeof deploy>>;
   let t0 = 0;
   try {
     await waitFor('the writer on the source acknowledges', 10_000, async () => oldWriter.acked.length > 20);
     t0 = now();
     res = await deploy(label, (t) => (t.link.source = target));
-    // The fence stops the old leader at once (Patroni 3.0: no shutdown checkpoint), so the WAL it
-    // wrote in its last instant, under this writer, may not have reached the standby leader; it
-    // cannot arrive after the restart in recovery either. The catch-up check then refuses, undoes
-    // the fence and leaves the source a primary with every write: the designed outcome, whose
-    // message tells a user to deploy again. That refusal is allowed up to three times here (it came
-    // about once in three role changes under load), counted in the timings; every other failure
-    // fails the step.
+    // The soft fence makes the old leader read-only and waits until its WAL has streamed before
+    // the fence stops it at once, so the catch-up check should not refuse; should a write still
+    // slip in (a transaction opened before the soft fence), it refuses, undoes the fence and leaves
+    // the source a primary with every write, and its message tells a user to deploy again. That
+    // refusal is allowed up to three times here and counted in the timings (before the soft fence
+    // it came about once in three role changes under load); every other failure fails the step.
     const refusedCatchUp = /REFUSED: \S+'s standby leader replayed \S+, not \S+ last position \S+, within \d+ s: the fence was undone/;
     for (let again = 1; again <= 3 && res.status !== 0 && refusedCatchUp.test(res.output); again++) {
       timings[`${label}CatchUpRefusals`] = again;
@@ -148,6 +110,7 @@ async function switchover(target: Dc, label: string): Promise<void> {
     await Promise.all([oldWriter.stop(), newWriter.stop()]);
   }
   expect(res.output).toMatch(/\[role change\] \S+ gate passed/);
+  expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ soft fence: ${source} read-only, ${target} replayed its last write`));
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ fence: ${source} demoted`));
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ ${source} streams from ${target}`));
   // every write acknowledged on the old source is on the new one, which took writes after it
@@ -170,6 +133,11 @@ async function switchover(target: Dc, label: string): Promise<void> {
   expect(after.value.leader).toBe(before.standbyLeader);
   expect(await systemIds()).toEqual(ids);
   expect(logsSince(marks)).not.toMatch(/basebackup|bootstrap from/i);
+  // the soft fence left no trace: neither cluster is read-only by configuration
+  for (const dc of [source, target]) {
+    const config = await h.config(clusterOf(dc));
+    expect({ dc, readOnly: config.postgresql?.parameters?.default_transaction_read_only, marker: config.managed_by_patroni_standby_cdktf?.softFence }).toEqual({ dc, readOnly: undefined, marker: undefined });
+  }
   // the link slot is on the new source only
   expect((await h.config(clusterOf(target))).slots).toEqual({ standby_cluster_slot: { type: 'physical' } });
   expect((await h.config(clusterOf(source))).slots ?? {}).toEqual({});

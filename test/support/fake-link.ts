@@ -25,6 +25,8 @@ export type InFlight = {
 export interface World {
   /** The source leader's WAL position and next transaction id. */
   sourceLsn: bigint;
+  /** The source leader's default_transaction_read_only (the role step's soft fence). */
+  sourceReadOnly: boolean;
   nextXid: number;
   sourceTimeline: number;
   sourceSystemId: string;
@@ -76,6 +78,7 @@ export function freshWorld(): World {
     receive: START,
     replay: START,
     replayPaused: false,
+    sourceReadOnly: false,
     applyDelayMs: 0,
     standbyTimeline: 1,
     standbySystemId: '7301',
@@ -129,6 +132,7 @@ function nodeRow(w: World, m: Member): Record<string, unknown> {
     apply_delay_ms: standbyLeader ? w.applyDelayMs : 0,
     timeline: source ? w.sourceTimeline : w.standbyTimeline,
     receiver_status: rw ? null : standbyLeader && !w.streaming ? null : 'streaming',
+    receiver_silence_s: rw ? null : 0.3,
     sender_host: rw ? null : source || standbyLeader ? HOSTS[sourceLeader] : HOSTS[w.standbyLeader],
   };
 }
@@ -139,6 +143,12 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     w.onSourceRead?.(w);
     if (!w.readWrite.has(m)) throw new Error(`${m} is in recovery: pg_current_wal_lsn() cannot be run`);
     return [{ current_lsn: text(w.sourceLsn), next_xid: String(w.nextXid), timeline: w.sourceTimeline, system_id: w.sourceSystemId }];
+  }
+  if (sql.includes("current_setting('default_transaction_read_only')")) {
+    // the role step's soft fence: the source's setting and position
+    w.log.push(`${m}: read-only`);
+    if (!w.readWrite.has(m)) throw new Error(`${m} is in recovery: pg_current_wal_lsn() cannot be run`);
+    return [{ read_only: w.sourceReadOnly ? 'on' : 'off', current_lsn: text(w.sourceLsn) }];
   }
   if (sql.includes('pg_stat_activity')) {
     w.log.push(`${m}: in flight`);

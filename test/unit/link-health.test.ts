@@ -34,6 +34,24 @@ function healthyReport() {
   };
 }
 
+describe('a stalled stream (a partition that drops packets)', () => {
+  const withLeader = (over: Record<string, unknown>) => {
+    const r = healthyReport();
+    r.nodes[0] = { ...r.nodes[0], currentLsn: '0/3000100' };
+    r.nodes[2] = { ...r.nodes[2], receiveLsn: '0/3000000', receiverSilenceSeconds: 12.4, ...over };
+    return r;
+  };
+  test('nothing received for 5 s or more while the source is ahead: unhealthy, with the silence and the bytes', () => {
+    expect(health.problemsOf(withLeader({}), cfg)).toEqual(['standby leader s1 has received nothing from the source for 12 s while the source is 256 bytes ahead: the stream is stalled (the network between the data centers?)']);
+    expect(health.problemsOf(withLeader({ receiverSilenceSeconds: 5 }), cfg)).toHaveLength(1);
+  });
+  test('a quiet source (nothing to send), a short silence, or an unknown one: not stalled', () => {
+    expect(health.problemsOf(withLeader({ receiveLsn: '0/3000100' }), cfg)).toEqual([]);
+    expect(health.problemsOf(withLeader({ receiverSilenceSeconds: 4.9 }), cfg)).toEqual([]);
+    expect(health.problemsOf(withLeader({ receiverSilenceSeconds: null }), cfg)).toEqual([]);
+  });
+});
+
 describe('LSN arithmetic', () => {
   test('parses X/Y and measures gaps, never negative', () => {
     expect(health.lsn('16/B374D848')).toBe(0x16b374d848n);

@@ -109,6 +109,16 @@ describe('SQL: position, readMember, gate', () => {
     expect(await realIo.position(cfg.me, 'nobody', cfg)).toBeUndefined();
   });
 
+  test("sourceState: the source leader's read-only setting and current position; undefined in recovery, down or unknown", async () => {
+    expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({ readOnly: false, currentLsn: text(world.current.sourceLsn) });
+    world.current.sourceReadOnly = true;
+    expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({ readOnly: true, currentLsn: text(world.current.sourceLsn) });
+    expect(await realIo.sourceState(cfg.me, 's1', cfg)).toBeUndefined();
+    world.current.down.add('p2');
+    expect(await realIo.sourceState(cfg.other, 'p2', cfg)).toBeUndefined();
+    expect(await realIo.sourceState(cfg.other, 'nobody', cfg)).toBeUndefined();
+  });
+
   test('readMember: the member as status reads it; undefined for a name the cluster lacks', async () => {
     expect(await realIo.readMember(cfg.me, 's1', cfg)).toMatchObject({ member: 's1', cluster: 'dc2', inRecovery: true, receiverStatus: 'streaming', senderHost: HOSTS.p1 });
     expect(await realIo.readMember(cfg.me, 'p1', cfg)).toBeUndefined();

@@ -33,7 +33,13 @@ describe('divergence point of two timeline histories', () => {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { run } = require('../../programs/switchover.cjs');
 
-type Side = { reachable: boolean; standby: boolean; lsn: string; timeline: number; history: unknown[]; members: string[] };
+/**
+ * One fake cluster. `lsn`: its position (replayed, or written when a primary); `drainedLsn`: what
+ * its SQL says it wrote once read-only, when that differs (a write that slipped in before the
+ * fence); `config`: its own dynamic configuration.
+ */
+type Side = { reachable: boolean; standby: boolean; lsn: string; drainedLsn?: string; timeline: number; history: unknown[]; members: string[]; config?: Record<string, any> };
+const MARKER = 'managed_by_patroni_standby_cdktf';
 
 /**
  * Two fake clusters with the role step's view of them (REST and SQL): a PATCH with a
@@ -49,11 +55,18 @@ function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[]
       if (!s.reachable) return { reachable: false };
       const leader = { name: leaderOf(c.name), role: s.standby ? 'standby_leader' : 'leader' };
       const members = [leader, ...s.members.slice(1).map((m) => ({ name: m, role: 'replica', state: 'running' }))];
-      return { reachable: true, config: s.standby ? { standby_cluster: { host: 'x' } } : {}, members, leader, standby: s.standby, primary: !s.standby };
+      return { reachable: true, config: { ...(s.config ?? {}), ...(s.standby ? { standby_cluster: { host: 'x' } } : {}) }, members, leader, standby: s.standby, primary: !s.standby };
     },
-    patch: async (c: { name: 'dc1' | 'dc2' }, body: Record<string, unknown>) => {
+    patch: async (c: { name: 'dc1' | 'dc2' }, body: Record<string, any>) => {
       calls.push(`${c.name} ${JSON.stringify(body)}`);
-      if ('standby_cluster' in body) sides[c.name].standby = body.standby_cluster !== null;
+      const s = sides[c.name];
+      if ('standby_cluster' in body) s.standby = body.standby_cluster !== null;
+      const ro = body.postgresql?.parameters?.default_transaction_read_only;
+      if (ro !== undefined) s.config = { ...s.config, postgresql: { parameters: ro === null ? {} : { default_transaction_read_only: ro } }, [MARKER]: { softFence: ro === null ? undefined : true } };
+    },
+    sourceState: async (c: { name: 'dc1' | 'dc2' }) => {
+      const s = sides[c.name];
+      return { readOnly: s.config?.postgresql?.parameters?.default_transaction_read_only === 'on', currentLsn: s.drainedLsn ?? s.lsn };
     },
     post: async (c: { name: string }, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
       calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
@@ -90,21 +103,50 @@ describe('the role step, one cause at a time (fake clusters)', () => {
   beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
   afterEach(() => out.mockRestore());
 
-  test('planned switchover: reverse slot, fence, promote, old slot released, in that order', async () => {
+  const SOFT_FENCE = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":"on"}},"${MARKER}":{"softFence":true}}`;
+  const LIFT = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`;
+  const FENCE = 'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}';
+
+  test('planned switchover: reverse slot, soft fence, fence, soft fence lifted, promote, old slot released, in that order', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     await run(cfg, f.io);
-    expect(f.calls).toEqual([
-      'dc2 {"slots":{"link":{"type":"physical"}}}',
-      'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}',
-      'dc2 {"standby_cluster":null}',
-      'dc1 {"slots":{"link":null}}',
-    ]);
+    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', SOFT_FENCE, FENCE, LIFT, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
+    expect(out.mock.calls.join('')).toMatch(/soft fence: dc1 read-only, dc2 replayed its last write \(0\/100\), \d+ ms/);
   });
 
-  test("the target has not replayed the old source's last position: the fence is undone, nothing promoted", async () => {
+  test('the target does not replay what the read-only source wrote: the soft fence is lifted, nothing fenced', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
+    await expect(run(cfg, f.io)).rejects.toThrow(/^REFUSED: dc2's standby leader did not replay what dc1 wrote once read-only \(0\/80 of 0\/100\) within 1 s: the soft fence was lifted, nothing changed on either side; deploy again to retry$/);
+    expect(f.calls.slice(1)).toEqual([SOFT_FENCE, LIFT]);
+    expect(f.calls.join(' ')).not.toContain('standby_cluster');
+  });
+
+  test("a write slipped in after the soft fence: the target has not replayed the old source's last position, the fence is undone, nothing promoted", async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', drainedLsn: '0/80' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
     await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: dc2's standby leader replayed 0\/80, not dc1's last position 0\/100, within 1 s: the fence was undone \(dc1 is the primary again, nothing lost\)/);
-    expect(f.calls.slice(1)).toEqual(['dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc1 {"standby_cluster":null}']);
+    expect(f.calls.slice(1)).toEqual([SOFT_FENCE, FENCE, LIFT, 'dc1 {"standby_cluster":null}']);
+  });
+
+  test("the source's own configuration sets default_transaction_read_only: no soft fence, the value is never touched", async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'], config: { postgresql: { parameters: { default_transaction_read_only: 'off' } } } }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', FENCE, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
+    expect(out.mock.calls.join('')).toContain("soft fence skipped: dc1's configuration sets default_transaction_read_only itself");
+  });
+
+  test('a source left read-only by a role change that stopped in its soft fence: lifted, even with nothing else to do', async () => {
+    const stuck = { postgresql: { parameters: { default_transaction_read_only: 'on' } }, [MARKER]: { softFence: true } };
+    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ members: ['dc2a'], config: stuck }) });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([`dc2 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`]);
+    expect(out.mock.calls.join('')).toContain('dc2 was left read-only by a role change that stopped in its soft fence: lifted');
+  });
+
+  test('a run that stopped after its fence, before the soft fence was lifted: resumed, lifted, then promoted', async () => {
+    const stuck = { postgresql: { parameters: { default_transaction_read_only: 'on' } }, [MARKER]: { softFence: true } };
+    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'], config: stuck }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([LIFT, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
   });
 
   test('a gate problem: refused before anything is sent', async () => {
@@ -247,7 +289,8 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   test('no link slot configured: no slot is created or dropped', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     await run({ ...cfg, slotName: '' }, f.io);
-    expect(f.calls).toEqual(['dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc2 {"standby_cluster":null}']);
+    expect(f.calls.filter((c) => !c.includes('default_transaction_read_only'))).toEqual(['dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc2 {"standby_cluster":null}']);
+    expect(f.calls.join(' ')).not.toContain('slots');
   });
 
   test('the demoted cluster streams, but from elsewhere, or its leader is no standby leader: the step fails after followTimeoutSeconds', async () => {
@@ -268,7 +311,8 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
       return patch(c, body);
     };
     await expect(run(cfg, g.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s');
-    expect(patched).toBe(4);
+    // reverse slot, soft fence, fence, lift, promote, old slot released
+    expect(patched).toBe(6);
   });
 
   test("the standby leader's streaming state is what counts: not streaming, the step fails", async () => {
