@@ -32,11 +32,15 @@ export const PRIMARY = { p1: '127.0.1.1', p2: '127.0.1.2', p3: '127.0.1.3' } as 
 export const STANDBY = { s1: '127.0.2.1', s2: '127.0.2.2', s3: '127.0.2.3' } as Record<string, string>;
 const ETCD = { primary: '127.0.1.10', standby: '127.0.2.10' };
 
-/** Where a suite's two clusters and their etcd listen (loopback addresses). */
+/** Where a suite's two clusters and their etcd listen (loopback addresses, or two data centers). */
 export interface Layout {
   readonly primary: Record<string, string>;
   readonly standby: Record<string, string>;
   readonly etcd: { readonly primary: string; readonly standby: string };
+  /** The address the test's own clients (SQL as the superuser, the writers) connect from. */
+  readonly admin?: string;
+  /** The network namespace each cluster's servers run in (scripts/two-dc-net.sh), if any. */
+  readonly namespaces?: { readonly primary: string; readonly standby: string };
 }
 export const WALKTHROUGH_LAYOUT: Layout = { primary: PRIMARY, standby: STANDBY, etcd: ETCD };
 
@@ -175,7 +179,7 @@ export interface StatusReport {
 
 export class Harness {
   readonly work: string;
-  private readonly etcdPids: number[] = [];
+  private readonly etcdPids = new Map<string, number>();
 
   constructor(readonly layout: Layout = WALKTHROUGH_LAYOUT, readonly cli: Cli = 'cdktf', readonly platform: Platform = DEBIAN12) {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
@@ -191,7 +195,9 @@ export class Harness {
       fs.chmodSync(path.join(w, script), 0o755);
     }
     // node-ctl.sh starts Patroni in the platform's root, if it has one
-    fs.writeFileSync(path.join(w, 'platform.env'), `ROOTFS='${this.platform.root ?? ''}'\n`);
+    const ns = this.layout.namespaces;
+    const nodeNs = ns ? [...Object.keys(this.layout.primary).map((n) => `NS_${n}='${ns.primary}'`), ...Object.keys(this.layout.standby).map((n) => `NS_${n}='${ns.standby}'`)] : [];
+    fs.writeFileSync(path.join(w, 'platform.env'), [`ROOTFS='${this.platform.root ?? ''}'`, ...nodeNs, ''].join('\n'));
     // no env file here: the deploy writes each node's from the pipeline's ephemeral variables
     fs.writeFileSync(path.join(w, 'terraformrc'), '');
     fs.writeFileSync(path.join(w, 'topology.yaml'), this.topologyText());
@@ -206,24 +212,39 @@ export class Harness {
       .replace(/postgresql\/15\/bin/g, `postgresql/${this.platform.pgVersion}/bin`);
   }
 
+  /** A command line run in a cluster's network namespace, if the layout has them. */
+  inNamespace(cluster: 'primary' | 'standby', cmd: string, args: string[]): [string, string[]] {
+    const ns = this.layout.namespaces?.[cluster];
+    return ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, args];
+  }
+
   /** A command line run on the platform: as it is, or inside its root (in-root.sh). */
   onPlatform(cmd: string, args: string[]): [string, string[]] {
     return this.platform.root ? [path.join(this.work, 'in-root.sh'), [this.platform.root, this.work, cmd, ...args]] : [cmd, args];
   }
 
-  startEtcd(): void {
-    for (const [name, ip] of Object.entries(this.layout.etcd)) {
+  /** Starts the clusters' etcd (each its own, on its data directory in the work directory). */
+  startEtcd(which: ('primary' | 'standby')[] = ['primary', 'standby']): void {
+    for (const [name, ip] of Object.entries(this.layout.etcd).filter(([n]) => which.includes(n as 'primary' | 'standby'))) {
       const log = fs.openSync(path.join(this.work, 'logs', `etcd-${name}.log`), 'a');
-      const child = spawn(...this.onPlatform('etcd', [
+      const child = spawn(...this.inNamespace(name as 'primary' | 'standby', ...this.onPlatform('etcd', [
         '--name', name, '--data-dir', path.join(this.work, 'etcd', name),
         '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
         '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
         '--initial-cluster', `${name}=http://${ip}:2380`, '--initial-cluster-state', 'new',
         '--logger', 'zap', '--log-level', 'warn',
-      ]), { stdio: ['ignore', log, log], detached: true });
-      this.etcdPids.push(child.pid!);
+      ])), { stdio: ['ignore', log, log], detached: true });
+      this.etcdPids.set(name, child.pid!);
       child.unref();
     }
+  }
+
+  /** Stops one cluster's etcd (SIGKILL: the data center loses it), by the pid this harness started. */
+  async stopEtcd(cluster: 'primary' | 'standby'): Promise<void> {
+    const pid = this.etcdPids.get(cluster);
+    if (pid === undefined || !this.alive(pid)) return;
+    process.kill(pid, 'SIGKILL');
+    while (this.alive(pid)) await sleep(50);
   }
 
   async waitEtcd(): Promise<void> {
@@ -335,15 +356,27 @@ export class Harness {
     return this.logCdktf(label, args, `${res.stdout}${res.stderr}`, res.status ?? -1);
   }
 
-  /** The same, without blocking the event loop (writers and probes keep running meanwhile). */
-  cdktfDeployAsync(stacks: string[], label: string, linkState = '', topologyFile = path.join(this.work, 'topology.yaml')): Promise<{ status: number; output: string }> {
+  /**
+   * The same, without blocking the event loop (writers and probes keep running meanwhile). With
+   * `interrupt`, the deploy gets SIGINT (its whole process group, as Ctrl-C or a cancelled CI job
+   * sends it) once its output matches `interrupt.when`.
+   */
+  cdktfDeployAsync(stacks: string[], label: string, linkState = '', topologyFile = path.join(this.work, 'topology.yaml'), interrupt?: { when: RegExp }): Promise<{ status: number; output: string; interrupted?: boolean }> {
     const { cli, args, env } = this.cdktfCommand(stacks, linkState, topologyFile);
     return new Promise((resolve) => {
-      const child = spawn(cli, args, { cwd: ROOT, env });
+      const child = spawn(cli, args, { cwd: ROOT, env, detached: Boolean(interrupt) });
       let output = '';
-      child.stdout!.on('data', (d) => (output += d));
-      child.stderr!.on('data', (d) => (output += d));
-      child.on('close', (code) => resolve(this.logCdktf(label, args, output, code ?? -1)));
+      let interrupted = false;
+      const seen = (d: Buffer) => {
+        output += d;
+        if (interrupt && !interrupted && interrupt.when.test(output)) {
+          interrupted = true;
+          process.kill(-child.pid!, 'SIGINT');
+        }
+      };
+      child.stdout!.on('data', seen);
+      child.stderr!.on('data', seen);
+      child.on('close', (code) => resolve({ ...this.logCdktf(label, args, output, code ?? -1), interrupted }));
     });
   }
 
@@ -385,7 +418,7 @@ export class Harness {
 
   /** A superuser client of the test, from ADMIN_ADDRESS (not yet connected). */
   adminClient(host: string, applicationName = 'e2e'): Client {
-    return clientFrom(ADMIN_ADDRESS, host, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD, { application_name: applicationName, connectionTimeoutMillis: 2000 });
+    return clientFrom(this.layout.admin ?? ADMIN_ADDRESS, host, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD, { application_name: applicationName, connectionTimeoutMillis: 2000 });
   }
 
   /** pgbench as the postgres OS user, through the member's unix socket (the article's peer line). */
@@ -486,10 +519,46 @@ export class Harness {
       const pm = this.postmasterPid(n);
       if (pm && this.alive(pm) && fs.readFileSync(`/proc/${pm}/cmdline`, 'utf8').includes(this.work)) process.kill(pm, 'SIGQUIT');
     }
-    for (const pid of this.etcdPids) if (this.alive(pid)) process.kill(pid, 'SIGTERM');
+    for (const pid of this.etcdPids.values()) if (this.alive(pid)) process.kill(pid, 'SIGTERM');
     await sleep(500);
     // the mount point in-root.sh made for the work directory (mounted only in the servers' namespaces)
     if (this.platform.root && fs.existsSync(`${this.platform.root}${this.work}`)) fs.rmdirSync(`${this.platform.root}${this.work}`);
     if (!keepWork) fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+/** Inserts rows into one host as fast as it acknowledges them, reconnecting on errors; records each acknowledgement. */
+export class Writer {
+  readonly acked: { id: number; at: number }[] = [];
+  private stopped = false;
+  private done?: Promise<void>;
+  constructor(private readonly h: Harness, private readonly host: string, private next: number, private readonly table = 'lifecycle') {}
+  start(): this {
+    this.done = (async () => {
+      let client: Client | undefined;
+      while (!this.stopped) {
+        try {
+          if (!client) {
+            client = this.h.adminClient(this.host, 'writer');
+            client.on('error', () => undefined); // a server going away: the next query fails and reconnects
+            await client.connect();
+          }
+          const id = this.next++;
+          await client.query(`insert into ${this.table}(id) values ($1)`, [id]);
+          this.acked.push({ id, at: now() });
+        } catch {
+          await client?.end().catch(() => undefined);
+          client = undefined;
+          await sleep(20);
+        }
+        await sleep(5);
+      }
+      await client?.end().catch(() => undefined);
+    })();
+    return this;
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
   }
 }

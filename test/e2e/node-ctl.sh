@@ -2,7 +2,8 @@
 # Start, reload or check one Patroni node of the end-to-end suite (the topology's start, reload
 # and status commands). Patroni runs as the postgres user with the passwords of the env file in
 # its environment; its pid is kept in $WORK/pids/<node>.pid. When platform.env names a root
-# (ROOTFS: the Debian 13 root of the Patroni 4 suite), Patroni runs inside it (in-root.sh).
+# (ROOTFS: the Debian 13 root of the Patroni 4 suite), Patroni runs inside it (in-root.sh); when
+# it names the node's network namespace (NS_<node>, the fault suite's data centers), in that.
 #   node-ctl.sh start|reload|status|stop NODE      (WORK is this script's directory)
 set -eu
 WORK=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +23,8 @@ case "$action" in
   stop) if running; then kill -TERM "$(cat "$pidfile")"; fi ;;
   start)
     if running; then exit 0; fi
+    # the fault suite's "host down": the member cannot be started until the mark goes
+    if [ -e "$WORK/down/$node" ]; then echo "$node: host down" >&2; exit 1; fi
     install -d -o postgres -g postgres -m 700 "$WORK/sock/$node"
     # The node's env file holds the passwords (mode 600, root; written by the deploy from
     # ephemeral variables); Patroni gets them in its environment.
@@ -31,8 +34,12 @@ case "$action" in
     cd "$WORK"
     in_root=
     [ -n "$ROOTFS" ] && in_root="$WORK/in-root.sh $ROOTFS $WORK"
-    # shellcheck disable=SC2086 # in_root is empty or three words
-    setsid $in_root setpriv --reuid=postgres --regid=postgres --init-groups \
+    # the node's data center (a network namespace of the fault suite), if it has one
+    eval "ns=\${NS_$node:-}"
+    in_ns=
+    [ -n "$ns" ] && in_ns="ip netns exec $ns"
+    # shellcheck disable=SC2086 # in_ns and in_root are empty or a few words
+    setsid $in_ns $in_root setpriv --reuid=postgres --regid=postgres --init-groups \
       env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 \
       PATRONI_SUPERUSER_PASSWORD="$PATRONI_SUPERUSER_PASSWORD" \
       PATRONI_REPLICATION_PASSWORD="$PATRONI_REPLICATION_PASSWORD" \
