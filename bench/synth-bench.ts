@@ -12,6 +12,7 @@
  * for both ours and the baseline, and a second table measures what the default App costs.
  */
 import { writeTesting } from './mutation-report';
+import { writeReliability } from './reliability-report';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -292,6 +293,7 @@ function reportOnly(): void {
   const e2e = e2eRuns();
   fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, validated: read('validated.json'), cliCost: read('cli-cost.json'), e2e }));
   if (writeTesting(ROOT)) process.stdout.write('wrote bench/mutation-summary.json, TESTING.md\n');
+  if (writeReliability(ROOT)) process.stdout.write('wrote bench/reliability.json, RELIABILITY.md\n');
 }
 
 if (process.argv[2] === '--report') {

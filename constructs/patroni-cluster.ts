@@ -118,7 +118,10 @@ export abstract class PatroniCluster extends Construct {
         label: `${this.node.id} DCS patch (${this.resolved.scope})`,
         endpoints: this.restEndpoints,
         renderJson: () => this.patchJson(),
-        dependsOn: this.nodeResources,
+        // No dependency on the members: the patch goes through any member that answers, so a
+        // member that is down fails its own resource without holding back the configuration of
+        // the others; on a new cluster the program waits for the first member to answer
+        // (deploy.patchTimeoutSeconds).
       });
     }
     return this.patch;

@@ -367,8 +367,12 @@ export class Harness {
       const child = spawn(cli, args, { cwd: ROOT, env, detached: Boolean(interrupt) });
       let output = '';
       let interrupted = false;
+      // the output as it comes, so that a deploy that hangs shows where
+      const live = path.join(this.work, 'logs', `${this.cli}-${label}.live.log`);
+      fs.writeFileSync(live, `$ ${this.cli} ${args.join(' ')}\n`);
       const seen = (d: Buffer) => {
         output += d;
+        fs.appendFileSync(live, d);
         if (interrupt && !interrupted && interrupt.when.test(output)) {
           interrupted = true;
           process.kill(-child.pid!, 'SIGINT');
@@ -417,8 +421,8 @@ export class Harness {
   }
 
   /** A superuser client of the test, from ADMIN_ADDRESS (not yet connected). */
-  adminClient(host: string, applicationName = 'e2e'): Client {
-    return clientFrom(this.layout.admin ?? ADMIN_ADDRESS, host, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD, { application_name: applicationName, connectionTimeoutMillis: 2000 });
+  adminClient(host: string, applicationName = 'e2e', extra: Record<string, unknown> = {}): Client {
+    return clientFrom(this.layout.admin ?? ADMIN_ADDRESS, host, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD, { application_name: applicationName, connectionTimeoutMillis: 2000, ...extra });
   }
 
   /** pgbench as the postgres OS user, through the member's unix socket (the article's peer line). */
@@ -457,7 +461,7 @@ export class Harness {
 
   patronictl(node: string, args: string[]): string {
     const rest = node in this.layout.standby ? { PATRONI_RESTAPI_PASSWORD: DC2_RESTAPI_PASSWORD } : {};
-    return execFileSync(...this.onPlatform('/usr/bin/patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args]), { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest } });
+    return execFileSync(...this.onPlatform('/usr/bin/patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args]), { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest }, timeout: 30_000 });
   }
 
   pidOf(node: string): number | undefined {
@@ -527,6 +531,16 @@ export class Harness {
   }
 }
 
+/**
+ * Ends a client, politely when its server answers; its socket is destroyed after 2 s otherwise
+ * (ending a connection whose packets are dropped never completes, and would keep jest alive).
+ */
+async function closeClient(client: Client | undefined): Promise<void> {
+  if (!client) return;
+  await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
+  (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream?.destroy();
+}
+
 /** Inserts rows into one host as fast as it acknowledges them, reconnecting on errors; records each acknowledgement. */
 export class Writer {
   readonly acked: { id: number; at: number }[] = [];
@@ -539,7 +553,8 @@ export class Writer {
       while (!this.stopped) {
         try {
           if (!client) {
-            client = this.h.adminClient(this.host, 'writer');
+            // an insert that gets no answer (its server cut off, packets dropped) gives up after 5 s
+            client = this.h.adminClient(this.host, 'writer', { query_timeout: 5000 });
             client.on('error', () => undefined); // a server going away: the next query fails and reconnects
             await client.connect();
           }
@@ -547,18 +562,22 @@ export class Writer {
           await client.query(`insert into ${this.table}(id) values ($1)`, [id]);
           this.acked.push({ id, at: now() });
         } catch {
-          await client?.end().catch(() => undefined);
+          void closeClient(client);
           client = undefined;
           await sleep(20);
         }
         await sleep(5);
       }
-      await client?.end().catch(() => undefined);
+      await closeClient(client);
     })();
     return this;
   }
+  /**
+   * Stops the writer: at once when its last insert has returned, else after at most 15 s (an
+   * insert whose server was cut off may never return; what it acknowledged is kept either way).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.done;
+    await Promise.race([this.done, sleep(15_000)]);
   }
 }

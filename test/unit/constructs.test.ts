@@ -57,12 +57,10 @@ describe('article topology, following', () => {
     expect(hba[hba.length - 1]).toBe('host all postgres all reject');
   });
 
-  test('order: primary nodes, then the primary patch; the standby stack waits for the primary stack', () => {
+  test('order: the role step, then the members and the patch side by side (a member down does not hold back the patch); the standby stack waits for the primary stack', () => {
     const patch = byPath(primary, 'cluster/dcs-patch/apply');
-    expect(patch.depends_on).toHaveLength(4);
-    expect(patch.depends_on[0]).toMatch(/^terraform_data\.cluster_node-so1_config_/);
-    // the cluster's role step comes first: members and patch wait for it
-    expect(patch.depends_on[3]).toMatch(/^terraform_data\.cluster_role_apply_/);
+    // the cluster's role step comes first: members and patch wait for it, not for each other
+    expect(patch.depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
     expect(byPath(primary, 'cluster/node-so1/config').depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
     expect((app.node.findChild('standby') as TerraformStack).dependencies.map((d) => d.node.id)).toEqual(['primary']);
   });
@@ -176,7 +174,7 @@ describe('promotion variant (detached)', () => {
     expect(JSON.parse(byPath(keep.standby, 'source-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
   });
 
-  test('the gate runs in the detach, first; the members follow the detach; the patch and the source-slots step after them', () => {
+  test('the gate runs in the detach, first; the members and the patch follow the detach; the source-slots step after the patch', () => {
     const keys = Object.keys(resourcesOf(detached.standby));
     const key = (prefix: string) => `terraform_data.${keys.find((k) => k.startsWith(prefix))}`;
     const detach = byPath(detached.standby, 'promotion/detach/apply');
@@ -196,10 +194,10 @@ describe('promotion variant (detached)', () => {
       expect(file.depends_on).toEqual([key('link_promotion_detach_apply'), key('cluster_role_apply')]);
       expect(JSON.stringify(file.provisioner)).toContain('systemctl reload patroni@16-pgcluster.service');
     }
-    // the cluster's patch (which carries standby_cluster: null too) runs the gate as well, after the members
+    // the cluster's patch (which carries standby_cluster: null too) runs the gate as well, after the detach
     const patch = byPath(detached.standby, 'dcs-patch/apply');
     expect(patch.provisioner[0]['local-exec'].command).toMatch(/link-health\.cjs" gate && node /);
-    expect(patch.depends_on).toEqual([key('cluster_node-ta1_config'), key('cluster_node-ta2_config'), key('cluster_node-ta3_config'), key('link_promotion_detach_apply'), key('cluster_role_apply')]);
+    expect(patch.depends_on).toEqual([key('link_promotion_detach_apply'), key('cluster_role_apply')]);
     expect(byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'].command).not.toContain('link-health');
     const release = byPath(detached.standby, 'source-slots/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
