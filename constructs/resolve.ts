@@ -98,6 +98,7 @@ export interface ResolvedLink {
     readonly user: string;
     readonly addresses: readonly string[];
   };
+  readonly reseed?: { readonly cluster: string; readonly generation: number; readonly timeoutSeconds: number };
   readonly roleChange: {
     readonly maxLagBytes: number;
     readonly catchUpTimeoutSeconds: number;
@@ -229,6 +230,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
       user: link.monitoring?.user ?? link.promotion?.user ?? primary.users.superuser,
       addresses: (link.monitoring?.addresses ?? []).map(defaultHbaAddress),
     },
+    reseed: link.reseed ? { cluster: link.reseed.cluster, generation: link.reseed.generation, timeoutSeconds: link.reseed.timeoutSeconds ?? 1800 } : undefined,
     roleChange: {
       maxLagBytes: link.roleChange?.maxLagBytes ?? 16 * 1024 * 1024,
       catchUpTimeoutSeconds: link.roleChange?.catchUpTimeoutSeconds ?? 30,

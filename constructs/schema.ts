@@ -156,6 +156,13 @@ export const linkSchema = z.strictObject({
       acceptDataLoss: z.boolean().optional(),
     })
     .optional(),
+  reseed: z
+    .strictObject({
+      cluster: nonEmpty,
+      generation: z.number().int().min(1),
+      timeoutSeconds: z.number().int().min(10).max(86400).optional(),
+    })
+    .optional(),
   monitoring: z
     .strictObject({
       user: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'must be a plain role name (letters, digits, _)').optional(),

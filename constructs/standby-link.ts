@@ -16,6 +16,8 @@ import { primaryContribution, roleConfig, sourceHosts, standbyContribution } fro
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
 import { addDependency } from './patroni-node';
 import { Promotion } from './promotion';
+import { reseedConfig } from './planners/reseed';
+import { Reseed } from './reseed';
 import { RoleStep } from './role-step';
 import { resolveLink, ResolvedLink } from './resolve';
 import { LinkSpec } from './types';
@@ -63,6 +65,8 @@ export class StandbyLink extends Construct {
   readonly sourceSlots: DcsConfigPatch;
   /** Each cluster's role step (in the cluster's own scope and stack). */
   readonly roles: { readonly primary: RoleStep; readonly standby: RoleStep };
+  /** The standby cluster's re-seed (`reseed`), in the standby's stack; undefined without one. */
+  readonly reseed?: Reseed;
 
   constructor(scope: Construct, id: string, props: StandbyLinkProps) {
     super(scope, id);
@@ -70,12 +74,15 @@ export class StandbyLink extends Construct {
     const roles = roleProblems(this.node.path, props);
     if (roles.length > 0) throw new TopologyError(this.node.path, roles);
     const spec = validateLinkSpec(linkProps, this.node.path);
+    // how the role steps and a re-seed name the clusters
+    const names = { primary: props.names?.primary ?? primary.node.path, standby: props.names?.standby ?? standby.node.path };
     const warnings = checkLink(
       primary.spec,
       standby.spec,
       spec,
       problemPaths ?? { primary: primary.node.path, standby: standby.node.path, link: this.node.path },
       this.node.path,
+      names,
     );
     // printed once, by cdktf (synth, diff, deploy); acknowledged ones are left out
     for (const w of warnings) Annotations.of(this).addWarning(formatWarning(w));
@@ -99,7 +106,6 @@ export class StandbyLink extends Construct {
     if (this.state === 'detached') this.promotion = new Promotion(this, 'promotion', { primary, standby, link: this.resolved });
 
     // each cluster's role step, in its own stack: the source's runs a switchover or a rejoin
-    const names = { primary: props.names?.primary ?? primary.node.path, standby: props.names?.standby ?? standby.node.path };
     // one role step per cluster; a cluster in several links (a source with two standby
     // clusters) gets one per link
     const roleId = (c: Construct) => (c.node.tryFindChild('role') ? `role-${this.node.id}` : 'role');
@@ -107,6 +113,14 @@ export class StandbyLink extends Construct {
       primary: new RoleStep(primary, roleId(primary), { cluster: primary, config: roleConfig(this.resolved, 'source', primary.resolved, standby.resolved, { me: names.primary, other: names.standby }) }),
       standby: new RoleStep(standby, roleId(standby), { cluster: standby, config: roleConfig(this.resolved, 'standby', standby.resolved, primary.resolved, { me: names.standby, other: names.primary }) }),
     };
+
+    if (this.resolved.reseed) {
+      this.reseed = new Reseed(this, 'reseed', {
+        cluster: standby,
+        config: reseedConfig(this.resolved, primary.resolved, standby.resolved, { source: names.primary, standby: names.standby }),
+        after: [this.roles.standby.resource],
+      });
+    }
 
     this.sourceSlots = new DcsConfigPatch(this, 'source-slots', {
       cluster: primary.resolved,

@@ -304,6 +304,14 @@ export interface LinkSpec {
   /** How a change of the source (switchover, switchback, rejoin) is checked and carried out. @default see RoleChangeSpec */
   readonly roleChange?: RoleChangeSpec;
   /**
+   * Re-seed the standby cluster from the source: every member's data directory is set aside (moved,
+   * never deleted), the cluster's DCS state is removed and the members cloned anew from the
+   * source. The way back after the link slot was invalidated (`wal_status` lost): the WAL the
+   * standby needs is gone from the source. Runs once per generation; refused while the standby
+   * leader streams. @default - no re-seed
+   */
+  readonly reseed?: ReseedSpec;
+  /**
    * Warnings accepted on purpose, by id (each warning prints its id), with the reason: they are
    * no longer printed. An id that is not a warning's is an error. @default - none
    */
@@ -335,6 +343,20 @@ export interface RoleChangeSpec {
    * @default false
    */
   readonly acceptDataLoss?: boolean;
+}
+
+/** A re-seed of the standby cluster, run once for each new generation. */
+export interface ReseedSpec {
+  /**
+   * The cluster to re-seed, as the topology names it (`standby`, or its name under `clusters:`):
+   * it must be the link's standby cluster, so that a switchover never re-seeds the new standby
+   * by a forgotten setting.
+   */
+  readonly cluster: string;
+  /** Raise it (1, 2, ...) to run a re-seed: each new value runs one. */
+  readonly generation: number;
+  /** How long the members may take to be cloned and streaming again. @default 1800 */
+  readonly timeoutSeconds?: number;
 }
 
 /**

@@ -35,9 +35,11 @@ export function checkLink(
   link: LinkSpec,
   where: { primary: string; standby: string; link: string },
   source: string,
+  names: { primary: string; standby: string } = { primary: 'primary', standby: 'standby' },
 ): Problem[] {
   const p = resolveCluster(primary);
   const { errors, warnings } = checkRules({ primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where });
+  errors.push(...reseedProblems(link, standby, names, where.link));
   const acknowledged = link.acknowledgeWarnings ?? [];
   acknowledged.forEach((a, i) => {
     if (!WARNING_IDS.includes(a.id)) {
@@ -97,6 +99,26 @@ function validateDataCenterLayout(input: unknown, source: string): { topology: T
   problems.push(...primary.problems, ...standby.problems, ...linked.problems);
   if (problems.length > 0 || !primary.value || !standby.value || !linked.value) throw new TopologyError(source, problems);
   const where = { primary: `clusters.${link.source}`, standby: `clusters.${standbyName}`, link: 'link' };
-  const warnings = checkLink(primary.value, standby.value, linked.value, where, source);
+  const warnings = checkLink(primary.value, standby.value, linked.value, where, source, { primary: link.source, standby: standbyName });
   return { topology: { primary: primary.value, standby: standby.value, link: linked.value, names: { primary: link.source, standby: standbyName } }, warnings };
+}
+
+/** A re-seed names the link's standby cluster, which follows and whose members the stacks deploy. */
+function reseedProblems(link: LinkSpec, standby: ClusterSpec, names: { primary: string; standby: string }, linkPath: string): Problem[] {
+  const reseed = link.reseed;
+  if (!reseed) return [];
+  const path = `${linkPath}.reseed.cluster`;
+  if (reseed.cluster === names.primary) {
+    return [{ path, message: 'is the source of the link: a re-seed throws a cluster\'s data away and clones it from the source', received: reseed.cluster, allowed: `the standby cluster, ${names.standby}`, fix: `remove link.reseed (it re-seeded ${reseed.cluster} while it was the standby), or name ${names.standby}` }];
+  }
+  if (reseed.cluster !== names.standby) {
+    return [{ path, message: 'is not the standby cluster of this link', received: reseed.cluster, allowed: names.standby, fix: `set link.reseed.cluster: ${names.standby}` }];
+  }
+  if ((link.state ?? 'following') === 'detached') {
+    return [{ path: `${linkPath}.reseed`, message: `re-seeds ${reseed.cluster}, which the detached link promotes: its own writes would be thrown away`, received: `state: detached, reseed.generation: ${reseed.generation}`, allowed: 'a re-seed while the link follows', fix: 'remove link.reseed, or set link.state: following' }];
+  }
+  if (standby.mode === 'existing') {
+    return [{ path, message: 'is a cluster of mode existing: the stacks do not run its members, so they cannot stop and clone them', received: reseed.cluster, allowed: 'a managed standby cluster', fix: 're-seed it with its own tooling, and remove link.reseed' }];
+  }
+  return [];
 }

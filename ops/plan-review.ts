@@ -224,6 +224,24 @@ function detachReview(action: string, after: Values | undefined): Finding[] {
   return [attention(`PROMOTION: the standby cluster is detached (standby_cluster: null) and becomes an independent primary, after the promotion gate: same system identifier and timeline as the source, replay not paused, caught up, no write on the source for ${gate.settleSeconds ?? '?'} s, no open write or prepared transaction; a refusal leaves both clusters as they are`)];
 }
 
+/**
+ * The re-seed's steps: its gate carries the plan-wide warning (what is thrown away, what is kept);
+ * each host step says what it does on its member. Only a create or a replace runs them; their
+ * removal (link.reseed taken out) runs nothing.
+ */
+function reseedReview(action: string, step: string, v: Values): Finding[] {
+  if (action !== 'create' && action !== 'replace') return [info('the re-seed step leaves the plan: nothing runs')];
+  const cfg = parseJson(v.reseed_config);
+  if (step === 'gate') {
+    const aside = Object.entries((cfg.setAside ?? {}) as Record<string, string>).map(([m, d]) => `${m} -> ${d}`).join(', ');
+    return [attention(`RE-SEED of ${cfg.standby?.name ?? 'the standby cluster'} from ${cfg.source?.name ?? 'the source'} (generation ${v.generation}): refused unless it is a standby cluster whose standby leader cannot stream; then every member is stopped, its data directory set aside (${aside}; nothing deleted), the cluster's DCS state removed, and the members cloned anew from the source (a full copy across the data centers)`)];
+  }
+  if (step.endsWith('-set-aside')) return [attention(`member ${v.member}: Patroni stopped, its data directory set aside`)];
+  if (step === 'dcs-reset') return [attention(`the cluster's state in its DCS removed (patronictl remove, on ${v.member})`)];
+  if (step.endsWith('-start')) return [info(`member ${v.member}: Patroni started, it clones anew`)];
+  return [info('waits until the re-seeded members stream')];
+}
+
 /** One stack's plan (`terraform show -json`), reviewed. `memberOf` names addresses (from all the plans). */
 export function reviewPlan(stack: string, plan: { resource_changes?: ResourceChange[] }, memberOf: (ip: string) => string | undefined = () => undefined): StackReview {
   const resources: ResourceReview[] = [];
@@ -239,6 +257,9 @@ export function reviewPlan(stack: string, plan: { resource_changes?: ResourceCha
       resources.push({ subject: `member ${v.member}`, action, findings, diffs });
     } else if ('gate_config' in v && rc.name.includes('detach')) {
       resources.push({ subject: 'promotion (detach)', action, findings: detachReview(action, after), diffs: [] });
+    } else if (rc.name.startsWith('link_reseed_')) {
+      const step = rc.name.replace(/^link_reseed_/, '').replace(/_[0-9A-F]{8}$/, '');
+      resources.push({ subject: `re-seed ${step}`, action, findings: reseedReview(action, step, v), diffs: [] });
     } else if ('role' in v && 'role_config' in v) {
       resources.push({ subject: 'role step', action, findings: roleReview(action, before, after), diffs: [] });
     } else if ('patch_json' in v) {

@@ -130,7 +130,7 @@ export interface RoleConfig {
   readonly acceptDataLoss: boolean;
 }
 
-function roleCluster(cluster: ResolvedCluster, name: string): RoleCluster {
+export function roleCluster(cluster: ResolvedCluster, name: string): RoleCluster {
   return { name, scope: cluster.scope, restUser: cluster.patroni.restApiUsername, restPasswordEnv: cluster.patroni.restApiPasswordEnv, nodes: healthNodes(cluster) };
 }
 

@@ -20,7 +20,16 @@ running() {
 case "$action" in
   status) running ;;
   reload) running && kill -HUP "$(cat "$pidfile")" ;;
-  stop) if running; then kill -TERM "$(cat "$pidfile")"; fi ;;
+  stop)
+    # Patroni stops PostgreSQL before it exits: wait for it (60 s), as systemctl stop does
+    if running; then kill -TERM "$(cat "$pidfile")"; fi
+    n=0
+    while running; do
+      n=$((n + 1))
+      if [ "$n" -gt 600 ]; then echo "$node: Patroni did not stop within 60 s" >&2; exit 1; fi
+      sleep 0.1
+    done
+    ;;
   start)
     if running; then exit 0; fi
     # the fault suite's "host down": the member cannot be started until the mark goes

@@ -443,7 +443,7 @@ describe('collect (the figures behind status)', () => {
     world.current.slot = { active: true, wal_status: 'unreserved', safe_wal_size: '-1024', retained_bytes: '1073741824', consumer: 's1' };
     const r = await collect();
     expect(r.slot).toMatchObject({ walStatus: 'unreserved', retainedBytes: 1073741824, safeWalSize: -1024 });
-    expect(r.problems).toEqual(['the link slot link_slot has wal_status unreserved: WAL the standby needs is (about to be) removed']);
+    expect(r.problems).toEqual(['the link slot link_slot has wal_status unreserved: the source is about to remove WAL the standby needs (max_slot_wal_keep_size); if it does, the standby must be re-seeded']);
   });
 
   test('the source out of reach: no leader, no slot figures', async () => {
