@@ -59,6 +59,22 @@ export const HOT_STANDBY_DEFAULTS: Readonly<Record<string, number>> = {
   max_locks_per_transaction: 64,
 };
 
+/** A PostgreSQL memory size (`16MB`, `1GB`, `512kB`, a number in `unit`) in MB; undefined if unreadable. */
+export function sizeInMb(value: unknown, unit: 'MB' = 'MB'): number | undefined {
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s*(kB|MB|GB|TB)?\s*$/.exec(String(value));
+  if (!m) return undefined;
+  const factor: Record<string, number> = { kB: 1 / 1024, MB: 1, GB: 1024, TB: 1024 * 1024 };
+  return Number(m[1]) * factor[m[2] ?? unit];
+}
+
+/** A PostgreSQL time (`10s`, `500ms`, `1min`, a number of milliseconds) in ms; undefined if unreadable. */
+function timeInMs(value: unknown): number | undefined {
+  const m = /^\s*(\d+)\s*(ms|s|min|h)?\s*$/.exec(String(value));
+  if (!m) return undefined;
+  const factor: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 };
+  return Number(m[1]) * factor[m[2] ?? 'ms'];
+}
+
 function clusters(ctx: RuleContext): [string, ResolvedCluster][] {
   return [
     [ctx.where.primary, ctx.primary],
@@ -406,6 +422,25 @@ export const ERROR_RULES: readonly Rule[] = [
           : [],
       ),
   },
+  {
+    // Patroni checks wal_keep_size before it passes it on PostgreSQL's command line, and replaces
+    // a value below 16MB with its default, 128MB, without a word (Patroni 3.0.2 and 4.0)
+    id: 'wal-keep-size-patroni-minimum',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) => {
+        const v = c.postgresql.parameters.wal_keep_size;
+        const mb = v === undefined ? undefined : sizeInMb(v);
+        return mb === undefined || mb >= 16
+          ? []
+          : [{
+              path: `${where}.postgresql.parameters.wal_keep_size`,
+              message: "is below Patroni's minimum wal_keep_size (16MB): Patroni runs PostgreSQL with its default, 128MB, instead, so the plan would not show what runs",
+              received: v,
+              allowed: '16MB or more',
+              fix: 'set it to 16MB (the smallest Patroni passes on), or remove it',
+            }];
+      }),
+  },
 ];
 
 /**
@@ -434,6 +469,27 @@ function renderedHba(ctx: RuleContext): [string, string[]][] {
 }
 
 export const WARNING_RULES: readonly Rule[] = [
+  {
+    // Seen in the fault suite: the link cut, the slot past max_slot_wal_keep_size, the next
+    // checkpoint signals the walsender that holds the slot and waits for it to let go; that
+    // walsender, ending, blocks writing to the cut-off standby until TCP gives up (about 15 min
+    // with Linux's defaults). No checkpoint completes meanwhile, and WAL piles up.
+    id: 'slot-limit-without-tcp-user-timeout',
+    check: (ctx) => {
+      const p = ctx.primary.postgresql.parameters;
+      const limit = p.max_slot_wal_keep_size === undefined ? undefined : sizeInMb(p.max_slot_wal_keep_size);
+      const tcp = p.tcp_user_timeout === undefined ? 0 : timeInMs(p.tcp_user_timeout);
+      return limit === undefined || limit < 0 || (tcp !== undefined && tcp > 0)
+        ? []
+        : [{
+            path: `${ctx.where.primary}.postgresql.parameters`,
+            message: "sets max_slot_wal_keep_size without tcp_user_timeout: when the link is cut and the slot goes past the limit, the checkpoint that invalidates it waits for the walsender still holding it, and that walsender waits on a write to the cut-off standby until TCP gives up (about 15 minutes by default); no checkpoint completes meanwhile",
+            received: { max_slot_wal_keep_size: p.max_slot_wal_keep_size, tcp_user_timeout: p.tcp_user_timeout ?? null },
+            allowed: 'tcp_user_timeout set (e.g. 10s) wherever max_slot_wal_keep_size is',
+            fix: 'add tcp_user_timeout: 10s to the source\'s postgresql.parameters',
+          }];
+    },
+  },
   {
     // status and the gate connect over TCP; a pg_hba that rejects their role from every address
     // (the article's `host all postgres all reject` with the default superuser) makes both fail.

@@ -11,7 +11,7 @@ const dc1 = new PrimaryPatroniCluster(env, 'dc1', {
   scope: 'payments',
   dcs: { type: 'etcd3', hosts: ['10.1.0.10:2379'] },
   nodes: [{ name: 'pay-a1', host: '10.1.0.11' }, { name: 'pay-a2', host: '10.1.0.12' }],
-  postgresql: { version: 16, parameters: { wal_keep_size: '1GB', max_slot_wal_keep_size: '50GB' } },
+  postgresql: { version: 16, parameters: { wal_keep_size: '1GB', max_slot_wal_keep_size: '50GB', tcp_user_timeout: '10s' } },
 });
 const dc2 = new StandbyPatroniCluster(env, 'dc2', {
   scope: 'payments',

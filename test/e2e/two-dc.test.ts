@@ -54,7 +54,11 @@ function twoDcTopology(): Record<string, any> {
   // members admit each other through the generated per-member lines only
   t.primary.postgresql.pgHba = ['local all postgres peer', 'local replication replicator peer map=replicamap', 'local postgres rewinder peer map=rewindmap', `host all postgres ${PIPELINE}/32 scram-sha-256`];
   // a receiver that hears nothing for 10 s reconnects (the default, 60 s, outlasts a short partition)
-  t.primary.postgresql.parameters = { ...t.primary.postgresql.parameters, wal_receiver_timeout: '10s', wal_sender_timeout: '10s', max_slot_wal_keep_size: '256MB' };
+  // tcp_user_timeout: a connection whose peer is cut off ends after 10 s (see fault 6, and the
+  // slot-limit-without-tcp-user-timeout warning)
+  const wan = { wal_receiver_timeout: '10s', wal_sender_timeout: '10s', max_slot_wal_keep_size: '256MB', tcp_user_timeout: '10s' };
+  t.primary.postgresql.parameters = { ...t.primary.postgresql.parameters, ...wan };
+  t.standby.postgresql.parameters = { ...t.standby.postgresql.parameters, ...wan };
   t.link.monitoring = { user: 'monitor', addresses: [`${PIPELINE}/32`] };
   return t;
 }
@@ -366,6 +370,94 @@ step('5. `cdktf deploy` interrupted (SIGINT) in the middle of its apply: a re-de
   expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
   expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
   record({ fault: '`cdktf deploy` interrupted (SIGINT) during its apply', checked: 'the interrupted deploy stops; the next one converges: the change on every member once, the same leaders, nothing re-cloned, empty plans', acknowledged: 0, lost: 0, promised: true, recoveryMs, reclones: 0 });
+});
+
+/** The link slot on a dc1 member, as pg_replication_slots has it. */
+async function linkSlot(host: string): Promise<{ wal_status: string; active: boolean } | undefined> {
+  return (await h.sql<{ wal_status: string; active: boolean }>(host, "select wal_status, active from pg_replication_slots where slot_name = 'standby_cluster_slot'"))[0];
+}
+
+step('6. slot limit exceeded: with max_slot_wal_keep_size small and the link cut while dc1 writes, the slot is invalidated; status says so and names the re-seed; the re-seed through the stacks (refused while the link is healthy) brings dc2 back with every acknowledged write', async () => {
+  const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+  const ids = await identities();
+  // a re-seed while the standby leader streams is refused, with nothing touched
+  writeTopology((t) => (t.link.reseed = { cluster: 'dc2', generation: 1 }));
+  const refused = await h.cdktfDeployAsync(['*'], 'reseed-refused');
+  expect(refused.status).not.toBe(0);
+  expect(refused.output).toMatch(/\[re-seed\] REFUSED: nothing to re-seed: dc2's standby leader \w+ streams from 10\.231\.1\.\d/);
+  expect(await identities()).toEqual(ids);
+  expect((await linked())?.standbyLeader).toBe(before.standbyLeader);
+  // the source keeps at most 48 MB of WAL for a slot, and 16 MB for anyone else (the least
+  // Patroni passes on)
+  writeTopology((t) => {
+    delete t.link.reseed;
+    Object.assign(t.clusters.dc1.postgresql.parameters, { max_slot_wal_keep_size: '48MB', wal_keep_size: '16MB' });
+  });
+  const limited = await h.cdktfDeployAsync(['*'], 'slot-limit');
+  expect({ status: limited.status, tail: limited.status === 0 ? '' : limited.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
+  await waitFor('max_slot_wal_keep_size 48MB and wal_keep_size 16MB on the dc1 leader', 60_000, async () => (await setting(DC1[before.leader], 'max_slot_wal_keep_size')) === '48MB' && (await setting(DC1[before.leader], 'wal_keep_size')) === '16MB');
+  const writer = new Writer(h, DC1[before.leader], 6_000_000, 'faults').start();
+  let deployMs = 0;
+  let res: { status: number; output: string } = { status: -1, output: '' };
+  try {
+    await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
+    net('cut');
+    // far more WAL than the slot may keep, then checkpoints, until the slot is invalidated
+    await h.sql(DC1[before.leader], 'create table bulk(id bigint, pad text)');
+    await waitFor('the link slot lost on the dc1 leader', 180_000, async () => {
+      await h.sql(DC1[before.leader], "insert into bulk select g, repeat(md5(g::text), 32) from generate_series(1, 40000) g; truncate bulk; checkpoint");
+      return (await linkSlot(DC1[before.leader]))?.wal_status === 'lost';
+    });
+    await h.sql(DC1[before.leader], 'drop table bulk');
+    // status: unhealthy, the slot lost, and the way back named
+    const during = status();
+    expect(during.healthy).toBe(false);
+    expect(during.problems.join('\n')).toContain("the link slot standby_cluster_slot has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of dc2 from dc1: set link.reseed: { cluster: dc2, generation: <a new number> } and deploy");
+    net('heal');
+    // the link is back, the standby leader is not: the WAL it asks for is gone
+    await sleep(15_000);
+    expect(await linked()).toBeUndefined();
+    const log = fs.readFileSync(path.join(h.work, 'logs', `${before.standbyLeader}.log`), 'utf8');
+    expect(log).toMatch(/requested WAL segment \S+ has already been removed|can no longer get changes from replication slot|replication slot "standby_cluster_slot" .*invalidated/);
+    expect(status().healthy).toBe(false);
+    // the documented recovery: a re-seed of dc2, through the stacks, with the writer still running
+    writeTopology((t) => (t.link.reseed = { cluster: 'dc2', generation: 1 }));
+    const t0 = now();
+    res = await h.cdktfDeployAsync(['*'], 'reseed');
+    deployMs = now() - t0;
+  } finally {
+    net('heal');
+    await writer.stop();
+  }
+  expect({ status: res.status, tail: res.status === 0 ? '' : res.output.slice(-4000) }).toEqual({ status: 0, tail: '' });
+  expect(res.output).toMatch(/\[re-seed\] .*the link slot standby_cluster_slot on dc1 is invalidated \(wal_status lost\): renewing it/);
+  expect(res.output).toMatch(/\[re-seed\] .*re-seeded in \d+ s: \w+ streams from 10\.231\.1\.\d+, \w+, \w+ from it/);
+  const { value: after } = await waitFor('dc2 streaming from dc1 again', 120_000, linked);
+  const { ms } = await waitFor('every acknowledged write on the new standby leader', 120_000, async () => (await missingOn(DC2[after.standbyLeader], writer.acked)).length === 0);
+  const lost = (await missingOn(DC2[after.standbyLeader], writer.acked)).length;
+  expect((await linkSlot(DC1[after.leader]))?.active).toBe(true);
+  // every dc2 member was cloned anew, its old data directory kept aside; dc1 untouched
+  const now2 = await identities();
+  for (const n of Object.keys(DC2)) {
+    expect(now2[n]).not.toBe(ids[n]);
+    expect(fs.existsSync(path.join(h.work, 'data', `${n}.reseed-1`, 'PG_VERSION'))).toBe(true);
+  }
+  for (const n of Object.keys(DC1)) expect(now2[n]).toBe(ids[n]);
+  const healthy = await waitFor('status healthy after the re-seed', 60_000, async () => (status().healthy ? true : undefined));
+  expect(healthy.value).toBe(true);
+  expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
+  expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+  timings.reseedDeployMs = deployMs;
+  record({ fault: 'slot limit exceeded (max_slot_wal_keep_size 48MB, link cut while dc1 writes), then a re-seed of dc2 through the stacks', checked: 'the re-seed refused while the link is healthy; the slot invalidated (wal_status lost), status names the re-seed; the standby cannot stream after the heal; link.reseed: every dc2 member cloned anew (old data set aside), the slot renewed, every acknowledged write on dc2, empty plans after', acknowledged: writer.acked.length, lost, promised: true, recoveryMs: deployMs + ms, reclones: Object.keys(DC2).length });
+  // the re-seed leaves the topology: its steps leave the state, nothing runs; the limits go back
+  writeTopology((t) => {
+    delete t.link.reseed;
+    Object.assign(t.clusters.dc1.postgresql.parameters, { max_slot_wal_keep_size: '256MB', wal_keep_size: '128MB' });
+  });
+  const back = await h.cdktfDeployAsync(['*'], 'reseed-removed');
+  expect({ status: back.status, tail: back.status === 0 ? '' : back.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
+  expect(back.output).not.toMatch(/\[re-seed\]/);
+  expect(await identities()).toEqual(now2);
 });
 
 step('8. cross-DC latency: a planned switchover dc1 -> dc2 across the delay, with a writer on dc1: no acknowledged write lost, dc1 follows dc2, nothing re-cloned', async () => {

@@ -81,6 +81,9 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['negative ttl', (t) => (t.primary.patroni = { ttl: -1 }), ["primary.patroni.ttl: is below Patroni's minimum ttl (20 s): Patroni raises it to 20 by itself, so the plan would not show what runs"]],
     ['ttl below what Patroni 4 keeps', (t) => (t.standby.patroni = { ttl: 15 }), ["standby.patroni.ttl: is below Patroni's minimum ttl (20 s): Patroni raises it to 20 by itself, so the plan would not show what runs"]],
     ['retry_timeout below what Patroni 4 keeps', (t) => (t.primary.patroni = { retryTimeout: 2 }), ["primary.patroni.retryTimeout: is below Patroni's minimum retry_timeout (3 s): Patroni raises it to 3 by itself, so the plan would not show what runs"]],
+    ['wal_keep_size below what Patroni passes on', (t) => (t.primary.postgresql.parameters.wal_keep_size = '0'), ["primary.postgresql.parameters.wal_keep_size: is below Patroni's minimum wal_keep_size (16MB): Patroni runs PostgreSQL with its default, 128MB, instead, so the plan would not show what runs"]],
+    ['wal_keep_size in kB', (t) => (t.standby.postgresql.parameters.wal_keep_size = '8192kB'), ["standby.postgresql.parameters.wal_keep_size: is below Patroni's minimum wal_keep_size (16MB): Patroni runs PostgreSQL with its default, 128MB, instead, so the plan would not show what runs"]],
+    ['wal_keep_size 16MB and 1GB: accepted', (t) => { t.primary.postgresql.parameters.wal_keep_size = '16MB'; t.standby.postgresql.parameters.wal_keep_size = '1GB'; }, []],
     ['loop_wait zero', (t) => (t.primary.patroni = { loopWait: 0 }), ['primary.patroni.loopWait: is too small']],
     ['unknown auth method', (t) => (t.primary.postgresql.authMethod = 'password'), ['primary.postgresql.authMethod: is not an allowed value']],
     ['disaster flag not a boolean', (t) => (t.link.promotion = { disaster: 'yes' }), ['link.promotion.disaster: must be a boolean, not a string']],
@@ -172,6 +175,16 @@ describe('warnings: each with its id, printed once, acknowledgeable', () => {
     const text = formatWarning(warnings[0]);
     expect(text.startsWith('[single-source-host] link.sourceVip: ')).toBe(true);
     expect(text.split('\n').at(-1)).toBe('    accept:   link.acknowledgeWarnings: [{ id: single-source-host, reason: <why this risk is accepted> }]');
+  });
+
+  test('a slot limit on the source without tcp_user_timeout: a warning; with it, none', () => {
+    const ids = (change: (t: any) => void) => parseTopology(stringify(mutate(base, change)), 'w.yaml').warnings.map((w) => w.id);
+    expect(ids((t) => (t.primary.postgresql.parameters.max_slot_wal_keep_size = '10GB'))).toEqual(['slot-limit-without-tcp-user-timeout']);
+    expect(ids((t) => Object.assign(t.primary.postgresql.parameters, { max_slot_wal_keep_size: '10GB', tcp_user_timeout: '10s' }))).toEqual([]);
+    expect(ids((t) => Object.assign(t.primary.postgresql.parameters, { max_slot_wal_keep_size: -1 }))).toEqual([]);
+    const [w] = parseTopology(stringify(mutate(base, (t) => (t.primary.postgresql.parameters.max_slot_wal_keep_size = '10GB'))), 'w.yaml').warnings;
+    expect(w.message).toMatch(/the checkpoint that invalidates it waits for the walsender still holding it, .* until TCP gives up/);
+    expect(w.fix).toBe("add tcp_user_timeout: 10s to the source's postgresql.parameters");
   });
 
   test('an acknowledged warning is left out; the others stay', () => {

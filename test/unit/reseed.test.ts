@@ -16,6 +16,7 @@ import { parseTopology } from '../../stacks/topology-file';
 import { articleTopology, mutate, resourcesOf, synthTopology } from './helpers';
 
 const base = articleTopology();
+const standbyWith = (change: (c: any) => void) => mutate(base, (t) => change(t.standby)).standby;
 const withReseed = (generation = 1, cluster = 'standby') => mutate(base, (t) => (t.link.reseed = { cluster, generation }));
 
 function problems(input: unknown, linkState?: string): string[] {
@@ -85,14 +86,14 @@ describe('the steps in the standby stack', () => {
 });
 
 describe('what the hosts run', () => {
-  const cluster = resolveCluster(mutate(base.standby, (c) => {
+  const cluster = resolveCluster(standbyWith((c) => {
     c.nodes[1].overrides = { postgresql: { data_dir: "/srv/pg/it's" } };
     c.deploy = { transport: 'local', stopCommand: 'true', statusCommand: 'false' };
   }));
 
   test('the data directory is moved aside (per-member overrides followed), and a retry moves nothing twice', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reseed-'));
-    const c = resolveCluster(mutate(base.standby, (x) => {
+    const c = resolveCluster(standbyWith((x) => {
       x.postgresql.dataDir = path.join(dir, 'data');
       x.deploy = { transport: 'local', stopCommand: `touch ${dir}/stopped`, statusCommand: 'false' };
     }));
@@ -113,14 +114,14 @@ describe('what the hosts run', () => {
   });
 
   test('a Patroni that still runs after the stop command: nothing is moved, the step fails', () => {
-    const c = resolveCluster(mutate(base.standby, (x) => (x.deploy = { transport: 'local', stopCommand: 'true', statusCommand: 'true' })));
+    const c = resolveCluster(standbyWith((x) => (x.deploy = { transport: 'local', stopCommand: 'true', statusCommand: 'true' })));
     const r = spawnSync('/bin/sh', ['-c', setAsideCommand(c, c.nodes[0], 1)], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('ta1: Patroni still runs after its stop command; nothing was moved');
   });
 
   test('the DCS reset answers patronictl remove, with the node\'s env file loaded, and gives up after ttl', () => {
-    const c = resolveCluster(mutate(base.standby, (x) => (x.deploy = { secrets: { envFile: '/etc/patroni/{name}.env' } })));
+    const c = resolveCluster(standbyWith((x) => (x.deploy = { secrets: { envFile: '/etc/patroni/{name}.env' } })));
     const cmd = dcsResetCommand(c, c.nodes[0]);
     expect(cmd).toContain(". '/etc/patroni/ta1.env'");
     expect(cmd).toContain("printf '%s\\nYes I am aware\\n' 'pgcluster' | patronictl -c '/etc/patroni/16-pgcluster.yml' remove 'pgcluster'");

@@ -64,7 +64,7 @@ describe('warnings, whole, and where they stop', () => {
       'primary.postgresql.parameters: neither wal_keep_size nor max_slot_wal_keep_size is set: the slot may retain WAL without bound, and nothing protects the link while a new leader recreates the slot\n    received: (missing)\n    allowed:  wal_keep_size and/or max_slot_wal_keep_size\n    fix:      set e.g. wal_keep_size: 1GB and max_slot_wal_keep_size: 50GB',
     );
     expect(report(WAL_RETENTION).warnings).toEqual({});
-    expect(report((t) => (t.primary.postgresql.parameters.max_slot_wal_keep_size = '50GB')).warnings).toEqual({});
+    expect(report((t) => Object.assign(t.primary.postgresql.parameters, { max_slot_wal_keep_size: '50GB', tcp_user_timeout: '10s' })).warnings).toEqual({});
   });
 
   test('the monitoring role as the superuser: the user and the addresses it would open', () => {
