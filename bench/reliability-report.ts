@@ -23,6 +23,22 @@ export interface Reliability {
   timingsMs: Record<string, number>;
 }
 
+/** What each figure of the suite's timings is, in words. */
+const FIGURES: Record<string, string> = {
+  crossDcConnectMs: 'TCP connect from dc2 to a dc1 member (median of 5; the delay between the data centers)',
+  insideDcConnectMs: 'TCP connect inside dc1 (median of 5)',
+  partitionRetainedBytes: 'WAL the link slot retained on the source during the 30 s partition (largest seen)',
+  partitionRecoveryMs: 'partition healed -> every acknowledged write on the standby leader',
+  sourceFailoverStandbyFollowsMs: 'source leader killed -> the standby leader streams from the new source leader',
+  standbyEtcdLossRecoveryMs: "the standby data center's etcd back -> the link streaming",
+  reseedDeployMs: 'the re-seed deploy (`cdktf deploy`, gate to wait)',
+  delayedSwitchoverDeployMs: 'switchover dc1 -> dc2 across the delay: the whole deploy',
+  delayedSwitchoverOldSourceStreamingMs: 'switchover across the delay: deploy start -> dc1 streams from dc2',
+  delayedSwitchoverFenceToPrimaryMs: 'switchover across the delay: fence -> dc2 is the primary',
+  delayedSwitchoverSoftFenceMs: 'switchover across the delay: the soft fence (dc1 read-only until dc2 replayed its last write)',
+  disasterPromotionToFirstWriteMs: 'disaster promotion deploy start -> the promoted cluster takes a write',
+};
+
 const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
 export function reliabilityMarkdown(r: Reliability): string {
@@ -41,11 +57,14 @@ export function reliabilityMarkdown(r: Reliability): string {
     ...r.rows.map((x) => `| ${x.fault} | ${x.checked} | ${x.acknowledged} | ${x.lost} | ${x.promised ? 'yes' : 'no (asynchronous replication)'} | ${seconds(x.recoveryMs)} | ${x.reclones} |`),
     '',
     'Time to recover: from the end of the fault (the link healed, etcd back, the kill, the promotion',
-    'deploy started) to the link streaming again (or the promoted cluster taking writes).',
+    'deploy started) to the link streaming again (or the promoted cluster taking writes); for the',
+    'slot limit, the re-seed deploy and the wait until every acknowledged write is on the standby.',
+    'Re-clones: data directories copied anew; the re-seed does that to every standby member by design,',
+    'no other fault may.',
     '',
     '| figure | value |',
     '| --- | ---: |',
-    ...Object.entries(r.timingsMs).map(([k, v]) => `| ${k} | ${v} |`),
+    ...Object.entries(r.timingsMs).map(([k, v]) => `| ${FIGURES[k] ?? k} | ${k.endsWith('Bytes') ? `${v} bytes` : `${v} ms`} |`),
     '',
   ];
   return lines.join('\n');
