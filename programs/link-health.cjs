@@ -141,6 +141,8 @@ async function readNode(node, cfg, cluster) {
     receiverStatus: rows.receiver_status ?? null,
     receiverSilenceSeconds: rows.receiver_silence_s ?? null,
     senderHost: rows.sender_host ?? null,
+    // Patroni's last successful contact with its DCS (epoch seconds), as this member says
+    dcsAgeSeconds: rest && typeof rest.dcs_last_seen === 'number' && rest.dcs_last_seen > 0 ? Math.max(0, Math.round(Date.now() / 1000 - rest.dcs_last_seen)) : null,
   };
 }
 
@@ -151,8 +153,8 @@ async function readNode(node, cfg, cluster) {
  *   state: 'following' | 'detached',
  *   slotName?: string, keepSourceSlot?: boolean,
  *   user: string, connectTimeoutMs?: number,
- *   source:  { name: string, nodes: [{ name, host, port, rest }] },
- *   standby: { name: string, nodes: [{ name, host, port, rest }] },
+ *   source:  { name: string, ttl?: number, nodes: [{ name, host, port, rest }] },
+ *   standby: { name: string, ttl?: number, nodes: [{ name, host, port, rest }] },
  *   disaster?: boolean, settleSeconds?: number, catchUpTimeoutSeconds?: number,   (the gate)
  * }
  */
@@ -220,7 +222,28 @@ function stalled(leader, srcLeader) {
 }
 
 /** Why the link is not healthy; empty when it is. */
+/**
+ * Members that have not reached their cluster's DCS for longer than its ttl: the leader key has
+ * expired meanwhile, so the cluster can neither fail over nor take a configuration change (its
+ * PostgreSQL may go on replaying). One line per cluster.
+ */
+function dcsProblems(report, cfg) {
+  const out = [];
+  for (const c of [cfg.source, cfg.standby]) {
+    if (!c.ttl) continue;
+    const silent = report.nodes.filter((n) => n.cluster === c.name && n.dcsAgeSeconds !== null && n.dcsAgeSeconds > c.ttl);
+    if (silent.length === 0) continue;
+    const age = Math.max(...silent.map((n) => n.dcsAgeSeconds));
+    out.push(`${silent.map((n) => n.member).join(', ')} of ${c.name} ${silent.length === 1 ? 'has' : 'have'} not reached ${c.name}'s DCS for ${age} s (more than ttl, ${c.ttl} s): ${c.name} cannot fail over or take a configuration change until its DCS answers`);
+  }
+  return out;
+}
+
 function problemsOf(report, cfg) {
+  return [...linkProblems(report, cfg), ...dcsProblems(report, cfg)];
+}
+
+function linkProblems(report, cfg) {
   const out = [];
   const nodes = report.nodes;
   for (const n of nodes) if (!n.reachable) out.push(`${n.member} (${n.host}:${n.port}) is unreachable: ${n.error}`);

@@ -84,8 +84,9 @@ export interface LinkHealthConfig {
   readonly disaster: boolean;
   readonly settleSeconds: number;
   readonly catchUpTimeoutSeconds: number;
-  readonly source: { readonly name: string; readonly nodes: readonly HealthNode[] };
-  readonly standby: { readonly name: string; readonly nodes: readonly HealthNode[] };
+  /** Each cluster, with its ttl: a member that has not reached its DCS for longer is a problem. */
+  readonly source: { readonly name: string; readonly ttl: number; readonly nodes: readonly HealthNode[] };
+  readonly standby: { readonly name: string; readonly ttl: number; readonly nodes: readonly HealthNode[] };
 }
 
 function healthNodes(cluster: ResolvedCluster): HealthNode[] {
@@ -101,8 +102,8 @@ export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, s
     disaster: link.promotion.disaster,
     settleSeconds: link.promotion.settleSeconds,
     catchUpTimeoutSeconds: link.promotion.catchUpTimeoutSeconds,
-    source: { name: names.primary, nodes: healthNodes(primary) },
-    standby: { name: names.standby, nodes: healthNodes(standby) },
+    source: { name: names.primary, ttl: primary.patroni.ttl, nodes: healthNodes(primary) },
+    standby: { name: names.standby, ttl: standby.patroni.ttl, nodes: healthNodes(standby) },
   };
 }
 

@@ -39,6 +39,8 @@ export interface World {
   /** Members that run read-write (not in recovery). */
   readWrite: Set<Member>;
   patroniPaused: boolean;
+  /** Seconds since each member last reached its DCS (GET /patroni dcs_last_seen); 1 when absent. */
+  dcsSilence: Partial<Record<Member, number>>;
   /** Which standby member is the standby leader (its figures are the ones below). */
   standbyLeader: Member;
   /** The standby leader. */
@@ -74,6 +76,7 @@ export function freshWorld(): World {
     roles: { p1: 'primary', p2: 'replica', s1: 'standby_leader', s2: 'replica' },
     readWrite: new Set(['p1']),
     patroniPaused: false,
+    dcsSilence: {},
     standbyLeader: 's1',
     receive: START,
     replay: START,
@@ -195,7 +198,7 @@ export const fakeRest = {
     if (w.restDown.has(m)) return undefined;
     if (u.pathname === '/patroni') {
       const standby = m === 's1' || m === 's2';
-      return { role: w.roles[m], state: w.down.has(m) ? 'stopped' : 'running', pause: standby ? w.patroniPaused : false };
+      return { role: w.roles[m], state: w.down.has(m) ? 'stopped' : 'running', pause: standby ? w.patroniPaused : false, dcs_last_seen: Math.floor(Date.now() / 1000) - (w.dcsSilence[m] ?? 1) };
     }
     if (u.pathname === '/config') return m === 's1' || m === 's2' ? w.standbyConfig : {};
     return undefined;
@@ -215,8 +218,8 @@ export function linkConfig(over: Record<string, unknown> = {}): Record<string, u
     state: 'following',
     slotName: 'link_slot',
     user: 'monitor',
-    source: { name: 'dc1', nodes: nodes(['p1', 'p2']) },
-    standby: { name: 'dc2', nodes: nodes(['s1', 's2']) },
+    source: { name: 'dc1', ttl: 20, nodes: nodes(['p1', 'p2']) },
+    standby: { name: 'dc2', ttl: 20, nodes: nodes(['s1', 's2']) },
     disaster: false,
     settleSeconds: 0,
     catchUpTimeoutSeconds: 1,

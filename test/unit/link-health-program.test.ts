@@ -446,6 +446,15 @@ describe('collect (the figures behind status)', () => {
     expect(r.problems).toEqual(['the link slot link_slot has wal_status unreserved: the source is about to remove WAL the standby needs (max_slot_wal_keep_size); if it does, the standby must be re-seeded']);
   });
 
+  test("members that have not reached their DCS for longer than ttl: one line per cluster, the oldest contact", async () => {
+    world.current.dcsSilence = { s1: 35, s2: 25, p2: 5 };
+    const r = await collect();
+    expect(r.nodes.find((n: { member: string }) => n.member === 's1').dcsAgeSeconds).toBeGreaterThanOrEqual(35);
+    expect(r.problems).toEqual([expect.stringMatching(/^s1, s2 of dc2 have not reached dc2's DCS for 3[5-7] s \(more than ttl, 20 s\): dc2 cannot fail over or take a configuration change until its DCS answers$/)]);
+    world.current.dcsSilence = { p1: 21 };
+    expect((await collect()).problems).toEqual([expect.stringMatching(/^p1 of dc1 has not reached dc1's DCS for 2[1-3] s/)]);
+  });
+
   test('the source out of reach: no leader, no slot figures', async () => {
     world.current.down.add('p1');
     world.current.down.add('p2');

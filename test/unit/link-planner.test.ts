@@ -52,7 +52,7 @@ describe('what the programs get', () => {
   test("status and the gate: both clusters' members by name, the promotion's settings", () => {
     const cfg = linkHealthConfig(link(), primary, standby, { primary: 'dc1', standby: 'dc2' });
     expect(cfg.source.name).toBe('dc1');
-    expect(cfg.standby).toEqual({ name: 'dc2', nodes: cfg.standby.nodes });
+    expect(cfg.standby).toEqual({ name: 'dc2', ttl: 30, nodes: cfg.standby.nodes });
     expect(cfg.standby.nodes.map((n) => n.name)).toEqual(['ta1', 'ta2', 'ta3']);
     expect(cfg.source.nodes.map((n) => n.name)).toEqual(['so1', 'so2', 'so3']);
   });
