@@ -203,6 +203,12 @@ function roleReview(action: string, before: Values | undefined, after: Values | 
   const a = after?.role as string | undefined;
   const cfg = parseJson(after?.role_config);
   const out: Finding[] = [];
+  const wasState = before?.link_state as string | undefined;
+  const state = after?.link_state as string | undefined;
+  if (action !== 'create' && b === a && a === 'standby' && wasState === 'detached' && state === 'following') {
+    out.push(attention(`the link follows again after a promotion: if this cluster is a primary, its role step REJOINS it as the standby of ${cfg.other?.name ?? 'the source'} (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion${cfg.acceptDataLoss ? ' (acceptDataLoss is set)' : ', refused unless roleChange.acceptDataLoss'}`));
+    return out;
+  }
   if (action === 'create' || b === a) {
     if (cfg.acceptDataLoss) out.push(attention('roleChange.acceptDataLoss is set: a rejoin discards what the diverged cluster wrote after the split'));
     return out;

@@ -23,13 +23,15 @@
 //     5. promote this cluster (standby_cluster: null);
 //     6. the other cluster streams from this one (Patroni rewinds only where needed) and its old
 //        link slot is dropped.
-//   rejoin (both are primaries: this one was promoted while the other was cut off): how many
+//   rejoin (both are primaries: this one was promoted while the other was cut off; also run by
+//     the standby's step, with the roles swapped, when its detached link follows again and it
+//     is a primary: a promotion undone): how many
 //     bytes the other wrote past the divergence point is printed; without acceptDataLoss the
 //     step refuses; with it, steps 2, 3 and 6 (pg_rewind throws those bytes away).
 //   already the source, the other following or absent: nothing to do.
 //   a previous run stopped between 3 and 5 (both are standby clusters): step 4 decides again.
 //
-// ROLE_CONFIG (JSON, no password): { role, me, other, slotName, block, user, maxLagBytes,
+// ROLE_CONFIG (JSON, no password): { role, state, me, other, slotName, block, user, maxLagBytes,
 //   catchUpTimeoutSeconds, followTimeoutSeconds, acceptDataLoss } where me/other are
 //   { name, scope, restUser, restPasswordEnv, nodes: [{ name, host, port, rest }] } and block is
 //   the standby_cluster block that makes the other cluster follow this one. Database access as
@@ -424,7 +426,17 @@ async function run(cfg, clusters = realIo) {
 }
 
 async function roleStep(cfg) {
+  if (cfg.state === 'detached') {
+    log(`the link is detached (a promotion): no role change; once it follows again, this step rejoins ${cfg.me.name} to ${cfg.other.name} if it is a primary then`);
+    return;
+  }
   if (cfg.role !== 'source') {
+    const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
+    if (me.reachable && !me.standby && me.primary && other.reachable && !other.standby && other.primary) {
+      // a promotion undone: the link follows again, this cluster was promoted meanwhile
+      log(`${cfg.me.name} is a primary (promoted) and the topology makes it follow ${cfg.other.name} again: rejoining it`);
+      return rejoin({ ...cfg, role: 'source', me: cfg.other, other: cfg.me }, other, me);
+    }
     log(`${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role step`);
     return;
   }

@@ -119,6 +119,12 @@ export interface RoleCluster {
 /** The configuration of programs/switchover.cjs for one cluster's role step; no password. */
 export interface RoleConfig {
   readonly role: 'source' | 'standby';
+  /**
+   * The standby's only: the link's state (detached, the step does nothing; its return to following
+   * runs the step again, which rejoins a promoted standby). The source's step leaves it out, so a
+   * promotion changes nothing in the source's stack.
+   */
+  readonly state?: ResolvedLink['state'];
   readonly me: RoleCluster;
   readonly other: RoleCluster;
   readonly slotName?: string;
@@ -144,6 +150,7 @@ export function roleConfig(link: ResolvedLink, role: 'source' | 'standby', me: R
   const block = Object.fromEntries(Object.entries(standbyClusterBlock(link, source)).filter(([, v]) => v !== null));
   return {
     role,
+    ...(role === 'standby' ? { state: link.state } : {}),
     me: roleCluster(me, names.me),
     other: roleCluster(other, names.other),
     slotName: link.slotName,

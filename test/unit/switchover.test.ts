@@ -229,6 +229,37 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
     expect(printed()).toContain("dc2 is a standby cluster of dc1 in the topology: a role change runs in dc1's role step");
   });
 
+  test('a detached link (a promotion): nothing, whichever role, whatever the clusters look like', async () => {
+    for (const role of ['source', 'standby']) {
+      const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ members: ['dc2a'] }) });
+      await run({ ...cfg, role, state: 'detached' }, f.io);
+      expect(f.calls).toEqual([]);
+    }
+    expect(printed()).toContain('the link is detached (a promotion): no role change; once it follows again, this step rejoins dc2 to dc1 if it is a primary then');
+  });
+
+  test("a promotion undone: the standby's step finds its cluster a primary while the link follows again, and rejoins it to the source (the loss counted and guarded as any rejoin)", async () => {
+    const sides = () => ({
+      dc1: side({ members: ['dc1a'], lsn: '0/300', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
+      dc2: side({ members: ['dc2a', 'dc2b'], lsn: '0/280', timeline: 3, history: [[1, 0x100, 'r', 't', 'x'], [2, 0x200, 'r', 't', 'x']] }),
+    });
+    const standbyCfg = { ...cfg, role: 'standby', state: 'following', block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' } };
+    const refused = fakeClusters(sides());
+    await expect(run(standbyCfg, refused.io)).rejects.toThrow(/REFUSED: rejoining dc2 throws away the 128 bytes of WAL it wrote after 0\/200 \(pg_rewind\)/);
+    expect(refused.calls).toEqual([]);
+    const s = sides();
+    const f = fakeClusters(s);
+    await run({ ...standbyCfg, acceptDataLoss: true }, f.io);
+    expect(printed()).toContain('dc2 is a primary (promoted) and the topology makes it follow dc1 again: rejoining it');
+    expect(f.calls).toEqual([
+      'dc1 {"slots":{"link":{"type":"physical"}}}',
+      'dc2 {"standby_cluster":{"host":"10.0.1.1","port":5432,"primary_slot_name":"link"}}',
+      'dc2 {"slots":{"link":null}}',
+      'dc2 POST /reinitialize dc2b',
+    ]);
+    expect([s.dc1.standby, s.dc2.standby]).toEqual([false, true]);
+  });
+
   test('this cluster does not answer while the other is a primary: refused', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ reachable: false }) });
     await expect(run(cfg, f.io)).rejects.toThrow('REFUSED: dc2 does not answer, and dc1 is a primary: it cannot be made the source; start it, or keep link.source: dc1');
