@@ -108,6 +108,13 @@ test('a switchover in the clusters: layout: the new source\'s role step, with it
   expect(md).toContain('#### role step: replace');
 });
 
+test('a promotion undone (the link follows again): the standby\'s role step, marked with the rejoin it may run', () => {
+  const r = review((t) => (t.link.state = 'following'), articleTopology('detached'));
+  expect(texts(r.standby, 'role step')).toEqual(['ATTENTION the link follows again after a promotion: if this cluster is a primary, its role step REJOINS it as the standby of primary (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion, refused unless roleChange.acceptDataLoss']);
+  // the source's stack has no role change for it
+  expect(texts(r.primary, 'role step')).toEqual([]);
+});
+
 test('Markdown: attention first, diffs folded', () => {
   const r = review((t) => { t.primary.postgresql.parameters.max_connections = 500; t.primary.postgresql.parameters.effective_cache_size = '3GB'; });
   const md = reviewMarkdown([r.primary]);
