@@ -4,7 +4,8 @@
 # its environment; its pid is kept in $WORK/pids/<node>.pid. When platform.env names a root
 # (ROOTFS: the Debian 13 root of the Patroni 4 suite), Patroni runs inside it (in-root.sh); when
 # it names the node's network namespace (NS_<node>, the fault suite's data centers), in that.
-#   node-ctl.sh start|reload|status|stop NODE      (WORK is this script's directory)
+#   node-ctl.sh start|reload|status|stop|halt NODE      (WORK is this script's directory; stop
+#   signals Patroni and returns, halt waits until it has exited)
 set -eu
 WORK=$(cd "$(dirname "$0")" && pwd)
 action=$1
@@ -20,8 +21,10 @@ running() {
 case "$action" in
   status) running ;;
   reload) running && kill -HUP "$(cat "$pidfile")" ;;
-  stop)
-    # Patroni stops PostgreSQL before it exits: wait for it (60 s), as systemctl stop does
+  stop) if running; then kill -TERM "$(cat "$pidfile")"; fi ;;
+  halt)
+    # the topology's stop command: stop, then wait until Patroni (which stops PostgreSQL first)
+    # has exited, at most 60 s, as systemctl stop does
     if running; then kill -TERM "$(cat "$pidfile")"; fi
     n=0
     while running; do
@@ -57,5 +60,5 @@ case "$action" in
       /usr/bin/patroni "$WORK/cfg/$node.yml" >>"$WORK/logs/$node.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     ;;
-  *) echo "usage: $0 start|reload|status|stop NODE" >&2; exit 2 ;;
+  *) echo "usage: $0 start|reload|status|stop|halt NODE" >&2; exit 2 ;;
 esac
