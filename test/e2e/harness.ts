@@ -535,9 +535,16 @@ export class Harness {
  * Ends a client, politely when its server answers; its socket is destroyed after 2 s otherwise
  * (ending a connection whose packets are dropped never completes, and would keep jest alive).
  */
+/** Waits for `p`, or `ms` at most; the timer is cleared either way, so that no timer holds the test run open. */
+async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([p, giveUp]).finally(() => clearTimeout(timer));
+}
+
 async function closeClient(client: Client | undefined): Promise<void> {
   if (!client) return;
-  await Promise.race([client.end().catch(() => undefined), sleep(2000)]);
+  await atMost(client.end().catch(() => undefined), 2000);
   (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream?.destroy();
 }
 
@@ -578,6 +585,6 @@ export class Writer {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.race([this.done, sleep(15_000)]);
+    await atMost(this.done!, 15_000);
   }
 }
