@@ -11,7 +11,7 @@
 // (PGPASSFILE, ~/.pgpass), read by `pg` itself; nothing here prints them.
 'use strict';
 
-const { getJson } = require('./rest-client.cjs');
+const { getJson, getJsonAt } = require('./rest-client.cjs');
 
 function loadPg() {
   try {
@@ -101,9 +101,23 @@ async function query(node, cfg, text, params) {
   }
 }
 
-/** Patroni's own view of the member (role, state); undefined when the REST API does not answer. */
+/**
+ * Patroni's own view of the member (role, state), with the member's clock at the answer;
+ * body undefined when the REST API does not answer.
+ */
 function patroniView(node) {
-  return getJson(`${node.rest}/patroni`);
+  return getJsonAt(`${node.rest}/patroni`);
+}
+
+/**
+ * Seconds since the member last reached its DCS: its dcs_last_seen against its own clock (the
+ * REST answer's Date header, 1 s resolution), so that a deploying machine whose clock is off does
+ * not see a silence that is not there; against this machine's clock when the answer has no date.
+ */
+function dcsAge(rest, at) {
+  if (!rest || typeof rest.dcs_last_seen !== 'number' || rest.dcs_last_seen <= 0) return null;
+  const now = at === undefined ? Date.now() / 1000 : at;
+  return Math.max(0, Math.round(now - rest.dcs_last_seen));
 }
 
 const ROLE_NAMES = { master: 'Leader', primary: 'Leader', standby_leader: 'Standby Leader', replica: 'Replica' };
@@ -114,7 +128,7 @@ function errorText(err) {
 }
 
 async function readNode(node, cfg, cluster) {
-  const [rest, rows] = await Promise.all([
+  const [{ body: rest, at }, rows] = await Promise.all([
     patroniView(node),
     query(node, cfg, NODE_SQL).then((r) => r[0], (err) => ({ error: errorText(err) })),
   ]);
@@ -141,8 +155,7 @@ async function readNode(node, cfg, cluster) {
     receiverStatus: rows.receiver_status ?? null,
     receiverSilenceSeconds: rows.receiver_silence_s ?? null,
     senderHost: rows.sender_host ?? null,
-    // Patroni's last successful contact with its DCS (epoch seconds), as this member says
-    dcsAgeSeconds: rest && typeof rest.dcs_last_seen === 'number' && rest.dcs_last_seen > 0 ? Math.max(0, Math.round(Date.now() / 1000 - rest.dcs_last_seen)) : null,
+    dcsAgeSeconds: dcsAge(rest, at),
   };
 }
 

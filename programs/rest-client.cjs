@@ -34,7 +34,7 @@ function httpsAgent(env = process.env) {
 }
 
 /**
- * One request. Resolves to { status, text }; rejects on a connection or TLS error, with the
+ * One request. Resolves to { status, text, date } (date: the server's Date header); rejects on a connection or TLS error, with the
  * reason in the message (a certificate the CA bundle does not cover names PATRONI_REST_CACERT).
  */
 function request(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } = {}) {
@@ -54,7 +54,7 @@ function request(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } =
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode, text }));
+        res.on('end', () => resolve({ status: res.statusCode, text, date: res.headers.date }));
         res.on('error', reject);
       },
     );
@@ -73,11 +73,22 @@ function request(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } =
 
 /** GET and parse JSON; undefined when the node does not answer or the answer is not 2xx JSON. */
 async function getJson(url, timeoutMs = 2000) {
+  return (await getJsonAt(url, timeoutMs)).body;
+}
+
+/**
+ * GET and parse JSON, with the server's clock at the answer (its Date header, epoch seconds, or
+ * undefined without one): a time the server reports is compared with the server's own clock, not
+ * with the caller's, which may be off.
+ */
+async function getJsonAt(url, timeoutMs = 2000) {
   try {
     const res = await request(url, { timeoutMs });
-    return res.status >= 200 && res.status < 300 ? JSON.parse(res.text) : undefined;
+    if (res.status < 200 || res.status >= 300) return { body: undefined, at: undefined };
+    const at = res.date ? Date.parse(res.date) / 1000 : NaN;
+    return { body: JSON.parse(res.text), at: Number.isFinite(at) ? at : undefined };
   } catch {
-    return undefined;
+    return { body: undefined, at: undefined };
   }
 }
 
@@ -88,4 +99,4 @@ function jsonHeaders(user, password) {
   return headers;
 }
 
-module.exports = { request, getJson, httpsAgent, jsonHeaders };
+module.exports = { request, getJson, getJsonAt, httpsAgent, jsonHeaders };

@@ -41,6 +41,8 @@ export interface World {
   patroniPaused: boolean;
   /** Seconds since each member last reached its DCS (GET /patroni dcs_last_seen); 1 when absent. */
   dcsSilence: Partial<Record<Member, number>>;
+  /** Seconds the members' clocks are ahead of the deploying machine's (their REST answers' Date). */
+  memberClockAhead: number;
   /** Which standby member is the standby leader (its figures are the ones below). */
   standbyLeader: Member;
   /** The standby leader. */
@@ -77,6 +79,7 @@ export function freshWorld(): World {
     readWrite: new Set(['p1']),
     patroniPaused: false,
     dcsSilence: {},
+    memberClockAhead: 0,
     standbyLeader: 's1',
     receive: START,
     replay: START,
@@ -192,16 +195,21 @@ export class FakeClient {
 /** Stands in for programs/rest-client.cjs: GET /patroni and GET /config from the world. */
 export const fakeRest = {
   async getJson(url: string): Promise<unknown> {
+    return (await fakeRest.getJsonAt(url)).body;
+  },
+  /** The answer with the member's clock (whole seconds, as an HTTP Date header has it). */
+  async getJsonAt(url: string): Promise<{ body: unknown; at: number | undefined }> {
     const w = world.current;
     const u = new URL(url);
     const m = memberAt(u.hostname);
-    if (w.restDown.has(m)) return undefined;
+    const at = Math.floor(Date.now() / 1000) + w.memberClockAhead;
+    if (w.restDown.has(m)) return { body: undefined, at: undefined };
     if (u.pathname === '/patroni') {
       const standby = m === 's1' || m === 's2';
-      return { role: w.roles[m], state: w.down.has(m) ? 'stopped' : 'running', pause: standby ? w.patroniPaused : false, dcs_last_seen: Math.floor(Date.now() / 1000) - (w.dcsSilence[m] ?? 1) };
+      return { body: { role: w.roles[m], state: w.down.has(m) ? 'stopped' : 'running', pause: standby ? w.patroniPaused : false, dcs_last_seen: at - (w.dcsSilence[m] ?? 1) }, at };
     }
-    if (u.pathname === '/config') return m === 's1' || m === 's2' ? w.standbyConfig : {};
-    return undefined;
+    if (u.pathname === '/config') return { body: m === 's1' || m === 's2' ? w.standbyConfig : {}, at };
+    return { body: undefined, at };
   },
   request() {
     throw new Error('the fake REST API answers GET /patroni and GET /config only');

@@ -455,6 +455,17 @@ describe('collect (the figures behind status)', () => {
     expect((await collect()).problems).toEqual([expect.stringMatching(/^p1 of dc1 has not reached dc1's DCS for 2[1-3] s/)]);
   });
 
+  test("the DCS silence is measured on the member's clock: a deploying machine 5 minutes behind (or ahead) sees no silence that is not there", async () => {
+    world.current.memberClockAhead = 300;
+    const ahead = await collect();
+    expect(ahead.problems).toEqual([]);
+    expect(ahead.nodes.map((n: { dcsAgeSeconds: number }) => n.dcsAgeSeconds)).toEqual([1, 1, 1, 1]);
+    world.current.memberClockAhead = -300;
+    world.current.dcsSilence = { s2: 40 };
+    const behind = await collect();
+    expect(behind.problems).toEqual([expect.stringMatching(/^s2 of dc2 has not reached dc2's DCS for 40 s/)]);
+  });
+
   test('the source out of reach: no leader, no slot figures', async () => {
     world.current.down.add('p1');
     world.current.down.add('p2');

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { makePki, Pki } from '../support/pki';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { request, getJson, httpsAgent, jsonHeaders } = require('../../programs/rest-client.cjs');
+const { request, getJson, getJsonAt, httpsAgent, jsonHeaders } = require('../../programs/rest-client.cjs');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-tls-'));
 let pki: Pki;
@@ -106,11 +106,14 @@ describe('plain HTTP', () => {
   let status = 200;
   let reply = '{"ok":true}';
   let silent = false;
+  let date: string | undefined;
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       if (silent) return; // never answers
       if (req.url === '/echo') return handler(req, res);
-      res.writeHead(status, { 'content-type': 'application/json' });
+      // the server's clock, as Patroni's REST API (Python's http.server) sends it
+      res.sendDate = false;
+      res.writeHead(status, { 'content-type': 'application/json', ...(date ? { date } : {}) });
       res.end(reply);
     });
     port = await listen(server, '127.0.0.1');
@@ -120,6 +123,7 @@ describe('plain HTTP', () => {
     status = 200;
     reply = '{"ok":true}';
     silent = false;
+    date = undefined;
   });
 
   test('a body is sent as it is (a string) or as JSON (anything else), with its length; none without one', async () => {
@@ -142,6 +146,16 @@ describe('plain HTTP', () => {
     reply = 'not json';
     expect(await getJson(`http://127.0.0.1:${port}/x`)).toBeUndefined();
     expect(await getJson('http://127.0.0.1:1/x')).toBeUndefined();
+  });
+
+  test("getJsonAt: the answer with the server's clock from its Date header; none without a valid one", async () => {
+    date = 'Thu, 26 Nov 2026 23:59:58 GMT';
+    expect(await getJsonAt(`http://127.0.0.1:${port}/x`)).toEqual({ body: { ok: true }, at: Date.UTC(2026, 10, 26, 23, 59, 58) / 1000 });
+    date = 'not a date';
+    expect(await getJsonAt(`http://127.0.0.1:${port}/x`)).toEqual({ body: { ok: true }, at: undefined });
+    date = undefined;
+    expect(await getJsonAt(`http://127.0.0.1:${port}/x`)).toEqual({ body: { ok: true }, at: undefined });
+    expect(await getJsonAt('http://127.0.0.1:1/x')).toEqual({ body: undefined, at: undefined });
   });
 
   test('a node that never answers: the request fails after its timeout, naming the host', async () => {
