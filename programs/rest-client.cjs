@@ -34,8 +34,9 @@ function httpsAgent(env = process.env) {
 }
 
 /**
- * One request. Resolves to { status, text, date } (date: the server's Date header); rejects on a connection or TLS error, with the
- * reason in the message (a certificate the CA bundle does not cover names PATRONI_REST_CACERT).
+ * One request. Resolves to { status, text, date } (date: the server's Date header); rejects on
+ * a connection or TLS error, with the reason in the message (a certificate the CA bundle does not
+ * cover names PATRONI_REST_CACERT).
  */
 function request(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {

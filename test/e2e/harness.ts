@@ -531,10 +531,6 @@ export class Harness {
   }
 }
 
-/**
- * Ends a client, politely when its server answers; its socket is destroyed after 2 s otherwise
- * (ending a connection whose packets are dropped never completes, and would keep jest alive).
- */
 /** Waits for `p`, or `ms` at most; the timer is cleared either way, so that no timer holds the test run open. */
 async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -542,6 +538,10 @@ async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
   await Promise.race([p, giveUp]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Ends a client, politely when its server answers; its socket is destroyed after 2 s otherwise
+ * (ending a connection whose packets are dropped never completes, and would keep jest alive).
+ */
 async function closeClient(client: Client | undefined): Promise<void> {
   if (!client) return;
   await atMost(client.end().catch(() => undefined), 2000);
