@@ -16,6 +16,8 @@ import { shippedProgram } from './scripts';
 
 export interface DcsConfigPatchProps {
   readonly cluster: ResolvedCluster;
+  /** The name of the cluster whose DCS the patch changes (its data center), shown in the plan. */
+  readonly clusterName: string;
   /** What the patch is for, printed by the apply step. */
   readonly label: string;
   /** REST API base URLs, tried in order. */
@@ -61,7 +63,7 @@ export class DcsConfigPatch extends Construct {
       this,
       'apply',
       kind,
-      { scope: props.cluster.scope, endpoints, patch_json: json },
+      { scope: props.cluster.scope, cluster: props.clusterName, endpoints, patch_json: json },
       { patch_sha256: deferredString(() => contentHash(props.renderJson())), endpoints },
       [],
       { dependsOn: props.dependsOn },

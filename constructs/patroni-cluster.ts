@@ -1,7 +1,10 @@
 /**
- * What the primary and the standby cluster share: validated props, one PatroniNode per member
- * (managed mode), and one DCS patch that carries the cluster's dynamic configuration and what
- * links add to it.
+ * One data center's Patroni cluster, whatever its role: validated props, one PatroniNode per
+ * member (managed mode), and one DCS patch that carries the cluster's dynamic configuration and
+ * what links add to it. Which cluster is the source is the link's to say (`StandbyLink`'s
+ * `source`), so a switchover changes one property and moves no resource between stacks.
+ * `PrimaryPatroniCluster` and `StandbyPatroniCluster` are the same construct with a role fixed
+ * by its class, for pairs whose roles never change.
  */
 import { Construct } from 'constructs';
 import { ITerraformDependable, TerraformResource } from 'cdktf';
@@ -12,8 +15,16 @@ import { renderNodeYaml } from './planners/patroni-yaml';
 import { resolveCluster, ResolvedCluster, restUrl } from './resolve';
 import { ClusterSpec } from './types';
 import { validateClusterSpec } from './validate';
+import { TopologyError } from './errors';
 
-export type PatroniClusterProps = ClusterSpec;
+export interface PatroniClusterProps extends ClusterSpec {
+  /**
+   * The cluster's name, after its data center (`dc1`, `fra`): role steps, status, the plan review
+   * and `link.reseed.cluster` call it so.
+   * @default - the construct's path
+   */
+  readonly name?: string;
+}
 
 /** A file for review: a node's patroni.yml or a DCS patch body. */
 export interface RenderedFile {
@@ -22,8 +33,10 @@ export interface RenderedFile {
   readonly content: string;
 }
 
-export abstract class PatroniCluster extends Construct {
-  /** The props as given (validated). */
+export class PatroniCluster extends Construct {
+  /** The cluster's name (its data center). */
+  readonly name: string;
+  /** The props as given (validated), without `name`. */
   readonly spec: ClusterSpec;
   /** The props with every default filled in. */
   readonly resolved: ResolvedCluster;
@@ -37,6 +50,11 @@ export abstract class PatroniCluster extends Construct {
   readonly postgresEndpoints: readonly string[];
   /** Deployed members (empty for an existing cluster), by member name. */
   readonly nodes: Readonly<Record<string, PatroniNode>> = {};
+  /**
+   * The link that feeds this cluster while it is a standby (a cluster follows one source).
+   * @internal
+   */
+  linkedBy?: string;
   private readonly contributions: LinkContribution[] = [];
   private patch?: DcsConfigPatch;
   /**
@@ -45,9 +63,14 @@ export abstract class PatroniCluster extends Construct {
    */
   private readonly rendered = new Map<string, string>();
 
-  protected constructor(scope: Construct, id: string, props: PatroniClusterProps) {
+  constructor(scope: Construct, id: string, props: PatroniClusterProps) {
     super(scope, id);
-    this.spec = validateClusterSpec(props, this.node.path);
+    const { name, ...spec } = props;
+    if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
+      throw new TopologyError(this.node.path, [{ path: `${this.node.path}.name`, message: 'must be a non-empty name', received: name, allowed: 'the data center\'s name, e.g. dc1', fix: 'name the cluster after its data center, or leave name out (the construct path is used)' }]);
+    }
+    this.name = name ?? this.node.path;
+    this.spec = validateClusterSpec(spec, this.node.path);
     this.resolved = resolveCluster(this.spec);
     const r = this.resolved;
     this.scope = r.scope;
@@ -85,7 +108,10 @@ export abstract class PatroniCluster extends Construct {
     return this.patch;
   }
 
-  /** Called by a link: its slot, pg_hba lines or standby_cluster block join this cluster's configuration. */
+  /**
+   * Called by a link: its slot, pg_hba lines or standby_cluster block join this cluster's configuration.
+   * @internal
+   */
   addLinkContribution(contribution: LinkContribution): DcsConfigPatch {
     this.contributions.push(contribution);
     this.rendered.clear();
@@ -115,7 +141,8 @@ export abstract class PatroniCluster extends Construct {
     if (!this.patch) {
       this.patch = new DcsConfigPatch(this, 'dcs-patch', {
         cluster: this.resolved,
-        label: `${this.node.id} DCS patch (${this.resolved.scope})`,
+        clusterName: this.name,
+        label: `DCS patch of ${this.name} (${this.resolved.scope})`,
         endpoints: this.restEndpoints,
         renderJson: () => this.patchJson(),
         // No dependency on the members: the patch goes through any member that answers, so a
@@ -146,7 +173,7 @@ export abstract class PatroniCluster extends Construct {
   }
 }
 
-/** The source cluster. Managed, or an existing cluster that the stack only patches. */
+/** A cluster whose role is fixed as the source (the article's primary). Managed, or an existing cluster that the stack only patches. */
 export class PrimaryPatroniCluster extends PatroniCluster {
   /** Makes the two cluster classes distinct to the compiler: a primary is no standby. */
   private readonly clusterRole = 'primary' as const;
@@ -156,13 +183,18 @@ export class PrimaryPatroniCluster extends PatroniCluster {
   }
 }
 
-/** The standby cluster: its nodes start as a standby cluster once a StandbyLink connects it. */
+/** A cluster whose role is fixed as the standby: its nodes start as a standby cluster once a StandbyLink connects it. */
 export class StandbyPatroniCluster extends PatroniCluster {
   private readonly clusterRole = 'standby' as const;
-  /** The link that feeds this cluster (one only: a standby cluster has one source). */
-  linkedBy?: string;
   constructor(scope: Construct, id: string, props: PatroniClusterProps) {
     super(scope, id, props);
     void this.clusterRole;
   }
+}
+
+/** The role a cluster's class fixes, if it does. */
+export function fixedRole(cluster: PatroniCluster): 'source' | 'standby' | undefined {
+  if (cluster instanceof PrimaryPatroniCluster) return 'source';
+  if (cluster instanceof StandbyPatroniCluster) return 'standby';
+  return undefined;
 }

@@ -9,19 +9,23 @@
  *    watcher and delayed the promotion by about a second). The cluster's own patch follows them
  *    as always, and runs the gate too (it also carries `standby_cluster: null`); once the detach
  *    is applied the gate says so and passes at once.
- * The link slot on the source is released afterwards by the link's source-slots step.
+ * The link slot on the source is released afterwards by the standby's link-slots step.
  */
 import { Construct } from 'constructs';
 import { DcsConfigPatch, PatchPreStep } from './dcs-config-patch';
 import { addDependency } from './patroni-node';
 import { linkHealthConfig } from './planners/link';
-import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
+import { PatroniCluster } from './patroni-cluster';
 import { ResolvedLink } from './resolve';
 
 export interface PromotionProps {
-  readonly primary: PrimaryPatroniCluster;
-  readonly standby: StandbyPatroniCluster;
+  /** The source cluster. */
+  readonly primary: PatroniCluster;
+  /** The standby cluster (promoted); the promotion is created in its scope. */
+  readonly standby: PatroniCluster;
   readonly link: ResolvedLink;
+  /** How the gate names the two clusters. @default - each cluster's name */
+  readonly names?: { readonly primary: string; readonly standby: string };
 }
 
 export class Promotion extends Construct {
@@ -33,10 +37,12 @@ export class Promotion extends Construct {
   constructor(scope: Construct, id: string, props: PromotionProps) {
     super(scope, id);
     const { primary, standby, link } = props;
-    this.gateConfig = JSON.stringify(linkHealthConfig(link, primary.resolved, standby.resolved, { primary: primary.node.path, standby: standby.node.path }));
+    const names = props.names ?? { primary: primary.name, standby: standby.name };
+    this.gateConfig = JSON.stringify(linkHealthConfig(link, primary.resolved, standby.resolved, names));
     const gate: PatchPreStep = { program: 'link-health.cjs', args: 'gate', input: { key: 'gate_config', env: 'LINK_HEALTH_CONFIG', value: this.gateConfig } };
     this.detach = new DcsConfigPatch(this, 'detach', {
       cluster: standby.resolved,
+      clusterName: names.standby,
       label: `detach ${standby.resolved.scope} (promotion)`,
       endpoints: standby.restEndpoints,
       sections: 'exact',

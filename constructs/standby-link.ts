@@ -1,20 +1,31 @@
 /**
- * The link between a primary and a standby cluster: the permanent slot and pg_hba lines on the
- * primary, the standby_cluster block on the standby; `detached` promotes the standby cluster.
+ * The link between two clusters: the permanent slot and pg_hba lines on the source, the
+ * standby_cluster block on the standby; `detached` promotes the standby cluster.
+ *
+ * Two forms of props. The symmetric one, for clusters whose roles change: `clusters: [dc1, dc2]`
+ * and `source: dc1`; a switchover is `source: dc2`, nothing else. The role-keyed one, for pairs
+ * whose roles never change (the article's picture): `primary` (a PrimaryPatroniCluster) and
+ * `standby` (a StandbyPatroniCluster).
+ *
+ * Whatever the form, everything the link adds to a cluster is created inside that cluster's
+ * construct, in its own stack, under an id that does not depend on its role: its role step, its
+ * link-slots step, and, on the standby, the promotion's detach and the re-seed. A switchover thus
+ * moves no resource between stacks; only inputs change. The link itself holds no resource.
  *
  * Order, in the dependency graph whatever the user deploys: the source never gives up a slot
  * that the standby cluster's running configuration still names (its patch holds the removal, see
  * programs/apply-config-patch.cjs); the standby cluster is detached only by a patch that runs the
- * gate first; and the link's source-slots step, after the standby's patch, completes on the
+ * gate first; and the standby's link-slots step, after the standby's patch, completes on the
  * source what the standby has let go of (the slot after a promotion, the old slot after a rename).
+ * The source's link-slots step is inactive (it runs nothing) until the roles flip.
  */
-import { Annotations, TerraformStack } from 'cdktf';
+import { Annotations, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { DcsConfigPatch } from './dcs-config-patch';
 import { formatWarning, Problem, TopologyError } from './errors';
 import { primaryContribution, roleConfig, sourceHosts, standbyContribution } from './planners/link';
-import { PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
-import { addDependency } from './patroni-node';
+import { fixedRole, PatroniCluster, PrimaryPatroniCluster, StandbyPatroniCluster } from './patroni-cluster';
+import { addDependency, planResource } from './patroni-node';
 import { Promotion } from './promotion';
 import { reseedConfig } from './planners/reseed';
 import { Reseed } from './reseed';
@@ -24,9 +35,26 @@ import { LinkSpec } from './types';
 import { checkLink, validateLinkSpec } from './validate';
 
 export interface StandbyLinkProps extends LinkSpec {
-  readonly primary: PrimaryPatroniCluster;
-  readonly standby: StandbyPatroniCluster;
-  /** How the role steps name the clusters in their output. @default the clusters' construct paths */
+  /**
+   * The two clusters of the link, one per data center (symmetric form, with `source`).
+   * @default - the role-keyed form: `primary` and `standby`
+   */
+  readonly clusters?: readonly [PatroniCluster, PatroniCluster];
+  /**
+   * The cluster of `clusters` that is (or becomes) the source; the other one follows it. A
+   * switchover is a change of this property alone.
+   * @default - required with `clusters`
+   */
+  readonly source?: PatroniCluster;
+  /** The source, when its role never changes (role-keyed form, with `standby`). */
+  readonly primary?: PrimaryPatroniCluster;
+  /** The standby, when its role never changes (role-keyed form, with `primary`). */
+  readonly standby?: StandbyPatroniCluster;
+  /**
+   * How role steps, status and problems name the two clusters, by role.
+   * @default - each cluster's `name`
+   * @deprecated name each cluster instead (`PatroniClusterProps.name`)
+   */
   readonly names?: { readonly primary: string; readonly standby: string };
   /**
    * How problems name the two clusters and the link: a topology file's paths (`clusters.dc1`),
@@ -36,118 +64,178 @@ export interface StandbyLinkProps extends LinkSpec {
 }
 
 /** Slot names taken by links on each source cluster, to refuse a second link with the same slot. */
-const linkSlots = new WeakMap<PrimaryPatroniCluster, Map<string, string>>();
+const linkSlots = new WeakMap<PatroniCluster, Map<string, string>>();
 
-function roleProblems(path: string, props: StandbyLinkProps): Problem[] {
+const describe = (c: unknown): string => (c instanceof Construct ? `${c.constructor.name} ${c.node.path}` : c === undefined ? '(missing)' : typeof c);
+
+/** The two clusters by role, from either form of props, or every problem with them. */
+function clustersOf(path: string, props: StandbyLinkProps): { source: PatroniCluster; standby: PatroniCluster } {
   const problems: Problem[] = [];
-  const describe = (c: unknown) => (c instanceof Construct ? `${c.constructor.name} ${c.node.path}` : typeof c);
-  if (!(props.primary instanceof PrimaryPatroniCluster)) {
-    problems.push({ path: `${path}.primary`, message: 'is not a PrimaryPatroniCluster', received: describe(props.primary), allowed: 'the source cluster (new PrimaryPatroniCluster(...))', fix: 'pass the source cluster as primary and the standby cluster as standby' });
+  const symmetric = props.clusters !== undefined || props.source !== undefined;
+  const roleKeyed = props.primary !== undefined || props.standby !== undefined;
+  const bothForms = 'pass either clusters: [a, b] with source: a (roles that change), or primary: and standby: (roles fixed by class), not both';
+  if (symmetric && roleKeyed) {
+    throw new TopologyError(path, [{ path, message: 'mixes the two forms of the link', received: 'clusters/source and primary/standby', allowed: 'one form', fix: bothForms }]);
   }
-  if (!(props.standby instanceof StandbyPatroniCluster)) {
-    problems.push({ path: `${path}.standby`, message: 'is not a StandbyPatroniCluster', received: describe(props.standby), allowed: 'the standby cluster (new StandbyPatroniCluster(...))', fix: 'pass the source cluster as primary and the standby cluster as standby' });
-  } else if (props.standby.linkedBy !== undefined) {
-    problems.push({ path: `${path}.standby`, message: `is already fed by the link ${props.standby.linkedBy}: a standby cluster follows one source`, received: props.standby.node.path, allowed: 'a standby cluster that no other link feeds', fix: 'remove one of the two links, or give it its own standby cluster' });
+  let source: unknown;
+  let standby: unknown;
+  if (symmetric) {
+    const pair = props.clusters;
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((c) => c instanceof PatroniCluster) || pair[0] === pair[1]) {
+      problems.push({ path: `${path}.clusters`, message: 'is not two different clusters', received: Array.isArray(pair) ? pair.map(describe).join(', ') : describe(pair), allowed: 'the two data centers\' clusters: [new PatroniCluster(...), new PatroniCluster(...)]', fix: 'pass both clusters of the link, one per data center' });
+    } else if (!pair.includes(props.source as PatroniCluster)) {
+      problems.push({ path: `${path}.source`, message: 'is not one of the link\'s clusters', received: describe(props.source), allowed: pair.map((c) => c.name).join(' or '), fix: 'set source to the cluster of clusters that is (or becomes) the primary' });
+    } else {
+      source = props.source;
+      standby = pair.find((c) => c !== props.source);
+      for (const [cluster, role] of [[source, 'source'], [standby, 'standby']] as const) {
+        const fixed = fixedRole(cluster as PatroniCluster);
+        if (fixed !== undefined && fixed !== role) {
+          problems.push({ path: `${path}.source`, message: `makes ${describe(cluster)} the ${role}, but its class fixes it as the ${fixed}`, received: describe(props.source), allowed: 'a source whose class allows it', fix: 'build clusters whose role changes with new PatroniCluster(...), which any role fits' });
+        }
+      }
+    }
+  } else {
+    source = props.primary;
+    standby = props.standby;
+    if (!(source instanceof PrimaryPatroniCluster)) {
+      problems.push({ path: `${path}.primary`, message: 'is not a PrimaryPatroniCluster', received: describe(source), allowed: 'the source cluster (new PrimaryPatroniCluster(...))', fix: `pass the source cluster as primary and the standby cluster as standby, or ${bothForms.replace('pass either ', '')}` });
+    }
+    if (!(standby instanceof StandbyPatroniCluster)) {
+      problems.push({ path: `${path}.standby`, message: 'is not a StandbyPatroniCluster', received: describe(standby), allowed: 'the standby cluster (new StandbyPatroniCluster(...))', fix: 'pass the source cluster as primary and the standby cluster as standby' });
+    }
   }
-  return problems;
+  if (standby instanceof PatroniCluster && standby.linkedBy !== undefined) {
+    problems.push({ path: `${path}.${symmetric ? 'clusters' : 'standby'}`, message: `is already fed by the link ${standby.linkedBy}: a standby cluster follows one source`, received: standby.node.path, allowed: 'a standby cluster that no other link feeds', fix: 'remove one of the two links, or give it its own standby cluster' });
+  }
+  if (problems.length > 0) throw new TopologyError(path, problems);
+  return { source: source as PatroniCluster, standby: standby as PatroniCluster };
+}
+
+/** An id of the cluster's own, for what this link adds to it; a cluster in several links gets one per link. */
+function idIn(cluster: Construct, base: string, linkId: string): string {
+  return cluster.node.tryFindChild(base) ? `${base}-${linkId}` : base;
 }
 
 export class StandbyLink extends Construct {
   readonly resolved: ResolvedLink;
-  /** The slot on the primary that feeds the standby leader. */
+  /** The cluster that streams to the other one. */
+  readonly sourceCluster: PatroniCluster;
+  /** The cluster that follows `sourceCluster` (the standby cluster). */
+  readonly standbyCluster: PatroniCluster;
+  /** The slot on the source that feeds the standby leader. */
   readonly slotName?: string;
-  /** `standby_cluster.host`: the VIP or every primary node. */
+  /** `standby_cluster.host`: the VIP or every source node. */
   readonly sourceHosts: string;
   readonly state: ResolvedLink['state'];
-  /** The gate before the detach; undefined while following. */
+  /** The gate before the detach, in the standby cluster; undefined while following. */
   readonly promotion?: Promotion;
-  /** On the source, after the standby's patch: the link's slots as the topology has them now. */
-  readonly sourceSlots: DcsConfigPatch;
   /** Each cluster's role step (in the cluster's own scope and stack). */
   readonly roles: { readonly primary: RoleStep; readonly standby: RoleStep };
-  /** The standby cluster's re-seed (`reseed`), in the standby's stack; undefined without one. */
+  /**
+   * Each cluster's link-slots step, by role: the standby's applies the link's slots to the source
+   * after the standby's patch; the source's runs nothing until the roles flip.
+   */
+  readonly linkSlots: { readonly primary: TerraformResource; readonly standby: DcsConfigPatch };
+  /** The standby cluster's re-seed (`reseed`), in the standby's scope; undefined without one. */
   readonly reseed?: Reseed;
 
   constructor(scope: Construct, id: string, props: StandbyLinkProps) {
     super(scope, id);
-    const { primary, standby, names: _names, problemPaths, ...linkProps } = props;
-    const roles = roleProblems(this.node.path, props);
-    if (roles.length > 0) throw new TopologyError(this.node.path, roles);
+    const { primary: _p, standby: _s, clusters: _c, source: _src, names: _names, problemPaths, ...linkProps } = props;
+    const { source, standby } = clustersOf(this.node.path, props);
+    this.sourceCluster = source;
+    this.standbyCluster = standby;
     const spec = validateLinkSpec(linkProps, this.node.path);
     // how the role steps and a re-seed name the clusters
-    const names = { primary: props.names?.primary ?? primary.node.path, standby: props.names?.standby ?? standby.node.path };
+    const names = { primary: props.names?.primary ?? source.name, standby: props.names?.standby ?? standby.name };
     const warnings = checkLink(
-      primary.spec,
+      source.spec,
       standby.spec,
       spec,
-      problemPaths ?? { primary: primary.node.path, standby: standby.node.path, link: this.node.path },
+      problemPaths ?? { primary: source.node.path, standby: standby.node.path, link: this.node.path },
       this.node.path,
       names,
     );
-    // printed once, by cdktf (synth, diff, deploy); acknowledged ones are left out
-    for (const w of warnings) Annotations.of(this).addWarning(formatWarning(w));
+    // printed once, by cdktf (synth, diff, deploy), which reads annotations inside stacks only;
+    // acknowledged ones are left out
+    const annotated = inStack(this) ? this : standby;
+    for (const w of warnings) Annotations.of(annotated).addWarning(formatWarning(w));
 
-    this.resolved = resolveLink(spec, primary.resolved);
+    this.resolved = resolveLink(spec, source.resolved);
     this.slotName = this.resolved.slotName;
     this.state = this.resolved.state;
-    this.sourceHosts = sourceHosts(this.resolved, primary.resolved);
-    this.claimSlot(primary);
+    this.sourceHosts = sourceHosts(this.resolved, source.resolved);
+    this.claimSlot(source);
     standby.linkedBy = this.node.path;
 
-    // Primary side: slot and pg_hba must exist before the standby leader starts; a slot the
+    // Source side: slot and pg_hba must exist before the standby leader starts; a slot the
     // standby still names is never removed by it.
-    const primaryPatch = primary.addLinkContribution(primaryContribution(this.resolved, primary.resolved, standby.resolved));
-    primaryPatch.guardSlotsFor(standby.restEndpoints);
+    const sourcePatch = source.addLinkContribution(primaryContribution(this.resolved, source.resolved, standby.resolved));
+    sourcePatch.guardSlotsFor(standby.restEndpoints);
     // Standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster.
-    const standbyPatch = standby.addLinkContribution(standbyContribution(this.resolved, primary.resolved, standby.resolved));
+    const standbyPatch = standby.addLinkContribution(standbyContribution(this.resolved, source.resolved, standby.resolved));
     // what synth cannot know (an existing source's running values) is compared at apply time
-    if (this.state === 'following') standbyPatch.compareHotStandbyWith(primary.restEndpoints);
+    if (this.state === 'following') standbyPatch.compareHotStandbyWith(source.restEndpoints);
 
-    if (this.state === 'detached') this.promotion = new Promotion(this, 'promotion', { primary, standby, link: this.resolved });
+    if (this.state === 'detached') {
+      this.promotion = new Promotion(standby, idIn(standby, 'promotion', id), { primary: source, standby, link: this.resolved, names });
+    }
 
-    // each cluster's role step, in its own stack: the source's runs a switchover or a rejoin
-    // one role step per cluster; a cluster in several links (a source with two standby
-    // clusters) gets one per link
-    const roleId = (c: Construct) => (c.node.tryFindChild('role') ? `role-${this.node.id}` : 'role');
+    // each cluster's role step, in its own scope: the source's runs a switchover or a rejoin
     this.roles = {
-      primary: new RoleStep(primary, roleId(primary), { cluster: primary, config: roleConfig(this.resolved, 'source', primary.resolved, standby.resolved, { me: names.primary, other: names.standby }) }),
-      standby: new RoleStep(standby, roleId(standby), { cluster: standby, config: roleConfig(this.resolved, 'standby', standby.resolved, primary.resolved, { me: names.standby, other: names.primary }) }),
+      primary: new RoleStep(source, idIn(source, 'role', id), { cluster: source, config: roleConfig(this.resolved, 'source', source.resolved, standby.resolved, { me: names.primary, other: names.standby }) }),
+      standby: new RoleStep(standby, idIn(standby, 'role', id), { cluster: standby, config: roleConfig(this.resolved, 'standby', standby.resolved, source.resolved, { me: names.standby, other: names.primary }) }),
     };
 
     if (this.resolved.reseed) {
-      this.reseed = new Reseed(this, 'reseed', {
+      this.reseed = new Reseed(standby, idIn(standby, 'reseed', id), {
         cluster: standby,
-        config: reseedConfig(this.resolved, primary.resolved, standby.resolved, { source: names.primary, standby: names.standby }),
+        config: reseedConfig(this.resolved, source.resolved, standby.resolved, { source: names.primary, standby: names.standby }),
         after: [this.roles.standby.resource],
       });
     }
 
-    this.sourceSlots = new DcsConfigPatch(this, 'source-slots', {
-      cluster: primary.resolved,
-      label: `link slots on the source (${primary.resolved.scope})`,
-      endpoints: primary.restEndpoints,
+    // the link's slots on the source, completed from the standby's stack after its patch
+    const activeSlots = new DcsConfigPatch(standby, idIn(standby, 'link-slots', id), {
+      cluster: source.resolved,
+      clusterName: names.primary,
+      label: `link slots on the source (${source.resolved.scope})`,
+      endpoints: source.restEndpoints,
       sections: 'slots',
-      renderJson: () => JSON.stringify({ slots: primary.renderPatch().slots ?? {} }, null, 2),
+      renderJson: () => JSON.stringify({ slots: source.renderPatch().slots ?? {} }, null, 2),
       dependsOn: [standbyPatch.resource],
       optional: true,
       timeoutSeconds: 20,
     });
-    this.sourceSlots.guardSlotsFor(standby.restEndpoints);
+    activeSlots.guardSlotsFor(standby.restEndpoints);
+    // the same address in the source's scope runs nothing while it is the source: a switchover
+    // replaces both, so the step is always in the stack of the cluster that is the standby
+    const idle = new Construct(source, idIn(source, 'link-slots', id));
+    const { resource: idleSlots } = planResource(
+      idle,
+      'apply',
+      source.resolved.deploy.resourceKind,
+      { scope: source.resolved.scope, role: 'source', cluster: names.primary, note: `nothing to run while ${names.primary} is the source: ${names.standby}'s stack applies the link's slots here` },
+      { role: 'source' },
+      [],
+    );
+    this.linkSlots = { primary: idleSlots, standby: activeSlots };
 
-    const primaryStack = TerraformStack.of(primary);
+    const sourceStack = TerraformStack.of(source);
     const standbyStack = TerraformStack.of(standby);
-    if (primaryStack === standbyStack) {
-      for (const r of standby.nodeResources) addDependency(r, primaryPatch.resource);
+    if (sourceStack === standbyStack) {
+      for (const r of standby.nodeResources) addDependency(r, sourcePatch.resource);
     } else {
-      standbyStack.addDependency(primaryStack);
+      standbyStack.addDependency(sourceStack);
     }
   }
 
-  private claimSlot(primary: PrimaryPatroniCluster): void {
+  private claimSlot(source: PatroniCluster): void {
     const slot = this.resolved.slotName;
     if (slot === undefined) return;
-    const taken = linkSlots.get(primary) ?? new Map<string, string>();
-    linkSlots.set(primary, taken);
+    const taken = linkSlots.get(source) ?? new Map<string, string>();
+    linkSlots.set(source, taken);
     const other = taken.get(slot);
     if (other !== undefined) {
       throw new TopologyError(this.node.path, [{
@@ -160,4 +248,8 @@ export class StandbyLink extends Construct {
     }
     taken.set(slot, this.node.path);
   }
+}
+
+function inStack(c: Construct): boolean {
+  return c.node.scopes.some((s) => TerraformStack.isStack(s));
 }

@@ -147,7 +147,7 @@ describe('promotion variant (detached)', () => {
   test('same stacks; the standby stack adds the detach, nothing is removed', () => {
     const strip = (keys: string[]) => keys.map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
     expect(strip(Object.keys(resourcesOf(detached.primary)))).toEqual(strip(Object.keys(resourcesOf(following.primary))));
-    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual([...strip(Object.keys(resourcesOf(following.standby))), 'link_promotion_detach_apply'].sort());
+    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual([...strip(Object.keys(resourcesOf(following.standby))), 'cluster_promotion_detach_apply'].sort());
   });
 
   test('primary stack: only the link slot goes (set to null); pg_hba and everything else stay', () => {
@@ -168,13 +168,13 @@ describe('promotion variant (detached)', () => {
     }
   });
 
-  test('keepSourceSlot: the primary stack does not change at all and the source-slots step keeps the slot', () => {
+  test('keepSourceSlot: the primary stack does not change at all and the link-slots step keeps the slot', () => {
     const keep = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { keepSourceSlot: true })));
     expect(keep.primary).toEqual(following.primary);
-    expect(JSON.parse(byPath(keep.standby, 'source-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
+    expect(JSON.parse(byPath(keep.standby, 'cluster/link-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
   });
 
-  test('the gate runs in the detach, first; the members and the patch follow the detach; the source-slots step after the patch', () => {
+  test('the gate runs in the detach, first; the members and the patch follow the detach; the link-slots step after the patch', () => {
     const keys = Object.keys(resourcesOf(detached.standby));
     const key = (prefix: string) => `terraform_data.${keys.find((k) => k.startsWith(prefix))}`;
     const detach = byPath(detached.standby, 'promotion/detach/apply');
@@ -191,17 +191,17 @@ describe('promotion variant (detached)', () => {
     expect(detach.depends_on ?? []).toEqual([]);
     for (const name of ['ta1', 'ta2', 'ta3']) {
       const file = byPath(detached.standby, `node-${name}/config`);
-      expect(file.depends_on).toEqual([key('link_promotion_detach_apply'), key('cluster_role_apply')]);
+      expect(file.depends_on).toEqual([key('cluster_promotion_detach_apply'), key('cluster_role_apply')]);
       expect(JSON.stringify(file.provisioner)).toContain('systemctl reload patroni@16-pgcluster.service');
     }
     // the cluster's patch (which carries standby_cluster: null too) runs the gate as well, after the detach
     const patch = byPath(detached.standby, 'dcs-patch/apply');
     expect(patch.provisioner[0]['local-exec'].command).toMatch(/link-health\.cjs" gate && node /);
-    expect(patch.depends_on).toEqual([key('link_promotion_detach_apply'), key('cluster_role_apply')]);
+    expect(patch.depends_on).toEqual([key('cluster_promotion_detach_apply'), key('cluster_role_apply')]);
     expect(byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'].command).not.toContain('link-health');
-    const release = byPath(detached.standby, 'source-slots/apply');
+    const release = byPath(detached.standby, 'cluster/link-slots/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
-    expect(JSON.parse(byPath(following.standby, 'source-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
+    expect(JSON.parse(byPath(following.standby, 'cluster/link-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
     expect(release.input.endpoints).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
     expect(release.depends_on).toEqual([key('cluster_dcs-patch_apply')]);
     const env = release.provisioner[0]['local-exec'].environment;
@@ -279,7 +279,10 @@ describe('constructs from TypeScript', () => {
     const standby = new StandbyPatroniCluster(stack, 'dc2', t.standby);
     new StandbyLink(stack, 'link', { primary, standby, ...t.link });
     const json = JSON.parse(Testing.synth(stack));
-    expect(Object.keys(resourcesOf(json)).filter((k) => k.startsWith('dc1_'))).toEqual([expect.stringMatching(/^dc1_dcs-patch_apply_/), expect.stringMatching(/^dc1_role_apply_/)]);
+    expect(Object.keys(resourcesOf(json)).filter((k) => k.startsWith('dc1_'))).toEqual([expect.stringMatching(/^dc1_dcs-patch_apply_/), expect.stringMatching(/^dc1_link-slots_apply_/), expect.stringMatching(/^dc1_role_apply_/)]);
+    // the source's link-slots step runs nothing while it is the source
+    expect(byPath(json, 'dc1/link-slots/apply')).toMatchObject({ input: { role: 'source' }, triggers_replace: { role: 'source' } });
+    expect(byPath(json, 'dc1/link-slots/apply').provisioner ?? []).toEqual([]);
     const patch = JSON.parse(byPath(json, 'dc1/dcs-patch/apply').input.patch_json);
     expect(Object.keys(patch).sort()).toEqual(['postgresql', 'slots']);
     expect(patch.postgresql.pg_hba.slice(0, 2)).toEqual(['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256']);
@@ -372,7 +375,7 @@ describe('constructs from TypeScript', () => {
     const hba = JSON.parse(byPath(primary, 'cluster/dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
     expect(hba).toContain('host replication replicator fd00:2::1/128 scram-sha-256');
     expect(hba).toContain('host postgres monitor fd00:9::10/128 scram-sha-256');
-    const gate = JSON.parse(byPath(synthTopology(mutate(topo, (x) => (x.link.state = 'detached'))).standby, 'link/promotion/detach/apply').input.gate_config);
+    const gate = JSON.parse(byPath(synthTopology(mutate(topo, (x) => (x.link.state = 'detached'))).standby, 'cluster/promotion/detach/apply').input.gate_config);
     expect(gate.source.nodes[0]).toEqual({ name: 'so1', host: 'fd00:1::1', port: 5432, rest: 'http://[fd00:1::1]:8008' });
   });
 

@@ -3,12 +3,14 @@
  * a change of link.source that keeps every cluster's resources in its own stack, and the way over
  * from the primary:/standby: layout.
  */
-import { Testing } from 'cdktf';
+import { TerraformStack, Testing } from 'cdktf';
 import { stringify } from 'yaml';
 import { buildStandbyStacks } from '../../stacks/standby-stacks';
 import { parseTopology } from '../../stacks/topology-file';
 import { TopologyError } from '../../constructs/errors';
-import { articleTopology, resourcesOf, TfJson } from './helpers';
+import { PatroniCluster, PrimaryPatroniCluster } from '../../constructs/patroni-cluster';
+import { StandbyLink } from '../../constructs/standby-link';
+import { articleTopology, byPath, resourcesOf, TfJson } from './helpers';
 
 function dcLayout(source: 'dc1' | 'dc2'): Record<string, unknown> {
   const t = articleTopology();
@@ -105,5 +107,141 @@ describe('bad input in the clusters: layout', () => {
   test('link.source belongs to the clusters: layout', () => {
     const t = articleTopology();
     expect(problems({ ...t, link: { ...t.link, source: 'primary' } })[0]).toMatch(/^link\.source: unknown key "source"/);
+  });
+});
+
+/** Every resource address of every stack, `<stack>: <type>.<name>`, sorted. */
+function addresses(app: ReturnType<typeof Testing.app>, stacks: TerraformStack[]): string[] {
+  void app;
+  return stacks
+    .flatMap((stack) => {
+      const json = JSON.parse(Testing.synth(stack)) as { resource?: Record<string, Record<string, unknown>> };
+      return Object.entries(json.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${stack.node.id}: ${type}.${name}`));
+    })
+    .sort();
+}
+
+describe('composition: a switchover moves no resource between stacks', () => {
+  const t = articleTopology();
+  const spec = { dc1: t.primary, dc2: t.standby };
+  const withStop = (c: any) => ({ ...c, deploy: { ...c.deploy, stopOnDestroy: true } });
+
+  test.each([
+    ['buildStandbyStacks, the stacks named after the clusters', undefined],
+    ['buildStandbyStacks, two environments through stackName', (dc: string) => `staging-${dc}`],
+  ])('%s: the same addresses in the same stacks for either source, only inputs differ', (_name, stackName) => {
+    const build = (source: 'dc1' | 'dc2') => {
+      const { topology } = parseTopology(stringify({ clusters: { dc1: withStop(spec.dc1), dc2: withStop(spec.dc2) }, link: { ...t.link, source } }), 'dc.yaml');
+      const app = Testing.app();
+      const built = buildStandbyStacks(app, topology, stackName ? { stackName } : {});
+      return { built, addresses: addresses(app, Object.values(built.stacks)) };
+    };
+    const one = build('dc1');
+    const two = build('dc2');
+    expect(Object.keys(one.built.stacks)).toEqual(['dc1', 'dc2']);
+    expect(Object.values(two.built.stacks).map((s) => s.node.id)).toEqual(stackName ? ['staging-dc1', 'staging-dc2'] : ['dc1', 'dc2']);
+    expect(two.addresses).toEqual(one.addresses);
+    // each stack holds its own cluster's members, and the stop-on-destroy steps stay where they are
+    const prefix = stackName ? 'staging-' : '';
+    expect(two.addresses.filter((a) => /node-so\d_stop-on-destroy/.test(a)).every((a) => a.startsWith(`${prefix}dc1: `))).toBe(true);
+    expect(two.addresses.filter((a) => /node-ta\d_config/.test(a)).every((a) => a.startsWith(`${prefix}dc2: `))).toBe(true);
+    expect(two.addresses.filter((a) => /_stop-on-destroy_/.test(a))).toHaveLength(6);
+    expect([two.built.primary.name, two.built.standby.name, two.built.link.sourceCluster.name]).toEqual(['dc2', 'dc1', 'dc2']);
+  });
+
+  test('the constructs directly, one stack per data center: flipping `source` alone moves nothing', () => {
+    const build = (source: 'dc1' | 'dc2') => {
+      const app = Testing.app();
+      const stacks = { dc1: new TerraformStack(app, 'payments-dc1'), dc2: new TerraformStack(app, 'payments-dc2') };
+      const dc1 = new PatroniCluster(stacks.dc1, 'db', { name: 'dc1', ...withStop(spec.dc1) });
+      const dc2 = new PatroniCluster(stacks.dc2, 'db', { name: 'dc2', ...withStop(spec.dc2) });
+      // the link itself holds no resource: it may live anywhere, here at the app's root
+      const link = new StandbyLink(app, 'payments-link', { clusters: [dc1, dc2], source: source === 'dc1' ? dc1 : dc2, ...t.link });
+      return { link, stacks, addresses: addresses(app, [stacks.dc1, stacks.dc2]), json: { dc1: JSON.parse(Testing.synth(stacks.dc1)), dc2: JSON.parse(Testing.synth(stacks.dc2)) } };
+    };
+    const one = build('dc1');
+    const two = build('dc2');
+    expect(two.addresses).toEqual(one.addresses);
+    expect(one.addresses.filter((a) => a.includes('link-slots'))).toEqual([expect.stringMatching(/^payments-dc1: terraform_data\.db_link-slots_apply_/), expect.stringMatching(/^payments-dc2: terraform_data\.db_link-slots_apply_/)]);
+    // the inputs say the new roles: dc2's role step runs the switchover, dc1's link-slots step is the active one
+    const role = (json: TfJson) => byPath(json, 'db/role/apply');
+    expect([role(one.json.dc1).input.role, role(one.json.dc2).input.role]).toEqual(['source', 'standby']);
+    expect([role(two.json.dc1).input.role, role(two.json.dc2).input.role]).toEqual(['standby', 'source']);
+    expect(JSON.parse(role(two.json.dc2).input.role_config).other.name).toBe('dc1');
+    const slots = (json: TfJson) => byPath(json, 'db/link-slots/apply');
+    expect([slots(one.json.dc1).input.role, slots(one.json.dc2).input.cluster]).toEqual(['source', 'dc1']);
+    expect([slots(two.json.dc1).input.cluster, slots(two.json.dc2).input.role]).toEqual(['dc2', 'source']);
+    expect(slots(two.json.dc1).depends_on).toEqual([expect.stringMatching(/^terraform_data\.db_dcs-patch_apply_/)]);
+    // the stack that runs the switchover goes first
+    expect(two.stacks.dc1.dependencies.map((d) => d.node.id)).toEqual(['payments-dc2']);
+    expect(two.stacks.dc2.dependencies).toEqual([]);
+  });
+
+  test('a promotion and a re-seed are created in the standby cluster, a warning is printed in its stack', () => {
+    const app = Testing.app();
+    const s1 = new TerraformStack(app, 'dc1');
+    const s2 = new TerraformStack(app, 'dc2');
+    const dc1 = new PatroniCluster(s1, 'db', { name: 'dc1', ...spec.dc1 });
+    const dc2 = new PatroniCluster(s2, 'db', { name: 'dc2', ...spec.dc2 });
+    const link = new StandbyLink(app, 'link', { clusters: [dc1, dc2], source: dc1, ...t.link, state: 'detached' });
+    expect(link.promotion?.node.path).toBe('dc2/db/promotion');
+    expect(JSON.parse(link.promotion!.gateConfig)).toMatchObject({ source: { name: 'dc1' }, standby: { name: 'dc2' } });
+    const app2 = Testing.app();
+    const r1 = new PatroniCluster(new TerraformStack(app2, 'dc1'), 'db', { name: 'dc1', ...spec.dc1 });
+    const r2 = new PatroniCluster(new TerraformStack(app2, 'dc2'), 'db', { name: 'dc2', ...spec.dc2 });
+    const reseeded = new StandbyLink(app2, 'link', { clusters: [r1, r2], source: r1, ...t.link, reseed: { cluster: 'dc2', generation: 1 } });
+    expect(reseeded.reseed?.node.path).toBe('dc2/db/reseed');
+    // cdktf prints annotations of constructs inside stacks: a link outside them warns through the standby
+    expect(r2.node.metadata.map((m) => m.type)).toContain('@cdktf/warn');
+  });
+});
+
+describe('composition: what is refused, with the fix', () => {
+  const t = articleTopology();
+  const message = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof TopologyError) return err.message;
+      throw err;
+    }
+    return '(nothing refused)';
+  };
+
+  test('role-keyed stack names with the clusters: layout: after a switchover they would hold the other data center', () => {
+    const { topology } = parseTopology(stringify(dcLayout('dc1')), 'dc.yaml');
+    expect(message(() => buildStandbyStacks(Testing.app(), topology, { names: { primary: 'staging-dc1', standby: 'staging-dc2' } }))).toBe(
+      [
+        'buildStandbyStacks options has 1 problem:',
+        '  1. buildStandbyStacks options.names: keys the stacks by role, but the clusters: layout changes roles: after a switchover the stack "staging-dc1" would hold dc2\'s members, and the plan would destroy and re-create every member of both stacks',
+        '    received: {"primary":"staging-dc1","standby":"staging-dc2"}',
+        '    allowed:  stackName: (cluster) => string, which names each stack after its cluster',
+        '    fix:      replace names with stackName: (cluster) => `staging-${cluster}`',
+      ].join('\n'),
+    );
+    // the primary:/standby: layout never changes roles: its names keep working
+    const legacy = buildStandbyStacks(Testing.app(), articleTopology(), { names: { primary: 'staging-a', standby: 'staging-b' } });
+    expect([legacy.primaryStack.node.id, legacy.standbyStack.node.id]).toEqual(['staging-a', 'staging-b']);
+  });
+
+  test.each<[string, (dc: string) => string, RegExp]>([
+    ['one stack for both', () => 'shared', /stackName: gives both clusters the same stack\n {4}received: "shared"/],
+    ['a name that cannot name a stack', (dc) => `staging/${dc}`, /stackName: gives cluster dc1 a name that cannot name a stack and its state\n {4}received: "staging\/dc1"/],
+  ])('stackName: %s', (_name, stackName, expected) => {
+    const { topology } = parseTopology(stringify(dcLayout('dc1')), 'dc.yaml');
+    expect(message(() => buildStandbyStacks(Testing.app(), topology, { stackName }))).toMatch(expected);
+  });
+
+  test('the symmetric link: a source outside the pair, a class that fixes the other role, both forms at once', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'env');
+    const a = new PatroniCluster(stack, 'a', { name: 'dc1', ...t.primary });
+    const b = new PatroniCluster(stack, 'b', { name: 'dc2', ...t.standby });
+    const fixed = new PrimaryPatroniCluster(stack, 'fixed', { ...t.primary, scope: 'other', nodes: [{ name: 'x1', host: '192.168.122.50' }] });
+    expect(message(() => new StandbyLink(stack, 'l1', { clusters: [a, b], source: fixed, ...t.link }))).toMatch(/env\/l1\.source: is not one of the link's clusters\n {4}received: "PrimaryPatroniCluster env\/fixed"\n {4}allowed: {2}dc1 or dc2/);
+    expect(message(() => new StandbyLink(stack, 'l2', { clusters: [fixed, b], source: b, ...t.link }))).toMatch(/env\/l2\.source: makes PrimaryPatroniCluster env\/fixed the standby, but its class fixes it as the source/);
+    expect(message(() => new StandbyLink(stack, 'l3', { clusters: [a, b], source: a, primary: fixed, ...t.link } as any))).toMatch(/env\/l3: mixes the two forms of the link/);
+    expect(message(() => new StandbyLink(stack, 'l4', { clusters: [a, a], source: a, ...t.link }))).toMatch(/env\/l4\.clusters: is not two different clusters/);
+    expect(message(() => new PatroniCluster(stack, 'c', { name: ' ', ...t.primary }))).toMatch(/env\/c\.name: must be a non-empty name/);
   });
 });

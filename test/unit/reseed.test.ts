@@ -57,23 +57,23 @@ describe('the steps in the standby stack', () => {
   const deps = (prefix: string) => (res[id(prefix)].depends_on ?? []).map((d: string) => d.replace(/^terraform_data\./, '').replace(/_[0-9A-F]{8}$/, '')).sort();
 
   test('gate, set-aside per member, one DCS reset, start per member, wait: in that order, after the members and the role step', () => {
-    const steps = Object.keys(res).filter((k) => k.startsWith('link_reseed_')).map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
-    expect(steps).toEqual(['link_reseed_dcs-reset', 'link_reseed_gate', 'link_reseed_ta1-set-aside', 'link_reseed_ta1-start', 'link_reseed_ta2-set-aside', 'link_reseed_ta2-start', 'link_reseed_ta3-set-aside', 'link_reseed_ta3-start', 'link_reseed_wait']);
-    expect(deps('link_reseed_gate')).toEqual(['cluster_node-ta1_config', 'cluster_node-ta2_config', 'cluster_node-ta3_config', 'cluster_role_apply']);
-    expect(deps('link_reseed_ta2-set-aside')).toEqual(['link_reseed_gate']);
-    expect(deps('link_reseed_dcs-reset')).toEqual(['link_reseed_ta1-set-aside', 'link_reseed_ta2-set-aside', 'link_reseed_ta3-set-aside']);
-    expect(deps('link_reseed_ta3-start')).toEqual(['link_reseed_dcs-reset']);
-    expect(deps('link_reseed_wait')).toEqual(['link_reseed_ta1-start', 'link_reseed_ta2-start', 'link_reseed_ta3-start']);
+    const steps = Object.keys(res).filter((k) => k.startsWith('cluster_reseed_')).map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
+    expect(steps).toEqual(['cluster_reseed_dcs-reset', 'cluster_reseed_gate', 'cluster_reseed_ta1-set-aside', 'cluster_reseed_ta1-start', 'cluster_reseed_ta2-set-aside', 'cluster_reseed_ta2-start', 'cluster_reseed_ta3-set-aside', 'cluster_reseed_ta3-start', 'cluster_reseed_wait']);
+    expect(deps('cluster_reseed_gate')).toEqual(['cluster_node-ta1_config', 'cluster_node-ta2_config', 'cluster_node-ta3_config', 'cluster_role_apply']);
+    expect(deps('cluster_reseed_ta2-set-aside')).toEqual(['cluster_reseed_gate']);
+    expect(deps('cluster_reseed_dcs-reset')).toEqual(['cluster_reseed_ta1-set-aside', 'cluster_reseed_ta2-set-aside', 'cluster_reseed_ta3-set-aside']);
+    expect(deps('cluster_reseed_ta3-start')).toEqual(['cluster_reseed_dcs-reset']);
+    expect(deps('cluster_reseed_wait')).toEqual(['cluster_reseed_ta1-start', 'cluster_reseed_ta2-start', 'cluster_reseed_ta3-start']);
     // the cluster's configuration, reset with its DCS state, is patched again afterwards
-    expect(deps('cluster_dcs-patch_apply')).toContain('link_reseed_wait');
+    expect(deps('cluster_dcs-patch_apply')).toContain('cluster_reseed_wait');
     expect(res[id('cluster_dcs-patch_apply')].triggers_replace.reseed_generation).toBe('2');
     // nothing of it on the source
     expect(Object.keys(resourcesOf(primary)).filter((k) => k.includes('reseed'))).toEqual([]);
   });
 
   test('each step is replaced by a new generation only; the plan carries no password', () => {
-    for (const k of Object.keys(res).filter((x) => x.startsWith('link_reseed_'))) expect(res[k].triggers_replace).toEqual({ generation: '2' });
-    const gate = JSON.parse(res[id('link_reseed_gate')].input.reseed_config);
+    for (const k of Object.keys(res).filter((x) => x.startsWith('cluster_reseed_'))) expect(res[k].triggers_replace).toEqual({ generation: '2' });
+    const gate = JSON.parse(res[id('cluster_reseed_gate')].input.reseed_config);
     expect(gate).toMatchObject({ generation: 2, slotName: 'my_standby_cluster_slot', standby: { name: 'standby' }, source: { name: 'primary' }, setAside: { ta1: '/var/lib/pgsql/16/pgcluster.reseed-2' } });
     expect(JSON.stringify(standby)).not.toMatch(/password"\s*:\s*"[^$]/i);
   });
@@ -133,7 +133,7 @@ describe('the plan review', () => {
   test('the gate is marked for attention with what is set aside; the host steps say what they do', () => {
     const { standby } = synthTopology(parseTopology(stringify(withReseed(1)), 'r.yaml').topology);
     const res = resourcesOf(standby);
-    const plan = { resource_changes: Object.entries(res).map(([name, r]) => ({ address: `terraform_data.${name}`, type: 'terraform_data', name, change: { actions: name.startsWith('link_reseed_') ? ['create'] : ['no-op'], before: null, after: { input: r.input } } })) };
+    const plan = { resource_changes: Object.entries(res).map(([name, r]) => ({ address: `terraform_data.${name}`, type: 'terraform_data', name, change: { actions: name.startsWith('cluster_reseed_') ? ['create'] : ['no-op'], before: null, after: { input: r.input } } })) };
     const review = reviewPlan('standby', plan);
     const texts = review.resources.map((r) => `${r.subject}: ${r.findings.map((f) => `${f.attention ? 'ATTENTION ' : ''}${f.text}`).join(' | ')}`);
     expect(texts).toContainEqual(expect.stringMatching(/^re-seed gate: ATTENTION RE-SEED of standby from primary \(generation 1\): .*ta1 -> \/var\/lib\/pgsql\/16\/pgcluster\.reseed-1.*nothing deleted/));
