@@ -30,12 +30,14 @@ export function planResource(
   extra: { connection?: ReturnType<typeof sshConnection>; dependsOn?: TerraformResource[]; precondition?: { condition: unknown; errorMessage: string }[] } = {},
 ): { resource: TerraformResource; attr: SelfAttr } {
   const lifecycle = extra.precondition?.length ? { precondition: extra.precondition } : undefined;
+  // Terraform refuses an empty provisioner list: a resource that runs nothing has none
+  const steps = provisioners.length > 0 ? provisioners : undefined;
   if (kind === 'null_resource') {
     const stack = TerraformStack.of(scope);
     if (!stack.node.tryFindChild('null-provider')) new NullProvider(stack, 'null-provider');
     const resource = new NullResource(scope, id, {
       triggers: { ...values, ...trigger } as Record<string, string>,
-      provisioners,
+      provisioners: steps,
       connection: extra.connection,
       lifecycle,
     });
@@ -45,7 +47,7 @@ export function planResource(
   const resource = new DataResource(scope, id, {
     input: values,
     triggersReplace: trigger,
-    provisioners,
+    provisioners: steps,
     connection: extra.connection,
     lifecycle,
   });

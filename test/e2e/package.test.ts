@@ -11,6 +11,7 @@ import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUIET = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true', TF_IN_AUTOMATION: '1', NODE_PATH: '' };
@@ -30,26 +31,57 @@ function ok(res: SpawnSyncReturns<string>, what: string): string {
 
 const installed = (name: string): string => JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 
-/** The platform team's app: two environments, each a pair of clusters, outputs from the constructs' attributes. */
-const APP = (core: 'cdktf' | 'cdktn'): string => `import { App, TerraformOutput } from '${core}';
-import { buildStandbyStacks, loadTopologyFile, StandbyStacks } from 'patroni-standby-cdktf${core === 'cdktn' ? '/cdktn' : ''}';
+/**
+ * The platform team's app: two environments, composed the two ways the package offers. Staging
+ * from a topology file (the clusters: layout) through buildStandbyStacks, a stack per data center
+ * named by stackName; production from the constructs in stacks of the team's own, one per data
+ * center, the link naming the source. Outputs from the constructs' attributes. The environment
+ * variables are the app's own: which cluster is production's source.
+ */
+const APP = (core: 'cdktf' | 'cdktn'): string => `import { App, LocalBackend, TerraformOutput, TerraformStack } from '${core}';
+import { buildStandbyStacks, ClusterSpec, loadTopologyFile, PatroniCluster, StandbyLink } from 'patroni-standby-cdktf${core === 'cdktn' ? '/cdktn' : ''}';
 
-const app = new App();
-const environments: Record<string, StandbyStacks> = {};
-for (const env of ['staging', 'production']) {
-  const { topology } = loadTopologyFile(\`\${env}.yaml\`, process.env.LINK_STATE);
-  const stacks = buildStandbyStacks(app, topology, { names: { primary: \`\${env}-dc1\`, standby: \`\${env}-dc2\` } });
-  new TerraformOutput(stacks.standbyStack, 'env_source_rest_endpoints', { value: stacks.primary.restEndpoints });
-  new TerraformOutput(stacks.standbyStack, 'env_standby_hosts', { value: stacks.standby.hosts });
-  new TerraformOutput(stacks.standbyStack, 'env_link_slot', { value: stacks.link.slotName ?? '' });
-  new TerraformOutput(stacks.standbyStack, 'env_link_state', { value: stacks.link.state });
-  environments[env] = stacks;
+const app = new App({ skipValidation: true });
+
+// staging: a topology file, a stack per data center
+const { topology } = loadTopologyFile('staging.yaml', process.env.LINK_STATE);
+const staging = buildStandbyStacks(app, topology, { stackName: (dc) => \`staging-\${dc}\` });
+new TerraformOutput(staging.stacks.dc2, 'env_source_rest_endpoints', { value: staging.clusters.dc1.restEndpoints });
+new TerraformOutput(staging.stacks.dc2, 'env_link_slot', { value: staging.link.slotName ?? '' });
+
+// production: the constructs directly, each data center's cluster in its own stack
+const spec = (dc: number): ClusterSpec => ({
+  scope: 'payments',
+  dcs: { type: 'etcd3', hosts: [\`127.0.8.\${dc}0:2379\`] },
+  nodes: [1, 2].map((n) => ({ name: \`pay-\${dc}\${n}\`, host: \`127.0.8.\${dc}\${n}\` })),
+  postgresql: { version: 16, parameters: { wal_keep_size: '1GB', max_slot_wal_keep_size: '50GB', tcp_user_timeout: '10s' } },
+  deploy: { transport: 'local', stopOnDestroy: true },
+});
+const production: Record<string, PatroniCluster> = {};
+const stacks: Record<string, TerraformStack> = {};
+for (const dc of [1, 2]) {
+  const stack = (stacks[\`dc\${dc}\`] = new TerraformStack(app, \`production-dc\${dc}\`));
+  new LocalBackend(stack, { path: \`../../../terraform.production-dc\${dc}.tfstate\` });
+  production[\`dc\${dc}\`] = new PatroniCluster(stack, 'cluster', { name: \`dc\${dc}\`, ...spec(dc) });
+  new TerraformOutput(stack, 'env_hosts', { value: production[\`dc\${dc}\`].hosts });
 }
+const source = production[process.env.PRODUCTION_SOURCE ?? 'dc1'];
+// the link holds no resource of its own: what it adds to a cluster lives in that cluster
+const link = new StandbyLink(app, 'production-link', { clusters: [production.dc1, production.dc2], source, slotName: 'payments_dr', monitoring: { user: 'monitor', addresses: ['127.0.8.100/32'] } });
+new TerraformOutput(stacks.dc2, 'env_link_state', { value: link.state });
 app.synth();
-process.stdout.write(\`synthesized \${Object.keys(environments).join(', ')}\\n\`);
+process.stdout.write(\`synthesized staging and production, production's source \${link.sourceCluster.name}\\n\`);
 `;
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** The article's topology in the clusters: layout, on loopback addresses, with `source` as the source. */
+function stagingTopology(source: 'dc1' | 'dc2'): string {
+  const article = fs.readFileSync(path.join(ROOT, 'examples', 'article.yaml'), 'utf8');
+  const t = parse(article.replace(/192\.168\.122\.(\d+)/g, '127.0.9.$1').replace(/my_standby_cluster_slot/g, 'staging_slot'));
+  for (const c of [t.primary, t.standby]) c.deploy = { transport: 'local', stopOnDestroy: true };
+  return stringify({ clusters: { dc1: t.primary, dc2: t.standby }, link: { ...t.link, source } });
+}
 
 type LockEntry = { version?: string; dependencies?: Record<string, string>; peerDependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; inBundle?: boolean; [k: string]: unknown };
 
@@ -131,10 +163,8 @@ function makeApp(dir: string, core: 'cdktf' | 'cdktn'): void {
   expect(fs.existsSync(path.join(dir, 'node_modules', 'pg'))).toBe(false);
   expect(fs.existsSync(path.join(dir, 'node_modules', core === 'cdktf' ? 'cdktn' : 'cdktf'))).toBe(false);
 
-  // two environments: production is the article's topology, staging the same on other addresses
-  const article = fs.readFileSync(path.join(ROOT, 'examples', 'article.yaml'), 'utf8');
-  fs.writeFileSync(path.join(dir, 'production.yaml'), article);
-  fs.writeFileSync(path.join(dir, 'staging.yaml'), article.replace(/192\.168\.122\.(\d+)/g, '127.0.9.$1').replace(/my_standby_cluster_slot/g, 'staging_slot'));
+  // staging: the article's clusters as two data centers (the clusters: layout) on other addresses
+  fs.writeFileSync(path.join(dir, 'staging.yaml'), stagingTopology('dc1'));
   fs.writeFileSync(path.join(dir, 'main.ts'), APP(core));
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, skipLibCheck: true, types: ['node'], outDir: 'build' }, files: ['main.ts'] }, null, 2));
   // the app type-checks against the package's declarations (the repository's compiler, the app's node_modules)
@@ -145,7 +175,7 @@ test('a new app outside the repository installs it offline and composes two envi
   makeApp(appDir, 'cdktf');
   outdir = path.join(appDir, 'cdktf.out');
   const out = ok(run(process.execPath, ['build/main.js'], appDir, { CDKTF_OUTDIR: outdir }), 'the app');
-  expect(out).toContain('synthesized staging, production');
+  expect(out).toContain("synthesized staging and production, production's source dc1");
   const stacks = fs.readdirSync(path.join(outdir, 'stacks')).sort();
   expect(stacks).toEqual(['production-dc1', 'production-dc2', 'staging-dc1', 'staging-dc2']);
 }, 240_000);
@@ -154,7 +184,7 @@ test('a CDK Terrain app (cdktn, no cdktf installed) composes the same environmen
   makeApp(cdktnAppDir, 'cdktn');
   const cdktnOut = path.join(cdktnAppDir, 'cdktf.out');
   const out = ok(run(process.execPath, ['build/main.js'], cdktnAppDir, { CDKTF_OUTDIR: cdktnOut }), 'the cdktn app');
-  expect(out).toContain('synthesized staging, production');
+  expect(out).toContain("synthesized staging and production, production's source dc1");
   expect(JSON.parse(fs.readFileSync(path.join(cdktnOut, 'manifest.json'), 'utf8')).version).toBe(installed('cdktn'));
   // resource for resource what the cdktf app wrote (only the core's name and version differ)
   for (const stack of ['production-dc1', 'production-dc2', 'staging-dc1', 'staging-dc2']) {
@@ -173,8 +203,8 @@ test('internals stay internal: only the package root can be imported', () => {
   const res = run(process.execPath, ['-e', "require('patroni-standby-cdktf/dist/constructs/rules')"], appDir);
   expect(res.status).not.toBe(0);
   expect(res.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
-  const api = ok(run(process.execPath, ['-e', "console.log(Object.keys(require('patroni-standby-cdktf')).sort().join(' '))"], appDir), 'require');
-  for (const name of ['PrimaryPatroniCluster', 'StandbyPatroniCluster', 'StandbyLink', 'buildStandbyStacks', 'loadTopologyFile', 'parseTopology', 'writeRenderedFiles', 'TopologyError']) {
+  const api = ok(run(process.execPath, ['-e', "console.log(Object.keys(require('patroni-standby-cdktf')).sort().join(' '))"], appDir), 'require').trim();
+  for (const name of ['PatroniCluster', 'PrimaryPatroniCluster', 'StandbyPatroniCluster', 'StandbyLink', 'buildStandbyStacks', 'loadTopologyFile', 'parseTopology', 'writeRenderedFiles', 'TopologyError']) {
     expect(api.split(' ')).toContain(name);
   }
 });
@@ -193,9 +223,59 @@ test('Terraform plans every stack; the outputs carry the constructs\' attributes
   }
   expect(outputs['staging-dc2'].env_source_rest_endpoints.value).toEqual(['http://127.0.9.237:8008', 'http://127.0.9.93:8008', 'http://127.0.9.128:8008']);
   expect(outputs['staging-dc2'].env_link_slot.value).toBe('staging_slot');
-  expect(outputs['production-dc2'].env_standby_hosts.value).toEqual(['192.168.122.97', '192.168.122.198', '192.168.122.172']);
+  expect(outputs['production-dc2'].env_hosts.value).toEqual(['127.0.8.21', '127.0.8.22']);
   expect(outputs['production-dc2'].env_link_state.value).toBe('following');
 }, 240_000);
+
+type PlannedChange = { address: string; change: { actions: string[] } };
+
+/**
+ * The switchover from outside the repository, in both environments at once: the first deploy is
+ * applied with the commands stubbed (every resource and its inputs recorded in the state, no
+ * provisioner run), then the app flips staging's link.source and production's source to dc2, and
+ * Terraform plans each stack against that state. A resource that moved between stacks would show
+ * as a destroy in one stack and a create in the other; with stopOnDestroy the destroy would stop
+ * the members.
+ */
+test('a switchover in either environment moves no resource between stacks: each plan against the applied state only replaces steps in place', () => {
+  const tfEnv = { TF_CLI_CONFIG_FILE: path.join(work, 'terraformrc') };
+  const stacks = ['staging-dc1', 'staging-dc2', 'production-dc1', 'production-dc2'];
+  for (const stack of stacks) {
+    const dir = path.join(outdir, 'stacks', stack);
+    const file = path.join(dir, 'cdk.tf.json');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    for (const byName of Object.values(json.resource ?? {}) as Record<string, Record<string, unknown>>[]) for (const r of Object.values(byName)) delete r.provisioner;
+    fs.writeFileSync(file, JSON.stringify(json));
+    ok(run('terraform', ['init', '-input=false', '-no-color'], dir, tfEnv), `terraform init ${stack}`);
+    ok(run('terraform', ['apply', '-input=false', '-no-color', '-auto-approve'], dir, tfEnv), `terraform apply (commands stubbed) ${stack}`);
+  }
+  fs.writeFileSync(path.join(appDir, 'staging.yaml'), stagingTopology('dc2'));
+  const out = ok(run(process.execPath, ['build/main.js'], appDir, { CDKTF_OUTDIR: outdir, PRODUCTION_SOURCE: 'dc2' }), 'the app after the switchover');
+  expect(out).toContain("production's source dc2");
+  const replaced: string[] = [];
+  for (const stack of stacks) {
+    const dir = path.join(outdir, 'stacks', stack);
+    ok(run('terraform', ['init', '-input=false', '-no-color'], dir, tfEnv), `terraform init ${stack}`);
+    ok(run('terraform', ['plan', '-input=false', '-no-color', '-out=switchover.tfplan'], dir, tfEnv), `terraform plan ${stack}`);
+    const plan = JSON.parse(ok(run('terraform', ['show', '-json', 'switchover.tfplan'], dir, tfEnv), `terraform show ${stack}`));
+    fs.writeFileSync(path.join(work, `${stack}.switchover.json`), JSON.stringify(plan));
+    const changes = (plan.resource_changes ?? []) as PlannedChange[];
+    expect(changes.length).toBeGreaterThan(5);
+    // nothing created or destroyed alone: every change is in place or a replacement of the same address
+    const moved = changes.filter((c) => c.change.actions.join() === 'create' || c.change.actions.join() === 'delete');
+    expect({ stack, moved: moved.map((c) => `${c.change.actions.join()} ${c.address}`) }).toEqual({ stack, moved: [] });
+    // the members' stop steps are untouched: no member is stopped by a switchover
+    const stops = changes.filter((c) => c.address.includes('_stop-on-destroy_'));
+    expect(stops.length).toBeGreaterThan(0);
+    expect({ stack, stops: stops.filter((c) => c.change.actions.join() !== 'no-op').map((c) => c.address) }).toEqual({ stack, stops: [] });
+    for (const c of changes.filter((x) => x.change.actions.includes('delete'))) replaced.push(`${stack}: ${c.address.replace(/_[0-9A-F]{8}$/, '')}`);
+  }
+  // what is replaced: each cluster's role step and link-slots step, its DCS patch and its members' files
+  expect(replaced.filter((r) => !/\.cluster_(role_apply|link-slots_apply|dcs-patch_apply|node-[^_]+_config)$/.test(r))).toEqual([]);
+  for (const stack of stacks) {
+    expect(replaced).toEqual(expect.arrayContaining([`${stack}: terraform_data.cluster_role_apply`, `${stack}: terraform_data.cluster_link-slots_apply`]));
+  }
+}, 300_000);
 
 test("the stacks' programs run with nothing but node, outside any node_modules", () => {
   const assets = path.join(outdir, 'stacks', 'staging-dc1', 'assets', 'programs');
