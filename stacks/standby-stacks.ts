@@ -4,7 +4,7 @@
  * state in either role: a switchover (`link.source` changed) only changes inputs. The promotion
  * variant is the same stacks with the link detached (same names, same paths).
  */
-import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { LocalBackend, TerraformOutput, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { Problem, TopologyError } from '../constructs/errors';
 import { PatroniCluster } from '../constructs/patroni-cluster';
@@ -92,6 +92,41 @@ function stackNames(topology: Topology, options: StandbyStacksOptions, clusterNa
   return named;
 }
 
+/**
+ * Until 0.2 the link's own steps lived under the link, in the standby's stack (`link/source-slots`,
+ * `link/promotion/detach`, `link/reseed/*`); they are now in the cluster. `moved` blocks carry a
+ * state of that version over, so that its plan shows moves, not a destroy and a create (a new
+ * re-seed gate would run). A moved block whose old address is not in the state changes nothing.
+ */
+function movedFromLinkPaths(stack: TerraformStack, cluster: PatroniCluster): void {
+  for (const resource of cluster.node.findAll()) {
+    if (!(resource instanceof TerraformResource)) continue;
+    const path = resource.node.scopes.slice(resource.node.scopes.indexOf(cluster) + 1).map((c) => c.node.id);
+    const id = path[0];
+    if (id !== 'link-slots' && id !== 'promotion' && id !== 'reseed') continue;
+    const old = ['link', id === 'link-slots' ? 'source-slots' : id, ...path.slice(1)];
+    resource.moveFromId(`${resource.terraformResourceType}.${logicalIdAt(stack, old)}`);
+  }
+}
+
+/** The logical id cdktf gives a resource at `path` under the stack (a probe branch, removed at once). */
+function logicalIdAt(stack: TerraformStack, path: readonly string[]): string {
+  let scope: Construct = stack;
+  const added: [Construct, string][] = [];
+  for (const id of path) {
+    const child = scope.node.tryFindChild(id) as Construct | undefined;
+    if (child) {
+      scope = child;
+      continue;
+    }
+    added.push([scope, id]);
+    scope = new Construct(scope, id);
+  }
+  const logicalId = stack.getLogicalId(scope.node);
+  for (const [parent, id] of added.reverse()) parent.node.tryRemoveChild(id);
+  return logicalId;
+}
+
 export function buildStandbyStacks(app: Construct, topology: Topology, options: StandbyStacksOptions = {}): StandbyStacks {
   // the clusters' own names: their data centers (clusters: layout), or primary and standby
   const clusterNames = topology.names ?? { primary: 'primary', standby: 'standby' };
@@ -124,6 +159,7 @@ export function buildStandbyStacks(app: Construct, topology: Topology, options: 
   // the link holds no resource: it sits in the standby's stack, where its warnings are printed
   const link = new StandbyLink(stacks[clusterNames.standby], 'link', { clusters: [primary, standby], source: primary, problemPaths, ...topology.link });
   for (const cluster of order) clusterOutputs(stacks[cluster], clusters[cluster], link);
+  for (const cluster of order) movedFromLinkPaths(stacks[cluster], clusters[cluster]);
 
   return { stacks, clusters, link, primaryStack: stacks[clusterNames.primary], standbyStack: stacks[clusterNames.standby], primary, standby };
 }

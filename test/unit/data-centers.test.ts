@@ -10,7 +10,7 @@ import { parseTopology } from '../../stacks/topology-file';
 import { TopologyError } from '../../constructs/errors';
 import { PatroniCluster, PrimaryPatroniCluster } from '../../constructs/patroni-cluster';
 import { StandbyLink } from '../../constructs/standby-link';
-import { articleTopology, byPath, resourcesOf, TfJson } from './helpers';
+import { articleTopology, byPath, mutate, resourcesOf, synthTopology, TfJson } from './helpers';
 
 function dcLayout(source: 'dc1' | 'dc2'): Record<string, unknown> {
   const t = articleTopology();
@@ -243,5 +243,20 @@ describe('composition: what is refused, with the fix', () => {
     expect(message(() => new StandbyLink(stack, 'l3', { clusters: [a, b], source: a, primary: fixed, ...t.link } as any))).toMatch(/env\/l3: mixes the two forms of the link/);
     expect(message(() => new StandbyLink(stack, 'l4', { clusters: [a, a], source: a, ...t.link }))).toMatch(/env\/l4\.clusters: is not two different clusters/);
     expect(message(() => new PatroniCluster(stack, 'c', { name: ' ', ...t.primary }))).toMatch(/env\/c\.name: must be a non-empty name/);
+  });
+});
+
+describe('a state of the previous version, where the link steps lived under the link', () => {
+  test('moved blocks carry link/source-slots, link/promotion and link/reseed over to the cluster (the addresses that version wrote)', () => {
+    const detached = synthTopology(mutate(articleTopology('detached'), () => undefined));
+    const moved = (json: any) => Object.fromEntries((json.moved ?? []).map((m: { from: string; to: string }) => [m.from, m.to.replace(/_[0-9A-F]{8}$/, '')]));
+    // link_source-slots_apply_A76C0515 and link_promotion_detach_apply_F51CB0B1: the previous version's snapshot
+    expect(moved(detached.standby)).toEqual({
+      'terraform_data.link_source-slots_apply_A76C0515': 'terraform_data.cluster_link-slots_apply',
+      'terraform_data.link_promotion_detach_apply_F51CB0B1': 'terraform_data.cluster_promotion_detach_apply',
+    });
+    expect(moved(detached.primary)).toEqual({ 'terraform_data.link_source-slots_apply_A76C0515': 'terraform_data.cluster_link-slots_apply' });
+    const reseeded = synthTopology(mutate(articleTopology(), (t) => (t.link.reseed = { cluster: 'standby', generation: 1 })));
+    expect(Object.keys(moved(reseeded.standby)).filter((k) => k.includes('link_reseed_'))).toHaveLength(9);
   });
 });
