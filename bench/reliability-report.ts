@@ -63,7 +63,7 @@ export function reliabilityMarkdown(r: Reliability): string {
     'deploy started) to the link streaming again (or the promoted cluster taking writes); for the',
     'slot limit, the re-seed deploy and the wait until every acknowledged write is on the standby.',
     'Re-clones: members whose data directory was copied anew. By design the re-seed copies every',
-    "standby member and the rejoin after a promotion its replicas (README: Switchover, switchback and",
+    "standby member and the rejoin after a promotion its replicas (docs/operations.md: Switchover, switchback and",
     'rejoin); no other fault may.',
     '',
     '| figure | value |',

@@ -11,7 +11,7 @@
 //     removed; nothing it did not write is touched on an existing cluster.
 // A slot that the standby cluster's configuration still names as its primary_slot_name is never
 // removed (PATRONI_PATCH_GUARD_STANDBY: that cluster's REST endpoints): its removal is held, and
-// the standby stack's source-slots step completes it once the standby has let go of it.
+// the standby's link-slots step completes it once the standby has let go of it.
 //
 // Environment (set by the planned resource, never a password):
 //   PATRONI_PATCH               JSON body of the patch (the desired configuration)
@@ -274,7 +274,7 @@ async function main(env = process.env, out = process.stdout, timing = TIMING) {
     const held = holdSlots(body, await Promise.all(guardStandby.map(getConfig)));
     if (JSON.stringify(body) !== JSON.stringify(run.patch)) {
       if (removed.length > 0) log(`removing what the topology no longer has: ${removed.join(', ')}`);
-      for (const name of held) log(`keeping slot ${name}: the standby cluster still streams through it, or cannot be asked; the standby stack's source-slots step removes it once the standby has let go of it`);
+      for (const name of held) log(`keeping slot ${name}: the standby cluster still streams through it, or cannot be asked; the standby's link-slots step removes it once the standby has let go of it`);
     }
     run.patch = body;
   };

@@ -300,7 +300,7 @@ function linkProblems(report, cfg) {
     if (!report.slot.present) out.push(`the link slot ${report.slot.name} does not exist on the source leader`);
     else {
       if (!report.slot.active) out.push(`the link slot ${report.slot.name} is not active: nothing streams through it`);
-      if (report.slot.walStatus === 'lost') out.push(`the link slot ${report.slot.name} has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of ${cfg.standby.name} from ${cfg.source.name}: set link.reseed: { cluster: ${cfg.standby.name}, generation: <a new number> } and deploy (README: Re-seeding the standby cluster)`);
+      if (report.slot.walStatus === 'lost') out.push(`the link slot ${report.slot.name} has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of ${cfg.standby.name} from ${cfg.source.name}: set link.reseed: { cluster: ${cfg.standby.name}, generation: <a new number> } and deploy (docs/operations.md: Re-seeding the standby cluster)`);
       else if (report.slot.walStatus === 'unreserved') out.push(`the link slot ${report.slot.name} has wal_status unreserved: the source is about to remove WAL the standby needs (max_slot_wal_keep_size); if it does, the standby must be re-seeded`);
     }
   }

@@ -230,8 +230,8 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     expect(before.postgresql.parameters.wal_receiver_status_interval).toBe('1s');
     const deploy = h.cdktfDeploy(['*'], 'rename', '', renamed);
     expect({ status: deploy.status, tail: deploy.status === 0 ? '' : deploy.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
-    // the source kept the old slot while the standby still streamed through it; the standby stack's
-    // source-slots step removed it once the standby had moved to the new one
+    // the source kept the old slot while the standby still streamed through it; the standby's
+    // link-slots step removed it once the standby had moved to the new one
     expect(deploy.output).toMatch(/keeping slot standby_cluster_slot: the standby cluster still streams through it/);
     expect(deploy.output).toMatch(/link slots on the source \(pgcluster\)\] \S+ removing what the topology no longer has: slots\.standby_cluster_slot/);
     // every member's file was refreshed (bootstrap.dcs changed) and none was reloaded: the DCS patch carries the change
@@ -725,7 +725,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
     // the link slot left the source: Patroni dropped it once the stream had stopped
     await waitFor('link slot dropped on the source', 30_000, async () => (await slotsOn(PRIMARY[primaryLeader])) === 0);
-    // released by the source-slots step with the SOURCE's REST password (the standby's differs)
+    // released by the standby's link-slots step with the SOURCE's REST password (the standby's differs)
     expect(applied.output).toMatch(/link slots on the source \(pgcluster\)\] \S+ applied through/);
     // the primary stack's variant records it (a reload, nothing else), and then plans no change
     h.apply(stackDir('primary'), 'primary');

@@ -78,7 +78,7 @@ describe('health verdict', () => {
       'replay is paused on standby leader s1',
       's2 streams from 127.0.1.2, not from the standby leader 127.0.2.1',
       'the link slot link_slot is not active: nothing streams through it',
-      'the link slot link_slot has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of standby from primary: set link.reseed: { cluster: standby, generation: <a new number> } and deploy (README: Re-seeding the standby cluster)',
+      'the link slot link_slot has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of standby from primary: set link.reseed: { cluster: standby, generation: <a new number> } and deploy (docs/operations.md: Re-seeding the standby cluster)',
     ]);
   });
 
