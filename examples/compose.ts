@@ -5,8 +5,8 @@
  * Synthesize with: npx tsc -p . && node dist/examples/compose.js [dc1|dc2]
  */
 import { App, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
-import { PatroniCluster, StandbyLink } from '..';
-import type { ClusterSpec } from '..';
+import { PatroniCluster, StandbyLink } from '../index';
+import type { ClusterSpec } from '../index';
 
 const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out.compose', skipValidation: true });
 

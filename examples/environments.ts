@@ -6,7 +6,7 @@
  * Synthesize from the repository's root with: npx tsc -p . && node dist/examples/environments.js
  */
 import { App, TerraformOutput } from 'cdktf';
-import { buildStandbyStacks, loadTopologyFile } from '..';
+import { buildStandbyStacks, loadTopologyFile } from '../index';
 
 const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? 'cdktf.out.environments', skipValidation: true });
 const topologies = { staging: 'examples/two-dc.yaml', production: 'examples/two-dc.yaml' };
