@@ -1,15 +1,25 @@
 #!/usr/bin/env node
 /**
- * `npm run --silent plan-review -- <stack>=<plan.json> ...`: a saved plan of the stacks
- * (`terraform show -json <plan>`) as Markdown for a pull request comment. Per stack and member:
- * the unified diff of patroni.yml and of the DCS patch, and in words what Patroni will do with
- * it (a reload; a parameter that needs a restart, which this deploy does not do; a promotion,
- * demotion or switchover and the gate that guards it; slots created or removed; pg_hba lines
- * that stop admitting replication from an address; members added or removed).
+ * `npm run --silent plan-review -- <stack>=<plan.json> ...`: saved plans of the stacks
+ * (`terraform show -json <plan>`, one per stack) as Markdown for a pull request comment.
+ *
+ * At the top, one line per environment (the pair of clusters a role step names; a stack without
+ * one is its own): what the plan does to it, a SWITCHOVER, a PROMOTION, a REJOIN, a RE-SEED, or
+ * no role change and how much configuration changes. Then per stack and resource, named after
+ * the data center it touches: the unified diff of patroni.yml and of the DCS patch, and in words
+ * what Patroni will do with it (a reload; a parameter that needs a restart, which this deploy does
+ * not do; a promotion, demotion or switchover and the gate that guards it; slots created or
+ * removed; pg_hba lines that stop admitting replication from an address; members added or removed).
+ *
+ * Resources are recognised by the last components of their construct path, whatever the ids
+ * above them (`<cluster>_node-<member>_config`, `<cluster>_dcs-patch_apply`, `<cluster>_role_apply`,
+ * `<cluster>_link-slots_apply`, `<cluster>_promotion_detach_apply`, `<cluster>_reseed_<step>`), and
+ * by their inputs; the previous version's `link_source-slots_apply`, `link_promotion_detach_apply`
+ * and `link_reseed_<step>` too.
  *
  * Exit 0: nothing needs a reviewer's attention; 2: something does (each such finding is marked
- * **attention**); 1: a plan could not be read. Pure except for `main`: `reviewPlan` and
- * `reviewMarkdown` take and return values.
+ * **attention**); 1: a plan could not be read. Pure except for `main`: `reviewPlan`,
+ * `environments` and `reviewMarkdown` take and return values.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,25 +47,72 @@ export interface Finding {
   readonly text: string;
 }
 
+/** What a planned resource is, recognised by its construct path's last components (or its inputs). */
+export type ResourceKind = 'member' | 'env-file' | 'stop-on-destroy' | 'dcs-patch' | 'link-slots' | 'role' | 'detach' | 'reseed' | 'other';
+
+/** A role change a resource runs (or, the new standby's role step, that the other stack runs): what a headline says. */
+export type RoleEvent =
+  | { readonly kind: 'switchover'; readonly from: string; readonly to: string }
+  | { readonly kind: 'promotion'; readonly cluster: string; readonly disaster: boolean }
+  | { readonly kind: 'rejoin'; readonly cluster: string; readonly to?: string }
+  | { readonly kind: 'reseed'; readonly cluster: string; readonly generation?: string };
+
 export interface ResourceReview {
-  /** What the resource is, in words: `member so1`, `DCS patch`, `role step`... */
+  readonly kind: ResourceKind;
+  /** What the resource is, in words: `member so1`, `DCS patch`, `role step`, `re-seed gate`... */
   readonly subject: string;
+  /**
+   * The data center it touches, and the stack it runs from where that is not the same one:
+   * `of dc2`, `on dc1 (run from dc2's stack)`, `(in dc2's stack; touches dc1 and dc2)`; empty
+   * when there is nothing to say.
+   */
+  readonly where: string;
   readonly action: string;
   readonly findings: readonly Finding[];
   /** Unified diffs, titled. */
   readonly diffs: readonly { readonly title: string; readonly diff: string }[];
+  readonly event?: RoleEvent;
+  /** The data center whose configuration it changes (a member's file, a DCS patch, link slots). */
+  readonly target?: string;
+  /** A member's file: whether Patroni is reloaded; undefined when the plan does not say. */
+  readonly reload?: boolean;
+  /** Parameters whose change needs a PostgreSQL restart. */
+  readonly restart?: readonly string[];
+  /** The link slots step of the source's stack, which runs nothing. */
+  readonly inactive?: boolean;
 }
 
 export interface StackReview {
   readonly stack: string;
+  /** The data center whose cluster the stack holds: its role step's name for it, else its DCS patch's, else the stack's name. */
+  readonly cluster: string;
+  /** The pairs of clusters its role steps name, [this one, the other one]: its environments. */
+  readonly links: readonly (readonly [string, string])[];
   readonly resources: readonly ResourceReview[];
 }
 
+/** An environment: the pair of clusters a link joins (as their role steps name them), or a stack without a role step. */
+export interface Environment {
+  /** `dc1 and dc2`, or the stack's name. */
+  readonly name: string;
+  /** The pair, sorted; undefined for a stack of its own. */
+  readonly clusters?: readonly [string, string];
+  /** The given stacks that belong to it. */
+  readonly stacks: readonly string[];
+  /** In one line, what the plan does to it. */
+  readonly headline: string;
+}
+
 interface ResourceChange {
-  address: string;
-  type: string;
-  name: string;
-  change: { actions: string[]; before: Record<string, any> | null; after: Record<string, any> | null };
+  address?: string;
+  type?: string;
+  name?: string;
+  change?: { actions?: string[]; before?: Record<string, any> | null; after?: Record<string, any> | null };
+}
+
+/** What `terraform show -json` writes; only the resource changes are read. */
+export interface Plan {
+  resource_changes?: ResourceChange[];
 }
 
 type Values = Record<string, any>;
@@ -63,27 +120,48 @@ type Values = Record<string, any>;
 const attention = (text: string): Finding => ({ attention: true, text });
 const info = (text: string): Finding => ({ attention: false, text });
 
+/** A non-empty string, else undefined. */
+const str = (x: unknown): string | undefined => (typeof x === 'string' && x.length > 0 ? x : undefined);
+/** A finite number (also from a string), else undefined. */
+function num(x: unknown): number | undefined {
+  const n = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+/** An object, else an empty one. */
+const obj = (x: unknown): Values => (x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Values) : {});
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+/** `dc1`, `dc1 and dc2`, `dc1, dc2 and dc3`. */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+const unique = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
+
 /** The resource's own values: `input` of terraform_data, `triggers` of null_resource. */
-function valuesOf(state: Record<string, any> | null): Values | undefined {
-  if (!state) return undefined;
+function valuesOf(state: Record<string, any> | null | undefined): Values | undefined {
+  if (!state || typeof state !== 'object') return undefined;
   const v = state.input ?? state.triggers;
-  return v && typeof v === 'object' ? v : undefined;
+  return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
 }
 
-function actionOf(actions: string[]): string {
+function actionOf(actions: unknown): string {
+  if (!Array.isArray(actions)) return 'no-op';
   if (actions.includes('delete') && actions.includes('create')) return 'replace';
-  return actions[0] ?? 'no-op';
+  return str(actions[0]) ?? 'no-op';
 }
+
+/** Whether the step's provisioners run: on create (a replace is a create). */
+const runs = (action: string): boolean => action === 'create' || action === 'replace';
 
 function unified(title: string, before: string, after: string): { title: string; diff: string } {
   const patch = createTwoFilesPatch(`${title} (before)`, `${title} (after)`, before, after, '', '', { context: 3 });
   return { title, diff: patch.split('\n').slice(3).join('\n').trimEnd() };
 }
 
-function parseJson(text: string | undefined): Values {
-  if (!text) return {};
+/** A JSON object from a plan's string (its template escapes undone); {} for anything else. */
+function parseJson(text: unknown): Values {
+  if (typeof text !== 'string' || !text) return {};
   try {
-    return JSON.parse(text.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')) as Values;
+    return obj(JSON.parse(text.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')));
   } catch {
     return {};
   }
@@ -93,21 +171,33 @@ function pretty(value: unknown): string {
   return value === undefined ? '' : `${JSON.stringify(value, null, 2)}\n`;
 }
 
+const absent = (x: unknown): boolean => x === undefined || x === null;
+const shown = (x: unknown): string => JSON.stringify(x) ?? String(x);
+
+/** A value's change in words; undefined when it does not change (absent and null are the same). */
+function changeOf(before: unknown, after: unknown): string | undefined {
+  if (absent(before) && absent(after)) return undefined;
+  if (JSON.stringify(before) === JSON.stringify(after)) return undefined;
+  if (absent(after)) return `removed (was ${shown(before)})`;
+  if (absent(before)) return `set to ${shown(after)}`;
+  return `${shown(before)} -> ${shown(after)}`;
+}
+
 /** What changes among PostgreSQL parameters, with a restart named where one is needed. */
-function parameterFindings(before: Values, after: Values, where: string): Finding[] {
-  const out: Finding[] = [];
-  for (const name of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
-    const b = before[name];
-    const a = after[name];
-    if (JSON.stringify(a) === JSON.stringify(b)) continue;
-    const what = a === undefined || a === null ? `removed (was ${JSON.stringify(b)})` : b === undefined ? `set to ${JSON.stringify(a)}` : `${JSON.stringify(b)} -> ${JSON.stringify(a)}`;
+function parameterFindings(before: Values, after: Values, where: string): { findings: Finding[]; restart: string[] } {
+  const findings: Finding[] = [];
+  const restart: string[] = [];
+  for (const name of unique([...Object.keys(before), ...Object.keys(after)]).sort()) {
+    const what = changeOf(before[name], after[name]);
+    if (what === undefined) continue;
     if (RESTART_PARAMETERS.includes(name)) {
-      out.push(attention(`${where} parameter ${name} ${what}: needs a PostgreSQL restart, which this deploy does not do; Patroni shows the members as pending restart until one (patronictl restart)`));
+      restart.push(name);
+      findings.push(attention(`${where} parameter ${name} ${what}: needs a PostgreSQL restart, which this deploy does not do; Patroni shows the members as pending restart until one (patronictl restart)`));
     } else {
-      out.push(info(`${where} parameter ${name} ${what}: Patroni applies it with a reload`));
+      findings.push(info(`${where} parameter ${name} ${what}: Patroni applies it with a reload`));
     }
   }
-  return out;
+  return { findings, restart };
 }
 
 /** A host address of a pg_hba line (a /32 or /128), as the client IP it admits. */
@@ -115,6 +205,8 @@ function hostOf(line: HbaLine): string | undefined {
   const m = /^(.+)\/(32|128)$/.exec(line.address ?? '');
   return m ? m[1] : undefined;
 }
+
+const strings = (x: unknown): string[] => (Array.isArray(x) ? x.filter((l): l is string => typeof l === 'string') : []);
 
 /** Replication lines removed whose address the new list no longer admits. */
 function hbaFindings(before: string[], after: string[], memberOf: (ip: string) => string | undefined): Finding[] {
@@ -132,102 +224,264 @@ function hbaFindings(before: string[], after: string[], memberOf: (ip: string) =
     }
     const user = p.users[0];
     const match = firstMatch(now, { clientIp: ip, database: 'replication', user });
-    const who = memberOf(ip) ? `member ${memberOf(ip)} (${ip})` : ip;
+    const member = memberOf(ip);
+    const who = member ? `member ${member} (${ip})` : ip;
     if (!match || match.method === 'reject') {
       out.push(attention(`pg_hba stops admitting replication as ${user} from ${who}: \`${line}\` is removed and ${match ? 'a reject line matches instead' : 'no line matches any more'}; a standby or replica there can no longer stream`));
     } else {
-      out.push(info(`pg_hba line removed: \`${line}\` (${who} is still admitted by \`${[match.type, match.databases.join(','), match.users.join(','), match.address, match.method].join(' ')}\`)`));
+      const admitting = [match.type, match.databases.join(','), match.users.join(','), match.address, match.method].filter((f) => f).join(' ');
+      out.push(info(`pg_hba line removed: \`${line}\` (${who} is still admitted by \`${admitting}\`)`));
     }
   }
   for (const line of after.filter((l) => !before.includes(l))) out.push(info(`pg_hba line added: \`${line}\``));
   return out;
 }
 
-function slotFindings(before: Values | undefined, after: Values | undefined, where: string): Finding[] {
+function slotFindings(before: Values, after: Values, where: string): Finding[] {
   const out: Finding[] = [];
-  const b = before ?? {};
-  const a = after ?? {};
-  for (const name of Object.keys(a).sort()) {
-    if (a[name] === null && b[name] !== undefined && b[name] !== null) out.push(attention(`slot ${name} removed ${where}: the WAL it retained is released; a standby that streams through it must have moved to another slot (removals wait while a standby cluster still names it)`));
-    else if (a[name] === null) out.push(info(`slot ${name} removed ${where} (if it is still there)`));
-    else if (b[name] === undefined) out.push(info(`slot ${name} created ${where}: it retains WAL for its consumer from now on`));
+  for (const name of Object.keys(after).sort()) {
+    if (after[name] === null && !absent(before[name])) out.push(attention(`slot ${name} removed ${where}: the WAL it retained is released; a standby that streams through it must have moved to another slot (removals wait while a standby cluster still names it)`));
+    else if (after[name] === null) out.push(info(`slot ${name} removed ${where} (if it is still there)`));
+    else if (before[name] === undefined) out.push(info(`slot ${name} created ${where}: it retains WAL for its consumer from now on`));
   }
-  for (const name of Object.keys(b).sort()) if (!(name in a)) out.push(info(`slot ${name} no longer written ${where}: the patch program removes it when it wrote it before`));
+  for (const name of Object.keys(before).sort()) if (!(name in after)) out.push(info(`slot ${name} no longer written ${where}: the patch program removes it when it wrote it before`));
   return out;
 }
 
-/** A DCS patch: its JSON diff and what Patroni does with each part. */
-function patchReview(before: Values | undefined, after: Values | undefined, memberOf: (ip: string) => string | undefined): { findings: Finding[]; diff: { title: string; diff: string } } {
+/** A DCS patch of `cluster`: its JSON diff and what Patroni does with each part. */
+function patchReview(before: Values | undefined, after: Values | undefined, cluster: string, memberOf: (ip: string) => string | undefined, title = 'DCS patch'): { findings: Finding[]; restart: string[]; diff: { title: string; diff: string } } {
   const b = parseJson(before?.patch_json);
   const a = parseJson(after?.patch_json);
-  const findings: Finding[] = [];
-  findings.push(...parameterFindings(b.postgresql?.parameters ?? {}, a.postgresql?.parameters ?? {}, 'cluster-wide'));
-  if (b.postgresql?.pg_hba || a.postgresql?.pg_hba) findings.push(...hbaFindings(b.postgresql?.pg_hba ?? [], a.postgresql?.pg_hba ?? [], memberOf));
-  findings.push(...slotFindings(b.slots, a.slots, 'on this cluster'));
-  if (a.standby_cluster && !b.standby_cluster) {
-    findings.push(attention(`standby_cluster added (following ${a.standby_cluster.host}): this cluster becomes a standby cluster. The patch program refuses this on a running primary; a role change is done by the role step, after its gate`));
-  } else if (a.standby_cluster && JSON.stringify(a.standby_cluster) !== JSON.stringify(b.standby_cluster)) {
-    findings.push(info(`standby_cluster changed: the standby leader follows ${a.standby_cluster.host} through ${a.standby_cluster.primary_slot_name ?? 'no slot'} (Patroni rewrites its recovery settings and reconnects)`));
-  } else if (b.standby_cluster && a.standby_cluster === null) {
-    findings.push(attention('standby_cluster removed: the standby leader is promoted, this cluster becomes an independent primary'));
+  const bp = obj(b.postgresql);
+  const ap = obj(a.postgresql);
+  const params = parameterFindings(obj(bp.parameters), obj(ap.parameters), 'cluster-wide');
+  const findings: Finding[] = [...params.findings];
+  if (bp.pg_hba || ap.pg_hba) findings.push(...hbaFindings(strings(bp.pg_hba), strings(ap.pg_hba), memberOf));
+  findings.push(...slotFindings(obj(b.slots), obj(a.slots), `on ${cluster}`));
+  const bs = b.standby_cluster;
+  const as = a.standby_cluster;
+  if (as && !bs) {
+    const following = str(obj(as).host) ? ` (following ${as.host})` : '';
+    findings.push(attention(`standby_cluster added${following}: ${cluster} becomes a standby cluster. The patch program refuses this on a running primary; a role change is done by the role step, after its gate`));
+  } else if (as && JSON.stringify(as) !== JSON.stringify(bs)) {
+    const host = str(obj(as).host);
+    findings.push(info(`standby_cluster changed: the standby leader of ${cluster} follows ${host ?? 'its source'} through ${str(obj(as).primary_slot_name) ?? 'no slot'} (Patroni rewrites its recovery settings and reconnects)`));
+  } else if (bs && as === null) {
+    findings.push(attention(`standby_cluster removed: the standby leader is promoted, ${cluster} becomes an independent primary`));
   }
   for (const key of Object.keys(a).filter((k) => !['postgresql', 'slots', 'standby_cluster', 'managed_by_patroni_standby_cdktf'].includes(k)).sort()) {
-    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) findings.push(info(`${key}: ${JSON.stringify(b[key])} -> ${JSON.stringify(a[key])} (dynamic configuration, no restart)`));
+    const what = changeOf(b[key], a[key]);
+    if (what !== undefined) findings.push(info(`${key} ${what} (dynamic configuration, no restart)`));
   }
-  return { findings, diff: unified('DCS patch', pretty(before ? b : undefined), pretty(after ? a : undefined)) };
+  return { findings, restart: params.restart, diff: unified(title, pretty(before ? b : undefined), pretty(after ? a : undefined)) };
 }
 
-function memberReview(action: string, before: Values | undefined, after: Values | undefined): { findings: Finding[]; diffs: { title: string; diff: string }[] } {
-  const member = (after ?? before)?.member ?? '?';
+/** What the review of one stack knows about it while reading its resources. */
+interface StackContext {
+  readonly stack: string;
+  /** This stack's data center. */
+  readonly cluster: string;
+  /** The source of the link this cluster follows (its standby role step's other cluster), when it names one. */
+  readonly source?: string;
+  /** Members whose stop-on-destroy step leaves the plan (it stops their Patroni). */
+  readonly stopped: ReadonlySet<string>;
+  readonly memberOf: (ip: string) => string | undefined;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly action: string;
+  readonly before?: Values;
+  readonly after?: Values;
+  /** after, else before, else {}. */
+  readonly v: Values;
+  readonly kind: ResourceKind;
+  /** The member (node-<member>), the re-seed step (reseed_<step>). */
+  readonly part?: string;
+}
+
+const HASH = /_[0-9A-F]{8}$/;
+/** How a role step that does not name the other cluster of its link speaks of it. */
+const UNNAMED = 'the other cluster';
+
+/** The last components of a construct path; whatever the ids above them. */
+const PATTERNS: readonly (readonly [ResourceKind, RegExp])[] = [
+  ['member', /(?:^|.*_)node-(.+)_config$/],
+  ['env-file', /(?:^|.*_)node-(.+)_secrets$/],
+  ['stop-on-destroy', /(?:^|.*_)node-(.+)_stop-on-destroy$/],
+  ['dcs-patch', /(?:^|_)dcs-patch_apply$/],
+  // link-slots; source-slots before (link_source-slots_apply)
+  ['link-slots', /(?:^|_)(?:link|source)-slots_apply$/],
+  ['detach', /(?:^|_)promotion_detach_apply$/],
+  // role, or role-<link id> for a cluster in several links
+  ['role', /(?:^|_)role(?:-[^_]+)?_apply$/],
+  ['reseed', /(?:^|.*_)reseed_(.+)$/],
+];
+
+function classify(name: string, v: Values): { kind: ResourceKind; part?: string } {
+  const base = name.replace(HASH, '');
+  for (const [kind, re] of PATTERNS) {
+    const m = re.exec(base);
+    if (m) return { kind, part: m[1] };
+  }
+  if ('patroni_yml' in v) return { kind: 'member' };
+  if ('gate_config' in v && base.includes('detach')) return { kind: 'detach' };
+  if ('reseed_config' in v) return { kind: 'reseed' };
+  if ('role_config' in v) return { kind: 'role' };
+  if ('patch_json' in v) return { kind: base.includes('slots') ? 'link-slots' : 'dcs-patch' };
+  return { kind: 'other' };
+}
+
+/** A role step's configuration: the one it has after the plan, else the one before. */
+function roleConfigOf(e: Entry): Values {
+  const a = parseJson(e.after?.role_config);
+  return Object.keys(a).length > 0 ? a : parseJson(e.before?.role_config);
+}
+
+function memberReview(e: Entry, ctx: StackContext): ResourceReview {
+  const { action, before, after } = e;
+  const name = str(e.v.member) ?? e.part;
+  const who = name ? `member ${name}` : 'a member whose name is not in the plan';
+  const at = (v: Values | undefined) => (str(v?.host) ? ` (${v!.host})` : '');
   const findings: Finding[] = [];
-  if (action === 'create') findings.push(attention(`member ${member} (${after?.host}) added: its file is written and Patroni started on it; it joins as a replica (cloned from the leader)`));
-  if (action === 'delete') findings.push(attention(`member ${member} (${before?.host}) removed from the stack: ${before?.stop_command ? 'its Patroni is stopped (deploy.stopOnDestroy)' : 'its Patroni keeps running (deploy.stopOnDestroy is off); stop it and remove it from the cluster by hand'}`));
+  const restart: string[] = [];
+  let reload: boolean | undefined;
+  if (action === 'create') findings.push(attention(`${who}${at(after)} added: its file is written and Patroni started on it; it joins as a replica (cloned from the leader)`));
+  if (action === 'delete') {
+    const stopped = name !== undefined && ctx.stopped.has(name);
+    findings.push(attention(`${who}${at(before)} removed from the stack: ${stopped ? 'its Patroni is stopped (deploy.stopOnDestroy)' : 'its Patroni keeps running (deploy.stopOnDestroy is off); stop it and remove it from the cluster by hand'}`));
+  }
   if (action === 'update' || action === 'replace') {
-    if (before?.runtime_sha256 !== after?.runtime_sha256) findings.push(info(`member ${member}: the file is rewritten and Patroni reloaded (the part it reads at run time changed)`));
-    else findings.push(info(`member ${member}: the file is rewritten, no reload (only its bootstrap part changed, read when a cluster is initialised)`));
+    const b = str(before?.runtime_sha256);
+    const a = str(after?.runtime_sha256);
+    if (b === undefined && a === undefined) {
+      findings.push(info(`${who}: the file is rewritten; the plan does not show whether the part Patroni reads at run time changed (no runtime_sha256)`));
+    } else {
+      reload = b !== a;
+      findings.push(info(reload ? `${who}: the file is rewritten and Patroni reloaded (the part it reads at run time changed)` : `${who}: the file is rewritten, no reload (only its bootstrap part changed, read when a cluster is initialised)`));
+    }
     const local = (v: Values | undefined): Values => {
       try {
-        return (parse(String(v?.patroni_yml ?? ''), { version: '1.1' }) as Values)?.postgresql?.parameters ?? {};
+        return obj(obj(obj(parse(String(v?.patroni_yml ?? ''), { version: '1.1' })).postgresql).parameters);
       } catch {
         return {};
       }
     };
-    findings.push(...parameterFindings(local(before), local(after), `member ${member}:`));
+    // the same part read at run time (everything but bootstrap): the same parameters, nothing to parse
+    if (reload !== false) {
+      const params = parameterFindings(local(before), local(after), `${who}:`);
+      findings.push(...params.findings);
+      restart.push(...params.restart);
+    }
   }
-  const diffs = [unified(`${member}: patroni.yml`, before?.patroni_yml ?? '', after?.patroni_yml ?? '')];
-  return { findings, diffs };
+  const yml = (v: Values | undefined) => (typeof v?.patroni_yml === 'string' ? v.patroni_yml : '');
+  return {
+    kind: 'member', subject: name ? `member ${name}` : 'a member', where: `of ${ctx.cluster}`, action, findings,
+    diffs: [unified(`${name ?? 'member'}: patroni.yml`, yml(before), yml(after))], target: ctx.cluster, reload, restart,
+  };
 }
 
-function roleReview(action: string, before: Values | undefined, after: Values | undefined): Finding[] {
-  const b = before?.role as string | undefined;
-  const a = after?.role as string | undefined;
-  const cfg = parseJson(after?.role_config);
-  const out: Finding[] = [];
-  const wasState = before?.link_state as string | undefined;
-  const state = after?.link_state as string | undefined;
-  if (action !== 'create' && b === a && a === 'standby' && wasState === 'detached' && state === 'following') {
-    out.push(attention(`the link follows again after a promotion: if this cluster is a primary, its role step REJOINS it as the standby of ${cfg.other?.name ?? 'the source'} (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion${cfg.acceptDataLoss ? ' (acceptDataLoss is set)' : ', refused unless roleChange.acceptDataLoss'}`));
-    return out;
+/** The member steps beside its file: the env file of secrets, the stop on destroy. */
+function memberStepReview(e: Entry, ctx: StackContext): ResourceReview {
+  const name = str(e.v.member) ?? e.part;
+  const owner = name ? `member ${name}'s` : "a member's";
+  const findings: Finding[] = [];
+  if (e.kind === 'env-file' && e.action !== 'delete') findings.push(info('the env file is written again from the ephemeral variables (values are never in the plan)'));
+  if (e.kind === 'stop-on-destroy' && e.action === 'delete') findings.push(info(`it stops Patroni on ${name ?? 'the member'} as it leaves the plan`));
+  if (e.kind === 'stop-on-destroy' && e.action === 'create') findings.push(info(`from now on, ${name ?? 'the member'} taken out of the stack has its Patroni stopped`));
+  return { kind: e.kind, subject: `${owner} ${e.kind === 'env-file' ? 'env file' : 'stop on destroy'}`, where: `on ${ctx.cluster}`, action: e.action, findings, diffs: [], target: ctx.cluster };
+}
+
+/** `of dc1`, and the stack it runs from when that is another data center's. */
+function ofWhere(target: string, ctx: StackContext): string {
+  return target === ctx.cluster ? `of ${target}` : `of ${target} (run from ${ctx.cluster}'s stack)`;
+}
+
+function dcsPatchReview(e: Entry, ctx: StackContext): ResourceReview {
+  const target = str(e.v.cluster) ?? ctx.cluster;
+  const { findings, restart, diff } = patchReview(e.before, e.after, target, ctx.memberOf);
+  return { kind: 'dcs-patch', subject: 'DCS patch', where: ofWhere(target, ctx), action: e.action, findings, diffs: [diff], target, restart };
+}
+
+/**
+ * The link's slots step: in the standby's stack a DCS patch of the source's slots (after the
+ * standby's own patch); in the source's stack inactive, it runs nothing.
+ */
+function linkSlotsReview(e: Entry, ctx: StackContext): ResourceReview {
+  const active = (v: Values | undefined) => v !== undefined && 'patch_json' in v;
+  if (e.after && !active(e.after)) {
+    const wrote = active(e.before) ? `; until now it wrote the link's slots on ${str(e.before!.cluster) ?? ctx.source ?? 'the source'}` : '';
+    return {
+      kind: 'link-slots', subject: 'link slots', where: `(in ${ctx.cluster}'s stack; inactive)`, action: e.action,
+      findings: [info(`inactive: ${ctx.cluster} is the source of the link, so this step runs nothing (the standby's stack writes the link's slots on ${ctx.cluster})${wrote}`)],
+      diffs: [], inactive: true,
+    };
   }
-  if (action === 'create' || b === a) {
-    if (cfg.acceptDataLoss) out.push(attention('roleChange.acceptDataLoss is set: a rejoin discards what the diverged cluster wrote after the split'));
-    return out;
+  const target = str(e.v.cluster) ?? ctx.source ?? 'the source';
+  const { findings, restart, diff } = patchReview(active(e.before) ? e.before : undefined, e.after, target, ctx.memberOf, `link slots on ${target}`);
+  return { kind: 'link-slots', subject: 'link slots', where: `on ${target} (run from ${ctx.cluster}'s stack)`, action: e.action, findings, diffs: [diff], target, restart };
+}
+
+function roleReview(e: Entry, ctx: StackContext): ResourceReview {
+  const { action, before, after } = e;
+  const cfg = roleConfigOf(e);
+  const was = parseJson(before?.role_config);
+  const now = parseJson(after?.role_config);
+  const me = str(obj(cfg.me).name) ?? ctx.cluster;
+  const other = str(obj(cfg.other).name);
+  const otherName = other ?? UNNAMED;
+  const b = str(before?.role) ?? str(was.role);
+  const a = str(after?.role) ?? str(now.role);
+  const wasState = str(before?.link_state) ?? str(was.state);
+  const state = str(after?.link_state) ?? str(now.state);
+  const inStack = `in ${ctx.cluster}'s stack`;
+  const touching = `(${inStack}; touches ${other ? listed([me, other].sort()) : `${me} and the other cluster`})`;
+  const idle = `(${inStack}; runs nothing)`;
+  const review = (where: string, findings: Finding[], event?: RoleEvent): ResourceReview => ({ kind: 'role', subject: 'role step', where, action, findings, diffs: [], event });
+  const dataLoss = cfg.acceptDataLoss === true;
+
+  if (action === 'delete') return review(`(${inStack})`, [info('the role step leaves the plan: nothing runs')]);
+  if (action !== 'create' && b === a && a === 'standby' && wasState === 'detached' && state === 'following') {
+    return review(touching, [attention(`the link follows again after a promotion: if ${me} is a primary, its role step REJOINS it as the standby of ${other ?? 'the source'} (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion${dataLoss ? ' (acceptDataLoss is set)' : ', refused unless roleChange.acceptDataLoss'}`)], { kind: 'rejoin', cluster: me, to: other });
+  }
+  if (action === 'create' || b === a || a === undefined || b === undefined) {
+    const out: Finding[] = [];
+    if (dataLoss) out.push(attention('roleChange.acceptDataLoss is set: a rejoin discards what the diverged cluster wrote after the split'));
+    if (action === 'update') out.push(info('its settings change, not its role: nothing runs now; the next role change uses them'));
+    if (action === 'replace' && a === 'standby' && state === 'detached' && wasState !== 'detached') out.push(info(`the link is detached: this step runs nothing (the detach in this stack promotes ${me})`));
+    return review(runs(action) && (a ?? b) === 'source' ? touching : idle, out);
   }
   if (a === 'source') {
-    out.push(attention(`SWITCHOVER: this cluster becomes the source (role ${b} -> ${a}). Its role step runs the gate (the link healthy, lag at most ${cfg.maxLagBytes ?? '?'} bytes), puts the slot here, fences the old primary (standby_cluster), waits until everything it wrote is replayed here (at most ${cfg.catchUpTimeoutSeconds ?? '?'} s, else the fence is undone), promotes, and makes the old primary follow (nothing re-cloned). A diverged cluster (after a disaster promotion) is rejoined instead${cfg.acceptDataLoss ? ', DISCARDING its writes after the split (acceptDataLoss)' : ', refused unless roleChange.acceptDataLoss'}`));
-  } else {
-    out.push(attention(`this cluster becomes the standby (role ${b} -> ${a}): the new source's role step demotes it and makes it follow`));
+    const maxLag = num(cfg.maxLagBytes);
+    const catchUp = num(cfg.catchUpTimeoutSeconds);
+    return review(touching, [attention(
+      `SWITCHOVER ${otherName} -> ${me}: ${me} becomes the source (role ${b} -> ${a}) and ${otherName} its standby. This role step runs the gate (the link healthy${maxLag !== undefined ? `, the lag at most ${maxLag} bytes` : ''}), puts the slot on ${me}, fences ${otherName}, the old primary (standby_cluster), waits until everything ${otherName} wrote is replayed on ${me} (${catchUp !== undefined ? `at most ${catchUp} s, ` : ''}else the fence is undone), promotes ${me} and makes ${otherName} follow (nothing re-cloned). If the two have diverged (after a disaster promotion), ${otherName} is rejoined instead${dataLoss ? ', DISCARDING its writes after the split (acceptDataLoss)' : ', refused unless roleChange.acceptDataLoss'}`,
+    )], { kind: 'switchover', from: otherName, to: me });
   }
-  return out;
+  if (a === 'standby') {
+    const runner = other ? `${other}'s role step (in ${other}'s stack)` : "the new source's role step";
+    return review(idle, [attention(`${me} becomes the standby${other ? ` of ${other}` : ''} (role ${b} -> ${a}): this step runs nothing; ${runner} demotes it and makes it follow`)], { kind: 'switchover', from: me, to: otherName });
+  }
+  return review(idle, [attention(`role ${b} -> ${a}: not a role this review knows (source or standby)`)]);
 }
 
-function detachReview(action: string, after: Values | undefined): Finding[] {
-  if (action !== 'create' && action !== 'replace') return [];
-  const gate = parseJson(after?.gate_config);
-  if (gate.disaster) {
-    return [attention('DISASTER PROMOTION (link.promotion.disaster): the standby cluster is promoted without its source; the gate checks only that everything received is replayed and prints the last known position. Writes the source made after that are lost')];
+function detachReview(e: Entry, ctx: StackContext): ResourceReview {
+  const target = str(e.v.cluster) ?? ctx.cluster;
+  const gate = parseJson(e.after?.gate_config);
+  const source = ctx.source ?? str(obj(gate.source).name) ?? 'the source';
+  const settle = num(gate.settleSeconds);
+  const findings: Finding[] = [];
+  let event: RoleEvent | undefined;
+  if (!runs(e.action)) {
+    if (e.action === 'delete') findings.push(info('the detach leaves the plan: nothing runs'));
+  } else if (gate.disaster === true) {
+    findings.push(attention(`DISASTER PROMOTION of ${target} (link.promotion.disaster): it is promoted without its source; the gate checks only that everything received is replayed and prints the last known position. Writes that ${source} made after that are lost`));
+    event = { kind: 'promotion', cluster: target, disaster: true };
+  } else {
+    findings.push(attention(`PROMOTION of ${target}: it is detached (its standby_cluster block removed) and becomes an independent primary, after the promotion gate: same system identifier and timeline as ${source}, replay not paused, caught up, no write on ${source} for ${settle !== undefined ? `${settle} s` : 'the settle time (its length is not in the plan)'}, no open write or prepared transaction; a refusal leaves both clusters as they are`));
+    event = { kind: 'promotion', cluster: target, disaster: false };
   }
-  return [attention(`PROMOTION: the standby cluster is detached (standby_cluster: null) and becomes an independent primary, after the promotion gate: same system identifier and timeline as the source, replay not paused, caught up, no write on the source for ${gate.settleSeconds ?? '?'} s, no open write or prepared transaction; a refusal leaves both clusters as they are`)];
+  return { kind: 'detach', subject: 'promotion (detach)', where: ofWhere(target, ctx), action: e.action, findings, diffs: [], event, target };
 }
 
 /**
@@ -235,59 +489,86 @@ function detachReview(action: string, after: Values | undefined): Finding[] {
  * each host step says what it does on its member. Only a create or a replace runs them; their
  * removal (link.reseed taken out) runs nothing.
  */
-function reseedReview(action: string, step: string, v: Values): Finding[] {
-  if (action !== 'create' && action !== 'replace') return [info('the re-seed step leaves the plan: nothing runs')];
+function reseedReview(e: Entry, ctx: StackContext): ResourceReview {
+  const { action, v } = e;
+  const step = e.part ?? 'step';
   const cfg = parseJson(v.reseed_config);
+  const reseeded = str(obj(cfg.standby).name) ?? ctx.cluster;
+  const source = str(obj(cfg.source).name) ?? ctx.source;
+  const generation = str(v.generation) ?? (num(cfg.generation) !== undefined ? String(num(cfg.generation)) : undefined);
+  const member = str(v.member) ?? (/^(.+)-(?:set-aside|start)$/.exec(step)?.[1]);
+  const review = (where: string, findings: Finding[], event?: RoleEvent): ResourceReview => ({ kind: 'reseed', subject: `re-seed ${step}`, where, action, findings, diffs: [], event, target: reseeded });
+  const onHost = `on ${reseeded}`;
   if (step === 'gate') {
-    const aside = Object.entries((cfg.setAside ?? {}) as Record<string, string>).map(([m, d]) => `${m} -> ${d}`).join(', ');
-    return [attention(`RE-SEED of ${cfg.standby?.name ?? 'the standby cluster'} from ${cfg.source?.name ?? 'the source'} (generation ${v.generation}): refused unless it is a standby cluster whose standby leader cannot stream; then every member is stopped, its data directory set aside (${aside}; nothing deleted), the cluster's DCS state removed, and the members cloned anew from the source (a full copy across the data centers)`)];
+    const where = `(in ${ctx.cluster}'s stack; touches ${source ? listed([reseeded, source].sort()) : `${reseeded} and its source`})`;
+    if (!runs(action)) return review(where, [info('the re-seed step leaves the plan: nothing runs')]);
+    const aside = Object.entries(obj(cfg.setAside)).filter(([, d]) => typeof d === 'string').map(([m, d]) => `${m} -> ${d}`).join(', ');
+    return review(where, [attention(`RE-SEED of ${str(obj(cfg.standby).name) ?? 'the standby cluster'} from ${str(obj(cfg.source).name) ?? 'the source'}${generation ? ` (generation ${generation})` : ''}: refused unless it is a standby cluster whose standby leader cannot stream; then every member is stopped, its data directory set aside (${aside ? `${aside}; ` : ''}nothing deleted), the cluster's DCS state removed, and the members cloned anew from the source (a full copy across the data centers)`)], { kind: 'reseed', cluster: reseeded, generation });
   }
-  if (step.endsWith('-set-aside')) return [attention(`member ${v.member}: Patroni stopped, its data directory set aside`)];
-  if (step === 'dcs-reset') return [attention(`the cluster's state in its DCS removed (patronictl remove, on ${v.member})`)];
-  if (step.endsWith('-start')) return [info(`member ${v.member}: Patroni started, it clones anew`)];
-  return [info('waits until the re-seeded members stream')];
+  if (!runs(action)) return review(onHost, [info('the re-seed step leaves the plan: nothing runs')]);
+  const who = member ? `member ${member}` : 'a member whose name is not in the plan';
+  if (step.endsWith('-set-aside')) return review(onHost, [attention(`${who}: Patroni stopped, its data directory set aside`)]);
+  if (step === 'dcs-reset') return review(onHost, [attention(`the cluster's state in its DCS removed (patronictl remove${member ? `, on ${member}` : ''})`)]);
+  if (step.endsWith('-start')) return review(onHost, [info(`${who}: Patroni started, it clones anew`)]);
+  if (step === 'wait') return review(onHost, [info('waits until the re-seeded members stream')]);
+  return review(onHost, []);
 }
 
 /** One stack's plan (`terraform show -json`), reviewed. `memberOf` names addresses (from all the plans). */
-export function reviewPlan(stack: string, plan: { resource_changes?: ResourceChange[] }, memberOf: (ip: string) => string | undefined = () => undefined): StackReview {
-  const resources: ResourceReview[] = [];
-  for (const rc of plan.resource_changes ?? []) {
-    if (rc.type !== 'terraform_data' && rc.type !== 'null_resource') continue;
-    const action = actionOf(rc.change.actions);
-    if (action === 'no-op' || action === 'read') continue;
-    const before = valuesOf(rc.change.before);
-    const after = valuesOf(rc.change.after);
+export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => string | undefined = () => undefined): StackReview {
+  const changes = Array.isArray(plan?.resource_changes) ? plan.resource_changes : [];
+  const entries: Entry[] = [];
+  for (const rc of changes) {
+    if (!rc || (rc.type !== 'terraform_data' && rc.type !== 'null_resource')) continue;
+    const name = str(rc.name) ?? String(rc.address ?? '').split('.').pop() ?? '';
+    const before = valuesOf(rc.change?.before);
+    const after = valuesOf(rc.change?.after);
     const v = after ?? before ?? {};
-    if ('patroni_yml' in v) {
-      const { findings, diffs } = memberReview(action, before, after);
-      resources.push({ subject: `member ${v.member}`, action, findings, diffs });
-    } else if ('gate_config' in v && rc.name.includes('detach')) {
-      resources.push({ subject: 'promotion (detach)', action, findings: detachReview(action, after), diffs: [] });
-    } else if (rc.name.startsWith('link_reseed_')) {
-      const step = rc.name.replace(/^link_reseed_/, '').replace(/_[0-9A-F]{8}$/, '');
-      resources.push({ subject: `re-seed ${step}`, action, findings: reseedReview(action, step, v), diffs: [] });
-    } else if ('role' in v && 'role_config' in v) {
-      resources.push({ subject: 'role step', action, findings: roleReview(action, before, after), diffs: [] });
-    } else if ('patch_json' in v) {
-      const slotsOnly = rc.name.includes('source-slots');
-      const { findings, diff } = patchReview(before, after, memberOf);
-      resources.push({ subject: slotsOnly ? "the link's slots on the source" : 'DCS patch', action, findings, diffs: [diff] });
-    } else if (rc.name.includes('secrets')) {
-      resources.push({ subject: rc.name.replace(/_[0-9A-F]{8}$/, ''), action, findings: [info('the env file is written again from the ephemeral variables (values are never in the plan)')], diffs: [] });
-    } else {
-      resources.push({ subject: rc.name.replace(/_[0-9A-F]{8}$/, ''), action, findings: [], diffs: [] });
+    entries.push({ name, action: actionOf(rc.change?.actions), before, after, v, ...classify(name, v) });
+  }
+  // the names, from every role step and patch, changed or not
+  const links: [string, string][] = [];
+  let me: string | undefined;
+  let source: string | undefined;
+  let patched: string | undefined;
+  for (const e of entries) {
+    if (e.kind === 'role') {
+      const cfg = roleConfigOf(e);
+      const m = str(obj(cfg.me).name);
+      const o = str(obj(cfg.other).name);
+      me ??= m;
+      if (m && o && !links.some(([x, y]) => x === m && y === o)) links.push([m, o]);
+      if ((str(e.v.role) ?? str(cfg.role)) === 'standby') source ??= o;
+    }
+    if (e.kind === 'dcs-patch') patched ??= str(e.v.cluster);
+  }
+  const stopped = new Set(entries.filter((e) => e.kind === 'stop-on-destroy' && e.action === 'delete').map((e) => str(e.v.member) ?? e.part).filter((m): m is string => m !== undefined));
+  const ctx: StackContext = { stack, cluster: me ?? patched ?? stack, source, stopped, memberOf };
+  const resources: ResourceReview[] = [];
+  for (const e of entries) {
+    if (e.action === 'no-op' || e.action === 'read') continue;
+    switch (e.kind) {
+      case 'member': resources.push(memberReview(e, ctx)); break;
+      case 'env-file':
+      case 'stop-on-destroy': resources.push(memberStepReview(e, ctx)); break;
+      case 'dcs-patch': resources.push(dcsPatchReview(e, ctx)); break;
+      case 'link-slots': resources.push(linkSlotsReview(e, ctx)); break;
+      case 'role': resources.push(roleReview(e, ctx)); break;
+      case 'detach': resources.push(detachReview(e, ctx)); break;
+      case 'reseed': resources.push(reseedReview(e, ctx)); break;
+      default: resources.push({ kind: 'other', subject: e.name.replace(HASH, '') || 'a resource whose name is not in the plan', where: '', action: e.action, findings: [], diffs: [] });
     }
   }
-  return { stack, resources };
+  return { stack, cluster: ctx.cluster, links, resources };
 }
 
 /** Addresses of every member in the plans, for naming them in pg_hba findings. */
-export function membersByAddress(plans: { resource_changes?: ResourceChange[] }[]): Map<string, string> {
+export function membersByAddress(plans: Plan[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const plan of plans) {
-    for (const rc of plan.resource_changes ?? []) {
-      const v = valuesOf(rc.change.after) ?? valuesOf(rc.change.before);
-      if (v && 'patroni_yml' in v && typeof v.host === 'string') out.set(v.host, v.member);
+    for (const rc of Array.isArray(plan?.resource_changes) ? plan.resource_changes : []) {
+      const v = valuesOf(rc?.change?.after) ?? valuesOf(rc?.change?.before);
+      if (v && 'patroni_yml' in v && typeof v.host === 'string' && typeof v.member === 'string') out.set(v.host, v.member);
     }
   }
   return out;
@@ -297,18 +578,103 @@ export function needsAttention(reviews: readonly StackReview[]): boolean {
   return reviews.some((s) => s.resources.some((r) => r.findings.some((f) => f.attention)));
 }
 
+function eventText(e: RoleEvent, given: ReadonlySet<string>): string {
+  switch (e.kind) {
+    case 'switchover':
+      return `SWITCHOVER ${e.from} -> ${e.to}${given.has(e.to) ? '' : ` (run from ${e.to === UNNAMED ? 'its' : `${e.to}'s`} stack, whose plan is not among these)`}`;
+    case 'promotion':
+      return e.disaster ? `DISASTER PROMOTION of ${e.cluster}` : `PROMOTION of ${e.cluster} (detach)`;
+    case 'rejoin':
+      return `REJOIN of ${e.cluster} to ${e.to ?? 'its source'}`;
+    case 'reseed':
+      return `RE-SEED of ${e.cluster}${e.generation ? ` (generation ${e.generation})` : ''}`;
+  }
+}
+
+/** The clusters an event names (a role step that does not name the other cluster stands for it with UNNAMED). */
+const eventClusters = (e: RoleEvent): string[] =>
+  (e.kind === 'switchover' ? [e.from, e.to] : e.kind === 'rejoin' ? [e.cluster, ...(e.to ? [e.to] : [])] : [e.cluster]).filter((c) => c !== UNNAMED);
+
+/** What changes besides roles, counted: `3 members reloaded`, `DCS patch of dc1 changed`... */
+function configuration(resources: readonly ResourceReview[]): string[] {
+  const out: string[] = [];
+  const members = resources.filter((r) => r.kind === 'member');
+  const count = (n: number, text: string) => n > 0 && out.push(text);
+  const rewritten = members.filter((r) => r.action === 'update' || r.action === 'replace');
+  const added = members.filter((r) => r.action === 'create').length;
+  const removed = members.filter((r) => r.action === 'delete').length;
+  const reloaded = rewritten.filter((r) => r.reload === true).length;
+  count(added, `${plural(added, 'member')} added`);
+  count(removed, `${plural(removed, 'member')} removed`);
+  count(reloaded, `${plural(reloaded, 'member')} reloaded`);
+  count(rewritten.length - reloaded, `${plural(rewritten.length - reloaded, 'member file')} rewritten without a reload`);
+  const restart = unique(resources.flatMap((r) => r.restart ?? [])).sort();
+  count(restart.length, `a PostgreSQL restart needed for ${listed(restart)}`);
+  const patched = unique(resources.filter((r) => r.kind === 'dcs-patch' && r.target).map((r) => r.target!));
+  count(patched.length, `${patched.length === 1 ? 'DCS patch' : 'DCS patches'} of ${listed(patched)} changed`);
+  const slots = unique(resources.filter((r) => r.kind === 'link-slots' && !r.inactive && r.target).map((r) => r.target!));
+  count(slots.length, `link slots on ${listed(slots)} changed`);
+  const named = (kind: ResourceKind, one: string, many: string) => {
+    const n = resources.filter((r) => r.kind === kind && !r.event).length;
+    count(n, `${n} ${n === 1 ? one : many}`);
+  };
+  named('env-file', 'env file rewritten', 'env files rewritten');
+  named('stop-on-destroy', 'stop-on-destroy step changed', 'stop-on-destroy steps changed');
+  named('role', 'role step changed without a role change', 'role steps changed without a role change');
+  named('reseed', 're-seed step changed', 're-seed steps changed');
+  named('detach', 'detach step changed', 'detach steps changed');
+  named('other', 'other resource changed', 'other resources changed');
+  const inactive = resources.filter((r) => r.kind === 'link-slots' && r.inactive).length;
+  count(inactive, `${plural(inactive, 'inactive link slots step')} changed`);
+  return out;
+}
+
+/** The environments of the given stacks, each with its headline, in the order their stacks come. */
+export function environments(reviews: readonly StackReview[]): Environment[] {
+  const groups = new Map<string, { clusters?: [string, string]; stacks: StackReview[] }>();
+  const add = (key: string, clusters: [string, string] | undefined, s: StackReview) => {
+    const g = groups.get(key) ?? { clusters, stacks: [] };
+    if (!g.stacks.includes(s)) g.stacks.push(s);
+    groups.set(key, g);
+  };
+  for (const s of reviews) {
+    if (s.links.length === 0) add(`stack\u0000${s.stack}`, undefined, s);
+    for (const [me, other] of s.links) {
+      const pair = [me, other].sort() as [string, string];
+      add(`pair\u0000${pair[0]}\u0000${pair[1]}`, pair, s);
+    }
+  }
+  return [...groups.values()].map(({ clusters, stacks }) => {
+    const resources = stacks.flatMap((s) => s.resources);
+    const given = new Set(stacks.map((s) => s.cluster));
+    const events = unique(resources
+      .map((r) => r.event)
+      .filter((e): e is RoleEvent => e !== undefined && (!clusters || eventClusters(e).every((c) => clusters.includes(c))))
+      .map((e) => eventText(e, given)));
+    const config = configuration(resources);
+    const headline = events.length > 0 ? events.join('; ') : `no role change; ${config.length > 0 ? `configuration only: ${config.join(', ')}` : 'no changes'}`;
+    return { name: clusters ? listed(clusters) : stacks[0].stack, clusters, stacks: stacks.map((s) => s.stack), headline };
+  });
+}
+
 export function reviewMarkdown(reviews: readonly StackReview[]): string {
   const count = reviews.flatMap((s) => s.resources.flatMap((r) => r.findings)).filter((f) => f.attention).length;
   const out: string[] = ['## Patroni plan review', ''];
+  const envs = environments(reviews);
+  for (const e of envs) {
+    const stacks = e.clusters ? ` (${e.stacks.length === 1 ? 'stack' : 'stacks'} ${e.stacks.map((s) => `\`${s}\``).join(', ')})` : '';
+    out.push(`- **${e.name}**${stacks}: ${e.headline}`);
+  }
+  if (envs.length > 0) out.push('');
   out.push(count > 0 ? `**${count} change${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} a reviewer's attention.**` : 'Nothing here needs a reviewer\'s attention.', '');
   for (const s of reviews) {
-    out.push(`### Stack \`${s.stack}\``, '');
+    out.push(`### Stack \`${s.stack}\`${s.cluster !== s.stack ? ` (${s.cluster})` : ''}`, '');
     if (s.resources.length === 0) {
       out.push('No change.', '');
       continue;
     }
     for (const r of s.resources) {
-      out.push(`#### ${r.subject}: ${r.action}`, '');
+      out.push(`#### ${r.subject}${r.where ? ` ${r.where}` : ''}: ${r.action}`, '');
       for (const f of [...r.findings].sort((x, y) => Number(y.attention) - Number(x.attention))) out.push(`- ${f.attention ? '**attention**: ' : ''}${f.text}`);
       if (r.findings.length > 0) out.push('');
       for (const d of r.diffs) {
@@ -320,16 +686,19 @@ export function reviewMarkdown(reviews: readonly StackReview[]): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-function main(args: string[]): number {
+/** The command: reads the plans, writes the Markdown; returns the exit code. */
+export function main(args: string[]): number {
   if (args.length === 0) {
     process.stderr.write('usage: plan-review <stack>=<plan.json> ... (terraform show -json <saved plan> > plan.json); or <plan.json> named after its stack\n');
     return 1;
   }
-  const inputs: { stack: string; plan: { resource_changes?: ResourceChange[] } }[] = [];
+  const inputs: { stack: string; plan: Plan }[] = [];
   for (const arg of args) {
     const [stack, file] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [path.basename(arg).replace(/\.(plan\.)?json$/, ''), arg];
     try {
-      inputs.push({ stack, plan: JSON.parse(fs.readFileSync(file, 'utf8')) });
+      const plan: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (plan === null || typeof plan !== 'object' || Array.isArray(plan)) throw new Error('it is not a JSON object');
+      inputs.push({ stack, plan: plan as Plan });
     } catch (err) {
       process.stderr.write(`${file}: not a plan from \`terraform show -json\` (${(err as Error).message})\n`);
       return 1;

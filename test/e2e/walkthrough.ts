@@ -649,7 +649,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     // nothing); primary plan: its patch and files drop the link slot
     expect(plannedChanges(stackDir('standby'), 'promote')).toEqual([
       'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config', 'terraform_data.cluster_node-s3_config',
-      'terraform_data.cluster_role_apply', 'terraform_data.link_promotion_detach_apply', 'terraform_data.link_source-slots_apply',
+      'terraform_data.cluster_link-slots_apply', 'terraform_data.cluster_promotion_detach_apply', 'terraform_data.cluster_role_apply',
     ]);
     expect(plannedChanges(stackDir('primary'), 'primary-variant')).toEqual([
       'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-p1_config', 'terraform_data.cluster_node-p2_config', 'terraform_data.cluster_node-p3_config',
@@ -659,12 +659,13 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     fs.writeFileSync(path.join(h.work, 'logs', 'plan-review.md'), review.stdout);
     expect({ status: review.status, stderr: review.stderr }).toEqual({ status: 2, stderr: '' });
     expect(review.stdout).toMatch(/^\*\*\d+ changes need a reviewer's attention\.\*\*$/m);
-    expect(review.stdout).toContain('#### promotion (detach): create');
-    expect(review.stdout).toMatch(/\*\*attention\*\*: PROMOTION: the standby cluster is detached .*no write on the source for 3 s/);
+    expect(review.stdout).toContain('- **primary and standby** (stacks `primary`, `standby`): PROMOTION of standby (detach)');
+    expect(review.stdout).toContain('#### promotion (detach) of standby: create');
+    expect(review.stdout).toMatch(/\*\*attention\*\*: PROMOTION of standby: it is detached .*no write on primary for 3 s/);
     // the slot leaves the source twice over: the primary's own patch, and the standby stack's release step
     const primarySection = review.stdout.slice(review.stdout.indexOf('### Stack `primary`'), review.stdout.indexOf('### Stack `standby`'));
-    expect(primarySection).toContain('**attention**: slot standby_cluster_slot removed on this cluster');
-    expect(review.stdout.slice(review.stdout.indexOf("#### the link's slots on the source"))).toContain('**attention**: slot standby_cluster_slot removed on this cluster');
+    expect(primarySection).toContain('**attention**: slot standby_cluster_slot removed on primary');
+    expect(review.stdout.slice(review.stdout.indexOf("#### link slots on primary (run from standby's stack)"))).toContain('**attention**: slot standby_cluster_slot removed on primary');
     expect(review.stdout).toMatch(/<summary>s1: patroni\.yml<\/summary>\n\n```diff\n@@ [^\n]+\n(.*\n)*-    standby_cluster:/);
 
     const t0 = now();

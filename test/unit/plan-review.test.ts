@@ -1,10 +1,20 @@
 /**
  * The plan review (ops/plan-review.ts) on plans made from two synths of the stacks (before and
- * after a topology change): what it says Patroni will do, what it marks for attention, and the
- * Markdown. The end-to-end walkthrough runs it on plans that Terraform saved.
+ * after a topology change): what it says Patroni will do, what it marks for attention, which data
+ * center each step touches, the headline of each environment, and the Markdown. Also: plans made
+ * by the previous version (link_... names), constructs composed under other ids, plans with
+ * fields missing, and the command's exit codes. The end-to-end walkthrough runs it on plans that
+ * Terraform saved.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Testing, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { membersByAddress, needsAttention, reviewMarkdown, reviewPlan, StackReview } from '../../ops/plan-review';
+import { environments, main, membersByAddress, needsAttention, Plan, reviewMarkdown, reviewPlan, StackReview } from '../../ops/plan-review';
+import { PatroniCluster } from '../../constructs/patroni-cluster';
+import { StandbyLink } from '../../constructs/standby-link';
 import { parseTopology } from '../../stacks/topology-file';
 import { articleTopology, mutate, synthTopology, TfJson } from './helpers';
 
@@ -22,22 +32,59 @@ function planBetween(before: TfJson | undefined, after: TfJson) {
   return { resource_changes: [...new Set([...Object.keys(b), ...Object.keys(a)])].sort().map(change) };
 }
 
-function review(change: (t: any) => void, from = articleTopology(), linkState?: string): { primary: StackReview; standby: StackReview } {
+/**
+ * A stack's JSON as the previous version named it: the link's steps under `link_` in the
+ * standby's stack (`link_source-slots_apply`, `link_promotion_detach_apply`, `link_reseed_<step>`),
+ * no link-slots step in the source's stack, no `cluster` input on the patches.
+ */
+function previousVersion(json: TfJson): TfJson {
+  const out: Record<string, any> = {};
+  for (const [name, r] of Object.entries(json.resource.terraform_data ?? {})) {
+    const input = { ...r.input };
+    if (name.startsWith('cluster_link-slots_apply_') && !('patch_json' in input)) continue;
+    delete input.cluster;
+    const old = name
+      .replace(/^cluster_link-slots_apply_/, 'link_source-slots_apply_')
+      .replace(/^cluster_promotion_detach_apply_/, 'link_promotion_detach_apply_')
+      .replace(/^cluster_reseed_/, 'link_reseed_');
+    out[old] = { ...r, input };
+  }
+  return { ...json, resource: { ...json.resource, terraform_data: out } };
+}
+
+function review(change: (t: any) => void, from = articleTopology(), linkState?: string, shape: (j: TfJson) => TfJson = (j) => j): { primary: StackReview; standby: StackReview } {
   const before = synthTopology(from);
   const changed = mutate(from, change);
   const after = synthTopology(linkState ? parseTopology(stringify(changed), 'x.yaml', linkState).topology : changed);
-  const plans = { primary: planBetween(before.primary, after.primary), standby: planBetween(before.standby, after.standby) };
+  const plans = { primary: planBetween(shape(before.primary), shape(after.primary)), standby: planBetween(shape(before.standby), shape(after.standby)) };
   const members = membersByAddress([plans.primary, plans.standby]);
   return { primary: reviewPlan('primary', plans.primary, (ip) => members.get(ip)), standby: reviewPlan('standby', plans.standby, (ip) => members.get(ip)) };
 }
 
 const texts = (s: StackReview, subject?: string) => s.resources.filter((r) => !subject || r.subject === subject).flatMap((r) => r.findings.map((f) => `${f.attention ? 'ATTENTION ' : ''}${f.text}`));
+const headings = (s: StackReview) => s.resources.map((r) => `${r.subject}${r.where ? ` ${r.where}` : ''}: ${r.action}`);
+const headlines = (...s: StackReview[]) => environments(s).map((e) => `${e.name}: ${e.headline}`);
+
+/** The clusters: layout of the article's clusters as dc1 and dc2. */
+const dcLayout = (source: 'dc1' | 'dc2', link: Record<string, unknown> = {}) => {
+  const t = articleTopology();
+  return parseTopology(stringify({ clusters: { dc1: t.primary, dc2: t.standby }, link: { ...t.link, source, ...link } }), 'dc.yaml').topology;
+};
+
+/** A switchover dc1 -> dc2: each data center's stack keeps its name and its cluster. */
+function switchover() {
+  const b = synthTopology(dcLayout('dc1'));
+  const a = synthTopology(dcLayout('dc2'));
+  const plans = { dc1: planBetween(b.primary, a.standby), dc2: planBetween(b.standby, a.primary) };
+  const members = membersByAddress([plans.dc1, plans.dc2]);
+  return { dc1: reviewPlan('dc1', plans.dc1, (ip) => members.get(ip)), dc2: reviewPlan('dc2', plans.dc2, (ip) => members.get(ip)) };
+}
 
 test('no change: nothing to review, exit 0', () => {
   const r = review(() => undefined);
   expect([r.primary.resources, r.standby.resources]).toEqual([[], []]);
   expect(needsAttention([r.primary, r.standby])).toBe(false);
-  expect(reviewMarkdown([r.primary])).toBe("## Patroni plan review\n\nNothing here needs a reviewer's attention.\n\n### Stack `primary`\n\nNo change.\n");
+  expect(reviewMarkdown([r.primary])).toBe("## Patroni plan review\n\n- **primary and standby** (stack `primary`): no role change; no changes\n\nNothing here needs a reviewer's attention.\n\n### Stack `primary`\n\nNo change.\n");
 });
 
 test('a reload-only parameter: applied with a reload, nothing for attention', () => {
@@ -47,12 +94,15 @@ test('a reload-only parameter: applied with a reload, nothing for attention', ()
   expect(needsAttention([r.primary, r.standby])).toBe(false);
   const patch = r.primary.resources.find((x) => x.subject === 'DCS patch')!.diffs[0].diff;
   expect(patch).toMatch(/^\+ {6}"effective_cache_size": "3GB"/m);
+  expect(headings(r.primary)).toEqual(['DCS patch of primary: replace', 'member so1 of primary: replace', 'member so2 of primary: replace', 'member so3 of primary: replace']);
+  expect(headlines(r.primary, r.standby)).toEqual(['primary and standby: no role change; configuration only: 3 member files rewritten without a reload, DCS patch of primary changed']);
 });
 
-test('a parameter that needs a restart is marked, with what Patroni will show', () => {
+test('a parameter that needs a restart is marked, with what Patroni will show, and named in the headline', () => {
   const r = review((t) => (t.primary.postgresql.parameters.max_connections = 500));
   expect(texts(r.primary, 'DCS patch')).toEqual([expect.stringMatching(/^ATTENTION cluster-wide parameter max_connections set to 500: needs a PostgreSQL restart, which this deploy does not do; Patroni shows the members as pending restart/)]);
   expect(needsAttention([r.primary])).toBe(true);
+  expect(headlines(r.primary, r.standby)).toEqual([expect.stringMatching(/^primary and standby: no role change; configuration only: .*a PostgreSQL restart needed for max_connections, DCS patch of primary changed$/)]);
 });
 
 test('a member-local parameter in patroni.yml: a reload, or a restart named', () => {
@@ -62,19 +112,30 @@ test('a member-local parameter in patroni.yml: a reload, or a restart named', ()
   expect(so1).toContain('ATTENTION member so1: parameter shared_buffers set to "2GB": needs a PostgreSQL restart, which this deploy does not do; Patroni shows the members as pending restart until one (patronictl restart)');
   expect(so1).toContain('member so1: parameter work_mem set to "8MB": Patroni applies it with a reload');
   expect(r.primary.resources.find((x) => x.subject === 'member so1')!.diffs[0].diff).toMatch(/^\+ +shared_buffers: "2GB"$/m);
+  expect(headlines(r.primary, r.standby)).toEqual(['primary and standby: no role change; configuration only: 1 member reloaded, a PostgreSQL restart needed for shared_buffers']);
 });
 
-test('a renamed link slot: created on the source, the old one removed (for attention)', () => {
+test('a renamed link slot: created on the source, the old one removed (for attention) by the link slots step of the standby\'s stack', () => {
   const r = review((t) => (t.link.slotName = 'dr_slot'));
-  expect(texts(r.primary, 'DCS patch')).toEqual(expect.arrayContaining(['slot dr_slot created on this cluster: it retains WAL for its consumer from now on']));
-  expect(texts(r.standby, "the link's slots on the source").join('\n')).toMatch(/ATTENTION slot my_standby_cluster_slot removed on this cluster|slot dr_slot created/);
-  expect(texts(r.standby, 'DCS patch')).toEqual([expect.stringMatching(/^standby_cluster changed: the standby leader follows .* through dr_slot/)]);
+  expect(texts(r.primary, 'DCS patch')).toEqual(expect.arrayContaining(['slot dr_slot created on primary: it retains WAL for its consumer from now on']));
+  expect(texts(r.standby, 'link slots').join('\n')).toMatch(/ATTENTION slot my_standby_cluster_slot removed on primary|slot dr_slot created on primary/);
+  expect(texts(r.standby, 'DCS patch')).toEqual([expect.stringMatching(/^standby_cluster changed: the standby leader of standby follows .* through dr_slot/)]);
+  expect(headings(r.standby)).toContain('link slots on primary (run from standby\'s stack): replace');
+  expect(headings(r.standby)).toContain('DCS patch of standby: replace');
 });
 
 test('a standby member removed: the member, and the source no longer admitting its replication', () => {
   const r = review((t) => (t.standby.nodes = t.standby.nodes.slice(0, 2)));
   expect(texts(r.standby, 'member ta3')).toEqual(['ATTENTION member ta3 (192.168.122.172) removed from the stack: its Patroni keeps running (deploy.stopOnDestroy is off); stop it and remove it from the cluster by hand']);
   expect(texts(r.primary, 'DCS patch')).toContain('ATTENTION pg_hba stops admitting replication as replicator from member ta3 (192.168.122.172): `host replication replicator 192.168.122.172/32 scram-sha-256` is removed and no line matches any more; a standby or replica there can no longer stream');
+  expect(headlines(r.primary, r.standby)[0]).toMatch(/^primary and standby: no role change; configuration only: 1 member removed, /);
+});
+
+test('a member removed with deploy.stopOnDestroy: its stop step says so', () => {
+  const from = mutate(articleTopology(), (t) => (t.standby.deploy = { ...t.standby.deploy, stopOnDestroy: true }));
+  const r = review((t) => (t.standby.nodes = t.standby.nodes.slice(0, 2)), from);
+  expect(texts(r.standby, 'member ta3')).toEqual(['ATTENTION member ta3 (192.168.122.172) removed from the stack: its Patroni is stopped (deploy.stopOnDestroy)']);
+  expect(headings(r.standby)).toContain("member ta3's stop on destroy on standby: delete");
 });
 
 test('a member added', () => {
@@ -83,36 +144,104 @@ test('a member added', () => {
   expect(texts(r.standby, 'DCS patch').join('\n')).toContain('pg_hba line added: `host replication replicator 192.168.122.44/32 scram-sha-256`');
 });
 
-test('the promotion variant: the detach and its gate; a disaster promotion says what is lost', () => {
+test('the promotion variant: the detach and its gate; a disaster promotion says what is lost; the headline names the promoted cluster', () => {
   const r = review(() => undefined, articleTopology(), 'detached');
-  expect(texts(r.standby, 'promotion (detach)')).toEqual([expect.stringMatching(/^ATTENTION PROMOTION: the standby cluster is detached .* no write on the source for 3 s, no open write or prepared transaction/)]);
-  expect(texts(r.standby, "the link's slots on the source")).toEqual(['ATTENTION slot my_standby_cluster_slot removed on this cluster: the WAL it retained is released; a standby that streams through it must have moved to another slot (removals wait while a standby cluster still names it)']);
+  expect(texts(r.standby, 'promotion (detach)')).toEqual([expect.stringMatching(/^ATTENTION PROMOTION of standby: it is detached .* same system identifier and timeline as primary, .* no write on primary for 3 s, no open write or prepared transaction/)]);
+  expect(texts(r.standby, 'link slots')).toEqual(['ATTENTION slot my_standby_cluster_slot removed on primary: the WAL it retained is released; a standby that streams through it must have moved to another slot (removals wait while a standby cluster still names it)']);
+  expect(headings(r.standby)).toEqual(expect.arrayContaining(['promotion (detach) of standby: create', "link slots on primary (run from standby's stack): replace", "role step (in standby's stack; runs nothing): replace"]));
+  expect(headlines(r.primary, r.standby)).toEqual(['primary and standby: PROMOTION of standby (detach)']);
   const d = review((t) => (t.link.promotion = { disaster: true }), articleTopology(), 'detached');
-  expect(texts(d.standby, 'promotion (detach)')).toEqual([expect.stringMatching(/^ATTENTION DISASTER PROMOTION .* Writes the source made after that are lost$/)]);
+  expect(texts(d.standby, 'promotion (detach)')).toEqual([expect.stringMatching(/^ATTENTION DISASTER PROMOTION of standby .* Writes that primary made after that are lost$/)]);
+  expect(headlines(d.standby)).toEqual(['primary and standby: DISASTER PROMOTION of standby']);
 });
 
-test('a switchover in the clusters: layout: the new source\'s role step, with its gate and undo', () => {
-  const layout = (source: string) => ({ clusters: { dc1: articleTopology().primary, dc2: articleTopology().standby }, link: { ...articleTopology().link, source } });
-  const before = parseTopology(stringify(layout('dc1')), 'dc.yaml').topology;
-  const after = parseTopology(stringify(layout('dc2')), 'dc.yaml').topology;
-  const b = synthTopology(before);
-  const a = synthTopology(after);
-  // the stacks keep their data center's name: dc2 was the standby stack, it is now the primary one
-  const dc2 = reviewPlan('dc2', planBetween(b.standby, a.primary));
-  const dc1 = reviewPlan('dc1', planBetween(b.primary, a.standby));
-  expect(texts(dc2, 'role step')).toEqual([expect.stringMatching(/^ATTENTION SWITCHOVER: this cluster becomes the source \(role standby -> source\)\. .*fences the old primary .*else the fence is undone.*nothing re-cloned.*refused unless roleChange\.acceptDataLoss$/)]);
-  expect(texts(dc1, 'role step')).toEqual(['ATTENTION this cluster becomes the standby (role source -> standby): the new source\'s role step demotes it and makes it follow']);
+test('a plan of the previous version (link_... names, no cluster inputs): the same findings, the same attribution', () => {
+  const r = review(() => undefined, articleTopology(), 'detached', previousVersion);
+  const names = r.standby.resources.map((x) => x.subject);
+  expect(names).toEqual(expect.arrayContaining(['promotion (detach)', 'link slots', 'DCS patch']));
+  expect(texts(r.standby, 'promotion (detach)')).toEqual([expect.stringMatching(/^ATTENTION PROMOTION of standby: it is detached /)]);
+  expect(texts(r.standby, 'link slots')).toEqual([expect.stringMatching(/^ATTENTION slot my_standby_cluster_slot removed on primary: /)]);
+  expect(headings(r.standby)).toEqual(expect.arrayContaining(['promotion (detach) of standby: create', "link slots on primary (run from standby's stack): replace", 'DCS patch of standby: replace']));
+  expect(headlines(r.primary, r.standby)).toEqual(['primary and standby: PROMOTION of standby (detach)']);
+  // and its re-seed steps
+  const withReseed = (g: number) => mutate(articleTopology(), (t) => (t.link.reseed = { cluster: 'standby', generation: g }));
+  const plan = planBetween(previousVersion(synthTopology(withReseed(1)).standby), previousVersion(synthTopology(withReseed(2)).standby));
+  expect(plan.resource_changes.map((c) => c.name)).toContainEqual(expect.stringMatching(/^link_reseed_gate_/));
+  const s = reviewPlan('standby', plan);
+  expect(texts(s, 're-seed gate')).toEqual([expect.stringMatching(/^ATTENTION RE-SEED of standby from primary \(generation 2\)/)]);
+  expect(headlines(s)).toEqual(['primary and standby: RE-SEED of standby (generation 2)']);
+});
+
+test('a switchover dc1 -> dc2: the new source\'s role step, with its gate and undo, touches both; the headline names old and new source', () => {
+  const { dc1, dc2 } = switchover();
+  expect(texts(dc2, 'role step')).toEqual([expect.stringMatching(/^ATTENTION SWITCHOVER dc1 -> dc2: dc2 becomes the source \(role standby -> source\) and dc1 its standby\. .*the lag at most 16777216 bytes.*fences dc1, the old primary .*at most 30 s, else the fence is undone.*nothing re-cloned.*refused unless roleChange\.acceptDataLoss$/)]);
+  expect(texts(dc1, 'role step')).toEqual(["ATTENTION dc1 becomes the standby of dc2 (role source -> standby): this step runs nothing; dc2's role step (in dc2's stack) demotes it and makes it follow"]);
+  expect(headings(dc2)).toEqual(expect.arrayContaining(["role step (in dc2's stack; touches dc1 and dc2): replace", 'DCS patch of dc2: replace', "link slots (in dc2's stack; inactive): replace", 'member ta1 of dc2: replace']));
+  expect(headings(dc1)).toEqual(expect.arrayContaining(["role step (in dc1's stack; runs nothing): replace", 'DCS patch of dc1: replace', "link slots on dc2 (run from dc1's stack): replace"]));
+  expect(texts(dc1, 'DCS patch')).toContainEqual(expect.stringMatching(/^ATTENTION standby_cluster added \(following [^)]+\): dc1 becomes a standby cluster/));
+  expect(headlines(dc1, dc2)).toEqual(['dc1 and dc2: SWITCHOVER dc1 -> dc2']);
+  // the new standby's plan alone still says who runs it
+  expect(headlines(dc1)).toEqual(["dc1 and dc2: SWITCHOVER dc1 -> dc2 (run from dc2's stack, whose plan is not among these)"]);
   const md = reviewMarkdown([dc1, dc2]);
-  expect(md).toMatch(/^\*\*\d+ changes need a reviewer's attention\.\*\*$/m);
+  expect(md).toMatch(/^## Patroni plan review\n\n- \*\*dc1 and dc2\*\* \(stacks `dc1`, `dc2`\): SWITCHOVER dc1 -> dc2\n\n\*\*\d+ changes need a reviewer's attention\.\*\*$/m);
   expect(md).toContain('### Stack `dc2`');
-  expect(md).toContain('#### role step: replace');
+  expect(md).toContain("#### role step (in dc2's stack; touches dc1 and dc2): replace");
+  expect(md).toContain("#### link slots on dc2 (run from dc1's stack): replace");
 });
 
 test('a promotion undone (the link follows again): the standby\'s role step, marked with the rejoin it may run', () => {
   const r = review((t) => (t.link.state = 'following'), articleTopology('detached'));
-  expect(texts(r.standby, 'role step')).toEqual(['ATTENTION the link follows again after a promotion: if this cluster is a primary, its role step REJOINS it as the standby of primary (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion, refused unless roleChange.acceptDataLoss']);
+  expect(texts(r.standby, 'role step')).toEqual(['ATTENTION the link follows again after a promotion: if standby is a primary, its role step REJOINS it as the standby of primary (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion, refused unless roleChange.acceptDataLoss']);
+  expect(headings(r.standby)).toContain("role step (in standby's stack; touches primary and standby): replace");
   // the source's stack has no role change for it
   expect(texts(r.primary, 'role step')).toEqual([]);
+  expect(headlines(r.primary, r.standby)).toEqual(['primary and standby: REJOIN of standby to primary']);
+});
+
+test('a re-seed in the clusters: layout: the headline and the steps on the re-seeded cluster', () => {
+  const b = synthTopology(dcLayout('dc1'));
+  const a = synthTopology(dcLayout('dc1', { reseed: { cluster: 'dc2', generation: 3 } }));
+  const dc2 = reviewPlan('dc2', planBetween(b.standby, a.standby));
+  expect(headlines(dc2)).toEqual(['dc1 and dc2: RE-SEED of dc2 (generation 3)']);
+  expect(headings(dc2)).toEqual(expect.arrayContaining(["re-seed gate (in dc2's stack; touches dc1 and dc2): create", 're-seed ta1-set-aside on dc2: create', 're-seed dcs-reset on dc2: create', 're-seed wait on dc2: create']));
+  expect(texts(dc2, 're-seed gate')).toEqual([expect.stringMatching(/^ATTENTION RE-SEED of dc2 from dc1 \(generation 3\): /)]);
+});
+
+test('constructs composed under other ids and stack names: recognised by their last path components, named by their clusters', () => {
+  const t = articleTopology();
+  const synth = (source: 'fra' | 'ber') => {
+    const app = Testing.app();
+    const east = new TerraformStack(app, 'east');
+    const west = new TerraformStack(app, 'west');
+    const fra = new PatroniCluster(new Construct(east, 'payments'), 'db', { name: 'fra', ...t.primary });
+    const ber = new PatroniCluster(new Construct(west, 'payments'), 'db', { name: 'ber', ...t.standby });
+    new StandbyLink(new Construct(west, 'links'), 'dr', { clusters: [fra, ber], source: source === 'fra' ? fra : ber, ...t.link });
+    return { east: JSON.parse(Testing.synth(east)) as TfJson, west: JSON.parse(Testing.synth(west)) as TfJson };
+  };
+  const b = synth('fra');
+  const a = synth('ber');
+  expect(Object.keys(a.west.resource.terraform_data)).toContainEqual(expect.stringMatching(/^payments_db_role_apply_[0-9A-F]{8}$/));
+  const east = reviewPlan('east', planBetween(b.east, a.east));
+  const west = reviewPlan('west', planBetween(b.west, a.west));
+  expect([east.cluster, west.cluster]).toEqual(['fra', 'ber']);
+  expect(headings(west)).toEqual(expect.arrayContaining(["role step (in ber's stack; touches ber and fra): replace", 'DCS patch of ber: replace', 'member ta1 of ber: replace']));
+  expect(headings(east)).toEqual(expect.arrayContaining(["role step (in fra's stack; runs nothing): replace", "link slots on ber (run from fra's stack): replace"]));
+  expect(headlines(east, west)).toEqual(['ber and fra: SWITCHOVER fra -> ber']);
+  expect(reviewMarkdown([east, west])).toContain('### Stack `east` (fra)');
+});
+
+test('a stack without a role step is an environment of its own; a source of two links belongs to both', () => {
+  const member = (name: string, member: string, sha: string) => ({ address: `terraform_data.${name}`, type: 'terraform_data', name, change: { actions: ['update'], before: { input: { member, host: '10.0.0.1', runtime_sha256: 'a', patroni_yml: 'x: 1\n' } }, after: { input: { member, host: '10.0.0.1', runtime_sha256: sha, patroni_yml: 'x: 2\n' } } } });
+  const role = (name: string, me: string, other: string) => ({ address: `terraform_data.${name}`, type: 'terraform_data', name, change: { actions: ['no-op'], before: { input: { role: 'source', role_config: JSON.stringify({ role: 'source', me: { name: me }, other: { name: other } }) } }, after: { input: { role: 'source', role_config: JSON.stringify({ role: 'source', me: { name: me }, other: { name: other } }) } } } });
+  const lab = reviewPlan('lab', { resource_changes: [member('pg_node-l1_config_0A1B2C3D', 'l1', 'b')] });
+  const hub = reviewPlan('hub', { resource_changes: [role('db_role_apply_11111111', 'hub', 'spoke1'), role('db_role-second_apply_22222222', 'hub', 'spoke2'), member('db_node-h1_config_33333333', 'h1', 'a')] });
+  expect(environments([lab, hub]).map((e) => [e.name, e.stacks, e.headline])).toEqual([
+    ['lab', ['lab'], 'no role change; configuration only: 1 member reloaded'],
+    ['hub and spoke1', ['hub'], 'no role change; configuration only: 1 member file rewritten without a reload'],
+    ['hub and spoke2', ['hub'], 'no role change; configuration only: 1 member file rewritten without a reload'],
+  ]);
+  expect(reviewMarkdown([lab, hub])).toMatch(/^- \*\*lab\*\*: no role change; configuration only: 1 member reloaded$/m);
+  expect(headings(lab)).toEqual(['member l1 of lab: update']);
 });
 
 test('Markdown: attention first, diffs folded', () => {
@@ -123,4 +252,88 @@ test('Markdown: attention first, diffs folded', () => {
   expect(patch.indexOf('**attention**: cluster-wide parameter max_connections')).toBeLessThan(patch.indexOf('cluster-wide parameter effective_cache_size'));
   expect(md).toMatch(/<details><summary>DCS patch<\/summary>\n\n```diff\n@@ /);
   expect(md).toMatch(/<details><summary>so1: patroni\.yml<\/summary>/);
+});
+
+describe('plans with fields missing', () => {
+  /** The prose of the Markdown: everything but the folded diffs (which show the JSON and YAML as they are). */
+  const prose = (md: string) => md.replace(/```diff\n[\s\S]*?\n```/g, '');
+  const PLACEHOLDER = /\bundefined\b|\bnull\b|\bNaN\b|\?/;
+  const rc = (name: string, actions: string[], before: Record<string, unknown> | null, after: Record<string, unknown> | null) => ({ address: `terraform_data.${name}`, type: 'terraform_data', name, change: { actions, before: before && { input: before }, after: after && { input: after } } });
+
+  test('no undefined, null, NaN or ? in what it says; what is missing is said in words or left out', () => {
+    const dc2: Plan = {
+      resource_changes: [
+        rc('cluster_node-ta1_config_11111111', ['create'], null, {}),
+        rc('cluster_node-ta2_config_22222222', ['delete'], {}, null),
+        rc('cluster_node-ta3_config_33333333', ['update'], { patroni_yml: 'a: 1\n' }, { patroni_yml: 'a: 2\n' }),
+        rc('x_y_config_44444444', ['update'], { patroni_yml: 'postgresql:\n  parameters:\n    max_connections: null\n' }, { patroni_yml: 'postgresql:\n  parameters:\n    max_connections: 200\n' }),
+        rc('cluster_node-ta1_secrets_55555555', ['replace'], {}, {}),
+        rc('cluster_dcs-patch_apply_66666666', ['update'], { patch_json: '{"ttl": null, "postgresql": {"parameters": {"work_mem": null}}}' }, { patch_json: '{"ttl": 30, "loop_wait": null, "standby_cluster": {}, "postgresql": {"parameters": {"work_mem": "4MB"}, "pg_hba": [1, "host replication r 10.0.0.9/32 md5"]}}' }),
+        rc('cluster_role_apply_77777777', ['delete', 'create'], { role: 'standby' }, { role: 'source', role_config: '{"me": {}, "other": {}}' }),
+        rc('cluster_role-b_apply_88888888', ['update'], {}, { role_config: 'not json' }),
+        rc('cluster_promotion_detach_apply_99999999', ['create'], null, { gate_config: '{}' }),
+        rc('cluster_reseed_gate_AAAAAAAA', ['create'], null, {}),
+        rc('cluster_reseed_x-set-aside_BBBBBBBB', ['create'], null, {}),
+        rc('cluster_reseed_dcs-reset_CCCCCCCC', ['create'], null, {}),
+        rc('cluster_link-slots_apply_DDDDDDDD', ['create'], null, { patch_json: '{"slots": {"s": null}}' }),
+        rc('cluster_node-ta4_stop-on-destroy_EEEEEEEE', ['delete'], {}, null),
+        rc('something_FFFFFFFF', ['create'], null, null),
+        { type: 'terraform_data', change: { actions: ['create'] } } as any,
+        { type: 'terraform_data' } as any,
+      ],
+    };
+    const dc1: Plan = { resource_changes: [rc('cluster_role_apply_12345678', ['delete', 'create'], { role: 'source', role_config: '{"role":"source","me":{"name":"dc1"}}' }, { role: 'standby', role_config: '{"role":"standby","me":{"name":"dc1"}}' })] };
+    const reviews = [reviewPlan('dc2', dc2), reviewPlan('dc1', dc1), reviewPlan('empty', {}), reviewPlan('odd', { resource_changes: 'x' } as any)];
+    const md = reviewMarkdown(reviews);
+    expect(prose(md)).not.toMatch(PLACEHOLDER);
+    for (const s of reviews) for (const r of s.resources) for (const f of r.findings) expect(f.text).not.toMatch(PLACEHOLDER);
+    for (const e of environments(reviews)) expect(e.headline).not.toMatch(PLACEHOLDER);
+    // what it could still say
+    expect(md).toContain('- **dc2**: SWITCHOVER the other cluster -> dc2; PROMOTION of dc2 (detach); RE-SEED of dc2');
+    expect(md).toContain('member ta1 added: its file is written');
+    expect(md).toContain('no write on the source for the settle time (its length is not in the plan)');
+    expect(md).toContain('SWITCHOVER the other cluster -> dc2: dc2 becomes the source (role standby -> source) and the other cluster its standby. This role step runs the gate (the link healthy), ');
+    expect(md).toContain('(else the fence is undone)');
+    expect(md).toContain('member ta3: the file is rewritten; the plan does not show whether the part Patroni reads at run time changed');
+    expect(md).toContain('#### a member of dc2: update');
+    expect(md).toContain('a member whose name is not in the plan: parameter max_connections set to 200');
+    expect(md).toContain('ttl set to 30 (dynamic configuration, no restart)');
+    expect(md).toContain("- **dc1**: SWITCHOVER dc1 -> the other cluster (run from its stack, whose plan is not among these)");
+  });
+});
+
+describe('the command', () => {
+  let dir: string;
+  let out: string;
+  let spy: jest.SpyInstance;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-review-'));
+    out = '';
+    spy = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    jest.spyOn(process.stdout, 'write').mockImplementation((s: any) => ((out += String(s)), true));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const file = (name: string, content: unknown) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+    return p;
+  };
+
+  test('exit 0 when nothing needs attention, 2 when something does, 1 for a plan it cannot read', () => {
+    const quiet = review((t) => (t.primary.postgresql.parameters.effective_cache_size = '3GB'));
+    expect(main([`primary=${file('a.json', { resource_changes: [] })}`])).toBe(0);
+    expect(out).toContain('### Stack `primary`');
+    const { dc1, dc2 } = { dc1: planBetween(synthTopology(dcLayout('dc1')).primary, synthTopology(dcLayout('dc2')).standby), dc2: planBetween(synthTopology(dcLayout('dc1')).standby, synthTopology(dcLayout('dc2')).primary) };
+    expect(main([`dc1=${file('dc1.json', dc1)}`, file('dc2.plan.json', dc2)])).toBe(2);
+    expect(out).toContain('- **dc1 and dc2** (stacks `dc1`, `dc2`): SWITCHOVER dc1 -> dc2');
+    expect(main([`x=${file('bad.json', '{not json')}`])).toBe(1);
+    expect(main([`x=${file('null.json', 'null')}`])).toBe(1);
+    expect(main([`x=${path.join(dir, 'missing.json')}`])).toBe(1);
+    expect(main([])).toBe(1);
+    expect(spy).toHaveBeenCalledWith(expect.stringMatching(/bad\.json: not a plan from `terraform show -json`/));
+    expect(needsAttention([quiet.primary])).toBe(false);
+  });
 });
