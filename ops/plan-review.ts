@@ -88,6 +88,11 @@ export interface StackReview {
   readonly cluster: string;
   /** The pairs of clusters its role steps name, [this one, the other one]: its environments. */
   readonly links: readonly (readonly [string, string])[];
+  /**
+   * For each of `links`, the pair's identity: each cluster's name with its members' REST
+   * endpoints, so that two environments whose data centers have the same names stay apart.
+   */
+  readonly linkIds?: readonly string[];
   readonly resources: readonly ResourceReview[];
 }
 
@@ -528,6 +533,7 @@ export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => 
   }
   // the names, from every role step and patch, changed or not
   const links: [string, string][] = [];
+  const linkIds: string[] = [];
   let me: string | undefined;
   let source: string | undefined;
   let patched: string | undefined;
@@ -537,7 +543,11 @@ export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => 
       const m = str(obj(cfg.me).name);
       const o = str(obj(cfg.other).name);
       me ??= m;
-      if (m && o && !links.some(([x, y]) => x === m && y === o)) links.push([m, o]);
+      if (m && o && !links.some(([x, y]) => x === m && y === o)) {
+        links.push([m, o]);
+        const id = (c: unknown, name: string) => `${name}@${(Array.isArray(obj(c).nodes) ? (obj(c).nodes as unknown[]) : []).map((n) => str(obj(n).rest) ?? '').join(',')}`;
+        linkIds.push([id(cfg.me, m), id(cfg.other, o)].sort().join('\u0000'));
+      }
       if ((str(e.v.role) ?? str(cfg.role)) === 'standby') source ??= o;
     }
     if (e.kind === 'dcs-patch') patched ??= str(e.v.cluster);
@@ -559,7 +569,7 @@ export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => 
       default: resources.push({ kind: 'other', subject: e.name.replace(HASH, '') || 'a resource whose name is not in the plan', where: '', action: e.action, findings: [], diffs: [] });
     }
   }
-  return { stack, cluster: ctx.cluster, links, resources };
+  return { stack, cluster: ctx.cluster, links, linkIds, resources };
 }
 
 /** Addresses of every member in the plans, for naming them in pg_hba findings. */
@@ -639,10 +649,10 @@ export function environments(reviews: readonly StackReview[]): Environment[] {
   };
   for (const s of reviews) {
     if (s.links.length === 0) add(`stack\u0000${s.stack}`, undefined, s);
-    for (const [me, other] of s.links) {
+    s.links.forEach(([me, other], i) => {
       const pair = [me, other].sort() as [string, string];
-      add(`pair\u0000${pair[0]}\u0000${pair[1]}`, pair, s);
-    }
+      add(`pair\u0000${s.linkIds?.[i] ?? `${pair[0]}\u0000${pair[1]}`}`, pair, s);
+    });
   }
   return [...groups.values()].map(({ clusters, stacks }) => {
     const resources = stacks.flatMap((s) => s.resources);

@@ -275,6 +275,11 @@ test('a switchover in either environment moves no resource between stacks: each 
   for (const stack of stacks) {
     expect(replaced).toEqual(expect.arrayContaining([`${stack}: terraform_data.cluster_role_apply`, `${stack}: terraform_data.cluster_link-slots_apply`]));
   }
+  // the package's plan review says it in one line per environment (both name their data centers dc1 and dc2)
+  const review = run(path.join(appDir, 'node_modules', '.bin', 'patroni-standby-plan-review'), stacks.map((s) => `${s}=${path.join(work, `${s}.switchover.json`)}`), appDir);
+  expect({ status: review.status, stderr: review.stderr }).toEqual({ status: 2, stderr: '' });
+  expect(review.stdout).toContain('- **dc1 and dc2** (stacks `staging-dc1`, `staging-dc2`): SWITCHOVER dc1 -> dc2\n');
+  expect(review.stdout).toContain('- **dc1 and dc2** (stacks `production-dc1`, `production-dc2`): SWITCHOVER dc1 -> dc2\n');
 }, 300_000);
 
 test("the stacks' programs run with nothing but node, outside any node_modules", () => {

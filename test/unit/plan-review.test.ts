@@ -337,3 +337,15 @@ describe('the command', () => {
     expect(needsAttention([quiet.primary])).toBe(false);
   });
 });
+
+test('two environments whose data centers have the same names (dc1, dc2) keep a headline each: a cluster is its name and its members', () => {
+  const staging = switchover();
+  const moveTo = (t: any, prefix: string) => JSON.parse(JSON.stringify(t).replace(/192\.168\.122\./g, prefix));
+  const b = synthTopology(moveTo(dcLayout('dc1'), '10.9.0.'));
+  const unchanged = { dc1: planBetween(b.primary, b.primary), dc2: planBetween(b.standby, b.standby) };
+  const production = { dc1: reviewPlan('production-dc1', unchanged.dc1), dc2: reviewPlan('production-dc2', unchanged.dc2) };
+  expect(environments([staging.dc1, staging.dc2, production.dc1, production.dc2]).map((e) => [e.stacks, e.headline])).toEqual([
+    [['dc1', 'dc2'], 'SWITCHOVER dc1 -> dc2'],
+    [['production-dc1', 'production-dc2'], 'no role change; no changes'],
+  ]);
+});
