@@ -75,6 +75,7 @@ export class DcsConfigPatch extends Construct {
   /**
    * Runs `step` right before the patch, in the same provisioner: a failing step fails the patch
    * with nothing sent, and every later attempt runs the step again.
+   * @internal
    */
   runFirst(step: PatchPreStep): void {
     this.preStep = { file: shippedProgram(this, step.program), step };
@@ -82,7 +83,10 @@ export class DcsConfigPatch extends Construct {
     this.resource.addOverride(`${this.attr === 'input' ? 'triggers_replace' : 'triggers'}.${step.input.key}_sha256`, contentHash(step.input.value));
   }
 
-  /** Slot removals in this patch wait while the standby cluster at `endpoints` still names the slot. */
+  /**
+   * Slot removals in this patch wait while the standby cluster at `endpoints` still names the slot.
+   * @internal
+   */
   guardSlotsFor(endpoints: readonly string[]): void {
     this.guards.push(endpoints.join(','));
   }
@@ -91,6 +95,7 @@ export class DcsConfigPatch extends Construct {
    * Before the PATCH, read the source cluster's configuration at `endpoints` and warn about each
    * hot-standby parameter (max_connections, ...) that this standby would run below the source's
    * value (Patroni then starts it with the source's value and shows a pending restart).
+   * @internal
    */
   compareHotStandbyWith(endpoints: readonly string[]): void {
     this.hotStandbySource = endpoints.join(',');

@@ -31,7 +31,7 @@ import { reseedConfig } from './planners/reseed';
 import { Reseed } from './reseed';
 import { RoleStep } from './role-step';
 import { resolveLink, ResolvedLink } from './resolve';
-import { LinkSpec } from './types';
+import { LinkSpec, LinkState } from './types';
 import { checkLink, validateLinkSpec } from './validate';
 
 export interface StandbyLinkProps extends LinkSpec {
@@ -127,7 +127,7 @@ export class StandbyLink extends Construct {
   readonly slotName?: string;
   /** `standby_cluster.host`: the VIP or every source node. */
   readonly sourceHosts: string;
-  readonly state: ResolvedLink['state'];
+  readonly state: LinkState;
   /** The gate before the detach, in the standby cluster; undefined while following. */
   readonly promotion?: Promotion;
   /** Each cluster's role step (in the cluster's own scope and stack). */
