@@ -20,6 +20,11 @@ export interface RuleContext {
 interface Rule {
   readonly id: string;
   readonly check: (ctx: RuleContext) => Problem[];
+  /**
+   * An error rule whose finding `link.acknowledgeWarnings` may accept by the rule's id: a setup
+   * that is a slip far more often than it is meant, refused unless the topology says it is meant.
+   */
+  readonly acknowledgeable?: true;
 }
 
 const isToken = (s: string) => Token.isUnresolved(s);
@@ -74,6 +79,35 @@ function timeInMs(value: unknown): number | undefined {
   const factor: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 };
   return Number(m[1]) * factor[m[2] ?? 'ms'];
 }
+
+/** An IP address or a DNS name: no scheme, no port, no digits-and-dots that are no IPv4 address. */
+function isAddressOrName(value: string): boolean {
+  return isIP(value) !== 0 || (HOST_PATTERN.test(value) && !/^[0-9.]+$/.test(value));
+}
+
+/** The address in `value` once a scheme, a user, a path and a port are taken off; undefined if none is left. */
+function addressIn(value: string): { address: string; hadPort: boolean } | undefined {
+  let v = value.trim();
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(v);
+  if (scheme) v = v.slice(scheme[0].length).replace(/\/.*$/, '').replace(/^[^@]*@/, '');
+  let hadPort = false;
+  const bracketed = /^\[([^\]]+)\](:[0-9]*)?$/.exec(v);
+  if (bracketed) [v, hadPort] = [bracketed[1], bracketed[2] !== undefined];
+  else if (/^[^:]+:[0-9]*$/.test(v)) [v, hadPort] = [v.slice(0, v.lastIndexOf(':')), true];
+  return v !== value && isAddressOrName(v) ? { address: v, hadPort } : undefined;
+}
+
+/** How to write the source's VIP that `value` is not. */
+function sourceVipFix(value: string): string {
+  const found = addressIn(value);
+  if (found) return `write only the address: ${found.address}${found.hadPort ? ' (the port is set in link.port)' : ''}`;
+  if (value.includes(',')) return 'write one address: the VIP or DNS name that always reaches the source\'s leader (without sourceVip the standby follows every primary node)';
+  if (/^[0-9.]+$/.test(value)) return "write the VIP's IPv4 address, four numbers from 0 to 255 (e.g. 192.168.122.200), or its DNS name";
+  return "write the VIP's address or DNS name, e.g. 192.168.122.200 or pg-primary.example.com";
+}
+
+/** The node's own address as a pg_hba CIDR: /32 for IPv4, /128 for IPv6. */
+const HOST_PREFIX: Readonly<Record<number, number>> = { 4: 32, 6: 128 };
 
 function clusters(ctx: RuleContext): [string, ResolvedCluster][] {
   return [
@@ -147,7 +181,7 @@ export const ERROR_RULES: readonly Rule[] = [
       const seen = new Map<string, string>();
       return nodesWithPath(ctx).flatMap(({ path, node }) => {
         if (isToken(node.host)) return [];
-        if (!isIP(node.host) && (!HOST_PATTERN.test(node.host) || /^[0-9.]+$/.test(node.host))) {
+        if (!isAddressOrName(node.host)) {
           return [{
             path: `${path}.host`,
             message: 'is not an IP address or host name',
@@ -170,6 +204,73 @@ export const ERROR_RULES: readonly Rule[] = [
         }];
       });
     },
+  },
+  {
+    // standby_cluster.host: libpq connects to it as written
+    id: 'source-vip-valid',
+    check: (ctx) => {
+      const vip = ctx.link.sourceVip;
+      if (vip === undefined || isToken(vip) || isAddressOrName(vip)) return [];
+      return [{
+        path: `${ctx.where.link}.sourceVip`,
+        message: 'is not an IP address or host name',
+        received: vip,
+        allowed: "one IPv4/IPv6 address or DNS name (the source cluster's VIP), without scheme or port",
+        fix: sourceVipFix(vip),
+      }];
+    },
+  },
+  {
+    // the generated pg_hba lines admit each node's replication and pg_rewind connections here
+    id: 'hba-address-valid',
+    check: (ctx) =>
+      nodesWithPath(ctx).flatMap(({ path, node }) => {
+        const hba = node.hbaAddress;
+        // a host that is no address is reported as such; the default hbaAddress follows from it
+        if (isToken(hba) || isToken(node.host) || !isAddressOrName(node.host)) return [];
+        const own = isIP(node.host) ? `${node.host}/${HOST_PREFIX[isIP(node.host)]}` : undefined;
+        const parsed = parseHbaLine(`host all all ${hba} trust`);
+        if ('error' in parsed) {
+          return [{
+            path: `${path}.hbaAddress`,
+            message: `is not an address pg_hba can take: ${parsed.error.replace(/^address "[^"]*" /, '')}`,
+            received: hba,
+            allowed: 'a CIDR that holds the node (192.168.122.97/32, 2001:db8::21/128) or a host name',
+            fix: own ? `write ${own} (the node alone), or remove hbaAddress: that is the default` : 'write a CIDR like 192.168.122.97/32, or a host name',
+          }];
+        }
+        const family = isIP(hba.split('/')[0]);
+        const hostFamily = isIP(node.host);
+        if (!hba.includes('/') || family === 0 || hostFamily === 0 || family === hostFamily) return [];
+        return [{
+          path: `${path}.hbaAddress`,
+          message: `is an IPv${family} CIDR, but the node's host ${node.host} is an IPv${hostFamily} address: pg_hba would never admit the node's connections from it`,
+          received: hba,
+          allowed: `an IPv${hostFamily} CIDR that holds ${node.host}`,
+          fix: `write ${own} (the node alone), or remove hbaAddress: that is the default`,
+        }];
+      }),
+  },
+  {
+    id: 'hba-address-wider-than-host',
+    acknowledgeable: true,
+    check: (ctx) =>
+      nodesWithPath(ctx).flatMap(({ path, node }) => {
+        const hba = node.hbaAddress;
+        if (isToken(hba) || (!isToken(node.host) && !isAddressOrName(node.host)) || !hba.includes('/') || 'error' in parseHbaLine(`host all all ${hba} trust`)) return [];
+        const [ip, bits] = hba.split('/');
+        const family = isIP(ip);
+        const hostFamily = isToken(node.host) ? 0 : isIP(node.host);
+        if (family === 0 || (hostFamily !== 0 && hostFamily !== family) || Number(bits) >= HOST_PREFIX[family]) return [];
+        const own = `${hostFamily === family ? node.host : ip}/${HOST_PREFIX[family]}`;
+        return [{
+          path: `${path}.hbaAddress`,
+          message: `is a /${bits} network, not one host: the generated pg_hba lines would admit replication and pg_rewind connections from every IPv${family} address in it`,
+          received: hba,
+          allowed: `/${HOST_PREFIX[family]}, the node's own address (${own}), or a wider network acknowledged in link.acknowledgeWarnings`,
+          fix: `write ${own} (the node alone), or, if the whole network is meant, acknowledge it: link.acknowledgeWarnings: [{ id: hba-address-wider-than-host, reason: <why the network is admitted> }]`,
+        }];
+      }),
   },
   {
     id: 'slot-name-valid',
@@ -316,7 +417,7 @@ export const ERROR_RULES: readonly Rule[] = [
             message: `is not admitted by the primary's pg_hba for ${conn.database === 'replication' ? 'replication' : 'the postgres database'} as ${conn.user}${line ? ' (a reject line matches first)' : ''}`,
             received: ip,
             allowed: `a primary pg_hba in which the first line matching ${ip} admits ${conn.user}`,
-            fix: `set standby.nodes[${i}].hbaAddress to a CIDR that contains ${ip}, or move the reject line after the generated ones`,
+            fix: `set ${ctx.where.standby}.nodes[${i}].hbaAddress to a CIDR that contains ${ip}, or move the reject line after the generated ones`,
           }];
         });
       });
@@ -592,12 +693,18 @@ export const WARNING_RULES: readonly Rule[] = [
   },
 ];
 
-/** The ids a topology may acknowledge. */
-export const WARNING_IDS: readonly string[] = WARNING_RULES.map((r) => r.id);
+/** The ids a topology may acknowledge: every warning's, and the acknowledgeable errors'. */
+export const WARNING_IDS: readonly string[] = [...WARNING_RULES, ...ERROR_RULES.filter((r) => r.acknowledgeable)].map((r) => r.id);
 
-export function checkRules(ctx: RuleContext): { errors: Problem[]; warnings: Problem[] } {
+/**
+ * Every rule's findings. `acknowledged` holds the ids of `link.acknowledgeWarnings`: an
+ * acknowledgeable error named there is left out (the warnings are filtered by the caller).
+ */
+export function checkRules(ctx: RuleContext, acknowledged: readonly string[] = []): { errors: Problem[]; warnings: Problem[] } {
   return {
-    errors: ERROR_RULES.flatMap((r) => r.check(ctx)),
+    errors: ERROR_RULES.flatMap((r) =>
+      !r.acknowledgeable ? r.check(ctx) : acknowledged.includes(r.id) ? [] : r.check(ctx).map((p) => ({ id: r.id, ...p })),
+    ),
     warnings: WARNING_RULES.flatMap((r) => r.check(ctx).map((p) => ({ id: r.id, ...p }))),
   };
 }

@@ -2,15 +2,54 @@
  * Strict schema of the topology at the file boundary (and of construct props): a misspelled
  * key is an error, not a silently ignored setting.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ANY_ITEM, AllowedKeys, formatPath, WHOLE_NUMBER } from './errors';
 import { ClusterSpec, LinkSpec, Topology } from './types';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
-const port = z.number().int().min(1).max(65535);
+/** A whole number: its type error says so (zod's says "expected number" for '5432'). */
+const wholeNumber = () => z.int({ error: (issue) => (issue.code === 'invalid_type' ? WHOLE_NUMBER : undefined) });
+const port = wholeNumber().min(1).max(65535);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
+const HOST_PORT_ALLOWED = 'host:port, e.g. 10.0.0.1:2379, or [2001:db8::10]:2379 for an IPv6 address';
+
+/** What is wrong with a DCS endpoint, and how to write it; undefined when it is host:port. */
+function hostPortProblem(value: string): { message: string; fix: string } | undefined {
+  if (value === '') return undefined; // nonEmpty reports it
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/]*)/.exec(value);
+  if (scheme) {
+    return { message: 'must be host:port, without a scheme', fix: `write ${scheme[1] || 'host:port'} (dcs.protocol or dcs.scheme sets http or https)` };
+  }
+  const portProblem = (host: string, port: string) =>
+    Number(port) >= 1 && Number(port) <= 65535 ? undefined : { message: 'must be host:port with a port from 1 to 65535', fix: `write the port the DCS listens on, e.g. ${host}:2379` };
+  const bracketed = /^\[([^\]]*)\](?::([0-9]*))?$/.exec(value);
+  if (bracketed) {
+    const [, ip, p] = bracketed;
+    if (isIP(ip) !== 6) return { message: 'must be host:port; brackets hold an IPv6 address', fix: isIP(ip) === 4 ? `write ${ip}:${p || 2379} without brackets` : 'write an IPv6 address in the brackets, e.g. [2001:db8::10]:2379' };
+    if (!p) return { message: 'must be host:port', fix: `add the port the DCS listens on, e.g. [${ip}]:2379` };
+    return portProblem(`[${ip}]`, p);
+  }
+  if (value.split(':').length > 2) {
+    // an IPv6 address without brackets: its last group may be meant as the port
+    const cut = value.lastIndexOf(':');
+    const [head, tail] = [value.slice(0, cut), value.slice(cut + 1)];
+    const written = isIP(head) === 6 && /^[0-9]{1,5}$/.test(tail) ? `[${head}]:${tail}` : isIP(value) === 6 ? `[${value}]:2379` : undefined;
+    return written
+      ? { message: `must be host:port; an IPv6 address is written in brackets, ${written}`, fix: `write ${written}${written.endsWith(`]:${tail}`) ? '' : ' (with the port the DCS listens on)'}` }
+      : { message: 'must be host:port; an IPv6 address is written in brackets, [2001:db8::10]:2379', fix: 'write the address in brackets, then the port' };
+  }
+  const m = /^([A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(value);
+  if (!m) return { message: 'must be host:port', fix: 'add the port the DCS listens on' };
+  return portProblem(m[1], m[2]);
+}
+
 /** `host:port`, `[v6]:port`: Patroni's DCS clients need the port. */
-const hostPort = nonEmpty.regex(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/, 'must be host:port');
+const hostPort = nonEmpty.superRefine((value, ctx) => {
+  const problem = hostPortProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { allowed: HOST_PORT_ALLOWED, fix: problem.fix } });
+});
 const hostList = z.array(hostPort).min(1, 'needs at least one host:port');
 
 export const dcsSchema = z.discriminatedUnion('type', [
@@ -42,7 +81,7 @@ export const nodeSchema = z.strictObject({
 });
 
 const postgresSchema = z.strictObject({
-  version: z.number().int().min(9).max(99).optional(),
+  version: wholeNumber().min(9).max(99).optional(),
   binDir: nonEmpty.optional(),
   dataDir: nonEmpty.optional(),
   configDir: nonEmpty.optional(),
@@ -77,10 +116,10 @@ const patroniSchema = z.strictObject({
   restApiPasswordEnv: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
   // Patroni's own minimums: below them Patroni 4 (and late 3.x) raises the value by itself, so the
   // plan would not show what runs
-  ttl: z.number().int().min(20, "is below Patroni's minimum ttl (20 s): Patroni raises it to 20 by itself, so the plan would not show what runs").optional(),
-  loopWait: z.number().int().min(1).optional(),
-  retryTimeout: z.number().int().min(3, "is below Patroni's minimum retry_timeout (3 s): Patroni raises it to 3 by itself, so the plan would not show what runs").optional(),
-  maximumLagOnFailover: z.number().int().min(0).optional(),
+  ttl: wholeNumber().min(20, "is below Patroni's minimum ttl (20 s): Patroni raises it to 20 by itself, so the plan would not show what runs").optional(),
+  loopWait: wholeNumber().min(1).optional(),
+  retryTimeout: wholeNumber().min(3, "is below Patroni's minimum retry_timeout (3 s): Patroni raises it to 3 by itself, so the plan would not show what runs").optional(),
+  maximumLagOnFailover: wholeNumber().min(0).optional(),
   useSlots: z.boolean().optional(),
   usePgRewind: z.boolean().optional(),
   permanentSlots: z.record(z.string(), slotSchema).optional(),
@@ -113,8 +152,8 @@ const deploySchema = z.strictObject({
   stopOnDestroy: z.boolean().optional(),
   stopCommand: nonEmpty.optional(),
   resourceKind: z.enum(['terraform_data', 'null_resource']).optional(),
-  patchTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
-  secrets: z.strictObject({ envFile: nonEmpty.regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/{configName}.env'), version: z.number().int().min(1).optional() }).optional(),
+  patchTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
+  secrets: z.strictObject({ envFile: nonEmpty.regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/{configName}.env'), version: wholeNumber().min(1).optional() }).optional(),
 });
 
 export const clusterSchema = z.strictObject({
@@ -143,24 +182,24 @@ export const linkSchema = z.strictObject({
     .strictObject({
       disaster: z.boolean().optional(),
       keepSourceSlot: z.boolean().optional(),
-      settleSeconds: z.number().int().min(1).max(600).optional(),
-      catchUpTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+      settleSeconds: wholeNumber().min(1).max(600).optional(),
+      catchUpTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
       user: nonEmpty.optional(),
     })
     .optional(),
   roleChange: z
     .strictObject({
-      maxLagBytes: z.number().int().min(0).optional(),
-      catchUpTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
-      followTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+      maxLagBytes: wholeNumber().min(0).optional(),
+      catchUpTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
+      followTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
       acceptDataLoss: z.boolean().optional(),
     })
     .optional(),
   reseed: z
     .strictObject({
       cluster: nonEmpty,
-      generation: z.number().int().min(1),
-      timeoutSeconds: z.number().int().min(10).max(86400).optional(),
+      generation: wholeNumber().min(1),
+      timeoutSeconds: wholeNumber().min(10).max(86400).optional(),
     })
     .optional(),
   monitoring: z
@@ -187,16 +226,45 @@ export const dataCenterLayoutSchema = z.strictObject({
   link: z.looseObject({ source: nonEmpty }),
 });
 
+/** Optional and nullable wrappers off. */
+function bare(schema: z.ZodType): z.ZodType {
+  let cur = schema;
+  while (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) cur = cur.unwrap() as z.ZodType;
+  return cur;
+}
+
+/**
+ * Every path below `schema` to an object field named `key`, lists as ANY_ITEM. The values of a
+ * record are not searched: their keys are the user's own (parameters, tags, slots).
+ */
+function fieldsNamed(schema: z.ZodType, key: string): PropertyKey[][] {
+  const s = bare(schema);
+  if (s instanceof z.ZodObject) {
+    return Object.entries(s.shape as Record<string, z.ZodType>).flatMap(([name, child]) => [
+      ...(name === key ? [[name]] : []),
+      ...fieldsNamed(child, key).map((p) => [name, ...p]),
+    ]);
+  }
+  if (s instanceof z.ZodArray) return fieldsNamed(s.element as z.ZodType, key).map((p) => [ANY_ITEM, ...p]);
+  if (s instanceof z.ZodUnion) return (s.options as z.ZodType[]).flatMap((o) => fieldsNamed(o, key));
+  return [];
+}
+
+/** The units a misplaced key is looked for in: a cluster and the link, not each other. */
+const SEARCH_UNITS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([clusterSchema, linkSchema]);
+
 /**
  * The keys a strict object allows at a path of the input (zod's unrecognized_keys issue does not
  * carry them). Discriminated unions are resolved with the input's own discriminator value.
+ * `elsewhere(key)` names where a field of that name is: in the object itself, then in each object
+ * around it up to the cluster (or the link), the nearest and shallowest first, relative to that
+ * object, with the input's own list indices where the path runs through them.
  */
-export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly PropertyKey[]): string[] | undefined {
+export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly PropertyKey[]): AllowedKeys | undefined {
   let schema: z.ZodType | undefined = root;
   let value: unknown = input;
   const unwrap = (s: z.ZodType): z.ZodType => {
-    let cur = s;
-    while (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) cur = cur.unwrap() as z.ZodType;
+    const cur = bare(s);
     if (cur instanceof z.ZodDiscriminatedUnion) {
       const disc = (cur as unknown as { def: { discriminator: string } }).def.discriminator;
       const wanted = (value as Record<string, unknown> | undefined)?.[disc];
@@ -207,9 +275,12 @@ export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly Pr
     }
     return cur;
   };
+  // the schema at each prefix of the path, for elsewhere()
+  const steps: z.ZodType[] = [];
   for (const part of path) {
     if (!schema) return undefined;
     schema = unwrap(schema);
+    steps.push(schema);
     if (schema instanceof z.ZodObject) schema = schema.shape[part as string] as z.ZodType | undefined;
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
@@ -218,7 +289,32 @@ export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly Pr
   }
   if (!schema) return undefined;
   schema = unwrap(schema);
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+  steps.push(schema);
+  if (!(schema instanceof z.ZodObject)) return undefined;
+  const elsewhere = (key: string) => {
+    const here = formatPath([...path, key]);
+    for (let depth = path.length; depth >= 0; depth--) {
+      const around = steps[depth];
+      if (!(around instanceof z.ZodObject)) continue;
+      const found = new Map<string, PropertyKey[]>();
+      for (const rel of fieldsNamed(around, key)) {
+        // a list on the input's own path keeps the input's index
+        const aligned = rel.map((part, i) => (part === ANY_ITEM && typeof path[depth + i] === 'number' && rel.slice(0, i).every((q, j) => q === path[depth + j] || q === ANY_ITEM) ? path[depth + i] : part));
+        const absolute = [...path.slice(0, depth), ...aligned];
+        if (formatPath(absolute) !== here) found.set(formatPath(aligned), absolute);
+      }
+      if (found.size > 0) {
+        // the fewest keys away (a list's items count as no step)
+        const keys = (a: readonly PropertyKey[]) => a.filter((p) => typeof p === 'string').length;
+        const fewest = Math.min(...[...found.values()].map(keys));
+        return [...found].filter(([, a]) => keys(a) === fewest).map(([relative, absolute]) => ({ relative, absolute }));
+      }
+      // a record's values are the user's own entries (slots): nothing around them is meant
+      if (SEARCH_UNITS.has(around) || steps[depth - 1] instanceof z.ZodRecord) break;
+    }
+    return [];
+  };
+  return Object.assign(Object.keys(schema.shape), { elsewhere });
 }
 
 // Compile-time checks that the schema and the documented interfaces describe the same model.

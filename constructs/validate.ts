@@ -38,9 +38,9 @@ export function checkLink(
   names: { primary: string; standby: string } = { primary: 'primary', standby: 'standby' },
 ): Problem[] {
   const p = resolveCluster(primary);
-  const { errors, warnings } = checkRules({ primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where });
-  errors.push(...reseedProblems(link, standby, names, where.link));
   const acknowledged = link.acknowledgeWarnings ?? [];
+  const { errors, warnings } = checkRules({ primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where }, acknowledged.map((a) => a.id));
+  errors.push(...reseedProblems(link, standby, names, where.link));
   acknowledged.forEach((a, i) => {
     if (!WARNING_IDS.includes(a.id)) {
       errors.push({

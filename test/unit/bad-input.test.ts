@@ -30,10 +30,10 @@ function problemsOf(input: unknown, linkState?: string): string[] {
 describe('one error listing every problem, with path, value, allowed and fix', () => {
   test.each<[string, (t: any) => void, string[]]>([
     ['misspelled key', (t) => (t.primary.scop = 'x'), ['primary.scop: unknown key "scop"']],
-    ['wrong type', (t) => (t.primary.postgresql.port = '5432'), ['primary.postgresql.port: must be a number, not a string']],
+    ['wrong type', (t) => (t.primary.postgresql.port = '5432'), ['primary.postgresql.port: must be a whole number, not a string']],
     ['no nodes', (t) => (t.standby.nodes = []), ['standby.nodes: needs at least one node']],
     ['missing scope', (t) => delete t.standby.scope, ['standby.scope: is required']],
-    ['unknown DCS type', (t) => (t.primary.dcs.type = 'etcd4'), ['primary.dcs.type: is not an allowed value']],
+    ['unknown DCS type', (t) => (t.primary.dcs.type = 'etcd4'), ['primary.dcs.type: must be one of: etcd3, etcd, consul, zookeeper, kubernetes']],
     ['duplicate member across clusters', (t) => (t.standby.nodes[0].name = 'so1'), ['standby.nodes[0].name: member name is already used by primary.nodes[0]']],
     ['duplicate host', (t) => (t.standby.nodes[1].host = '192.168.122.97'), ['standby.nodes[1].host: host is already used by standby.nodes[0]']],
     ['host with a port', (t) => (t.primary.nodes[0].host = '10.0.0.1:5432'), ['primary.nodes[0].host: is not an IP address or host name']],
@@ -41,7 +41,7 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['invalid slot name', (t) => (t.link.slotName = 'My-Slot'), ['link.slotName: is not a valid PostgreSQL replication slot name']],
     ['slot name equal to a member', (t) => (t.link.slotName = 'so1'), ['link.slotName: equals the slot Patroni keeps for member so1 (primary.nodes[0])']],
     ['slot missing with use_slots', (t) => delete t.link.slotName, ['link.slotName: is required while use_slots is on: without it the standby leader streams with no slot and the primary may recycle WAL it still needs']],
-    ['bad link state', (t) => (t.link.state = 'promoted'), ['link.state: is not an allowed value']],
+    ['bad link state', (t) => (t.link.state = 'promoted'), ['link.state: must be one of: following, detached']],
     ['different major versions', (t) => (t.standby.postgresql.version = 15), ['standby.postgresql.version: differs from the primary: physical replication needs the same major version']],
     ['different replication user', (t) => (t.standby.users.replication = 'repl'), ["standby.users.replication: must equal the primary's replication user: the standby receives the users through the copy"]],
     ['shared DCS, another namespace: no collision', (t) => { t.standby.dcs = t.primary.dcs; t.standby.namespace = '/service/dr/'; }, []],
@@ -52,6 +52,7 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['config_dir outside data_dir with basebackup', (t) => (t.primary.postgresql.configDir = '/etc/postgresql/16/main'), ['primary.postgresql.configDir: is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails']],
     ['unparsable pg_hba line', (t) => (t.primary.postgresql.pgHba = ['host all all 10.0.0.1 md5']), ['primary.postgresql.pgHba[0]: pg_hba line does not parse: address "10.0.0.1" needs a prefix length (like 10.0.0.1/32)']],
     ['standby node not covered by pg_hba', (t) => (t.standby.nodes[0].hbaAddress = '10.9.0.0/16'), [
+      'standby.nodes[0].hbaAddress: is a /16 network, not one host: the generated pg_hba lines would admit replication and pg_rewind connections from every IPv4 address in it',
       "standby.nodes[0].host: is not admitted by the primary's pg_hba for replication as replicator",
       "standby.nodes[0].host: is not admitted by the primary's pg_hba for the postgres database as rewinder",
     ]],
@@ -85,10 +86,10 @@ describe('one error listing every problem, with path, value, allowed and fix', (
     ['wal_keep_size in kB', (t) => (t.standby.postgresql.parameters.wal_keep_size = '8192kB'), ["standby.postgresql.parameters.wal_keep_size: is below Patroni's minimum wal_keep_size (16MB): Patroni runs PostgreSQL with its default, 128MB, instead, so the plan would not show what runs"]],
     ['wal_keep_size 16MB and 1GB: accepted', (t) => { t.primary.postgresql.parameters.wal_keep_size = '16MB'; t.standby.postgresql.parameters.wal_keep_size = '1GB'; }, []],
     ['loop_wait zero', (t) => (t.primary.patroni = { loopWait: 0 }), ['primary.patroni.loopWait: is too small']],
-    ['unknown auth method', (t) => (t.primary.postgresql.authMethod = 'password'), ['primary.postgresql.authMethod: is not an allowed value']],
-    ['disaster flag not a boolean', (t) => (t.link.promotion = { disaster: 'yes' }), ['link.promotion.disaster: must be a boolean, not a string']],
+    ['unknown auth method', (t) => (t.primary.postgresql.authMethod = 'password'), ['primary.postgresql.authMethod: must be one of: scram-sha-256, md5, cert, trust']],
+    ['disaster flag not a boolean', (t) => (t.link.promotion = { disaster: 'yes' }), ['link.promotion.disaster: must be true or false, not a string']],
     ['misspelled promotion key', (t) => (t.link.promotion = { keepSlot: true }), ['link.promotion.keepSlot: unknown key "keepSlot"']],
-    ['several problems at once', (t) => { t.primary.scop = 1; t.link.state = 'x'; }, ['primary.scop: unknown key "scop"', 'link.state: is not an allowed value']],
+    ['several problems at once', (t) => { t.primary.scop = 1; t.link.state = 'x'; }, ['primary.scop: unknown key "scop"', 'link.state: must be one of: following, detached']],
   ])('%s', (_name, change, expected) => {
     expect(problemsOf(mutate(base, change))).toEqual(expected);
   });
@@ -253,6 +254,19 @@ describe('the app prints one error and no stack trace', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`${file} has 1 problem:\n  1. primary.scop: unknown key "scop"\n    received: 1\n    allowed:  one of mode, scope, namespace, dcs, nodes, postgresql, patroni, users, deploy\n    fix:      rename "scop" to "scope"\n`);
     expect(fs.existsSync(path.join(outdir, 'stacks'))).toBe(false);
+    fs.rmSync(file);
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+
+  test('the app command with a YAML slip: one problem, its line and caret, printed once', () => {
+    const file = path.join(os.tmpdir(), `slip-topology-${process.pid}.yaml`);
+    fs.writeFileSync(file, 'clusters:\n  fra:\n    deploy: { configPath: /etc/patroni/{configName}.yml }\nlink: { source: fra }\n');
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'out-'));
+    const run = app({ TOPOLOGY: file, CDKTF_OUTDIR: outdir });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      `${file} has 1 problem:\n  1. (file): is not valid YAML: line 3, column 40: the value of configPath holds an unquoted "{" inside a flow mapping { ... }\n      3 |     deploy: { configPath: /etc/patroni/{configName}.yml }\n        |                                        ^\n    received: "line 3, column 40"\n    allowed:  a YAML mapping: clusters: (two data centers, named after them) and link: (link.source names the source), or the older primary:, standby: and link:\n    fix:      quote the value: configPath: '/etc/patroni/{configName}.yml'\n`,
+    );
     fs.rmSync(file);
     fs.rmSync(outdir, { recursive: true, force: true });
   });
