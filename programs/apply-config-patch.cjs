@@ -9,6 +9,9 @@
 //   - any cluster: what this program wrote before (recorded under the key MARKER in the cluster's
 //     dynamic configuration, which Patroni keeps and ignores) and the body no longer names is
 //     removed; nothing it did not write is touched on an existing cluster.
+// A patch that carries a standby_cluster block is sent only through a node whose running
+// configuration was read right before and shows a standby cluster already: it never reaches a
+// running primary (a demotion is the role step's, after its gate), also not when GET /config fails.
 // A slot that the standby cluster's configuration still names as its primary_slot_name is never
 // removed (PATRONI_PATCH_GUARD_STANDBY: that cluster's REST endpoints): its removal is held, and
 // the standby's link-slots step completes it once the standby has let go of it.
@@ -59,8 +62,11 @@ const MARKER = 'managed_by_patroni_standby_cdktf';
 const NEVER_IMPLICIT = ['postgresql', 'slots', 'standby_cluster', MARKER];
 
 /** One run: its settings, the body it sends now and where it writes its lines (set by `main`). */
-/** How long a round waits before the next, and how long GET /config may take to show a PATCH. */
-const TIMING = { retryMs: 2000, verifyMs: 5000 };
+/**
+ * How long a round waits before the next, how long GET /config may take to show a PATCH, and how
+ * long a GET /config of the running configuration may take before the node counts as unread.
+ */
+const TIMING = { retryMs: 2000, verifyMs: 5000, readMs: 3000 };
 let run = { settings: settingsFrom({}), patch: {}, out: process.stdout, timing: TIMING };
 
 function log(msg) {
@@ -207,11 +213,21 @@ function holdSlots(body, standbyConfigs) {
 }
 
 /**
+ * Whether this patch could demote a cluster: it carries a standby_cluster block, which makes a
+ * cluster that runs as a primary a standby cluster. Such a patch is sent only through a node whose
+ * running configuration has just been read and shows no demotion (`demotes`).
+ */
+function couldDemote(desiredBody) {
+  return isObject(desiredBody) && isObject(desiredBody.standby_cluster);
+}
+
+/**
  * Why this patch must not be sent: it would add standby_cluster to a cluster that runs as a
  * primary (a demotion, the fence of a switchover). Only a role step does that, after its gate.
+ * `current` undefined (not read) is no answer: the caller sends nothing that `couldDemote` then.
  */
 function demotes(desiredBody, current) {
-  if (!isObject(desiredBody.standby_cluster) || !isObject(current) || isObject(current.standby_cluster)) return undefined;
+  if (!couldDemote(desiredBody) || !isObject(current) || isObject(current.standby_cluster)) return undefined;
   return `this patch would make a running primary cluster a standby cluster (standby_cluster -> ${desiredBody.standby_cluster.host}): a role change runs only in the new source's role step (its stack's role resource), after its gate. Deploy that stack first; nothing was sent`;
 }
 
@@ -234,14 +250,23 @@ function hotStandbyWarnings(standbyParams, sourceParams) {
   });
 }
 
+/** One node's running configuration (GET /config): { config }, or { why } it could not be read. */
+async function readConfig(base) {
+  try {
+    const res = await call('GET', `${base}/config`, undefined, run.timing.readMs);
+    if (res.status !== 200) return { why: `HTTP ${res.status}` };
+    const config = JSON.parse(res.text);
+    return isObject(config) ? { config } : { why: 'not a JSON object' };
+  } catch (err) {
+    return { why: err.cause ? err.cause.code || err.cause.message : err.message };
+  }
+}
+
+/** The running configuration from the first of `bases` that answers; undefined when none does. */
 async function getConfig(bases) {
   for (const base of bases) {
-    try {
-      const res = await call('GET', `${base}/config`, undefined, 3000);
-      if (res.status === 200) return JSON.parse(res.text);
-    } catch {
-      // next node
-    }
+    const { config } = await readConfig(base);
+    if (config !== undefined) return config;
   }
   return undefined;
 }
@@ -253,7 +278,7 @@ async function getConfig(bases) {
  */
 async function main(env = process.env, out = process.stdout, timing = TIMING) {
   const settings = settingsFrom(env);
-  run = { settings, patch: settings.desired, out, timing };
+  run = { settings, patch: settings.desired, out, timing: { ...TIMING, ...timing } };
   const { desired, endpoints, timeoutMs, user, password, passwordEnv, sections, strict, optional, hotStandbySource, guardStandby } = settings;
   if (endpoints.length === 0) throw new Error('PATRONI_ENDPOINTS is empty');
   if (user && !password) {
@@ -278,15 +303,32 @@ async function main(env = process.env, out = process.stdout, timing = TIMING) {
     }
     run.patch = body;
   };
+  // A patch that could demote goes out only through a node whose running configuration was read
+  // just before (and showed no demotion): never on the strength of no answer.
+  const guarded = couldDemote(desired);
+  let unread; // why the last node's configuration could not be read (a guarded patch was not sent)
   let last = 'no attempt yet';
   let answered = false;
+  let tried = false; // a PATCH went out (it may have arrived even without an answer)
   for (let round = 0; Date.now() < deadline; round++) {
     const ordered = await leaderFirst();
-    const current = await getConfig(ordered);
-    if (current !== undefined) await prepare(current);
+    if (!guarded) {
+      const current = await getConfig(ordered);
+      if (current !== undefined) await prepare(current);
+    }
     for (const base of ordered) {
+      if (guarded) {
+        const read = await readConfig(base);
+        if (read.config === undefined) {
+          unread = `${base}: GET /config ${read.why}`;
+          last = `${unread}; nothing sent through it (the patch carries standby_cluster)`;
+          continue;
+        }
+        await prepare(read.config);
+      }
       try {
         const sentAt = new Date().toISOString();
+        tried = true;
         const res = await call('PATCH', `${base}/config`, run.patch);
         if (!answered) log(`PATCH /config sent to ${base} at ${sentAt}: HTTP ${res.status}`);
         answered = true;
@@ -314,6 +356,9 @@ async function main(env = process.env, out = process.stdout, timing = TIMING) {
     if (round % 5 === 0) log(`waiting for the cluster's REST API (${last})`);
     await sleep(run.timing.retryMs);
   }
+  if (guarded && !tried && unread !== undefined) {
+    throw new Error(notSentUnread(settings, unread));
+  }
   if (optional && !answered) {
     log(`WARNING: no node answered in ${timeoutMs / 1000}s (${last}); left as it is: apply this stack again once the cluster is reachable`);
     return;
@@ -321,7 +366,12 @@ async function main(env = process.env, out = process.stdout, timing = TIMING) {
   throw new Error(`gave up after ${timeoutMs / 1000}s; last attempt: ${last}`);
 }
 
-module.exports = { demotes, desiredPatch, holdSlots, hotStandbyWarnings, main, mismatches, settingsFrom, MARKER };
+/** The failure of a patch that could demote and found no node whose configuration could be read. */
+function notSentUnread(settings, unread) {
+  return `nothing was sent: the ${settings.label} carries a standby_cluster block, which would demote the cluster if it runs as a primary, and no node's running configuration (GET /config) could be read in ${settings.timeoutMs / 1000}s to rule that out (last: ${unread}); deploy again once the cluster's REST API answers GET /config`;
+}
+
+module.exports = { couldDemote, demotes, desiredPatch, holdSlots, hotStandbyWarnings, main, mismatches, settingsFrom, MARKER };
 
 if (require.main === module) main().catch((err) => {
   process.stderr.write(`[${run.settings.label}] FAILED: ${err.message}\n`);

@@ -30,6 +30,17 @@ function lsn(text) {
   return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
 }
 
+/**
+ * Whether position `a` is at or past `b`, compared as numbers: as text, '0/9000000' would pass
+ * '0/10000000' (the digit counts differ), 117 MB behind. Unknown (null) is never at or past.
+ */
+function lsnAtLeast(a, b) {
+  const x = lsn(a);
+  const y = lsn(b);
+  return x !== null && y !== null && x >= y;
+}
+
+/** Bytes from `behind` up to `ahead` (0 when `behind` is at or past it); null when one is unknown. */
 function bytesBetween(ahead, behind) {
   if (ahead === null || behind === null) return null;
   const d = lsn(ahead) - lsn(behind);
@@ -344,7 +355,7 @@ function formatReport(report) {
  * its own pg_wal: replay at or past receive is "everything replayed".
  */
 function allReplayed(node) {
-  return node.replayLsn !== null && node.receiveLsn !== null ? lsn(node.replayLsn) >= lsn(node.receiveLsn) : node.replayLsn !== null;
+  return node.replayLsn !== null && node.receiveLsn !== null ? lsnAtLeast(node.replayLsn, node.receiveLsn) : node.replayLsn !== null;
 }
 
 function sleep(ms) {
@@ -424,7 +435,7 @@ async function gate(cfg, log = () => undefined) {
     for (;;) {
       leader = await readNode(leaderNode, cfg, cfg.standby.name);
       const source = await readSource();
-      const caughtUp = allReplayed(leader) && lsn(leader.replayLsn) >= lsn(source.current_lsn);
+      const caughtUp = allReplayed(leader) && lsnAtLeast(leader.replayLsn, source.current_lsn);
       if (caughtUp || !leader.reachable || leader.replayPaused || Date.now() >= deadline) return source;
       await sleep(250);
     }
@@ -434,7 +445,7 @@ async function gate(cfg, log = () => undefined) {
   add('replay not paused (pg_is_wal_replay_paused)', leader.replayPaused, '', leader.replayPaused === false);
   const delay = leader.applyDelayMs ? `, recovery_min_apply_delay ${leader.applyDelayMs} ms` : '';
   add(`received <= replayed (no WAL waiting${delay})`, `${leader.receiveLsn} / ${leader.replayLsn}`, '', allReplayed(leader));
-  add('replayed up to the source position', leader.replayLsn, `${source.current_lsn} (gap ${bytesBetween(source.current_lsn, leader.replayLsn)} bytes)`, lsn(leader.replayLsn) >= lsn(source.current_lsn));
+  add('replayed up to the source position', leader.replayLsn, `${source.current_lsn} (gap ${bytesBetween(source.current_lsn, leader.replayLsn)} bytes)`, lsnAtLeast(leader.replayLsn, source.current_lsn));
   if (!checks.every((c) => c.ok)) {
     const moved = bytesBetween(source.current_lsn, first.current_lsn);
     if (moved > 0) notes.push(`the source's WAL position moved ${moved} bytes while the gate waited: stop the writes on the source first`);
@@ -452,7 +463,7 @@ async function gate(cfg, log = () => undefined) {
   const open = await query(srcNode, cfg, IN_FLIGHT_SQL);
   add('no open write or prepared transaction on the source', '', open.length === 0 ? 'none' : `${open.length} open`, open.length === 0);
   for (const t of open) notes.push(inFlightNote(t));
-  add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, allReplayed(leader) && lsn(leader.replayLsn) >= lsn(source.current_lsn));
+  add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, allReplayed(leader) && lsnAtLeast(leader.replayLsn, source.current_lsn));
   return result(checks.every((c) => c.ok));
 }
 
@@ -494,7 +505,7 @@ async function runGate(env = process.env, out = process.stdout, err = process.st
   return 1;
 }
 
-module.exports = { allReplayed, collect, gate, formatReport, formatGate, lsn, bytesBetween, problemsOf, query, readNode, runGate, IN_FLIGHT_SQL };
+module.exports = { allReplayed, collect, gate, formatReport, formatGate, lsn, lsnAtLeast, bytesBetween, problemsOf, query, readNode, runGate, IN_FLIGHT_SQL };
 
 if (require.main === module) {
   if (process.argv[2] !== 'gate') {

@@ -16,7 +16,8 @@
 //        writes (Patroni 3.0 and 4.0 stop it at once, with no shutdown checkpoint);
 //     3. fence: the other cluster becomes a standby cluster of this one (PATCH standby_cluster):
 //        Patroni stops its PostgreSQL at once and restarts it in recovery; once it is back in
-//        recovery the soft fence leaves its configuration;
+//        recovery the soft fence leaves its configuration (not back within 30 s: the fence and
+//        the soft fence are undone, nothing is promoted, and the step fails);
 //     4. the other side's last position (replayed there after the restart) must be replayed
 //        here within catchUpTimeoutSeconds; if not, the fence is undone (the other cluster is a
 //        primary again, nothing lost) and the step fails;
@@ -194,7 +195,7 @@ async function softFence(cfg, me, other) {
     if (!src || !src.readOnly) return undefined;
     const n = await io.position(cfg.me, me.leader.name, cfg);
     last = `${n && n.replayLsn ? n.replayLsn : 'nothing readable'} of ${src.currentLsn}`;
-    return n && n.replayLsn && health.lsn(n.replayLsn) >= health.lsn(src.currentLsn) ? src : undefined;
+    return n && health.lsnAtLeast(n.replayLsn, src.currentLsn) ? src : undefined;
   });
   if (!drained) {
     await io.patch(cfg.other, LIFT_SOFT_FENCE, other.leader.name);
@@ -204,11 +205,15 @@ async function softFence(cfg, me, other) {
   return true;
 }
 
-/** The last position the demoted cluster has (replayed there from its own WAL after the restart in recovery). */
+/**
+ * The last position the demoted cluster has (replayed there from its own WAL after the restart in
+ * recovery). Only a member in recovery counts: while it still runs read-write, its replay
+ * position is the one it had as a standby, long ago, and it may still be writing.
+ */
 async function finalPosition(cfg, formerLeader) {
-  return waitFor('the demoted leader back in recovery', 30, async () => {
+  return waitFor('the demoted leader back in recovery', timing.recoverySeconds, async () => {
     const n = await io.position(cfg.other, formerLeader, cfg);
-    return n && n.inRecovery && n.replayLsn ? n : undefined;
+    return n && n.inRecovery === true && n.replayLsn ? n : undefined;
   });
 }
 
@@ -251,7 +256,7 @@ async function catchUpAndPromote(cfg, me, formerLeader, fence, softFenced) {
   const final = await finalPosition(cfg, formerLeader);
   if (!final) {
     await io.patch(cfg.other, { standby_cluster: null, ...lift(softFenced) }, formerLeader);
-    fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within 30 s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
+    fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within ${timing.recoverySeconds} s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
   }
   const target = final.replayLsn;
   log(`${cfg.other.name}'s last position: ${target} (timeline ${final.timeline})`);
@@ -260,7 +265,7 @@ async function catchUpAndPromote(cfg, me, formerLeader, fence, softFenced) {
   const leaderName = me.leader && me.leader.name;
   const caughtUp = await waitFor('replay here up to that position', cfg.catchUpTimeoutSeconds, async () => {
     const n = await io.position(cfg.me, leaderName, cfg);
-    return n && n.replayLsn && health.lsn(n.replayLsn) >= health.lsn(target) ? n : undefined;
+    return n && health.lsnAtLeast(n.replayLsn, target) ? n : undefined;
   });
   if (!caughtUp) {
     const n = await io.position(cfg.me, leaderName, cfg);
@@ -415,13 +420,22 @@ const realIo = {
 
 let io = realIo;
 
-/** The role step for `cfg` against `clusters` (the real ones by default). */
-async function run(cfg, clusters = realIo) {
+/** How long the fenced leader has to come back in recovery before the fence is undone. */
+const TIMING = { recoverySeconds: 30 };
+let timing = TIMING;
+
+/**
+ * The role step for `cfg` against `clusters` (the real ones by default). `waits` (keys of TIMING)
+ * shortens the waits for tests; Terraform's runs use TIMING.
+ */
+async function run(cfg, clusters = realIo, waits = TIMING) {
   io = clusters;
+  timing = { ...TIMING, ...waits };
   try {
     return await roleStep(cfg);
   } finally {
     io = realIo;
+    timing = TIMING;
   }
 }
 
@@ -468,7 +482,7 @@ async function roleStep(cfg) {
   return planned(cfg, me, other);
 }
 
-module.exports = { divergencePoint, run, realIo };
+module.exports = { divergencePoint, run, realIo, TIMING };
 
 if (require.main === module) {
   run(JSON.parse(process.env.ROLE_CONFIG || '{}')).catch((err) => {

@@ -282,18 +282,19 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     fs.writeFileSync(path.join(existingDir, 'topology.yaml'), stringify(topo));
     const existingOut = path.join(existingDir, 'cdktf.out');
     h.synth(path.join(existingDir, 'topology.yaml'), existingOut);
-    // the standby stack does not depend on how the primary is managed, except that its source-slots
+    // the standby stack does not depend on how the primary is managed, except that its link-slots
     // step owns every slot of a managed source but only its own slots on an existing one
     const standbyJson = (dir: string) => {
       const j = JSON.parse(fs.readFileSync(path.join(stackDir('standby', dir), 'cdk.tf.json'), 'utf8'));
-      for (const [k, r] of Object.entries(j.resource.terraform_data as Record<string, any>)) if (k.startsWith('link_source-slots')) delete r.provisioner[0]['local-exec'].environment.PATRONI_PATCH_STRICT;
+      for (const [k, r] of Object.entries(j.resource.terraform_data as Record<string, any>)) if (k.startsWith('cluster_link-slots')) delete r.provisioner[0]['local-exec'].environment.PATRONI_PATCH_STRICT;
       return j;
     };
     expect(standbyJson(existingOut)).toEqual(standbyJson(out()));
-    // the existing primary's stack holds only the link patch and its role step (which finds the roles
-    // as the topology says), and applying the patch is verified with GET /config
+    // the existing primary's stack holds only the link patch, its link-slots step (which runs nothing
+    // while it is the source) and its role step (which finds the roles as the topology says), and
+    // applying the patch is verified with GET /config
     const json = JSON.parse(fs.readFileSync(path.join(stackDir('primary', existingOut), 'cdk.tf.json'), 'utf8'));
-    expect(Object.keys(json.resource.terraform_data)).toEqual([expect.stringMatching(/^cluster_dcs-patch_apply_/), expect.stringMatching(/^cluster_role_apply_/)]);
+    expect(Object.keys(json.resource.terraform_data)).toEqual([expect.stringMatching(/^cluster_dcs-patch_apply_/), expect.stringMatching(/^cluster_link-slots_apply_/), expect.stringMatching(/^cluster_role_apply_/)]);
     h.apply(stackDir('primary', existingOut), 'existing-primary');
     expect(h.planExitCode(stackDir('primary', existingOut), 'existing-primary')).toBe(0);
     // it left the managed stacks' view of the cluster unchanged
@@ -629,6 +630,37 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     expect(await slotActiveOn(PRIMARY[pl])).toBe(true);
     expect(await standbyHealthy()).toBeDefined();
     expect(h.planExitCode(stackDir('primary'), 'primary')).toBe(0);
+    expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
+  });
+
+  step('gate refuses: a prepared transaction on the source (PREPARE TRANSACTION, no session holds it); the standby cluster stays as it was', async () => {
+    const pl = (await h.leader('primary'))!;
+    const sl = (await h.leader('standby'))!;
+    // prepared, then its session gone: a COMMIT PREPARED could still commit it after a detach
+    const writer = h.adminClient(PRIMARY[pl], 'prepared-writer');
+    await writer.connect();
+    try {
+      await writer.query('begin');
+      await writer.query(`insert into walkthrough(id, note) values (${9001}, 'prepared during the gate')`);
+      await writer.query("prepare transaction 'walkthrough-gate'");
+    } finally {
+      await writer.end();
+    }
+    try {
+      h.synth(topologyFile(), out(), 'detached');
+      const refused = h.terraform(stackDir('standby'), ['apply', '-auto-approve', '-input=false'], 'standby-prepared');
+      expect(refused.status).not.toBe(0);
+      expect(refused.output).toMatch(/\[promotion gate\] REFUSED \(no open write or prepared transaction on the source\)/);
+      expect(refused.output).toMatch(/prepared transaction walkthrough-gate \(xid \d+\) by postgres: prepared [0-9.]+ s ago; it could commit after the detach/);
+      // still a standby cluster: same standby leader, standby_cluster in the DCS
+      expect((await h.members('standby')).find((m) => m.role === 'standby_leader')?.name).toBe(sl);
+      expect((await h.config('standby')).standby_cluster).toBeDefined();
+    } finally {
+      await h.sql(PRIMARY[pl], "rollback prepared 'walkthrough-gate'").catch(() => undefined);
+    }
+    // back on the following variant, the refused gate leaves nothing behind
+    h.synth(topologyFile(), out());
+    h.apply(stackDir('standby'), 'standby');
     expect(h.planExitCode(stackDir('standby'), 'standby')).toBe(0);
   });
 

@@ -12,6 +12,7 @@
 export const HOSTS = { p1: '127.0.1.1', p2: '127.0.1.2', s1: '127.0.2.1', s2: '127.0.2.2' } as const;
 export type Member = keyof typeof HOSTS;
 
+/** A row of the in-flight query (IN_FLIGHT_SQL): an open write transaction, as pg_stat_activity gives it. */
 export type InFlight = {
   pid: string | null;
   user_name: string;
@@ -21,6 +22,9 @@ export type InFlight = {
   age_s: number;
   state: string;
 };
+
+/** A prepared transaction, as pg_prepared_xacts has it (no session holds it). */
+export type Prepared = { gid: string; owner: string; xid: string; age_s: number };
 
 export interface World {
   /** The source leader's WAL position and next transaction id. */
@@ -55,7 +59,10 @@ export interface World {
   streaming: boolean;
   replayStep: bigint;
   replayAgeSeconds: number | null;
-  inFlight: InFlight[];
+  /** Open transactions on the source that have written (pg_stat_activity, a backend_xid). */
+  openWrites: InFlight[];
+  /** Prepared transactions on the source (pg_prepared_xacts). */
+  prepared: Prepared[];
   slot: { active: boolean; wal_status: string; safe_wal_size: string | null; retained_bytes: string; consumer: string | null } | undefined;
   /** GET /config of the standby cluster; undefined: no node answers. */
   standbyConfig: Record<string, unknown> | undefined;
@@ -91,7 +98,8 @@ export function freshWorld(): World {
     streaming: true,
     replayStep: 1n << 60n,
     replayAgeSeconds: 0.4,
-    inFlight: [],
+    openWrites: [],
+    prepared: [],
     slot: { active: true, wal_status: 'reserved', safe_wal_size: null, retained_bytes: '0', consumer: 's1' },
     standbyConfig: { standby_cluster: { host: '127.0.1.1,127.0.1.2', port: 5432, primary_slot_name: 'link_slot' } },
     log: [],
@@ -156,9 +164,16 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     if (!w.readWrite.has(m)) throw new Error(`${m} is in recovery: pg_current_wal_lsn() cannot be run`);
     return [{ read_only: w.sourceReadOnly ? 'on' : 'off', current_lsn: text(w.sourceLsn) }];
   }
-  if (sql.includes('pg_stat_activity')) {
+  if (sql.includes('pg_stat_activity') || sql.includes('pg_prepared_xacts')) {
+    // the in-flight query, answered from what its text reads: the open write transactions only
+    // if it reads pg_stat_activity, the prepared ones only if it reads pg_prepared_xacts
     w.log.push(`${m}: in flight`);
-    return w.inFlight;
+    const rows: InFlight[] = [];
+    if (/\bfrom pg_stat_activity\b/.test(sql)) rows.push(...w.openWrites);
+    if (/\bfrom pg_prepared_xacts\b/.test(sql)) {
+      rows.push(...w.prepared.map((p) => ({ pid: null, user_name: p.owner, application_name: `prepared transaction ${p.gid}`, client: null, xid: p.xid, age_s: p.age_s, state: 'prepared' })));
+    }
+    return /\border by age_s desc\b/.test(sql) ? rows.sort((a, b) => b.age_s - a.age_s) : rows;
   }
   if (sql.includes('pg_replication_slots')) {
     w.log.push(`${m}: slot ${String(params[0])}`);

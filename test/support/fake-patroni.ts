@@ -1,8 +1,9 @@
 /**
  * Fake Patroni REST APIs on 127.0.0.1 for the programs' unit tests: one cluster of three nodes
- * sharing one dynamic configuration. GET /cluster names the leader; GET /config and PATCH
- * /config (a JSON merge patch, null removes, basic authentication checked); POST endpoints
- * recorded and answered with `postStatus`; GET /history answers `history`.
+ * sharing one dynamic configuration. GET /cluster names the leader; GET /config (which can be made
+ * to fail or hang: `configRead`) and PATCH /config (a JSON merge patch, null removes, basic
+ * authentication checked); POST endpoints recorded and answered with `postStatus`; GET /history
+ * answers `history`.
  */
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -41,6 +42,14 @@ export class FakeCluster {
   order: string[] = [];
   /** Roles GET /cluster gives, by node name; the leader's is 'leader' unless given. */
   roles: Record<string, string> = {};
+  /**
+   * How a GET /config on `node` fails, asked at each such request: an HTTP status it answers
+   * instead of the configuration, 'hang' (it answers only after `hangMs`, past the client's
+   * timeout), or undefined: it answers the configuration. PATCH /config is not affected.
+   */
+  configRead: (node: string) => number | 'hang' | undefined = () => undefined;
+  /** How long a hanging GET /config holds its answer. */
+  hangMs = 10_000;
 
   /** Where each node listens; by default all on 127.0.0.1 (other loopback addresses tell nodes apart by host). */
   hosts = ['127.0.0.1', '127.0.0.1', '127.0.0.1'];
@@ -55,7 +64,10 @@ export class FakeCluster {
   }
 
   stop(): void {
-    for (const n of this.nodes) n.server.close();
+    for (const n of this.nodes) {
+      n.server.close();
+      n.server.closeAllConnections();
+    }
   }
 
   private handle(node: FakeNode, req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -73,7 +85,15 @@ export class FakeCluster {
       if (req.url === '/cluster') {
         return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: this.roles[n.name] ?? (n.name === this.leader ? 'leader' : 'replica'), host: n.host, ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }) })) });
       }
-      if (req.url === '/config' && req.method === 'GET') return send(200, this.config);
+      if (req.url === '/config' && req.method === 'GET') {
+        const failure = this.configRead(node.name);
+        if (failure === 'hang') {
+          const late = setTimeout(() => send(200, this.config), this.hangMs);
+          res.on('close', () => clearTimeout(late));
+          return;
+        }
+        return failure === undefined ? send(200, this.config) : send(failure, { error: 'GET /config failed' });
+      }
       if (req.url === '/history' && req.method === 'GET') return send(200, this.history);
       if (req.method === 'POST') {
         if (!authorized) return send(401, { error: 'no auth' });

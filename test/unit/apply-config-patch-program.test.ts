@@ -34,8 +34,9 @@ function runPatch(cluster: FakeCluster, body: unknown, env: Record<string, strin
   if (!asChild) {
     let output = '';
     const out = { write: (text: string) => ((output += text), true) };
-    // the same run with shorter waits between rounds and for GET /config (Terraform's: 2 s and 5 s)
-    return program.main(fullEnv, out, { retryMs: 200, verifyMs: 1000 }).then(
+    // the same run with shorter waits between rounds, for GET /config to show the PATCH and for
+    // GET /config to answer at all (Terraform's: 2 s, 5 s and 3 s)
+    return program.main(fullEnv, out, { retryMs: 200, verifyMs: 1000, readMs: 500 }).then(
       () => ({ code: 0, output }),
       (err: Error) => ({ code: 1, output: `${output}[test patch] FAILED: ${err.message}\n` }),
     );
@@ -114,6 +115,49 @@ describe('the patch program against fake Patroni REST APIs', () => {
     expect(output).toContain('this patch would make a running primary cluster a standby cluster');
     expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
   });
+
+  test('a patch that could demote while GET /config fails (HTTP 500) and PATCH would succeed: nothing sent, the program fails saying why', async () => {
+    cluster.configRead = () => 500;
+    const { code, output } = await runPatch(cluster, { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } }, { PATRONI_PATCH_TIMEOUT: '1' });
+    expect(code).toBe(1);
+    expect(output).toMatch(
+      /\[test patch\] FAILED: nothing was sent: the test patch carries a standby_cluster block, which would demote the cluster if it runs as a primary, and no node's running configuration \(GET \/config\) could be read in 1s to rule that out \(last: http:\/\/127\.0\.0\.1:\d+: GET \/config HTTP 500\); deploy again once the cluster's REST API answers GET \/config\n$/,
+    );
+    expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
+    expect(cluster.config).toEqual({ loop_wait: 10, postgresql: { parameters: { work_mem: '4MB', old_param: 'x' } } });
+  });
+
+  test('a patch that could demote while GET /config hangs past its timeout: nothing sent, the same failure, naming the timeout', async () => {
+    cluster.configRead = () => 'hang';
+    const { code, output } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } }, { PATRONI_PATCH_TIMEOUT: '1' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/FAILED: nothing was sent: the test patch carries a standby_cluster block, .*\(last: http:\/\/127\.0\.0\.1:\d+: GET \/config no answer from 127\.0\.0\.1:\d+ within 500 ms\); deploy again/);
+    expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
+    expect(cluster.config.standby_cluster).toBeUndefined();
+  });
+
+  test('GET /config answers again: a standby cluster takes the patch that names its new source; a primary still refuses it, nothing sent', async () => {
+    cluster.config = { loop_wait: 10, standby_cluster: { host: '10.0.1.1', port: 5432 } };
+    let failing = 6; // two rounds of three nodes
+    cluster.configRead = () => (failing-- > 0 ? 500 : undefined);
+    const body = { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } };
+    const { code, output } = await runPatch(cluster, body, { PATRONI_PATCH_TIMEOUT: '20', PATRONI_PATCH_STRICT: '0' });
+    expect({ code, tail: output.slice(-200) }).toEqual({ code: 0, tail: expect.stringMatching(/verified with GET \/config/) });
+    expect(output).toMatch(/waiting for the cluster's REST API \(http:\/\/127\.0\.0\.1:\d+: GET \/config HTTP 500; nothing sent through it \(the patch carries standby_cluster\)\)/);
+    expect(cluster.config.standby_cluster).toEqual({ host: '10.0.2.1', port: 5432 });
+    // the PATCH came only after the failing reads
+    const requests = cluster.order.filter((r) => r.endsWith('/config'));
+    expect(requests.slice(0, 7).every((r) => r.endsWith('GET /config'))).toBe(true);
+    // a primary: once its configuration is read, the demotion is refused as always
+    cluster.config = { loop_wait: 10 };
+    failing = 3;
+    cluster.order = [];
+    const primary = await runPatch(cluster, body, { PATRONI_PATCH_TIMEOUT: '20' });
+    expect(primary.code).toBe(1);
+    expect(primary.output).toContain('FAILED: this patch would make a running primary cluster a standby cluster (standby_cluster -> 10.0.2.1)');
+    expect(cluster.order.filter((r) => r.endsWith('PATCH /config'))).toEqual([]);
+    expect(cluster.config).toEqual({ loop_wait: 10 });
+  }, 30_000);
 
   test('as Terraform runs it, a failure exits 1 and names the cause on stderr', async () => {
     const { code, output } = await runPatch(cluster, desired, { DC_PASSWORD: 'wrong' }, true);
@@ -231,6 +275,16 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
       for (const n of cluster.nodes) expect([n.name, patches().filter((r) => r.startsWith(`${n.name} `)).length]).toEqual([n.name, n.name === leader ? 3 : 2]);
       expect(output.match(/PATCH \/config sent to/g)).toHaveLength(1);
     }
+  });
+
+  test('a patch that could demote goes only through a node whose GET /config was read: the leader unread, the next node takes it', async () => {
+    cluster.config = { standby_cluster: { host: '10.0.1.1', port: 5432 } };
+    cluster.configRead = (node) => (node === 'n2' ? 500 : undefined);
+    const { code } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } });
+    expect(code).toBe(0);
+    // n2, the leader, is asked first, then passed over: n1's configuration was read, n1 takes it
+    expect(cluster.order.filter((r) => r.endsWith('/config')).slice(0, 3)).toEqual(['n2 GET /config', 'n1 GET /config', 'n1 PATCH /config']);
+    expect(cluster.config.standby_cluster).toEqual({ host: '10.0.2.1', port: 5432 });
   });
 
   test('a standby leader goes first too; by host alone (no api_url) it is found by its address', async () => {

@@ -116,6 +116,26 @@ describe('passes', () => {
     expect(o).toEqual({ ok: true, checks: [], notes: [expect.stringContaining('has no standby_cluster')] });
   });
 
+  test('a standby that catches up across a digit-count boundary (0/9000000 to the source\'s 0/10000000) while the gate waits: passes', async () => {
+    // everything received is replayed at 0/9000000 while the source is at 0/10000000: the gate
+    // waits (as text, 0/9000000 would already count as caught up); the stream resumes meanwhile
+    const w = world.current;
+    w.sourceLsn = 0x10000000n;
+    w.streaming = false;
+    w.receive = 0x9000000n;
+    w.replay = 0x9000000n;
+    w.replayStep = 0x2000000n;
+    let reads = 0;
+    w.onSourceRead = () => {
+      reads += 1;
+      if (reads === 3) w.streaming = true;
+    };
+    const o = await gate({ catchUpTimeoutSeconds: 5 });
+    expect(failed(o)).toEqual([]);
+    expect(reads).toBeGreaterThan(3);
+    expect(check(o, 'replayed up to the source position')).toMatchObject({ standby: '0/10000000', source: '0/10000000 (gap 0 bytes)' });
+  });
+
   test('a standby that lags and catches up within catchUpTimeoutSeconds', async () => {
     world.current.replay = START - 0x30000n;
     world.current.receive = START - 0x30000n;
@@ -241,6 +261,22 @@ describe('refuses for exactly one cause', () => {
     expect(o.notes).toEqual([]);
   });
 
+  test('a standby 117 MB behind across a digit-count boundary (replayed 0/9000000, the source at 0/10000000): refused, the gap in bytes', async () => {
+    const w = world.current;
+    // the stream cut at 0/9000000, everything received replayed
+    w.sourceLsn = 0x10000000n;
+    w.streaming = false;
+    w.receive = 0x9000000n;
+    w.replay = 0x9000000n;
+    const cut = await gate();
+    expect(failed(cut)).toEqual(['replayed up to the source position']);
+    expect(check(cut, 'replayed up to the source position')).toMatchObject({ standby: '0/9000000', source: '0/10000000 (gap 117440512 bytes)' });
+    // received up to the source's 0/10000000, replay held back at 0/9000000
+    world.current = { ...freshWorld(), sourceLsn: 0x10000000n, receive: 0x10000000n, replay: 0x9000000n, applyDelayMs: 60000 };
+    const held = await gate();
+    expect(failed(held)).toEqual(['received <= replayed (no WAL waiting, recovery_min_apply_delay 60000 ms)', 'replayed up to the source position']);
+  });
+
   test('the source writing while the gate waits: named, with how much it moved', async () => {
     world.current.streaming = false;
     world.current.onSourceRead = (w) => {
@@ -285,19 +321,40 @@ describe('refuses for exactly one cause', () => {
     expect(failed(o)).toEqual(['replayed up to the source position at the end']);
   });
 
+  test('WAL after the settle that crosses a digit-count boundary (0/FFFFFF0 to 0/10000010), not replayed: refused at the end', async () => {
+    world.current = { ...freshWorld(), sourceLsn: 0xffffff0n, receive: 0xffffff0n, replay: 0xffffff0n };
+    const o = await gate({}, (m) => {
+      if (m.startsWith('caught up')) {
+        world.current.streaming = false;
+        world.current.sourceLsn = 0x10000010n;
+      }
+    });
+    expect(failed(o)).toEqual(['replayed up to the source position at the end']);
+    expect(check(o, 'replayed up to the source position at the end')).toMatchObject({ standby: '0/FFFFFF0', source: '0/10000010' });
+  });
+
   test('an open write transaction on the source, named in a note', async () => {
-    world.current.inFlight = [{ pid: '4242', user_name: 'app', application_name: 'billing', client: '10.1.2.3', xid: '801', age_s: 12.5, state: 'idle in transaction' }];
+    world.current.openWrites = [{ pid: '4242', user_name: 'app', application_name: 'billing', client: '10.1.2.3', xid: '801', age_s: 12.5, state: 'idle in transaction' }];
     const o = await gate();
     expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
     expect(o.notes).toEqual(['transaction 801 of pid 4242 by app from 10.1.2.3 (billing): open for 12.5 s, idle in transaction; it could commit after the detach: end it on the source first']);
   });
 
-  test('a prepared transaction on the source, named in a note', async () => {
-    world.current.inFlight = [{ pid: null, user_name: 'app', application_name: 'prepared transaction tx-7', client: null, xid: '802', age_s: 3, state: 'prepared' }];
+  test('only a prepared transaction on the source (no session holds it): refused, named in a note', async () => {
+    world.current.prepared = [{ gid: 'tx-7', owner: 'app', xid: '802', age_s: 3 }];
     const o = await gate();
     expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
     expect(check(o, 'no open write')!.source).toBe('1 open');
     expect(o.notes).toEqual(['prepared transaction tx-7 (xid 802) by app: prepared 3 s ago; it could commit after the detach: COMMIT PREPARED or ROLLBACK PREPARED it on the source first']);
+  });
+
+  test('an open write and a prepared transaction: both counted and named, the oldest first', async () => {
+    world.current.openWrites = [{ pid: '4242', user_name: 'app', application_name: 'billing', client: '10.1.2.3', xid: '801', age_s: 1.5, state: 'idle in transaction' }];
+    world.current.prepared = [{ gid: 'tx-7', owner: 'app', xid: '802', age_s: 3 }];
+    const o = await gate();
+    expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
+    expect(check(o, 'no open write')!.source).toBe('2 open');
+    expect(o.notes.map((n) => n.split(':')[0])).toEqual(['prepared transaction tx-7 (xid 802) by app', 'transaction 801 of pid 4242 by app from 10.1.2.3 (billing)']);
   });
 
   test('the source out of reach, no disaster declared', async () => {

@@ -60,6 +60,20 @@ describe('LSN arithmetic', () => {
     expect(health.bytesBetween('0/3000000', '0/3000100')).toBe(0);
     expect(health.bytesBetween(null, '0/1')).toBeNull();
   });
+
+  test('positions are ordered as numbers across a digit-count boundary, both ways: 0/9000000 is 117 MB before 0/10000000 (as text it would sort after)', () => {
+    expect(health.lsnAtLeast('0/9000000', '0/10000000')).toBe(false);
+    expect(health.lsnAtLeast('0/10000000', '0/9000000')).toBe(true);
+    expect(health.lsnAtLeast('0/10000000', '0/10000000')).toBe(true);
+    expect(health.lsnAtLeast('F/FFFFFFF', '10/0')).toBe(false);
+    expect(health.lsnAtLeast(null, '0/1')).toBe(false);
+    expect(health.lsnAtLeast('0/1', null)).toBe(false);
+    expect(health.bytesBetween('0/10000000', '0/9000000')).toBe(117_440_512);
+    expect(health.bytesBetween('0/9000000', '0/10000000')).toBe(0);
+    // received 0/10000000, replayed 0/9000000: WAL waits; replayed past a receive position reported behind it: none waits
+    expect(health.allReplayed({ receiveLsn: '0/10000000', replayLsn: '0/9000000' })).toBe(false);
+    expect(health.allReplayed({ receiveLsn: '0/9000000', replayLsn: '0/10000000' })).toBe(true);
+  });
 });
 
 describe('health verdict', () => {

@@ -36,9 +36,23 @@ const { run } = require('../../programs/switchover.cjs');
 /**
  * One fake cluster. `lsn`: its position (replayed, or written when a primary); `drainedLsn`: what
  * its SQL says it wrote once read-only, when that differs (a write that slipped in before the
- * fence); `config`: its own dynamic configuration.
+ * fence); `config`: its own dynamic configuration. `readWritePolls`: once fenced (made a standby
+ * cluster), how many reads of its leader's position still find it read-write (Infinity: it never
+ * comes back in recovery); meanwhile it shows `oldReplayLsn`, the replay position it kept from
+ * its days as a standby.
  */
-type Side = { reachable: boolean; standby: boolean; lsn: string; drainedLsn?: string; timeline: number; history: unknown[]; members: string[]; config?: Record<string, any> };
+type Side = {
+  reachable: boolean;
+  standby: boolean;
+  lsn: string;
+  drainedLsn?: string;
+  timeline: number;
+  history: unknown[];
+  members: string[];
+  config?: Record<string, any>;
+  readWritePolls?: number;
+  oldReplayLsn?: string;
+};
 const MARKER = 'managed_by_patroni_standby_cdktf';
 
 /**
@@ -47,6 +61,8 @@ const MARKER = 'managed_by_patroni_standby_cdktf';
  */
 function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[] = []) {
   const calls: string[] = [];
+  /** Each read of a member's position, as `<cluster> <member> <in recovery|read-write> <replay>`. */
+  const positions: string[] = [];
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
   const leaderOf = (name: 'dc1' | 'dc2') => sides[name].members[0];
   const io = {
@@ -71,7 +87,15 @@ function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[]
     post: async (c: { name: string }, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
       calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
     },
-    position: async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ member, inRecovery: sides[c.name].standby, replayLsn: sides[c.name].lsn, timeline: sides[c.name].timeline }),
+    position: async (c: { name: 'dc1' | 'dc2' }, member: string) => {
+      const s = sides[c.name];
+      // fenced, but its PostgreSQL not restarted in recovery yet: still read-write
+      const late = s.standby && (s.readWritePolls ?? 0) > 0;
+      if (late) s.readWritePolls = (s.readWritePolls ?? 0) - 1;
+      const n = late ? { member, inRecovery: false, replayLsn: s.oldReplayLsn ?? null, timeline: s.timeline } : { member, inRecovery: s.standby, replayLsn: s.lsn, timeline: s.timeline };
+      positions.push(`${c.name} ${member} ${n.inRecovery ? 'in recovery' : 'read-write'} ${n.replayLsn}`);
+      return n;
+    },
     readMember: async (c: { name: 'dc1' | 'dc2' }, member: string) => {
       const s = sides[c.name];
       const other = c.name === 'dc1' ? 'dc2' : 'dc1';
@@ -80,7 +104,7 @@ function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[]
     gate: async () => ({ problems: gateProblems }),
     history: async (c: { name: 'dc1' | 'dc2' }) => sides[c.name].history,
   };
-  return { io, calls };
+  return { io, calls, positions };
 }
 
 const cluster = (name: string, host: string) => ({ name, scope: 'pg', restPasswordEnv: 'X', nodes: [{ name: `${name}a`, host, port: 5432, rest: `http://${host}:8008` }] });
@@ -125,6 +149,41 @@ describe('the role step, one cause at a time (fake clusters)', () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', drainedLsn: '0/80' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
     await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: dc2's standby leader replayed 0\/80, not dc1's last position 0\/100, within 1 s: the fence was undone \(dc1 is the primary again, nothing lost\)/);
     expect(f.calls.slice(1)).toEqual([SOFT_FENCE, FENCE, LIFT, 'dc1 {"standby_cluster":null}']);
+  });
+
+  test('the old leader still read-write for a few reads after the fence: the step waits until it is in recovery, then reads its last position', async () => {
+    // read-write, it shows 0/40, the replay position it kept from its days as a standby: not its last position
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', readWritePolls: 3, oldReplayLsn: '0/40' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/100' }) });
+    await run(cfg, f.io);
+    expect(f.positions.filter((p) => p.startsWith('dc1 '))).toEqual(['dc1 dc1a read-write 0/40', 'dc1 dc1a read-write 0/40', 'dc1 dc1a read-write 0/40', 'dc1 dc1a in recovery 0/100']);
+    expect(out.mock.calls.join('')).toContain("dc1's last position: 0/100 (timeline 1)");
+    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', SOFT_FENCE, FENCE, LIFT, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
+  });
+
+  test('a write slipped in, and the old leader still read-write for a few reads: its last position is read in recovery, so the missing write refuses the promotion', async () => {
+    // taken while read-write, 0/40 would pass dc2's 0/80 and promote without dc1's last write
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', drainedLsn: '0/80', readWritePolls: 3, oldReplayLsn: '0/40' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
+    await expect(run(cfg, f.io)).rejects.toThrow("REFUSED: dc2's standby leader replayed 0/80, not dc1's last position 0/100, within 1 s: the fence was undone");
+    expect(f.calls.slice(1)).toEqual([SOFT_FENCE, FENCE, LIFT, 'dc1 {"standby_cluster":null}']);
+  });
+
+  test('the old leader never comes back in recovery: after the wait the fence is undone with the soft fence, nothing promoted, the step fails', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', readWritePolls: Infinity, oldReplayLsn: '0/40' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/100' }) });
+    const t0 = Date.now();
+    await expect(run(cfg, f.io, { recoverySeconds: 0.5 })).rejects.toThrow(
+      /^dc1's former leader dc1a did not come back in recovery within 0\.5 s: the fence was undone \(dc1 is the primary again\) and nothing was promoted$/,
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    // the undo: standby_cluster null and the soft fence lifted, in one PATCH to the old leader
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      SOFT_FENCE,
+      FENCE,
+      `dc1 {"standby_cluster":null,"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`,
+    ]);
+    expect(f.calls.join(' ')).not.toContain('dc2 {"standby_cluster":null}');
+    const dc1 = f.positions.filter((p) => p.startsWith('dc1 '));
+    expect([dc1.length > 1, dc1.every((p) => p === 'dc1 dc1a read-write 0/40')]).toEqual([true, true]);
   });
 
   test("the source's own configuration sets default_transaction_read_only: no soft fence, the value is never touched", async () => {
