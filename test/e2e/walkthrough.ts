@@ -433,7 +433,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     const dir = path.join(h.work, 'cdktf.out.gate');
     h.synth(topologyFile(), dir, 'detached');
     const json = JSON.parse(fs.readFileSync(path.join(stackDir('standby', dir), 'cdk.tf.json'), 'utf8'));
-    const key = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('link_promotion_detach_apply'))!;
+    const key = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('cluster_promotion_detach_apply'))!;
     return JSON.parse(json.resource.terraform_data[key].input.gate_config);
   }
 
@@ -568,7 +568,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     // program refuses; declared a disaster, it passes on the standby side alone and prints the
     // last known position. It only reads: the standby cluster stays a standby cluster.
     const json = JSON.parse(fs.readFileSync(path.join(stackDir('standby'), 'cdk.tf.json'), 'utf8'));
-    const detachKey = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('link_promotion_detach_apply'))!;
+    const detachKey = Object.keys(json.resource.terraform_data).find((k) => k.startsWith('cluster_promotion_detach_apply'))!;
     const config = JSON.parse(json.resource.terraform_data[detachKey].input.gate_config);
     config.source.nodes = config.source.nodes.map((n: { host: string }, i: number) => ({ ...n, host: `127.0.9.${i + 1}`, rest: `http://127.0.9.${i + 1}:8008` }));
     const runGate = (disaster: boolean) =>
