@@ -680,8 +680,8 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     // the source, and the standby's role step (replaced with the link's state; detached, it does
     // nothing); primary plan: its patch and files drop the link slot
     expect(plannedChanges(stackDir('standby'), 'promote')).toEqual([
-      'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config', 'terraform_data.cluster_node-s3_config',
-      'terraform_data.cluster_link-slots_apply', 'terraform_data.cluster_promotion_detach_apply', 'terraform_data.cluster_role_apply',
+      'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_link-slots_apply', 'terraform_data.cluster_node-s1_config', 'terraform_data.cluster_node-s2_config',
+      'terraform_data.cluster_node-s3_config', 'terraform_data.cluster_promotion_detach_apply', 'terraform_data.cluster_role_apply',
     ]);
     expect(plannedChanges(stackDir('primary'), 'primary-variant')).toEqual([
       'terraform_data.cluster_dcs-patch_apply', 'terraform_data.cluster_node-p1_config', 'terraform_data.cluster_node-p2_config', 'terraform_data.cluster_node-p3_config',
