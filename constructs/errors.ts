@@ -33,14 +33,19 @@ export function formatWarning(p: Problem): string {
   return `${p.id ? `[${p.id}] ` : ''}${formatProblem(p)}${accept}`;
 }
 
-/** A user error: the message is the whole report; callers print it without a stack trace. */
+/**
+ * A user error: the message is the whole report. Its stack is the message alone (an input error,
+ * not a bug: no frames), and `problems` is not enumerable, so that an uncaught one, which Node
+ * prints with its own enumerable properties, shows the report once.
+ */
 export class TopologyError extends Error {
-  readonly problems: readonly Problem[];
+  declare readonly problems: readonly Problem[];
   constructor(source: string, problems: readonly Problem[]) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     super(`${source} has ${count}:\n${problems.map((p, i) => `  ${i + 1}. ${formatProblem(p)}`).join('\n')}`);
     this.name = 'TopologyError';
-    this.problems = problems;
+    Object.defineProperty(this, 'problems', { value: problems, enumerable: false, writable: false, configurable: false });
+    Object.defineProperty(this, 'stack', { value: `${this.name}: ${this.message}`, enumerable: false, writable: true, configurable: true });
   }
 }
 
@@ -76,7 +81,8 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
+/** The candidate nearest to `word` in spelling, if it is near enough to be meant. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   const dist = (b: string) => distance(word.toLowerCase(), b.toLowerCase());
   const best = [...candidates].sort((a, b) => dist(a) - dist(b))[0];
   return best !== undefined && dist(best) <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
@@ -137,7 +143,17 @@ function typeFix(expected: string, received: unknown, key: string): string {
  * The keys a strict object allows at a path, and, for a key it does not allow, where a field of
  * that name is in the schema (paths relative to the object that holds both, nearest first).
  */
-export type AllowedKeys = readonly string[] & { readonly elsewhere?: (key: string) => readonly { readonly relative: string; readonly absolute: readonly PropertyKey[] }[] };
+export type AllowedKeys = readonly string[] & { readonly elsewhere?: (key: string) => readonly Elsewhere[] };
+
+/**
+ * Where a key found in the wrong place belongs. `absolute` is below the object being checked, or,
+ * with `across`, the whole path in the input: a key of the link found in a cluster, or the reverse.
+ */
+export interface Elsewhere {
+  readonly relative: string;
+  readonly absolute: readonly PropertyKey[];
+  readonly across?: true;
+}
 
 /** The values of an enum or a discriminator, as the user writes them. */
 function listValues(values: readonly unknown[]): string {
@@ -178,12 +194,14 @@ export function zodProblems(
             allowed: known.length ? `one of ${known.join(', ')}` : 'no other keys',
           };
           if (where.length > 0) {
-            // a field of an object around this one (a node's "scope") reads best as its whole path
-            const shown = (w: (typeof where)[number]) => (/[.[]/.test(w.relative) ? w.relative : formatPath([...prefix, ...w.absolute]));
+            const full = (w: Elsewhere) => formatPath(w.across ? w.absolute : [...prefix, ...w.absolute]);
+            // a field of an object around this one (a node's "scope"), or of the other part of the
+            // topology (the link's "slotName" in a cluster), reads best as its whole path
+            const shown = (w: Elsewhere) => (!w.across && /[.[]/.test(w.relative) ? w.relative : full(w));
             out.push({
               ...base,
               message: `unknown key "${k}" here: did you mean ${orList(where.map(shown))}?`,
-              fix: `move "${k}" to ${orList(where.map((w) => formatPath([...prefix, ...w.absolute])))}`,
+              fix: `move "${k}" to ${orList(where.map(full))}`,
             });
           } else {
             out.push({ ...base, message: `unknown key "${k}"`, fix: guess ? `rename "${k}" to "${guess}"` : `remove "${k}" or check its spelling` });

@@ -15,6 +15,8 @@ export interface RuleContext {
   readonly link: ResolvedLink;
   /** Where each part lives in the input: `primary`, `standby`, `link` for a file, construct paths for code. */
   readonly where: { readonly primary: string; readonly standby: string; readonly link: string };
+  /** The clusters' own names (their data centers in the clusters: layout), for the fixes. */
+  readonly names?: { readonly primary: string; readonly standby: string };
 }
 
 interface Rule {
@@ -170,7 +172,7 @@ export const ERROR_RULES: readonly Rule[] = [
           message: `member name is already used by ${first}`,
           received: node.name,
           allowed: 'a member name unique across the primary and the standby cluster',
-          fix: 'rename one of the members (e.g. so1.. for the source, ta1.. for the standby)',
+          fix: `rename one of the members, e.g. prefix each member with its data center: ${ctx.names?.primary ?? 'dc1'}-1, ${ctx.names?.standby ?? 'dc2'}-1`,
         }];
       });
     },

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ANY_ITEM, AllowedKeys, formatPath, WHOLE_NUMBER } from './errors';
+import { ANY_ITEM, AllowedKeys, Elsewhere, formatPath, WHOLE_NUMBER } from './errors';
 import { ClusterSpec, LinkSpec, Topology } from './types';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
@@ -250,17 +250,25 @@ function fieldsNamed(schema: z.ZodType, key: string): PropertyKey[][] {
   return [];
 }
 
-/** The units a misplaced key is looked for in: a cluster and the link, not each other. */
+/** The units a misplaced key is looked for in: a cluster and the link, then (`Across`) each other. */
 const SEARCH_UNITS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([clusterSchema, linkSchema]);
+
+/**
+ * For a unit (a cluster, the link), the other units of the topology and where they are in the
+ * input: a key that is nowhere in its own unit is looked for there (the link's `slotName` written
+ * under a cluster points to `link.slotName`).
+ */
+export type Across = ReadonlyMap<z.ZodType, readonly { readonly schema: z.ZodType; readonly at: readonly PropertyKey[] }[]>;
 
 /**
  * The keys a strict object allows at a path of the input (zod's unrecognized_keys issue does not
  * carry them). Discriminated unions are resolved with the input's own discriminator value.
  * `elsewhere(key)` names where a field of that name is: in the object itself, then in each object
  * around it up to the cluster (or the link), the nearest and shallowest first, relative to that
- * object, with the input's own list indices where the path runs through them.
+ * object, with the input's own list indices where the path runs through them; then, when the
+ * unit has none, in the other units `across` names (whole paths).
  */
-export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly PropertyKey[]): AllowedKeys | undefined {
+export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly PropertyKey[], across: Across = new Map()): AllowedKeys | undefined {
   let schema: z.ZodType | undefined = root;
   let value: unknown = input;
   const unwrap = (s: z.ZodType): z.ZodType => {
@@ -291,7 +299,20 @@ export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly Pr
   schema = unwrap(schema);
   steps.push(schema);
   if (!(schema instanceof z.ZodObject)) return undefined;
-  const elsewhere = (key: string) => {
+  // the fewest keys away (a list's items count as no step)
+  const nearest = <T extends { absolute: readonly PropertyKey[] }>(found: readonly T[]): T[] => {
+    const keys = (a: readonly PropertyKey[]) => a.filter((p) => typeof p === 'string').length;
+    const fewest = Math.min(...found.map((f) => keys(f.absolute)));
+    return found.filter((f) => keys(f.absolute) === fewest);
+  };
+  // the other units, where `unit` has no field of that name
+  const elsewhereAcross = (unit: z.ZodType, key: string): Elsewhere[] => {
+    const found = (across.get(unit) ?? []).flatMap(({ schema: other, at }) =>
+      fieldsNamed(other, key).map((rel) => ({ relative: formatPath([...at, ...rel]), absolute: [...at, ...rel], across: true as const })),
+    );
+    return found.length > 0 ? nearest(found) : [];
+  };
+  const elsewhere = (key: string): Elsewhere[] => {
     const here = formatPath([...path, key]);
     for (let depth = path.length; depth >= 0; depth--) {
       const around = steps[depth];
@@ -303,14 +324,10 @@ export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly Pr
         const absolute = [...path.slice(0, depth), ...aligned];
         if (formatPath(absolute) !== here) found.set(formatPath(aligned), absolute);
       }
-      if (found.size > 0) {
-        // the fewest keys away (a list's items count as no step)
-        const keys = (a: readonly PropertyKey[]) => a.filter((p) => typeof p === 'string').length;
-        const fewest = Math.min(...[...found.values()].map(keys));
-        return [...found].filter(([, a]) => keys(a) === fewest).map(([relative, absolute]) => ({ relative, absolute }));
-      }
+      if (found.size > 0) return nearest([...found].map(([relative, absolute]) => ({ relative, absolute })));
+      if (SEARCH_UNITS.has(around)) return elsewhereAcross(around, key);
       // a record's values are the user's own entries (slots): nothing around them is meant
-      if (SEARCH_UNITS.has(around) || steps[depth - 1] instanceof z.ZodRecord) break;
+      if (steps[depth - 1] instanceof z.ZodRecord) break;
     }
     return [];
   };

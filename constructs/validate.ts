@@ -3,17 +3,37 @@
  * the same problems in the same words.
  */
 import { z } from 'zod';
-import { Problem, TopologyError, zodProblems } from './errors';
+import { closest, Problem, TopologyError, zodProblems } from './errors';
 import { checkRules, WARNING_IDS } from './rules';
 import { resolveCluster, resolveLink } from './resolve';
-import { allowedKeysAt, CLUSTER_NAME, clusterSchema, dataCenterLayoutSchema, linkSchema, topologySchema } from './schema';
+import { Across, allowedKeysAt, CLUSTER_NAME, clusterSchema, dataCenterLayoutSchema, linkSchema, topologySchema } from './schema';
 import { ClusterSpec, LinkSpec, Topology } from './types';
 
-function schemaProblems<T>(schema: z.ZodType<T>, input: unknown, prefix: readonly PropertyKey[]): { value?: T; problems: Problem[] } {
+function schemaProblems<T>(schema: z.ZodType<T>, input: unknown, prefix: readonly PropertyKey[], across?: Across): { value?: T; problems: Problem[] } {
   const result = schema.safeParse(input);
   if (result.success) return { value: result.data, problems: [] };
-  return { problems: zodProblems(result.error, input, (path) => allowedKeysAt(schema, input, path), prefix) };
+  return { problems: zodProblems(result.error, input, (path) => allowedKeysAt(schema, input, path, across), prefix).map(acknowledgementProblem) };
 }
+
+/** What an acknowledgement looks like, with the id it names. */
+const acknowledgement = (id: string) => `{ id: ${id}, reason: <why this risk is accepted> }`;
+
+/** An acknowledgement written as its id alone (`[no-wal-retention]`): the mapping it should be. */
+function acknowledgementProblem(p: Problem): Problem {
+  if (!/(^|\.)acknowledgeWarnings\[\d+\]$/.test(p.path) || !p.message.startsWith('must be a mapping')) return p;
+  const written = typeof p.received === 'string' ? p.received.trim() : '';
+  const id = WARNING_IDS.includes(written) ? written : (closest(written, WARNING_IDS) ?? (written || '<the id the warning prints in brackets>'));
+  return { ...p, allowed: `a mapping: ${acknowledgement('<a warning\'s id>')}`, fix: `write ${acknowledgement(id)}` };
+}
+
+/** The link's keys in a cluster, a cluster's keys under the link: where each is in the primary:/standby: layout. */
+const LEGACY_ACROSS: Across = new Map<z.ZodType, { schema: z.ZodType; at: PropertyKey[] }[]>([
+  [clusterSchema, [{ schema: linkSchema, at: ['link'] }]],
+  [linkSchema, [{ schema: clusterSchema, at: ['primary'] }, { schema: clusterSchema, at: ['standby'] }]],
+]);
+
+/** The link of the clusters: layout, with its `source`, as a place a misplaced key may belong. */
+const layoutLinkSchema = linkSchema.extend({ source: z.string() });
 
 /** Schema check of one cluster's props; throws one TopologyError naming `where`. */
 export function validateClusterSpec(spec: unknown, where: string): ClusterSpec {
@@ -39,16 +59,17 @@ export function checkLink(
 ): Problem[] {
   const p = resolveCluster(primary);
   const acknowledged = link.acknowledgeWarnings ?? [];
-  const { errors, warnings } = checkRules({ primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where }, acknowledged.map((a) => a.id));
+  const { errors, warnings } = checkRules({ primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where, names }, acknowledged.map((a) => a.id));
   errors.push(...reseedProblems(link, standby, names, where.link));
   acknowledged.forEach((a, i) => {
     if (!WARNING_IDS.includes(a.id)) {
+      const meant = closest(a.id, WARNING_IDS);
       errors.push({
         path: `${where.link}.acknowledgeWarnings[${i}].id`,
-        message: 'is not the id of a warning',
+        message: `is not the id of a warning${meant ? `: did you mean ${meant}?` : ''}`,
         received: a.id,
         allowed: `one of ${WARNING_IDS.join(', ')}`,
-        fix: 'copy the id a warning prints in brackets, or remove this entry',
+        fix: meant ? `write id: ${meant}, or remove this entry` : 'copy the id a warning prints in brackets, or remove this entry',
       });
     }
   });
@@ -62,7 +83,7 @@ export function checkLink(
  */
 export function validateTopology(input: unknown, source: string): { topology: Topology; warnings: Problem[] } {
   if (typeof input === 'object' && input !== null && 'clusters' in input) return validateDataCenterLayout(input, source);
-  const { value, problems } = schemaProblems(topologySchema, input, []);
+  const { value, problems } = schemaProblems(topologySchema, input, [], LEGACY_ACROSS);
   if (problems.length > 0 || value === undefined) throw new TopologyError(source, problems);
   const warnings = checkLink(value.primary, value.standby, value.link, { primary: 'primary', standby: 'standby', link: 'link' }, source);
   return { topology: value, warnings };
@@ -75,12 +96,14 @@ export function validateTopology(input: unknown, source: string): { topology: To
  */
 function validateDataCenterLayout(input: unknown, source: string): { topology: Topology; warnings: Problem[] } {
   const layout = schemaProblems(dataCenterLayoutSchema, input, []);
-  if (layout.problems.length > 0 || layout.value === undefined) throw new TopologyError(source, layout.problems);
+  if (layout.problems.length > 0 || layout.value === undefined) throw new TopologyError(source, layout.problems.map((p) => layoutProblem(p, input)));
   const { clusters, link } = layout.value;
   const names = Object.keys(clusters);
   const problems: Problem[] = [];
   for (const name of names.filter((n) => !CLUSTER_NAME.test(n))) {
-    problems.push({ path: `clusters.${name}`, message: 'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)', received: name, allowed: 'e.g. dc1, fra-1, berlin', fix: 'rename the cluster (and link.source)' });
+    const valid = validClusterName(name, names);
+    const fix = !valid ? 'rename the cluster (and link.source)' : link.source === name ? `rename the cluster to ${valid}, and set link.source: ${valid}` : `rename the cluster to ${valid}`;
+    problems.push({ path: `clusters.${name}`, message: 'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)', received: name, allowed: 'e.g. dc1, fra-1, berlin', fix });
   }
   if (problems.length > 0) throw new TopologyError(source, problems);
   if (names.length !== 2) {
@@ -93,14 +116,50 @@ function validateDataCenterLayout(input: unknown, source: string): { topology: T
   }
   const standbyName = names.find((n) => n !== link.source)!;
   const { source: _source, ...linkSpec } = link;
-  const primary = schemaProblems(clusterSchema, clusters[link.source], ['clusters', link.source]);
-  const standby = schemaProblems(clusterSchema, clusters[standbyName], ['clusters', standbyName]);
-  const linked = schemaProblems(linkSchema, linkSpec, ['link']);
+  // a key of the link in a cluster, or a cluster's key under link:, is pointed across
+  const across: Across = new Map<z.ZodType, { schema: z.ZodType; at: PropertyKey[] }[]>([
+    [clusterSchema, [{ schema: layoutLinkSchema, at: ['link'] }]],
+    [linkSchema, [{ schema: clusterSchema, at: ['clusters', link.source] }, { schema: clusterSchema, at: ['clusters', standbyName] }]],
+  ]);
+  const primary = schemaProblems(clusterSchema, clusters[link.source], ['clusters', link.source], across);
+  const standby = schemaProblems(clusterSchema, clusters[standbyName], ['clusters', standbyName], across);
+  const linked = schemaProblems(linkSchema, linkSpec, ['link'], across);
   problems.push(...primary.problems, ...standby.problems, ...linked.problems);
   if (problems.length > 0 || !primary.value || !standby.value || !linked.value) throw new TopologyError(source, problems);
   const where = { primary: `clusters.${link.source}`, standby: `clusters.${standbyName}`, link: 'link' };
   const warnings = checkLink(primary.value, standby.value, linked.value, where, source, { primary: link.source, standby: standbyName });
   return { topology: { primary: primary.value, standby: standby.value, link: linked.value, names: { primary: link.source, standby: standbyName } }, warnings };
+}
+
+/**
+ * The cluster name that `name` most likely means (`Ber` -> `ber`, `DC_1` -> `dc-1`): lower case,
+ * other characters as `-`; undefined when that is still no valid name, or another cluster's.
+ */
+function validClusterName(name: string, names: readonly string[]): string | undefined {
+  const valid = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return CLUSTER_NAME.test(valid) && !names.includes(valid) ? valid : undefined;
+}
+
+/**
+ * A problem of the clusters: layout itself, with the fix in the topology's own names: a missing
+ * `link:` as the skeleton to add, a missing `link.source` as one of the clusters.
+ */
+function layoutProblem(p: Problem, input: unknown): Problem {
+  const clusters = (input as { clusters?: unknown }).clusters;
+  const names = clusters !== null && typeof clusters === 'object' && !Array.isArray(clusters) ? Object.keys(clusters) : [];
+  const choice = names.length > 0 ? names.join(' or ') : 'a cluster of clusters:';
+  const first = names[0] ?? '<the cluster that is the primary now>';
+  if (p.path === 'link' && (p.received === undefined || p.received === null)) {
+    return {
+      ...p,
+      allowed: `a mapping: source (${choice}) and the link's settings`,
+      fix: `add link: { source: ${first}, slotName: <name>, monitoring: { user: monitor, addresses: [<the pipeline's address>] } }`,
+    };
+  }
+  if (p.path === 'link.source' && p.received === undefined) {
+    return { ...p, allowed: choice, fix: `add link.source: ${names[0] ?? '<cluster>'} (the cluster that is the primary now)` };
+  }
+  return p;
 }
 
 /** A re-seed names the link's standby cluster, which follows and whose members the stacks deploy. */

@@ -3,7 +3,7 @@
  * Every problem is reported in one TopologyError.
  */
 import * as fs from 'node:fs';
-import { parseDocument, YAMLError } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, parseDocument, YAMLError } from 'yaml';
 import { Problem, TopologyError } from '../constructs/errors';
 import { Topology } from '../constructs/types';
 import { validateTopology } from '../constructs/validate';
@@ -18,6 +18,11 @@ const FILE_ALLOWED = 'a YAML mapping: clusters: (two data centers, named after t
 
 function fileProblem(message: string, received: unknown, fix: string): Problem {
   return { path: '(file)', message, received, allowed: FILE_ALLOWED, fix };
+}
+
+/** A YAML syntax error: the text of its line as received, and what YAML takes there as allowed. */
+function syntaxProblem(message: string, line: string, allowed: string, fix: string): Problem {
+  return { path: '(file)', message, received: line.trim(), allowed, fix };
 }
 
 /**
@@ -59,16 +64,16 @@ function pairAt(line: string, at: number): { key: string; value: string; inFlow:
   return { key: pair.key, value: rest.trim(), inFlow };
 }
 
-/** The parser's codes in the topology's words: what is wrong, and the fix. */
-const SYNTAX: Readonly<Record<string, { readonly said?: string; readonly fix: string }>> = {
-  TAB_AS_INDENT: { said: 'a tab indents this line', fix: 'indent with spaces: YAML does not take tabs for indentation' },
-  DUPLICATE_KEY: { fix: 'keep one of the two keys of that name' },
-  MULTIPLE_DOCS: { said: 'a second YAML document starts here', fix: 'keep one document: the topology is a single YAML document, without a second ---' },
-  BAD_DQ_ESCAPE: { fix: 'write the value in single quotes, or double each backslash inside double quotes' },
-  BAD_INDENT: { fix: 'indent the keys of one mapping to the same column, and close every { or [ on the line it opens' },
-  MULTILINE_IMPLICIT_KEY: { said: 'a key without ": " after it', fix: 'write "key: value" with a space after the colon, and indent the keys of one mapping to the same column' },
-  BLOCK_AS_IMPLICIT_KEY: { said: 'a mapping starts inside this value (a line below it is indented further)', fix: 'indent the keys of one mapping to the same column' },
-  MISSING_CHAR: { fix: 'close the quote or bracket where the value ends' },
+/** The parser's codes in the topology's words: what is wrong, what YAML takes there, and the fix. */
+const SYNTAX: Readonly<Record<string, { readonly said?: string; readonly allowed: string; readonly fix: string }>> = {
+  TAB_AS_INDENT: { said: 'a tab indents this line', allowed: 'spaces for indentation', fix: 'indent with spaces: YAML does not take tabs for indentation' },
+  DUPLICATE_KEY: { allowed: 'each key once in a mapping', fix: 'keep one of the two keys of that name' },
+  MULTIPLE_DOCS: { said: 'a second YAML document starts here', allowed: 'one YAML document', fix: 'keep one document: the topology is a single YAML document, without a second ---' },
+  BAD_DQ_ESCAPE: { allowed: 'in double quotes, a backslash only as an escape (\\\\, \\", \\n, \\t)', fix: 'write the value in single quotes, or double each backslash inside double quotes' },
+  BAD_INDENT: { allowed: 'the keys of one mapping at one column, each { or [ closed on its line', fix: 'indent the keys of one mapping to the same column, and close every { or [ on the line it opens' },
+  MULTILINE_IMPLICIT_KEY: { said: 'a key without ": " after it', allowed: 'key: value, with a space after the colon', fix: 'write "key: value" with a space after the colon, and indent the keys of one mapping to the same column' },
+  BLOCK_AS_IMPLICIT_KEY: { said: 'a mapping starts inside this value (a line below it is indented further)', allowed: 'the keys of one mapping at one column', fix: 'indent the keys of one mapping to the same column' },
+  MISSING_CHAR: { allowed: 'a quote or bracket closed where the value ends', fix: 'close the quote or bracket where the value ends' },
 };
 
 /**
@@ -107,13 +112,14 @@ function yamlSyntaxProblem(text: string, error: YAMLError): Problem {
     const close = line.indexOf(',', col - 1);
     const item = line.slice(open + 1, close >= 0 ? close : line.lastIndexOf(']') > open ? line.lastIndexOf(']') : undefined).trim();
     const char = unquotedIndicator(item, true);
-    if (char) return fileProblem(`is not valid YAML: ${where}: an item of ${pair.key} holds an unquoted ${shown(char)}${snippet}`, where, `quote the item: ${quoted(item)}`);
+    if (char) return syntaxProblem(`is not valid YAML: ${where}: an item of ${pair.key} holds an unquoted ${shown(char)}${snippet}`, line, `an item that holds ${shown(char)} in quotes`, `quote the item: ${quoted(item)}`);
   } else if (pair) {
     const char = unquotedIndicator(pair.value, pair.inFlow);
     if (char) {
-      return fileProblem(
+      return syntaxProblem(
         `is not valid YAML: ${where}: the value of ${pair.key} holds an unquoted ${shown(char)}${pair.inFlow ? ' inside a flow mapping { ... }' : ''}${snippet}`,
-        where,
+        line,
+        `a value that holds ${shown(char)} in quotes`,
         `quote the value: ${pair.key}: ${quoted(pair.value)}`,
       );
     }
@@ -126,7 +132,35 @@ function yamlSyntaxProblem(text: string, error: YAMLError): Problem {
     known?.said ??
     (error.code === 'DUPLICATE_KEY' && token ? `the key "${token}" appears twice in one mapping` : undefined) ??
     (error.code === 'UNEXPECTED_TOKEN' && token ? `unexpected "${token}"` : `${parser.charAt(0).toLowerCase()}${parser.slice(1)}`);
-  return fileProblem(`is not valid YAML: ${where}: ${said}${snippet}`, where, known?.fix ?? 'fix the YAML syntax at that position (a value with {, }, [, ], ", \', # or ": " in it needs quotes)');
+  const allowed = opened ? `the closing ${quote} of the value` : (known?.allowed ?? 'valid YAML');
+  return syntaxProblem(`is not valid YAML: ${where}: ${said}${snippet}`, line, allowed, known?.fix ?? 'fix the YAML syntax at that position (a value with {, }, [, ], ", \', # or ": " in it needs quotes)');
+}
+
+/** A problem's printed path as the keys and indices of the document; undefined if it is no plain path. */
+function pathParts(path: string): (string | number)[] | undefined {
+  const parts = [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
+  return parts.length > 0 ? parts : undefined;
+}
+
+/**
+ * A string written as `{...}` or `[...]`: YAML reads it as a mapping or a list, and the schema's
+ * "must be a string, not a mapping" does not say why. The problem then names the braces, shows the
+ * value as written, and quotes it.
+ */
+function flowCollectionProblem(p: Problem, doc: Document, text: string): Problem {
+  const kind = /^must be a string\b.*, not (a mapping|a list)$/.exec(p.message)?.[1];
+  const parts = kind ? pathParts(p.path) : undefined;
+  const node = parts ? doc.getIn(parts, true) : undefined;
+  if (!kind || !parts || !(isMap(node) || isSeq(node)) || !node.flow || !node.range) return p;
+  const written = text.slice(node.range[0], node.range[1]);
+  const [open, marks] = isMap(node) ? ['{', 'braces'] : ['[', 'brackets'];
+  // `{cp /arch/%f %p}` is one key without a value: the text inside the braces was likely meant
+  const one: unknown = node.items.length === 1 ? node.items[0] : undefined;
+  const inner = isMap(node) ? isPair(one) && one.value === null : isScalar(one);
+  const key = parts[parts.length - 1];
+  const as = (value: string) => (typeof key === 'string' ? `${key}: ${quoted(value)}` : quoted(value));
+  const fix = inner ? `quote it: ${as(written.slice(1, -1).trim())} (or ${quoted(written)}, if the ${marks} belong to the value)` : `quote it: ${as(written)}`;
+  return { ...p, message: `${p.message}: YAML reads a value that starts with "${open}" as ${kind}`, received: written, fix };
 }
 
 /** Parses and validates `text`; `source` names the file in messages. */
@@ -162,7 +196,12 @@ export function parseTopology(text: string, source: string, linkStateOverride?: 
     const link = withOverride.link;
     withOverride = { ...withOverride, link: { ...(typeof link === 'object' && link !== null ? link : {}), state: linkStateOverride } };
   }
-  return validateTopology(withOverride, source);
+  try {
+    return validateTopology(withOverride, source);
+  } catch (err) {
+    if (!(err instanceof TopologyError)) throw err;
+    throw new TopologyError(source, err.problems.map((p) => flowCollectionProblem(p, doc, text)));
+  }
 }
 
 export function loadTopologyFile(file: string, linkStateOverride?: string): LoadedTopology {

@@ -10,9 +10,12 @@ import { buildStandbyStacks } from '../../stacks/standby-stacks';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
 import { StandbyLink } from '../../constructs/standby-link';
 import { loadTopologyFile, parseTopology } from '../../stacks/topology-file';
+import { Topology } from '../../constructs/types';
 import { articleTopology, mutate } from './helpers';
 
-const base = articleTopology();
+// the article as published: examples/article.yaml acknowledges its missing WAL retention (so that
+// the default synth prints no warning); the tests here count that warning, so it is taken out
+const base: Topology = mutate(articleTopology(), (t) => delete t.link.acknowledgeWarnings);
 
 function problemsOf(input: unknown, linkState?: string): string[] {
   try {
@@ -194,8 +197,29 @@ describe('warnings: each with its id, printed once, acknowledgeable', () => {
   });
 
   test('an id that is no warning, or an acknowledgement without a reason, is an error', () => {
-    expect(problemsOf(mutate(base, (t) => (t.link.acknowledgeWarnings = [{ id: 'single-source-hots', reason: 'lab' }])))).toEqual(['link.acknowledgeWarnings[0].id: is not the id of a warning']);
+    expect(problemsOf(mutate(base, (t) => (t.link.acknowledgeWarnings = [{ id: 'single-source-hots', reason: 'lab' }])))).toEqual(['link.acknowledgeWarnings[0].id: is not the id of a warning: did you mean single-source-host?']);
     expect(problemsOf(mutate(base, (t) => (t.link.acknowledgeWarnings = [{ id: 'single-source-host' }])))).toEqual(['link.acknowledgeWarnings[0].reason: is required']);
+  });
+
+  test('a misspelled warning id: the closest id, whole; an id near none: every id, no guess', () => {
+    const printed = (id: string) => {
+      try {
+        parseTopology(stringify(mutate(base, (t) => (t.link.acknowledgeWarnings = [{ id, reason: 'archive covers it' }]))), 'w.yaml');
+      } catch (err) {
+        return (err as TopologyError).problems.map((p) => `${p.path}: ${p.message} | ${p.fix}`);
+      }
+      return [];
+    };
+    expect(printed('no-wal-retension')).toEqual(['link.acknowledgeWarnings[0].id: is not the id of a warning: did you mean no-wal-retention? | write id: no-wal-retention, or remove this entry']);
+    expect(printed('disk-full')).toEqual(['link.acknowledgeWarnings[0].id: is not the id of a warning | copy the id a warning prints in brackets, or remove this entry']);
+  });
+
+  test('examples/article.yaml, the default topology, synthesizes with no warning: it acknowledges its missing WAL retention, saying why', () => {
+    const { topology, warnings } = parseTopology(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'article.yaml'), 'utf8'), 'examples/article.yaml');
+    expect(warnings).toEqual([]);
+    expect(topology.link.acknowledgeWarnings).toEqual([
+      { id: 'no-wal-retention', reason: "the article's setup, as published, leaves WAL retention unset; your topology should set wal_keep_size and max_slot_wal_keep_size (see examples/two-dc.yaml)" },
+    ]);
   });
 
   test('the constructs annotate each warning once, with topology paths from the stack builder', () => {
@@ -265,10 +289,32 @@ describe('the app prints one error and no stack trace', () => {
     const run = app({ TOPOLOGY: file, CDKTF_OUTDIR: outdir });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
-      `${file} has 1 problem:\n  1. (file): is not valid YAML: line 3, column 40: the value of configPath holds an unquoted "{" inside a flow mapping { ... }\n      3 |     deploy: { configPath: /etc/patroni/{configName}.yml }\n        |                                        ^\n    received: "line 3, column 40"\n    allowed:  a YAML mapping: clusters: (two data centers, named after them) and link: (link.source names the source), or the older primary:, standby: and link:\n    fix:      quote the value: configPath: '/etc/patroni/{configName}.yml'\n`,
+      `${file} has 1 problem:\n  1. (file): is not valid YAML: line 3, column 40: the value of configPath holds an unquoted "{" inside a flow mapping { ... }\n      3 |     deploy: { configPath: /etc/patroni/{configName}.yml }\n        |                                        ^\n    received: "deploy: { configPath: /etc/patroni/{configName}.yml }"\n    allowed:  a value that holds "{" in quotes\n    fix:      quote the value: configPath: '/etc/patroni/{configName}.yml'\n`,
     );
     fs.rmSync(file);
     fs.rmSync(outdir, { recursive: true, force: true });
+  });
+
+  test("a TopologyError not caught by an app of one's own: Node prints its message alone, no stack frame, no problems array", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uncaught-'));
+    const entry = path.join(dir, 'app.ts');
+    const problem = { path: 'link.slotName', message: 'is not a valid PostgreSQL replication slot name', received: 'My-Slot', allowed: 'lower-case letters, digits and underscore', fix: 'use e.g. "my_slot"' };
+    fs.writeFileSync(entry, `import { TopologyError } from ${JSON.stringify(path.join(root, 'constructs', 'errors'))};\nthrow new TopologyError('my-app', [${JSON.stringify(problem)}]);\n`);
+    const bundle = path.join(dir, 'app.js');
+    // esbuild (a dev dependency) bundles the module and zod into one script, in a process of its own
+    const build = "require('esbuild').buildSync({ entryPoints: [process.argv[1]], bundle: true, platform: 'node', outfile: process.argv[2], logLevel: 'error' })";
+    expect(spawnSync(process.execPath, ['-e', build, entry, bundle], { cwd: root, encoding: 'utf8' })).toMatchObject({ status: 0, stderr: '' });
+    const run = spawnSync(process.execPath, [bundle], { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('TopologyError: my-app has 1 problem:\n  1. link.slotName: is not a valid PostgreSQL replication slot name\n    received: "My-Slot"');
+    expect(run.stderr).not.toMatch(/^ {4}at /m);
+    expect(run.stderr).not.toMatch(/^\s*problems:/m);
+    // in the process: the stack is the message, and problems is still there, not enumerable
+    const err = new TopologyError('my-app', [problem]);
+    expect(err.stack).toBe(`TopologyError: ${err.message}`);
+    expect(err.problems).toEqual([problem]);
+    expect(Object.keys(err)).not.toContain('problems');
   });
 
   test('the app command with a risky topology: no stderr; each warning once, as a cdktf annotation that the CLI prints', () => {

@@ -189,7 +189,9 @@ describe('composition: a switchover moves no resource between stacks', () => {
     const app2 = Testing.app();
     const r1 = new PatroniCluster(new TerraformStack(app2, 'dc1'), 'db', { name: 'dc1', ...spec.dc1 });
     const r2 = new PatroniCluster(new TerraformStack(app2, 'dc2'), 'db', { name: 'dc2', ...spec.dc2 });
-    const reseeded = new StandbyLink(app2, 'link', { clusters: [r1, r2], source: r1, ...t.link, reseed: { cluster: 'dc2', generation: 1 } });
+    // the article's link without its acknowledgement: the [no-wal-retention] warning stays
+    const { acknowledgeWarnings: _acknowledged, ...unacknowledged } = t.link;
+    const reseeded = new StandbyLink(app2, 'link', { clusters: [r1, r2], source: r1, ...unacknowledged, reseed: { cluster: 'dc2', generation: 1 } });
     expect(reseeded.reseed?.node.path).toBe('dc2/db/reseed');
     // cdktf prints annotations of constructs inside stacks: a link outside them warns through the standby
     expect(r2.node.metadata.map((m) => m.type)).toContain('@cdktf/warn');

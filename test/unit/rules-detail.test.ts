@@ -6,9 +6,12 @@
 import { stringify } from 'yaml';
 import { formatProblem, Problem, TopologyError } from '../../constructs/errors';
 import { parseTopology } from '../../stacks/topology-file';
+import { Topology } from '../../constructs/types';
 import { articleTopology, mutate } from './helpers';
 
-const base = articleTopology();
+// the article as published: examples/article.yaml acknowledges its missing WAL retention (so that
+// the default synth prints no warning); the warnings here are the rules' own, so it is taken out
+const base: Topology = mutate(articleTopology(), (t) => delete t.link.acknowledgeWarnings);
 
 /** Errors (a TopologyError) or warnings of a changed article topology, each formatted as printed. */
 function report(change: (t: any) => void): { errors: string[]; warnings: Record<string, string> } {
@@ -29,6 +32,12 @@ describe('errors, whole', () => {
       'primary.patroni: loop_wait + 2 * retry_timeout must not exceed ttl, or the leader key expires during a retry\n    received: {"ttl":20,"loopWait":10,"retryTimeout":10}\n    allowed:  loopWait + 2 * retryTimeout <= ttl (here 30 > 20)\n    fix:      raise ttl to at least 30, or lower loopWait/retryTimeout',
     ]);
     expect(report((t) => (t.primary.patroni = { ttl: 30, loopWait: 10, retryTimeout: 10 })).errors).toEqual([]);
+  });
+
+  test("a member name used twice: the fix prefixes the members with their clusters' names, not the article's", () => {
+    expect(report((t) => (t.standby.nodes[0].name = 'so1')).errors).toEqual([
+      'standby.nodes[0].name: member name is already used by primary.nodes[0]\n    received: "so1"\n    allowed:  a member name unique across the primary and the standby cluster\n    fix:      rename one of the members, e.g. prefix each member with its data center: primary-1, standby-1',
+    ]);
   });
 
   test('a slot name: the fix is the name made valid', () => {

@@ -89,8 +89,8 @@ link:
     '  1. (file): is not valid YAML: line 7, column 40: the value of configPath holds an unquoted "{" inside a flow mapping { ... }',
     '      7 |     deploy: { configPath: /etc/patroni/{configName}.yml }',
     '        |                                        ^',
-    '    received: "line 7, column 40"',
-    `    allowed:  ${FILE_ALLOWED}`,
+    '    received: "deploy: { configPath: /etc/patroni/{configName}.yml }"',
+    '    allowed:  a value that holds "{" in quotes',
     "    fix:      quote the value: configPath: '/etc/patroni/{configName}.yml'",
   ].join('\n');
 
@@ -103,18 +103,25 @@ link:
     expect(parseTopology(fixed, 'x.yaml').topology.primary.deploy?.configPath).toBe('/etc/patroni/{configName}.yml');
   });
 
-  test.each<[string, string, string, string]>([
-    ['": " in a plain value', 'link:\n  restoreCommand: cp /wal/%f %p; echo note: done\n', 'is not valid YAML: line 2, column 19: the value of restoreCommand holds an unquoted ": "\n      2 |   restoreCommand: cp /wal/%f %p; echo note: done\n        |                   ^', "quote the value: restoreCommand: 'cp /wal/%f %p; echo note: done'"],
-    ['"{" in an item of a flow list', 'link:\n  createReplicaMethods: [ /x/{name} ]\n', 'is not valid YAML: line 2, column 30: an item of createReplicaMethods holds an unquoted "{"\n      2 |   createReplicaMethods: [ /x/{name} ]\n        |                              ^', "quote the item: '/x/{name}'"],
-    ['a value that starts with "{"', 'link:\n  restoreCommand: {cmd} %f\n', 'is not valid YAML: line 2, column 25: the value of restoreCommand holds an unquoted "{"\n      2 |   restoreCommand: {cmd} %f\n        |                         ^', "quote the value: restoreCommand: '{cmd} %f'"],
-    ['a tab as indentation', 'link:\n\tport: 5432\n', 'is not valid YAML: line 2, column 1: a tab indents this line\n      2 | \tport: 5432\n        | ^', 'indent with spaces: YAML does not take tabs for indentation'],
-    ['a key twice', 'link:\n  port: 5432\n  port: 5433\n', 'is not valid YAML: line 3, column 3: the key "port" appears twice in one mapping\n      3 |   port: 5433\n        |   ^', 'keep one of the two keys of that name'],
-    ['a quote not closed: where it opens', "link:\n  slotName: 'dr_slot\n  port: 5432\n", "is not valid YAML: line 2, column 13: this ' opens a quoted value that is not closed\n      2 |   slotName: 'dr_slot\n        |             ^", 'close the quote or bracket where the value ends'],
-    ['a second document', 'link:\n  port: 5432\n---\nlink: {}\n', 'is not valid YAML: line 3, column 1: a second YAML document starts here\n      3 | ---\n        | ^', 'keep one document: the topology is a single YAML document, without a second ---'],
-  ])('%s', (_name, text, message, fix) => {
+  // received: the text of the line, trimmed; allowed: what YAML takes there (the layout is no matter here)
+  test.each<[string, string, string, string, string, string]>([
+    ['": " in a plain value', 'link:\n  restoreCommand: cp /wal/%f %p; echo note: done\n', 'is not valid YAML: line 2, column 19: the value of restoreCommand holds an unquoted ": "\n      2 |   restoreCommand: cp /wal/%f %p; echo note: done\n        |                   ^', 'restoreCommand: cp /wal/%f %p; echo note: done', 'a value that holds ": " in quotes', "quote the value: restoreCommand: 'cp /wal/%f %p; echo note: done'"],
+    ['"{" in an item of a flow list', 'link:\n  createReplicaMethods: [ /x/{name} ]\n', 'is not valid YAML: line 2, column 30: an item of createReplicaMethods holds an unquoted "{"\n      2 |   createReplicaMethods: [ /x/{name} ]\n        |                              ^', 'createReplicaMethods: [ /x/{name} ]', 'an item that holds "{" in quotes', "quote the item: '/x/{name}'"],
+    ['a value that starts with "{"', 'link:\n  restoreCommand: {cmd} %f\n', 'is not valid YAML: line 2, column 25: the value of restoreCommand holds an unquoted "{"\n      2 |   restoreCommand: {cmd} %f\n        |                         ^', 'restoreCommand: {cmd} %f', 'a value that holds "{" in quotes', "quote the value: restoreCommand: '{cmd} %f'"],
+    ['a tab as indentation', 'link:\n\tport: 5432\n', 'is not valid YAML: line 2, column 1: a tab indents this line\n      2 | \tport: 5432\n        | ^', 'port: 5432', 'spaces for indentation', 'indent with spaces: YAML does not take tabs for indentation'],
+    ['a key twice', 'link:\n  port: 5432\n  port: 5433\n', 'is not valid YAML: line 3, column 3: the key "port" appears twice in one mapping\n      3 |   port: 5433\n        |   ^', 'port: 5433', 'each key once in a mapping', 'keep one of the two keys of that name'],
+    ['a quote not closed: where it opens', "link:\n  slotName: 'dr_slot\n  port: 5432\n", "is not valid YAML: line 2, column 13: this ' opens a quoted value that is not closed\n      2 |   slotName: 'dr_slot\n        |             ^", "slotName: 'dr_slot", "the closing ' of the value", 'close the quote or bracket where the value ends'],
+    ['a second document', 'link:\n  port: 5432\n---\nlink: {}\n', 'is not valid YAML: line 3, column 1: a second YAML document starts here\n      3 | ---\n        | ^', '---', 'one YAML document', 'keep one document: the topology is a single YAML document, without a second ---'],
+  ])('%s', (_name, text, message, received, allowed, fix) => {
     const err = errorOf(text);
     expect(err.problems).toHaveLength(1);
-    expect(err.problems[0]).toMatchObject({ path: '(file)', message, allowed: FILE_ALLOWED, fix });
+    expect(err.problems[0]).toEqual({ path: '(file)', message, received, allowed, fix });
+  });
+
+  test('a syntax error of another kind: the line as received, and "valid YAML" as allowed', () => {
+    expect(formatProblem(errorOf('link:\n  port: 5432\n  ]\n').problems[0])).toBe(
+      '(file): is not valid YAML: line 3, column 3: unexpected "]"\n      3 |   ]\n        |   ^\n    received: "]"\n    allowed:  valid YAML\n    fix:      fix the YAML syntax at that position (a value with {, }, [, ], ", \', # or ": " in it needs quotes)',
+    );
   });
 
   test('an alias without its anchor: a problem, not a stack trace', () => {
@@ -241,6 +248,10 @@ describe('a key in the wrong place: where it belongs', () => {
     ['a close spelling stays a spelling', (t) => (t.clusters.fra.scop = 'x'), 'clusters.fra.scop: unknown key "scop"', 'rename "scop" to "scope"'],
     ['a transposition with no field of that name', (t) => (t.clusters.fra.postgresql.prot = 5432), 'clusters.fra.postgresql.prot: unknown key "prot"', 'rename "prot" to "port"'],
     ["a slot's keys are the slot's (nothing around a record's entry is meant)", (t) => (t.clusters.fra.patroni = { permanentSlots: { s1: { type: 'physical', version: 16 } } }), 'clusters.fra.patroni.permanentSlots.s1.version: unknown key "version"', 'remove "version" or check its spelling'],
+    ["the link's slotName on a cluster: across to the link", (t) => (t.clusters.fra.slotName = 'ber_slot'), 'clusters.fra.slotName: unknown key "slotName" here: did you mean link.slotName?', 'move "slotName" to link.slotName'],
+    ["a link key deeper in a cluster: across to the link", (t) => (t.clusters.ber.postgresql.restoreCommand = 'cp /arch/%f %p'), 'clusters.ber.postgresql.restoreCommand: unknown key "restoreCommand" here: did you mean link.restoreCommand?', 'move "restoreCommand" to link.restoreCommand'],
+    ['link.source on a cluster: across to the link', (t) => (t.clusters.ber.source = 'fra'), 'clusters.ber.source: unknown key "source" here: did you mean link.source?', 'move "source" to link.source'],
+    ["a cluster's key under link: across to both clusters", (t) => (t.link.scope = 'pgcluster'), 'link.scope: unknown key "scope" here: did you mean clusters.fra.scope or clusters.ber.scope?', 'move "scope" to clusters.fra.scope or clusters.ber.scope'],
   ])('%s', (_name, change, message, fix) => {
     expect(messageAndFix(layout(change))).toEqual([{ message, fix }]);
   });
@@ -249,6 +260,93 @@ describe('a key in the wrong place: where it belongs', () => {
     expect(messageAndFix(mutate(base, (t) => (t.primary.port = 5432)))).toEqual([
       { message: 'primary.port: unknown key "port" here: did you mean postgresql.port?', fix: 'move "port" to primary.postgresql.port' },
     ]);
+  });
+
+  test('the primary:/standby: layout: a link key in a cluster, and a cluster key under link:, point across', () => {
+    expect(messageAndFix(mutate(base, (t) => (t.standby.slotName = 'dr_slot')))).toEqual([
+      { message: 'standby.slotName: unknown key "slotName" here: did you mean link.slotName?', fix: 'move "slotName" to link.slotName' },
+    ]);
+    expect(messageAndFix(mutate(base, (t) => (t.link.nodes = [])))).toEqual([
+      { message: 'link.nodes: unknown key "nodes" here: did you mean primary.nodes or standby.nodes?', fix: 'move "nodes" to primary.nodes or standby.nodes' },
+    ]);
+  });
+});
+
+describe("the clusters: layout's own slips: the fix in the topology's own names", () => {
+  test('no link: the skeleton to add, with a cluster of the file as the source', () => {
+    expect(printed(layout((t) => delete t.link))).toEqual([
+      "link: is required\n    received: (missing)\n    allowed:  a mapping: source (fra or ber) and the link's settings\n    fix:      add link: { source: fra, slotName: <name>, monitoring: { user: monitor, addresses: [<the pipeline's address>] } }",
+    ]);
+  });
+
+  test('no link.source: the clusters it may name', () => {
+    expect(printed(layout((t) => delete t.link.source))).toEqual([
+      'link.source: is required\n    received: (missing)\n    allowed:  fra or ber\n    fix:      add link.source: fra (the cluster that is the primary now)',
+    ]);
+  });
+
+  test.each<[string, (t: any) => void, string, string]>([
+    ['upper case', (t) => { t.clusters.Ber = t.clusters.ber; delete t.clusters.ber; }, 'Ber', 'rename the cluster to ber'],
+    ['upper case, the source', (t) => { t.clusters.Fra = t.clusters.fra; delete t.clusters.fra; t.link.source = 'Fra'; }, 'Fra', 'rename the cluster to fra, and set link.source: fra'],
+    ['an underscore', (t) => { t.clusters.BER_2 = t.clusters.ber; delete t.clusters.ber; }, 'BER_2', 'rename the cluster to ber-2'],
+    ['no valid name near it', (t) => { t.clusters['2nd'] = t.clusters.ber; delete t.clusters.ber; }, '2nd', 'rename the cluster (and link.source)'],
+  ])('a cluster name that cannot name a stack, %s: the valid name, when there is one', (_name, change, name, fix) => {
+    expect(messageAndFix(layout(change))).toEqual([
+      { message: `clusters.${name}: a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)`, fix },
+    ]);
+  });
+
+  test("a member name used twice: the fix names the clusters' own data centers, not the article's members", () => {
+    expect(messageAndFix(layout((t) => (t.clusters.ber.nodes[0].name = 'so1')))).toEqual([
+      { message: 'clusters.ber.nodes[0].name: member name is already used by clusters.fra.nodes[0]', fix: 'rename one of the members, e.g. prefix each member with its data center: fra-1, ber-1' },
+    ]);
+  });
+});
+
+describe('link.acknowledgeWarnings: an entry written as the id alone', () => {
+  test('[no-wal-retention]: the mapping to write, with that id', () => {
+    expect(printed(layout((t) => (t.link.acknowledgeWarnings = ['no-wal-retention'])))).toEqual([
+      'link.acknowledgeWarnings[0]: must be a mapping, not a string\n    received: "no-wal-retention"\n    allowed:  a mapping: { id: <a warning\'s id>, reason: <why this risk is accepted> }\n    fix:      write { id: no-wal-retention, reason: <why this risk is accepted> }',
+    ]);
+  });
+
+  test('a misspelled id alone: the mapping with the id it most likely means', () => {
+    expect(messageAndFix(layout((t) => (t.link.acknowledgeWarnings = ['single-source-hots'])))).toEqual([
+      { message: 'link.acknowledgeWarnings[0]: must be a mapping, not a string', fix: 'write { id: single-source-host, reason: <why this risk is accepted> }' },
+    ]);
+  });
+});
+
+describe('a string written with { or [ first: YAML read a mapping or a list', () => {
+  /** The clusters: layout as YAML, with `restoreCommand: <text>` under link: as written. */
+  const withRestoreCommand = (text: string) => stringify(layout((t) => (t.link.restoreCommand = 'RESTORE_COMMAND'))).replace('restoreCommand: RESTORE_COMMAND', `restoreCommand: ${text}`);
+  const printedText = (text: string) => errorOf(text).problems.map(formatProblem);
+  const messageAndFixText = (text: string) => errorOf(text).problems.map((p) => ({ message: `${p.path}: ${p.message}`, fix: p.fix }));
+
+  test('restoreCommand: {cp /arch/%f %p}: read as a mapping because of the brace; the value quoted', () => {
+    expect(printedText(withRestoreCommand('{cp /arch/%f %p}'))).toEqual([
+      'link.restoreCommand: must be a string, not a mapping: YAML reads a value that starts with "{" as a mapping\n    received: "{cp /arch/%f %p}"\n    allowed:  a string\n    fix:      quote it: restoreCommand: \'cp /arch/%f %p\' (or \'{cp /arch/%f %p}\', if the braces belong to the value)',
+    ]);
+  });
+
+  test('a list in brackets, and a flow mapping with keys: the same, quoted as written', () => {
+    expect(messageAndFixText(withRestoreCommand('[cp /arch/%f %p]'))).toEqual([
+      { message: 'link.restoreCommand: must be a string, not a list: YAML reads a value that starts with "[" as a list', fix: "quote it: restoreCommand: 'cp /arch/%f %p' (or '[cp /arch/%f %p]', if the brackets belong to the value)" },
+    ]);
+    expect(messageAndFixText(withRestoreCommand('{cp: /arch/%f /restore/%p}'))).toEqual([
+      { message: 'link.restoreCommand: must be a string, not a mapping: YAML reads a value that starts with "{" as a mapping', fix: "quote it: restoreCommand: '{cp: /arch/%f /restore/%p}'" },
+    ]);
+  });
+
+  test('a mapping written as indented lines: no word of braces', () => {
+    expect(messageAndFix(layout((t) => (t.link.restoreCommand = { cp: '/arch/%f' })))).toEqual([
+      { message: 'link.restoreCommand: must be a string, not a mapping', fix: 'write a string here' },
+    ]);
+  });
+
+  // the fix it names is the fix
+  test('quoted as the fix says, it parses', () => {
+    expect(parseTopology(withRestoreCommand("'cp /arch/%f %p'"), 'x.yaml').topology.link.restoreCommand).toBe('cp /arch/%f %p');
   });
 });
 
