@@ -4,18 +4,21 @@
  * (`terraform show -json <plan>`, one per stack) as Markdown for a pull request comment.
  *
  * At the top, one line per environment (the pair of clusters a role step names; a stack without
- * one is its own): what the plan does to it, a SWITCHOVER, a PROMOTION, a REJOIN, a RE-SEED, or
- * no role change and how much configuration changes. Then per stack and resource, named after
- * the data center it touches: the unified diff of patroni.yml and of the DCS patch, and in words
- * what Patroni will do with it (a reload; a parameter that needs a restart, which this deploy does
- * not do; a promotion, demotion or switchover and the gate that guards it; slots created or
- * removed; pg_hba lines that stop admitting replication from an address; members added or removed).
+ * one is its own): what the plan does to it, a NEW ENVIRONMENT (or a NEW STANDBY CLUSTER) on a
+ * first deploy, a SWITCHOVER, a PROMOTION, a REJOIN, a RE-SEED, or no role change and how much
+ * configuration changes. Then per stack and resource, named after the data center it touches:
+ * the unified diff of patroni.yml and of the DCS patch, and in words what Patroni will do with it
+ * (a reload; a parameter that needs a restart, which this deploy does not do; a promotion,
+ * demotion or switchover and the gate that guards it; slots created or removed; pg_hba lines
+ * that stop admitting replication from an address; members added or removed; on a cluster the
+ * plan creates whole, which member bootstraps it and which clone).
  *
  * Resources are recognised by the last components of their construct path, whatever the ids
  * above them (`<cluster>_node-<member>_config`, `<cluster>_dcs-patch_apply`, `<cluster>_role_apply`,
  * `<cluster>_link-slots_apply`, `<cluster>_promotion_detach_apply`, `<cluster>_reseed_<step>`), and
  * by their inputs; the previous version's `link_source-slots_apply`, `link_promotion_detach_apply`
- * and `link_reseed_<step>` too.
+ * and `link_reseed_<step>` too. The path above those components (`<cluster>`) tells the clusters
+ * of one stack apart.
  *
  * Exit 0: nothing needs a reviewer's attention; 2: something does (each such finding is marked
  * **attention**); 1: a plan could not be read. Pure except for `main`: `reviewPlan`,
@@ -80,6 +83,8 @@ export interface ResourceReview {
   readonly restart?: readonly string[];
   /** The link slots step of the source's stack, which runs nothing. */
   readonly inactive?: boolean;
+  /** Created with its cluster, which the plan creates whole (a first deploy): counted in the headline's NEW, not as configuration. */
+  readonly fresh?: boolean;
 }
 
 export interface StackReview {
@@ -93,6 +98,10 @@ export interface StackReview {
    * endpoints, so that two environments whose data centers have the same names stay apart.
    */
   readonly linkIds?: readonly string[];
+  /** For each of `links`, the role its role step gives this stack's cluster after the plan: `source` or `standby`. */
+  readonly linkRoles?: readonly (string | undefined)[];
+  /** The clusters of the stack that the plan creates whole (every resource of theirs created, no state yet). */
+  readonly created?: readonly string[];
   readonly resources: readonly ResourceReview[];
 }
 
@@ -253,10 +262,40 @@ function slotFindings(before: Values, after: Values, where: string): Finding[] {
   return out;
 }
 
-/** A DCS patch of `cluster`: its JSON diff and what Patroni does with each part. */
-function patchReview(before: Values | undefined, after: Values | undefined, cluster: string, memberOf: (ip: string) => string | undefined, title = 'DCS patch'): { findings: Finding[]; restart: string[]; diff: { title: string; diff: string } } {
+/** The keys of a DCS patch that are not reviewed part by part. */
+const OTHER_KEYS = (patch: Values): string[] => Object.keys(patch).filter((k) => !['postgresql', 'slots', 'standby_cluster', 'managed_by_patroni_standby_cdktf'].includes(k));
+
+/**
+ * The DCS patch of a cluster the plan creates whole: what the new cluster starts with, in a few
+ * lines. Its members' bootstrap.dcs holds the same configuration, so nothing in it needs a reload
+ * or a restart, and there is no running configuration to compare it with (the folded diff has
+ * every line).
+ */
+function freshPatchFindings(a: Values, cluster: string): Finding[] {
+  const ap = obj(a.postgresql);
+  const params = Object.keys(obj(ap.parameters)).filter((k) => !absent(obj(ap.parameters)[k])).sort();
+  const hba = strings(ap.pg_hba).length;
+  const parts = [
+    ...(params.length > 0 ? [`${plural(params.length, 'parameter')} (${params.join(', ')})`] : []),
+    ...(hba > 0 ? [plural(hba, 'pg_hba line')] : []),
+    ...OTHER_KEYS(a).filter((k) => !absent(a[k])).map((k) => `${k} ${shown(a[k])}`),
+  ];
+  const findings = [info(`the new cluster's dynamic configuration${parts.length > 0 ? `: ${parts.join(', ')}` : ''}; its members' bootstrap.dcs has the same, so ${cluster} starts with it (nothing to reload or restart)`)];
+  findings.push(...slotFindings({}, obj(a.slots), `on ${cluster}`));
+  const as = obj(a.standby_cluster);
+  if (!absent(a.standby_cluster)) findings.push(info(`standby_cluster: ${cluster} starts as a standby cluster, its standby leader following ${str(as.host) ?? 'its source'} through ${str(as.primary_slot_name) ?? 'no slot'}`));
+  return findings;
+}
+
+/**
+ * A DCS patch of `cluster`: its JSON diff and what Patroni does with each part; `fresh` when the
+ * plan creates the cluster whole.
+ */
+function patchReview(before: Values | undefined, after: Values | undefined, cluster: string, memberOf: (ip: string) => string | undefined, title = 'DCS patch', fresh = false): { findings: Finding[]; restart: string[]; diff: { title: string; diff: string } } {
   const b = parseJson(before?.patch_json);
   const a = parseJson(after?.patch_json);
+  const diff = unified(title, pretty(before ? b : undefined), pretty(after ? a : undefined));
+  if (fresh && !before && after) return { findings: freshPatchFindings(a, cluster), restart: [], diff };
   const bp = obj(b.postgresql);
   const ap = obj(a.postgresql);
   const params = parameterFindings(obj(bp.parameters), obj(ap.parameters), 'cluster-wide');
@@ -274,11 +313,11 @@ function patchReview(before: Values | undefined, after: Values | undefined, clus
   } else if (bs && as === null) {
     findings.push(attention(`standby_cluster removed: the standby leader is promoted, ${cluster} becomes an independent primary`));
   }
-  for (const key of Object.keys(a).filter((k) => !['postgresql', 'slots', 'standby_cluster', 'managed_by_patroni_standby_cdktf'].includes(k)).sort()) {
+  for (const key of OTHER_KEYS(a).sort()) {
     const what = changeOf(b[key], a[key]);
     if (what !== undefined) findings.push(info(`${key} ${what} (dynamic configuration, no restart)`));
   }
-  return { findings, restart: params.restart, diff: unified(title, pretty(before ? b : undefined), pretty(after ? a : undefined)) };
+  return { findings, restart: params.restart, diff };
 }
 
 /** What the review of one stack knows about it while reading its resources. */
@@ -291,6 +330,22 @@ interface StackContext {
   /** Members whose stop-on-destroy step leaves the plan (it stops their Patroni). */
   readonly stopped: ReadonlySet<string>;
   readonly memberOf: (ip: string) => string | undefined;
+  /** The cluster a resource belongs to, by the construct path above its own components. */
+  readonly clusterOf: (e: Entry) => ClusterFacts;
+}
+
+/** A cluster of the stack, as its resources in the plan show it. */
+interface ClusterFacts {
+  /** Its name: its role step's, else its DCS patch's, else the stack's cluster. */
+  readonly name: string;
+  /** The role its role step gives it after the plan (a cluster that is the standby of a link is a standby). */
+  readonly role?: string;
+  /** The cluster it follows, when it is a standby. */
+  readonly source?: string;
+  /** Whether the plan creates it whole: it has members, and every resource of it is created (a first deploy). */
+  readonly fresh: boolean;
+  /** Its first member in the plan, when it is fresh. */
+  readonly first?: string;
 }
 
 interface Entry {
@@ -303,6 +358,8 @@ interface Entry {
   readonly kind: ResourceKind;
   /** The member (node-<member>), the re-seed step (reseed_<step>). */
   readonly part?: string;
+  /** The construct path above the cluster's own components (`cluster`, `payments_db`), when the name shows it. */
+  readonly prefix?: string;
 }
 
 const HASH = /_[0-9A-F]{8}$/;
@@ -323,11 +380,24 @@ const PATTERNS: readonly (readonly [ResourceKind, RegExp])[] = [
   ['reseed', /(?:^|.*_)reseed_(.+)$/],
 ];
 
-function classify(name: string, v: Values): { kind: ResourceKind; part?: string } {
+/** A cluster's own components, after the construct path of the cluster (captured). */
+const PREFIXES: readonly RegExp[] = [
+  /^(?:(.*)_)?node-.+_(?:config|secrets|stop-on-destroy)$/,
+  /^(?:(.*)_)?dcs-patch_apply$/,
+  /^(?:(.*)_)?link-slots_apply$/,
+  /^(?:(.*)_)?promotion_detach_apply$/,
+  /^(?:(.*)_)?role(?:-[^_]+)?_apply$/,
+  /^(?:(.*)_)?reseed_.+$/,
+];
+
+function classify(name: string, v: Values): { kind: ResourceKind; part?: string; prefix?: string } {
   const base = name.replace(HASH, '');
   for (const [kind, re] of PATTERNS) {
     const m = re.exec(base);
-    if (m) return { kind, part: m[1] };
+    if (m) {
+      const p = PREFIXES.map((r) => r.exec(base)).find((x) => x !== null);
+      return { kind, part: m[1], ...(p ? { prefix: p[1] ?? '' } : {}) };
+    }
   }
   if ('patroni_yml' in v) return { kind: 'member' };
   if ('gate_config' in v && base.includes('detach')) return { kind: 'detach' };
@@ -351,7 +421,23 @@ function memberReview(e: Entry, ctx: StackContext): ResourceReview {
   const findings: Finding[] = [];
   const restart: string[] = [];
   let reload: boolean | undefined;
-  if (action === 'create') findings.push(attention(`${who}${at(after)} added: its file is written and Patroni started on it; it joins as a replica (cloned from the leader)`));
+  const cluster = ctx.clusterOf(e);
+  const leader = cluster.role === 'standby' ? 'standby leader' : 'leader';
+  if (action === 'create' && cluster.fresh) {
+    // Created with its cluster (a first deploy, or a new standby cluster): for information, see
+    // clustersOf. The members start side by side and the first whose Patroni takes the new
+    // cluster's initialize key bootstraps it: the plan's first member is named, with that said.
+    const how = name === undefined || name !== cluster.first
+      ? `it joins as a replica (cloned from the ${leader})`
+      : cluster.role === 'standby'
+        ? `as the standby leader it clones from ${cluster.source ?? 'its source'} across the link (or the member that starts before it does)`
+        : 'it bootstraps the cluster with initdb (or the member that starts before it does)';
+    findings.push(info(`${who}${at(after)} created with its cluster: its file is written and Patroni started on it; ${how}`));
+  } else if (action === 'create') {
+    // Added to a running cluster: it clones a full copy from the leader, which loads it, and then
+    // serves as a replica: worth a reviewer's look.
+    findings.push(attention(`${who}${at(after)} added: its file is written and Patroni started on it; it joins as a replica (cloned from the ${leader})`));
+  }
   if (action === 'delete') {
     const stopped = name !== undefined && ctx.stopped.has(name);
     findings.push(attention(`${who}${at(before)} removed from the stack: ${stopped ? 'its Patroni is stopped (deploy.stopOnDestroy)' : 'its Patroni keeps running (deploy.stopOnDestroy is off); stop it and remove it from the cluster by hand'}`));
@@ -381,8 +467,8 @@ function memberReview(e: Entry, ctx: StackContext): ResourceReview {
   }
   const yml = (v: Values | undefined) => (typeof v?.patroni_yml === 'string' ? v.patroni_yml : '');
   return {
-    kind: 'member', subject: name ? `member ${name}` : 'a member', where: `of ${ctx.cluster}`, action, findings,
-    diffs: [unified(`${name ?? 'member'}: patroni.yml`, yml(before), yml(after))], target: ctx.cluster, reload, restart,
+    kind: 'member', subject: name ? `member ${name}` : 'a member', where: `of ${cluster.name}`, action, findings,
+    diffs: [unified(`${name ?? 'member'}: patroni.yml`, yml(before), yml(after))], target: cluster.name, reload, restart,
   };
 }
 
@@ -394,7 +480,8 @@ function memberStepReview(e: Entry, ctx: StackContext): ResourceReview {
   if (e.kind === 'env-file' && e.action !== 'delete') findings.push(info('the env file is written again from the ephemeral variables (values are never in the plan)'));
   if (e.kind === 'stop-on-destroy' && e.action === 'delete') findings.push(info(`it stops Patroni on ${name ?? 'the member'} as it leaves the plan`));
   if (e.kind === 'stop-on-destroy' && e.action === 'create') findings.push(info(`from now on, ${name ?? 'the member'} taken out of the stack has its Patroni stopped`));
-  return { kind: e.kind, subject: `${owner} ${e.kind === 'env-file' ? 'env file' : 'stop on destroy'}`, where: `on ${ctx.cluster}`, action: e.action, findings, diffs: [], target: ctx.cluster };
+  const cluster = ctx.clusterOf(e).name;
+  return { kind: e.kind, subject: `${owner} ${e.kind === 'env-file' ? 'env file' : 'stop on destroy'}`, where: `on ${cluster}`, action: e.action, findings, diffs: [], target: cluster };
 }
 
 /** `of dc1`, and the stack it runs from when that is another data center's. */
@@ -404,7 +491,8 @@ function ofWhere(target: string, ctx: StackContext): string {
 
 function dcsPatchReview(e: Entry, ctx: StackContext): ResourceReview {
   const target = str(e.v.cluster) ?? ctx.cluster;
-  const { findings, restart, diff } = patchReview(e.before, e.after, target, ctx.memberOf);
+  // a new cluster's patch: what it starts with, for information (nothing runs yet that it could disturb)
+  const { findings, restart, diff } = patchReview(e.before, e.after, target, ctx.memberOf, 'DCS patch', ctx.clusterOf(e).fresh);
   return { kind: 'dcs-patch', subject: 'DCS patch', where: ofWhere(target, ctx), action: e.action, findings, diffs: [diff], target, restart };
 }
 
@@ -452,9 +540,18 @@ function roleReview(e: Entry, ctx: StackContext): ResourceReview {
   if (action === 'create' || b === a || a === undefined || b === undefined) {
     const out: Finding[] = [];
     if (dataLoss) out.push(attention('roleChange.acceptDataLoss is set: a rejoin discards what the diverged cluster wrote after the split'));
+    // A role step created (a first deploy, or a new link): it acts only where the clusters' roles
+    // differ from the topology's, which new clusters cannot; for information, in one line.
+    if (action === 'create') {
+      const roles = a === 'source' ? `${me} is the source and ${otherName} follows it` : a === 'standby' ? `${me} follows ${otherName}` : 'the roles are as the topology says';
+      out.push(info(state === 'detached'
+        ? 'created with the link detached (a promotion): it changes nothing now; it acts once the link follows again'
+        : `created: when link.source changes later, the new source's role step runs the role change; now this one checks that ${roles}, and changes nothing when the clusters are new or already so`));
+    }
     if (action === 'update') out.push(info('its settings change, not its role: nothing runs now; the next role change uses them'));
     if (action === 'replace' && a === 'standby' && state === 'detached' && wasState !== 'detached') out.push(info(`the link is detached: this step runs nothing (the detach in this stack promotes ${me})`));
-    return review(runs(action) && (a ?? b) === 'source' ? touching : idle, out);
+    // created, either role's step looks at both clusters; replaced, only the source's acts
+    return review(action === 'create' || (runs(action) && (a ?? b) === 'source') ? touching : idle, out);
   }
   if (a === 'source') {
     const maxLag = num(cfg.maxLagBytes);
@@ -534,6 +631,7 @@ export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => 
   // the names, from every role step and patch, changed or not
   const links: [string, string][] = [];
   const linkIds: string[] = [];
+  const linkRoles: (string | undefined)[] = [];
   let me: string | undefined;
   let source: string | undefined;
   let patched: string | undefined;
@@ -545,6 +643,7 @@ export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => 
       me ??= m;
       if (m && o && !links.some(([x, y]) => x === m && y === o)) {
         links.push([m, o]);
+        linkRoles.push(str(e.v.role) ?? str(cfg.role));
         const id = (c: unknown, name: string) => `${name}@${(Array.isArray(obj(c).nodes) ? (obj(c).nodes as unknown[]) : []).map((n) => str(obj(n).rest) ?? '').join(',')}`;
         linkIds.push([id(cfg.me, m), id(cfg.other, o)].sort().join('\u0000'));
       }
@@ -553,23 +652,73 @@ export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => 
     if (e.kind === 'dcs-patch') patched ??= str(e.v.cluster);
   }
   const stopped = new Set(entries.filter((e) => e.kind === 'stop-on-destroy' && e.action === 'delete').map((e) => str(e.v.member) ?? e.part).filter((m): m is string => m !== undefined));
-  const ctx: StackContext = { stack, cluster: me ?? patched ?? stack, source, stopped, memberOf };
+  const cluster = me ?? patched ?? stack;
+  const clusters = clustersOf(entries, cluster, source);
+  const clusterOf = (e: Entry): ClusterFacts => clusters.get(e.prefix ?? NO_PREFIX)!;
+  const ctx: StackContext = { stack, cluster, source, stopped, memberOf, clusterOf };
   const resources: ResourceReview[] = [];
+  const review = (e: Entry): ResourceReview => {
+    switch (e.kind) {
+      case 'member': return memberReview(e, ctx);
+      case 'env-file':
+      case 'stop-on-destroy': return memberStepReview(e, ctx);
+      case 'dcs-patch': return dcsPatchReview(e, ctx);
+      case 'link-slots': return linkSlotsReview(e, ctx);
+      case 'role': return roleReview(e, ctx);
+      case 'detach': return detachReview(e, ctx);
+      case 'reseed': return reseedReview(e, ctx);
+      default: return { kind: 'other', subject: e.name.replace(HASH, '') || 'a resource whose name is not in the plan', where: '', action: e.action, findings: [], diffs: [] };
+    }
+  };
   for (const e of entries) {
     if (e.action === 'no-op' || e.action === 'read') continue;
-    switch (e.kind) {
-      case 'member': resources.push(memberReview(e, ctx)); break;
-      case 'env-file':
-      case 'stop-on-destroy': resources.push(memberStepReview(e, ctx)); break;
-      case 'dcs-patch': resources.push(dcsPatchReview(e, ctx)); break;
-      case 'link-slots': resources.push(linkSlotsReview(e, ctx)); break;
-      case 'role': resources.push(roleReview(e, ctx)); break;
-      case 'detach': resources.push(detachReview(e, ctx)); break;
-      case 'reseed': resources.push(reseedReview(e, ctx)); break;
-      default: resources.push({ kind: 'other', subject: e.name.replace(HASH, '') || 'a resource whose name is not in the plan', where: '', action: e.action, findings: [], diffs: [] });
-    }
+    const r = review(e);
+    resources.push(clusterOf(e).fresh ? { ...r, fresh: true } : r);
   }
-  return { stack, cluster: ctx.cluster, links, linkIds, resources };
+  const created = unique([...clusters.values()].filter((c) => c.fresh).map((c) => c.name));
+  return { stack, cluster, links, linkIds, linkRoles, created, resources };
+}
+
+/** The key of the resources whose names do not show their cluster's construct path. */
+const NO_PREFIX = '\u0000';
+
+/**
+ * The clusters of a stack, by the construct path above their resources' own components (one per
+ * stack as `buildStandbyStacks` makes them; two when a stack holds both clusters of a link).
+ * Resources whose names do not show it belong to the stack's cluster.
+ *
+ * A cluster is fresh when the plan creates it whole: it has members and every resource of it is
+ * created (no state yet: a first deploy, or a standby cluster added to a running source). What
+ * needs a reviewer's attention then: nothing that only creates it. Its members, its DCS patch
+ * (what it starts with, no restart) and its role step are for information: no data exists there
+ * yet, no running member is disturbed, and the headline says what bootstraps and what follows.
+ * What the plan changes on a running cluster keeps its findings: a member *added* to a running
+ * cluster is marked (it clones a full copy from its leader and then serves as a replica), and so
+ * is anything a running source loses; a slot or pg_hba line it gains is information. The review
+ * cannot see the machines: a cluster whose state was lost looks fresh too.
+ */
+function clustersOf(entries: readonly Entry[], stackCluster: string, stackSource: string | undefined): Map<string, ClusterFacts> {
+  const groups = new Map<string, Entry[]>();
+  for (const e of entries) {
+    const key = e.prefix ?? NO_PREFIX;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  if (!groups.has(NO_PREFIX)) groups.set(NO_PREFIX, []);
+  const out = new Map<string, ClusterFacts>();
+  for (const [key, group] of groups) {
+    const roles = group.filter((e) => e.kind === 'role').map((e) => ({ cfg: roleConfigOf(e), role: str(e.v.role) }));
+    const named = roles.map((r) => str(obj(r.cfg.me).name)).find((n) => n !== undefined) ?? group.filter((e) => e.kind === 'dcs-patch').map((e) => str(e.v.cluster)).find((n) => n !== undefined);
+    const name = named ?? stackCluster;
+    // a standby of one link is a standby (a cluster follows one source), whatever else it feeds
+    const following = roles.find((r) => (r.role ?? str(r.cfg.role)) === 'standby');
+    const role = following ? 'standby' : roles.length > 0 ? 'source' : name === stackCluster && stackSource !== undefined ? 'standby' : undefined;
+    const source = following ? str(obj(following.cfg.other).name) : role === 'standby' ? stackSource : undefined;
+    const members = group.filter((e) => e.kind === 'member');
+    const fresh = members.length > 0 && group.every((e) => e.action === 'create');
+    const first = fresh ? members.map((e) => str(e.v.member) ?? e.part).find((m) => m !== undefined) : undefined;
+    out.set(key, { name, role, source, fresh, first });
+  }
+  return out;
 }
 
 /** Addresses of every member in the plans, for naming them in pg_hba findings. */
@@ -641,30 +790,54 @@ function configuration(resources: readonly ResourceReview[]): string[] {
 
 /** The environments of the given stacks, each with its headline, in the order their stacks come. */
 export function environments(reviews: readonly StackReview[]): Environment[] {
-  const groups = new Map<string, { clusters?: [string, string]; stacks: StackReview[] }>();
-  const add = (key: string, clusters: [string, string] | undefined, s: StackReview) => {
+  const groups = new Map<string, { clusters?: [string, string]; stacks: StackReview[]; source?: string; standby?: string }>();
+  const add = (key: string, clusters: [string, string] | undefined, s: StackReview, roles: { source?: string; standby?: string } = {}) => {
     const g = groups.get(key) ?? { clusters, stacks: [] };
     if (!g.stacks.includes(s)) g.stacks.push(s);
+    g.source ??= roles.source;
+    g.standby ??= roles.standby;
     groups.set(key, g);
   };
   for (const s of reviews) {
     if (s.links.length === 0) add(`stack\u0000${s.stack}`, undefined, s);
     s.links.forEach(([me, other], i) => {
       const pair = [me, other].sort() as [string, string];
-      add(`pair\u0000${s.linkIds?.[i] ?? `${pair[0]}\u0000${pair[1]}`}`, pair, s);
+      const role = s.linkRoles?.[i];
+      const roles = role === 'source' ? { source: me, standby: other } : role === 'standby' ? { source: other, standby: me } : {};
+      add(`pair\u0000${s.linkIds?.[i] ?? `${pair[0]}\u0000${pair[1]}`}`, pair, s, roles);
     });
   }
-  return [...groups.values()].map(({ clusters, stacks }) => {
+  return [...groups.values()].map(({ clusters, stacks, source, standby }) => {
     const resources = stacks.flatMap((s) => s.resources);
     const given = new Set(stacks.map((s) => s.cluster));
+    const created = new Set(stacks.flatMap((s) => s.created ?? []));
     const events = unique(resources
       .map((r) => r.event)
       .filter((e): e is RoleEvent => e !== undefined && (!clusters || eventClusters(e).every((c) => clusters.includes(c))))
       .map((e) => eventText(e, given)));
-    const config = configuration(resources);
-    const headline = events.length > 0 ? events.join('; ') : `no role change; ${config.length > 0 ? `configuration only: ${config.join(', ')}` : 'no changes'}`;
+    const fresh = clusters ? newLink(source, standby, created, given) : created.has(stacks[0].cluster) ? `NEW CLUSTER ${stacks[0].cluster} bootstraps` : undefined;
+    // on a first deploy the new clusters' resources, and the link's steps created with them, are
+    // the NEW one; what else changes (on a running source) is counted as configuration
+    const config = configuration(fresh ? resources.filter((r) => !r.fresh && !(r.action === 'create' && (r.kind === 'role' || r.kind === 'link-slots'))) : resources);
+    const headline = fresh
+      ? [fresh, ...events].join('; ') + (config.length > 0 ? `; configuration: ${config.join(', ')}` : '')
+      : events.length > 0 ? events.join('; ') : `no role change; ${config.length > 0 ? `configuration only: ${config.join(', ')}` : 'no changes'}`;
     return { name: clusters ? listed(clusters) : stacks[0].stack, clusters, stacks: stacks.map((s) => s.stack), headline };
   });
+}
+
+/**
+ * The headline of a link whose clusters the plans create (both: a first deploy; one: a cluster
+ * added to a running one), from the source and the standby its role steps name; undefined when
+ * neither is new.
+ */
+function newLink(source: string | undefined, standby: string | undefined, created: ReadonlySet<string>, given: ReadonlySet<string>): string | undefined {
+  if (source === undefined || standby === undefined) return undefined;
+  const missing = (c: string) => (given.has(c) ? '' : ` (${c}'s plan is not among these)`);
+  if (created.has(source) && created.has(standby)) return `NEW ENVIRONMENT: ${source} bootstraps as the source, ${standby} follows it (its standby leader clones from ${source} across the link)`;
+  if (created.has(standby)) return `NEW STANDBY CLUSTER ${standby} follows ${source}${missing(source)}`;
+  if (created.has(source)) return `NEW SOURCE CLUSTER ${source} bootstraps, ${standby} follows it${missing(standby)}`;
+  return undefined;
 }
 
 export function reviewMarkdown(reviews: readonly StackReview[]): string {

@@ -3,10 +3,14 @@
  * examples/two-dc.yaml (and parses without a warning), every relative link of README.md and
  * docs/*.md reaches a file (and a heading, when it names one), every `npm run` it mentions is a
  * script, the test command is the one CI runs, and every rule id is explained in
- * docs/troubleshooting.md. Reads files only; writes none.
+ * docs/troubleshooting.md. Also: the pages that run `npx cdktf` keep it offline, the files the
+ * README's commands write are ignored by git, the attributes docs/composition.md lists are the
+ * constructs', and the app of docs/getting-started.md (cdktf.json, tsconfig.json, main.ts)
+ * type-checks against the package's API. Reads files only; writes none.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as ts from 'typescript';
 import { ERROR_RULES, WARNING_RULES } from '../../constructs/rules';
 import { parseTopology } from '../../stacks/topology-file';
 
@@ -111,6 +115,84 @@ describe('the documentation', () => {
     const readme = read(README);
     expect(readme.split(command).length - 1).toBe(1);
     expect(readme.split('\n').map((l) => l.trim())).toContain(command);
+  });
+
+  test('every page whose commands run `npx cdktf` exports the variables that keep its CLI offline; the README before its first one', () => {
+    const EXPORT = 'export CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true';
+    const running = PAGES.filter((page) => codeBlocks(read(page), 'sh').some((b) => /^npx cdktf /m.test(b)));
+    expect(running).toEqual(expect.arrayContaining([README, 'docs/getting-started.md']));
+    expect(running.filter((page) => !read(page).includes(EXPORT))).toEqual([]);
+    const commands = codeBlocks(read(README), 'sh').find((b) => /^npx cdktf /m.test(b))!.split('\n');
+    const exported = commands.findIndex((l) => l.startsWith(EXPORT));
+    expect(exported).toBeGreaterThanOrEqual(0);
+    expect(exported).toBeLessThan(commands.findIndex((l) => l.startsWith('npx cdktf ')));
+  });
+
+  test("what the README's commands write in the checkout (saved plans, the review) is ignored by git", () => {
+    const ignored = read('.gitignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    // a root-level pattern (/x) or a name pattern, * for any characters but /
+    const matches = (file: string) => ignored.some((p) => new RegExp(`^${p.replace(/^\//, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`).test(p.startsWith('/') ? file : path.posix.basename(file)));
+    // each command's redirections, its comment left out
+    const written = codeBlocks(read(README), 'sh').flatMap((b) => b.split('\n').flatMap((l) => [...l.replace(/\s#.*$/, '').matchAll(/(?<![-=])>\s*([^\s>|&;]+)/g)].map((m) => m[1])));
+    expect(written).toEqual(expect.arrayContaining(['plan-dc1.json', 'review.md']));
+    expect(written.filter((f) => !matches(f))).toEqual([]);
+    expect(['plan-dc2.json', 'x.tfplan'].filter((f) => !matches(f))).toEqual([]);
+  });
+
+  test("docs/composition.md names every attribute of StandbyLink and every key buildStandbyStacks returns", () => {
+    /** The `readonly` members declared at the top level of a class or interface body. */
+    const members = (file: string, opening: string) => {
+      const text = read(file);
+      const start = text.indexOf(opening);
+      expect(start).toBeGreaterThanOrEqual(0);
+      const body = text.slice(start, text.indexOf('\n}', start));
+      return [...body.matchAll(/^ {2}readonly (\w+)\??:/gm)].map((m) => m[1]);
+    };
+    const link = members('constructs/standby-link.ts', 'export class StandbyLink ');
+    const built = members('stacks/standby-stacks.ts', 'export interface StandbyStacks ');
+    expect(link).toEqual(expect.arrayContaining(['sourceCluster', 'standbyCluster', 'slotName', 'sourceHosts', 'state', 'promotion', 'roles', 'linkSlots', 'reseed', 'resolved']));
+    expect(built).toEqual(['stacks', 'clusters', 'link', 'primaryStack', 'standbyStack', 'primary', 'standby']);
+    const page = read('docs/composition.md');
+    expect([...link, ...built].filter((name) => !page.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  describe("docs/getting-started.md's own app", () => {
+    const page = read('docs/getting-started.md');
+    const json = codeBlocks(page, 'json').map((b) => JSON.parse(b) as Record<string, any>);
+
+    test('cdktf.json: the keys of this repository\'s, an app command that compiles and runs main.ts', () => {
+      const cdktf = json.find((j) => 'app' in j)!;
+      const ours = JSON.parse(read('cdktf.json')) as Record<string, unknown>;
+      expect(Object.keys(cdktf).filter((k) => !(k in ours))).toEqual([]);
+      expect(cdktf).toMatchObject({ language: 'typescript', app: 'npx tsc && node main.js', sendCrashReports: 'false' });
+      const tsconfig = json.find((j) => 'compilerOptions' in j)!;
+      expect(tsconfig).toMatchObject({ compilerOptions: { module: 'commonjs' }, include: ['main.ts'] });
+      expect(tsconfig.compilerOptions.outDir).toBeUndefined(); // main.js beside main.ts, as the app command runs it
+    });
+
+    test('main.ts: type-checks against the package, prints a TopologyError, writes the rendered files after the synth, reads the roles from the link', () => {
+      const main = codeBlocks(page, 'ts').find((b) => b.includes('writeRenderedFiles('))!;
+      expect(main).toContain("from 'patroni-standby-cdktf'");
+      expect(main).toMatch(/err instanceof TopologyError/);
+      expect(main).toMatch(/process\.exitCode = 1/);
+      expect(main.indexOf('app.synth()')).toBeLessThan(main.indexOf('writeRenderedFiles(app, app.outdir)'));
+      expect(main).toMatch(/link\.sourceCluster/);
+      expect(main).not.toMatch(/\.dc[12]\b|\['dc[12]'\]/);
+      // compiled in memory, the package's name standing for this repository's entry (index.ts)
+      const tsconfig = json.find((j) => 'compilerOptions' in j)!;
+      const { options, errors } = ts.convertCompilerOptionsFromJson({ ...tsconfig.compilerOptions, noEmit: true }, ROOT);
+      expect(errors).toEqual([]);
+      const file = path.join(ROOT, 'getting-started-main.ts');
+      const source = main.replace("from 'patroni-standby-cdktf'", `from ${JSON.stringify(path.join(ROOT, 'index'))}`);
+      const host = ts.createCompilerHost(options);
+      const { getSourceFile, fileExists, readFile } = host;
+      host.getSourceFile = (name, version, ...rest) => (name === file ? ts.createSourceFile(name, source, version) : getSourceFile.call(host, name, version, ...rest));
+      host.fileExists = (name) => name === file || fileExists.call(host, name);
+      host.readFile = (name) => (name === file ? source : readFile.call(host, name));
+      const program = ts.createProgram([file], options, host);
+      const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? path.relative(ROOT, d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      expect(problems).toEqual([]);
+    }, 60_000);
   });
 
   test('docs/troubleshooting.md explains every synth rule, by its id', () => {

@@ -1,7 +1,8 @@
 /**
  * The plan review (ops/plan-review.ts) on plans made from two synths of the stacks (before and
  * after a topology change): what it says Patroni will do, what it marks for attention, which data
- * center each step touches, the headline of each environment, and the Markdown. Also: plans made
+ * center each step touches, the headline of each environment, and the Markdown; a first deploy
+ * (clusters the plans create whole: a new environment, a standby added to a running source). Also: plans made
  * by the previous version (link_... names), constructs composed under other ids, plans with
  * fields missing, and the command's exit codes. The end-to-end walkthrough runs it on plans that
  * Terraform saved.
@@ -142,6 +143,91 @@ test('a member added', () => {
   const r = review((t) => t.primary.nodes.push({ name: 'so4', host: '192.168.122.44' }));
   expect(texts(r.primary, 'member so4')).toEqual(['ATTENTION member so4 (192.168.122.44) added: its file is written and Patroni started on it; it joins as a replica (cloned from the leader)']);
   expect(texts(r.standby, 'DCS patch').join('\n')).toContain('pg_hba line added: `host replication replicator 192.168.122.44/32 scram-sha-256`');
+});
+
+describe('a first deploy: clusters the plans create whole', () => {
+  /** The article's clusters as fra (the source) and ber, in the clusters: layout. */
+  const fraBer = () => {
+    const t = articleTopology();
+    return parseTopology(stringify({ clusters: { fra: t.primary, ber: t.standby }, link: { ...t.link, source: 'fra' } }), 'fra-ber.yaml').topology;
+  };
+  /** The same clusters composed by hand: fra alone in stack east, or with ber in stack west and the link. */
+  const composed = (withStandby: boolean) => {
+    const t = articleTopology();
+    const app = Testing.app();
+    const east = new TerraformStack(app, 'east');
+    const fra = new PatroniCluster(east, 'cluster', { name: 'fra', ...t.primary });
+    if (!withStandby) return { east: JSON.parse(Testing.synth(east)) as TfJson };
+    const west = new TerraformStack(app, 'west');
+    const ber = new PatroniCluster(west, 'cluster', { name: 'ber', ...t.standby });
+    new StandbyLink(west, 'link', { clusters: [fra, ber], source: fra, ...t.link });
+    return { east: JSON.parse(Testing.synth(east)) as TfJson, west: JSON.parse(Testing.synth(west)) as TfJson };
+  };
+
+  test('a new environment: the headline says what bootstraps and what follows; the first member bootstraps, the standby leader clones across the link, the others join as replicas; nothing for attention', () => {
+    const a = synthTopology(fraBer());
+    const plans = { fra: planBetween(undefined, a.primary), ber: planBetween(undefined, a.standby) };
+    const members = membersByAddress([plans.fra, plans.ber]);
+    const fra = reviewPlan('fra', plans.fra, (ip) => members.get(ip));
+    const ber = reviewPlan('ber', plans.ber, (ip) => members.get(ip));
+    expect([fra.created, ber.created]).toEqual([['fra'], ['ber']]);
+    expect(headlines(fra, ber)).toEqual(['ber and fra: NEW ENVIRONMENT: fra bootstraps as the source, ber follows it (its standby leader clones from fra across the link)']);
+    expect(texts(fra, 'member so1')).toEqual(['member so1 (192.168.122.237) created with its cluster: its file is written and Patroni started on it; it bootstraps the cluster with initdb (or the member that starts before it does)']);
+    expect(texts(fra, 'member so2')).toEqual(['member so2 (192.168.122.93) created with its cluster: its file is written and Patroni started on it; it joins as a replica (cloned from the leader)']);
+    expect(texts(ber, 'member ta1')).toEqual(['member ta1 (192.168.122.97) created with its cluster: its file is written and Patroni started on it; as the standby leader it clones from fra across the link (or the member that starts before it does)']);
+    expect(texts(ber, 'member ta3')).toEqual(['member ta3 (192.168.122.172) created with its cluster: its file is written and Patroni started on it; it joins as a replica (cloned from the standby leader)']);
+    expect(texts(fra, 'role step')).toEqual(["created: when link.source changes later, the new source's role step runs the role change; now this one checks that fra is the source and ber follows it, and changes nothing when the clusters are new or already so"]);
+    expect(texts(ber, 'role step')).toEqual(["created: when link.source changes later, the new source's role step runs the role change; now this one checks that ber follows fra, and changes nothing when the clusters are new or already so"]);
+    expect(texts(fra, 'DCS patch')).toEqual([
+      "the new cluster's dynamic configuration: 3 parameters (archive_command, archive_mode, work_mem), 17 pg_hba lines, ttl 30, loop_wait 10, retry_timeout 10, maximum_lag_on_failover 1048576; its members' bootstrap.dcs has the same, so fra starts with it (nothing to reload or restart)",
+      'slot my_standby_cluster_slot created on fra: it retains WAL for its consumer from now on',
+    ]);
+    expect(texts(ber, 'DCS patch')).toContain('standby_cluster: ber starts as a standby cluster, its standby leader following 192.168.122.237,192.168.122.93,192.168.122.128 through my_standby_cluster_slot');
+    expect(headings(fra)).toEqual(['DCS patch of fra: create', "link slots (in fra's stack; inactive): create", 'member so1 of fra: create', 'member so2 of fra: create', 'member so3 of fra: create', "role step (in fra's stack; touches ber and fra): create"]);
+    expect(headings(ber)).toContain("role step (in ber's stack; touches ber and fra): create");
+    expect([...fra.resources, ...ber.resources].every((r) => r.fresh === true)).toBe(true);
+    expect(needsAttention([fra, ber])).toBe(false);
+    expect(reviewMarkdown([fra, ber])).toMatch(/^## Patroni plan review\n\n- \*\*ber and fra\*\* \(stacks `fra`, `ber`\): NEW ENVIRONMENT: fra bootstraps as the source, ber follows it \(its standby leader clones from fra across the link\)\n\nNothing here needs a reviewer's attention\.\n/);
+  });
+
+  test("a standby cluster added to a running source: NEW STANDBY CLUSTER, and the source's own changes counted as configuration", () => {
+    const b = composed(false);
+    const a = composed(true);
+    const east = reviewPlan('east', planBetween(b.east, a.east));
+    const west = reviewPlan('west', planBetween(undefined, a.west!));
+    expect([east.created, west.created]).toEqual([[], ['ber']]);
+    expect(headlines(east, west)).toEqual(['ber and fra: NEW STANDBY CLUSTER ber follows fra; configuration: 3 member files rewritten without a reload, DCS patch of fra changed']);
+    expect(headlines(west)).toEqual(["ber and fra: NEW STANDBY CLUSTER ber follows fra (fra's plan is not among these)"]);
+    expect(texts(west, 'member ta1')).toEqual(['member ta1 (192.168.122.97) created with its cluster: its file is written and Patroni started on it; as the standby leader it clones from fra across the link (or the member that starts before it does)']);
+    expect(texts(east, 'DCS patch')).toContain('slot my_standby_cluster_slot created on fra: it retains WAL for its consumer from now on');
+    expect(texts(east, 'DCS patch')).toContain('pg_hba line added: `host replication replicator 192.168.122.97/32 scram-sha-256`');
+    expect(texts(east, 'role step')).toEqual(["created: when link.source changes later, the new source's role step runs the role change; now this one checks that fra is the source and ber follows it, and changes nothing when the clusters are new or already so"]);
+    expect(needsAttention([east, west])).toBe(false);
+    // a cluster of its own, new: it bootstraps
+    expect(headlines(reviewPlan('east', planBetween(undefined, b.east)))).toEqual(['east: NEW CLUSTER fra bootstraps']);
+  });
+
+  test('a member added to a running standby cluster: marked, cloned from the standby leader', () => {
+    const r = review((t) => t.standby.nodes.push({ name: 'ta4', host: '192.168.122.44' }));
+    expect(r.standby.created).toEqual([]);
+    expect(texts(r.standby, 'member ta4')).toEqual(['ATTENTION member ta4 (192.168.122.44) added: its file is written and Patroni started on it; it joins as a replica (cloned from the standby leader)']);
+    expect(headlines(r.primary, r.standby)[0]).toMatch(/^primary and standby: no role change; configuration only: 1 member added, /);
+  });
+
+  test('both clusters in one stack: each member named after its own cluster, both new', () => {
+    const t = articleTopology();
+    const app = Testing.app();
+    const env = new TerraformStack(app, 'payments-db');
+    const fra = new PatroniCluster(env, 'fra', { name: 'fra', ...t.primary });
+    const ber = new PatroniCluster(env, 'ber', { name: 'ber', ...t.standby });
+    new StandbyLink(env, 'dr', { clusters: [fra, ber], source: fra, ...t.link });
+    const s = reviewPlan('payments-db', planBetween(undefined, JSON.parse(Testing.synth(env))));
+    expect(s.created).toEqual(['ber', 'fra']);
+    expect(headlines(s)).toEqual(['ber and fra: NEW ENVIRONMENT: fra bootstraps as the source, ber follows it (its standby leader clones from fra across the link)']);
+    expect(headings(s)).toEqual(expect.arrayContaining(['member so1 of fra: create', 'member ta1 of ber: create']));
+    expect(texts(s, 'member so1')).toEqual([expect.stringMatching(/; it bootstraps the cluster with initdb \(or the member that starts before it does\)$/)]);
+    expect(texts(s, 'member ta1')).toEqual([expect.stringMatching(/; as the standby leader it clones from fra across the link/)]);
+  });
 });
 
 test('the promotion variant: the detach and its gate; a disaster promotion says what is lost; the headline names the promoted cluster', () => {
@@ -299,6 +385,27 @@ describe('plans with fields missing', () => {
     expect(md).toContain('a member whose name is not in the plan: parameter max_connections set to 200');
     expect(md).toContain('ttl set to 30 (dynamic configuration, no restart)');
     expect(md).toContain("- **dc1**: SWITCHOVER dc1 -> the other cluster (run from its stack, whose plan is not among these)");
+  });
+
+  test('a first deploy with fields missing: still no placeholder, and what it knows', () => {
+    const plan: Plan = {
+      resource_changes: [
+        rc('cluster_node-a_config_11111111', ['create'], null, {}),
+        rc('cluster_node-b_config_22222222', ['create'], null, { member: 'b' }),
+        rc('cluster_dcs-patch_apply_33333333', ['create'], null, { patch_json: '{"standby_cluster": {}}' }),
+        rc('cluster_role_apply_44444444', ['create'], null, { role_config: '{"me": {"name": "ber"}, "other": {}}' }),
+      ],
+    };
+    const s = reviewPlan('ber', plan);
+    const md = reviewMarkdown([s]);
+    expect(prose(md)).not.toMatch(PLACEHOLDER);
+    expect(s.created).toEqual(['ber']);
+    expect(headlines(s)).toEqual(['ber: NEW CLUSTER ber bootstraps']);
+    expect(md).toContain("- the new cluster's dynamic configuration; its members' bootstrap.dcs has the same, so ber starts with it (nothing to reload or restart)");
+    expect(md).toContain('- standby_cluster: ber starts as a standby cluster, its standby leader following its source through no slot');
+    expect(md).toContain('- member a created with its cluster: its file is written and Patroni started on it; it bootstraps the cluster with initdb (or the member that starts before it does)');
+    expect(md).toContain('- member b created with its cluster: its file is written and Patroni started on it; it joins as a replica (cloned from the leader)');
+    expect(md).toContain("- created: when link.source changes later, the new source's role step runs the role change; now this one checks that the roles are as the topology says, and changes nothing when the clusters are new or already so");
   });
 });
 
