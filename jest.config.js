@@ -5,6 +5,8 @@ const common = {
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false } }] },
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/cdktf.out/', '<rootDir>/.stryker-tmp', '<rootDir>/.tools/'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.tools/'],
+  // the bundled programs a synthesized stack ships (dist/programs), made from the runtime
+  globalSetup: '<rootDir>/test/setup-programs.cjs',
 };
 module.exports = {
   projects: [

@@ -51,10 +51,10 @@ export interface MutationSummary {
 export const AREAS: { area: string; match: (file: string) => boolean }[] = [
   { area: 'planners (constructs/planners)', match: (f) => f.startsWith('constructs/planners/') },
   { area: 'rules (constructs/rules.ts)', match: (f) => f === 'constructs/rules.ts' },
-  { area: 'programs Terraform runs (programs/)', match: (f) => f.startsWith('programs/') },
+  { area: 'programs Terraform runs (runtime/)', match: (f) => f.startsWith('runtime/') },
 ];
 
-/** The gate's functions in programs/link-health.cjs: every surviving mutant there is explained. */
+/** The gate's functions in runtime/link-health.ts: every surviving mutant there is explained. */
 export const GATE_FUNCTIONS = ['gate', 'allReplayed', 'standbyConfig', 'inFlightNote', 'runGate', 'formatGate', '(program entry)'];
 
 function enclosingFunction(source: string, line: number): string | undefined {
@@ -165,11 +165,11 @@ export function testingMarkdown(summary: MutationSummary, explanations: Explanat
     out.push(`| ${a.area} | ${a.killed} | ${a.timedOut} | ${a.survived} | ${a.noCoverage} | ${a.score}% | ${a.score >= 80 ? 'met (80%)' : '**not met** (80%)'} |`);
   }
   out.push('', 'The score counts a timed-out mutant as caught (the fault made a test hang until Stryker stopped it).', '');
-  const gate = summary.survivors.filter((s) => s.file === 'programs/link-health.cjs' && s.inFunction && GATE_FUNCTIONS.includes(s.inFunction));
+  const gate = summary.survivors.filter((s) => s.file === 'runtime/link-health.ts' && s.inFunction && GATE_FUNCTIONS.includes(s.inFunction));
   out.push('## Surviving mutants in the promotion gate', '');
   if (gate.length === 0) {
     out.push('None: every mutant of the gate (`gate`, `allReplayed`, `standbyConfig`, `inFlightNote`, `runGate`,');
-    out.push('`formatGate` and the program entry in programs/link-health.cjs) is killed by a unit test.');
+    out.push('`formatGate` and the program entry in runtime/link-health.ts) is killed by a unit test.');
   } else {
     out.push('| line | function | mutant | original | why no test kills it |');
     out.push('| ---: | --- | --- | --- | --- |');

@@ -2,7 +2,7 @@
  * A DCS configuration patch as a planned resource: its input is the JSON body (so a plan shows
  * what changes in the cluster's dynamic configuration); it applies the body with Patroni's
  * REST API `PATCH /config`, trying each node, and verifies it with `GET /config`. What the body
- * no longer names is removed from the running cluster (programs/apply-config-patch.cjs).
+ * no longer names is removed from the running cluster (runtime/apply-config-patch.ts).
  *
  * A step may be made to run first, in the same provisioner (the promotion gate before the
  * detach): then nothing runs between the two, and every attempt of the patch, a retry included,
@@ -13,6 +13,7 @@ import { Lazy, TerraformResource } from 'cdktf';
 import { contentHash, deferredString, escapeTemplate, planResource } from './patroni-node';
 import { ResolvedCluster } from './resolve';
 import { shippedProgram } from './scripts';
+import { PatchConfig, ProgramName, PROGRAMS } from '../runtime/contract';
 
 export interface DcsConfigPatchProps {
   readonly cluster: ResolvedCluster;
@@ -35,11 +36,11 @@ export interface DcsConfigPatchProps {
 
 /** A program that runs right before the patch, in the same provisioner; it fails the patch by failing. */
 export interface PatchPreStep {
-  /** File name of the program in programs/ (shipped with the stack). */
-  readonly program: string;
+  /** The program (shipped with the stack); its configuration travels in its contract's variable. */
+  readonly program: ProgramName;
   readonly args: string;
-  /** A value shown in the plan and handed to the program as the environment variable `env`. */
-  readonly input: { readonly key: string; readonly env: string; readonly value: string };
+  /** Its configuration: shown in the plan under `key`, handed to the program in its variable. */
+  readonly input: { readonly key: string; readonly value: string };
 }
 
 export class DcsConfigPatch extends Construct {
@@ -48,13 +49,13 @@ export class DcsConfigPatch extends Construct {
   private readonly attr: 'input' | 'triggers';
   private readonly scriptFile: string;
   private preStep?: { file: string; step: PatchPreStep };
-  private readonly guards: string[] = [];
-  private hotStandbySource?: string;
+  private readonly guards: (readonly string[])[] = [];
+  private hotStandbySource?: readonly string[];
 
   constructor(scope: Construct, id: string, props: DcsConfigPatchProps) {
     super(scope, id);
     this.props = props;
-    this.scriptFile = shippedProgram(this, 'apply-config-patch.cjs');
+    this.scriptFile = shippedProgram(this, 'patch');
     const kind = props.cluster.deploy.resourceKind;
     this.attr = kind === 'null_resource' ? 'triggers' : 'input';
     const json = deferredString(() => escapeTemplate(props.renderJson()));
@@ -88,7 +89,7 @@ export class DcsConfigPatch extends Construct {
    * @internal
    */
   guardSlotsFor(endpoints: readonly string[]): void {
-    this.guards.push(endpoints.join(','));
+    this.guards.push(endpoints);
   }
 
   /**
@@ -98,31 +99,39 @@ export class DcsConfigPatch extends Construct {
    * @internal
    */
   compareHotStandbyWith(endpoints: readonly string[]): void {
-    this.hotStandbySource = endpoints.join(',');
+    this.hotStandbySource = endpoints;
+  }
+
+  /**
+   * The patch program's configuration (runtime/contract.ts); the body travels apart, from the input.
+   * @internal
+   */
+  patchConfig(): PatchConfig {
+    const p = this.props;
+    const c = p.cluster;
+    return {
+      label: p.label,
+      endpoints: [...p.endpoints],
+      timeoutSeconds: p.timeoutSeconds ?? c.deploy.patchTimeoutSeconds,
+      sections: p.sections ?? 'all',
+      strict: c.mode === 'managed',
+      optional: p.optional ?? false,
+      guardStandby: this.guards.map((g) => [...g]),
+      hotStandbySource: [...(this.hotStandbySource ?? [])],
+      ...(c.patroni.restApiUsername ? { restUser: c.patroni.restApiUsername } : {}),
+      restPasswordEnv: c.patroni.restApiPasswordEnv,
+    };
   }
 
   private localExec(): Record<string, unknown> {
-    const p = this.props;
-    const c = p.cluster;
     const patch = `node "${this.scriptFile}"`;
     const env: Record<string, string> = {
-      PATRONI_PATCH: `\${self.${this.attr}.patch_json}`,
-      PATRONI_ENDPOINTS: `\${self.${this.attr}.endpoints}`,
-      PATRONI_PATCH_LABEL: p.label,
-      PATRONI_PATCH_TIMEOUT: String(p.timeoutSeconds ?? c.deploy.patchTimeoutSeconds),
+      [PROGRAMS.patch.bodyEnv]: `\${self.${this.attr}.patch_json}`,
+      [PROGRAMS.patch.configEnv]: escapeTemplate(JSON.stringify(this.patchConfig())),
     };
-    if (p.sections !== undefined && p.sections !== 'all') env.PATRONI_PATCH_SECTIONS = p.sections;
-    if (c.mode === 'managed') env.PATRONI_PATCH_STRICT = '1';
-    if (this.guards.length > 0) env.PATRONI_PATCH_GUARD_STANDBY = this.guards.join(';');
-    if (p.optional) env.PATRONI_PATCH_OPTIONAL = '1';
-    if (this.hotStandbySource) env.PATRONI_PATCH_HOT_STANDBY_SOURCE = this.hotStandbySource;
-    if (c.patroni.restApiUsername) {
-      env.PATRONI_RESTAPI_USERNAME = c.patroni.restApiUsername;
-      env.PATRONI_RESTAPI_PASSWORD_ENV = c.patroni.restApiPasswordEnv;
-    }
     if (!this.preStep) return { command: patch, environment: env };
     const { file, step } = this.preStep;
-    env[step.input.env] = `\${self.${this.attr}.${step.input.key}}`;
+    env[PROGRAMS[step.program].configEnv] = `\${self.${this.attr}.${step.input.key}}`;
     return { command: `node "${file}" ${step.args} && ${patch}`, environment: env };
   }
 }

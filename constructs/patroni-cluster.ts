@@ -8,8 +8,8 @@
  */
 import { Construct } from 'constructs';
 import { ITerraformDependable, TerraformResource } from 'cdktf';
-import { DcsConfigPatch } from './dcs-config-patch';
-import { PatroniNode } from './patroni-node';
+import { DcsConfigPatch, PatchPreStep } from './dcs-config-patch';
+import { addDependency, PatroniNode } from './patroni-node';
 import { configPatch, JsonObject, LinkContribution } from './planners/dynamic-config';
 import { renderNodeYaml } from './planners/patroni-yaml';
 import { resolveCluster, ResolvedCluster, restUrl } from './resolve';
@@ -31,6 +31,18 @@ export interface RenderedFile {
   /** Relative path, `<cluster id>/<file>`. */
   readonly path: string;
   readonly content: string;
+}
+
+/** What a link adds to one of its clusters (PatroniCluster.join). @internal */
+export interface LinkMember {
+  /** The link's construct path. */
+  readonly link: string;
+  readonly role: 'source' | 'standby';
+  readonly contribution: LinkContribution;
+  /** The other cluster's REST endpoints. */
+  readonly peerEndpoints: readonly string[];
+  /** Whether the link follows (not detached). */
+  readonly following: boolean;
 }
 
 export class PatroniCluster extends Construct {
@@ -109,13 +121,47 @@ export class PatroniCluster extends Construct {
   }
 
   /**
-   * Called by a link: its slot, pg_hba lines or standby_cluster block join this cluster's configuration.
+   * What a link adds to this cluster, declared here in one place (StandbyLink is the only caller):
+   * its contribution to the configuration (slot and pg_hba lines on the source; the
+   * standby_cluster block, pg_hba lines and parameters on the standby), and what the cluster's
+   * patch must know of the other cluster. Returns the cluster's patch.
    * @internal
    */
-  addLinkContribution(contribution: LinkContribution): DcsConfigPatch {
-    this.contributions.push(contribution);
+  join(member: LinkMember): DcsConfigPatch {
+    if (member.role === 'standby') this.linkedBy = member.link;
+    this.contributions.push(member.contribution);
     this.rendered.clear();
-    return this.ensurePatch();
+    const patch = this.ensurePatch();
+    // a slot the standby's running configuration still names is never removed by the source's patch
+    if (member.role === 'source') patch.guardSlotsFor(member.peerEndpoints);
+    // what synth cannot know (an existing source's running values) is compared at apply time
+    else if (member.following) patch.compareHotStandbyWith(member.peerEndpoints);
+    return patch;
+  }
+
+  /**
+   * A step that must run before this cluster's members' files and its patch (its role step, a
+   * promotion's detach): a refused step leaves both as they were. With a gate, the patch runs
+   * the gate first too (every attempt, a retry included).
+   * @internal
+   */
+  runsAfter(step: TerraformResource, gate?: PatchPreStep): void {
+    for (const r of this.nodeResources) addDependency(r, step);
+    if (!this.patch) return;
+    if (gate) this.patch.runFirst(gate);
+    addDependency(this.patch.resource, step);
+  }
+
+  /**
+   * A re-seed reset the cluster's DCS state to its files' bootstrap section: the patch runs
+   * again once its wait is over, with the generation in its trigger.
+   * @internal
+   */
+  reseededBy(wait: TerraformResource, generation: string): void {
+    if (!this.patch) return;
+    addDependency(this.patch.resource, wait);
+    const kind = this.resolved.deploy.resourceKind;
+    this.patch.resource.addOverride(`${kind === 'null_resource' ? 'triggers' : 'triggers_replace'}.reseed_generation`, generation);
   }
 
   private memo(key: string, render: () => string): string {

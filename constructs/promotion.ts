@@ -1,7 +1,7 @@
 /**
  * What the promotion variant (a detached link) adds to the standby stack:
  *  - the detach (`PATCH /config {"standby_cluster": null}`), a planned resource of its own whose
- *    provisioner runs the gate (programs/link-health.cjs) first: a refusal fails it with nothing
+ *    provisioner runs the gate (runtime/link-health.ts) first: a refusal fails it with nothing
  *    sent, and every attempt, a retry an hour later included, runs the gate again right before it;
  *  - the standby members' files (which only lose the standby_cluster block of bootstrap.dcs) are
  *    written, and Patroni reloaded, after the detach: a refused gate leaves every file as it was,
@@ -13,7 +13,6 @@
  */
 import { Construct } from 'constructs';
 import { DcsConfigPatch, PatchPreStep } from './dcs-config-patch';
-import { addDependency } from './patroni-node';
 import { linkHealthConfig } from './planners/link';
 import { PatroniCluster } from './patroni-cluster';
 import { ResolvedLink } from './resolve';
@@ -33,13 +32,15 @@ export class Promotion extends Construct {
   readonly detach: DcsConfigPatch;
   /** The gate's configuration (no password), as the plan shows it. */
   readonly gateConfig: string;
+  /** The gate, which also runs before the standby cluster's own patch (it carries standby_cluster: null too). @internal */
+  readonly gate: PatchPreStep;
 
   constructor(scope: Construct, id: string, props: PromotionProps) {
     super(scope, id);
     const { primary, standby, link } = props;
     const names = props.names ?? { primary: primary.name, standby: standby.name };
     this.gateConfig = JSON.stringify(linkHealthConfig(link, primary.resolved, standby.resolved, names));
-    const gate: PatchPreStep = { program: 'link-health.cjs', args: 'gate', input: { key: 'gate_config', env: 'LINK_HEALTH_CONFIG', value: this.gateConfig } };
+    const gate: PatchPreStep = { program: 'health', args: 'gate', input: { key: 'gate_config', value: this.gateConfig } };
     this.detach = new DcsConfigPatch(this, 'detach', {
       cluster: standby.resolved,
       clusterName: names.standby,
@@ -49,8 +50,6 @@ export class Promotion extends Construct {
       renderJson: () => JSON.stringify({ standby_cluster: null }, null, 2),
     });
     this.detach.runFirst(gate);
-    for (const r of standby.nodeResources) addDependency(r, this.detach.resource);
-    standby.dcsPatch!.runFirst(gate);
-    addDependency(standby.dcsPatch!.resource, this.detach.resource);
+    this.gate = gate;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A re-seed of the standby cluster (`link.reseed`), as planned resources of the standby's stack,
  * each replaced when the generation changes, in this order whatever is deployed:
- *   gate      (pipeline, programs/reseed.cjs): refuses, with nothing touched, unless the cluster
+ *   gate      (pipeline, runtime/reseed.ts): refuses, with nothing touched, unless the cluster
  *             is a standby cluster whose standby leader cannot stream from a reachable source
  *             leader; prints what the standby had; renews an invalidated link slot on the source;
  *   set-aside (each member's host): stops Patroni, sets the data directory aside (never deleted);
@@ -13,12 +13,13 @@
  */
 import { Construct } from 'constructs';
 import { TerraformResource } from 'cdktf';
-import { addDependency, escapeTemplate, planResource } from './patroni-node';
+import { escapeTemplate, planResource } from './patroni-node';
 import { PatroniCluster } from './patroni-cluster';
 import { sshConnection } from './planners/provisioners';
 import { dcsResetCommand, ReseedConfig, reseedStartCommand, setAsideCommand } from './planners/reseed';
 import { ResolvedNode } from './resolve';
 import { shippedProgram } from './scripts';
+import { PROGRAMS } from '../runtime/contract';
 
 export interface ReseedProps {
   /** The standby cluster (re-seeded). */
@@ -47,7 +48,7 @@ export class Reseed extends Construct {
         kind,
         { scope: resolved.scope, generation, reseed_config: escapeTemplate(json) },
         { generation },
-        [{ type: 'local-exec', command: `node "${shippedProgram(this, 'reseed.cjs')}" ${phase}`, environment: { RESEED_CONFIG: `\${self.${attr}.reseed_config}` } }],
+        [{ type: 'local-exec', command: `node "${shippedProgram(this, 'reseed')}" ${phase}`, environment: { [PROGRAMS.reseed.configEnv]: `\${self.${attr}.reseed_config}` } }],
         { dependsOn: after },
       ).resource;
     const onHost = (name: string, node: ResolvedNode, command: string, after: TerraformResource[]) =>
@@ -70,12 +71,5 @@ export class Reseed extends Construct {
     const reset = onHost('dcs-reset', first, dcsResetCommand(resolved, first), setAside);
     const starts = resolved.nodes.map((n) => onHost(`${n.name}-start`, n, reseedStartCommand(resolved, n), [reset]));
     this.wait = program('wait', starts);
-    // the DCS configuration was reset to the files' bootstrap section: the cluster's patch runs
-    // again once the members stream, with this generation in its trigger
-    const patch = cluster.dcsPatch;
-    if (patch) {
-      addDependency(patch.resource, this.wait);
-      patch.resource.addOverride(`${kind === 'null_resource' ? 'triggers' : 'triggers_replace'}.reseed_generation`, generation);
-    }
   }
 }

@@ -2,7 +2,22 @@
  * Fills every documented default of the cluster model, so planners never guess.
  */
 import { Token } from 'cdktf';
-import { ClusterSpec, DcsSpec, LinkSpec, NodeSpec, RestApiTlsSpec } from './types';
+import { DEFAULT_PATCH_TIMEOUT_SECONDS, DEFAULT_REST_PASSWORD_ENV } from '../runtime/contract';
+import {
+  ClusterSpec,
+  DcsSpec,
+  DeploySpec,
+  LinkSpec,
+  MonitoringSpec,
+  NodeSpec,
+  PatroniSpec,
+  PostgresSpec,
+  PromotionSpec,
+  ReseedSpec,
+  RestApiTlsSpec,
+  RoleChangeSpec,
+  UsersSpec,
+} from './types';
 
 export interface ResolvedNode {
   readonly name: string;
@@ -107,6 +122,36 @@ export interface ResolvedLink {
   };
 }
 
+/**
+ * The model is written twice, as the spec the user gives (types.ts, checked by schema.ts) and as
+ * the resolved model the planners read (above); these checks tie them together at compile time:
+ * every key of the spec, at every level, has its key in the resolved model (a field added to the
+ * spec and forgotten here does not compile), and `every` makes each resolving literal name every
+ * key of its type, optional ones included (a field forgotten in resolveCluster is not silently
+ * dropped). Left out on purpose: link.acknowledgeWarnings (the rules consume it).
+ */
+type Missing<Spec, Resolved> = Exclude<keyof Spec, keyof Resolved>;
+type Covered<Spec, Resolved> = [Missing<Spec, Resolved>] extends [never] ? true : { readonly missing: Missing<Spec, Resolved> };
+type Assert<T extends true> = T;
+export type _SpecCovered = [
+  Assert<Covered<ClusterSpec, ResolvedCluster>>,
+  Assert<Covered<NodeSpec, ResolvedNode>>,
+  Assert<Covered<PostgresSpec, ResolvedCluster['postgresql']>>,
+  Assert<Covered<PatroniSpec, ResolvedCluster['patroni']>>,
+  Assert<Covered<UsersSpec, ResolvedCluster['users']>>,
+  Assert<Covered<DeploySpec, ResolvedCluster['deploy']>>,
+  Assert<Covered<Omit<LinkSpec, 'acknowledgeWarnings'>, ResolvedLink>>,
+  Assert<Covered<PromotionSpec, ResolvedLink['promotion']>>,
+  Assert<Covered<MonitoringSpec, ResolvedLink['monitoring']>>,
+  Assert<Covered<ReseedSpec, NonNullable<ResolvedLink['reseed']>>>,
+  Assert<Covered<RoleChangeSpec, ResolvedLink['roleChange']>>,
+];
+
+/** A literal of `T` that names every key of `T`, optional ones included (their value may be undefined). */
+function every<T>() {
+  return <V extends { [K in keyof Required<T>]: T[K] }>(value: V): T => value as unknown as T;
+}
+
 export const DEFAULT_TAGS = Object.freeze({ noloadbalance: false, clonefrom: false, nosync: false });
 
 /** pg_hba address of a node: /32 for IPv4 (and for a token, taken as IPv4), /128 for IPv6, the name itself otherwise. */
@@ -118,14 +163,14 @@ export function defaultHbaAddress(host: string): string {
 }
 
 function resolveNode(node: NodeSpec): ResolvedNode {
-  return {
+  return every<ResolvedNode>()({
     name: node.name,
     host: node.host,
     hbaAddress: node.hbaAddress ?? defaultHbaAddress(node.host),
     tags: node.tags ?? DEFAULT_TAGS,
     overrides: node.overrides ?? {},
     sshHostKey: node.sshHostKey,
-  };
+  });
 }
 
 export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
@@ -140,13 +185,13 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
   const d = spec.deploy ?? {};
   const configName = d.configName ?? `${version}-${spec.scope}`;
   const authMethod = pg.authMethod ?? 'scram-sha-256';
-  return {
+  return every<ResolvedCluster>()({
     mode: spec.mode ?? 'managed',
     scope: spec.scope,
     namespace: spec.namespace ?? '/service/',
     dcs: spec.dcs,
     nodes: spec.nodes.map(resolveNode),
-    postgresql: {
+    postgresql: every<ResolvedCluster['postgresql']>()({
       version,
       binDir: pg.binDir ?? `/usr/pgsql-${version}/bin`,
       dataDir: pg.dataDir ?? `/var/lib/pgsql/${version}/${spec.scope}`,
@@ -166,12 +211,12 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       initdb: pg.initdb ?? [{ encoding: 'UTF8' }, 'data-checksums', { 'auth-host': 'scram-sha-256' }],
       pgpass: pg.pgpass ?? `/etc/patroni/${spec.scope}.pgpass`,
       useUnixSocket: pg.useUnixSocket ?? true,
-    },
-    patroni: {
+    }),
+    patroni: every<ResolvedCluster['patroni']>()({
       restApiPort: pa.restApiPort ?? 8008,
       restApiUsername: pa.restApiUsername,
       restApiTls: pa.restApiTls,
-      restApiPasswordEnv: pa.restApiPasswordEnv ?? 'PATRONI_RESTAPI_PASSWORD',
+      restApiPasswordEnv: pa.restApiPasswordEnv ?? DEFAULT_REST_PASSWORD_ENV,
       ttl: pa.ttl ?? 30,
       loopWait: pa.loopWait ?? 10,
       retryTimeout: pa.retryTimeout ?? 10,
@@ -182,9 +227,9 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       bootstrapPgHba: pa.bootstrapPgHba ?? true,
       watchdog: pa.watchdog,
       dynamic: pa.dynamic ?? {},
-    },
+    }),
     users,
-    deploy: {
+    deploy: every<ResolvedCluster['deploy']>()({
       transport: d.transport ?? 'ssh',
       sshUser: d.sshUser ?? 'root',
       sshPrivateKeyPath: d.sshPrivateKeyPath,
@@ -202,14 +247,14 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       stopOnDestroy: d.stopOnDestroy ?? false,
       stopCommand: d.stopCommand ?? 'systemctl stop patroni@{configName}.service',
       resourceKind: d.resourceKind ?? 'terraform_data',
-      patchTimeoutSeconds: d.patchTimeoutSeconds ?? 300,
+      patchTimeoutSeconds: d.patchTimeoutSeconds ?? DEFAULT_PATCH_TIMEOUT_SECONDS,
       secrets: d.secrets ? { envFile: d.secrets.envFile, version: d.secrets.version ?? 1 } : undefined,
-    },
-  };
+    }),
+  });
 }
 
 export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedLink {
-  return {
+  return every<ResolvedLink>()({
     state: link.state ?? 'following',
     slotName: link.slotName,
     sourceVip: link.sourceVip,
@@ -237,7 +282,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
       followTimeoutSeconds: link.roleChange?.followTimeoutSeconds ?? 120,
       acceptDataLoss: link.roleChange?.acceptDataLoss ?? false,
     },
-  };
+  });
 }
 
 /** `host:port`, with the host in brackets when it is an IPv6 address (as URLs and Patroni want it). */

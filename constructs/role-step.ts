@@ -1,7 +1,7 @@
 /**
  * A cluster's role step: one planned resource per cluster whose input is the role the topology
  * gives it (`source` or `standby`), the link's state and the configuration of
- * programs/switchover.cjs. It is replaced when the role changes (on the standby also when the
+ * runtime/switchover.ts. It is replaced when the role changes (on the standby also when the
  * state changes), so the new source's step runs the switchover (or the rejoin), and a promoted
  * standby's step rejoins it when its detached link follows again
  * against both clusters' REST APIs, gate and fence included, right before the cluster's members
@@ -10,9 +10,9 @@
  */
 import { Construct } from 'constructs';
 import { TerraformResource } from 'cdktf';
-import { addDependency, escapeTemplate, planResource } from './patroni-node';
+import { escapeTemplate, planResource } from './patroni-node';
 import { PatroniCluster } from './patroni-cluster';
-import { RoleConfig } from './planners/link';
+import { PROGRAMS, RoleConfig } from '../runtime/contract';
 import { shippedProgram } from './scripts';
 
 export interface RoleStepProps {
@@ -40,13 +40,10 @@ export class RoleStep extends Construct {
       config.state ? { role: config.role, link_state: config.state } : { role: config.role },
       [{
         type: 'local-exec',
-        command: `node "${shippedProgram(this, 'switchover.cjs')}"`,
-        environment: { ROLE_CONFIG: `\${self.${attr}.role_config}` },
+        command: `node "${shippedProgram(this, 'role')}"`,
+        environment: { [PROGRAMS.role.configEnv]: `\${self.${attr}.role_config}` },
       }],
     );
     this.resource = resource;
-    // a refused role change leaves the cluster's files and configuration as they were
-    for (const r of cluster.nodeResources) addDependency(r, resource);
-    if (cluster.dcsPatch) addDependency(cluster.dcsPatch.resource, resource);
   }
 }

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { Token } from 'cdktf';
+import { HOT_STANDBY_DEFAULTS } from '../runtime/contract';
 import { Problem } from './errors';
 import { primaryContribution, standbyContribution } from './planners/link';
 import { clusterPgHba, firstMatch, HbaLine, parseHbaLine } from './planners/pg-hba';
@@ -57,14 +58,6 @@ export const MODELLED_DYNAMIC_KEYS: Readonly<Record<string, string>> = {
 export const SLOT_NAME_PATTERN = /^[a-z0-9_]{1,63}$/;
 const HOST_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
 
-/** PostgreSQL's defaults as Patroni sets them, for the hot-standby parameters. */
-export const HOT_STANDBY_DEFAULTS: Readonly<Record<string, number>> = {
-  max_connections: 100,
-  max_worker_processes: 8,
-  max_wal_senders: 10,
-  max_prepared_transactions: 0,
-  max_locks_per_transaction: 64,
-};
 
 /** A PostgreSQL memory size (`16MB`, `1GB`, `512kB`, a number in `unit`) in MB; undefined if unreadable. */
 export function sizeInMb(value: unknown, unit: 'MB' = 'MB'): number | undefined {

@@ -1,19 +1,22 @@
 /**
  * The programs that planned resources run on the deploying machine and that `npm run status`
- * loads: programs/*.cjs, found from the compiled or the TypeScript location. A stack ships the
- * whole folder once, as one Terraform asset, so the programs find each other next to them.
+ * loads: the runtime's entry points bundled into dist/programs/*.cjs (scripts/bundle-programs.cjs,
+ * run by `npm run build`, the app command and the tests' setup), found from the compiled, the
+ * bundled or the TypeScript location. A stack ships the whole folder once, as one Terraform asset.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { AssetType, TerraformAsset, TerraformStack } from 'cdktf';
+import { ProgramName, PROGRAMS } from '../runtime/contract';
 
 export function programsDir(): string {
   for (const up of ['..', path.join('..', '..'), path.join('..', '..', '..')]) {
-    const candidate = path.resolve(__dirname, up, 'programs');
-    if (fs.existsSync(path.join(candidate, 'apply-config-patch.cjs'))) return candidate;
+    for (const candidate of [path.resolve(__dirname, up, 'programs'), path.resolve(__dirname, up, 'dist', 'programs')]) {
+      if (fs.existsSync(path.join(candidate, PROGRAMS.patch.file))) return candidate;
+    }
   }
-  throw new Error('the programs folder (programs/*.cjs) is missing from the package');
+  throw new Error('the bundled programs (dist/programs/*.cjs) are missing: run `npm run build`');
 }
 
 export function programPath(name: string): string {
@@ -21,7 +24,8 @@ export function programPath(name: string): string {
 }
 
 /** The stack's copy of the programs folder (one asset per stack); a program's path in it. */
-export function shippedProgram(scope: Construct, name: string): string {
+export function shippedProgram(scope: Construct, program: ProgramName): string {
+  const name = PROGRAMS[program].file;
   const stack = TerraformStack.of(scope);
   const existing = stack.node.tryFindChild('programs') as TerraformAsset | undefined;
   const asset = existing ?? new TerraformAsset(stack, 'programs', { path: programsDir(), type: AssetType.DIRECTORY });

@@ -14,7 +14,7 @@
  *
  * Order, in the dependency graph whatever the user deploys: the source never gives up a slot
  * that the standby cluster's running configuration still names (its patch holds the removal, see
- * programs/apply-config-patch.cjs); the standby cluster is detached only by a patch that runs the
+ * runtime/apply-config-patch.ts); the standby cluster is detached only by a patch that runs the
  * gate first; and the standby's link-slots step, after the standby's patch, completes on the
  * source what the standby has let go of (the slot after a promotion, the old slot after a rename).
  * The source's link-slots step is inactive (it runs nothing) until the roles flip.
@@ -167,33 +167,38 @@ export class StandbyLink extends Construct {
     this.state = this.resolved.state;
     this.sourceHosts = sourceHosts(this.resolved, source.resolved);
     this.claimSlot(source);
-    standby.linkedBy = this.node.path;
 
-    // Source side: slot and pg_hba must exist before the standby leader starts; a slot the
-    // standby still names is never removed by it.
-    const sourcePatch = source.addLinkContribution(primaryContribution(this.resolved, source.resolved, standby.resolved));
-    sourcePatch.guardSlotsFor(standby.restEndpoints);
-    // Standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster.
-    const standbyPatch = standby.addLinkContribution(standbyContribution(this.resolved, source.resolved, standby.resolved));
-    // what synth cannot know (an existing source's running values) is compared at apply time
-    if (this.state === 'following') standbyPatch.compareHotStandbyWith(source.restEndpoints);
+    // What the link adds to each cluster, declared to the cluster in one place:
+    // source side: slot and pg_hba must exist before the standby leader starts; a slot the
+    // standby still names is never removed by it;
+    const following = this.state === 'following';
+    const sourcePatch = source.join({ link: this.node.path, role: 'source', contribution: primaryContribution(this.resolved, source.resolved, standby.resolved), peerEndpoints: standby.restEndpoints, following });
+    // standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster
+    const standbyPatch = standby.join({ link: this.node.path, role: 'standby', contribution: standbyContribution(this.resolved, source.resolved, standby.resolved), peerEndpoints: source.restEndpoints, following });
 
-    if (this.state === 'detached') {
+    // the promotion (detached): the standby's members and patch follow the detach, which runs the gate
+    if (!following) {
       this.promotion = new Promotion(standby, idIn(standby, 'promotion', id), { primary: source, standby, link: this.resolved, names });
+      standby.runsAfter(this.promotion.detach.resource, this.promotion.gate);
     }
 
-    // each cluster's role step, in its own scope: the source's runs a switchover or a rejoin
+    // each cluster's role step, in its own scope, before its members and patch: the source's runs
+    // a switchover or a rejoin
     this.roles = {
       primary: new RoleStep(source, idIn(source, 'role', id), { cluster: source, config: roleConfig(this.resolved, 'source', source.resolved, standby.resolved, { me: names.primary, other: names.standby }) }),
       standby: new RoleStep(standby, idIn(standby, 'role', id), { cluster: standby, config: roleConfig(this.resolved, 'standby', standby.resolved, source.resolved, { me: names.standby, other: names.primary }) }),
     };
+    source.runsAfter(this.roles.primary.resource);
+    standby.runsAfter(this.roles.standby.resource);
 
+    // a re-seed (its gate after the members' files and the role step); the patch runs again after it
     if (this.resolved.reseed) {
       this.reseed = new Reseed(standby, idIn(standby, 'reseed', id), {
         cluster: standby,
         config: reseedConfig(this.resolved, source.resolved, standby.resolved, { source: names.primary, standby: names.standby }),
         after: [this.roles.standby.resource],
       });
+      standby.reseededBy(this.reseed.wait, String(this.resolved.reseed.generation));
     }
 
     // the link's slots on the source, completed from the standby's stack after its patch

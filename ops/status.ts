@@ -9,15 +9,14 @@
  * the password comes from PGPASSWORD or a pgpass file and is never printed.
  */
 import { formatWarning, TopologyError } from '../constructs/errors';
-import { linkHealthConfig, LinkHealthConfig } from '../constructs/planners/link';
+import { linkHealthConfig } from '../constructs/planners/link';
 import { resolveCluster, resolveLink } from '../constructs/resolve';
 import { programPath } from '../constructs/scripts';
+import { LinkHealthConfig, PROGRAMS } from '../runtime/contract';
 import { loadTopologyFile } from '../stacks/topology-file';
 
-interface LinkHealth {
-  collect(cfg: LinkHealthConfig & { connectTimeoutMs?: number }): Promise<{ healthy: boolean; problems: string[] }>;
-  formatReport(report: unknown): string;
-}
+/** link-health's API, loaded from the shipped bundle (which carries pg; the package does not). */
+type LinkHealth = typeof import('../runtime/link-health');
 
 async function main(): Promise<number> {
   const json = process.argv.includes('--json') || process.env.npm_config_json === 'true';
@@ -38,7 +37,7 @@ async function main(): Promise<number> {
   }
   const cfg = { ...topologyConfig, user: process.env.PGUSER || topologyConfig.user, connectTimeoutMs: 3000 };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const health = require(programPath('link-health.cjs')) as LinkHealth;
+  const health = require(programPath(PROGRAMS.health.file)) as LinkHealth;
   const report = await health.collect(cfg);
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${health.formatReport(report)}\n`);
   return report.healthy ? 0 : 1;

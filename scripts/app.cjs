@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The cdktf app command (cdktf.json): main.ts and what it imports transpiled by esbuild into one
-// file (no type checking here: `npm run build` and the tests check types), the programs bundled
-// beside it, then run. A synth thus pays for no TypeScript compilation, and for no bundling
-// either when no source changed since the last one.
+// file (no type checking here: `npm run build` and the tests check types), the programs (the
+// runtime's entry points) bundled beside it, then run. A synth thus pays for no TypeScript
+// compilation, and for no bundling either when no source changed since the last one.
 //   node scripts/app.cjs            the app on cdktf (cdktf.json's command)
 //   node scripts/app.cjs --cdktn    the same app on CDK Terrain's core (`cdktn synth --app ...`)
 'use strict';
@@ -34,7 +34,7 @@ function fresh(outputs, inputs) {
   return built > Math.max(inputs, newest(['package-lock.json', 'scripts'], () => true));
 }
 
-const appSources = newest(['main.ts', 'index.ts', 'constructs', 'stacks'], (f) => f.endsWith('.ts'));
+const appSources = newest(['main.ts', 'index.ts', 'constructs', 'stacks', 'runtime'], (f) => f.endsWith('.ts'));
 if (!fresh([outfile], appSources)) {
   require('esbuild').buildSync({
     entryPoints: [path.join(root, 'main.ts')],
@@ -50,7 +50,7 @@ if (!fresh([outfile], appSources)) {
     logLevel: 'error',
   });
 }
-const programSources = newest(['programs'], (f) => f.endsWith('.cjs'));
+const programSources = newest(['runtime'], (f) => f.endsWith('.ts'));
 const bundled = fs.existsSync(programsOut) ? fs.readdirSync(programsOut).map((f) => path.join(programsOut, f)) : [];
 if (bundled.length === 0 || !fresh(bundled, programSources)) require('./bundle-programs.cjs').bundlePrograms(programsOut);
 require(outfile);

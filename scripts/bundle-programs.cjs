@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The programs Terraform runs (programs/*.cjs), each bundled with what it needs (the pg client,
-// the REST client) into one self-contained file under dist/programs/: a stack ships that folder
-// as its asset, so a pipeline runs the programs with nothing but node, without this package's
-// node_modules or NODE_PATH. Deterministic: the same sources and lockfile give the same bytes
+// The programs Terraform runs (runtime/entries/*.ts, the typed runtime), each bundled with what it
+// needs (the contract, the pg client, the REST client) into one self-contained file under
+// dist/programs/ (apply-config-patch.cjs, link-health.cjs, switchover.cjs, reseed.cjs): a stack
+// ships that folder as its asset, so a pipeline runs the programs with nothing but node, without
+// this package's node_modules or NODE_PATH. Deterministic: the same sources and lockfile give the same bytes
 // (the asset hash in a plan changes only when a program does).
 'use strict';
 
@@ -13,12 +14,10 @@ const esbuild = require('esbuild');
 const root = path.resolve(__dirname, '..');
 
 function bundlePrograms(outdir = path.join(root, 'dist', 'programs')) {
-  const source = path.join(root, 'programs');
-  const programs = fs.readdirSync(source).filter((f) => f.endsWith('.cjs')).sort();
-  // the gate's code (with pg) is bundled once: the programs that use it load its bundle beside them
-  const shared = 'link-health.cjs';
-  const usesShared = programs.filter((f) => f !== shared && fs.readFileSync(path.join(source, f), 'utf8').includes(`require('./${shared}')`));
-  const options = {
+  const source = path.join(root, 'runtime', 'entries');
+  const entries = fs.readdirSync(source).filter((f) => f.endsWith('.ts')).sort();
+  const outputs = esbuild.buildSync({
+    entryPoints: entries.map((f) => path.join(source, f)),
     write: false,
     outdir,
     bundle: true,
@@ -30,12 +29,7 @@ function bundlePrograms(outdir = path.join(root, 'dist', 'programs')) {
     external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets'],
     legalComments: 'eof',
     logLevel: 'error',
-  };
-  const at = (files) => files.map((f) => path.join(source, f));
-  const outputs = [
-    ...esbuild.buildSync({ ...options, entryPoints: at(programs.filter((f) => !usesShared.includes(f))) }).outputFiles,
-    ...esbuild.buildSync({ ...options, entryPoints: at(usesShared), external: [...options.external, `./${shared}`] }).outputFiles,
-  ];
+  }).outputFiles;
   // only what changed is written (a deploy reading the folder meanwhile sees whole files), and
   // nothing else stays in it
   fs.mkdirSync(outdir, { recursive: true });

@@ -76,7 +76,7 @@ function postgresqlSection(cluster: ResolvedCluster, contributions: readonly Lin
  * whole dynamic configuration; existing clusters only what the project writes (the link's pg_hba,
  * slots and standby_cluster, and `patroni.dynamic`). What the topology removed is not in the body:
  * the patch step computes the nulls against the running configuration
- * (programs/apply-config-patch.cjs), so a removed key leaves the cluster.
+ * (runtime/apply-config-patch.ts), so a removed key leaves the cluster.
  */
 export function configPatch(cluster: ResolvedCluster, contributions: readonly LinkContribution[]): JsonObject {
   const patch: JsonObject = {};

@@ -5,6 +5,9 @@
 import { ResolvedCluster, ResolvedLink, restUrl } from '../resolve';
 import { LinkContribution } from './dynamic-config';
 import { nodeAccessLines } from './pg-hba';
+import type { HealthNode, LinkHealthConfig, RoleCluster, RoleConfig } from '../../runtime/contract';
+
+export type { HealthNode, LinkHealthConfig, RoleCluster, RoleConfig };
 
 /** `standby_cluster.host`: the VIP, or every primary node as a comma list. */
 export function sourceHosts(link: ResolvedLink, primary: ResolvedCluster): string {
@@ -67,28 +70,6 @@ export function monitoringLines(link: ResolvedLink, cluster: ResolvedCluster): s
   return link.monitoring.addresses.map((a) => `host postgres ${link.monitoring.user} ${a} ${cluster.postgresql.authMethod}`);
 }
 
-/** One node as the link-health program reaches it (PostgreSQL and the REST API). */
-export interface HealthNode {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  readonly rest: string;
-}
-
-/** The configuration of programs/link-health.cjs (status and the promotion gate); no password. */
-export interface LinkHealthConfig {
-  readonly state: ResolvedLink['state'];
-  readonly slotName?: string;
-  readonly keepSourceSlot: boolean;
-  readonly user: string;
-  readonly disaster: boolean;
-  readonly settleSeconds: number;
-  readonly catchUpTimeoutSeconds: number;
-  /** Each cluster, with its ttl: a member that has not reached its DCS for longer is a problem. */
-  readonly source: { readonly name: string; readonly ttl: number; readonly nodes: readonly HealthNode[] };
-  readonly standby: { readonly name: string; readonly ttl: number; readonly nodes: readonly HealthNode[] };
-}
-
 function healthNodes(cluster: ResolvedCluster): HealthNode[] {
   return cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: cluster.postgresql.port, rest: restUrl(cluster, n.host) }));
 }
@@ -107,35 +88,6 @@ export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, s
   };
 }
 
-/** One cluster as the role step reaches it: its members and its REST credentials' names. */
-export interface RoleCluster {
-  readonly name: string;
-  readonly scope: string;
-  readonly restUser?: string;
-  readonly restPasswordEnv: string;
-  readonly nodes: readonly HealthNode[];
-}
-
-/** The configuration of programs/switchover.cjs for one cluster's role step; no password. */
-export interface RoleConfig {
-  readonly role: 'source' | 'standby';
-  /**
-   * The standby's only: the link's state (detached, the step does nothing; its return to following
-   * runs the step again, which rejoins a promoted standby). The source's step leaves it out, so a
-   * promotion changes nothing in the source's stack.
-   */
-  readonly state?: ResolvedLink['state'];
-  readonly me: RoleCluster;
-  readonly other: RoleCluster;
-  readonly slotName?: string;
-  /** The standby_cluster block that makes the other cluster follow this one. */
-  readonly block: Record<string, unknown>;
-  readonly user: string;
-  readonly maxLagBytes: number;
-  readonly catchUpTimeoutSeconds: number;
-  readonly followTimeoutSeconds: number;
-  readonly acceptDataLoss: boolean;
-}
 
 export function roleCluster(cluster: ResolvedCluster, name: string): RoleCluster {
   return { name, scope: cluster.scope, restUser: cluster.patroni.restApiUsername, restPasswordEnv: cluster.patroni.restApiPasswordEnv, nodes: healthNodes(cluster) };

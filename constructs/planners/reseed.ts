@@ -1,26 +1,16 @@
 /**
- * A re-seed of the standby cluster, as plain data: the configuration of programs/reseed.cjs (its
+ * A re-seed of the standby cluster, as plain data: the configuration of runtime/reseed.ts (its
  * gate before anything is touched, its wait after the members are started) and the shell commands
  * each member's host runs in between. Nothing here is deleted: a member's data directory is set
  * aside as `<data_dir>.reseed-<generation>`, for its owners to remove once the cluster is back.
  */
-import { linkHealthConfig, LinkHealthConfig, RoleCluster, roleCluster } from './link';
+import type { ReseedConfig } from '../../runtime/contract';
+import { linkHealthConfig, roleCluster } from './link';
 import { expandPlaceholders, ResolvedCluster, ResolvedLink, ResolvedNode } from '../resolve';
 import { nodeCommands } from './provisioners';
 
-/** The configuration of programs/reseed.cjs; no password. */
-export interface ReseedConfig {
-  readonly generation: number;
-  readonly timeoutSeconds: number;
-  readonly slotName?: string;
-  /** The re-seeded cluster and its source, as the REST steps reach them. */
-  readonly standby: RoleCluster;
-  readonly source: RoleCluster;
-  /** Both clusters as status reads them (the gate's and the wait's view of the link). */
-  readonly health: LinkHealthConfig;
-  /** Where each member's data directory goes, as the gate prints it. */
-  readonly setAside: Readonly<Record<string, string>>;
-}
+/** The re-seed program's configuration (runtime/contract.ts); no password. */
+export type { ReseedConfig };
 
 export function reseedConfig(link: ResolvedLink, source: ResolvedCluster, standby: ResolvedCluster, names: { source: string; standby: string }): ReseedConfig {
   const reseed = link.reseed!;

@@ -11,12 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { PrimaryPatroniCluster } from '../../constructs/patroni-cluster';
-import { programPath } from '../../constructs/scripts';
+import { request } from '../../runtime/rest-client';
 import { makePki, Pki } from '../support/pki';
 import { checkPrerequisites, PASSWORDS, sleep, waitFor } from './harness';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { request } = require(programPath('rest-client.cjs'));
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-v6-'));
 const REST = 'https://[::1]:8060';

@@ -294,13 +294,14 @@ test("the stacks' programs run with nothing but node, outside any node_modules",
       dir = path.dirname(dir);
     }
     // the patch program: an optional clean-up against a REST API that is not there
-    const patch = run(process.execPath, ['apply-config-patch.cjs'], bare, { PATRONI_PATCH: '{"loop_wait":5}', PATRONI_ENDPOINTS: 'http://127.0.9.1:9', PATRONI_PATCH_TIMEOUT: '1', PATRONI_PATCH_OPTIONAL: '1' });
+    const config = { label: 'clean-up', endpoints: ['http://127.0.9.1:9'], timeoutSeconds: 1, sections: 'slots', strict: false, optional: true, guardStandby: [], hotStandbySource: [], restPasswordEnv: 'PATRONI_RESTAPI_PASSWORD' };
+    const patch = run(process.execPath, ['apply-config-patch.cjs'], bare, { PATRONI_PATCH: '{"slots":{}}', PATRONI_PATCH_CONFIG: JSON.stringify(config) });
     expect({ status: patch.status, stderr: patch.stderr }).toEqual({ status: 0, stderr: '' });
     expect(patch.stdout).toContain('WARNING: no node answered in 1s');
     // the gate's PostgreSQL client is in its bundle: a connection attempt, refused, not a missing module
     const sql = run(process.execPath, ['-e', "require('./link-health.cjs').query({ host: '127.0.9.1', port: 9 }, { user: 'monitor' }, 'select 1').catch((e) => { console.log(e.code); })"], bare);
     expect(sql.stdout.trim()).toBe('ECONNREFUSED');
-    // the role step loads the gate's bundle beside it
+    // each program carries what it needs (the role step the gate's code too)
     const role = run(process.execPath, ['-e', "console.log(typeof require('./switchover.cjs').run)"], bare);
     expect(role.stdout.trim()).toBe('function');
   } finally {

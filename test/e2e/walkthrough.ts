@@ -286,7 +286,10 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     // step owns every slot of a managed source but only its own slots on an existing one
     const standbyJson = (dir: string) => {
       const j = JSON.parse(fs.readFileSync(path.join(stackDir('standby', dir), 'cdk.tf.json'), 'utf8'));
-      for (const [k, r] of Object.entries(j.resource.terraform_data as Record<string, any>)) if (k.startsWith('cluster_link-slots')) delete r.provisioner[0]['local-exec'].environment.PATRONI_PATCH_STRICT;
+      for (const [k, r] of Object.entries(j.resource.terraform_data as Record<string, any>)) if (k.startsWith('cluster_link-slots')) {
+        const env = r.provisioner[0]['local-exec'].environment;
+        env.PATRONI_PATCH_CONFIG = JSON.stringify({ ...JSON.parse(env.PATRONI_PATCH_CONFIG), strict: undefined });
+      }
       return j;
     };
     expect(standbyJson(existingOut)).toEqual(standbyJson(out()));
@@ -443,7 +446,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
    */
   function runGateProgram(config: Record<string, unknown>, onLine: (line: string) => void = () => undefined): Promise<{ status: number; output: string; failed: string[] }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'programs', 'link-health.cjs'), 'gate'], { env: { ...process.env, LINK_HEALTH_CONFIG: JSON.stringify(config), PGPASSWORD: MONITOR_PASSWORD } });
+      const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'programs', 'link-health.cjs'), 'gate'], { env: { ...process.env, LINK_HEALTH_CONFIG: JSON.stringify(config), PGPASSWORD: MONITOR_PASSWORD } });
       let output = '';
       const take = (d: Buffer) => {
         output += d.toString();
@@ -572,7 +575,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
     const config = JSON.parse(json.resource.terraform_data[detachKey].input.gate_config);
     config.source.nodes = config.source.nodes.map((n: { host: string }, i: number) => ({ ...n, host: `127.0.9.${i + 1}`, rest: `http://127.0.9.${i + 1}:8008` }));
     const runGate = (disaster: boolean) =>
-      spawnSync(process.execPath, [path.join(ROOT, 'programs', 'link-health.cjs'), 'gate'], {
+      spawnSync(process.execPath, [path.join(ROOT, 'dist', 'programs', 'link-health.cjs'), 'gate'], {
         env: { ...process.env, LINK_HEALTH_CONFIG: JSON.stringify({ ...config, disaster }), PGPASSWORD: MONITOR_PASSWORD },
         encoding: 'utf8',
       });

@@ -11,4 +11,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/cdktf.out/', '<rootDir>/.stryker-tmp'],
   testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/setup-programs.cjs',
 };

@@ -2,26 +2,21 @@
  * A fake standby link for the programs' unit tests: a source cluster (p1 leader, p2 replica) and
  * a standby cluster (s1 standby leader, s2 replica), answering the `pg` client's queries and
  * Patroni's REST API (GET /patroni, GET /config) from one mutable state. Tests load it in place of
- * `pg` and of programs/rest-client.cjs with jest.mock, then change the state for one cause at a time.
+ * `pg` and of runtime/rest-client.ts with jest.mock, then change the state for one cause at a time.
  *
  * The standby leader streams: each time it is read, its receive position moves to the source's
  * (unless the stream is cut) and its replay follows (unless paused or delayed), by at most
  * `replayStep` bytes per read.
  */
+import type { HealthNode, LinkHealthConfig } from '../../runtime/contract';
+import type * as RestClient from '../../runtime/rest-client';
+import type { InFlightRow } from '../../runtime/link-health';
 
 export const HOSTS = { p1: '127.0.1.1', p2: '127.0.1.2', s1: '127.0.2.1', s2: '127.0.2.2' } as const;
 export type Member = keyof typeof HOSTS;
 
 /** A row of the in-flight query (IN_FLIGHT_SQL): an open write transaction, as pg_stat_activity gives it. */
-export type InFlight = {
-  pid: string | null;
-  user_name: string;
-  application_name: string;
-  client: string | null;
-  xid: string;
-  age_s: number;
-  state: string;
-};
+export type InFlight = InFlightRow;
 
 /** A prepared transaction, as pg_prepared_xacts has it (no session holds it). */
 export type Prepared = { gid: string; owner: string; xid: string; age_s: number };
@@ -207,7 +202,7 @@ export class FakeClient {
   async end(): Promise<void> {}
 }
 
-/** Stands in for programs/rest-client.cjs: GET /patroni and GET /config from the world. */
+/** Stands in for runtime/rest-client.ts: GET /patroni and GET /config from the world. */
 export const fakeRest = {
   async getJson(url: string): Promise<unknown> {
     return (await fakeRest.getJsonAt(url)).body;
@@ -226,23 +221,32 @@ export const fakeRest = {
     if (u.pathname === '/config') return { body: m === 's1' || m === 's2' ? w.standbyConfig : {}, at };
     return { body: undefined, at };
   },
-  request() {
+  request(): never {
     throw new Error('the fake REST API answers GET /patroni and GET /config only');
   },
-  jsonHeaders() {
+  jsonHeaders(): Record<string, string> {
     return {};
   },
-};
+} satisfies Pick<typeof RestClient, 'getJson' | 'getJsonAt' | 'request' | 'jsonHeaders'>;
 
-/** The link configuration the gate and status read (LINK_HEALTH_CONFIG). */
-export function linkConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
-  const nodes = (members: Member[]) => members.map((name) => ({ name, host: HOSTS[name], port: 5432, rest: `http://${HOSTS[name]}:8008` }));
+/** The members as the programs reach them: PostgreSQL on 5432, Patroni's REST API on 8008. */
+export function healthNodes(members: readonly Member[]): HealthNode[] {
+  return members.map((name) => ({ name, host: HOSTS[name], port: 5432, rest: `http://${HOSTS[name]}:8008` }));
+}
+
+/**
+ * The link configuration the gate and status read (LINK_HEALTH_CONFIG, as the contract types it).
+ * Its settle time is 0 s, so that the gate's tests do not wait: below the contract's minimum (1 s),
+ * so a test that hands it to a program as JSON sets settleSeconds.
+ */
+export function linkConfig(over: Partial<LinkHealthConfig> = {}): LinkHealthConfig {
   return {
     state: 'following',
     slotName: 'link_slot',
+    keepSourceSlot: false,
     user: 'monitor',
-    source: { name: 'dc1', ttl: 20, nodes: nodes(['p1', 'p2']) },
-    standby: { name: 'dc2', ttl: 20, nodes: nodes(['s1', 's2']) },
+    source: { name: 'dc1', ttl: 20, nodes: healthNodes(['p1', 'p2']) },
+    standby: { name: 'dc2', ttl: 20, nodes: healthNodes(['s1', 's2']) },
     disaster: false,
     settleSeconds: 0,
     catchUpTimeoutSeconds: 1,

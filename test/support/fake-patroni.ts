@@ -8,6 +8,14 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 
+/** A dynamic configuration as the fake keeps it (what GET /config answers). */
+export interface FakeConfig {
+  [key: string]: unknown;
+  postgresql?: { [key: string]: unknown; parameters?: Record<string, unknown> };
+  slots?: Record<string, unknown>;
+  standby_cluster?: Record<string, unknown>;
+}
+
 export interface FakeNode {
   name: string;
   host: string;
@@ -18,7 +26,7 @@ export interface FakeNode {
 
 /** A Patroni-like cluster: one dynamic configuration, PATCH as a JSON merge patch (null removes). */
 export class FakeCluster {
-  config: Record<string, any> = { loop_wait: 10, postgresql: { parameters: { work_mem: '4MB', old_param: 'x' } } };
+  config: FakeConfig = { loop_wait: 10, postgresql: { parameters: { work_mem: '4MB', old_param: 'x' } } };
   nodes: FakeNode[] = [];
   leader = 'n2';
   /** How many PATCH requests answer 503 before the cluster takes them. */
@@ -108,7 +116,7 @@ export class FakeCluster {
         }
         const refusal = this.refusals.shift();
         if (refusal !== undefined) return send(refusal, { error: 'conflict' });
-        if (!this.ignorePatches) this.config = merge(this.config, JSON.parse(body));
+        if (!this.ignorePatches) this.config = merge(this.config, JSON.parse(body) as Record<string, unknown>);
         return send(200, this.config);
       }
       return send(404, {});
@@ -116,13 +124,14 @@ export class FakeCluster {
   }
 }
 
-export function merge(target: Record<string, any>, patch: Record<string, any>): Record<string, any> {
+/** A JSON merge patch of `target` (null removes, objects merge, anything else replaces), as Patroni's PATCH /config. */
+export function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out = { ...target };
   for (const [k, v] of Object.entries(patch)) {
+    const have = out[k];
     if (v === null) delete out[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null) out[k] = merge(out[k], v);
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof have === 'object' && have !== null) out[k] = merge(have as Record<string, unknown>, v as Record<string, unknown>);
     else out[k] = v;
   }
   return out;
 }
-

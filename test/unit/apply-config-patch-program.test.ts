@@ -1,33 +1,62 @@
 /**
- * programs/apply-config-patch.cjs as Terraform runs it (a child process with its environment),
- * against three fake Patroni REST APIs on 127.0.0.1: the leader first, the removal of what the
- * topology no longer has, retries while the cluster does not answer, a refused password, and the
- * verification with GET /config. One cause per test.
+ * The patch program (runtime/apply-config-patch.ts) as Terraform runs it (a child process with its
+ * environment: PATRONI_PATCH, PATRONI_PATCH_CONFIG and the REST password), against three fake
+ * Patroni REST APIs on 127.0.0.1: the leader first, the removal of what the topology no longer
+ * has, retries while the cluster does not answer, a refused password, the verification with
+ * GET /config, and a configuration that does not match the contract. One cause per test.
  */
 import { spawn } from 'node:child_process';
-import { programPath } from '../../constructs/scripts';
+import * as path from 'node:path';
+import * as program from '../../runtime/apply-config-patch';
+import { ConfigError, type PatchConfig, PROGRAMS } from '../../runtime/contract';
 import { FakeCluster } from '../support/fake-patroni';
 
-// a static require, so that jest --findRelatedTests (mutation testing) finds this test
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const program = require('../../programs/apply-config-patch.cjs');
+/** The bundled program a stack ships (dist/programs, made from runtime/entries by jest's global setup). */
+const bundledProgram = path.resolve(__dirname, '..', '..', 'dist', 'programs', PROGRAMS.patch.file);
+
+/** How a configuration that does not match the contract begins (the fields follow). */
+const MISMATCH = "PATRONI_PATCH_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
+
+/**
+ * The configuration the planned resource gives the program for `cluster`, as the contract types it:
+ * a managed cluster (strict) with a REST API user whose password is in DC_PASSWORD.
+ */
+function patchConfig(cluster: FakeCluster, config: Partial<PatchConfig> = {}): PatchConfig {
+  return {
+    label: 'test patch',
+    endpoints: cluster.nodes.map((n) => n.url),
+    timeoutSeconds: 4,
+    sections: 'all',
+    strict: true,
+    optional: false,
+    guardStandby: [],
+    hotStandbySource: [],
+    restUser: 'patroni',
+    restPasswordEnv: 'DC_PASSWORD',
+    ...config,
+  };
+}
+
+interface RunOptions {
+  /** What differs from `patchConfig`'s configuration. */
+  config?: Partial<PatchConfig>;
+  /** Variables set (or, undefined, removed) on top of the planned resource's environment. */
+  env?: Record<string, string | undefined>;
+  /** Run it as Terraform does, a node process of its own. */
+  asChild?: boolean;
+}
 
 /**
  * Runs the program with the environment the planned resource gives it; resolves with its exit
- * code and output. `asChild` runs it as Terraform does, a node process of its own; otherwise its
- * `main` runs in this process with the same environment (the same code path, and one that
- * mutation testing can follow).
+ * code and output (stdout and stderr, in order). `asChild` runs the bundled program as Terraform
+ * does, a node process of its own; otherwise its `main` runs in this process with the same
+ * environment (the same code path, and one that mutation testing can follow).
  */
-function runPatch(cluster: FakeCluster, body: unknown, env: Record<string, string> = {}, asChild = false): Promise<{ code: number; output: string }> {
-  const fullEnv: Record<string, string> = {
+function runPatch(cluster: FakeCluster, body: unknown, { config = {}, env = {}, asChild = false }: RunOptions = {}): Promise<{ code: number; output: string }> {
+  const fullEnv: Record<string, string | undefined> = {
     PATH: process.env.PATH ?? '',
     PATRONI_PATCH: JSON.stringify(body),
-    PATRONI_ENDPOINTS: cluster.nodes.map((n) => n.url).join(','),
-    PATRONI_PATCH_LABEL: 'test patch',
-    PATRONI_PATCH_TIMEOUT: '4',
-    PATRONI_PATCH_STRICT: '1',
-    PATRONI_RESTAPI_USERNAME: 'patroni',
-    PATRONI_RESTAPI_PASSWORD_ENV: 'DC_PASSWORD',
+    PATRONI_PATCH_CONFIG: JSON.stringify(patchConfig(cluster, config)),
     DC_PASSWORD: 'pw',
     ...env,
   };
@@ -36,13 +65,10 @@ function runPatch(cluster: FakeCluster, body: unknown, env: Record<string, strin
     const out = { write: (text: string) => ((output += text), true) };
     // the same run with shorter waits between rounds, for GET /config to show the PATCH and for
     // GET /config to answer at all (Terraform's: 2 s, 5 s and 3 s)
-    return program.main(fullEnv, out, { retryMs: 200, verifyMs: 1000, readMs: 500 }).then(
-      () => ({ code: 0, output }),
-      (err: Error) => ({ code: 1, output: `${output}[test patch] FAILED: ${err.message}\n` }),
-    );
+    return program.main(fullEnv, out, { retryMs: 200, verifyMs: 1000, readMs: 500 }, out).then((code) => ({ code, output }));
   }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [programPath('apply-config-patch.cjs')], { env: fullEnv });
+    const child = spawn(process.execPath, [bundledProgram], { env: fullEnv });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -61,7 +87,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
   const desired = { loop_wait: 5, postgresql: { parameters: { work_mem: '8MB' } } };
 
   test('the leader gets the PATCH first, then every node is woken; the result is verified with GET /config', async () => {
-    const { code, output } = await runPatch(cluster, desired, {}, true);
+    const { code, output } = await runPatch(cluster, desired, { asChild: true });
     expect({ code, output }).toEqual({ code: 0, output: expect.stringMatching(/PATCH \/config sent to http:\/\/127\.0\.0\.1:\d+ at .*: HTTP 200/) });
     const leader = cluster.nodes.find((n) => n.name === 'n2')!;
     expect(output).toContain(`PATCH /config sent to ${leader.url}`);
@@ -74,13 +100,13 @@ describe('the patch program against fake Patroni REST APIs', () => {
     const { code, output } = await runPatch(cluster, desired);
     expect(code).toBe(0);
     expect(output).toContain('removing what the topology no longer has: postgresql.parameters.old_param');
-    expect(cluster.config.postgresql.parameters).toEqual({ work_mem: '8MB' });
+    expect(cluster.config.postgresql?.parameters).toEqual({ work_mem: '8MB' });
     expect(cluster.config.managed_by_patroni_standby_cdktf).toEqual({ slots: [], parameters: ['work_mem'], keys: ['loop_wait'] });
   });
 
   test('a cluster that answers 503 at first: the program waits and retries until it takes the PATCH', async () => {
     cluster.unavailable = 4;
-    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '20' });
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 20 } });
     expect({ code, tail: output.slice(-300) }).toEqual({ code: 0, tail: expect.stringMatching(/verified with GET \/config/) });
     expect(output).toMatch(/waiting for the cluster's REST API \(.*HTTP 503/);
     expect(cluster.config.loop_wait).toBe(5);
@@ -88,7 +114,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('a wrong password: refused at once, naming the variable, nothing changed', async () => {
     const started = Date.now();
-    const { code, output } = await runPatch(cluster, desired, { DC_PASSWORD: 'wrong' });
+    const { code, output } = await runPatch(cluster, desired, { env: { DC_PASSWORD: 'wrong' } });
     expect(code).toBe(1);
     expect(output).toMatch(/refused the credentials \(HTTP 401\): check the user patroni and DC_PASSWORD/);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -96,7 +122,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
   });
 
   test('no password in the environment: refused before any request', async () => {
-    const { code, output } = await runPatch(cluster, desired, { DC_PASSWORD: '' });
+    const { code, output } = await runPatch(cluster, desired, { env: { DC_PASSWORD: '' } });
     expect(code).toBe(1);
     expect(output).toContain('the REST API needs authentication as "patroni": set DC_PASSWORD in the deploying environment');
     expect(cluster.nodes.flatMap((n) => n.requests)).toEqual([]);
@@ -104,7 +130,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('a PATCH that answers 200 but does not show in GET /config: the program fails with the difference', async () => {
     cluster.ignorePatches = true;
-    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '2' });
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 2 } });
     expect(code).toBe(1);
     expect(output).toMatch(/gave up after 2s; last attempt: .*applied but GET \/config differs: loop_wait: want 5, have 10/);
   }, 40_000); // each node gets 1 s here (5 s under Terraform) to show the change before the next is tried
@@ -118,7 +144,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('a patch that could demote while GET /config fails (HTTP 500) and PATCH would succeed: nothing sent, the program fails saying why', async () => {
     cluster.configRead = () => 500;
-    const { code, output } = await runPatch(cluster, { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } }, { PATRONI_PATCH_TIMEOUT: '1' });
+    const { code, output } = await runPatch(cluster, { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } }, { config: { timeoutSeconds: 1 } });
     expect(code).toBe(1);
     expect(output).toMatch(
       /\[test patch\] FAILED: nothing was sent: the test patch carries a standby_cluster block, which would demote the cluster if it runs as a primary, and no node's running configuration \(GET \/config\) could be read in 1s to rule that out \(last: http:\/\/127\.0\.0\.1:\d+: GET \/config HTTP 500\); deploy again once the cluster's REST API answers GET \/config\n$/,
@@ -129,7 +155,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('a patch that could demote while GET /config hangs past its timeout: nothing sent, the same failure, naming the timeout', async () => {
     cluster.configRead = () => 'hang';
-    const { code, output } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } }, { PATRONI_PATCH_TIMEOUT: '1' });
+    const { code, output } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } }, { config: { timeoutSeconds: 1 } });
     expect(code).toBe(1);
     expect(output).toMatch(/FAILED: nothing was sent: the test patch carries a standby_cluster block, .*\(last: http:\/\/127\.0\.0\.1:\d+: GET \/config no answer from 127\.0\.0\.1:\d+ within 500 ms\); deploy again/);
     expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
@@ -141,7 +167,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
     let failing = 6; // two rounds of three nodes
     cluster.configRead = () => (failing-- > 0 ? 500 : undefined);
     const body = { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } };
-    const { code, output } = await runPatch(cluster, body, { PATRONI_PATCH_TIMEOUT: '20', PATRONI_PATCH_STRICT: '0' });
+    const { code, output } = await runPatch(cluster, body, { config: { timeoutSeconds: 20, strict: false } });
     expect({ code, tail: output.slice(-200) }).toEqual({ code: 0, tail: expect.stringMatching(/verified with GET \/config/) });
     expect(output).toMatch(/waiting for the cluster's REST API \(http:\/\/127\.0\.0\.1:\d+: GET \/config HTTP 500; nothing sent through it \(the patch carries standby_cluster\)\)/);
     expect(cluster.config.standby_cluster).toEqual({ host: '10.0.2.1', port: 5432 });
@@ -152,7 +178,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
     cluster.config = { loop_wait: 10 };
     failing = 3;
     cluster.order = [];
-    const primary = await runPatch(cluster, body, { PATRONI_PATCH_TIMEOUT: '20' });
+    const primary = await runPatch(cluster, body, { config: { timeoutSeconds: 20 } });
     expect(primary.code).toBe(1);
     expect(primary.output).toContain('FAILED: this patch would make a running primary cluster a standby cluster (standby_cluster -> 10.0.2.1)');
     expect(cluster.order.filter((r) => r.endsWith('PATCH /config'))).toEqual([]);
@@ -160,20 +186,25 @@ describe('the patch program against fake Patroni REST APIs', () => {
   }, 30_000);
 
   test('as Terraform runs it, a failure exits 1 and names the cause on stderr', async () => {
-    const { code, output } = await runPatch(cluster, desired, { DC_PASSWORD: 'wrong' }, true);
+    const { code, output } = await runPatch(cluster, desired, { env: { DC_PASSWORD: 'wrong' }, asChild: true });
     expect(code).toBe(1);
     expect(output).toMatch(/HTTP 401\n\[test patch\] FAILED: .* refused the credentials \(HTTP 401\)/);
   });
 
   test('a malformed PATRONI_PATCH or no endpoints: refused before any request', async () => {
-    expect((await runPatch(cluster, desired, { PATRONI_ENDPOINTS: ' , ' })).output).toContain('FAILED: PATRONI_ENDPOINTS is empty');
-    expect((await runPatch(cluster, desired, { PATRONI_PATCH: '{not json' })).code).toBe(1);
+    // no endpoints: the configuration does not match the contract (at least one)
+    expect(await runPatch(cluster, desired, { config: { endpoints: [] } })).toEqual({
+      code: 2,
+      output: `apply-config-patch: ${MISMATCH}endpoints: Too small: expected array to have >=1 items\n`,
+    });
+    expect(await runPatch(cluster, desired, { env: { PATRONI_PATCH: '{not json' } })).toEqual({ code: 1, output: "[test patch] FAILED: Expected property name or '}' in JSON at position 1\n" });
+    expect(await runPatch(cluster, desired, { env: { PATRONI_PATCH: '[{"loop_wait":5}]' } })).toEqual({ code: 1, output: '[test patch] FAILED: PATRONI_PATCH is not a JSON object\n' });
     expect(cluster.nodes.flatMap((n) => n.requests)).toEqual([]);
   });
 
   test('a 409 (a concurrent change of the configuration): retried, then applied', async () => {
     cluster.refusals = [409];
-    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '20' });
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 20 } });
     expect(code).toBe(0);
     expect(output).toMatch(/HTTP 409/);
     expect(cluster.config.loop_wait).toBe(5);
@@ -195,7 +226,7 @@ describe('the patch program against fake Patroni REST APIs', () => {
   });
 
   test('null keys remove what the patch names, and the verification requires them absent', async () => {
-    const { code, output } = await runPatch(cluster, { loop_wait: null, postgresql: { parameters: { work_mem: null } } }, { PATRONI_PATCH_STRICT: '0', PATRONI_PATCH_SECTIONS: 'exact' });
+    const { code, output } = await runPatch(cluster, { loop_wait: null, postgresql: { parameters: { work_mem: null } } }, { config: { strict: false, sections: 'exact' } });
     expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('verified with GET /config (loop_wait, postgresql)') });
     expect(cluster.config).toEqual({ postgresql: { parameters: { old_param: 'x' } } });
   });
@@ -208,11 +239,11 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('no node answers: fails after the timeout, or, optional, leaves it with a warning', async () => {
     for (const n of cluster.nodes) cluster.broken.add(n.name);
-    const strict = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1' });
+    const strict = await runPatch(cluster, desired, { config: { timeoutSeconds: 1 } });
     expect(strict.code).toBe(1);
     expect(strict.output).toMatch(/FAILED: gave up after 1s; last attempt: .*HTTP 503/);
     cluster.stop();
-    const optional = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1', PATRONI_PATCH_OPTIONAL: '1' });
+    const optional = await runPatch(cluster, desired, { config: { timeoutSeconds: 1, optional: true } });
     expect(optional.code).toBe(0);
     expect(optional.output).toMatch(/WARNING: no node answered in 1s .*apply this stack again once the cluster is reachable/);
   });
@@ -223,12 +254,12 @@ describe('the patch program against fake Patroni REST APIs', () => {
     try {
       source.config = { postgresql: { parameters: { max_connections: 200, max_wal_senders: 10 } } };
       const body = { postgresql: { parameters: { max_connections: 100, max_wal_senders: 10 } } };
-      const { code, output } = await runPatch(cluster, body, { PATRONI_PATCH_HOT_STANDBY_SOURCE: source.nodes.map((n) => n.url).join(',') });
+      const { code, output } = await runPatch(cluster, body, { config: { hotStandbySource: source.nodes.map((n) => n.url) } });
       expect(code).toBe(0);
       expect(output).toContain("WARNING: max_connections 100 on the standby is below the source's running 200");
       expect(output).not.toContain('max_wal_senders 10');
       source.stop();
-      const unanswered = await runPatch(cluster, body, { PATRONI_PATCH_HOT_STANDBY_SOURCE: source.nodes.map((n) => n.url).join(',') });
+      const unanswered = await runPatch(cluster, body, { config: { hotStandbySource: source.nodes.map((n) => n.url) } });
       expect(unanswered.output).toContain('WARNING: the source cluster did not answer GET /config');
     } finally {
       source.stop();
@@ -241,10 +272,10 @@ describe('the patch program against fake Patroni REST APIs', () => {
     try {
       cluster.config = { slots: { link_old: { type: 'physical' }, unused: { type: 'physical' } } };
       standby.config = { standby_cluster: { primary_slot_name: 'link_old' } };
-      const { code, output } = await runPatch(cluster, { slots: { link_new: { type: 'physical' } } }, { PATRONI_PATCH_GUARD_STANDBY: standby.nodes.map((n) => n.url).join(',') });
+      const { code, output } = await runPatch(cluster, { slots: { link_new: { type: 'physical' } } }, { config: { guardStandby: [standby.nodes.map((n) => n.url)] } });
       expect(code).toBe(0);
       expect(output).toContain('keeping slot link_old: the standby cluster still streams through it');
-      expect(Object.keys(cluster.config.slots).sort()).toEqual(['link_new', 'link_old']);
+      expect(Object.keys(cluster.config.slots ?? {}).sort()).toEqual(['link_new', 'link_old']);
     } finally {
       standby.stop();
     }
@@ -314,7 +345,7 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
 
   test('one "sent" line and one "removing" line, however many rounds the cluster takes', async () => {
     cluster.unavailable = 18; // six rounds of three nodes refused
-    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '20' });
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 20 } });
     expect(code).toBe(0);
     expect(output.match(/PATCH \/config sent to/g)).toHaveLength(1);
     expect(output.match(/removing what the topology no longer has: postgresql\.parameters\.old_param\n/g)).toHaveLength(1);
@@ -339,14 +370,14 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
 
   test('a REST API that refuses connections: the last attempt names the cause', async () => {
     cluster.stop();
-    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1' });
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 1 } });
     expect(code).toBe(1);
     expect(output).toMatch(/gave up after 1s; last attempt: http:\/\/127\.0\.7\.3:\d+: connect ECONNREFUSED 127\.0\.7\.3:\d+\n/);
   });
 
   test('optional, but a node answered (and refused to take it): a failure, not a warning', async () => {
     cluster.unavailable = 1000;
-    const { code, output } = await runPatch(cluster, desired, { PATRONI_PATCH_TIMEOUT: '1', PATRONI_PATCH_OPTIONAL: '1' });
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 1, optional: true } });
     expect(code).toBe(1);
     expect(output).toMatch(/FAILED: gave up after 1s; last attempt: http:\/\/127\.0\.7\.\d:\d+: HTTP 503 \{"error":"not yet"\}\n/);
     expect(output).not.toContain('WARNING');
@@ -359,7 +390,7 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
     await source.start();
     try {
       source.config = { postgresql: { parameters: { max_connections: 300 } } };
-      const { code, output } = await runPatch(cluster, { loop_wait: 5 }, { PATRONI_PATCH_HOT_STANDBY_SOURCE: source.nodes.map((n) => n.url).join(',') });
+      const { code, output } = await runPatch(cluster, { loop_wait: 5 }, { config: { hotStandbySource: source.nodes.map((n) => n.url) } });
       expect(code).toBe(0);
       expect(output).toContain("WARNING: max_connections 100 on the standby is below the source's running 300");
     } finally {
@@ -368,53 +399,86 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
   });
 });
 
-describe('the patch program\'s settings from its environment', () => {
-  test('defaults: label, the password variable, sections all, not strict, not optional, nothing guarded', () => {
-    expect(program.settingsFrom({})).toEqual({
-      desired: {},
-      endpoints: [],
-      timeoutMs: 300_000,
-      label: 'patroni config patch',
-      user: '',
-      passwordEnv: 'PATRONI_RESTAPI_PASSWORD',
-      password: '',
-      sections: 'all',
-      strict: false,
-      optional: false,
-      hotStandbySource: [],
-      guardStandby: [],
-    });
+describe('PATRONI_PATCH_CONFIG that does not match the contract: exit 2, naming the variable and the field, nothing sent', () => {
+  let cluster: FakeCluster;
+  beforeEach(async () => {
+    cluster = new FakeCluster();
+    await cluster.start();
+  });
+  afterEach(() => cluster.stop());
+
+  const desired = { loop_wait: 5 };
+  /** The configuration's JSON with `endpoints` renamed `endpoint`, as a stack of another version could write it. */
+  const renamed = () => {
+    const { endpoints, ...rest } = patchConfig(cluster);
+    return JSON.stringify({ ...rest, endpoint: endpoints });
+  };
+
+  test.each<[string, () => Record<string, string | undefined>, string]>([
+    ['missing', () => ({ PATRONI_PATCH_CONFIG: undefined }), "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it"],
+    ['empty', () => ({ PATRONI_PATCH_CONFIG: '' }), "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it"],
+    ['not JSON', () => ({ PATRONI_PATCH_CONFIG: '{"label":' }), 'PATRONI_PATCH_CONFIG is not JSON: Unexpected end of JSON input'],
+    ['a field of the wrong type', () => ({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...patchConfig(cluster), timeoutSeconds: '4' }) }), `${MISMATCH}timeoutSeconds: Invalid input: expected number, received string`],
+    ['a renamed field', () => ({ PATRONI_PATCH_CONFIG: renamed() }), `${MISMATCH}endpoints: Invalid input: expected array, received undefined; (root): Unrecognized key: "endpoint"`],
+    ['a value out of its set', () => ({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...patchConfig(cluster), sections: 'some' }) }), `${MISMATCH}sections: Invalid option: expected one of "all"|"slots"|"exact"`],
+    ['not an object', () => ({ PATRONI_PATCH_CONFIG: '[]' }), `${MISMATCH}(root): Invalid input: expected object, received array`],
+    // the twelve variables of the earlier programs configure nothing any more
+    ['only the earlier variables', () => ({ PATRONI_PATCH_CONFIG: undefined, PATRONI_ENDPOINTS: cluster.nodes.map((n) => n.url).join(','), PATRONI_PATCH_LABEL: 'test patch', PATRONI_PATCH_TIMEOUT: '4' }), "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it"],
+  ])('%s', async (_name, env, message) => {
+    expect(await runPatch(cluster, desired, { env: env() })).toEqual({ code: 2, output: `apply-config-patch: ${message}\n` });
+    expect(cluster.order).toEqual([]);
+    expect(cluster.config.loop_wait).toBe(10);
   });
 
-  test('every variable read; lists trimmed, empty entries dropped; strict and optional only for "1"', () => {
-    const s = program.settingsFrom({
-      PATRONI_PATCH: '{"a":1}',
-      PATRONI_ENDPOINTS: ' http://a:8008, ,http://b:8008 ',
-      PATRONI_PATCH_TIMEOUT: '7',
-      PATRONI_PATCH_LABEL: 'dc2 patch',
-      PATRONI_RESTAPI_USERNAME: 'patroni',
-      PATRONI_RESTAPI_PASSWORD_ENV: 'PW',
-      PW: 'secret',
-      PATRONI_PATCH_SECTIONS: 'exact',
-      PATRONI_PATCH_STRICT: '1',
-      PATRONI_PATCH_OPTIONAL: '1',
-      PATRONI_PATCH_HOT_STANDBY_SOURCE: 'http://s:8008',
-      PATRONI_PATCH_GUARD_STANDBY: 'http://x:8008, http://y:8008; ;http://z:8008',
+  test('as Terraform runs it: exit 2, the message on stderr, nothing sent', async () => {
+    expect(await runPatch(cluster, desired, { env: { PATRONI_PATCH_CONFIG: renamed() }, asChild: true })).toEqual({
+      code: 2,
+      output: `apply-config-patch: ${MISMATCH}endpoints: Invalid input: expected array, received undefined; (root): Unrecognized key: "endpoint"\n`,
     });
-    expect(s).toEqual({
-      desired: { a: 1 },
-      endpoints: ['http://a:8008', 'http://b:8008'],
-      timeoutMs: 7000,
-      label: 'dc2 patch',
-      user: 'patroni',
-      passwordEnv: 'PW',
-      password: 'secret',
-      sections: 'exact',
-      strict: true,
-      optional: true,
-      hotStandbySource: ['http://s:8008'],
-      guardStandby: [['http://x:8008', 'http://y:8008'], ['http://z:8008']],
-    });
-    expect(program.settingsFrom({ PATRONI_PATCH_STRICT: 'yes', PATRONI_PATCH_OPTIONAL: 'true' })).toMatchObject({ strict: false, optional: false });
+    expect(cluster.order).toEqual([]);
+  });
+});
+
+describe('the patch program\'s settings from its environment', () => {
+  const config: PatchConfig = {
+    label: 'dc2 patch',
+    endpoints: ['http://a:8008', 'http://b:8008'],
+    timeoutSeconds: 7,
+    sections: 'exact',
+    strict: true,
+    optional: true,
+    guardStandby: [['http://x:8008', 'http://y:8008'], ['http://z:8008']],
+    hotStandbySource: ['http://s:8008'],
+    restUser: 'patroni',
+    restPasswordEnv: 'PW',
+  };
+
+  test('defaults: the body {} without PATRONI_PATCH, the password empty without its variable, no REST user', () => {
+    const { restUser: _none, ...noUser } = config;
+    expect(program.settingsFrom({ PATRONI_PATCH_CONFIG: JSON.stringify(noUser) })).toEqual({ config: noUser, body: {}, password: '' });
+  });
+
+  test('every variable read: the configuration as given, the body, the password from the variable the configuration names', () => {
+    const s = program.settingsFrom({ PATRONI_PATCH: '{"a":1}', PATRONI_PATCH_CONFIG: JSON.stringify(config), PW: 'secret', PATRONI_RESTAPI_PASSWORD: 'other' });
+    expect(s).toEqual({ config, body: { a: 1 }, password: 'secret' });
+  });
+
+  test('the earlier variables configure nothing; a configuration that does not match is a ConfigError', () => {
+    const earlier = {
+      PATRONI_ENDPOINTS: 'http://c:8008',
+      PATRONI_PATCH_TIMEOUT: '9',
+      PATRONI_PATCH_LABEL: 'other patch',
+      PATRONI_RESTAPI_USERNAME: 'someone',
+      PATRONI_RESTAPI_PASSWORD_ENV: 'OTHER',
+      OTHER: 'x',
+      PATRONI_PATCH_SECTIONS: 'all',
+      PATRONI_PATCH_STRICT: '0',
+      PATRONI_PATCH_OPTIONAL: '0',
+      PATRONI_PATCH_HOT_STANDBY_SOURCE: 'http://t:8008',
+      PATRONI_PATCH_GUARD_STANDBY: 'http://w:8008',
+    };
+    expect(program.settingsFrom({ ...earlier, PATRONI_PATCH_CONFIG: JSON.stringify(config), PW: 'secret' })).toEqual({ config, body: {}, password: 'secret' });
+    expect(() => program.settingsFrom(earlier)).toThrow(ConfigError);
+    expect(() => program.settingsFrom({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...config, strict: '1' }) })).toThrow(`${MISMATCH}strict: Invalid input: expected boolean, received string`);
   });
 });

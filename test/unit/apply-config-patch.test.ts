@@ -2,8 +2,10 @@
  * The patch program's desired-state computation: what it removes from a running configuration,
  * what it never touches, and which slot removals wait for the standby cluster.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { demotes, desiredPatch, holdSlots, hotStandbyWarnings, MARKER } = require('../../programs/apply-config-patch.cjs');
+import { demotes, desiredPatch, holdSlots, hotStandbyWarnings, type JsonObject, MARKER } from '../../runtime/apply-config-patch';
+
+/** postgresql.parameters of a patch body (its postgresql section is an object in every case below). */
+const parametersOf = (body: JsonObject): unknown => (body.postgresql as JsonObject).parameters;
 
 const running = {
   ttl: 30,
@@ -19,7 +21,7 @@ describe('managed cluster (strict): the running configuration becomes what the t
   const { body, removed } = desiredPatch(desired, running, { strict: true, sections: 'all' });
 
   test('parameters and slots it does not name are sent as null', () => {
-    expect(body.postgresql.parameters).toEqual({ max_connections: 100, work_mem: null, hand_set: null });
+    expect(parametersOf(body)).toEqual({ max_connections: 100, work_mem: null, hand_set: null });
     expect(body.slots).toEqual({ link_new: { type: 'physical' }, link_old: null, by_hand: null });
     expect(removed.sort()).toEqual(['postgresql.parameters.hand_set', 'postgresql.parameters.work_mem', 'slots.by_hand', 'slots.link_old']);
   });
@@ -45,7 +47,7 @@ describe('existing cluster: only what the project wrote before is removed', () =
     expect(body.synchronous_mode).toBeNull();
     expect(body.check_timeline).toBeUndefined();
     // no parameters in the body: the project does not own the existing cluster's parameters
-    expect(body.postgresql.parameters).toBeUndefined();
+    expect(parametersOf(body)).toBeUndefined();
   });
   test('without a marker (never deployed by this project) nothing is removed', () => {
     const { body, removed } = desiredPatch(desired, running, { strict: false, sections: 'all' });
@@ -134,7 +136,7 @@ describe('edges of the removal and the marker', () => {
     const current = { loop_wait: 10, postgresql: { parameters: { a: '1' } }, slots: {}, [MARKER]: { parameters: ['a', 'gone'], keys: ['loop_wait', 'ttl'], slots: ['old'] } };
     const { body, removed } = desiredPatch({ postgresql: { parameters: { b: '2' } } }, current, { strict: false, sections: 'all' });
     expect(removed).toEqual(['postgresql.parameters.a', 'loop_wait']);
-    expect(body.postgresql.parameters).toEqual({ b: '2', a: null });
+    expect(parametersOf(body)).toEqual({ b: '2', a: null });
     expect(body.slots).toBeUndefined();
   });
 
@@ -160,7 +162,7 @@ describe('edges of the removal and the marker', () => {
   });
 
   test('holding the last removal leaves no empty slots section; a held slot already in the marker is listed once', () => {
-    const b: Record<string, any> = { slots: { link: null }, [MARKER]: { slots: ['link'] } };
+    const b: JsonObject = { slots: { link: null }, [MARKER]: { slots: ['link'] } };
     expect(holdSlots(b, [{ standby_cluster: { primary_slot_name: 'link' } }])).toEqual(['link']);
     expect(b).toEqual({ [MARKER]: { slots: ['link'] } });
     const noSlots = { loop_wait: 5 };

@@ -8,10 +8,16 @@ import { parse } from 'yaml';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
 import { StandbyLink } from '../../constructs/standby-link';
 import { renderedFilesOf } from '../../stacks/rendered-files';
+import { parseConfig, PatchConfig } from '../../runtime/contract';
 import { articleTopology, byPath, forSnapshot, mutate, resourcesOf, synthTopology, TfJson } from './helpers';
 
 // Synthesized in beforeAll, not while the file is collected: a run that selects none of a
 // block's tests (mutation testing runs only the covering ones) does not pay for its synth.
+/** The patch program's configuration a patch resource hands it (runtime/contract.ts), parsed by the contract. */
+function patchConfigOf(resource: Record<string, any>): PatchConfig {
+  return parseConfig('patch', resource.provisioner[0]['local-exec'].environment.PATRONI_PATCH_CONFIG.replace(/\$\$\{/g, '${'));
+}
+
 describe('article topology, following', () => {
   let primary: TfJson, standby: TfJson, app: ReturnType<typeof synthTopology>['app'];
   beforeAll(() => ({ primary, standby, app } = synthTopology(articleTopology())));
@@ -162,9 +168,9 @@ describe('promotion variant (detached)', () => {
 
   test('the primary patch never removes a slot the standby still names: it asks the standby cluster first', () => {
     for (const variant of [following, detached]) {
-      const env = byPath(variant.primary, 'dcs-patch/apply').provisioner[0]['local-exec'].environment;
-      expect(env.PATRONI_PATCH_GUARD_STANDBY).toBe('http://192.168.122.97:8008,http://192.168.122.198:8008,http://192.168.122.172:8008');
-      expect(env.PATRONI_PATCH_STRICT).toBe('1');
+      const config = patchConfigOf(byPath(variant.primary, 'dcs-patch/apply'));
+      expect(config.guardStandby).toEqual([['http://192.168.122.97:8008', 'http://192.168.122.198:8008', 'http://192.168.122.172:8008']]);
+      expect(config.strict).toBe(true);
     }
   });
 
@@ -186,7 +192,8 @@ describe('promotion variant (detached)', () => {
     expect(detach.provisioner).toHaveLength(1);
     const exec = detach.provisioner[0]['local-exec'];
     expect(exec.command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate && node "assets\/.*\/apply-config-patch\.cjs"$/);
-    expect(exec.environment).toMatchObject({ LINK_HEALTH_CONFIG: '${self.input.gate_config}', PATRONI_PATCH_SECTIONS: 'exact' });
+    expect(exec.environment).toMatchObject({ LINK_HEALTH_CONFIG: '${self.input.gate_config}', PATRONI_PATCH: '${self.input.patch_json}' });
+    expect(patchConfigOf(detach).sections).toBe('exact');
     expect(detach.triggers_replace.gate_config_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(detach.depends_on ?? []).toEqual([]);
     for (const name of ['ta1', 'ta2', 'ta3']) {
@@ -204,8 +211,7 @@ describe('promotion variant (detached)', () => {
     expect(JSON.parse(byPath(following.standby, 'cluster/link-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
     expect(release.input.endpoints).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
     expect(release.depends_on).toEqual([key('cluster_dcs-patch_apply')]);
-    const env = release.provisioner[0]['local-exec'].environment;
-    expect(env).toMatchObject({ PATRONI_PATCH_OPTIONAL: '1', PATRONI_PATCH_SECTIONS: 'slots', PATRONI_PATCH_GUARD_STANDBY: 'http://192.168.122.97:8008,http://192.168.122.198:8008,http://192.168.122.172:8008' });
+    expect(patchConfigOf(release)).toMatchObject({ optional: true, sections: 'slots', guardStandby: [['http://192.168.122.97:8008', 'http://192.168.122.198:8008', 'http://192.168.122.172:8008']] });
   });
 
   test('a disaster promotion is visible in the plan', () => {
@@ -358,7 +364,7 @@ describe('constructs from TypeScript', () => {
     expect(byPath(standby, 'cluster/dcs-patch/apply').input.endpoints).toBe('https://192.168.122.97:8008,https://192.168.122.198:8008,https://192.168.122.172:8008');
     // the primary keeps plain HTTP; its slot guard asks the standby over HTTPS
     expect(byPath(primary, 'cluster/dcs-patch/apply').input.endpoints).toMatch(/^http:\/\/192\.168\.122\.237:8008,/);
-    expect(byPath(primary, 'cluster/dcs-patch/apply').provisioner[0]['local-exec'].environment.PATRONI_PATCH_GUARD_STANDBY).toMatch(/^https:\/\/192\.168\.122\.97:8008,/);
+    expect(patchConfigOf(byPath(primary, 'cluster/dcs-patch/apply')).guardStandby[0][0]).toBe('https://192.168.122.97:8008');
   });
 
   test('IPv6 nodes: bracketed listen/connect addresses and URLs, /128 pg_hba lines, bare hosts for libpq', () => {
@@ -405,10 +411,10 @@ describe('constructs from TypeScript', () => {
   });
 
   test("the standby patch compares the hot-standby parameters with the source's running configuration, while following", () => {
-    const env = (json: TfJson) => byPath(json, 'cluster/dcs-patch/apply').provisioner[0]['local-exec'].environment;
-    expect(env(synthTopology(articleTopology()).standby).PATRONI_PATCH_HOT_STANDBY_SOURCE).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
-    expect(env(synthTopology(articleTopology()).primary).PATRONI_PATCH_HOT_STANDBY_SOURCE).toBeUndefined();
-    expect(env(synthTopology(articleTopology('detached')).standby).PATRONI_PATCH_HOT_STANDBY_SOURCE).toBeUndefined();
+    const source = (json: TfJson) => patchConfigOf(byPath(json, 'cluster/dcs-patch/apply')).hotStandbySource;
+    expect(source(synthTopology(articleTopology()).standby)).toEqual(['http://192.168.122.237:8008', 'http://192.168.122.93:8008', 'http://192.168.122.128:8008']);
+    expect(source(synthTopology(articleTopology()).primary)).toEqual([]);
+    expect(source(synthTopology(articleTopology('detached')).standby)).toEqual([]);
   });
 
   test('ssh stopOnDestroy runs at destroy only', () => {

@@ -1,23 +1,17 @@
 /**
- * The promotion gate (programs/link-health.cjs `gate`) against a fake link: each test changes one
+ * The promotion gate (runtime/link-health.ts `gate`) against a fake link: each test changes one
  * thing from a caught-up, quiet link and expects exactly the check that guards it to fail, or the
  * gate to pass. The real clusters' refusals are in the end-to-end walkthrough.
  */
+import type { LinkHealthConfig } from '../../runtime/contract';
+import * as health from '../../runtime/link-health';
+import type { GateOutcome as Outcome, NodeReport } from '../../runtime/link-health';
 import { FakeClient, fakeRest, freshWorld, linkConfig, START, text, world } from '../support/fake-link';
 
 jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
-jest.mock('../../programs/rest-client.cjs', () => jest.requireActual('../support/fake-link').fakeRest);
+jest.mock('../../runtime/rest-client', () => jest.requireActual('../support/fake-link').fakeRest);
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const health = require('../../programs/link-health.cjs');
-
-interface Outcome {
-  ok: boolean;
-  checks: { check: string; standby: string; source: string; ok: boolean }[];
-  notes: string[];
-}
-
-const gate = (over: Record<string, unknown> = {}, log?: (m: string) => void): Promise<Outcome> => health.gate(linkConfig(over), log);
+const gate = (over: Partial<LinkHealthConfig> = {}, log?: (m: string) => void): Promise<Outcome> => health.gate(linkConfig(over), log);
 /** The checks that failed; the verdict must agree with them (ok exactly when none failed). */
 const failed = (o: Outcome) => {
   const f = o.checks.filter((c) => !c.ok).map((c) => c.check);
@@ -45,7 +39,7 @@ beforeEach(() => {
 
 test('the fakes are the ones loaded', () => {
   expect(jest.requireMock('pg').Client).toBe(FakeClient);
-  expect(jest.requireMock('../../programs/rest-client.cjs')).toBe(fakeRest);
+  expect(jest.requireMock('../../runtime/rest-client')).toBe(fakeRest);
 });
 
 describe('passes', () => {
@@ -457,7 +451,12 @@ test('formatGate prints every figure and the notes', () => {
 });
 
 describe('collect (the figures behind status)', () => {
-  const collect = (over: Record<string, unknown> = {}) => health.collect(linkConfig(over));
+  const collect = (over: Partial<LinkHealthConfig> = {}) => health.collect(linkConfig(over));
+  const named = (r: { nodes: NodeReport[] }, member: string): NodeReport => {
+    const n = r.nodes.find((x) => x.member === member);
+    if (!n) throw new Error(`no ${member} in the report`);
+    return n;
+  };
 
   test('a streaming link: healthy, every lag measured against the source leader, read last', async () => {
     const r = await collect();
@@ -465,7 +464,7 @@ describe('collect (the figures behind status)', () => {
     expect(r.problems).toEqual([]);
     expect(r.source).toEqual({ cluster: 'dc1', leader: 'p1', currentLsn: text(START), timeline: 1 });
     expect(r.standby).toEqual({ cluster: 'dc2', leader: 's1' });
-    expect(r.nodes.map((n: { member: string; role: string; lagBytes: number; lagSeconds: number }) => [n.member, n.role, n.lagBytes, n.lagSeconds])).toEqual([
+    expect(r.nodes.map((n) => [n.member, n.role, n.lagBytes, n.lagSeconds])).toEqual([
       ['p1', 'Leader', 0, 0],
       ['p2', 'Replica', 0, 0],
       ['s1', 'Standby Leader', 0, 0],
@@ -482,7 +481,7 @@ describe('collect (the figures behind status)', () => {
     world.current.replay = START - 0x400n;
     world.current.replayAgeSeconds = 7.26;
     const r = await collect();
-    const s1 = r.nodes.find((n: { member: string }) => n.member === 's1');
+    const s1 = named(r, 's1');
     expect([s1.lagBytes, s1.lagSeconds]).toEqual([1024, 7.3]);
     expect(r.problems).toEqual(['standby leader s1 is not streaming from the source (wal receiver: none)']);
   });
@@ -493,7 +492,7 @@ describe('collect (the figures behind status)', () => {
     const r = await collect();
     expect(r.healthy).toBe(false);
     expect(r.problems).toEqual(['s2 (127.0.2.2:5432) is unreachable: connection refused', 'the link slot link_slot does not exist on the source leader']);
-    expect(r.nodes.find((n: { member: string }) => n.member === 's2')).toMatchObject({ role: 'Replica', reachable: false, lagBytes: null });
+    expect(r.nodes.find((n) => n.member === 's2')).toMatchObject({ role: 'Replica', reachable: false, lagBytes: null });
   });
 
   test('a slot about to lose WAL, with its safe size', async () => {
@@ -506,7 +505,7 @@ describe('collect (the figures behind status)', () => {
   test("members that have not reached their DCS for longer than ttl: one line per cluster, the oldest contact", async () => {
     world.current.dcsSilence = { s1: 35, s2: 25, p2: 5 };
     const r = await collect();
-    expect(r.nodes.find((n: { member: string }) => n.member === 's1').dcsAgeSeconds).toBeGreaterThanOrEqual(35);
+    expect(named(r, 's1').dcsAgeSeconds).toBeGreaterThanOrEqual(35);
     expect(r.problems).toEqual([expect.stringMatching(/^s1, s2 of dc2 have not reached dc2's DCS for 3[5-7] s \(more than ttl, 20 s\): dc2 cannot fail over or take a configuration change until its DCS answers$/)]);
     world.current.dcsSilence = { p1: 21 };
     expect((await collect()).problems).toEqual([expect.stringMatching(/^p1 of dc1 has not reached dc1's DCS for 2[1-3] s/)]);
@@ -516,7 +515,7 @@ describe('collect (the figures behind status)', () => {
     world.current.memberClockAhead = 300;
     const ahead = await collect();
     expect(ahead.problems).toEqual([]);
-    expect(ahead.nodes.map((n: { dcsAgeSeconds: number }) => n.dcsAgeSeconds)).toEqual([1, 1, 1, 1]);
+    expect(ahead.nodes.map((n) => n.dcsAgeSeconds)).toEqual([1, 1, 1, 1]);
     world.current.memberClockAhead = -300;
     world.current.dcsSilence = { s2: 40 };
     const behind = await collect();
@@ -539,7 +538,7 @@ describe('collect (the figures behind status)', () => {
     const r = await collect({ state: 'detached' });
     expect(r.standby.leader).toBe('s1');
     expect(r.problems).toEqual([]);
-    expect(r.nodes.find((n: { member: string }) => n.member === 's2').lagBytes).toBe(0);
+    expect(named(r, 's2').lagBytes).toBe(0);
   });
 });
 
@@ -552,11 +551,14 @@ describe('the gate as a program (runGate): exit code, output and the table', () 
   beforeEach(() => {
     world.current = freshWorld();
   });
+  // LINK_HEALTH_CONFIG as the stacks write it: the fake's settle time of 0 s (which keeps the gate's
+  // own tests fast) is below the contract's minimum, 1 s
+  const programConfig = () => JSON.stringify(linkConfig({ settleSeconds: 1 }));
 
   test('passes: 0, the table and "passed" on stdout, nothing on stderr', async () => {
     const { out, err, streams } = io();
-    expect(await health.runGate({ LINK_HEALTH_CONFIG: JSON.stringify(linkConfig()) }, ...streams)).toBe(0);
-    expect(out.join('')).toMatch(/^\[promotion gate\] checking that promoting dc2 loses no write of dc1\n\[promotion gate\] caught up at 0\/3000060; checking for 0 s that writes have stopped on the source\n\+-+/);
+    expect(await health.runGate({ LINK_HEALTH_CONFIG: programConfig() }, ...streams)).toBe(0);
+    expect(out.join('')).toMatch(/^\[promotion gate\] checking that promoting dc2 loses no write of dc1\n\[promotion gate\] caught up at 0\/3000060; checking for 1 s that writes have stopped on the source\n\+-+/);
     expect(out.join('')).toMatch(/\[promotion gate\] passed: the detach may proceed\n$/);
     expect(err).toEqual([]);
   });
@@ -565,12 +567,51 @@ describe('the gate as a program (runGate): exit code, output and the table', () 
     world.current.patroniPaused = true;
     world.current.standbySystemId = '9';
     const { out, err, streams } = io();
-    expect(await health.runGate({ LINK_HEALTH_CONFIG: JSON.stringify(linkConfig()) }, ...streams)).toBe(1);
+    expect(await health.runGate({ LINK_HEALTH_CONFIG: programConfig() }, ...streams)).toBe(1);
     expect(err.join('')).toMatch(/\[promotion gate\] REFUSED \(Patroni not in maintenance mode \(pause\); same database system identifier\): the standby cluster was left as it is\n$/);
     expect(out.join('')).not.toContain('passed');
   });
 
-  test('no configuration: a clear error', async () => {
-    await expect(health.runGate({}, ...io().streams)).rejects.toThrow('LINK_HEALTH_CONFIG must be JSON with state, user, source.nodes and standby.nodes (see collect)');
+  /** LINK_HEALTH_CONFIG as the stacks write it, changed by `edit` (a field removed, renamed, ...). */
+  const edited = (edit: (c: Record<string, unknown> & { source: Record<string, unknown> }) => void): string => {
+    const c = JSON.parse(programConfig());
+    edit(c);
+    return JSON.stringify(c);
+  };
+  /** Runs the gate on `env`: it must refuse with exit 2, print nothing on stdout and read nothing. */
+  const refusedConfig = async (env: Record<string, string>): Promise<string> => {
+    const { out, err, streams } = io();
+    expect(await health.runGate(env, ...streams)).toBe(2);
+    expect(out).toEqual([]);
+    expect(world.current.log).toEqual([]);
+    return err.join('');
+  };
+  const MISMATCH = "link-health: LINK_HEALTH_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
+
+  test('no configuration: exit 2, the variable named', async () => {
+    expect(await refusedConfig({})).toBe("link-health: LINK_HEALTH_CONFIG is not set: this program is run by the stacks' planned resources, which set it\n");
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: ' ' })).toContain('LINK_HEALTH_CONFIG is not set');
+  });
+
+  test('a configuration that is not JSON: exit 2, the variable named', async () => {
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: '{state: following' })).toMatch(/^link-health: LINK_HEALTH_CONFIG is not JSON: .+\n$/);
+  });
+
+  test('a configuration without source.nodes: exit 2, the variable and the field named', async () => {
+    const text = edited((c) => delete c.source.nodes);
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toBe(`${MISMATCH}source.nodes: Invalid input: expected array, received undefined\n`);
+  });
+
+  test('a renamed field (settleSeconds as settleSecs): exit 2, the missing field and the unknown one named', async () => {
+    const text = edited((c) => {
+      c.settleSecs = c.settleSeconds;
+      delete c.settleSeconds;
+    });
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toBe(`${MISMATCH}settleSeconds: Invalid input: expected number, received undefined; (root): Unrecognized key: "settleSecs"\n`);
+  });
+
+  test('a value the contract does not know (state: promoted): exit 2, the field named', async () => {
+    const text = edited((c) => (c.state = 'promoted'));
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toMatch(/^link-health: LINK_HEALTH_CONFIG does not match .*: state: .+\n$/);
   });
 });

@@ -1,32 +1,64 @@
 /**
- * The pure parts of programs/link-health.cjs: LSN arithmetic, and the health verdict on a report
+ * The pure parts of runtime/link-health.ts: LSN arithmetic, and the health verdict on a report
  * (the figures themselves are read from real clusters in the end-to-end suite).
  */
+import type { HealthNode, LinkHealthConfig } from '../../runtime/contract';
+import * as health from '../../runtime/link-health';
+import type { LinkFigures, LinkReport, NodeReport, SlotReport } from '../../runtime/link-health';
 
-export {}; // a module: its names stay its own
+const member = (name: string, host: string): HealthNode => ({ name, host, port: 5432, rest: `http://${host}:8008` });
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const health = require('../../programs/link-health.cjs');
-
-const cfg = {
+// the members' DCS contact is unknown (null) in these reports: the ttl finds nothing to name
+const cfg: LinkHealthConfig = {
   state: 'following',
   slotName: 'link_slot',
   keepSourceSlot: false,
-  source: { name: 'primary', nodes: [{ name: 'p1', host: '127.0.1.1' }, { name: 'p2', host: '127.0.1.2' }] },
-  standby: { name: 'standby', nodes: [{ name: 's1', host: '127.0.2.1' }, { name: 's2', host: '127.0.2.2' }] },
+  user: 'monitor',
+  disaster: false,
+  settleSeconds: 1,
+  catchUpTimeoutSeconds: 1,
+  source: { name: 'primary', ttl: 20, nodes: [member('p1', '127.0.1.1'), member('p2', '127.0.1.2')] },
+  standby: { name: 'standby', ttl: 20, nodes: [member('s1', '127.0.2.1'), member('s2', '127.0.2.2')] },
 };
 
-function node(over: Record<string, unknown>): Record<string, unknown> {
-  return { reachable: true, inRecovery: true, systemId: '7', timeline: 2, replayPaused: false, receiverStatus: 'streaming', ...over };
+/** A member of a report: what is not given is unknown (null), as readNode reports it. */
+function node(over: Partial<NodeReport> & Pick<NodeReport, 'cluster' | 'member' | 'host'>): NodeReport {
+  return {
+    port: 5432,
+    role: 'Replica',
+    state: 'running',
+    patroniPaused: null,
+    error: undefined,
+    currentLsn: null,
+    receiveLsn: null,
+    replayLsn: null,
+    replayAgeSeconds: null,
+    applyDelayMs: null,
+    receiverSilenceSeconds: null,
+    senderHost: null,
+    dcsAgeSeconds: null,
+    lagBytes: null,
+    lagSeconds: null,
+    reachable: true,
+    inRecovery: true,
+    systemId: '7',
+    timeline: 2,
+    replayPaused: false,
+    receiverStatus: 'streaming',
+    ...over,
+  };
 }
 
-function healthyReport() {
+const reservedSlot: SlotReport = { name: 'link_slot', present: true, active: true, walStatus: 'reserved', retainedBytes: 0, safeWalSize: null, consumer: 's1' };
+
+function healthyReport(): LinkFigures {
   return {
-    source: { leader: 'p1' },
-    standby: { leader: 's1' },
-    slot: { name: 'link_slot', present: true, active: true, walStatus: 'reserved', retainedBytes: 0 },
+    state: 'following',
+    source: { cluster: 'primary', leader: 'p1', currentLsn: null, timeline: 2 },
+    standby: { cluster: 'standby', leader: 's1' },
+    slot: reservedSlot,
     nodes: [
-      node({ cluster: 'primary', member: 'p1', host: '127.0.1.1', inRecovery: false, receiverStatus: null }),
+      node({ cluster: 'primary', member: 'p1', host: '127.0.1.1', role: 'Leader', inRecovery: false, receiverStatus: null }),
       node({ cluster: 'primary', member: 'p2', host: '127.0.1.2', senderHost: '127.0.1.1' }),
       node({ cluster: 'standby', member: 's1', host: '127.0.2.1', role: 'Standby Leader', senderHost: '127.0.1.1' }),
       node({ cluster: 'standby', member: 's2', host: '127.0.2.2', senderHost: '127.0.2.1' }),
@@ -35,7 +67,7 @@ function healthyReport() {
 }
 
 describe('a stalled stream (a partition that drops packets)', () => {
-  const withLeader = (over: Record<string, unknown>) => {
+  const withLeader = (over: Partial<NodeReport>) => {
     const r = healthyReport();
     r.nodes[0] = { ...r.nodes[0], currentLsn: '0/3000100' };
     r.nodes[2] = { ...r.nodes[2], receiveLsn: '0/3000000', receiverSilenceSeconds: 12.4, ...over };
@@ -85,7 +117,7 @@ describe('health verdict', () => {
     const r = healthyReport();
     r.nodes[2] = { ...r.nodes[2], replayPaused: true, timeline: 1, systemId: '8' };
     r.nodes[3] = { ...r.nodes[3], senderHost: '127.0.1.2' };
-    r.slot = { ...r.slot, active: false, walStatus: 'lost' };
+    r.slot = { ...reservedSlot, active: false, walStatus: 'lost' };
     expect(health.problemsOf(r, cfg)).toEqual([
       'system identifiers differ: source 7, standby 8',
       'standby leader s1 is on timeline 1, the source on 2',
@@ -100,24 +132,24 @@ describe('health verdict', () => {
     const r = healthyReport();
     r.standby.leader = 's1';
     r.nodes[2] = { ...r.nodes[2], inRecovery: false, role: 'Leader', receiverStatus: null };
-    r.slot = { name: 'link_slot', present: true, active: false, walStatus: 'reserved', retainedBytes: 4096 };
+    r.slot = { name: 'link_slot', present: true, active: false, walStatus: 'reserved', retainedBytes: 4096, safeWalSize: null, consumer: null };
     expect(health.problemsOf(r, { ...cfg, state: 'detached' })).toEqual(['the link slot link_slot is still on the source and retains 4096 bytes of WAL']);
     expect(health.problemsOf({ ...r, slot: { name: 'link_slot', present: false } }, { ...cfg, state: 'detached' })).toEqual([]);
   });
 
   test('the table names every member of both clusters and the verdict', () => {
-    const r = { ...healthyReport(), state: 'following', healthy: true, problems: [] };
-    r.source = { ...r.source, cluster: 'primary', currentLsn: '0/5000000' } as never;
-    r.standby = { ...r.standby, cluster: 'standby' } as never;
+    const r: LinkReport = { ...healthyReport(), state: 'following', healthy: true, problems: [] };
+    r.source = { ...r.source, cluster: 'primary', currentLsn: '0/5000000' };
+    r.standby = { ...r.standby, cluster: 'standby' };
     const text: string = health.formatReport(r);
     for (const m of ['p1', 'p2', 's1', 's2', 'Slot link_slot on the source: active true', 'healthy']) expect(text).toContain(m);
   });
 
   test('the table, exactly: columns padded to the widest cell, the primary without a replay column, dashes for the unknown', () => {
-    const n = (over: Record<string, unknown>) => ({ cluster: 'dc1', host: '10.0.0.1', port: 5432, state: 'running', timeline: 1, receiveLsn: null, replayLsn: null, currentLsn: null, lagBytes: 0, lagSeconds: 0, ...over });
-    const report = {
+    const n = (over: Partial<NodeReport> & Pick<NodeReport, 'member'>) => node({ cluster: 'dc1', host: '10.0.0.1', port: 5432, state: 'running', timeline: 1, receiveLsn: null, replayLsn: null, currentLsn: null, lagBytes: 0, lagSeconds: 0, ...over });
+    const report: LinkReport & { slot: SlotReport & { present: true } } = {
       state: 'following',
-      source: { cluster: 'dc1', leader: 'p1', currentLsn: '0/5000000' },
+      source: { cluster: 'dc1', leader: 'p1', currentLsn: '0/5000000', timeline: 1 },
       standby: { cluster: 'dc2', leader: 's1' },
       nodes: [
         n({ member: 'p1', role: 'Leader', inRecovery: false, currentLsn: '0/5000000' }),
@@ -172,10 +204,10 @@ describe('everything received is replayed', () => {
 describe('a role change in progress', () => {
   test('the source in recovery and the standby read-write: both named, with what to do', () => {
     const r = healthyReport();
-    r.source.leader = null as never;
+    r.source.leader = null;
     r.nodes[0] = { ...r.nodes[0], inRecovery: true, receiverStatus: 'streaming', senderHost: '127.0.2.1' };
     r.nodes[2] = { ...r.nodes[2], inRecovery: false, role: 'Leader', receiverStatus: null };
-    const problems = health.problemsOf(r, cfg) as string[];
+    const problems = health.problemsOf(r, cfg);
     expect(problems).toContain('standby has a read-write leader (s1) although the topology makes it follow primary: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted');
     expect(problems).toContain('primary runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster');
   });

@@ -1,5 +1,5 @@
 /**
- * programs/rest-client.cjs against real servers: HTTPS verified with a CA bundle (made here with
+ * runtime/rest-client.ts against real servers: HTTPS verified with a CA bundle (made here with
  * openssl), a client certificate when the server requires one, and IPv6 addresses in URLs.
  */
 import * as fs from 'node:fs';
@@ -8,10 +8,8 @@ import * as https from 'node:https';
 import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { getJson, getJsonAt, httpsAgent, jsonHeaders, request, TlsError } from '../../runtime/rest-client';
 import { makePki, Pki } from '../support/pki';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { request, getJson, getJsonAt, httpsAgent, jsonHeaders } = require('../../programs/rest-client.cjs');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-tls-'));
 let pki: Pki;
@@ -59,7 +57,12 @@ describe('HTTPS', () => {
 
   test('a server certificate of another CA is refused, and the message names the variable', async () => {
     Object.assign(process.env, { PATRONI_REST_CACERT: pki.otherCa, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
-    const err = await request(`https://127.0.0.1:${port}/config`).catch((e: Error) => e);
+    const err = await request(`https://127.0.0.1:${port}/config`).then(
+      () => {
+        throw new Error('a server certificate of another CA was accepted');
+      },
+      (e: TlsError) => e,
+    );
     expect(err.message).toMatch(/^127\.0\.0\.1:\d+: TLS verification failed \([A-Z_]+\): set PATRONI_REST_CACERT to the CA bundle/);
     // marked as TLS: the programs stop at once instead of retrying a certificate that cannot heal
     expect(err.tls).toBe(true);

@@ -1,19 +1,19 @@
 /**
- * The role step's real input and output (programs/switchover.cjs `realIo`), which its other unit
+ * The role step's real input and output (runtime/switchover.ts `realIo`), which its other unit
  * tests replace with fake clusters: Patroni's REST API against fake REST servers on 127.0.0.1
  * (the leader first, wake-ups, retries, refused credentials, POSTs, GET /history), and the SQL
- * reads against the fake link's `pg`.
+ * reads against the fake link's `pg`; then the program's own door, runRoleStep, which refuses a
+ * ROLE_CONFIG that does not match the contract before it reaches any cluster.
  */
+import type { RoleCluster, RoleConfig } from '../../runtime/contract';
+import { realIo, runRoleStep } from '../../runtime/switchover';
 import { FakeCluster } from '../support/fake-patroni';
 import { freshWorld, HOSTS, START, text, world } from '../support/fake-link';
 
 jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { realIo } = require('../../programs/switchover.cjs');
-
 /** The role step's view of a fake REST cluster (REST password in PW_DC1). */
-const restCluster = (c: FakeCluster, name = 'dc1') => ({ name, restUser: 'patroni', restPasswordEnv: 'PW_DC1', nodes: c.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: 5432, rest: n.url })) });
+const restCluster = (c: FakeCluster, name = 'dc1'): RoleCluster => ({ name, scope: 'pg', restUser: 'patroni', restPasswordEnv: 'PW_DC1', nodes: c.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: 5432, rest: n.url })) });
 
 describe('REST: look, patch, post, history', () => {
   let c: FakeCluster;
@@ -34,7 +34,7 @@ describe('REST: look, patch, post, history', () => {
     c.broken.add('n1');
     const primary = await realIo.look(restCluster(c));
     expect(primary).toMatchObject({ reachable: true, standby: false, primary: true, leader: { name: 'n2', role: 'leader' } });
-    expect(primary.members.map((m: { name: string }) => m.name)).toEqual(['n1', 'n2', 'n3']);
+    expect(primary.reachable ? primary.members.map((m) => m.name) : []).toEqual(['n1', 'n2', 'n3']);
     c.config = { standby_cluster: { host: '10.0.0.1' } };
     c.roles = { n2: 'standby_leader' };
     expect(await realIo.look(restCluster(c))).toMatchObject({ standby: true, primary: false, leader: { name: 'n2', role: 'standby_leader' } });
@@ -92,8 +92,19 @@ describe('REST: look, patch, post, history', () => {
 
 describe('SQL: position, readMember, gate', () => {
   // the fake link's members by SQL; their REST APIs are somewhere nothing listens
-  const sqlCluster = (name: string, members: (keyof typeof HOSTS)[]) => ({ name, nodes: members.map((m) => ({ name: m, host: HOSTS[m], port: 5432, rest: 'http://127.0.0.1:1' })) });
-  const cfg = { user: 'monitor', slotName: 'link_slot', maxLagBytes: 1024, me: sqlCluster('dc2', ['s1', 's2']), other: sqlCluster('dc1', ['p1', 'p2']) };
+  const sqlCluster = (name: string, members: (keyof typeof HOSTS)[]): RoleCluster => ({ name, scope: 'pg', restPasswordEnv: 'PW_DC1', nodes: members.map((m) => ({ name: m, host: HOSTS[m], port: 5432, rest: 'http://127.0.0.1:1' })) });
+  const cfg: RoleConfig = {
+    role: 'source',
+    me: sqlCluster('dc2', ['s1', 's2']),
+    other: sqlCluster('dc1', ['p1', 'p2']),
+    slotName: 'link_slot',
+    block: { host: HOSTS.s1, port: 5432, primary_slot_name: 'link_slot' },
+    user: 'monitor',
+    maxLagBytes: 1024,
+    catchUpTimeoutSeconds: 1,
+    followTimeoutSeconds: 1,
+    acceptDataLoss: false,
+  };
   let out: jest.SpyInstance;
   beforeEach(() => {
     world.current = freshWorld();
@@ -131,6 +142,102 @@ describe('SQL: position, readMember, gate', () => {
     const { problems } = await realIo.gate(cfg);
     expect(problems).toContain('standby leader s1 lags 4096 bytes behind the source (at most 1024: roleChange.maxLagBytes)');
     world.current.sourceLsn = START + 1024n;
-    expect((await realIo.gate(cfg)).problems.filter((p: string) => p.includes('maxLagBytes'))).toEqual([]);
+    expect((await realIo.gate(cfg)).problems.filter((p) => p.includes('maxLagBytes'))).toEqual([]);
+  });
+});
+
+describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cluster is reached', () => {
+  let me: FakeCluster;
+  let other: FakeCluster;
+  let stdout: jest.SpyInstance;
+  beforeEach(async () => {
+    me = new FakeCluster();
+    other = new FakeCluster();
+    await Promise.all([me.start(), other.start()]);
+    // the other cluster's REST API answers nothing but 503: it does not answer
+    for (const n of other.nodes) other.broken.add(n.name);
+    stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => {
+    me.stop();
+    other.stop();
+    stdout.mockRestore();
+  });
+  const collector = () => {
+    const lines: string[] = [];
+    return { write: (t: string) => lines.push(t), text: () => lines.join('') };
+  };
+  const good = (): RoleConfig => ({
+    role: 'source',
+    me: restCluster(me, 'dc2'),
+    other: restCluster(other, 'dc1'),
+    slotName: 'link',
+    block: { host: '127.0.0.1', port: 5432, primary_slot_name: 'link' },
+    user: 'monitor',
+    maxLagBytes: 1024,
+    catchUpTimeoutSeconds: 1,
+    followTimeoutSeconds: 1,
+    acceptDataLoss: false,
+  });
+  /** ROLE_CONFIG as the stacks would set it, `change`d first. */
+  const roleConfig = (change: (c: Record<string, unknown>) => void) => {
+    const c: Record<string, unknown> = JSON.parse(JSON.stringify(good()));
+    change(c);
+    return JSON.stringify(c);
+  };
+
+  test('a configuration that matches: the step runs, its progress on `out` (here: already the source, the other cut off), exit 0', async () => {
+    const out = collector();
+    const err = collector();
+    expect(await runRoleStep({ ROLE_CONFIG: JSON.stringify(good()) }, out, err)).toBe(0);
+    expect(out.text()).toContain('nothing to do: dc2 is the source; dc1 does not answer');
+    expect(err.text()).toBe('');
+    expect(stdout).not.toHaveBeenCalled();
+    expect(me.order).toContain('n1 GET /config');
+    expect(other.order.length).toBeGreaterThan(0);
+  });
+
+  test.each([
+    ['me.nodes missing', (c: Record<string, unknown>) => delete (c.me as Record<string, unknown>).nodes, ['me.nodes']],
+    [
+      'catchUpTimeoutSeconds renamed catchupTimeoutSeconds',
+      (c: Record<string, unknown>) => {
+        c.catchupTimeoutSeconds = c.catchUpTimeoutSeconds;
+        delete c.catchUpTimeoutSeconds;
+      },
+      ['catchUpTimeoutSeconds', 'catchupTimeoutSeconds'],
+    ],
+  ])('%s: refused with exit 2, naming ROLE_CONFIG and the field; no REST call, nothing printed on out', async (_what, change, fields) => {
+    const out = collector();
+    const err = collector();
+    expect(await runRoleStep({ ROLE_CONFIG: roleConfig(change), PW_DC1: 'pw' }, out, err)).toBe(2);
+    expect(err.text()).toMatch(/^switchover: ROLE_CONFIG does not match this program's configuration .*\n$/);
+    for (const f of fields) expect(err.text()).toContain(f);
+    expect(out.text()).toBe('');
+    expect(stdout).not.toHaveBeenCalled();
+    expect([me.order, other.order]).toEqual([[], []]);
+  });
+
+  test('ROLE_CONFIG unset or not JSON: refused with exit 2, nothing reached', async () => {
+    for (const [env, message] of [
+      [{}, 'switchover: ROLE_CONFIG is not set'],
+      [{ ROLE_CONFIG: '{"role":' }, 'switchover: ROLE_CONFIG is not JSON'],
+    ] as const) {
+      const out = collector();
+      const err = collector();
+      expect(await runRoleStep(env, out, err)).toBe(2);
+      expect(err.text()).toContain(message);
+      expect(out.text()).toBe('');
+    }
+    expect([me.order, other.order]).toEqual([[], []]);
+  });
+
+  test('a refusal of the step itself: `[role change] ` and its message on err, exit 1', async () => {
+    // both clusters answer as primaries with one history: how far the other diverged is unknown
+    other.broken.clear();
+    const out = collector();
+    const err = collector();
+    expect(await runRoleStep({ ROLE_CONFIG: JSON.stringify(good()), PW_DC1: 'pw' }, out, err)).toBe(1);
+    expect(err.text()).toBe('[role change] REFUSED: both clusters are primaries and how far dc1 diverged is unknown (dc1\'s leader cannot be read with SQL); nothing was changed\n');
   });
 });

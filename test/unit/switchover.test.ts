@@ -1,12 +1,10 @@
 /**
- * The pure part of programs/switchover.cjs: where two clusters' timeline histories part (the
- * bytes a rejoin throws away are counted from there).
+ * The role step (runtime/switchover.ts) against fake clusters: the pure part first, where two
+ * clusters' timeline histories part (the bytes a rejoin throws away are counted from there), then
+ * every step, refusal and no-op, one cause at a time.
  */
-
-export {}; // a module: its names stay its own
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { divergencePoint } = require('../../programs/switchover.cjs');
+import type { RoleCluster, RoleConfig } from '../../runtime/contract';
+import { type ClusterLook, divergencePoint, type DynamicConfig, type MemberReading, type RoleIo, run } from '../../runtime/switchover';
 
 // Patroni's GET /history rows: [timeline, end LSN, reason, timestamp, new leader]
 const row = (tl: number, lsn: number) => [tl, lsn, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'x'];
@@ -30,8 +28,7 @@ describe('divergence point of two timeline histories', () => {
   });
 });
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { run } = require('../../programs/switchover.cjs');
+type Dc = 'dc1' | 'dc2';
 
 /**
  * One fake cluster. `lsn`: its position (replayed, or written when a primary); `drainedLsn`: what
@@ -49,66 +46,70 @@ type Side = {
   timeline: number;
   history: unknown[];
   members: string[];
-  config?: Record<string, any>;
+  config?: DynamicConfig;
   readWritePolls?: number;
   oldReplayLsn?: string;
 };
 const MARKER = 'managed_by_patroni_standby_cdktf';
 
+/** `v.k1.k2...`, undefined where a step is not an object. */
+const at = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((x, k) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[k] : undefined), v);
+
 /**
  * Two fake clusters with the role step's view of them (REST and SQL): a PATCH with a
  * standby_cluster block makes a cluster a standby cluster, `null` promotes it; every call is kept.
  */
-function fakeClusters(sides: Record<'dc1' | 'dc2', Side>, gateProblems: string[] = []) {
+function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
   const calls: string[] = [];
   /** Each read of a member's position, as `<cluster> <member> <in recovery|read-write> <replay>`. */
   const positions: string[] = [];
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
-  const leaderOf = (name: 'dc1' | 'dc2') => sides[name].members[0];
+  const leaderOf = (name: Dc) => sides[name].members[0];
+  const sideOf = (c: RoleCluster) => sides[c.name as Dc];
   const io = {
-    look: async (c: { name: 'dc1' | 'dc2' }): Promise<Record<string, any>> => {
-      const s = sides[c.name];
+    look: async (c: RoleCluster): Promise<ClusterLook> => {
+      const s = sideOf(c);
       if (!s.reachable) return { reachable: false };
-      const leader = { name: leaderOf(c.name), role: s.standby ? 'standby_leader' : 'leader' };
+      const leader = { name: leaderOf(c.name as Dc), role: s.standby ? 'standby_leader' : 'leader' };
       const members = [leader, ...s.members.slice(1).map((m) => ({ name: m, role: 'replica', state: 'running' }))];
       return { reachable: true, config: { ...(s.config ?? {}), ...(s.standby ? { standby_cluster: { host: 'x' } } : {}) }, members, leader, standby: s.standby, primary: !s.standby };
     },
-    patch: async (c: { name: 'dc1' | 'dc2' }, body: Record<string, any>) => {
+    patch: async (c: RoleCluster, body: DynamicConfig) => {
       calls.push(`${c.name} ${JSON.stringify(body)}`);
-      const s = sides[c.name];
+      const s = sideOf(c);
       if ('standby_cluster' in body) s.standby = body.standby_cluster !== null;
-      const ro = body.postgresql?.parameters?.default_transaction_read_only;
+      const ro = at(body, 'postgresql', 'parameters', 'default_transaction_read_only');
       if (ro !== undefined) s.config = { ...s.config, postgresql: { parameters: ro === null ? {} : { default_transaction_read_only: ro } }, [MARKER]: { softFence: ro === null ? undefined : true } };
     },
-    sourceState: async (c: { name: 'dc1' | 'dc2' }) => {
-      const s = sides[c.name];
-      return { readOnly: s.config?.postgresql?.parameters?.default_transaction_read_only === 'on', currentLsn: s.drainedLsn ?? s.lsn };
+    sourceState: async (c: RoleCluster) => {
+      const s = sideOf(c);
+      return { readOnly: at(s.config, 'postgresql', 'parameters', 'default_transaction_read_only') === 'on', currentLsn: s.drainedLsn ?? s.lsn };
     },
-    post: async (c: { name: string }, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
+    post: async (c: RoleCluster, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
       calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
     },
-    position: async (c: { name: 'dc1' | 'dc2' }, member: string) => {
-      const s = sides[c.name];
+    position: async (c: RoleCluster, member: string | undefined) => {
+      const s = sideOf(c);
       // fenced, but its PostgreSQL not restarted in recovery yet: still read-write
       const late = s.standby && (s.readWritePolls ?? 0) > 0;
       if (late) s.readWritePolls = (s.readWritePolls ?? 0) - 1;
-      const n = late ? { member, inRecovery: false, replayLsn: s.oldReplayLsn ?? null, timeline: s.timeline } : { member, inRecovery: s.standby, replayLsn: s.lsn, timeline: s.timeline };
+      const n = late ? { member: String(member), inRecovery: false, replayLsn: s.oldReplayLsn ?? null, timeline: s.timeline } : { member: String(member), inRecovery: s.standby, replayLsn: s.lsn, timeline: s.timeline };
       positions.push(`${c.name} ${member} ${n.inRecovery ? 'in recovery' : 'read-write'} ${n.replayLsn}`);
       return n;
     },
-    readMember: async (c: { name: 'dc1' | 'dc2' }, member: string) => {
-      const s = sides[c.name];
+    readMember: async (c: RoleCluster, member: string): Promise<MemberReading> => {
+      const s = sideOf(c);
       const other = c.name === 'dc1' ? 'dc2' : 'dc1';
       return { member, reachable: true, inRecovery: s.standby, timeline: s.timeline, currentLsn: s.lsn, receiverStatus: s.standby ? 'streaming' : null, senderHost: s.standby ? hostOf(other) : null };
     },
     gate: async () => ({ problems: gateProblems }),
-    history: async (c: { name: 'dc1' | 'dc2' }) => sides[c.name].history,
-  };
+    history: async (c: RoleCluster): Promise<unknown> => sideOf(c).history,
+  } satisfies RoleIo;
   return { io, calls, positions };
 }
 
-const cluster = (name: string, host: string) => ({ name, scope: 'pg', restPasswordEnv: 'X', nodes: [{ name: `${name}a`, host, port: 5432, rest: `http://${host}:8008` }] });
-const cfg = {
+const cluster = (name: string, host: string): RoleCluster => ({ name, scope: 'pg', restPasswordEnv: 'X', nodes: [{ name: `${name}a`, host, port: 5432, rest: `http://${host}:8008` }] });
+const cfg: RoleConfig = {
   role: 'source',
   me: cluster('dc2', '10.0.2.1'),
   other: cluster('dc1', '10.0.1.1'),
@@ -246,14 +247,14 @@ describe('the role step, one cause at a time (fake clusters)', () => {
     const f = fakeClusters(sides);
     // the fake's switchover inside dc1 moves its timeline up
     const post = f.io.post;
-    f.io.post = async (c: { name: string }, m: unknown, endpoint: string, body?: unknown, member?: string) => {
+    f.io.post = async (c: RoleCluster, m: unknown, endpoint: string, body?: unknown, member?: string) => {
       await post(c, m, endpoint, body, member);
       if (endpoint !== '/switchover') return;
       sides.dc1.timeline += 1;
       sides.dc1.members = ['dc1b', 'dc1a'];
     };
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' && !sides.dc1.standby ? { inRecovery: member !== sides.dc1.members[0], receiverStatus: member === sides.dc1.members[0] ? null : 'streaming' } : {}) });
+    f.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' && !sides.dc1.standby ? { inRecovery: member !== sides.dc1.members[0], receiverStatus: member === sides.dc1.members[0] ? null : 'streaming' } : {}) });
     await run({ ...cfg, acceptDataLoss: true }, f.io);
     expect(f.calls).toEqual([
       'dc1 POST /switchover',
@@ -273,10 +274,10 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   afterEach(() => out.mockRestore());
   const leaderless = (f: ReturnType<typeof fakeClusters>, name: 'dc1' | 'dc2', role = 'replica') => {
     const look = f.io.look;
-    f.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
+    f.io.look = async (c: RoleCluster) => {
       const x = await look(c);
       if (c.name !== name || !x.reachable) return x;
-      const members = (x.members ?? []).map((m: Record<string, unknown>) => ({ ...m, role }));
+      const members = (x.members ?? []).map((m) => ({ ...m, role }));
       return { ...x, members, leader: undefined, primary: false };
     };
   };
@@ -289,7 +290,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   });
 
   test('a detached link (a promotion): nothing, whichever role, whatever the clusters look like', async () => {
-    for (const role of ['source', 'standby']) {
+    for (const role of ['source', 'standby'] as const) {
       const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ members: ['dc2a'] }) });
       await run({ ...cfg, role, state: 'detached' }, f.io);
       expect(f.calls).toEqual([]);
@@ -302,7 +303,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
       dc1: side({ members: ['dc1a'], lsn: '0/300', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
       dc2: side({ members: ['dc2a', 'dc2b'], lsn: '0/280', timeline: 3, history: [[1, 0x100, 'r', 't', 'x'], [2, 0x200, 'r', 't', 'x']] }),
     });
-    const standbyCfg = { ...cfg, role: 'standby', state: 'following', block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' } };
+    const standbyCfg: RoleConfig = { ...cfg, role: 'standby', state: 'following', block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' } };
     const refused = fakeClusters(sides());
     await expect(run(standbyCfg, refused.io)).rejects.toThrow(/REFUSED: rejoining dc2 throws away the 128 bytes of WAL it wrote after 0\/200 \(pg_rewind\)/);
     expect(refused.calls).toEqual([]);
@@ -386,17 +387,17 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   test('the demoted cluster streams, but from elsewhere, or its leader is no standby leader: the step fails after followTimeoutSeconds', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { senderHost: '10.9.9.9' } : {}) });
+    f.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { senderHost: '10.9.9.9' } : {}) });
     await expect(run(cfg, f.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost');
     const g = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const look = g.io.look;
-    g.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
+    g.io.look = async (c: RoleCluster) => {
       const x = await look(c);
-      return c.name === 'dc1' && x.leader ? { ...x, leader: { ...x.leader, role: 'leader' } } : x;
+      return c.name === 'dc1' && x.reachable && x.leader ? { ...x, leader: { ...x.leader, role: 'leader' } } : x;
     };
     let patched = 0;
     const patch = g.io.patch;
-    g.io.patch = async (c: { name: 'dc1' | 'dc2' }, body: Record<string, unknown>) => {
+    g.io.patch = async (c: RoleCluster, body: DynamicConfig) => {
       patched += 1;
       return patch(c, body);
     };
@@ -408,7 +409,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   test("the standby leader's streaming state is what counts: not streaming, the step fails", async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { receiverStatus: 'starting' } : {}) });
+    f.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { receiverStatus: 'starting' } : {}) });
     await expect(run(cfg, f.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s');
   });
 });
@@ -439,7 +440,7 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow("how far dc1 diverged is unknown (dc1's leader cannot be read with SQL)");
     const g = fakeClusters(both());
     const readMember = g.io.readMember;
-    g.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), reachable: false });
+    g.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), reachable: false });
     await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow("dc1's leader cannot be read with SQL");
   });
 
@@ -461,9 +462,9 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     const sides = both({ dc1: { lsn: '0/90' } });
     const f = fakeClusters(sides);
     const look = f.io.look;
-    f.io.look = async (c: { name: 'dc1' | 'dc2' }) => {
+    f.io.look = async (c: RoleCluster) => {
       const x = await look(c);
-      return c.name === 'dc1' && x.members ? { ...x, members: x.members.map((m: Record<string, unknown>) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) } : x;
+      return c.name === 'dc1' && x.reachable ? { ...x, members: x.members.map((m) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) } : x;
     };
     await expect(run(cfg, f.io)).rejects.toThrow("REFUSED: dc1 is on timeline 2, not above dc2's 2, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted");
     expect(printed()).not.toContain('acceptDataLoss is set');
@@ -479,7 +480,7 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     // a re-cloned replica that does not stream again fails the step (the rejoin itself is done)
     const g = fakeClusters(both({ dc1: { timeline: 3 } }));
     const readMember = g.io.readMember;
-    g.io.readMember = async (c: { name: 'dc1' | 'dc2' }, member: string) => ({ ...(await readMember(c, member)), ...(member === 'dc1b' ? { receiverStatus: null } : {}) });
+    g.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(member === 'dc1b' ? { receiverStatus: null } : {}) });
     await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow('the re-cloned replicas of dc1 do not stream after 1 s; the rejoin itself is done');
   });
 });

@@ -1,30 +1,147 @@
-#!/usr/bin/env node
-// Cross-cluster health of a Patroni standby link, read with the `pg` client and Patroni's REST
-// API: the figures behind `npm run status`, and the promotion gate that the promotion variant
-// runs (as a planned resource) before it detaches the standby cluster.
-//
-// Patroni reports lag only against each cluster's own leader. Here every node's lag is measured
-// against the SOURCE cluster's leader, whose position is read last, so a lag is never negative.
-//
-// As a program (the gate): `node link-health.cjs gate`, configured by LINK_HEALTH_CONFIG (JSON,
-// see the comment above `collect`; no password). Passwords come from PGPASSWORD or a pgpass file
-// (PGPASSFILE, ~/.pgpass), read by `pg` itself; nothing here prints them.
-'use strict';
+/**
+ * Cross-cluster health of a Patroni standby link, read with the `pg` client and Patroni's REST
+ * API: the figures behind `npm run status`, and the promotion gate that the promotion variant
+ * runs (as a planned resource) before it detaches the standby cluster.
+ *
+ * Patroni reports lag only against each cluster's own leader. Here every node's lag is measured
+ * against the SOURCE cluster's leader, whose position is read last, so a lag is never negative.
+ *
+ * As a program (the gate, `runGate`): configured by LINK_HEALTH_CONFIG (JSON, the contract's
+ * LinkHealthConfig; no password). Passwords come from PGPASSWORD or a pgpass file (PGPASSFILE,
+ * ~/.pgpass), read by `pg` itself; nothing here prints them.
+ */
+// pg is imported, not required on first use: the programs ship as bundles that carry it, so it
+// cannot be missing where they run.
+import { Client } from 'pg';
+import { ConfigError, HealthNode, LinkHealthConfig, parseConfig, PATRONI_ROLES, PROGRAMS } from './contract';
+import { getJson, getJsonAt } from './rest-client';
 
-const { getJson, getJsonAt } = require('./rest-client.cjs');
+// --- types ------------------------------------------------------------------------------------
 
-function loadPg() {
-  try {
-    return require('pg');
-  } catch {
-    throw new Error("the 'pg' package cannot be found: run from the project directory after `npm ci`, or set NODE_PATH to its node_modules");
-  }
+/** How the programs reach PostgreSQL: the role they connect as, and how long a connection may take (3 s when not given). */
+export interface DbAccess {
+  readonly user: string;
+  readonly connectTimeoutMs?: number;
 }
+
+/** One cluster as `collect` reads it: the configuration's, or the role step's (which has no ttl). */
+export type LinkCluster = Omit<LinkHealthConfig['source'], 'ttl' | 'nodes'> & {
+  /** Patroni's ttl: a member that has not reached its DCS for longer is a problem (not checked without one). */
+  readonly ttl?: number;
+  readonly nodes: readonly HealthNode[];
+};
+
+/**
+ * What `collect` and `problemsOf` read of a link: LINK_HEALTH_CONFIG (status, the gate), or the
+ * role step's view of the link (its clusters, without the gate's settings); status adds its
+ * connect timeout.
+ */
+export type LinkView = DbAccess &
+  Pick<LinkHealthConfig, 'state' | 'slotName'> &
+  Partial<Pick<LinkHealthConfig, 'keepSourceSlot'>> & {
+    readonly source: LinkCluster;
+    readonly standby: LinkCluster;
+  };
+
+/** What the gate reads: the whole LINK_HEALTH_CONFIG (and a connect timeout, when a caller gives one). */
+export type GateConfig = LinkHealthConfig & DbAccess;
+
+/** One member as `readNode` reads it: Patroni's view and its PostgreSQL's figures (null: unknown). */
+export interface NodeReading {
+  cluster: string;
+  member: string;
+  host: string;
+  port: number;
+  /** Patroni's role in `patronictl list`'s words (Leader, Standby Leader, Replica), or unknown. */
+  role: string;
+  /** Patroni's state (running, ...); unreachable or no REST answer when it does not say. */
+  state: string | undefined;
+  /** Maintenance mode (patronictl pause); null without a REST answer. */
+  patroniPaused: boolean | null;
+  /** Whether its PostgreSQL answered SQL. */
+  reachable: boolean;
+  /** Why it did not (the first line of the error). */
+  error: string | undefined;
+  inRecovery: boolean | null;
+  systemId: string | null;
+  timeline: number | null;
+  currentLsn: string | null;
+  receiveLsn: string | null;
+  replayLsn: string | null;
+  replayPaused: boolean | null;
+  replayAgeSeconds: number | null;
+  applyDelayMs: number | null;
+  receiverStatus: string | null;
+  receiverSilenceSeconds: number | null;
+  senderHost: string | null;
+  /** Seconds since it last reached its DCS, on its own clock. */
+  dcsAgeSeconds: number | null;
+}
+
+/** One member in the report: its reading, and its lag against its reference leader. */
+export interface NodeReport extends NodeReading {
+  lagBytes: number | null;
+  lagSeconds: number | null;
+}
+
+/** The link slot on the source leader. */
+export type SlotReport =
+  | {
+      name: string;
+      present: true;
+      active: boolean;
+      walStatus: string | null;
+      retainedBytes: number;
+      safeWalSize: number | null;
+      consumer: string | null;
+    }
+  | { name: string; present: false };
+
+/** What `problemsOf` judges: the report without its verdict. */
+export interface LinkFigures {
+  state: LinkHealthConfig['state'];
+  source: { cluster: string; leader: string | null; currentLsn: string | null; timeline: number | null };
+  standby: { cluster: string; leader: string | null };
+  nodes: NodeReport[];
+  /** null when the link has no slot, or the source has no reachable leader. */
+  slot: SlotReport | null;
+}
+
+/** What `collect` returns (status prints it, as a table or as JSON). */
+export interface LinkReport extends LinkFigures {
+  problems: string[];
+  healthy: boolean;
+}
+
+/** One check of the gate: the figures it compared and whether it passed. */
+export interface GateCheck {
+  check: string;
+  standby: string;
+  source: string;
+  ok: boolean;
+}
+
+/** The gate's decision: every check it ran, and what it says besides. */
+export interface GateOutcome {
+  ok: boolean;
+  checks: GateCheck[];
+  notes: string[];
+}
+
+/** Where a program writes its text (process.stdout, process.stderr, or a test's collector). */
+export interface TextOut {
+  write(text: string): unknown;
+}
+
+/** The variables a program reads its configuration from. */
+export type ProgramEnv = Readonly<Record<string, string | undefined>>;
 
 // --- LSN arithmetic -------------------------------------------------------------------------
 
 /** '16/B374D848' -> 0x16B374D848n; null stays null. */
-function lsn(text) {
+export function lsn(text: string): bigint;
+export function lsn(text: string | null | undefined): bigint | null;
+export function lsn(text: string | null | undefined): bigint | null {
   if (text === null || text === undefined) return null;
   const [hi, lo] = String(text).split('/');
   return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
@@ -34,14 +151,14 @@ function lsn(text) {
  * Whether position `a` is at or past `b`, compared as numbers: as text, '0/9000000' would pass
  * '0/10000000' (the digit counts differ), 117 MB behind. Unknown (null) is never at or past.
  */
-function lsnAtLeast(a, b) {
+export function lsnAtLeast(a: string | null | undefined, b: string | null | undefined): boolean {
   const x = lsn(a);
   const y = lsn(b);
   return x !== null && y !== null && x >= y;
 }
 
 /** Bytes from `behind` up to `ahead` (0 when `behind` is at or past it); null when one is unknown. */
-function bytesBetween(ahead, behind) {
+export function bytesBetween(ahead: string | null, behind: string | null): number | null {
   if (ahead === null || behind === null) return null;
   const d = lsn(ahead) - lsn(behind);
   return d > 0n ? Number(d) : 0;
@@ -65,16 +182,35 @@ select pg_is_in_recovery() as in_recovery,
   (select extract(epoch from now() - last_msg_receipt_time)::float8 from pg_stat_wal_receiver) as receiver_silence_s,
   (select sender_host from pg_stat_wal_receiver) as sender_host`;
 
+/** A row of NODE_SQL. */
+type NodeRow = {
+  in_recovery: boolean;
+  system_id: string | null;
+  current_lsn: string | null;
+  receive_lsn: string | null;
+  replay_lsn: string | null;
+  replay_paused: boolean | null;
+  replay_age_s: number | null;
+  apply_delay_ms: number | null;
+  timeline: number | null;
+  receiver_status: string | null;
+  receiver_silence_s: number | null;
+  sender_host: string | null;
+};
+
 const SOURCE_SQL = `
 select pg_current_wal_lsn()::text as current_lsn,
   pg_snapshot_xmax(pg_current_snapshot())::text as next_xid,
   ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline,
   (select system_identifier::text from pg_control_system()) as system_id`;
 
+/** A row of SOURCE_SQL: the source leader's position. */
+type SourceRow = { current_lsn: string; next_xid: string; timeline: number; system_id: string };
+
 // Transactions on the source that have written (they hold a transaction id) and not ended, and
 // prepared transactions: each could commit after the detach, and its acknowledged commit would be
 // missing on the promoted cluster. Autovacuum's own transactions (statistics) are left out.
-const IN_FLIGHT_SQL = `
+export const IN_FLIGHT_SQL = `
 select pid::text as pid, usename as user_name, application_name,
   coalesce(host(client_addr), 'local socket') as client, backend_xid::text as xid,
   round(extract(epoch from now() - xact_start)::numeric, 1)::float8 as age_s, state
@@ -86,6 +222,17 @@ select null, owner, 'prepared transaction ' || gid, null, transaction::text,
 from pg_prepared_xacts
 order by age_s desc`;
 
+/** A row of IN_FLIGHT_SQL: a transaction that could still commit on the source. */
+export type InFlightRow = {
+  pid: string | null;
+  user_name: string;
+  application_name: string;
+  client: string | null;
+  xid: string;
+  age_s: number;
+  state: string;
+};
+
 const SLOT_SQL = `
 select s.active, s.wal_status, s.safe_wal_size::text as safe_wal_size,
   pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::text as retained_bytes,
@@ -93,8 +240,16 @@ select s.active, s.wal_status, s.safe_wal_size::text as safe_wal_size,
 from pg_replication_slots s left join pg_stat_replication r on r.pid = s.active_pid
 where s.slot_name = $1`;
 
-async function query(node, cfg, text, params) {
-  const { Client } = loadPg();
+/** A row of SLOT_SQL. */
+type SlotRow = { active: boolean; wal_status: string | null; safe_wal_size: string | null; retained_bytes: string | null; consumer: string | null };
+
+/** One query on one member, in a connection of its own; the rows as the query names them. */
+export async function query<R extends Record<string, unknown> = Record<string, unknown>>(
+  node: Pick<HealthNode, 'host' | 'port'>,
+  cfg: DbAccess,
+  text: string,
+  params?: readonly unknown[],
+): Promise<R[]> {
   const client = new Client({
     host: node.host,
     port: node.port,
@@ -106,17 +261,22 @@ async function query(node, cfg, text, params) {
   });
   await client.connect();
   try {
-    return (await client.query(text, params)).rows;
+    return (await client.query<R>(text, params === undefined ? undefined : [...params])).rows;
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** A JSON object's fields; undefined for anything else. */
+function fieldsOf(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 
 /**
  * Patroni's own view of the member (role, state), with the member's clock at the answer;
  * body undefined when the REST API does not answer.
  */
-function patroniView(node) {
+function patroniView(node: HealthNode): Promise<{ body: unknown; at: number | undefined }> {
   return getJsonAt(`${node.rest}/patroni`);
 }
 
@@ -125,85 +285,100 @@ function patroniView(node) {
  * REST answer's Date header, 1 s resolution), so that a deploying machine whose clock is off does
  * not see a silence that is not there; against this machine's clock when the answer has no date.
  */
-function dcsAge(rest, at) {
+function dcsAge(rest: Record<string, unknown> | undefined, at: number | undefined): number | null {
   if (!rest || typeof rest.dcs_last_seen !== 'number' || rest.dcs_last_seen <= 0) return null;
   const now = at === undefined ? Date.now() / 1000 : at;
   return Math.max(0, Math.round(now - rest.dcs_last_seen));
 }
 
-const ROLE_NAMES = { master: 'Leader', primary: 'Leader', standby_leader: 'Standby Leader', replica: 'Replica' };
+/** Patroni's role names (GET /patroni) in `patronictl list`'s words. */
+const ROLE_NAMES: Readonly<Record<string, string>> = {
+  master: 'Leader',
+  primary: 'Leader',
+  [PATRONI_ROLES.standbyLeader]: 'Standby Leader',
+  [PATRONI_ROLES.replica]: 'Replica',
+};
 
-function errorText(err) {
-  const cause = err && err.cause ? err.cause.code || err.cause.message : undefined;
-  return String((err && (err.code === 'ECONNREFUSED' ? 'connection refused' : err.message)) || cause || err).split('\n')[0];
+/** The first line of an error's reason: its message, its cause's code or message, or the value itself. */
+export function errorText(err: unknown): string {
+  const e = fieldsOf(err);
+  const causeOf = fieldsOf(e?.cause);
+  const cause = e && e.cause ? causeOf?.code || causeOf?.message : undefined;
+  const own = e ? (e.code === 'ECONNREFUSED' ? 'connection refused' : e.message) : undefined;
+  return String(own || cause || err).split('\n')[0];
 }
 
-async function readNode(node, cfg, cluster) {
-  const [{ body: rest, at }, rows] = await Promise.all([
+/** Reads one member: Patroni's view (GET /patroni) and its PostgreSQL's figures, at once. */
+export async function readNode(node: HealthNode, cfg: DbAccess, cluster: string): Promise<NodeReading> {
+  const [{ body, at }, read] = await Promise.all([
     patroniView(node),
-    query(node, cfg, NODE_SQL).then((r) => r[0], (err) => ({ error: errorText(err) })),
+    query<NodeRow>(node, cfg, NODE_SQL).then(
+      (r): NodeRow | { error: string } => r[0],
+      (err: unknown) => ({ error: errorText(err) }),
+    ),
   ]);
-  const role = rest && rest.role ? ROLE_NAMES[rest.role] || rest.role : rows.error ? 'unknown' : rows.in_recovery ? 'Replica' : 'Leader';
+  const rest = fieldsOf(body);
+  const error = 'error' in read ? read.error : undefined;
+  const row: Partial<NodeRow> = 'error' in read ? {} : read;
+  const patroniRole = rest && rest.role ? String(rest.role) : undefined;
+  const role = patroniRole ? (Object.hasOwn(ROLE_NAMES, patroniRole) ? ROLE_NAMES[patroniRole] : patroniRole) : error ? 'unknown' : row.in_recovery ? 'Replica' : 'Leader';
   return {
     cluster,
     member: node.name,
     host: node.host,
     port: node.port,
     role,
-    state: rest ? rest.state : rows.error ? 'unreachable' : 'no REST answer',
+    state: rest ? (typeof rest.state === 'string' ? rest.state : undefined) : error ? 'unreachable' : 'no REST answer',
     patroniPaused: rest ? rest.pause === true : null,
-    reachable: !rows.error,
-    error: rows.error,
-    inRecovery: rows.error ? null : rows.in_recovery,
-    systemId: rows.system_id ?? null,
-    timeline: rows.timeline ?? null,
-    currentLsn: rows.current_lsn ?? null,
-    receiveLsn: rows.receive_lsn ?? null,
-    replayLsn: rows.replay_lsn ?? null,
-    replayPaused: rows.replay_paused ?? null,
-    replayAgeSeconds: rows.replay_age_s ?? null,
-    applyDelayMs: rows.apply_delay_ms ?? null,
-    receiverStatus: rows.receiver_status ?? null,
-    receiverSilenceSeconds: rows.receiver_silence_s ?? null,
-    senderHost: rows.sender_host ?? null,
+    reachable: !error,
+    error,
+    inRecovery: error ? null : (row.in_recovery ?? null),
+    systemId: row.system_id ?? null,
+    timeline: row.timeline ?? null,
+    currentLsn: row.current_lsn ?? null,
+    receiveLsn: row.receive_lsn ?? null,
+    replayLsn: row.replay_lsn ?? null,
+    replayPaused: row.replay_paused ?? null,
+    replayAgeSeconds: row.replay_age_s ?? null,
+    applyDelayMs: row.apply_delay_ms ?? null,
+    receiverStatus: row.receiver_status ?? null,
+    receiverSilenceSeconds: row.receiver_silence_s ?? null,
+    senderHost: row.sender_host ?? null,
     dcsAgeSeconds: dcsAge(rest, at),
   };
 }
 
+/** The member of `nodes` named `name` (a member the programs read from these same nodes). */
+function nodeNamed(nodes: readonly HealthNode[], name: string): HealthNode {
+  const node = nodes.find((n) => n.name === name);
+  if (!node) throw new Error(`no member named ${name} in the configuration`);
+  return node;
+}
+
 // --- the whole link ---------------------------------------------------------------------------
 
-/**
- * cfg: {
- *   state: 'following' | 'detached',
- *   slotName?: string, keepSourceSlot?: boolean,
- *   user: string, connectTimeoutMs?: number,
- *   source:  { name: string, ttl?: number, nodes: [{ name, host, port, rest }] },
- *   standby: { name: string, ttl?: number, nodes: [{ name, host, port, rest }] },
- *   disaster?: boolean, settleSeconds?: number, catchUpTimeoutSeconds?: number,   (the gate)
- * }
- */
 /** The node of `nodes` that is a read-write leader. */
-function leaderOf(nodes) {
+function leaderOf<N extends NodeReading>(nodes: readonly N[]): N | undefined {
   return nodes.find((n) => n.reachable && n.inRecovery === false);
 }
 
 /** Reads every node of both clusters, then the source leader's position and the link slot. */
-async function collect(cfg) {
+export async function collect(cfg: LinkView): Promise<LinkReport> {
   const [source, standby] = await Promise.all([
     Promise.all(cfg.source.nodes.map((n) => readNode(n, cfg, cfg.source.name))),
     Promise.all(cfg.standby.nodes.map((n) => readNode(n, cfg, cfg.standby.name))),
   ]);
   const sourceLeader = leaderOf(source);
-  let slot = null;
+  let slot: SlotReport | null = null;
   if (sourceLeader) {
     // Read last: every other node's figures are older than this position.
-    const node = cfg.source.nodes.find((n) => n.name === sourceLeader.member);
     try {
-      const [pos] = await query(node, cfg, SOURCE_SQL);
+      const node = nodeNamed(cfg.source.nodes, sourceLeader.member);
+      const [pos] = await query<SourceRow>(node, cfg, SOURCE_SQL);
       sourceLeader.currentLsn = pos.current_lsn;
       sourceLeader.timeline = pos.timeline;
       if (cfg.slotName) {
-        const rows = await query(node, cfg, SLOT_SQL, [cfg.slotName]);
+        const rows = await query<SlotRow>(node, cfg, SLOT_SQL, [cfg.slotName]);
         slot = rows[0]
           ? { name: cfg.slotName, present: true, active: rows[0].active, walStatus: rows[0].wal_status, retainedBytes: Number(rows[0].retained_bytes), safeWalSize: rows[0].safe_wal_size === null ? null : Number(rows[0].safe_wal_size), consumer: rows[0].consumer }
           : { name: cfg.slotName, present: false };
@@ -214,61 +389,63 @@ async function collect(cfg) {
     }
   }
   const standbyLeader = cfg.state === 'detached' ? leaderOf(standby) : standby.find((n) => n.role === 'Standby Leader') || standby.find((n) => n.reachable && n.inRecovery && cfg.source.nodes.some((s) => s.host === n.senderHost));
-  const reference = (n) => (cfg.state === 'detached' && n.cluster === cfg.standby.name ? leaderOf(standby) : sourceLeader);
-  const nodes = [...source, ...standby].map((n) => {
+  const reference = (n: NodeReading) => (cfg.state === 'detached' && n.cluster === cfg.standby.name ? leaderOf(standby) : sourceLeader);
+  const nodes = [...source, ...standby].map((n): NodeReport => {
     const ref = reference(n);
     const at = n.inRecovery === false ? n.currentLsn : n.replayLsn;
     const lagBytes = ref && ref.currentLsn && at ? bytesBetween(ref.currentLsn, at) : null;
     const lagSeconds = lagBytes === null ? null : lagBytes === 0 ? 0 : n.replayAgeSeconds === null ? null : Math.max(0, Math.round(n.replayAgeSeconds * 10) / 10);
     return { ...n, lagBytes, lagSeconds };
   });
-  const report = {
+  const figures: LinkFigures = {
     state: cfg.state,
     source: { cluster: cfg.source.name, leader: sourceLeader ? sourceLeader.member : null, currentLsn: sourceLeader ? sourceLeader.currentLsn : null, timeline: sourceLeader ? sourceLeader.timeline : null },
     standby: { cluster: cfg.standby.name, leader: standbyLeader ? standbyLeader.member : null },
     nodes,
     slot,
   };
-  report.problems = problemsOf(report, cfg);
-  report.healthy = report.problems.length === 0;
-  return report;
+  const problems = problemsOf(figures, cfg);
+  return { ...figures, problems, healthy: problems.length === 0 };
 }
 
 /**
  * A stream that says "streaming" but carries nothing: the source has WAL the standby leader has
  * not received, and no message came for STALL_SECONDS (the sender sends WAL as soon as it is
  * flushed). A partition that drops packets looks like this until wal_receiver_timeout ends it.
+ * The silence and the bytes the source is ahead when it is stalled; undefined when it is not.
  */
 const STALL_SECONDS = 5;
-function stalled(leader, srcLeader) {
-  if (!srcLeader || !srcLeader.currentLsn || !leader.receiveLsn || leader.receiverSilenceSeconds === null || leader.receiverSilenceSeconds === undefined) return false;
-  return leader.receiverSilenceSeconds >= STALL_SECONDS && bytesBetween(srcLeader.currentLsn, leader.receiveLsn) > 0;
+function stall(leader: NodeReading, srcLeader: NodeReading | undefined): { silence: number; ahead: number } | undefined {
+  if (!srcLeader || !srcLeader.currentLsn || !leader.receiveLsn || leader.receiverSilenceSeconds === null || leader.receiverSilenceSeconds === undefined) return undefined;
+  const ahead = bytesBetween(srcLeader.currentLsn, leader.receiveLsn);
+  return leader.receiverSilenceSeconds >= STALL_SECONDS && ahead !== null && ahead > 0 ? { silence: leader.receiverSilenceSeconds, ahead } : undefined;
 }
 
-/** Why the link is not healthy; empty when it is. */
 /**
  * Members that have not reached their cluster's DCS for longer than its ttl: the leader key has
  * expired meanwhile, so the cluster can neither fail over nor take a configuration change (its
  * PostgreSQL may go on replaying). One line per cluster.
  */
-function dcsProblems(report, cfg) {
-  const out = [];
+function dcsProblems(report: LinkFigures, cfg: LinkView): string[] {
+  const out: string[] = [];
   for (const c of [cfg.source, cfg.standby]) {
     if (!c.ttl) continue;
-    const silent = report.nodes.filter((n) => n.cluster === c.name && n.dcsAgeSeconds !== null && n.dcsAgeSeconds > c.ttl);
+    const ttl = c.ttl;
+    const silent = report.nodes.filter((n) => n.cluster === c.name && n.dcsAgeSeconds !== null && n.dcsAgeSeconds > ttl);
     if (silent.length === 0) continue;
-    const age = Math.max(...silent.map((n) => n.dcsAgeSeconds));
+    const age = Math.max(...silent.map((n) => n.dcsAgeSeconds ?? 0));
     out.push(`${silent.map((n) => n.member).join(', ')} of ${c.name} ${silent.length === 1 ? 'has' : 'have'} not reached ${c.name}'s DCS for ${age} s (more than ttl, ${c.ttl} s): ${c.name} cannot fail over or take a configuration change until its DCS answers`);
   }
   return out;
 }
 
-function problemsOf(report, cfg) {
+/** Why the link is not healthy; empty when it is. */
+export function problemsOf(report: LinkFigures, cfg: LinkView): string[] {
   return [...linkProblems(report, cfg), ...dcsProblems(report, cfg)];
 }
 
-function linkProblems(report, cfg) {
-  const out = [];
+function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
+  const out: string[] = [];
   const nodes = report.nodes;
   for (const n of nodes) if (!n.reachable) out.push(`${n.member} (${n.host}:${n.port}) is unreachable: ${n.error}`);
   const src = nodes.filter((n) => n.cluster === cfg.source.name);
@@ -294,8 +471,9 @@ function linkProblems(report, cfg) {
   if (!leader) {
     out.push(`the standby cluster ${cfg.standby.name} has no standby leader`);
   } else {
+    const stalled = leader.receiverStatus === 'streaming' ? stall(leader, srcLeader) : undefined;
     if (leader.receiverStatus !== 'streaming') out.push(`standby leader ${leader.member} is not streaming from the source (wal receiver: ${leader.receiverStatus || 'none'})`);
-    else if (stalled(leader, srcLeader)) out.push(`standby leader ${leader.member} has received nothing from the source for ${Math.round(leader.receiverSilenceSeconds)} s while the source is ${bytesBetween(srcLeader.currentLsn, leader.receiveLsn)} bytes ahead: the stream is stalled (the network between the data centers?)`);
+    else if (stalled) out.push(`standby leader ${leader.member} has received nothing from the source for ${Math.round(stalled.silence)} s while the source is ${stalled.ahead} bytes ahead: the stream is stalled (the network between the data centers?)`);
     else if (!cfg.source.nodes.some((s) => s.host === leader.senderHost)) out.push(`standby leader ${leader.member} streams from ${leader.senderHost}, not from a source node`);
     if (srcLeader && leader.systemId && srcLeader.systemId && leader.systemId !== srcLeader.systemId) out.push(`system identifiers differ: source ${srcLeader.systemId}, standby ${leader.systemId}`);
     if (srcLeader && leader.timeline !== null && srcLeader.timeline !== null && leader.timeline !== srcLeader.timeline) out.push(`standby leader ${leader.member} is on timeline ${leader.timeline}, the source on ${srcLeader.timeline}`);
@@ -320,19 +498,19 @@ function linkProblems(report, cfg) {
 
 // --- output -------------------------------------------------------------------------------
 
-function table(rows) {
+function table(rows: readonly (readonly unknown[])[]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-  const fmt = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  const fmt = (r: readonly unknown[]) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   return [line, fmt(rows[0]), line, ...rows.slice(1).map(fmt), line].join('\n');
 }
 
-function dash(v) {
+function dash<T>(v: T | null | undefined): T | '-' {
   return v === null || v === undefined ? '-' : v;
 }
 
 /** The report as `patronictl list` would show both clusters at once. */
-function formatReport(report) {
+export function formatReport(report: LinkReport): string {
   const head = ['Cluster', 'Member', 'Host', 'Role', 'State', 'TL', 'Receive LSN', 'Replay LSN', 'Lag bytes', 'Lag s'];
   const rows = report.nodes.map((n) => [n.cluster, n.member, `${n.host}:${n.port}`, n.role, dash(n.state), dash(n.timeline), n.inRecovery === false ? dash(n.currentLsn) : dash(n.receiveLsn), n.inRecovery === false ? '' : dash(n.replayLsn), dash(n.lagBytes), dash(n.lagSeconds)]);
   const out = [`Link ${report.state}: source ${report.source.cluster} (leader ${dash(report.source.leader)}, ${dash(report.source.currentLsn)}), standby ${report.standby.cluster} (${report.state === 'detached' ? 'leader' : 'standby leader'} ${dash(report.standby.leader)})`];
@@ -354,16 +532,16 @@ function formatReport(report) {
  * receive position as the start of the segment it would stream from, behind what it replayed from
  * its own pg_wal: replay at or past receive is "everything replayed".
  */
-function allReplayed(node) {
+export function allReplayed(node: Pick<NodeReading, 'replayLsn' | 'receiveLsn'>): boolean {
   return node.replayLsn !== null && node.receiveLsn !== null ? lsnAtLeast(node.replayLsn, node.receiveLsn) : node.replayLsn !== null;
 }
 
-function sleep(ms) {
+function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
 /** The standby cluster's dynamic configuration (GET /config), from the first node that answers. */
-async function standbyConfig(cfg) {
+async function standbyConfig(cfg: GateConfig): Promise<unknown> {
   for (const node of cfg.standby.nodes) {
     const config = await getJson(`${node.rest}/config`);
     if (config !== undefined) return config;
@@ -375,16 +553,17 @@ async function standbyConfig(cfg) {
  * Decides whether the standby cluster may be promoted. Returns { ok, checks: [{check, standby,
  * source, ok}], notes: [] }; every figure it compared is in `checks`.
  */
-async function gate(cfg, log = () => undefined) {
-  const checks = [];
-  const notes = [];
-  const add = (check, standby, source, ok) => checks.push({ check, standby: String(standby), source: String(source), ok });
-  const result = (ok) => ({ ok, checks, notes });
+export async function gate(cfg: GateConfig, log: (message: string) => void = () => undefined): Promise<GateOutcome> {
+  const checks: GateCheck[] = [];
+  const notes: string[] = [];
+  const add = (check: string, standby: unknown, source: unknown, ok: boolean) => checks.push({ check, standby: String(standby), source: String(source), ok });
+  const result = (ok: boolean): GateOutcome => ({ ok, checks, notes });
 
   // Only a gated step ever sends `standby_cluster: null`: a configuration without it means the
   // detach was applied (the promotion may still be completing), and there is nothing to guard.
   const config = await standbyConfig(cfg);
-  if (config !== undefined && !config.standby_cluster) {
+  // (an answer of null is no configuration to judge: the checks run)
+  if (config !== undefined && config !== null && !fieldsOf(config)?.standby_cluster) {
     notes.push(`the dynamic configuration of ${cfg.standby.name} has no standby_cluster: the detach was applied already, nothing to check`);
     return result(true);
   }
@@ -394,12 +573,13 @@ async function gate(cfg, log = () => undefined) {
     notes.push(`${promoted.member} already runs read-write: the standby cluster is promoted, nothing to check`);
     return result(true);
   }
-  let leader = standby.find((n) => n.role === 'Standby Leader' && n.reachable);
-  add('standby leader found', leader ? leader.member : 'none', '', Boolean(leader));
-  if (!leader) return result(false);
+  const found = standby.find((n) => n.role === 'Standby Leader' && n.reachable);
+  add('standby leader found', found ? found.member : 'none', '', Boolean(found));
+  if (!found) return result(false);
+  let leader: NodeReading = found;
   // In maintenance mode Patroni would not act on the detach (and leaves a paused replay paused).
   add('Patroni not in maintenance mode (pause)', leader.patroniPaused, '', leader.patroniPaused === false);
-  const leaderNode = cfg.standby.nodes.find((n) => n.name === leader.member);
+  const leaderNode = nodeNamed(cfg.standby.nodes, leader.member);
 
   const sourceNodes = await Promise.all(cfg.source.nodes.map((n) => readNode(n, cfg, cfg.source.name)));
   const srcLeader = leaderOf(sourceNodes);
@@ -421,7 +601,7 @@ async function gate(cfg, log = () => undefined) {
     notes.push(`last known gap: the standby leader received up to ${dash(leader.receiveLsn)} and replayed its last transaction ${leader.replayAgeSeconds === null ? 'at an unknown time' : `${Math.round(leader.replayAgeSeconds)} s ago`}; writes the source made after that are lost`);
     return result(checks.every((c) => c.ok));
   }
-  const srcNode = cfg.source.nodes.find((n) => n.name === srcLeader.member);
+  const srcNode = nodeNamed(cfg.source.nodes, srcLeader.member);
   const sameSystem = leader.systemId === srcLeader.systemId;
   const sameTimeline = leader.timeline === srcLeader.timeline;
   add('same database system identifier', leader.systemId, srcLeader.systemId, sameSystem);
@@ -429,8 +609,8 @@ async function gate(cfg, log = () => undefined) {
   if (!sameSystem || !sameTimeline) return result(false); // another database or timeline: nothing more to compare
 
   // Catch up: replay reaches the source's current position, with nothing received left unreplayed.
-  const readSource = async () => (await query(srcNode, cfg, SOURCE_SQL))[0];
-  const catchUp = async (seconds) => {
+  const readSource = async (): Promise<SourceRow> => (await query<SourceRow>(srcNode, cfg, SOURCE_SQL))[0];
+  const catchUp = async (seconds: number): Promise<SourceRow> => {
     const deadline = Date.now() + seconds * 1000;
     for (;;) {
       leader = await readNode(leaderNode, cfg, cfg.standby.name);
@@ -448,7 +628,7 @@ async function gate(cfg, log = () => undefined) {
   add('replayed up to the source position', leader.replayLsn, `${source.current_lsn} (gap ${bytesBetween(source.current_lsn, leader.replayLsn)} bytes)`, lsnAtLeast(leader.replayLsn, source.current_lsn));
   if (!checks.every((c) => c.ok)) {
     const moved = bytesBetween(source.current_lsn, first.current_lsn);
-    if (moved > 0) notes.push(`the source's WAL position moved ${moved} bytes while the gate waited: stop the writes on the source first`);
+    if (moved !== null && moved > 0) notes.push(`the source's WAL position moved ${moved} bytes while the gate waited: stop the writes on the source first`);
     return result(false);
   }
 
@@ -460,7 +640,7 @@ async function gate(cfg, log = () => undefined) {
   await sleep(cfg.settleSeconds * 1000);
   source = await catchUp(Math.min(cfg.catchUpTimeoutSeconds, 10));
   add(`no write on the source for ${cfg.settleSeconds} s (next transaction id)`, '', `${before.next_xid} -> ${source.next_xid}`, source.next_xid === before.next_xid);
-  const open = await query(srcNode, cfg, IN_FLIGHT_SQL);
+  const open = await query<InFlightRow>(srcNode, cfg, IN_FLIGHT_SQL);
   add('no open write or prepared transaction on the source', '', open.length === 0 ? 'none' : `${open.length} open`, open.length === 0);
   for (const t of open) notes.push(inFlightNote(t));
   add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, allReplayed(leader) && lsnAtLeast(leader.replayLsn, source.current_lsn));
@@ -468,7 +648,7 @@ async function gate(cfg, log = () => undefined) {
 }
 
 /** What the gate says about one transaction that could still commit on the source. */
-function inFlightNote(t) {
+function inFlightNote(t: InFlightRow): string {
   if (t.state === 'prepared') {
     return `${t.application_name} (xid ${t.xid}) by ${t.user_name}: prepared ${t.age_s} s ago; it could commit after the detach: COMMIT PREPARED or ROLLBACK PREPARED it on the source first`;
   }
@@ -476,22 +656,29 @@ function inFlightNote(t) {
   return `transaction ${t.xid} of pid ${t.pid} by ${t.user_name} from ${t.client}${app}: open for ${t.age_s} s, ${t.state}; it could commit after the detach: end it on the source first`;
 }
 
-function formatGate(outcome) {
+/** The gate's table of checks, then its notes. */
+export function formatGate(outcome: GateOutcome): string {
   const rows = [['check', 'standby leader', 'source leader', 'result'], ...outcome.checks.map((c) => [c.check, c.standby, c.source, c.ok ? 'ok' : 'FAILED'])];
   return [table(rows), ...outcome.notes.map((n) => `note: ${n}`)].join('\n');
 }
 
+/** The program's name in what it prints about its configuration. */
+const PROGRAM = PROGRAMS.health.file.replace(/\.cjs$/, '');
+
 /**
  * The gate as a program: configured by LINK_HEALTH_CONFIG in `env`, it prints its table to `out`
- * when it passes and to `err` when it refuses. Resolves to the exit code: 0 passed, 1 refused.
+ * when it passes and to `err` when it refuses. Resolves to the exit code: 0 passed, 1 refused,
+ * 2 a configuration that does not match the contract (printed to `err`, nothing read).
  */
-async function runGate(env = process.env, out = process.stdout, err = process.stderr) {
+export async function runGate(env: ProgramEnv = process.env, out: TextOut = process.stdout, err: TextOut = process.stderr): Promise<number> {
   const label = '[promotion gate]';
-  let cfg;
+  let cfg: LinkHealthConfig;
   try {
-    cfg = JSON.parse(env.LINK_HEALTH_CONFIG || '');
-  } catch {
-    throw new Error('LINK_HEALTH_CONFIG must be JSON with state, user, source.nodes and standby.nodes (see collect)');
+    cfg = parseConfig('health', env[PROGRAMS.health.configEnv]);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err.write(`${PROGRAM}: ${e.message}\n`);
+    return 2;
   }
   out.write(`${label} checking that promoting ${cfg.standby.name} loses no write of ${cfg.source.name}\n`);
   const outcome = await gate(cfg, (m) => out.write(`${label} ${m}\n`));
@@ -503,20 +690,4 @@ async function runGate(env = process.env, out = process.stdout, err = process.st
   const failed = outcome.checks.filter((c) => !c.ok).map((c) => c.check).join('; ');
   err.write(`${text}\n${label} REFUSED (${failed}): the standby cluster was left as it is\n`);
   return 1;
-}
-
-module.exports = { allReplayed, collect, gate, formatReport, formatGate, lsn, lsnAtLeast, bytesBetween, problemsOf, query, readNode, runGate, IN_FLIGHT_SQL };
-
-if (require.main === module) {
-  if (process.argv[2] !== 'gate') {
-    process.stderr.write('usage: link-health.cjs gate (configured by LINK_HEALTH_CONFIG); for the status table run `npm run status`\n');
-    process.exit(2);
-  }
-  runGate().then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`[promotion gate] FAILED: ${errorText(err)}\n`);
-      process.exit(1);
-    },
-  );
 }

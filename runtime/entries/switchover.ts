@@ -1,0 +1,6 @@
+/** `node switchover.cjs`: a cluster's role step (ROLE_CONFIG). */
+import { runRoleStep } from '../switchover';
+
+export * from '../switchover';
+
+if (require.main === module) runRoleStep(process.env, process.stdout, process.stderr).then((code) => process.exit(code));

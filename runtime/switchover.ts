@@ -1,0 +1,643 @@
+/**
+ * The role step of a cluster: makes the cluster the topology names as the source the source,
+ * against both clusters' REST APIs, in one run (the steps alternate between the clusters, so
+ * they cannot be spread over two stacks). Run by the new source's `role` resource; a failure
+ * taints it, and the next apply runs everything again from a fresh look at both clusters.
+ *
+ *   planned switchover (this cluster is a standby cluster of the other, a primary):
+ *     1. gate: the link is healthy (standby leader streaming, same system and timeline, replay
+ *        not paused, no maintenance mode) and the standby leader lags by at most maxLagBytes;
+ *     2. the reverse link: the link slot on this cluster (pg_hba admits both sides already);
+ *     2b. soft fence: the other cluster's new transactions are read-only
+ *        (default_transaction_read_only through its DCS), and this cluster's standby leader
+ *        replays everything the other has written (catchUpTimeoutSeconds; if not, the soft fence
+ *        is undone and the step refuses, nothing changed): the hard fence then stops a source
+ *        whose last WAL has already streamed, so step 4 does not refuse for the last instant's
+ *        writes (Patroni 3.0 and 4.0 stop it at once, with no shutdown checkpoint);
+ *     3. fence: the other cluster becomes a standby cluster of this one (PATCH standby_cluster):
+ *        Patroni stops its PostgreSQL at once and restarts it in recovery; once it is back in
+ *        recovery the soft fence leaves its configuration (not back within 30 s: the fence and
+ *        the soft fence are undone, nothing is promoted, and the step fails);
+ *     4. the other side's last position (replayed there after the restart) must be replayed
+ *        here within catchUpTimeoutSeconds; if not, the fence is undone (the other cluster is a
+ *        primary again, nothing lost) and the step fails;
+ *     5. promote this cluster (standby_cluster: null);
+ *     6. the other cluster streams from this one (Patroni rewinds only where needed) and its old
+ *        link slot is dropped.
+ *   rejoin (both are primaries: this one was promoted while the other was cut off; also run by
+ *     the standby's step, with the roles swapped, when its detached link follows again and it
+ *     is a primary: a promotion undone): how many
+ *     bytes the other wrote past the divergence point is printed; without acceptDataLoss the
+ *     step refuses; with it, steps 2, 3 and 6 (pg_rewind throws those bytes away).
+ *   already the source, the other following or absent: nothing to do.
+ *   a previous run stopped between 3 and 5 (both are standby clusters): step 4 decides again.
+ *
+ * Configured by ROLE_CONFIG (RoleConfig of the contract, no password): runRoleStep parses it and
+ * refuses one that does not match. Database access as the gate's: PGPASSWORD or a pgpass file for
+ * `user`; each cluster's REST API password from the variable its `restPasswordEnv` names.
+ */
+import { ConfigError, MARKER, PATRONI_ROLES, PROGRAMS, parseConfig, type RoleCluster, type RoleConfig } from './contract';
+import * as health from './link-health';
+import { getJson, jsonHeaders, request } from './rest-client';
+
+// --- types --------------------------------------------------------------------------------------
+
+/** Where the step prints (process.stdout, process.stderr, or a test's stand-in). */
+export interface Output {
+  write(text: string): unknown;
+}
+
+/** The environment the step reads: ROLE_CONFIG, and the REST API passwords its clusters name. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A member as Patroni's GET /cluster lists it. */
+export type ClusterMember = { readonly name: string; readonly role: string; readonly state?: unknown };
+
+/** A cluster's dynamic configuration (GET /config), or a PATCH of it. */
+export type DynamicConfig = Readonly<Record<string, unknown>>;
+
+/** What one cluster looks like right now: its dynamic configuration and members. */
+export type ClusterLook =
+  | { readonly reachable: false }
+  | {
+      readonly reachable: true;
+      readonly config: DynamicConfig;
+      readonly members: readonly ClusterMember[];
+      readonly leader: ClusterMember | undefined;
+      readonly standby: boolean;
+      readonly primary: boolean;
+    };
+
+/** A member as status reads it: the fields the role step uses (link-health's readNode gives more). */
+export type MemberReading = {
+  readonly member: string;
+  readonly reachable: boolean;
+  readonly inRecovery: boolean | null;
+  readonly timeline: number | null;
+  readonly currentLsn: string | null;
+  readonly receiverStatus: string | null;
+  readonly senderHost: string | null;
+};
+
+/** One member's recovery state and replay position, read with SQL alone. */
+export type Position = {
+  readonly member: string;
+  readonly inRecovery: boolean | null;
+  readonly replayLsn: string | null;
+  readonly timeline: number | null;
+};
+
+/** The source leader's read-only setting and current WAL position (the soft fence's wait). */
+export type SourceState = { readonly readOnly: boolean; readonly currentLsn: string | null };
+
+/** The switchover gate: why the link is not ready (empty: it is), and the report it read, when it read one. */
+export type SwitchoverGate = { readonly problems: readonly string[]; readonly report?: health.LinkReport };
+
+/** What the role step does to the clusters: the real ones (realIo), or a test's fakes. */
+export interface RoleIo {
+  look: (cluster: RoleCluster) => Promise<ClusterLook>;
+  patch: (cluster: RoleCluster, body: DynamicConfig, leader?: string) => Promise<void>;
+  post: (cluster: RoleCluster, members: readonly ClusterMember[], endpoint: string, body: unknown, member?: string) => Promise<void>;
+  readMember: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<MemberReading | undefined>;
+  position: (cluster: RoleCluster, member: string | undefined, cfg: RoleConfig) => Promise<Position | undefined>;
+  sourceState: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<SourceState | undefined>;
+  gate: (cfg: RoleConfig) => Promise<SwitchoverGate>;
+  history: (cluster: RoleCluster, member: string) => Promise<unknown>;
+}
+
+/** The step's waits that tests shorten. */
+export type Timing = { readonly recoverySeconds: number };
+
+// --- helpers ------------------------------------------------------------------------------------
+
+const isRecord = (v: unknown): v is Readonly<Record<string, unknown>> => typeof v === 'object' && v !== null;
+
+/** `v[key]` for an object, else undefined (what a property of a missing or primitive value reads). */
+const field = (v: unknown, key: string): unknown => (isRecord(v) ? v[key] : undefined);
+
+const isMember = (v: unknown): v is ClusterMember => isRecord(v) && typeof v.name === 'string' && typeof v.role === 'string';
+
+const isLeaderRole = (role: string): boolean => PATRONI_ROLES.leader.includes(role);
+
+/** The soft fence's parameter, and the patch that lifts it (with its note in the marker). */
+const READ_ONLY = 'default_transaction_read_only';
+const LIFT_SOFT_FENCE: DynamicConfig = { postgresql: { parameters: { [READ_ONLY]: null } }, [MARKER]: { softFence: null } };
+/** What lifts a soft fence if there is one (else nothing: a PATCH would write empty keys). */
+const lift = (softFenced: boolean): DynamicConfig => (softFenced ? LIFT_SOFT_FENCE : {});
+const softFencedConfig = (config: DynamicConfig | undefined): boolean => Boolean(field(field(config, MARKER), 'softFence'));
+
+/** A failure the step meant (a refusal): printed without FAILED. */
+type Refusal = Error & { readonly refused: true };
+
+function fail(msg: string): never {
+  const refusal: Refusal = Object.assign(new Error(msg), { refused: true as const });
+  throw refusal;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Where `run` prints and which environment holds the REST passwords (unset: the process's own). */
+let sink: Output | undefined;
+let restEnv: Env | undefined;
+
+function write(text: string): void {
+  (sink ?? process.stdout).write(text);
+}
+
+function log(msg: string): void {
+  write(`[role change] ${new Date().toISOString()} ${msg}\n`);
+}
+
+// --- the real clusters --------------------------------------------------------------------------
+
+/** What one cluster looks like right now: its dynamic configuration and members. */
+async function realLook(cluster: RoleCluster): Promise<ClusterLook> {
+  for (const n of cluster.nodes) {
+    const answer = await getJson(`${n.rest}/config`);
+    if (answer === undefined) continue;
+    const config: DynamicConfig = isRecord(answer) ? answer : {};
+    const listed = field(await getJson(`${n.rest}/cluster`), 'members');
+    const members = Array.isArray(listed) ? listed.filter(isMember) : [];
+    const leader = members.find((m) => isLeaderRole(m.role) || m.role === PATRONI_ROLES.standbyLeader);
+    return { reachable: true, config, members, leader, standby: Boolean(config.standby_cluster), primary: Boolean(leader && isLeaderRole(leader.role)) };
+  }
+  return { reachable: false };
+}
+
+/** The cluster's REST credentials from the pipeline's environment (the variable its topology names). */
+function headersFor(cluster: RoleCluster): Record<string, string> {
+  const password = (restEnv ?? process.env)[cluster.restPasswordEnv] || '';
+  if (cluster.restUser && !password) fail(`the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`);
+  return jsonHeaders(cluster.restUser, password);
+}
+
+/**
+ * PATCH /config on a cluster, its leader first: Patroni wakes the HA loop of the node that
+ * receives a PATCH, so the leader acts at once instead of at its next loop_wait. The same PATCH
+ * again to every node 150 and 500 ms later wakes loops that still read the old configuration
+ * from their DCS cache (it changes nothing the second time).
+ */
+async function realPatch(cluster: RoleCluster, body: DynamicConfig, leader?: string): Promise<void> {
+  const headers = headersFor(cluster);
+  const ordered = [...cluster.nodes].sort((a, b) => (a.name === leader ? -1 : b.name === leader ? 1 : 0));
+  const send = (n: (typeof ordered)[number]) => request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
+  let last = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    for (const n of ordered) {
+      try {
+        const res = await send(n);
+        if (res.status === 401 || res.status === 403) fail(`${n.rest} refused the credentials (HTTP ${res.status}): check ${cluster.restPasswordEnv}`);
+        if (res.status !== 200) {
+          last = `${n.rest}: HTTP ${res.status}`;
+          continue;
+        }
+        for (const pause of [150, 350]) {
+          await sleep(pause);
+          await Promise.allSettled(ordered.map(send));
+        }
+        return;
+      } catch (err) {
+        if (field(err, 'refused') || field(err, 'tls')) throw err;
+        last = `${n.rest}: ${field(err, 'message')}`;
+      }
+    }
+    await sleep(500);
+  }
+  throw new Error(`PATCH /config on ${cluster.name} failed: ${last}`);
+}
+
+/** POST to a member's REST API: `member`, else the cluster's leader. */
+async function realPost(cluster: RoleCluster, members: readonly ClusterMember[], endpoint: string, body: unknown, member?: string): Promise<void> {
+  const headers = headersFor(cluster);
+  const leader = members.find((m) => isLeaderRole(m.role));
+  const target = member || (leader && leader.name);
+  const node = cluster.nodes.find((n) => n.name === target) || cluster.nodes[0];
+  const res = await request(`${node.rest}${endpoint}`, { method: 'POST', headers, body, timeoutMs: 60000 });
+  if (res.status !== 200) fail(`POST ${endpoint} on ${cluster.name} answered HTTP ${res.status}: ${res.text.trim().slice(0, 200)}`);
+}
+
+/** The node of `cluster` named `member`, read with SQL (recovery state, positions, timeline). */
+async function realReadMember(cluster: RoleCluster, member: string, cfg: RoleConfig): Promise<MemberReading | undefined> {
+  const node = cluster.nodes.find((n) => n.name === member);
+  return node ? health.readNode(node, cfg, cluster.name) : undefined;
+}
+
+const POSITION_SQL = `select pg_is_in_recovery() as in_recovery, pg_last_wal_replay_lsn()::text as replay_lsn,
+  case when pg_is_in_recovery() then (select timeline_id from pg_control_checkpoint())
+    else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline`;
+
+const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** The first row of one query on `member` of `cluster` with a short connect timeout; undefined when it cannot be read. */
+async function firstRow(cluster: RoleCluster, member: string | undefined, cfg: RoleConfig, sql: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+  const node = cluster.nodes.find((n) => n.name === member);
+  if (!node) return undefined;
+  try {
+    const [row] = await health.query(node, { ...cfg, connectTimeoutMs: 1000 }, sql);
+    return isRecord(row) ? row : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One member's recovery state and replay position, by SQL alone with a short connect timeout:
+ * the fence's critical path polls it while PostgreSQL restarts, when the REST API answers late.
+ */
+async function realPosition(cluster: RoleCluster, member: string | undefined, cfg: RoleConfig): Promise<Position | undefined> {
+  const row = await firstRow(cluster, member, cfg, POSITION_SQL);
+  if (!row || member === undefined) return undefined;
+  return {
+    member,
+    inRecovery: typeof row.in_recovery === 'boolean' ? row.in_recovery : null,
+    replayLsn: textOrNull(row.replay_lsn),
+    timeline: typeof row.timeline === 'number' ? row.timeline : null,
+  };
+}
+
+/** The source leader's read-only setting and current WAL position (the soft fence's wait). */
+async function realSourceState(cluster: RoleCluster, member: string, cfg: RoleConfig): Promise<SourceState | undefined> {
+  const row = await firstRow(cluster, member, cfg, `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_lsn()::text as current_lsn`);
+  return row ? { readOnly: row.read_only === 'on', currentLsn: textOrNull(row.current_lsn) } : undefined;
+}
+
+/** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */
+async function realGate(cfg: RoleConfig): Promise<SwitchoverGate> {
+  const report = await health.collect({ state: 'following', slotName: cfg.slotName, user: cfg.user, source: cfg.other, standby: cfg.me });
+  const problems = [...report.problems];
+  const leader = report.nodes.find((n) => n.member === report.standby.leader);
+  if (leader && leader.lagBytes !== null && leader.lagBytes > cfg.maxLagBytes) problems.push(`standby leader ${leader.member} lags ${leader.lagBytes} bytes behind the source (at most ${cfg.maxLagBytes}: roleChange.maxLagBytes)`);
+  write(`${health.formatReport(report)}\n`);
+  return { problems, report };
+}
+
+/** GET /history of the member named `member` (undefined when the cluster has no such member). */
+async function realHistory(cluster: RoleCluster, member: string): Promise<unknown> {
+  const node = cluster.nodes.find((n) => n.name === member);
+  return node ? getJson(`${node.rest}/history`) : undefined;
+}
+
+/** The real clusters: REST APIs and SQL. Tests hand `run` a fake with the same methods. */
+export const realIo: RoleIo = {
+  look: realLook,
+  patch: realPatch,
+  post: realPost,
+  readMember: realReadMember,
+  position: realPosition,
+  sourceState: realSourceState,
+  gate: realGate,
+  history: realHistory,
+};
+
+let io: RoleIo = realIo;
+
+/** How long the fenced leader has to come back in recovery before the fence is undone. */
+export const TIMING: Timing = { recoverySeconds: 30 };
+let timing: Timing = TIMING;
+
+// --- the steps ----------------------------------------------------------------------------------
+
+async function waitFor<T>(_what: string, seconds: number, check: () => Promise<T | undefined>): Promise<T | undefined> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(100);
+  }
+}
+
+/**
+ * Step 2b. Makes the source's new transactions read-only and waits until this cluster's standby
+ * leader has replayed everything the source wrote. Skipped (false) when the source's own
+ * configuration sets the parameter: the stacks never touch a value they did not set.
+ */
+async function softFence(cfg: RoleConfig, meLeader: string, other: DynamicConfig, otherLeader: string): Promise<boolean> {
+  const params = field(field(other, 'postgresql'), 'parameters');
+  const ours = softFencedConfig(other);
+  if (field(params, READ_ONLY) !== undefined && !ours) {
+    log(`soft fence skipped: ${cfg.other.name}'s configuration sets ${READ_ONLY} itself`);
+    return false;
+  }
+  const t0 = Date.now();
+  await io.patch(cfg.other, { postgresql: { parameters: { [READ_ONLY]: 'on' } }, [MARKER]: { softFence: true } }, otherLeader);
+  let last = 'nothing readable';
+  const drained = await waitFor('the standby leader replays all the read-only source wrote', cfg.catchUpTimeoutSeconds, async () => {
+    const src = await io.sourceState(cfg.other, otherLeader, cfg);
+    if (!src || !src.readOnly) return undefined;
+    const n = await io.position(cfg.me, meLeader, cfg);
+    last = `${n && n.replayLsn ? n.replayLsn : 'nothing readable'} of ${src.currentLsn}`;
+    return n && health.lsnAtLeast(n.replayLsn, src.currentLsn) ? src : undefined;
+  });
+  if (!drained) {
+    await io.patch(cfg.other, LIFT_SOFT_FENCE, otherLeader);
+    fail(`REFUSED: ${cfg.me.name}'s standby leader did not replay what ${cfg.other.name} wrote once read-only (${last}) within ${cfg.catchUpTimeoutSeconds} s: the soft fence was lifted, nothing changed on either side; deploy again to retry`);
+  }
+  log(`soft fence: ${cfg.other.name} read-only, ${cfg.me.name} replayed its last write (${drained.currentLsn}), ${Date.now() - t0} ms`);
+  return true;
+}
+
+/**
+ * The last position the demoted cluster has (replayed there from its own WAL after the restart in
+ * recovery). Only a member in recovery counts: while it still runs read-write, its replay
+ * position is the one it had as a standby, long ago, and it may still be writing.
+ */
+async function finalPosition(cfg: RoleConfig, formerLeader: string): Promise<Position | undefined> {
+  return waitFor('the demoted leader back in recovery', timing.recoverySeconds, async () => {
+    const n = await io.position(cfg.other, formerLeader, cfg);
+    return n && n.inRecovery === true && n.replayLsn ? n : undefined;
+  });
+}
+
+async function follows(cfg: RoleConfig): Promise<MemberReading | undefined> {
+  return waitFor('the other cluster streaming from this one', cfg.followTimeoutSeconds, async () => {
+    const other = await io.look(cfg.other);
+    const leader = other.reachable && other.leader && other.leader.role === PATRONI_ROLES.standbyLeader ? other.leader.name : undefined;
+    if (!leader) return undefined;
+    const n = await io.readMember(cfg.other, leader, cfg);
+    return n && n.receiverStatus === 'streaming' && cfg.me.nodes.some((m) => m.host === n.senderHost) ? n : undefined;
+  });
+}
+
+/** Steps 6: the other cluster streams from here; its old link slot goes. */
+async function settleFollower(cfg: RoleConfig, t0: number): Promise<void> {
+  if (cfg.slotName) await io.patch(cfg.other, { slots: { [cfg.slotName]: null } });
+  const streaming = await follows(cfg);
+  if (!streaming) fail(`${cfg.other.name} does not stream from ${cfg.me.name} after ${cfg.followTimeoutSeconds} s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost: look at its Patroni log`);
+  log(`${cfg.other.name} streams from ${cfg.me.name} (standby leader ${streaming.member}, timeline ${streaming.timeline}), ${Date.now() - t0} ms after the start`);
+}
+
+async function planned(cfg: RoleConfig, meLeader: string, other: DynamicConfig, otherLeader: string): Promise<void> {
+  const t0 = Date.now();
+  log(`switchover: ${cfg.other.name} (primary, leader ${otherLeader}) -> ${cfg.me.name} (standby cluster)`);
+  const { problems } = await io.gate(cfg);
+  if (problems.length > 0) fail(`REFUSED: the link is not ready for a switchover:\n${problems.map((p) => `  - ${p}`).join('\n')}\nnothing was changed on either side`);
+  log('gate passed: the link is healthy and caught up');
+  if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, meLeader);
+  const formerLeader = otherLeader;
+  const softFenced = await softFence(cfg, meLeader, other, otherLeader);
+  const fence = Date.now();
+  await io.patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
+  log(`fence: ${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host}) at ${new Date(fence).toISOString()}`);
+  await catchUpAndPromote(cfg, meLeader, formerLeader, fence, softFenced);
+  await settleFollower(cfg, t0);
+}
+
+/** Steps 4 and 5 (also the resumption of a run that stopped after the fence). */
+async function catchUpAndPromote(cfg: RoleConfig, leaderName: string | undefined, formerLeader: string, fence: number, softFenced: boolean): Promise<void> {
+  const final = await finalPosition(cfg, formerLeader);
+  if (!final) {
+    await io.patch(cfg.other, { standby_cluster: null, ...lift(softFenced) }, formerLeader);
+    fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within ${timing.recoverySeconds} s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
+  }
+  const target = final.replayLsn;
+  log(`${cfg.other.name}'s last position: ${target} (timeline ${final.timeline})`);
+  // back in recovery: the soft fence leaves its configuration
+  if (softFenced) await io.patch(cfg.other, LIFT_SOFT_FENCE, formerLeader);
+  const caughtUp = await waitFor('replay here up to that position', cfg.catchUpTimeoutSeconds, async () => {
+    const n = await io.position(cfg.me, leaderName, cfg);
+    return n && health.lsnAtLeast(n.replayLsn, target) ? n : undefined;
+  });
+  if (!caughtUp) {
+    const n = await io.position(cfg.me, leaderName, cfg);
+    await io.patch(cfg.other, { standby_cluster: null }, formerLeader);
+    fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost); deploy again to retry`);
+  }
+  log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
+  await io.patch(cfg.me, { standby_cluster: null }, leaderName);
+  const writable = await waitFor('this cluster read-write', 60, async () => {
+    const n = await io.position(cfg.me, leaderName, cfg);
+    return n && n.inRecovery === false ? n : undefined;
+  });
+  if (!writable) fail(`${cfg.me.name} was told to promote but is not read-write after 60 s: look at its Patroni log`);
+  log(`${cfg.me.name} is the primary (leader ${writable.member}, timeline ${writable.timeline}), ${Date.now() - fence} ms after the fence`);
+}
+
+/** A row of Patroni's GET /history: [timeline, end LSN, reason, timestamp, new leader]. */
+export type HistoryRow = readonly unknown[];
+
+const isHistory = (v: unknown): v is HistoryRow[] => Array.isArray(v) && v.every((r) => Array.isArray(r));
+
+/** BigInt() of a JSON value, with BigInt's own TypeError for one it cannot convert. */
+function bigintOf(v: unknown): bigint {
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return BigInt(v);
+  throw new TypeError(`Cannot convert ${String(v)} to a BigInt`);
+}
+
+/**
+ * Where two timeline histories part (Patroni's GET /history rows: [timeline, end LSN, ...], a
+ * timeline that ended at that LSN). The first timeline the two sides ended differently (or one of
+ * them still runs on) forks at the lower of the two ends. Pure; returns the LSN as a BigInt.
+ */
+export function divergencePoint(mine: readonly HistoryRow[], theirs: readonly HistoryRow[]): bigint | undefined {
+  const ends = (rows: readonly HistoryRow[]) => new Map(rows.map((r): [number, bigint] => [Number(r[0]), bigintOf(r[1])]));
+  const a = ends(mine);
+  const b = ends(theirs);
+  const last = Math.max(0, ...a.keys(), ...b.keys()) + 1;
+  for (let tl = 1; tl <= last; tl++) {
+    const x = a.get(tl);
+    const y = b.get(tl);
+    if (x === y && x !== undefined) continue;
+    if (x === undefined && y === undefined) return undefined; // both still on this timeline: no fork
+    if (x === undefined) return y;
+    if (y === undefined) return x;
+    return x < y ? x : y;
+  }
+  return undefined;
+}
+
+const lsnText = (n: bigint): string => `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
+
+type Divergence = { readonly known: false; readonly why: string } | { readonly known: true; readonly bytes: number; readonly fork: string; readonly at: string | null; readonly timeline: number | null };
+
+/** Both clusters primaries: how far the other wrote past the point where the two histories part. */
+async function divergence(cfg: RoleConfig, meLeader: string, otherLeader: string): Promise<Divergence> {
+  const mine = await io.history(cfg.me, meLeader);
+  const theirs = await io.history(cfg.other, otherLeader);
+  if (!isHistory(mine) || !isHistory(theirs)) return { known: false, why: 'a timeline history (GET /history) could not be read' };
+  const leader = await io.readMember(cfg.other, otherLeader, cfg);
+  if (!leader || !leader.reachable) return { known: false, why: `${cfg.other.name}'s leader cannot be read with SQL` };
+  const fork = divergencePoint(mine, theirs);
+  if (fork === undefined) return { known: false, why: 'the two timeline histories do not part: both clusters run on one timeline as primaries' };
+  const at = health.lsn(leader.currentLsn);
+  return { known: true, bytes: at !== null && at > fork ? Number(at - fork) : 0, fork: lsnText(fork), at: leader.currentLsn, timeline: leader.timeline };
+}
+
+/** Timelines compared as the step always has: an unknown (null) one counts as 0. */
+const above = (a: number | null, b: number | null): boolean => Number(a) > Number(b);
+
+/**
+ * Patroni 3.0 rewinds a member whose timeline is higher than its new leader's, and trusts the
+ * timeline number when both are equal (no rewind, although the two histories differ). A cluster
+ * that diverged is therefore moved above the new source's timeline first, by switchovers inside
+ * it (its writes past the split are thrown away anyway), so that pg_rewind, which compares the
+ * histories themselves, does the real work.
+ */
+async function timelineAbove(cfg: RoleConfig, meLeader: string): Promise<void> {
+  const leaderOf = async (cluster: RoleCluster) => {
+    const x = await io.look(cluster);
+    return x.reachable && x.leader ? { members: x.members, node: await io.readMember(cluster, x.leader.name, cfg) } : undefined;
+  };
+  for (let round = 0; round < 5; round++) {
+    const mine = await io.readMember(cfg.me, meLeader, cfg);
+    const theirs = await leaderOf(cfg.other);
+    if (!mine || !theirs || !theirs.node) fail('REFUSED: a leader could not be read while preparing the rejoin; nothing was demoted');
+    const node = theirs.node;
+    if (above(node.timeline, mine.timeline)) return;
+    const candidate = theirs.members.find((m) => m.role === PATRONI_ROLES.replica && (m.state === 'running' || m.state === 'streaming'));
+    if (!candidate) fail(`REFUSED: ${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted`);
+    log(`${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}: a switchover inside ${cfg.other.name} (${node.member} -> ${candidate.name}) moves it up, so that Patroni rewinds it`);
+    await io.post(cfg.other, theirs.members, '/switchover', { leader: node.member, candidate: candidate.name });
+    const moved = await waitFor('the switchover inside the other cluster', 60, async () => {
+      const n = await io.readMember(cfg.other, candidate.name, cfg);
+      return n && n.inRecovery === false && above(n.timeline, node.timeline) ? n : undefined;
+    });
+    if (!moved) fail(`REFUSED: the switchover inside ${cfg.other.name} did not finish within 60 s; nothing was demoted`);
+    // every member on the new timeline too: each one is then above the new source's, and rewound
+    const all = await waitFor('every member of the other cluster on the new timeline', 60, async () => {
+      const nodes = await Promise.all(cfg.other.nodes.map((n) => io.readMember(cfg.other, n.name, cfg)));
+      return nodes.every((n) => !n || !n.reachable || n.member === moved.member || (n.timeline === moved.timeline && n.receiverStatus === 'streaming')) ? nodes : undefined;
+    });
+    if (!all) fail(`REFUSED: the members of ${cfg.other.name} did not all follow its new timeline ${moved.timeline} within 60 s; nothing was demoted`);
+  }
+  fail(`REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`);
+}
+
+async function rejoin(cfg: RoleConfig, meLeader: string, otherLeader: string): Promise<void> {
+  const t0 = Date.now();
+  const d = await divergence(cfg, meLeader, otherLeader);
+  if (!d.known) fail(`REFUSED: both clusters are primaries and how far ${cfg.other.name} diverged is unknown (${d.why}); nothing was changed`);
+  log(`rejoin: ${cfg.other.name} is a primary too; the histories part at ${d.fork}, ${cfg.other.name} is at ${d.at} (timeline ${d.timeline}): ${d.bytes} bytes written there after the split`);
+  if (d.bytes > 0 && !cfg.acceptDataLoss) {
+    fail(`REFUSED: rejoining ${cfg.other.name} throws away the ${d.bytes} bytes of WAL it wrote after ${d.fork} (pg_rewind); save what you need from it, then set link.roleChange.acceptDataLoss: true and deploy again. Nothing was changed`);
+  }
+  if (d.bytes > 0) log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
+  await timelineAbove(cfg, meLeader);
+  if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, meLeader);
+  await io.patch(cfg.other, { standby_cluster: cfg.block }, otherLeader);
+  log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);
+  await settleFollower(cfg, t0);
+  await recloneReplicas(cfg);
+}
+
+/**
+ * After a rejoin the standby leader has been rewound (its timeline was above the new source's).
+ * Its replicas reconnect to it on the new source's timeline number and Patroni 3.0, reading that
+ * number from their WAL receiver, may skip their rewind; their data then silently misses what
+ * the new source wrote before their diverged position. So they are re-cloned from their standby
+ * leader, inside their own data center (covered by acceptDataLoss: their writes past the split go
+ * anyway).
+ */
+async function recloneReplicas(cfg: RoleConfig): Promise<void> {
+  const other = await io.look(cfg.other);
+  if (!other.reachable) return;
+  const replicas = other.members.filter((m) => m.role !== PATRONI_ROLES.standbyLeader);
+  for (const m of replicas) {
+    log(`re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${other.leader?.name} (a replica of a rejoined cluster)`);
+    await io.post(cfg.other, other.members, '/reinitialize', { force: true }, m.name);
+  }
+  if (replicas.length === 0) return;
+  const done = await waitFor('the re-cloned replicas streaming', cfg.followTimeoutSeconds, async () => {
+    const nodes = await Promise.all(replicas.map((m) => io.readMember(cfg.other, m.name, cfg)));
+    return nodes.every((n) => n && n.reachable && n.receiverStatus === 'streaming') ? nodes : undefined;
+  });
+  if (!done) fail(`the re-cloned replicas of ${cfg.other.name} do not stream after ${cfg.followTimeoutSeconds} s; the rejoin itself is done: look at their Patroni logs`);
+  log(`${replicas.map((m) => m.name).join(', ')} re-cloned and streaming`);
+}
+
+/** A cluster's state as the step prints it first. */
+function described(x: ClusterLook): string {
+  if (!x.reachable) return 'not answering (its REST API)';
+  return x.standby ? `a standby cluster (leader ${x.leader ? x.leader.name : 'none'})` : `a primary (leader ${x.leader ? x.leader.name : 'none'})`;
+}
+
+async function roleStep(cfg: RoleConfig): Promise<void> {
+  if (cfg.state === 'detached') {
+    log(`the link is detached (a promotion): no role change; once it follows again, this step rejoins ${cfg.me.name} to ${cfg.other.name} if it is a primary then`);
+    return;
+  }
+  if (cfg.role !== 'source') {
+    const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
+    if (me.reachable && !me.standby && me.primary && me.leader && other.reachable && !other.standby && other.primary && other.leader) {
+      // a promotion undone: the link follows again, this cluster was promoted meanwhile
+      log(`${cfg.me.name} is a primary (promoted) and the topology makes it follow ${cfg.other.name} again: rejoining it`);
+      return rejoin({ ...cfg, role: 'source', me: cfg.other, other: cfg.me }, other.leader.name, me.leader.name);
+    }
+    log(`${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role step`);
+    return;
+  }
+  const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
+  log(`${cfg.me.name} is ${described(me)}; ${cfg.other.name} is ${described(other)}`);
+  if (!me.reachable) {
+    if (!other.reachable || other.standby) return log(`nothing to do: ${cfg.me.name} is not running yet (a new deployment), its nodes start it as the source`);
+    fail(`REFUSED: ${cfg.me.name} does not answer, and ${cfg.other.name} is a primary: it cannot be made the source; start it, or keep link.source: ${cfg.other.name}`);
+  }
+  if (!me.standby && softFencedConfig(me.config)) {
+    // a run that stopped in its soft fence left this cluster, the source in the topology, read-only
+    await io.patch(cfg.me, LIFT_SOFT_FENCE, me.leader && me.leader.name);
+    log(`${cfg.me.name} was left read-only by a role change that stopped in its soft fence: lifted`);
+  }
+  if (!me.standby) {
+    if (!other.reachable) return log(`nothing to do: ${cfg.me.name} is the source; ${cfg.other.name} does not answer (its stack makes it follow once it runs)`);
+    if (other.standby) return log(`nothing to do: ${cfg.me.name} is the source and ${cfg.other.name} a standby cluster`);
+    if (!me.primary || !other.primary || !me.leader || !other.leader) fail(`REFUSED: a cluster has no running leader (${cfg.me.name}: ${me.leader ? me.leader.role : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.role : 'none'}); deploy again once both have one`);
+    return rejoin(cfg, me.leader.name, other.leader.name);
+  }
+  if (!other.reachable) fail(`REFUSED: ${cfg.other.name} does not answer, so nothing proves ${cfg.me.name} has its last writes; for a lost data center use link.state: detached with link.promotion.disaster`);
+  if (other.standby) {
+    log(`both clusters are standby clusters: a previous role change stopped after its fence; resuming`);
+    if (!other.leader) fail(`REFUSED: ${cfg.other.name} has no leader to read its last position from`);
+    await catchUpAndPromote(cfg, me.leader && me.leader.name, other.leader.name, Date.now(), softFencedConfig(other.config));
+    return settleFollower(cfg, Date.now());
+  }
+  if (!other.leader || !me.leader) fail(`REFUSED: a cluster has no leader (${cfg.me.name}: ${me.leader ? me.leader.name : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.name : 'none'})`);
+  return planned(cfg, me.leader.name, other.config, other.leader.name);
+}
+
+/** Where `run` prints, and the environment that holds the REST API passwords its clusters name. */
+export type RunOutput = { readonly out?: Output; readonly env?: Env };
+
+/**
+ * The role step for `cfg` against `clusters` (the real ones by default). `waits` (keys of TIMING)
+ * shortens the waits for tests; Terraform's runs use TIMING. `via` (runRoleStep's): where it
+ * prints and which environment holds the REST passwords, process.stdout and process.env unless given.
+ */
+export async function run(cfg: RoleConfig, clusters: RoleIo = realIo, waits: Partial<Timing> = TIMING, via: RunOutput = {}): Promise<void> {
+  io = clusters;
+  timing = { ...TIMING, ...waits };
+  sink = via.out;
+  restEnv = via.env;
+  try {
+    return await roleStep(cfg);
+  } finally {
+    io = realIo;
+    timing = TIMING;
+    sink = undefined;
+    restEnv = undefined;
+  }
+}
+
+/**
+ * The role step as a program: its configuration from ROLE_CONFIG in `env` (one that does not
+ * match the contract is refused, exit code 2, before anything is read or changed), its progress
+ * to `out`, its failure to `err`. Resolves to the exit code: 0 done, 1 refused or failed.
+ */
+export async function runRoleStep(env: Env, out: Output, err: Output): Promise<number> {
+  let cfg: RoleConfig;
+  try {
+    cfg = parseConfig('role', env[PROGRAMS.role.configEnv]);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err.write(`switchover: ${e.message}\n`);
+    return 2;
+  }
+  try {
+    await run(cfg, realIo, TIMING, { out, env });
+    return 0;
+  } catch (e) {
+    err.write(`[role change] ${field(e, 'refused') ? '' : 'FAILED: '}${field(e, 'message')}\n`);
+    return 1;
+  }
+}
