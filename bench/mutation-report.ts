@@ -54,14 +54,20 @@ export const AREAS: { area: string; match: (file: string) => boolean }[] = [
   { area: 'programs Terraform runs (runtime/)', match: (f) => f.startsWith('runtime/') },
 ];
 
-/** The gate's functions in runtime/link-health.ts: every surviving mutant there is explained. */
-export const GATE_FUNCTIONS = ['gate', 'allReplayed', 'standbyConfig', 'inFlightNote', 'runGate', 'formatGate', '(program entry)'];
+/**
+ * The promotion gate's files: runtime/gate.ts, and runtime/lsn.ts for the position comparison the
+ * gate decides with. Every surviving mutant in GATE_FUNCTIONS there is explained.
+ */
+export const GATE_FILES = ['runtime/gate.ts', 'runtime/lsn.ts'];
+
+/** The gate's functions in GATE_FILES. */
+export const GATE_FUNCTIONS = ['gate', 'allReplayed', 'standbyConfig', 'inFlightNote', 'runGate', 'formatGate', 'lsnAtLeast', '(program entry)'];
 
 function enclosingFunction(source: string, line: number): string | undefined {
   const lines = source.split('\n').slice(0, line);
   for (let i = lines.length - 1; i >= 0; i--) {
     if (lines[i].startsWith('if (require.main === module)')) return '(program entry)';
-    const m = /^(?:async )?function (\w+)\(/.exec(lines[i]) ?? /^export function (\w+)\(/.exec(lines[i]);
+    const m = /^(?:export )?(?:async )?function (\w+)[<(]/.exec(lines[i]);
     if (m) return m[1];
   }
   return undefined;
@@ -165,11 +171,11 @@ export function testingMarkdown(summary: MutationSummary, explanations: Explanat
     out.push(`| ${a.area} | ${a.killed} | ${a.timedOut} | ${a.survived} | ${a.noCoverage} | ${a.score}% | ${a.score >= 80 ? 'met (80%)' : '**not met** (80%)'} |`);
   }
   out.push('', 'The score counts a timed-out mutant as caught (the fault made a test hang until Stryker stopped it).', '');
-  const gate = summary.survivors.filter((s) => s.file === 'runtime/link-health.ts' && s.inFunction && GATE_FUNCTIONS.includes(s.inFunction));
+  const gate = summary.survivors.filter((s) => GATE_FILES.includes(s.file) && s.inFunction && GATE_FUNCTIONS.includes(s.inFunction));
   out.push('## Surviving mutants in the promotion gate', '');
   if (gate.length === 0) {
-    out.push('None: every mutant of the gate (`gate`, `allReplayed`, `standbyConfig`, `inFlightNote`, `runGate`,');
-    out.push('`formatGate` and the program entry in runtime/link-health.ts) is killed by a unit test.');
+    out.push('None: every mutant of the gate (`gate`, `allReplayed`, `standbyConfig`, `inFlightNote`, `runGate` and');
+    out.push('`formatGate` in runtime/gate.ts, `lsnAtLeast` in runtime/lsn.ts) is killed by a unit test.');
   } else {
     out.push('| line | function | mutant | original | why no test kills it |');
     out.push('| ---: | --- | --- | --- | --- |');

@@ -1,7 +1,7 @@
 /**
  * What the promotion variant (a detached link) adds to the standby stack:
  *  - the detach (`PATCH /config {"standby_cluster": null}`), a planned resource of its own whose
- *    provisioner runs the gate (runtime/link-health.ts) first: a refusal fails it with nothing
+ *    provisioner runs the gate (runtime/gate.ts) first: a refusal fails it with nothing
  *    sent, and every attempt, a retry an hour later included, runs the gate again right before it;
  *  - the standby members' files (which only lose the standby_cluster block of bootstrap.dcs) are
  *    written, and Patroni reloaded, after the detach: a refused gate leaves every file as it was,

@@ -15,8 +15,8 @@ import { programPath } from '../constructs/scripts';
 import { LinkHealthConfig, PROGRAMS } from '../runtime/contract';
 import { loadTopologyFile } from '../stacks/topology-file';
 
-/** link-health's API, loaded from the shipped bundle (which carries pg; the package does not). */
-type LinkHealth = typeof import('../runtime/link-health');
+/** What the shipped link-health bundle exports (it carries pg; the package does not): status uses collect and formatReport. */
+type LinkHealth = typeof import('../runtime/entries/link-health');
 
 async function main(): Promise<number> {
   const json = process.argv.includes('--json') || process.env.npm_config_json === 'true';

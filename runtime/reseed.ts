@@ -18,7 +18,7 @@
  */
 import { ConfigError, parseConfig, PROGRAMS, ReseedConfig, RoleCluster } from './contract';
 import { collect, LinkReport, NodeReport, ProgramEnv, query, TextOut } from './link-health';
-import { realIo } from './switchover';
+import { realIo } from './cluster-io';
 
 /** The phases of the re-seed that run in the pipeline. */
 export type ReseedPhase = 'gate' | 'wait';

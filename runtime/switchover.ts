@@ -34,262 +34,33 @@
  *
  * Configured by ROLE_CONFIG (RoleConfig of the contract, no password): runRoleStep parses it and
  * refuses one that does not match. Database access as the gate's: PGPASSWORD or a pgpass file for
- * `user`; each cluster's REST API password from the variable its `restPasswordEnv` names.
+ * `user`; each cluster's REST API password from the variable its `restPasswordEnv` names. What
+ * the step reads and changes on the clusters, and where it prints, is cluster-io.ts's (`realIo`).
  */
 import { ConfigError, MARKER, PATRONI_ROLES, PROGRAMS, parseConfig, type RoleCluster, type RoleConfig } from './contract';
-import * as health from './link-health';
-import { getJson, jsonHeaders, request } from './rest-client';
+import { type ClusterLook, type DynamicConfig, type Env, fail, field, type MemberReading, type Output, type Position, READ_ONLY, realIo, type RoleIo, type RunOutput, useRunOutput, write } from './cluster-io';
+import { lsn, lsnAtLeast, lsnText } from './lsn';
 
 // --- types --------------------------------------------------------------------------------------
-
-/** Where the step prints (process.stdout, process.stderr, or a test's stand-in). */
-export interface Output {
-  write(text: string): unknown;
-}
-
-/** The environment the step reads: ROLE_CONFIG, and the REST API passwords its clusters name. */
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** A member as Patroni's GET /cluster lists it. */
-export type ClusterMember = { readonly name: string; readonly role: string; readonly state?: unknown };
-
-/** A cluster's dynamic configuration (GET /config), or a PATCH of it. */
-export type DynamicConfig = Readonly<Record<string, unknown>>;
-
-/** What one cluster looks like right now: its dynamic configuration and members. */
-export type ClusterLook =
-  | { readonly reachable: false }
-  | {
-      readonly reachable: true;
-      readonly config: DynamicConfig;
-      readonly members: readonly ClusterMember[];
-      readonly leader: ClusterMember | undefined;
-      readonly standby: boolean;
-      readonly primary: boolean;
-    };
-
-/** A member as status reads it: the fields the role step uses (link-health's readNode gives more). */
-export type MemberReading = {
-  readonly member: string;
-  readonly reachable: boolean;
-  readonly inRecovery: boolean | null;
-  readonly timeline: number | null;
-  readonly currentLsn: string | null;
-  readonly receiverStatus: string | null;
-  readonly senderHost: string | null;
-};
-
-/** One member's recovery state and replay position, read with SQL alone. */
-export type Position = {
-  readonly member: string;
-  readonly inRecovery: boolean | null;
-  readonly replayLsn: string | null;
-  readonly timeline: number | null;
-};
-
-/** The source leader's read-only setting and current WAL position (the soft fence's wait). */
-export type SourceState = { readonly readOnly: boolean; readonly currentLsn: string | null };
-
-/** The switchover gate: why the link is not ready (empty: it is), and the report it read, when it read one. */
-export type SwitchoverGate = { readonly problems: readonly string[]; readonly report?: health.LinkReport };
-
-/** What the role step does to the clusters: the real ones (realIo), or a test's fakes. */
-export interface RoleIo {
-  look: (cluster: RoleCluster) => Promise<ClusterLook>;
-  patch: (cluster: RoleCluster, body: DynamicConfig, leader?: string) => Promise<void>;
-  post: (cluster: RoleCluster, members: readonly ClusterMember[], endpoint: string, body: unknown, member?: string) => Promise<void>;
-  readMember: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<MemberReading | undefined>;
-  position: (cluster: RoleCluster, member: string | undefined, cfg: RoleConfig) => Promise<Position | undefined>;
-  sourceState: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<SourceState | undefined>;
-  gate: (cfg: RoleConfig) => Promise<SwitchoverGate>;
-  history: (cluster: RoleCluster, member: string) => Promise<unknown>;
-}
 
 /** The step's waits that tests shorten. */
 export type Timing = { readonly recoverySeconds: number };
 
 // --- helpers ------------------------------------------------------------------------------------
 
-const isRecord = (v: unknown): v is Readonly<Record<string, unknown>> => typeof v === 'object' && v !== null;
-
-/** `v[key]` for an object, else undefined (what a property of a missing or primitive value reads). */
-const field = (v: unknown, key: string): unknown => (isRecord(v) ? v[key] : undefined);
-
-const isMember = (v: unknown): v is ClusterMember => isRecord(v) && typeof v.name === 'string' && typeof v.role === 'string';
-
-const isLeaderRole = (role: string): boolean => PATRONI_ROLES.leader.includes(role);
-
-/** The soft fence's parameter, and the patch that lifts it (with its note in the marker). */
-const READ_ONLY = 'default_transaction_read_only';
+/** The patch that lifts the soft fence (with its note in the marker). */
 const LIFT_SOFT_FENCE: DynamicConfig = { postgresql: { parameters: { [READ_ONLY]: null } }, [MARKER]: { softFence: null } };
 /** What lifts a soft fence if there is one (else nothing: a PATCH would write empty keys). */
 const lift = (softFenced: boolean): DynamicConfig => (softFenced ? LIFT_SOFT_FENCE : {});
 const softFencedConfig = (config: DynamicConfig | undefined): boolean => Boolean(field(field(config, MARKER), 'softFence'));
 
-/** A failure the step meant (a refusal): printed without FAILED. */
-type Refusal = Error & { readonly refused: true };
-
-function fail(msg: string): never {
-  const refusal: Refusal = Object.assign(new Error(msg), { refused: true as const });
-  throw refusal;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Where `run` prints and which environment holds the REST passwords (unset: the process's own). */
-let sink: Output | undefined;
-let restEnv: Env | undefined;
-
-function write(text: string): void {
-  (sink ?? process.stdout).write(text);
 }
 
 function log(msg: string): void {
   write(`[role change] ${new Date().toISOString()} ${msg}\n`);
 }
-
-// --- the real clusters --------------------------------------------------------------------------
-
-/** What one cluster looks like right now: its dynamic configuration and members. */
-async function realLook(cluster: RoleCluster): Promise<ClusterLook> {
-  for (const n of cluster.nodes) {
-    const answer = await getJson(`${n.rest}/config`);
-    if (answer === undefined) continue;
-    const config: DynamicConfig = isRecord(answer) ? answer : {};
-    const listed = field(await getJson(`${n.rest}/cluster`), 'members');
-    const members = Array.isArray(listed) ? listed.filter(isMember) : [];
-    const leader = members.find((m) => isLeaderRole(m.role) || m.role === PATRONI_ROLES.standbyLeader);
-    return { reachable: true, config, members, leader, standby: Boolean(config.standby_cluster), primary: Boolean(leader && isLeaderRole(leader.role)) };
-  }
-  return { reachable: false };
-}
-
-/** The cluster's REST credentials from the pipeline's environment (the variable its topology names). */
-function headersFor(cluster: RoleCluster): Record<string, string> {
-  const password = (restEnv ?? process.env)[cluster.restPasswordEnv] || '';
-  if (cluster.restUser && !password) fail(`the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`);
-  return jsonHeaders(cluster.restUser, password);
-}
-
-/**
- * PATCH /config on a cluster, its leader first: Patroni wakes the HA loop of the node that
- * receives a PATCH, so the leader acts at once instead of at its next loop_wait. The same PATCH
- * again to every node 150 and 500 ms later wakes loops that still read the old configuration
- * from their DCS cache (it changes nothing the second time).
- */
-async function realPatch(cluster: RoleCluster, body: DynamicConfig, leader?: string): Promise<void> {
-  const headers = headersFor(cluster);
-  const ordered = [...cluster.nodes].sort((a, b) => (a.name === leader ? -1 : b.name === leader ? 1 : 0));
-  const send = (n: (typeof ordered)[number]) => request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
-  let last = '';
-  for (let attempt = 0; attempt < 10; attempt++) {
-    for (const n of ordered) {
-      try {
-        const res = await send(n);
-        if (res.status === 401 || res.status === 403) fail(`${n.rest} refused the credentials (HTTP ${res.status}): check ${cluster.restPasswordEnv}`);
-        if (res.status !== 200) {
-          last = `${n.rest}: HTTP ${res.status}`;
-          continue;
-        }
-        for (const pause of [150, 350]) {
-          await sleep(pause);
-          await Promise.allSettled(ordered.map(send));
-        }
-        return;
-      } catch (err) {
-        if (field(err, 'refused') || field(err, 'tls')) throw err;
-        last = `${n.rest}: ${field(err, 'message')}`;
-      }
-    }
-    await sleep(500);
-  }
-  throw new Error(`PATCH /config on ${cluster.name} failed: ${last}`);
-}
-
-/** POST to a member's REST API: `member`, else the cluster's leader. */
-async function realPost(cluster: RoleCluster, members: readonly ClusterMember[], endpoint: string, body: unknown, member?: string): Promise<void> {
-  const headers = headersFor(cluster);
-  const leader = members.find((m) => isLeaderRole(m.role));
-  const target = member || (leader && leader.name);
-  const node = cluster.nodes.find((n) => n.name === target) || cluster.nodes[0];
-  const res = await request(`${node.rest}${endpoint}`, { method: 'POST', headers, body, timeoutMs: 60000 });
-  if (res.status !== 200) fail(`POST ${endpoint} on ${cluster.name} answered HTTP ${res.status}: ${res.text.trim().slice(0, 200)}`);
-}
-
-/** The node of `cluster` named `member`, read with SQL (recovery state, positions, timeline). */
-async function realReadMember(cluster: RoleCluster, member: string, cfg: RoleConfig): Promise<MemberReading | undefined> {
-  const node = cluster.nodes.find((n) => n.name === member);
-  return node ? health.readNode(node, cfg, cluster.name) : undefined;
-}
-
-const POSITION_SQL = `select pg_is_in_recovery() as in_recovery, pg_last_wal_replay_lsn()::text as replay_lsn,
-  case when pg_is_in_recovery() then (select timeline_id from pg_control_checkpoint())
-    else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline`;
-
-const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-/** The first row of one query on `member` of `cluster` with a short connect timeout; undefined when it cannot be read. */
-async function firstRow(cluster: RoleCluster, member: string | undefined, cfg: RoleConfig, sql: string): Promise<Readonly<Record<string, unknown>> | undefined> {
-  const node = cluster.nodes.find((n) => n.name === member);
-  if (!node) return undefined;
-  try {
-    const [row] = await health.query(node, { ...cfg, connectTimeoutMs: 1000 }, sql);
-    return isRecord(row) ? row : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * One member's recovery state and replay position, by SQL alone with a short connect timeout:
- * the fence's critical path polls it while PostgreSQL restarts, when the REST API answers late.
- */
-async function realPosition(cluster: RoleCluster, member: string | undefined, cfg: RoleConfig): Promise<Position | undefined> {
-  const row = await firstRow(cluster, member, cfg, POSITION_SQL);
-  if (!row || member === undefined) return undefined;
-  return {
-    member,
-    inRecovery: typeof row.in_recovery === 'boolean' ? row.in_recovery : null,
-    replayLsn: textOrNull(row.replay_lsn),
-    timeline: typeof row.timeline === 'number' ? row.timeline : null,
-  };
-}
-
-/** The source leader's read-only setting and current WAL position (the soft fence's wait). */
-async function realSourceState(cluster: RoleCluster, member: string, cfg: RoleConfig): Promise<SourceState | undefined> {
-  const row = await firstRow(cluster, member, cfg, `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_lsn()::text as current_lsn`);
-  return row ? { readOnly: row.read_only === 'on', currentLsn: textOrNull(row.current_lsn) } : undefined;
-}
-
-/** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */
-async function realGate(cfg: RoleConfig): Promise<SwitchoverGate> {
-  const report = await health.collect({ state: 'following', slotName: cfg.slotName, user: cfg.user, source: cfg.other, standby: cfg.me });
-  const problems = [...report.problems];
-  const leader = report.nodes.find((n) => n.member === report.standby.leader);
-  if (leader && leader.lagBytes !== null && leader.lagBytes > cfg.maxLagBytes) problems.push(`standby leader ${leader.member} lags ${leader.lagBytes} bytes behind the source (at most ${cfg.maxLagBytes}: roleChange.maxLagBytes)`);
-  write(`${health.formatReport(report)}\n`);
-  return { problems, report };
-}
-
-/** GET /history of the member named `member` (undefined when the cluster has no such member). */
-async function realHistory(cluster: RoleCluster, member: string): Promise<unknown> {
-  const node = cluster.nodes.find((n) => n.name === member);
-  return node ? getJson(`${node.rest}/history`) : undefined;
-}
-
-/** The real clusters: REST APIs and SQL. Tests hand `run` a fake with the same methods. */
-export const realIo: RoleIo = {
-  look: realLook,
-  patch: realPatch,
-  post: realPost,
-  readMember: realReadMember,
-  position: realPosition,
-  sourceState: realSourceState,
-  gate: realGate,
-  history: realHistory,
-};
 
 let io: RoleIo = realIo;
 
@@ -329,7 +100,7 @@ async function softFence(cfg: RoleConfig, meLeader: string, other: DynamicConfig
     if (!src || !src.readOnly) return undefined;
     const n = await io.position(cfg.me, meLeader, cfg);
     last = `${n && n.replayLsn ? n.replayLsn : 'nothing readable'} of ${src.currentLsn}`;
-    return n && health.lsnAtLeast(n.replayLsn, src.currentLsn) ? src : undefined;
+    return n && lsnAtLeast(n.replayLsn, src.currentLsn) ? src : undefined;
   });
   if (!drained) {
     await io.patch(cfg.other, LIFT_SOFT_FENCE, otherLeader);
@@ -398,7 +169,7 @@ async function catchUpAndPromote(cfg: RoleConfig, leaderName: string | undefined
   if (softFenced) await io.patch(cfg.other, LIFT_SOFT_FENCE, formerLeader);
   const caughtUp = await waitFor('replay here up to that position', cfg.catchUpTimeoutSeconds, async () => {
     const n = await io.position(cfg.me, leaderName, cfg);
-    return n && health.lsnAtLeast(n.replayLsn, target) ? n : undefined;
+    return n && lsnAtLeast(n.replayLsn, target) ? n : undefined;
   });
   if (!caughtUp) {
     const n = await io.position(cfg.me, leaderName, cfg);
@@ -448,7 +219,6 @@ export function divergencePoint(mine: readonly HistoryRow[], theirs: readonly Hi
   return undefined;
 }
 
-const lsnText = (n: bigint): string => `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
 
 type Divergence = { readonly known: false; readonly why: string } | { readonly known: true; readonly bytes: number; readonly fork: string; readonly at: string | null; readonly timeline: number | null };
 
@@ -461,7 +231,7 @@ async function divergence(cfg: RoleConfig, meLeader: string, otherLeader: string
   if (!leader || !leader.reachable) return { known: false, why: `${cfg.other.name}'s leader cannot be read with SQL` };
   const fork = divergencePoint(mine, theirs);
   if (fork === undefined) return { known: false, why: 'the two timeline histories do not part: both clusters run on one timeline as primaries' };
-  const at = health.lsn(leader.currentLsn);
+  const at = lsn(leader.currentLsn);
   return { known: true, bytes: at !== null && at > fork ? Number(at - fork) : 0, fork: lsnText(fork), at: leader.currentLsn, timeline: leader.timeline };
 }
 
@@ -596,8 +366,6 @@ async function roleStep(cfg: RoleConfig): Promise<void> {
   return planned(cfg, me.leader.name, other.config, other.leader.name);
 }
 
-/** Where `run` prints, and the environment that holds the REST API passwords its clusters name. */
-export type RunOutput = { readonly out?: Output; readonly env?: Env };
 
 /**
  * The role step for `cfg` against `clusters` (the real ones by default). `waits` (keys of TIMING)
@@ -607,15 +375,13 @@ export type RunOutput = { readonly out?: Output; readonly env?: Env };
 export async function run(cfg: RoleConfig, clusters: RoleIo = realIo, waits: Partial<Timing> = TIMING, via: RunOutput = {}): Promise<void> {
   io = clusters;
   timing = { ...TIMING, ...waits };
-  sink = via.out;
-  restEnv = via.env;
+  useRunOutput(via);
   try {
     return await roleStep(cfg);
   } finally {
     io = realIo;
     timing = TIMING;
-    sink = undefined;
-    restEnv = undefined;
+    useRunOutput({});
   }
 }
 

@@ -1,10 +1,14 @@
 /**
  * `node link-health.cjs gate`: the promotion gate (LINK_HEALTH_CONFIG). Loaded as a module (by
- * `npm run status`, from the stack's bundle, which carries pg), it is link-health's API.
+ * `npm run status`, from the stack's bundle, which carries pg), it is link-health's API: the
+ * status figures and report, the gate, and the LSN arithmetic they share.
  */
-import { errorText, runGate } from '../link-health';
+import { runGate } from '../gate';
+import { errorText } from '../link-health';
 
 export * from '../link-health';
+export * from '../gate';
+export * from '../lsn';
 
 if (require.main === module) {
   if (process.argv[2] !== 'gate') {

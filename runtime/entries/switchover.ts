@@ -2,5 +2,6 @@
 import { runRoleStep } from '../switchover';
 
 export * from '../switchover';
+export * from '../cluster-io';
 
 if (require.main === module) runRoleStep(process.env, process.stdout, process.stderr).then((code) => process.exit(code));

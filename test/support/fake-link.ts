@@ -10,7 +10,7 @@
  */
 import type { HealthNode, LinkHealthConfig } from '../../runtime/contract';
 import type * as RestClient from '../../runtime/rest-client';
-import type { InFlightRow } from '../../runtime/link-health';
+import type { InFlightRow } from '../../runtime/gate';
 
 export const HOSTS = { p1: '127.0.1.1', p2: '127.0.1.2', s1: '127.0.2.1', s2: '127.0.2.2' } as const;
 export type Member = keyof typeof HOSTS;

@@ -1,12 +1,16 @@
 /**
- * The promotion gate (runtime/link-health.ts `gate`) against a fake link: each test changes one
+ * The promotion gate (runtime/gate.ts `gate`) against a fake link: each test changes one
  * thing from a caught-up, quiet link and expects exactly the check that guards it to fail, or the
  * gate to pass. The real clusters' refusals are in the end-to-end walkthrough.
  */
 import type { LinkHealthConfig } from '../../runtime/contract';
-import * as health from '../../runtime/link-health';
-import type { GateOutcome as Outcome, NodeReport } from '../../runtime/link-health';
+import * as promotionGate from '../../runtime/gate';
+import type { GateOutcome as Outcome } from '../../runtime/gate';
+import { collect } from '../../runtime/link-health';
+import type { NodeReport } from '../../runtime/link-health';
 import { FakeClient, fakeRest, freshWorld, linkConfig, START, text, world } from '../support/fake-link';
+
+const health = { ...promotionGate, collect };
 
 jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
 jest.mock('../../runtime/rest-client', () => jest.requireActual('../support/fake-link').fakeRest);

@@ -1,10 +1,14 @@
 /**
- * The pure parts of runtime/link-health.ts: LSN arithmetic, and the health verdict on a report
+ * The pure parts of status and the gate (runtime/lsn.ts, link-health.ts): LSN arithmetic, and the health verdict on a report
  * (the figures themselves are read from real clusters in the end-to-end suite).
  */
 import type { HealthNode, LinkHealthConfig } from '../../runtime/contract';
-import * as health from '../../runtime/link-health';
+import { allReplayed } from '../../runtime/gate';
+import * as status from '../../runtime/link-health';
 import type { LinkFigures, LinkReport, NodeReport, SlotReport } from '../../runtime/link-health';
+import * as positions from '../../runtime/lsn';
+
+const health = { ...status, ...positions, allReplayed };
 
 const member = (name: string, host: string): HealthNode => ({ name, host, port: 5432, rest: `http://${host}:8008` });
 

@@ -1,12 +1,13 @@
 /**
- * The role step's real input and output (runtime/switchover.ts `realIo`), which its other unit
+ * The role step's real input and output (runtime/cluster-io.ts `realIo`), which its other unit
  * tests replace with fake clusters: Patroni's REST API against fake REST servers on 127.0.0.1
  * (the leader first, wake-ups, retries, refused credentials, POSTs, GET /history), and the SQL
  * reads against the fake link's `pg`; then the program's own door, runRoleStep, which refuses a
  * ROLE_CONFIG that does not match the contract before it reaches any cluster.
  */
 import type { RoleCluster, RoleConfig } from '../../runtime/contract';
-import { realIo, runRoleStep } from '../../runtime/switchover';
+import { realIo } from '../../runtime/cluster-io';
+import { runRoleStep } from '../../runtime/switchover';
 import { FakeCluster } from '../support/fake-patroni';
 import { freshWorld, HOSTS, START, text, world } from '../support/fake-link';
 

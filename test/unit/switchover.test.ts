@@ -4,7 +4,8 @@
  * every step, refusal and no-op, one cause at a time.
  */
 import type { RoleCluster, RoleConfig } from '../../runtime/contract';
-import { type ClusterLook, divergencePoint, type DynamicConfig, type MemberReading, type RoleIo, run } from '../../runtime/switchover';
+import type { ClusterLook, DynamicConfig, MemberReading, RoleIo } from '../../runtime/cluster-io';
+import { divergencePoint, run } from '../../runtime/switchover';
 
 // Patroni's GET /history rows: [timeline, end LSN, reason, timestamp, new leader]
 const row = (tl: number, lsn: number) => [tl, lsn, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'x'];
