@@ -44,6 +44,15 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
   // one sandbox folder per report, so that two areas can run side by side
   tempDirName: `.stryker-tmp-${report}`,
-  ignorePatterns: ['dist', 'cdktf.out', 'cdktf.out.compose', 'bench/out', '.e2e-work', 'coverage', '.stryker-tmp*', '.tools'],
+  ignorePatterns: [
+    'dist',
+    'cdktf.out',
+    'cdktf.out.compose',
+    'bench/out',
+    '.e2e-work',
+    'coverage',
+    '.stryker-tmp*',
+    '.tools',
+  ],
   thresholds: { high: 90, low: 80, break: null },
 };

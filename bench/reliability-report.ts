@@ -38,7 +38,8 @@ const FIGURES: Record<string, string> = {
   delayedSwitchoverDeployMs: 'switchover dc1 -> dc2 across the delay: the whole deploy',
   delayedSwitchoverOldSourceStreamingMs: 'switchover across the delay: deploy start -> dc1 streams from dc2',
   delayedSwitchoverFenceToPrimaryMs: 'switchover across the delay: fence -> dc2 is the primary',
-  delayedSwitchoverSoftFenceMs: 'switchover across the delay: the soft fence (dc1 read-only until dc2 replayed its last write)',
+  delayedSwitchoverSoftFenceMs:
+    'switchover across the delay: the soft fence (dc1 read-only until dc2 replayed its last write)',
   disasterPromotionToFirstWriteMs: 'disaster promotion deploy start -> the promoted cluster takes a write',
 };
 
@@ -57,18 +58,23 @@ export function reliabilityMarkdown(r: Reliability): string {
     '',
     '| fault | what was checked | acknowledged writes | writes lost | promised no loss | time to recover | re-clones |',
     '| --- | --- | ---: | ---: | --- | ---: | ---: |',
-    ...r.rows.map((x) => `| ${x.fault} | ${x.checked} | ${x.acknowledged} | ${x.lost} | ${x.promised ? 'yes' : 'no (asynchronous replication)'} | ${seconds(x.recoveryMs)} | ${x.reclones} |`),
+    ...r.rows.map(
+      (x) =>
+        `| ${x.fault} | ${x.checked} | ${x.acknowledged} | ${x.lost} | ${x.promised ? 'yes' : 'no (asynchronous replication)'} | ${seconds(x.recoveryMs)} | ${x.reclones} |`,
+    ),
     '',
     'Time to recover: from the end of the fault (the link healed, etcd back, the kill, the promotion',
     'deploy started) to the link streaming again (or the promoted cluster taking writes); for the',
     'slot limit, the re-seed deploy and the wait until every acknowledged write is on the standby.',
     'Re-clones: members whose data directory was copied anew. By design the re-seed copies every',
-    "standby member and the rejoin after a promotion its replicas (docs/operations.md: Switchover, switchback and",
+    'standby member and the rejoin after a promotion its replicas (docs/operations.md: Switchover, switchback and',
     'rejoin); no other fault may.',
     '',
     '| figure | value |',
     '| --- | ---: |',
-    ...Object.entries(r.timingsMs).map(([k, v]) => `| ${FIGURES[k] ?? k} | ${k.endsWith('Bytes') ? `${v} bytes` : `${v} ms`} |`),
+    ...Object.entries(r.timingsMs).map(
+      ([k, v]) => `| ${FIGURES[k] ?? k} | ${k.endsWith('Bytes') ? `${v} bytes` : `${v} ms`} |`,
+    ),
     '',
   ];
   return lines.join('\n');

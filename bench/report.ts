@@ -62,23 +62,96 @@ export interface E2eSummary {
 
 /** What each end-to-end figure measures, its target, and what bounds it. */
 const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string }[] = [
-  { key: 'primaryBootstrapMs', what: 'primary stack apply to a leader and two streaming replicas', bound: "Patroni's loop_wait (2 s) and initdb plus two pg_basebackups on 2 cores" },
-  { key: 'standbyBootstrapToAllStreamingMs', what: 'standby stack apply to all three standby nodes streaming (cascading)', bound: 'pg_basebackup of the standby leader from the source, then two more from it; loop_wait between the steps' },
-  { key: 'standbyStreamingGapAfterPrimarySwitchoverMs', what: "standby leader's stream down to streaming again from the new primary, after a primary switchover (sampled every 50 ms)", targetMs: 3000, bound: "the old primary's shutdown, then the new leader's first HA loop (loop_wait) that creates the permanent slot (Patroni 3.0 keeps no slot on replicas), then link.walRetrieveRetryInterval (500 ms by default) before the standby leader retries" },
-  { key: 'switchoverGapUntilNewPrimaryWritableMs', what: 'within that gap: until the new primary accepts writes', bound: "the old leader's fast shutdown and the candidate's promotion (Patroni's switchover)" },
-  { key: 'switchoverGapUntilSlotOnNewPrimaryMs', what: 'within that gap: until the link slot exists on the new primary', bound: "the new leader's next HA loop after its promotion (loop_wait 2 s): Patroni 3.0 creates permanent slots only on the leader (3.2+ keeps them on replicas)" },
-  { key: 'primarySwitchoverToWritableMs', what: 'REST switchover request to the new primary accepting writes', bound: "Patroni's switchover: a fast shutdown of the old leader and the candidate's promotion" },
-  { key: 'standbySwitchoverToHealthyMs', what: 'standby switchover to a new standby leader streaming, replicas following it', bound: 'loop_wait, and the replicas reconnecting after wal_retrieve_retry_interval' },
-  { key: 'standbyLeaderKillToNewStandbyLeaderStreamingMs', what: 'kill -9 of the standby leader to a new standby leader streaming', bound: 'ttl (15 s): the leader key must expire before another node may take over' },
-  { key: 'detachPatchToFirstWriteMs', what: 'detach PATCH /config sent to the first accepted write on the promoted cluster', targetMs: 1000, bound: "the standby leader's HA loop, woken by the PATCH (sent to the leader first, then to every node again 150 and 500 ms later, after its DCS cache has the change), then pg_promote. Reloads are deferred until after the patch: a reload just before it cost a second" },
-  { key: 'promotionApplyToFirstWriteMs', what: 'promotion apply start to the first accepted write', bound: "the gate (its settle time, 3 s by default), the three node files written, then the detach patch" },
-  { key: 'promotionApplyTotalMs', what: 'the whole promotion apply (gate, reloads, detach, slot release)', bound: 'as above, plus the deferred reloads and the slot release on the source' },
-  { key: 'switchoverWriteGapMs', what: "planned switchover dc1 -> dc2 (lifecycle suite): last write acknowledged on the old primary to the first on the new one, a writer on each side", targetMs: 3000, bound: "the fence (the old leader's woken HA loop demotes at once), its restart in recovery to read its last position, the catch-up check, then the new side's woken HA loop and pg_promote" },
-  { key: 'switchoverFenceToPrimaryMs', what: "within the switchover: the fence PATCH to the new primary read-write (the role step's own figure)", bound: 'as above' },
+  {
+    key: 'primaryBootstrapMs',
+    what: 'primary stack apply to a leader and two streaming replicas',
+    bound: "Patroni's loop_wait (2 s) and initdb plus two pg_basebackups on 2 cores",
+  },
+  {
+    key: 'standbyBootstrapToAllStreamingMs',
+    what: 'standby stack apply to all three standby nodes streaming (cascading)',
+    bound: 'pg_basebackup of the standby leader from the source, then two more from it; loop_wait between the steps',
+  },
+  {
+    key: 'standbyStreamingGapAfterPrimarySwitchoverMs',
+    what: "standby leader's stream down to streaming again from the new primary, after a primary switchover (sampled every 50 ms)",
+    targetMs: 3000,
+    bound:
+      "the old primary's shutdown, then the new leader's first HA loop (loop_wait) that creates the permanent slot (Patroni 3.0 keeps no slot on replicas), then link.walRetrieveRetryInterval (500 ms by default) before the standby leader retries",
+  },
+  {
+    key: 'switchoverGapUntilNewPrimaryWritableMs',
+    what: 'within that gap: until the new primary accepts writes',
+    bound: "the old leader's fast shutdown and the candidate's promotion (Patroni's switchover)",
+  },
+  {
+    key: 'switchoverGapUntilSlotOnNewPrimaryMs',
+    what: 'within that gap: until the link slot exists on the new primary',
+    bound:
+      "the new leader's next HA loop after its promotion (loop_wait 2 s): Patroni 3.0 creates permanent slots only on the leader (3.2+ keeps them on replicas)",
+  },
+  {
+    key: 'primarySwitchoverToWritableMs',
+    what: 'REST switchover request to the new primary accepting writes',
+    bound: "Patroni's switchover: a fast shutdown of the old leader and the candidate's promotion",
+  },
+  {
+    key: 'standbySwitchoverToHealthyMs',
+    what: 'standby switchover to a new standby leader streaming, replicas following it',
+    bound: 'loop_wait, and the replicas reconnecting after wal_retrieve_retry_interval',
+  },
+  {
+    key: 'standbyLeaderKillToNewStandbyLeaderStreamingMs',
+    what: 'kill -9 of the standby leader to a new standby leader streaming',
+    bound: 'ttl (15 s): the leader key must expire before another node may take over',
+  },
+  {
+    key: 'detachPatchToFirstWriteMs',
+    what: 'detach PATCH /config sent to the first accepted write on the promoted cluster',
+    targetMs: 1000,
+    bound:
+      "the standby leader's HA loop, woken by the PATCH (sent to the leader first, then to every node again 150 and 500 ms later, after its DCS cache has the change), then pg_promote. Reloads are deferred until after the patch: a reload just before it cost a second",
+  },
+  {
+    key: 'promotionApplyToFirstWriteMs',
+    what: 'promotion apply start to the first accepted write',
+    bound: 'the gate (its settle time, 3 s by default), the three node files written, then the detach patch',
+  },
+  {
+    key: 'promotionApplyTotalMs',
+    what: 'the whole promotion apply (gate, reloads, detach, slot release)',
+    bound: 'as above, plus the deferred reloads and the slot release on the source',
+  },
+  {
+    key: 'switchoverWriteGapMs',
+    what: 'planned switchover dc1 -> dc2 (lifecycle suite): last write acknowledged on the old primary to the first on the new one, a writer on each side',
+    targetMs: 3000,
+    bound:
+      "the fence (the old leader's woken HA loop demotes at once), its restart in recovery to read its last position, the catch-up check, then the new side's woken HA loop and pg_promote",
+  },
+  {
+    key: 'switchoverFenceToPrimaryMs',
+    what: "within the switchover: the fence PATCH to the new primary read-write (the role step's own figure)",
+    bound: 'as above',
+  },
   { key: 'switchbackWriteGapMs', what: 'switchback dc2 -> dc1: the same write gap', targetMs: 3000, bound: 'as above' },
-  { key: 'switchbackFenceToPrimaryMs', what: 'within the switchback: fence to the new primary read-write', bound: 'as above' },
-  { key: 'switchoverOldSourceStreamingMs', what: "switchover deploy start to the old source streaming from the new one", bound: "the whole `cdktf deploy '*'` (synth, both stacks' plans) and the old side's standby leader reconnecting through the slot" },
-  { key: 'rejoinMs', what: 'rejoin deploy start (acceptDataLoss) to the diverged cluster streaming from the new primary', bound: "cdktf deploy, a switchover inside the diverged cluster to put its timeline above the new source's, the demotion and Patroni's pg_rewind of its leader, then the re-clone of its replicas from it" },
+  {
+    key: 'switchbackFenceToPrimaryMs',
+    what: 'within the switchback: fence to the new primary read-write',
+    bound: 'as above',
+  },
+  {
+    key: 'switchoverOldSourceStreamingMs',
+    what: 'switchover deploy start to the old source streaming from the new one',
+    bound:
+      "the whole `cdktf deploy '*'` (synth, both stacks' plans) and the old side's standby leader reconnecting through the slot",
+  },
+  {
+    key: 'rejoinMs',
+    what: 'rejoin deploy start (acceptDataLoss) to the diverged cluster streaming from the new primary',
+    bound:
+      "cdktf deploy, a switchover inside the diverged cluster to put its timeline above the new source's, the demotion and Patroni's pg_rewind of its leader, then the re-clone of its replicas from it",
+  },
 ];
 
 export function median(values: number[]): number {
@@ -88,7 +161,11 @@ export function median(values: number[]): number {
 }
 
 function spread(values: number[]) {
-  return { medianMs: Math.round(median(values)), minMs: Math.round(Math.min(...values)), maxMs: Math.round(Math.max(...values)) };
+  return {
+    medianMs: Math.round(median(values)),
+    minMs: Math.round(Math.min(...values)),
+    maxMs: Math.round(Math.max(...values)),
+  };
 }
 
 export function summarizeE2e(file: string): E2eSummary | undefined {
@@ -108,9 +185,14 @@ export function summarizeE2e(file: string): E2eSummary | undefined {
     const values = runs.map((r) => r.timingsMs[metric]).filter((v): v is number => typeof v === 'number');
     return values.length === 0 ? undefined : { key: metric, runs: values.length, ...spread(values) };
   }).filter((m): m is MetricSummary => m !== undefined);
-  const intervals = [...new Set(passed.map((r) => r.config?.walRetrieveRetryInterval).filter((v): v is string => v !== undefined))];
+  const intervals = [
+    ...new Set(passed.map((r) => r.config?.walRetrieveRetryInterval).filter((v): v is string => v !== undefined)),
+  ];
   const gapByRetryInterval = intervals.map((interval) => {
-    const values = passed.filter((r) => r.config?.walRetrieveRetryInterval === interval).map((r) => r.timingsMs.standbyStreamingGapAfterPrimarySwitchoverMs).filter((v) => typeof v === 'number');
+    const values = passed
+      .filter((r) => r.config?.walRetrieveRetryInterval === interval)
+      .map((r) => r.timingsMs.standbyStreamingGapAfterPrimarySwitchoverMs)
+      .filter((v) => typeof v === 'number');
     return { interval, runs: values.length, ...spread(values) };
   });
   return { machine: data.machine, config, passedRuns: runs.length, metrics, gapByRetryInterval };
@@ -127,7 +209,12 @@ export function chartSvg(results: SizeResult[]): string {
   const y = (v: number) => H - m.b - (v / maxY) * (H - m.t - m.b);
   const line = (key: 'ms' | 'baselineMs', color: string) =>
     `<polyline fill="none" stroke="${color}" stroke-width="2" points="${results.map((r) => `${x(r.pairs).toFixed(1)},${y(r[key]).toFixed(1)}`).join(' ')}"/>` +
-    results.map((r) => `<circle cx="${x(r.pairs).toFixed(1)}" cy="${y(r[key]).toFixed(1)}" r="4" fill="${color}"><title>${r.pairs} pairs: ${r[key]} ms</title></circle>`).join('');
+    results
+      .map(
+        (r) =>
+          `<circle cx="${x(r.pairs).toFixed(1)}" cy="${y(r[key]).toFixed(1)}" r="4" fill="${color}"><title>${r.pairs} pairs: ${r[key]} ms</title></circle>`,
+      )
+      .join('');
   const yTicks = Array.from({ length: 6 }, (_, i) => (maxY / 5) * i);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -135,8 +222,13 @@ export function chartSvg(results: SizeResult[]): string {
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">Synth time against cluster pairs (median, in-process)</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
-    ...yTicks.map((v) => `<line x1="${m.l - 4}" y1="${y(v).toFixed(1)}" x2="${W - m.r}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${m.l - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Math.round(v)}</text>`),
-    ...results.map((r) => `<text x="${x(r.pairs).toFixed(1)}" y="${H - m.b + 18}" text-anchor="middle">${r.pairs}</text>`),
+    ...yTicks.map(
+      (v) =>
+        `<line x1="${m.l - 4}" y1="${y(v).toFixed(1)}" x2="${W - m.r}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${m.l - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Math.round(v)}</text>`,
+    ),
+    ...results.map(
+      (r) => `<text x="${x(r.pairs).toFixed(1)}" y="${H - m.b + 18}" text-anchor="middle">${r.pairs}</text>`,
+    ),
     `<text x="${W / 2}" y="${H - 10}" text-anchor="middle">cluster pairs (3 + 3 nodes each)</text>`,
     `<text x="18" y="${H / 2}" text-anchor="middle" transform="rotate(-90 18 ${H / 2})">milliseconds</text>`,
     line('ms', '#1f77b4'),
@@ -152,7 +244,13 @@ function verdict(ok: boolean): string {
   return ok ? 'met' : '**not met**';
 }
 
-export function benchmarksMarkdown(input: { machine: string; results: SizeResult[]; validated: ValidatedResult[]; cliCost: CliCost; e2e?: E2eSummary }): string {
+export function benchmarksMarkdown(input: {
+  machine: string;
+  results: SizeResult[];
+  validated: ValidatedResult[];
+  cliCost: CliCost;
+  e2e?: E2eSummary;
+}): string {
   const { machine, results, validated, cliCost, e2e } = input;
   const at = (pairs: number) => results.find((r) => r.pairs === pairs)!;
   const largest = at(200);
@@ -162,89 +260,147 @@ export function benchmarksMarkdown(input: { machine: string; results: SizeResult
   out.push('# Benchmarks', '');
   out.push('Produced by `npm run bench` (bench/synth-bench.ts), which rewrites this file, `bench/results.json`,');
   out.push('`bench/validated.json`, `bench/cli-cost.json` and `bench/synth-chart.svg`. The operational timings');
-  out.push('come from the end-to-end suite, which appends each run to `bench/out/e2e-timings.json` (copied into `bench/e2e-timings.json` by the report);');
+  out.push(
+    'come from the end-to-end suite, which appends each run to `bench/out/e2e-timings.json` (copied into `bench/e2e-timings.json` by the report);',
+  );
   out.push('`npm run bench:report` rewrites this file from the stored figures without measuring again.', '');
   out.push(`Machine: ${machine}.`, '');
   out.push('## Synth at scale', '');
   out.push('Each size is synthesized in-process (what the app does: constructs, `app.synth()`, the rendered');
   out.push('files), every run in a fresh child process; figures are medians. One pair is 2 stacks, 6 Patroni');
   out.push('nodes and 11 planned resources. The baseline carries the same payload with no logic: one synth of ours');
-  out.push('(before the timed runs) gives each stack\'s backend, resources with their whole configuration (the');
+  out.push("(before the timed runs) gives each stack's backend, resources with their whole configuration (the");
   out.push('rendered patroni.yml, patch bodies, commands), outputs and programs asset, and the rendered files;');
   out.push('the baseline puts exactly those on plain `terraform_data` resources and writes the same files. The');
-  out.push('ratio is therefore this library\'s own overhead: validating the topology, planning and rendering.');
+  out.push("ratio is therefore this library's own overhead: validating the topology, planning and rendering.");
   out.push('Both use `new App({ skipValidation: true })`: see "cdktf\'s validations" below for why.', '');
-  out.push('| pairs | nodes | runs | ours ms (min–max) | ms / node | baseline ms | ratio | peak RSS MB (ours / baseline) |');
+  out.push(
+    '| pairs | nodes | runs | ours ms (min–max) | ms / node | baseline ms | ratio | peak RSS MB (ours / baseline) |',
+  );
   out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    out.push(`| ${r.pairs} | ${r.nodes} | ${r.runs} | ${r.ms} (${r.spreadMs[0]}–${r.spreadMs[1]}) | ${r.msPerNode} | ${r.baselineMs} | ${r.ratio} | ${r.rssMb} / ${r.baselineRssMb} |`);
+    out.push(
+      `| ${r.pairs} | ${r.nodes} | ${r.runs} | ${r.ms} (${r.spreadMs[0]}–${r.spreadMs[1]}) | ${r.msPerNode} | ${r.baselineMs} | ${r.ratio} | ${r.rssMb} / ${r.baselineRssMb} |`,
+    );
   }
   out.push('', '![synth time against cluster pairs](bench/synth-chart.svg)', '');
   out.push('| target | measured | verdict |', '| --- | --- | --- |');
   out.push(`| 200 pairs in at most 5 s | ${largest.ms} ms | ${verdict(largest.ms <= 5000)} |`);
-  out.push(`| ratio to the same-payload baseline at most 1.5 at every size | highest ${maxRatio} | ${verdict(maxRatio <= 1.5)} |`);
-  out.push(`| linear growth: 200 pairs at most 4.5 × 50 pairs | ${growth.toFixed(2)} × | ${verdict(growth <= 4.5)} |`, '');
+  out.push(
+    `| ratio to the same-payload baseline at most 1.5 at every size | highest ${maxRatio} | ${verdict(maxRatio <= 1.5)} |`,
+  );
+  out.push(
+    `| linear growth: 200 pairs at most 4.5 × 50 pairs | ${growth.toFixed(2)} × | ${verdict(growth <= 4.5)} |`,
+    '',
+  );
   out.push('### Where the time goes (medians, ms)', '');
-  out.push('| pairs | our constructs | cdktf synth (ours) | rendered files | baseline constructs | baseline cdktf synth |');
+  out.push(
+    '| pairs | our constructs | cdktf synth (ours) | rendered files | baseline constructs | baseline cdktf synth |',
+  );
   out.push('| ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    out.push(`| ${r.pairs} | ${r.phasesMs.constructs} | ${r.phasesMs.cdktfSynth} | ${r.phasesMs.renderedFiles} | ${r.baselinePhasesMs.constructs} | ${r.baselinePhasesMs.cdktfSynth} |`);
+    out.push(
+      `| ${r.pairs} | ${r.phasesMs.constructs} | ${r.phasesMs.cdktfSynth} | ${r.phasesMs.renderedFiles} | ${r.baselinePhasesMs.constructs} | ${r.baselinePhasesMs.cdktfSynth} |`,
+    );
   }
   const share = Math.round((largest.phasesMs.cdktfSynth / largest.ms) * 100);
-  out.push('', `At 200 pairs, ${share} % of our time is cdktf's own \`app.synth()\` (token resolution, JSON, one asset copy per`);
+  out.push(
+    '',
+    `At 200 pairs, ${share} % of our time is cdktf's own \`app.synth()\` (token resolution, JSON, one asset copy per`,
+  );
   out.push('patch script); building the construct tree (validation, YAML rendering, hashing) and writing the');
   out.push('rendered files are the rest.', '');
-  out.push('### cdktf\'s validations: one `terraform version` process per terraform_data', '');
+  out.push("### cdktf's validations: one `terraform version` process per terraform_data", '');
   out.push('With a default `App`, cdktf validates every `terraform_data` resource by running `terraform version`');
   out.push('(a child process each, counted below). That, not this library, is what a default App spends its');
   out.push('time on at scale, for ours and the baseline alike:', '');
-  out.push('| pairs | runs | ours ms (default App) | baseline ms (default App) | `terraform version` processes | ours ms with skipValidation |');
+  out.push(
+    '| pairs | runs | ours ms (default App) | baseline ms (default App) | `terraform version` processes | ours ms with skipValidation |',
+  );
   out.push('| ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const v of validated) out.push(`| ${v.pairs} | ${v.runs} | ${v.ms} | ${v.baselineMs} | ${v.terraformVersionExecs} | ${v.skipValidationMs} |`);
+  for (const v of validated)
+    out.push(
+      `| ${v.pairs} | ${v.runs} | ${v.ms} | ${v.baselineMs} | ${v.terraformVersionExecs} | ${v.skipValidationMs} |`,
+    );
   const big = validated[validated.length - 1];
   const perExec = (big.ms - big.skipValidationMs) / big.terraformVersionExecs;
-  out.push('', `That is about ${perExec.toFixed(0)} ms per terraform_data resource: 200 pairs (1,600 resources) would spend about`);
-  out.push(`${Math.round((perExec * 1600) / 1000)} s in \`terraform version\` alone. The topology checks of this library run in the constructors`);
+  out.push(
+    '',
+    `That is about ${perExec.toFixed(0)} ms per terraform_data resource: 200 pairs (1,600 resources) would spend about`,
+  );
+  out.push(
+    `${Math.round((perExec * 1600) / 1000)} s in \`terraform version\` alone. The topology checks of this library run in the constructors`,
+  );
   out.push('and do not depend on these validations, so at fleet scale create the App with');
-  out.push('`new App({ skipValidation: true })`, as the app of this project (`main.ts`) does; its unit tests run cdktf\'s');
+  out.push(
+    "`new App({ skipValidation: true })`, as the app of this project (`main.ts`) does; its unit tests run cdktf's",
+  );
   out.push('validations on the default topology instead.', '');
-  out.push('## The CLI\'s fixed cost (default topology)', '');
-  out.push('cdktf.json\'s app command is `node scripts/app.cjs`: esbuild transpiles `main.ts` and what it imports into');
+  out.push("## The CLI's fixed cost (default topology)", '');
+  out.push("cdktf.json's app command is `node scripts/app.cjs`: esbuild transpiles `main.ts` and what it imports into");
   out.push('one file and bundles the programs, only when a source changed since the last synth, then runs it');
   out.push('(type checking stays in `npm run build` and the tests). Before, the command compiled the whole project');
   out.push(`with tsc on every synth. Both CLI rows are medians of ${cliCost.runs} interleaved runs.`, '');
   out.push('| how | median ms |', '| --- | ---: |');
   out.push(`| in-process synth (constructs, app.synth(), rendered files) | ${cliCost.inProcessMs} |`);
-  out.push(`| the app command, sources unchanged (a Node process, module loading, the same synth) | ${cliCost.appCommandMs} |`);
-  out.push(`| \`npm run build\` (tsc and the program bundles; the previous app command ran it on every synth) | ${cliCost.buildMs} |`);
+  out.push(
+    `| the app command, sources unchanged (a Node process, module loading, the same synth) | ${cliCost.appCommandMs} |`,
+  );
+  out.push(
+    `| \`npm run build\` (tsc and the program bundles; the previous app command ran it on every synth) | ${cliCost.buildMs} |`,
+  );
   out.push(`| \`npx cdktf synth\` (the app command plus the CLI) | ${cliCost.cdktfSynthMs} |`);
-  out.push(`| \`npx cdktf synth\` with the previous app command (\`npm run --silent build && node dist/main.js\`) | ${cliCost.previousCdktfSynthMs} |`, '');
+  out.push(
+    `| \`npx cdktf synth\` with the previous app command (\`npm run --silent build && node dist/main.js\`) | ${cliCost.previousCdktfSynthMs} |`,
+    '',
+  );
   const speedup = cliCost.previousCdktfSynthMs / cliCost.cdktfSynthMs;
   out.push('| target | measured | verdict |', '| --- | --- | --- |');
-  out.push(`| \`npx cdktf synth\` of the default topology in at most 4 s | ${cliCost.cdktfSynthMs} ms (${speedup.toFixed(1)} × faster than before) | ${verdict(cliCost.cdktfSynthMs <= 4000)} |`, '');
-  out.push(`The CLI adds about ${Math.round(cliCost.cdktfSynthMs - cliCost.appCommandMs)} ms of its own on top of the app command (its start-up, and`);
+  out.push(
+    `| \`npx cdktf synth\` of the default topology in at most 4 s | ${cliCost.cdktfSynthMs} ms (${speedup.toFixed(1)} × faster than before) | ${verdict(cliCost.cdktfSynthMs <= 4000)} |`,
+    '',
+  );
+  out.push(
+    `The CLI adds about ${Math.round(cliCost.cdktfSynthMs - cliCost.appCommandMs)} ms of its own on top of the app command (its start-up, and`,
+  );
   out.push('`terraform version` three times).', '');
   out.push('## Operational timings (end-to-end suite)', '');
   if (!e2e || e2e.metrics.length === 0) {
     out.push('No end-to-end run recorded yet: run `npm run test:e2e`, then `npm run bench`.');
   } else {
-    const cfg = Object.entries(e2e.config).map(([k, v]) => `${k} ${v}`).join(', ');
-    out.push(`From the passing runs of \`npm run test:e2e\` (${e2e.passedRuns} in all), each suite's with its current configuration: the`);
-    out.push(`walkthrough's (${cfg}; ttl 15, retry_timeout 5) and the lifecycle suite's (the same timings, one role-step program), on ${e2e.machine}.`, '');
-    out.push('| figure | runs | median ms | min–max ms | target | bounded by |', '| --- | ---: | ---: | ---: | --- | --- |');
+    const cfg = Object.entries(e2e.config)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    out.push(
+      `From the passing runs of \`npm run test:e2e\` (${e2e.passedRuns} in all), each suite's with its current configuration: the`,
+    );
+    out.push(
+      `walkthrough's (${cfg}; ttl 15, retry_timeout 5) and the lifecycle suite's (the same timings, one role-step program), on ${e2e.machine}.`,
+      '',
+    );
+    out.push(
+      '| figure | runs | median ms | min–max ms | target | bounded by |',
+      '| --- | ---: | ---: | ---: | --- | --- |',
+    );
     for (const m of e2e.metrics) {
       const def = E2E_METRICS.find((d) => d.key === m.key)!;
       const target = def.targetMs === undefined ? '' : `≤ ${def.targetMs} ms: ${verdict(m.medianMs <= def.targetMs)}`;
-      out.push(`| ${def.what} (\`${m.key}\`) | ${m.runs} | ${m.medianMs} | ${m.minMs}–${m.maxMs} | ${target} | ${def.bound} |`);
+      out.push(
+        `| ${def.what} (\`${m.key}\`) | ${m.runs} | ${m.medianMs} | ${m.minMs}–${m.maxMs} | ${target} | ${def.bound} |`,
+      );
     }
     if (e2e.gapByRetryInterval.length > 1) {
-      out.push('', 'The standby\'s streaming gap after a primary switchover against `link.walRetrieveRetryInterval`');
-      out.push('(all passing runs; the default is the newest run\'s):', '');
+      out.push('', "The standby's streaming gap after a primary switchover against `link.walRetrieveRetryInterval`");
+      out.push("(all passing runs; the default is the newest run's):", '');
       out.push('| walRetrieveRetryInterval | runs | median ms | min–max ms |', '| --- | ---: | ---: | ---: |');
-      for (const g of e2e.gapByRetryInterval) out.push(`| ${g.interval} | ${g.runs} | ${g.medianMs} | ${g.minMs}–${g.maxMs} |`);
+      for (const g of e2e.gapByRetryInterval)
+        out.push(`| ${g.interval} | ${g.runs} | ${g.medianMs} | ${g.minMs}–${g.maxMs} |`);
       const slot = e2e.metrics.find((m) => m.key === 'switchoverGapUntilSlotOnNewPrimaryMs');
       if (slot) {
-        out.push('', `${(slot.medianMs / 1000).toFixed(1)} s of the gap (median) is Patroni 3.0 itself: the switchover, then the new leader`);
+        out.push(
+          '',
+          `${(slot.medianMs / 1000).toFixed(1)} s of the gap (median) is Patroni 3.0 itself: the switchover, then the new leader`,
+        );
         out.push('creating the permanent slot in its next HA loop (3.2+ keeps permanent slots on replicas). The rest');
         out.push('is the standby waiting for its next reconnect, which `walRetrieveRetryInterval` bounds.');
       }

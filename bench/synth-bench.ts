@@ -17,13 +17,31 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, AssetType, DataResource, TerraformResource, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
+import {
+  App,
+  AssetType,
+  DataResource,
+  TerraformResource,
+  LocalBackend,
+  TerraformAsset,
+  TerraformOutput,
+  TerraformStack,
+} from 'cdktf';
 import { programsDir } from '../constructs/scripts';
 import { Topology } from '../constructs/types';
 import { buildStandbyStacks } from '../stacks/standby-stacks';
 import { loadTopologyFile } from '../stacks/topology-file';
 import { renderedFilesOf, writeRenderedFiles } from '../stacks/rendered-files';
-import { benchmarksMarkdown, chartSvg, CliCost, E2eSummary, median, SizeResult, summarizeE2e, ValidatedResult } from './report';
+import {
+  benchmarksMarkdown,
+  chartSvg,
+  CliCost,
+  E2eSummary,
+  median,
+  SizeResult,
+  summarizeE2e,
+  ValidatedResult,
+} from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SIZES = [1, 10, 50, 200];
@@ -34,7 +52,12 @@ const VALIDATED_RUNS = 3;
 const NODES_PER_PAIR = 6;
 /** cdktf.json's app command before the app was transpiled by esbuild: tsc, then the compiled app. */
 const PREVIOUS_APP_COMMAND = 'npm run --silent build && node dist/main.js';
-const QUIET_ENV = { CHECKPOINT_DISABLE: '1', DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', TF_IN_AUTOMATION: '1' };
+const QUIET_ENV = {
+  CHECKPOINT_DISABLE: '1',
+  DISABLE_VERSION_CHECK: 'true',
+  CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true',
+  TF_IN_AUTOMATION: '1',
+};
 
 type Kind = 'ours' | 'baseline' | 'default' | 'payload';
 
@@ -44,7 +67,12 @@ type Kind = 'ours' | 'baseline' | 'default' | 'payload';
  * rendered files. Taken from one synth of ours, before any timed run.
  */
 interface Payload {
-  stacks: { name: string; backendPath: string; resources: Record<string, Record<string, Record<string, unknown>>>; outputs: Record<string, { value: unknown }> }[];
+  stacks: {
+    name: string;
+    backendPath: string;
+    resources: Record<string, Record<string, Record<string, unknown>>>;
+    outputs: Record<string, { value: unknown }>;
+  }[];
   files: { path: string; content: string }[];
 }
 interface ChildResult {
@@ -78,7 +106,11 @@ function pairTopology(base: Topology, i: number): Topology {
 function runChild(kind: Kind, pairs: number, validate = false, payloadFile = ''): ChildResult {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
   try {
-    const res = spawnSync(process.execPath, [__filename, '--child', kind, String(pairs), outdir, String(validate), payloadFile], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } });
+    const res = spawnSync(
+      process.execPath,
+      [__filename, '--child', kind, String(pairs), outdir, String(validate), payloadFile],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV } },
+    );
     if (res.status !== 0) throw new Error(`bench child ${kind} ${pairs} failed: ${res.stderr}`);
     return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildResult;
   } finally {
@@ -153,10 +185,18 @@ function child(kind: Kind, pairs: number, outdir: string, validate: boolean, pay
   }
   const t3 = performance.now();
   if (kind === 'payload') {
-    const stacks = fs.readdirSync(path.join(outdir, 'stacks')).sort().map((name) => {
-      const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
-      return { name, backendPath: json.terraform.backend.local.path, resources: json.resource ?? {}, outputs: json.output ?? {} };
-    });
+    const stacks = fs
+      .readdirSync(path.join(outdir, 'stacks'))
+      .sort()
+      .map((name) => {
+        const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', name, 'cdk.tf.json'), 'utf8'));
+        return {
+          name,
+          backendPath: json.terraform.backend.local.path,
+          resources: json.resource ?? {},
+          outputs: json.output ?? {},
+        };
+      });
     const files = renderedFilesOf(app).map((f) => ({ path: path.join('rendered', f.path), content: f.content }));
     fs.writeFileSync(payloadFile, JSON.stringify({ stacks, files } satisfies Payload));
   }
@@ -175,7 +215,11 @@ function timeCommand(cmd: string, args: string[], runs: number): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    const res = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...QUIET_ENV, TOPOLOGY: '', LINK_STATE: '' } });
+    const res = spawnSync(cmd, args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ...QUIET_ENV, TOPOLOGY: '', LINK_STATE: '' },
+    });
     if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${res.stderr}`);
     times.push(performance.now() - t0);
   }
@@ -218,11 +262,16 @@ function main(): void {
         cdktfSynth: round(median(ours.map((x) => x.synthMs))),
         renderedFiles: round(median(ours.map((x) => x.renderMs))),
       },
-      baselinePhasesMs: { constructs: round(median(base.map((x) => x.constructMs))), cdktfSynth: round(median(base.map((x) => x.synthMs))) },
+      baselinePhasesMs: {
+        constructs: round(median(base.map((x) => x.constructMs))),
+        cdktfSynth: round(median(base.map((x) => x.synthMs))),
+      },
       spreadMs: [round(Math.min(...ours.map((x) => x.ms))), round(Math.max(...ours.map((x) => x.ms)))],
     };
     results.push(row);
-    process.stdout.write(`${pairs} pairs: ${row.ms} ms (baseline ${row.baselineMs} ms, ratio ${row.ratio}), ${row.rssMb} MB\n`);
+    process.stdout.write(
+      `${pairs} pairs: ${row.ms} ms (baseline ${row.baselineMs} ms, ratio ${row.ratio}), ${row.rssMb} MB\n`,
+    );
   }
 
   const validated: ValidatedResult[] = VALIDATED_SIZES.map((pairs) => {
@@ -238,11 +287,15 @@ function main(): void {
       terraformVersionExecs: ours[0].terraformVersionExecs,
       skipValidationMs: results.find((r) => r.pairs === pairs)!.ms,
     };
-    process.stdout.write(`${pairs} pairs, default App (validations): ${row.ms} ms (baseline ${row.baselineMs} ms), ${row.terraformVersionExecs} terraform version processes\n`);
+    process.stdout.write(
+      `${pairs} pairs, default App (validations): ${row.ms} ms (baseline ${row.baselineMs} ms), ${row.terraformVersionExecs} terraform version processes\n`,
+    );
     return row;
   });
 
-  process.stdout.write('default topology: in-process synth, the app command, npx cdktf synth now and with the previous app command\n');
+  process.stdout.write(
+    'default topology: in-process synth, the app command, npx cdktf synth now and with the previous app command\n',
+  );
   const inProcess = median(Array.from({ length: 5 }, () => runChild('default', 1).ms));
   const build = timeCommand('npm', ['run', '--silent', 'build'], 3);
   const appCommand = timeCommand(process.execPath, ['scripts/app.cjs'], 5);
@@ -270,7 +323,9 @@ function main(): void {
   fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
   fs.writeFileSync(path.join(ROOT, 'bench', 'validated.json'), `${JSON.stringify(validated, null, 2)}\n`);
   fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, validated, cliCost, e2e }));
-  process.stdout.write('wrote bench/results.json, bench/validated.json, bench/cli-cost.json, bench/synth-chart.svg, BENCHMARKS.md\n');
+  process.stdout.write(
+    'wrote bench/results.json, bench/validated.json, bench/cli-cost.json, bench/synth-chart.svg, BENCHMARKS.md\n',
+  );
 }
 
 /**
@@ -291,7 +346,10 @@ function reportOnly(): void {
   const machine = read<{ machine: string }>('machine.json').machine;
   fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
   const e2e = e2eRuns();
-  fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), benchmarksMarkdown({ machine, results, validated: read('validated.json'), cliCost: read('cli-cost.json'), e2e }));
+  fs.writeFileSync(
+    path.join(ROOT, 'BENCHMARKS.md'),
+    benchmarksMarkdown({ machine, results, validated: read('validated.json'), cliCost: read('cli-cost.json'), e2e }),
+  );
   if (writeTesting(ROOT)) process.stdout.write('wrote bench/mutation-summary.json, TESTING.md\n');
   if (writeReliability(ROOT)) process.stdout.write('wrote bench/reliability.json, RELIABILITY.md\n');
 }
@@ -299,7 +357,13 @@ function reportOnly(): void {
 if (process.argv[2] === '--report') {
   reportOnly();
 } else if (process.argv[2] === '--child') {
-  const result = child(process.argv[3] as Kind, Number(process.argv[4]), process.argv[5], process.argv[6] === 'true', process.argv[7] ?? '');
+  const result = child(
+    process.argv[3] as Kind,
+    Number(process.argv[4]),
+    process.argv[5],
+    process.argv[6] === 'true',
+    process.argv[7] ?? '',
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   main();

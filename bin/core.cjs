@@ -5,7 +5,10 @@
 const path = require('node:path');
 
 function libraryFile(file) {
-  for (const [core, tree] of [['cdktf', 'dist'], ['cdktn', path.join('dist', 'cdktn')]]) {
+  for (const [core, tree] of [
+    ['cdktf', 'dist'],
+    ['cdktn', path.join('dist', 'cdktn')],
+  ]) {
     try {
       require.resolve(core);
     } catch {
@@ -13,7 +16,9 @@ function libraryFile(file) {
     }
     return path.join(__dirname, '..', tree, file);
   }
-  process.stderr.write('patroni-standby-cdktf needs a CDK core next to it: npm install cdktf@0.21 (or cdktn@0.24 for CDK Terrain)\n');
+  process.stderr.write(
+    'patroni-standby-cdktf needs a CDK core next to it: npm install cdktf@0.21 (or cdktn@0.24 for CDK Terrain)\n',
+  );
   process.exit(2);
 }
 

@@ -26,7 +26,10 @@ export interface DcsConfigPatchProps {
   /** Produces the pretty-printed JSON body at synth time. */
   readonly renderJson: () => string;
   readonly dependsOn?: TerraformResource[];
-  /** Which part of the configuration the body owns: all of it, only `slots`, or exactly the body's keys (nothing removed). @default 'all' */
+  /**
+   * Which part of the configuration the body owns: all of it, only `slots`, or exactly the body's keys
+   * (nothing removed). @default 'all'
+   */
   readonly sections?: 'all' | 'slots' | 'exact';
   /** A clean-up: when no node answers before the timeout, warn and succeed. @default false */
   readonly optional?: boolean;
@@ -81,7 +84,10 @@ export class DcsConfigPatch extends Construct {
   runFirst(step: PatchPreStep): void {
     this.preStep = { file: shippedProgram(this, step.program), step };
     this.resource.addOverride(`${this.attr}.${step.input.key}`, escapeTemplate(step.input.value));
-    this.resource.addOverride(`${this.attr === 'input' ? 'triggers_replace' : 'triggers'}.${step.input.key}_sha256`, contentHash(step.input.value));
+    this.resource.addOverride(
+      `${this.attr === 'input' ? 'triggers_replace' : 'triggers'}.${step.input.key}_sha256`,
+      contentHash(step.input.value),
+    );
   }
 
   /**

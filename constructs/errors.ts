@@ -29,7 +29,9 @@ export function formatProblem(p: Problem): string {
 
 /** A warning as printed: its id first, and how to accept it on purpose. */
 export function formatWarning(p: Problem): string {
-  const accept = p.id ? `\n    accept:   link.acknowledgeWarnings: [{ id: ${p.id}, reason: <why this risk is accepted> }]` : '';
+  const accept = p.id
+    ? `\n    accept:   link.acknowledgeWarnings: [{ id: ${p.id}, reason: <why this risk is accepted> }]`
+    : '';
   return `${p.id ? `[${p.id}] ` : ''}${formatProblem(p)}${accept}`;
 }
 
@@ -44,8 +46,18 @@ export class TopologyError extends Error {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     super(`${source} has ${count}:\n${problems.map((p, i) => `  ${i + 1}. ${formatProblem(p)}`).join('\n')}`);
     this.name = 'TopologyError';
-    Object.defineProperty(this, 'problems', { value: problems, enumerable: false, writable: false, configurable: false });
-    Object.defineProperty(this, 'stack', { value: `${this.name}: ${this.message}`, enumerable: false, writable: true, configurable: true });
+    Object.defineProperty(this, 'problems', {
+      value: problems,
+      enumerable: false,
+      writable: false,
+      configurable: false,
+    });
+    Object.defineProperty(this, 'stack', {
+      value: `${this.name}: ${this.message}`,
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
   }
 }
 
@@ -125,17 +137,26 @@ function kindOf(expected: string): string {
 /** How to write `received` as the kind the schema wants, where that can be told. */
 function typeFix(expected: string, received: unknown, key: string): string {
   const text = typeof received === 'string' ? received.trim() : undefined;
-  if ((expected === 'number' || expected === 'int') && text !== undefined && text !== '' && Number.isFinite(Number(text))) {
+  if (
+    (expected === 'number' || expected === 'int') &&
+    text !== undefined &&
+    text !== '' &&
+    Number.isFinite(Number(text))
+  ) {
     return `write ${text} without quotes`;
   }
-  if (expected === 'int' && typeof received === 'number' && Number.isFinite(received)) return `write a whole number, e.g. ${Math.round(received)}`;
+  if (expected === 'int' && typeof received === 'number' && Number.isFinite(received))
+    return `write a whole number, e.g. ${Math.round(received)}`;
   if (expected === 'boolean' && text !== undefined && /^(true|false|yes|no|on|off)$/i.test(text)) {
     return `write ${/^(true|yes|on)$/i.test(text) ? 'true' : 'false'}, without quotes`;
   }
   if (expected === 'boolean') return 'write true or false';
-  if (expected === 'string' && (typeof received === 'number' || typeof received === 'boolean')) return `quote it: "${String(received)}"`;
-  if ((expected === 'array' || expected === 'tuple') && received !== null && typeof received !== 'object') return `write it as a list: [${String(received)}]`;
-  if (expected === 'object' || expected === 'record' || expected === 'map') return `write "${key}" as a mapping of key: value lines (or { key: value })`;
+  if (expected === 'string' && (typeof received === 'number' || typeof received === 'boolean'))
+    return `quote it: "${String(received)}"`;
+  if ((expected === 'array' || expected === 'tuple') && received !== null && typeof received !== 'object')
+    return `write it as a list: [${String(received)}]`;
+  if (expected === 'object' || expected === 'record' || expected === 'map')
+    return `write "${key}" as a mapping of key: value lines (or { key: value })`;
   return `write ${kindOf(expected)} here`;
 }
 
@@ -179,7 +200,8 @@ export function zodProblems(
     const received = valueAt(input, local);
     const key = String(local[local.length - 1] ?? 'it');
     // zod's wording stays out: a message of the schema's own (custom) is kept, its defaults are not
-    const own = (m: string | undefined) => (m && !/^(Invalid|Too (small|big)|Expected|Unrecognized)\b/.test(m) ? m : undefined);
+    const own = (m: string | undefined) =>
+      m && !/^(Invalid|Too (small|big)|Expected|Unrecognized)\b/.test(m) ? m : undefined;
     switch (issue.code) {
       case 'unrecognized_keys': {
         const allowedKeys = keysAt(local);
@@ -204,7 +226,11 @@ export function zodProblems(
               fix: `move "${k}" to ${orList(where.map(full))}`,
             });
           } else {
-            out.push({ ...base, message: `unknown key "${k}"`, fix: guess ? `rename "${k}" to "${guess}"` : `remove "${k}" or check its spelling` });
+            out.push({
+              ...base,
+              message: `unknown key "${k}"`,
+              fix: guess ? `rename "${k}" to "${guess}"` : `remove "${k}" or check its spelling`,
+            });
           }
         }
         break;
@@ -219,7 +245,8 @@ export function zodProblems(
           break;
         }
         // 1.5 where a whole number goes: the value shows what is wrong with it
-        const sameType = typeof received === 'number' && Number.isFinite(received) && (expected === 'number' || expected === 'int');
+        const sameType =
+          typeof received === 'number' && Number.isFinite(received) && (expected === 'number' || expected === 'int');
         out.push({
           path: formatPath(path),
           message: sameType ? wanted : `${wanted}, not ${typeName(received)}`,
@@ -255,13 +282,21 @@ export function zodProblems(
         }
         // a value of the right kind that fails inside one shape: that shape's problems
         const branches = issue.errors.filter((branch) => branch.length > 0);
-        const typed = branches.filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));
+        const typed = branches.filter(
+          (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+        );
         if (typed.length === 1) {
           for (const inner of typed[0]) add(inner, local);
           break;
         }
         // in a list of kinds, true/false reads better than "true or false"
-        const kinds = [...new Set(branches.flatMap((branch) => branch.filter((i) => i.code === 'invalid_type').map((i) => (i as { expected: string }).expected)))].map((e) => (e === 'boolean' ? 'true/false' : kindOf(e)));
+        const kinds = [
+          ...new Set(
+            branches.flatMap((branch) =>
+              branch.filter((i) => i.code === 'invalid_type').map((i) => (i as { expected: string }).expected),
+            ),
+          ),
+        ].map((e) => (e === 'boolean' ? 'true/false' : kindOf(e)));
         out.push({
           path: formatPath(path),
           message: `must be ${orList(kinds)}, not ${typeName(received)}`,
@@ -274,14 +309,41 @@ export function zodProblems(
       case 'too_small':
       case 'too_big': {
         // the safe-integer bound of a whole number says nothing beyond the field's own bound
-        if (issue.origin === 'int' && issues.some((i) => i !== issue && i.path.join('.') === issue.path.join('.'))) break;
+        if (issue.origin === 'int' && issues.some((i) => i !== issue && i.path.join('.') === issue.path.join('.')))
+          break;
         const small = issue.code === 'too_small';
         const bound = small ? issue.minimum : issue.maximum;
         const n = Number(bound);
-        const what = issue.origin === 'array' ? (n === 1 ? 'item' : 'items') : issue.origin === 'string' ? (n === 1 ? 'character' : 'characters') : '';
+        const what =
+          issue.origin === 'array'
+            ? n === 1
+              ? 'item'
+              : 'items'
+            : issue.origin === 'string'
+              ? n === 1
+                ? 'character'
+                : 'characters'
+              : '';
         const allowed = `${small ? 'at least' : 'at most'} ${String(bound)}${what ? ` ${what}` : ''}`;
-        const message = own(issue.message) ?? (issue.origin === 'array' ? `needs ${allowed}` : issue.origin === 'string' ? `must have ${allowed}` : `is too ${small ? 'small' : 'big'}`);
-        out.push({ path: formatPath(path), message, received, allowed, fix: issue.origin === 'array' ? `list ${allowed}` : issue.origin === 'string' ? `write ${allowed}` : `use a value of ${allowed}` });
+        const message =
+          own(issue.message) ??
+          (issue.origin === 'array'
+            ? `needs ${allowed}`
+            : issue.origin === 'string'
+              ? `must have ${allowed}`
+              : `is too ${small ? 'small' : 'big'}`);
+        out.push({
+          path: formatPath(path),
+          message,
+          received,
+          allowed,
+          fix:
+            issue.origin === 'array'
+              ? `list ${allowed}`
+              : issue.origin === 'string'
+                ? `write ${allowed}`
+                : `use a value of ${allowed}`,
+        });
         break;
       }
       case 'invalid_format':
@@ -296,11 +358,23 @@ export function zodProblems(
       case 'custom': {
         // the schema's own checks carry what is allowed and the fix
         const params = (issue.params ?? {}) as { allowed?: string; fix?: string };
-        out.push({ path: formatPath(path), message: own(issue.message) ?? 'is not valid here', received, allowed: params.allowed ?? REFERENCE, fix: params.fix ?? 'correct the value' });
+        out.push({
+          path: formatPath(path),
+          message: own(issue.message) ?? 'is not valid here',
+          received,
+          allowed: params.allowed ?? REFERENCE,
+          fix: params.fix ?? 'correct the value',
+        });
         break;
       }
       default:
-        out.push({ path: formatPath(path), message: own(issue.message) ?? 'is not valid here', received, allowed: REFERENCE, fix: 'correct the value' });
+        out.push({
+          path: formatPath(path),
+          message: own(issue.message) ?? 'is not valid here',
+          received,
+          allowed: REFERENCE,
+          fix: 'correct the value',
+        });
     }
   };
   for (const issue of issues) add(issue, []);

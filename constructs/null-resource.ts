@@ -12,7 +12,11 @@ export class NullProvider extends TerraformProvider {
   constructor(scope: Construct, id: string) {
     super(scope, id, {
       terraformResourceType: 'null',
-      terraformGeneratorMetadata: { providerName: 'null', providerVersion: '3.2.4', providerVersionConstraint: '~> 3.0' },
+      terraformGeneratorMetadata: {
+        providerName: 'null',
+        providerVersion: '3.2.4',
+        providerVersionConstraint: '~> 3.0',
+      },
       terraformProviderSource: 'null',
     });
   }
@@ -37,7 +41,11 @@ export class NullResource extends TerraformResource {
   constructor(scope: Construct, id: string, config: NullResourceConfig) {
     super(scope, id, {
       terraformResourceType: 'null_resource',
-      terraformGeneratorMetadata: { providerName: 'null', providerVersion: '3.2.4', providerVersionConstraint: '~> 3.0' },
+      terraformGeneratorMetadata: {
+        providerName: 'null',
+        providerVersion: '3.2.4',
+        providerVersionConstraint: '~> 3.0',
+      },
       provisioners: config.provisioners,
       connection: config.connection,
       lifecycle: config.lifecycle,

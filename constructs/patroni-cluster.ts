@@ -79,7 +79,15 @@ export class PatroniCluster extends Construct {
     super(scope, id);
     const { name, ...spec } = props;
     if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
-      throw new TopologyError(this.node.path, [{ path: `${this.node.path}.name`, message: 'must be a non-empty name', received: name, allowed: 'the data center\'s name, e.g. dc1', fix: 'name the cluster after its data center, or leave name out (the construct path is used)' }]);
+      throw new TopologyError(this.node.path, [
+        {
+          path: `${this.node.path}.name`,
+          message: 'must be a non-empty name',
+          received: name,
+          allowed: "the data center's name, e.g. dc1",
+          fix: 'name the cluster after its data center, or leave name out (the construct path is used)',
+        },
+      ]);
     }
     this.name = name ?? this.node.path;
     this.spec = validateClusterSpec(spec, this.node.path);
@@ -97,7 +105,10 @@ export class PatroniCluster extends Construct {
           cluster: r,
           node,
           renderYaml: () => this.nodeYaml(node.name),
-          renderRuntimeYaml: () => this.memo(`runtime:${node.name}`, () => renderNodeYaml(this.resolved, node, this.contributions, { runtimeOnly: true })),
+          renderRuntimeYaml: () =>
+            this.memo(`runtime:${node.name}`, () =>
+              renderNodeYaml(this.resolved, node, this.contributions, { runtimeOnly: true }),
+            ),
         });
       }
       this.nodes = nodes;
@@ -161,7 +172,10 @@ export class PatroniCluster extends Construct {
     if (!this.patch) return;
     addDependency(this.patch.resource, wait);
     const kind = this.resolved.deploy.resourceKind;
-    this.patch.resource.addOverride(`${kind === 'null_resource' ? 'triggers' : 'triggers_replace'}.reseed_generation`, generation);
+    this.patch.resource.addOverride(
+      `${kind === 'null_resource' ? 'triggers' : 'triggers_replace'}.reseed_generation`,
+      generation,
+    );
   }
 
   private memo(key: string, render: () => string): string {
@@ -175,7 +189,13 @@ export class PatroniCluster extends Construct {
 
   /** A member's patroni.yml, with every link's contribution. */
   nodeYaml(member: string): string {
-    return this.memo(`node:${member}`, () => renderNodeYaml(this.resolved, this.resolved.nodes.find((n) => n.name === member)!, this.contributions));
+    return this.memo(`node:${member}`, () =>
+      renderNodeYaml(
+        this.resolved,
+        this.resolved.nodes.find((n) => n.name === member)!,
+        this.contributions,
+      ),
+    );
   }
 
   /** The pretty-printed body of this cluster's `PATCH /config`. */
@@ -219,7 +239,10 @@ export class PatroniCluster extends Construct {
   }
 }
 
-/** A cluster whose role is fixed as the source (the article's primary). Managed, or an existing cluster that the stack only patches. */
+/**
+ * A cluster whose role is fixed as the source (the article's primary). Managed, or an existing cluster
+ * that the stack only patches.
+ */
 export class PrimaryPatroniCluster extends PatroniCluster {
   /** Makes the two cluster classes distinct to the compiler: a primary is no standby. */
   private readonly clusterRole = 'primary' as const;
@@ -229,7 +252,10 @@ export class PrimaryPatroniCluster extends PatroniCluster {
   }
 }
 
-/** A cluster whose role is fixed as the standby: its nodes start as a standby cluster once a StandbyLink connects it. */
+/**
+ * A cluster whose role is fixed as the standby: its nodes start as a standby cluster once a
+ * StandbyLink connects it.
+ */
 export class StandbyPatroniCluster extends PatroniCluster {
   private readonly clusterRole = 'standby' as const;
   constructor(scope: Construct, id: string, props: PatroniClusterProps) {

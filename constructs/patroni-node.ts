@@ -7,7 +7,16 @@ import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { DataResource, Fn, IResolvable, TerraformResource, TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { NullProvider, NullResource } from './null-resource';
-import { deliverProvisioners, nodeCommands, Provisioner, rawDestroyRemoteExec, secretsProvisioners, SelfAttr, sshConnection, stopProvisioners } from './planners/provisioners';
+import {
+  deliverProvisioners,
+  nodeCommands,
+  Provisioner,
+  rawDestroyRemoteExec,
+  secretsProvisioners,
+  SelfAttr,
+  sshConnection,
+  stopProvisioners,
+} from './planners/provisioners';
 import { expandPlaceholders, ResolvedCluster, ResolvedNode } from './resolve';
 
 export interface PatroniNodeProps {
@@ -27,7 +36,11 @@ export function planResource(
   values: Record<string, unknown>,
   trigger: Record<string, unknown>,
   provisioners: Provisioner[],
-  extra: { connection?: ReturnType<typeof sshConnection>; dependsOn?: TerraformResource[]; precondition?: { condition: unknown; errorMessage: string }[] } = {},
+  extra: {
+    connection?: ReturnType<typeof sshConnection>;
+    dependsOn?: TerraformResource[];
+    precondition?: { condition: unknown; errorMessage: string }[];
+  } = {},
 ): { resource: TerraformResource; attr: SelfAttr } {
   const lifecycle = extra.precondition?.length ? { precondition: extra.precondition } : undefined;
   // Terraform refuses an empty provisioner list: a resource that runs nothing has none
@@ -113,7 +126,12 @@ function ephemeralVariable(scope: Construct, name: string, description: string):
       sensitive: true,
       nullable: false,
       description,
-      validation: [{ condition: `\${length(var.${name}) > 0 && !can(regex("['\\n\\r]", var.${name}))}`, errorMessage: `${name} must be set (TF_VAR_${name}) and hold no single quote or newline` }],
+      validation: [
+        {
+          condition: `\${length(var.${name}) > 0 && !can(regex("['\\n\\r]", var.${name}))}`,
+          errorMessage: `${name} must be set (TF_VAR_${name}) and hold no single quote or newline`,
+        },
+      ],
     });
     variable.addOverride('ephemeral', true);
   }
@@ -123,13 +141,29 @@ function ephemeralVariable(scope: Construct, name: string, description: string):
 /** The env file's lines: what Patroni reads on the host, from the pipeline's ephemeral variables. */
 export function secretValues(scope: Construct, cluster: ResolvedCluster): Record<string, string> {
   const values: Record<string, string> = {
-    PATRONI_SUPERUSER_PASSWORD: ephemeralVariable(scope, 'patroni_superuser_password', 'Password of the PostgreSQL superuser (both clusters)'),
-    PATRONI_REPLICATION_PASSWORD: ephemeralVariable(scope, 'patroni_replication_password', 'Password of the replication user (both clusters)'),
-    PATRONI_REWIND_PASSWORD: ephemeralVariable(scope, 'patroni_rewind_password', 'Password of the rewind user (both clusters)'),
+    PATRONI_SUPERUSER_PASSWORD: ephemeralVariable(
+      scope,
+      'patroni_superuser_password',
+      'Password of the PostgreSQL superuser (both clusters)',
+    ),
+    PATRONI_REPLICATION_PASSWORD: ephemeralVariable(
+      scope,
+      'patroni_replication_password',
+      'Password of the replication user (both clusters)',
+    ),
+    PATRONI_REWIND_PASSWORD: ephemeralVariable(
+      scope,
+      'patroni_rewind_password',
+      'Password of the rewind user (both clusters)',
+    ),
   };
   if (cluster.patroni.restApiUsername) {
     const name = cluster.patroni.restApiPasswordEnv.toLowerCase();
-    values.PATRONI_RESTAPI_PASSWORD = ephemeralVariable(scope, name, `REST API password of cluster ${cluster.scope} (${cluster.patroni.restApiPasswordEnv} of the pipeline)`);
+    values.PATRONI_RESTAPI_PASSWORD = ephemeralVariable(
+      scope,
+      name,
+      `REST API password of cluster ${cluster.scope} (${cluster.patroni.restApiPasswordEnv} of the pipeline)`,
+    );
   }
   return values;
 }
@@ -154,16 +188,31 @@ export class PatroniNode extends Construct {
     const sha = deferredString(() => contentHash(props.renderYaml()));
     const runtimeSha = deferredString(() => contentHash(props.renderRuntimeYaml()));
     const hostIsToken = Token.isUnresolved(node.host);
-    const connection = cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`, node) : undefined;
+    const connection =
+      cluster.deploy.transport === 'ssh' ? sshConnection(cluster, `\${self.${attr}.host}`, node) : undefined;
     const secrets = cluster.deploy.secrets;
     const secretsStep = secrets
       ? planResource(
           this,
           'secrets',
           kind,
-          { member: node.name, host: node.host, env_file: expandPlaceholders(secrets.envFile, cluster, node), version: String(secrets.version) },
-          { version: String(secrets.version), host: node.host, env_file: expandPlaceholders(secrets.envFile, cluster, node) },
-          secretsProvisioners(cluster, expandPlaceholders(secrets.envFile, cluster, node), secretValues(this, cluster), attr),
+          {
+            member: node.name,
+            host: node.host,
+            env_file: expandPlaceholders(secrets.envFile, cluster, node),
+            version: String(secrets.version),
+          },
+          {
+            version: String(secrets.version),
+            host: node.host,
+            env_file: expandPlaceholders(secrets.envFile, cluster, node),
+          },
+          secretsProvisioners(
+            cluster,
+            expandPlaceholders(secrets.envFile, cluster, node),
+            secretValues(this, cluster),
+            attr,
+          ),
           { connection },
         ).resource
       : undefined;
@@ -171,17 +220,25 @@ export class PatroniNode extends Construct {
       this,
       'config',
       kind,
-      { member: node.name, host: node.host, config_path: commands.configPath, runtime_sha256: runtimeSha, patroni_yml: yaml },
+      {
+        member: node.name,
+        host: node.host,
+        config_path: commands.configPath,
+        runtime_sha256: runtimeSha,
+        patroni_yml: yaml,
+      },
       { config_sha256: sha, host: node.host },
       deliverProvisioners(cluster, commands, attr),
       {
         connection,
         dependsOn: secretsStep ? [secretsStep] : undefined,
         precondition: hostIsToken
-          ? [{
-              condition: Fn.can(Fn.regex('^[A-Za-z0-9.:_-]+$', node.host)),
-              errorMessage: `host of member ${node.name} must be a bare address or host name (no port, scheme or comma)`,
-            }]
+          ? [
+              {
+                condition: Fn.can(Fn.regex('^[A-Za-z0-9.:_-]+$', node.host)),
+                errorMessage: `host of member ${node.name} must be a bare address or host name (no port, scheme or comma)`,
+              },
+            ]
           : undefined,
       },
     );

@@ -32,7 +32,10 @@ export class Promotion extends Construct {
   readonly detach: DcsConfigPatch;
   /** The gate's configuration (no password), as the plan shows it. */
   readonly gateConfig: string;
-  /** The gate, which also runs before the standby cluster's own patch (it carries standby_cluster: null too). @internal */
+  /**
+   * The gate, which also runs before the standby cluster's own patch (it carries standby_cluster: null
+   * too). @internal
+   */
   readonly gate: PatchPreStep;
 
   constructor(scope: Construct, id: string, props: PromotionProps) {
@@ -40,7 +43,11 @@ export class Promotion extends Construct {
     const { primary, standby, link } = props;
     const names = props.names ?? { primary: primary.name, standby: standby.name };
     this.gateConfig = JSON.stringify(linkHealthConfig(link, primary.resolved, standby.resolved, names));
-    const gate: PatchPreStep = { program: 'health', args: 'gate', input: { key: 'gate_config', value: this.gateConfig } };
+    const gate: PatchPreStep = {
+      program: 'health',
+      args: 'gate',
+      input: { key: 'gate_config', value: this.gateConfig },
+    };
     this.detach = new DcsConfigPatch(this, 'detach', {
       cluster: standby.resolved,
       clusterName: names.standby,

@@ -48,7 +48,13 @@ export class Reseed extends Construct {
         kind,
         { scope: resolved.scope, generation, reseed_config: escapeTemplate(json) },
         { generation },
-        [{ type: 'local-exec', command: `node "${shippedProgram(this, 'reseed')}" ${phase}`, environment: { [PROGRAMS.reseed.configEnv]: `\${self.${attr}.reseed_config}` } }],
+        [
+          {
+            type: 'local-exec',
+            command: `node "${shippedProgram(this, 'reseed')}" ${phase}`,
+            environment: { [PROGRAMS.reseed.configEnv]: `\${self.${attr}.reseed_config}` },
+          },
+        ],
         { dependsOn: after },
       ).resource;
     const onHost = (name: string, node: ResolvedNode, command: string, after: TerraformResource[]) =>
@@ -61,12 +67,18 @@ export class Reseed extends Construct {
         resolved.deploy.transport === 'local'
           ? [{ type: 'local-exec', interpreter: ['/bin/sh', '-c'], command: `\${self.${attr}.command}` }]
           : [{ type: 'remote-exec', inline: [`\${self.${attr}.command}`] }],
-        { dependsOn: after, connection: resolved.deploy.transport === 'ssh' ? sshConnection(resolved, `\${self.${attr}.host}`, node) : undefined },
+        {
+          dependsOn: after,
+          connection:
+            resolved.deploy.transport === 'ssh' ? sshConnection(resolved, `\${self.${attr}.host}`, node) : undefined,
+        },
       ).resource;
 
     // the members' files are delivered (and the role settled) before anything is stopped
     this.gate = program('gate', [...cluster.nodeResources, ...(props.after ?? [])]);
-    const setAside = resolved.nodes.map((n) => onHost(`${n.name}-set-aside`, n, setAsideCommand(resolved, n, config.generation), [this.gate]));
+    const setAside = resolved.nodes.map((n) =>
+      onHost(`${n.name}-set-aside`, n, setAsideCommand(resolved, n, config.generation), [this.gate]),
+    );
     const first = resolved.nodes[0];
     const reset = onHost('dcs-reset', first, dcsResetCommand(resolved, first), setAside);
     const starts = resolved.nodes.map((n) => onHost(`${n.name}-start`, n, reseedStartCommand(resolved, n), [reset]));

@@ -131,7 +131,9 @@ export interface ResolvedLink {
  * dropped). Left out on purpose: link.acknowledgeWarnings (the rules consume it).
  */
 type Missing<Spec, Resolved> = Exclude<keyof Spec, keyof Resolved>;
-type Covered<Spec, Resolved> = [Missing<Spec, Resolved>] extends [never] ? true : { readonly missing: Missing<Spec, Resolved> };
+type Covered<Spec, Resolved> = [Missing<Spec, Resolved>] extends [never]
+  ? true
+  : { readonly missing: Missing<Spec, Resolved> };
 type Assert<T extends true> = T;
 export type _SpecCovered = [
   Assert<Covered<ClusterSpec, ResolvedCluster>>,
@@ -154,7 +156,10 @@ function every<T>() {
 
 export const DEFAULT_TAGS = Object.freeze({ noloadbalance: false, clonefrom: false, nosync: false });
 
-/** pg_hba address of a node: /32 for IPv4 (and for a token, taken as IPv4), /128 for IPv6, the name itself otherwise. */
+/**
+ * pg_hba address of a node: /32 for IPv4 (and for a token, taken as IPv4), /128 for IPv6, the name
+ * itself otherwise.
+ */
 export function defaultHbaAddress(host: string): string {
   if (Token.isUnresolved(host)) return `${host}/32`;
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return `${host}/32`;
@@ -275,7 +280,13 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
       user: link.monitoring?.user ?? link.promotion?.user ?? primary.users.superuser,
       addresses: (link.monitoring?.addresses ?? []).map(defaultHbaAddress),
     },
-    reseed: link.reseed ? { cluster: link.reseed.cluster, generation: link.reseed.generation, timeoutSeconds: link.reseed.timeoutSeconds ?? 1800 } : undefined,
+    reseed: link.reseed
+      ? {
+          cluster: link.reseed.cluster,
+          generation: link.reseed.generation,
+          timeoutSeconds: link.reseed.timeoutSeconds ?? 1800,
+        }
+      : undefined,
     roleChange: {
       maxLagBytes: link.roleChange?.maxLagBytes ?? 16 * 1024 * 1024,
       catchUpTimeoutSeconds: link.roleChange?.catchUpTimeoutSeconds ?? 30,

@@ -33,16 +33,23 @@ export class RoleStep extends Construct {
       this,
       'apply',
       kind,
-      { scope: cluster.resolved.scope, role: config.role, ...(config.state ? { link_state: config.state } : {}), role_config: escapeTemplate(json) },
+      {
+        scope: cluster.resolved.scope,
+        role: config.role,
+        ...(config.state ? { link_state: config.state } : {}),
+        role_config: escapeTemplate(json),
+      },
       // only the role replaces it (a switchover runs when the source changes, not on every edit),
       // and on the standby the link's state too: when a detached link follows again, the promoted
       // cluster's own step rejoins it (the source's stack does not change for a promotion)
       config.state ? { role: config.role, link_state: config.state } : { role: config.role },
-      [{
-        type: 'local-exec',
-        command: `node "${shippedProgram(this, 'role')}"`,
-        environment: { [PROGRAMS.role.configEnv]: `\${self.${attr}.role_config}` },
-      }],
+      [
+        {
+          type: 'local-exec',
+          command: `node "${shippedProgram(this, 'role')}"`,
+          environment: { [PROGRAMS.role.configEnv]: `\${self.${attr}.role_config}` },
+        },
+      ],
     );
     this.resource = resource;
   }

@@ -58,7 +58,6 @@ export const MODELLED_DYNAMIC_KEYS: Readonly<Record<string, string>> = {
 export const SLOT_NAME_PATTERN = /^[a-z0-9_]{1,63}$/;
 const HOST_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
 
-
 /** A PostgreSQL memory size (`16MB`, `1GB`, `512kB`, a number in `unit`) in MB; undefined if unreadable. */
 export function sizeInMb(value: unknown, unit: 'MB' = 'MB'): number | undefined {
   const m = /^\s*(-?\d+(?:\.\d+)?)\s*(kB|MB|GB|TB)?\s*$/.exec(String(value));
@@ -84,7 +83,11 @@ function isAddressOrName(value: string): boolean {
 function addressIn(value: string): { address: string; hadPort: boolean } | undefined {
   let v = value.trim();
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(v);
-  if (scheme) v = v.slice(scheme[0].length).replace(/\/.*$/, '').replace(/^[^@]*@/, '');
+  if (scheme)
+    v = v
+      .slice(scheme[0].length)
+      .replace(/\/.*$/, '')
+      .replace(/^[^@]*@/, '');
   let hadPort = false;
   const bracketed = /^\[([^\]]+)\](:[0-9]*)?$/.exec(v);
   if (bracketed) [v, hadPort] = [bracketed[1], bracketed[2] !== undefined];
@@ -96,8 +99,10 @@ function addressIn(value: string): { address: string; hadPort: boolean } | undef
 function sourceVipFix(value: string): string {
   const found = addressIn(value);
   if (found) return `write only the address: ${found.address}${found.hadPort ? ' (the port is set in link.port)' : ''}`;
-  if (value.includes(',')) return 'write one address: the VIP or DNS name that always reaches the source\'s leader (without sourceVip the standby follows every primary node)';
-  if (/^[0-9.]+$/.test(value)) return "write the VIP's IPv4 address, four numbers from 0 to 255 (e.g. 192.168.122.200), or its DNS name";
+  if (value.includes(','))
+    return "write one address: the VIP or DNS name that always reaches the source's leader (without sourceVip the standby follows every primary node)";
+  if (/^[0-9.]+$/.test(value))
+    return "write the VIP's IPv4 address, four numbers from 0 to 255 (e.g. 192.168.122.200), or its DNS name";
   return "write the VIP's address or DNS name, e.g. 192.168.122.200 or pg-primary.example.com";
 }
 
@@ -112,20 +117,24 @@ function clusters(ctx: RuleContext): [string, ResolvedCluster][] {
 }
 
 function nodesWithPath(ctx: RuleContext): { path: string; node: ResolvedNode; cluster: string }[] {
-  return clusters(ctx).flatMap(([where, c]) => c.nodes.map((node, i) => ({ path: `${where}.nodes[${i}]`, node, cluster: where })));
+  return clusters(ctx).flatMap(([where, c]) =>
+    c.nodes.map((node, i) => ({ path: `${where}.nodes[${i}]`, node, cluster: where })),
+  );
 }
 
 function hbaProblems(where: string, lines: readonly string[]): Problem[] {
   return lines.flatMap((line, i) => {
     const parsed = parseHbaLine(line);
     return 'error' in parsed
-      ? [{
-          path: `${where}[${i}]`,
-          message: `pg_hba line does not parse: ${parsed.error}`,
-          received: line,
-          allowed: 'TYPE DATABASE USER [ADDRESS] METHOD [OPTIONS], as in pg_hba.conf',
-          fix: 'correct the line, e.g. "host replication replicator 192.168.122.97/32 scram-sha-256"',
-        }]
+      ? [
+          {
+            path: `${where}[${i}]`,
+            message: `pg_hba line does not parse: ${parsed.error}`,
+            received: line,
+            allowed: 'TYPE DATABASE USER [ADDRESS] METHOD [OPTIONS], as in pg_hba.conf',
+            fix: 'correct the line, e.g. "host replication replicator 192.168.122.97/32 scram-sha-256"',
+          },
+        ]
       : [];
   });
 }
@@ -160,13 +169,15 @@ export const ERROR_RULES: readonly Rule[] = [
           seen.set(node.name, path);
           return [];
         }
-        return [{
-          path: `${path}.name`,
-          message: `member name is already used by ${first}`,
-          received: node.name,
-          allowed: 'a member name unique across the primary and the standby cluster',
-          fix: `rename one of the members, e.g. prefix each member with its data center: ${ctx.names?.primary ?? 'dc1'}-1, ${ctx.names?.standby ?? 'dc2'}-1`,
-        }];
+        return [
+          {
+            path: `${path}.name`,
+            message: `member name is already used by ${first}`,
+            received: node.name,
+            allowed: 'a member name unique across the primary and the standby cluster',
+            fix: `rename one of the members, e.g. prefix each member with its data center: ${ctx.names?.primary ?? 'dc1'}-1, ${ctx.names?.standby ?? 'dc2'}-1`,
+          },
+        ];
       });
     },
   },
@@ -177,26 +188,30 @@ export const ERROR_RULES: readonly Rule[] = [
       return nodesWithPath(ctx).flatMap(({ path, node }) => {
         if (isToken(node.host)) return [];
         if (!isAddressOrName(node.host)) {
-          return [{
-            path: `${path}.host`,
-            message: 'is not an IP address or host name',
-            received: node.host,
-            allowed: 'an IPv4/IPv6 address or a DNS name, without port or scheme',
-            fix: 'write only the address, e.g. 192.168.122.97 (ports are set in postgresql.port and patroni.restApiPort)',
-          }];
+          return [
+            {
+              path: `${path}.host`,
+              message: 'is not an IP address or host name',
+              received: node.host,
+              allowed: 'an IPv4/IPv6 address or a DNS name, without port or scheme',
+              fix: 'write only the address, e.g. 192.168.122.97 (ports are set in postgresql.port and patroni.restApiPort)',
+            },
+          ];
         }
         const first = seen.get(node.host);
         if (first === undefined) {
           seen.set(node.host, path);
           return [];
         }
-        return [{
-          path: `${path}.host`,
-          message: `host is already used by ${first}`,
-          received: node.host,
-          allowed: 'one node per host',
-          fix: 'give each node its own address',
-        }];
+        return [
+          {
+            path: `${path}.host`,
+            message: `host is already used by ${first}`,
+            received: node.host,
+            allowed: 'one node per host',
+            fix: 'give each node its own address',
+          },
+        ];
       });
     },
   },
@@ -206,13 +221,15 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) => {
       const vip = ctx.link.sourceVip;
       if (vip === undefined || isToken(vip) || isAddressOrName(vip)) return [];
-      return [{
-        path: `${ctx.where.link}.sourceVip`,
-        message: 'is not an IP address or host name',
-        received: vip,
-        allowed: "one IPv4/IPv6 address or DNS name (the source cluster's VIP), without scheme or port",
-        fix: sourceVipFix(vip),
-      }];
+      return [
+        {
+          path: `${ctx.where.link}.sourceVip`,
+          message: 'is not an IP address or host name',
+          received: vip,
+          allowed: "one IPv4/IPv6 address or DNS name (the source cluster's VIP), without scheme or port",
+          fix: sourceVipFix(vip),
+        },
+      ];
     },
   },
   {
@@ -226,24 +243,30 @@ export const ERROR_RULES: readonly Rule[] = [
         const own = isIP(node.host) ? `${node.host}/${HOST_PREFIX[isIP(node.host)]}` : undefined;
         const parsed = parseHbaLine(`host all all ${hba} trust`);
         if ('error' in parsed) {
-          return [{
-            path: `${path}.hbaAddress`,
-            message: `is not an address pg_hba can take: ${parsed.error.replace(/^address "[^"]*" /, '')}`,
-            received: hba,
-            allowed: 'a CIDR that holds the node (192.168.122.97/32, 2001:db8::21/128) or a host name',
-            fix: own ? `write ${own} (the node alone), or remove hbaAddress: that is the default` : 'write a CIDR like 192.168.122.97/32, or a host name',
-          }];
+          return [
+            {
+              path: `${path}.hbaAddress`,
+              message: `is not an address pg_hba can take: ${parsed.error.replace(/^address "[^"]*" /, '')}`,
+              received: hba,
+              allowed: 'a CIDR that holds the node (192.168.122.97/32, 2001:db8::21/128) or a host name',
+              fix: own
+                ? `write ${own} (the node alone), or remove hbaAddress: that is the default`
+                : 'write a CIDR like 192.168.122.97/32, or a host name',
+            },
+          ];
         }
         const family = isIP(hba.split('/')[0]);
         const hostFamily = isIP(node.host);
         if (!hba.includes('/') || family === 0 || hostFamily === 0 || family === hostFamily) return [];
-        return [{
-          path: `${path}.hbaAddress`,
-          message: `is an IPv${family} CIDR, but the node's host ${node.host} is an IPv${hostFamily} address: pg_hba would never admit the node's connections from it`,
-          received: hba,
-          allowed: `an IPv${hostFamily} CIDR that holds ${node.host}`,
-          fix: `write ${own} (the node alone), or remove hbaAddress: that is the default`,
-        }];
+        return [
+          {
+            path: `${path}.hbaAddress`,
+            message: `is an IPv${family} CIDR, but the node's host ${node.host} is an IPv${hostFamily} address: pg_hba would never admit the node's connections from it`,
+            received: hba,
+            allowed: `an IPv${hostFamily} CIDR that holds ${node.host}`,
+            fix: `write ${own} (the node alone), or remove hbaAddress: that is the default`,
+          },
+        ];
       }),
   },
   {
@@ -252,19 +275,28 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) =>
       nodesWithPath(ctx).flatMap(({ path, node }) => {
         const hba = node.hbaAddress;
-        if (isToken(hba) || (!isToken(node.host) && !isAddressOrName(node.host)) || !hba.includes('/') || 'error' in parseHbaLine(`host all all ${hba} trust`)) return [];
+        if (
+          isToken(hba) ||
+          (!isToken(node.host) && !isAddressOrName(node.host)) ||
+          !hba.includes('/') ||
+          'error' in parseHbaLine(`host all all ${hba} trust`)
+        )
+          return [];
         const [ip, bits] = hba.split('/');
         const family = isIP(ip);
         const hostFamily = isToken(node.host) ? 0 : isIP(node.host);
-        if (family === 0 || (hostFamily !== 0 && hostFamily !== family) || Number(bits) >= HOST_PREFIX[family]) return [];
+        if (family === 0 || (hostFamily !== 0 && hostFamily !== family) || Number(bits) >= HOST_PREFIX[family])
+          return [];
         const own = `${hostFamily === family ? node.host : ip}/${HOST_PREFIX[family]}`;
-        return [{
-          path: `${path}.hbaAddress`,
-          message: `is a /${bits} network, not one host: the generated pg_hba lines would admit replication and pg_rewind connections from every IPv${family} address in it`,
-          received: hba,
-          allowed: `/${HOST_PREFIX[family]}, the node's own address (${own}), or a wider network acknowledged in link.acknowledgeWarnings`,
-          fix: `write ${own} (the node alone), or, if the whole network is meant, acknowledge it: link.acknowledgeWarnings: [{ id: hba-address-wider-than-host, reason: <why the network is admitted> }]`,
-        }];
+        return [
+          {
+            path: `${path}.hbaAddress`,
+            message: `is a /${bits} network, not one host: the generated pg_hba lines would admit replication and pg_rewind connections from every IPv${family} address in it`,
+            received: hba,
+            allowed: `/${HOST_PREFIX[family]}, the node's own address (${own}), or a wider network acknowledged in link.acknowledgeWarnings`,
+            fix: `write ${own} (the node alone), or, if the whole network is meant, acknowledge it: link.acknowledgeWarnings: [{ id: hba-address-wider-than-host, reason: <why the network is admitted> }]`,
+          },
+        ];
       }),
   },
   {
@@ -299,13 +331,16 @@ export const ERROR_RULES: readonly Rule[] = [
     id: 'slot-required-with-use-slots',
     check: (ctx) =>
       ctx.primary.patroni.useSlots && !ctx.link.slotName
-        ? [{
-            path: `${ctx.where.link}.slotName`,
-            message: 'is required while use_slots is on: without it the standby leader streams with no slot and the primary may recycle WAL it still needs',
-            received: ctx.link.slotName,
-            allowed: 'a slot name (it becomes a permanent physical slot on the primary)',
-            fix: 'add link.slotName, e.g. my_standby_cluster_slot',
-          }]
+        ? [
+            {
+              path: `${ctx.where.link}.slotName`,
+              message:
+                'is required while use_slots is on: without it the standby leader streams with no slot and the primary may recycle WAL it still needs',
+              received: ctx.link.slotName,
+              allowed: 'a slot name (it becomes a permanent physical slot on the primary)',
+              fix: 'add link.slotName, e.g. my_standby_cluster_slot',
+            },
+          ]
         : [],
   },
   {
@@ -314,13 +349,15 @@ export const ERROR_RULES: readonly Rule[] = [
       (['replication', 'rewind'] as const).flatMap((u) =>
         ctx.primary.users[u] === ctx.standby.users[u]
           ? []
-          : [{
-              path: `${ctx.where.standby}.users.${u}`,
-              message: `must equal the primary's ${u} user: the standby receives the users through the copy`,
-              received: ctx.standby.users[u],
-              allowed: JSON.stringify(ctx.primary.users[u]),
-              fix: `set ${u} to "${ctx.primary.users[u]}" in both clusters`,
-            }],
+          : [
+              {
+                path: `${ctx.where.standby}.users.${u}`,
+                message: `must equal the primary's ${u} user: the standby receives the users through the copy`,
+                received: ctx.standby.users[u],
+                allowed: JSON.stringify(ctx.primary.users[u]),
+                fix: `set ${u} to "${ctx.primary.users[u]}" in both clusters`,
+              },
+            ],
       ),
   },
   {
@@ -328,13 +365,15 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) =>
       ctx.primary.postgresql.version === ctx.standby.postgresql.version
         ? []
-        : [{
-            path: `${ctx.where.standby}.postgresql.version`,
-            message: 'differs from the primary: physical replication needs the same major version',
-            received: ctx.standby.postgresql.version,
-            allowed: String(ctx.primary.postgresql.version),
-            fix: 'use the same major version; upgrade through logical replication or pg_upgrade instead',
-          }],
+        : [
+            {
+              path: `${ctx.where.standby}.postgresql.version`,
+              message: 'differs from the primary: physical replication needs the same major version',
+              received: ctx.standby.postgresql.version,
+              allowed: String(ctx.primary.postgresql.version),
+              fix: 'use the same major version; upgrade through logical replication or pg_upgrade instead',
+            },
+          ],
   },
   {
     id: 'shared-dcs-needs-distinct-scope',
@@ -342,16 +381,19 @@ export const ERROR_RULES: readonly Rule[] = [
       const a = ctx.primary;
       const b = ctx.standby;
       if (a.dcs.type !== b.dcs.type) return [];
-      const hostsOf = (c: ResolvedCluster) => ('hosts' in c.dcs ? c.dcs.hosts : 'host' in c.dcs ? [c.dcs.host] : ['(in-cluster)']);
+      const hostsOf = (c: ResolvedCluster) =>
+        'hosts' in c.dcs ? c.dcs.hosts : 'host' in c.dcs ? [c.dcs.host] : ['(in-cluster)'];
       const shared = hostsOf(a).filter((h) => hostsOf(b).includes(h));
       if (shared.length === 0 || a.scope !== b.scope || a.namespace !== b.namespace) return [];
-      return [{
-        path: `${ctx.where.standby}.scope`,
-        message: `both clusters use the same DCS (${shared.join(', ')}) with the same scope and namespace: they would collide`,
-        received: { scope: b.scope, namespace: b.namespace },
-        allowed: 'a different scope or namespace on a shared DCS, or a DCS of its own',
-        fix: `give the standby cluster its own etcd, or a different scope (e.g. "${b.scope}-standby")`,
-      }];
+      return [
+        {
+          path: `${ctx.where.standby}.scope`,
+          message: `both clusters use the same DCS (${shared.join(', ')}) with the same scope and namespace: they would collide`,
+          received: { scope: b.scope, namespace: b.namespace },
+          allowed: 'a different scope or namespace on a shared DCS, or a DCS of its own',
+          fix: `give the standby cluster its own etcd, or a different scope (e.g. "${b.scope}-standby")`,
+        },
+      ];
     },
   },
   {
@@ -361,13 +403,15 @@ export const ERROR_RULES: readonly Rule[] = [
         const p = c.patroni;
         return p.loopWait + 2 * p.retryTimeout <= p.ttl
           ? []
-          : [{
-              path: `${where}.patroni`,
-              message: 'loop_wait + 2 * retry_timeout must not exceed ttl, or the leader key expires during a retry',
-              received: { ttl: p.ttl, loopWait: p.loopWait, retryTimeout: p.retryTimeout },
-              allowed: `loopWait + 2 * retryTimeout <= ttl (here ${p.loopWait + 2 * p.retryTimeout} > ${p.ttl})`,
-              fix: `raise ttl to at least ${p.loopWait + 2 * p.retryTimeout}, or lower loopWait/retryTimeout`,
-            }];
+          : [
+              {
+                path: `${where}.patroni`,
+                message: 'loop_wait + 2 * retry_timeout must not exceed ttl, or the leader key expires during a retry',
+                received: { ttl: p.ttl, loopWait: p.loopWait, retryTimeout: p.retryTimeout },
+                allowed: `loopWait + 2 * retryTimeout <= ttl (here ${p.loopWait + 2 * p.retryTimeout} > ${p.ttl})`,
+                fix: `raise ttl to at least ${p.loopWait + 2 * p.retryTimeout}, or lower loopWait/retryTimeout`,
+              },
+            ];
       }),
   },
   {
@@ -376,13 +420,16 @@ export const ERROR_RULES: readonly Rule[] = [
       const pg = ctx.primary.postgresql;
       const usesBasebackup = ctx.link.createReplicaMethods.some((m) => m === 'basebackup' || m === 'pg_basebackup');
       if (!usesBasebackup || pg.configDir === undefined || isInside(pg.configDir, pg.dataDir)) return [];
-      return [{
-        path: `${ctx.where.primary}.postgresql.configDir`,
-        message: 'is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails',
-        received: pg.configDir,
-        allowed: `a directory inside ${pg.dataDir}, or no configDir`,
-        fix: `remove configDir (Patroni then keeps postgresql.conf in ${pg.dataDir}), or copy postgresql.conf into PGDATA on every primary node (the Debian layout) and drop configDir here`,
-      }];
+      return [
+        {
+          path: `${ctx.where.primary}.postgresql.configDir`,
+          message:
+            'is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails',
+          received: pg.configDir,
+          allowed: `a directory inside ${pg.dataDir}, or no configDir`,
+          fix: `remove configDir (Patroni then keeps postgresql.conf in ${pg.dataDir}), or copy postgresql.conf into PGDATA on every primary node (the Debian layout) and drop configDir here`,
+        },
+      ];
     },
   },
   {
@@ -390,7 +437,12 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) =>
       clusters(ctx).flatMap(([where, c]) => [
         ...hbaProblems(`${where}.postgresql.pgHba`, c.postgresql.pgHba),
-        ...(c.postgresql.generatePgHba ? hbaProblems(`${where}.postgresql.rejectLine`, [c.postgresql.rejectLine]).map((p) => ({ ...p, path: `${where}.postgresql.rejectLine` })) : []),
+        ...(c.postgresql.generatePgHba
+          ? hbaProblems(`${where}.postgresql.rejectLine`, [c.postgresql.rejectLine]).map((p) => ({
+              ...p,
+              path: `${where}.postgresql.rejectLine`,
+            }))
+          : []),
       ]),
   },
   {
@@ -407,13 +459,15 @@ export const ERROR_RULES: readonly Rule[] = [
         ].flatMap((conn) => {
           const line = firstMatch(parsed, { clientIp: ip, ...conn });
           if (line && line.method !== 'reject') return [];
-          return [{
-            path: `${ctx.where.standby}.nodes[${i}].host`,
-            message: `is not admitted by the primary's pg_hba for ${conn.database === 'replication' ? 'replication' : 'the postgres database'} as ${conn.user}${line ? ' (a reject line matches first)' : ''}`,
-            received: ip,
-            allowed: `a primary pg_hba in which the first line matching ${ip} admits ${conn.user}`,
-            fix: `set ${ctx.where.standby}.nodes[${i}].hbaAddress to a CIDR that contains ${ip}, or move the reject line after the generated ones`,
-          }];
+          return [
+            {
+              path: `${ctx.where.standby}.nodes[${i}].host`,
+              message: `is not admitted by the primary's pg_hba for ${conn.database === 'replication' ? 'replication' : 'the postgres database'} as ${conn.user}${line ? ' (a reject line matches first)' : ''}`,
+              received: ip,
+              allowed: `a primary pg_hba in which the first line matching ${ip} admits ${conn.user}`,
+              fix: `set ${ctx.where.standby}.nodes[${i}].hbaAddress to a CIDR that contains ${ip}, or move the reject line after the generated ones`,
+            },
+          ];
         });
       });
     },
@@ -424,9 +478,10 @@ export const ERROR_RULES: readonly Rule[] = [
       nodesWithPath(ctx).flatMap(({ path, node }) =>
         findPasswords(node.overrides, `${path}.overrides`).map((p) => ({
           path: p,
-          message: 'a password must not be written into the topology: it would land in the plan, the state and the rendered files',
+          message:
+            'a password must not be written into the topology: it would land in the plan, the state and the rendered files',
           received: '(hidden)',
-          allowed: 'no password keys; passwords come from the hosts\' environment',
+          allowed: "no password keys; passwords come from the hosts' environment",
           fix: 'remove it and set PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD in the env file read by the Patroni service',
         })),
       ),
@@ -441,7 +496,8 @@ export const ERROR_RULES: readonly Rule[] = [
             path: `${where}.patroni.dynamic.${k}`,
             message: 'is set through its own field, not through the passthrough',
             received: c.patroni.dynamic[k],
-            allowed: 'dynamic configuration keys the model does not name (synchronous_mode, failsafe_mode, check_timeline, ...)',
+            allowed:
+              'dynamic configuration keys the model does not name (synchronous_mode, failsafe_mode, check_timeline, ...)',
             fix: `remove it here and use ${MODELLED_DYNAMIC_KEYS[k]}`,
           })),
       ),
@@ -450,13 +506,15 @@ export const ERROR_RULES: readonly Rule[] = [
     id: 'link-slot-needs-source-slots',
     check: (ctx) =>
       ctx.link.slotName !== undefined && !ctx.primary.patroni.useSlots
-        ? [{
-            path: `${ctx.where.primary}.patroni.useSlots`,
-            message: `is false, but the link streams through slot ${ctx.link.slotName}: Patroni keeps no permanent slot without use_slots, so the slot would never exist on the source`,
-            received: false,
-            allowed: 'true while the link names a slot',
-            fix: 'set patroni.useSlots: true on the source, or remove link.slotName (the standby then streams without a slot)',
-          }]
+        ? [
+            {
+              path: `${ctx.where.primary}.patroni.useSlots`,
+              message: `is false, but the link streams through slot ${ctx.link.slotName}: Patroni keeps no permanent slot without use_slots, so the slot would never exist on the source`,
+              received: false,
+              allowed: 'true while the link names a slot',
+              fix: 'set patroni.useSlots: true on the source, or remove link.slotName (the standby then streams without a slot)',
+            },
+          ]
         : [],
   },
   {
@@ -464,13 +522,15 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) => {
       const slot = ctx.link.slotName;
       return slot !== undefined && ctx.primary.patroni.permanentSlots[slot] !== undefined
-        ? [{
-            path: `${ctx.where.primary}.patroni.permanentSlots.${slot}`,
-            message: `is the link's slot (${ctx.where.link}.slotName): the link creates and releases it, a permanent slot of the same name would keep it after a promotion`,
-            received: ctx.primary.patroni.permanentSlots[slot],
-            allowed: 'permanent slots with names the link does not use',
-            fix: `remove ${slot} from patroni.permanentSlots, or give the link another slot name`,
-          }]
+        ? [
+            {
+              path: `${ctx.where.primary}.patroni.permanentSlots.${slot}`,
+              message: `is the link's slot (${ctx.where.link}.slotName): the link creates and releases it, a permanent slot of the same name would keep it after a promotion`,
+              received: ctx.primary.patroni.permanentSlots[slot],
+              allowed: 'permanent slots with names the link does not use',
+              fix: `remove ${slot} from patroni.permanentSlots, or give the link another slot name`,
+            },
+          ]
         : [];
     },
   },
@@ -480,13 +540,15 @@ export const ERROR_RULES: readonly Rule[] = [
       ctx.link.monitoring.addresses.flatMap((a, i) => {
         const parsed = parseHbaLine(`host postgres ${ctx.link.monitoring.user} ${a} scram-sha-256`);
         return 'error' in parsed || a === 'all' || a === 'samehost' || a === 'samenet'
-          ? [{
-              path: `${ctx.where.link}.monitoring.addresses[${i}]`,
-              message: 'is not an address pg_hba can admit the monitoring role from',
-              received: a,
-              allowed: 'a CIDR (10.0.0.5/32), an IP address or a host name',
-              fix: 'write the address of the machine that runs status and the promotion gate (the pipeline)',
-            }]
+          ? [
+              {
+                path: `${ctx.where.link}.monitoring.addresses[${i}]`,
+                message: 'is not an address pg_hba can admit the monitoring role from',
+                received: a,
+                allowed: 'a CIDR (10.0.0.5/32), an IP address or a host name',
+                fix: 'write the address of the machine that runs status and the promotion gate (the pipeline)',
+              },
+            ]
           : [];
       }),
   },
@@ -494,13 +556,15 @@ export const ERROR_RULES: readonly Rule[] = [
     id: 'monitoring-user-one-name',
     check: (ctx) =>
       ctx.link.promotion.user !== ctx.link.monitoring.user
-        ? [{
-            path: `${ctx.where.link}.promotion.user`,
-            message: `differs from ${ctx.where.link}.monitoring.user (${ctx.link.monitoring.user}): status and the gate connect as one role`,
-            received: ctx.link.promotion.user,
-            allowed: ctx.link.monitoring.user,
-            fix: 'remove promotion.user and keep monitoring.user',
-          }]
+        ? [
+            {
+              path: `${ctx.where.link}.promotion.user`,
+              message: `differs from ${ctx.where.link}.monitoring.user (${ctx.link.monitoring.user}): status and the gate connect as one role`,
+              received: ctx.link.promotion.user,
+              allowed: ctx.link.monitoring.user,
+              fix: 'remove promotion.user and keep monitoring.user',
+            },
+          ]
         : [],
   },
   {
@@ -508,13 +572,16 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) =>
       clusters(ctx).flatMap(([where, c]) =>
         c.mode === 'existing' && !c.postgresql.pgHbaDeclared
-          ? [{
-              path: `${where}.postgresql.pgHba`,
-              message: "is required for an existing cluster: a DCS patch replaces the whole pg_hba list, and lines not declared here would be dropped",
-              received: undefined,
-              allowed: "the cluster's current pg_hba lines (patronictl show-config)",
-              fix: 'copy the current postgresql.pg_hba list of the running cluster into postgresql.pgHba',
-            }]
+          ? [
+              {
+                path: `${where}.postgresql.pgHba`,
+                message:
+                  'is required for an existing cluster: a DCS patch replaces the whole pg_hba list, and lines not declared here would be dropped',
+                received: undefined,
+                allowed: "the cluster's current pg_hba lines (patronictl show-config)",
+                fix: 'copy the current postgresql.pg_hba list of the running cluster into postgresql.pgHba',
+              },
+            ]
           : [],
       ),
   },
@@ -528,13 +595,16 @@ export const ERROR_RULES: readonly Rule[] = [
         const mb = v === undefined ? undefined : sizeInMb(v);
         return mb === undefined || mb >= 16
           ? []
-          : [{
-              path: `${where}.postgresql.parameters.wal_keep_size`,
-              message: "is below Patroni's minimum wal_keep_size (16MB): Patroni runs PostgreSQL with its default, 128MB, instead, so the plan would not show what runs",
-              received: v,
-              allowed: '16MB or more',
-              fix: 'set it to 16MB (the smallest Patroni passes on), or remove it',
-            }];
+          : [
+              {
+                path: `${where}.postgresql.parameters.wal_keep_size`,
+                message:
+                  "is below Patroni's minimum wal_keep_size (16MB): Patroni runs PostgreSQL with its default, 128MB, instead, so the plan would not show what runs",
+                received: v,
+                allowed: '16MB or more',
+                fix: 'set it to 16MB (the smallest Patroni passes on), or remove it',
+              },
+            ];
       }),
   },
 ];
@@ -577,13 +647,19 @@ export const WARNING_RULES: readonly Rule[] = [
       const tcp = p.tcp_user_timeout === undefined ? 0 : timeInMs(p.tcp_user_timeout);
       return limit === undefined || limit < 0 || (tcp !== undefined && tcp > 0)
         ? []
-        : [{
-            path: `${ctx.where.primary}.postgresql.parameters`,
-            message: "sets max_slot_wal_keep_size without tcp_user_timeout: when the link is cut and the slot goes past the limit, the checkpoint that invalidates it waits for the walsender still holding it, and that walsender waits on a write to the cut-off standby until TCP gives up (about 15 minutes by default); no checkpoint completes meanwhile",
-            received: { max_slot_wal_keep_size: p.max_slot_wal_keep_size, tcp_user_timeout: p.tcp_user_timeout ?? null },
-            allowed: 'tcp_user_timeout set (e.g. 10s) wherever max_slot_wal_keep_size is',
-            fix: 'add tcp_user_timeout: 10s to the source\'s postgresql.parameters',
-          }];
+        : [
+            {
+              path: `${ctx.where.primary}.postgresql.parameters`,
+              message:
+                'sets max_slot_wal_keep_size without tcp_user_timeout: when the link is cut and the slot goes past the limit, the checkpoint that invalidates it waits for the walsender still holding it, and that walsender waits on a write to the cut-off standby until TCP gives up (about 15 minutes by default); no checkpoint completes meanwhile',
+              received: {
+                max_slot_wal_keep_size: p.max_slot_wal_keep_size,
+                tcp_user_timeout: p.tcp_user_timeout ?? null,
+              },
+              allowed: 'tcp_user_timeout set (e.g. 10s) wherever max_slot_wal_keep_size is',
+              fix: "add tcp_user_timeout: 10s to the source's postgresql.parameters",
+            },
+          ];
     },
   },
   {
@@ -595,13 +671,15 @@ export const WARNING_RULES: readonly Rule[] = [
         const m = ctx.link.monitoring;
         const rejected = firstLineForAnyAddress(lines, m.user);
         if (!rejected) return [];
-        return [{
-          path: `${ctx.where.link}.monitoring`,
-          message: `status and the promotion gate connect to ${where} as ${m.user} over TCP, and its pg_hba line ${rejected.index + 1} "${rejected.line}" refuses that from every address`,
-          received: { user: m.user, addresses: m.addresses },
-          allowed: 'a role that the rendered pg_hba admits from the addresses status and the gate run on',
-          fix: 'create a monitoring role (CREATE ROLE monitor LOGIN IN ROLE pg_monitor) and set link.monitoring: {user: monitor, addresses: [<pipeline address>]}',
-        }];
+        return [
+          {
+            path: `${ctx.where.link}.monitoring`,
+            message: `status and the promotion gate connect to ${where} as ${m.user} over TCP, and its pg_hba line ${rejected.index + 1} "${rejected.line}" refuses that from every address`,
+            received: { user: m.user, addresses: m.addresses },
+            allowed: 'a role that the rendered pg_hba admits from the addresses status and the gate run on',
+            fix: 'create a monitoring role (CREATE ROLE monitor LOGIN IN ROLE pg_monitor) and set link.monitoring: {user: monitor, addresses: [<pipeline address>]}',
+          },
+        ];
       }),
   },
   {
@@ -609,13 +687,15 @@ export const WARNING_RULES: readonly Rule[] = [
     check: (ctx) => {
       const m = ctx.link.monitoring;
       return m.addresses.length > 0 && m.user === ctx.primary.users.superuser
-        ? [{
-            path: `${ctx.where.link}.monitoring.user`,
-            message: `is the superuser: the monitoring lines would admit ${m.user} over TCP from ${m.addresses.join(', ')}, which the article's reject line exists to prevent`,
-            received: m.user,
-            allowed: 'a role with pg_monitor',
-            fix: 'CREATE ROLE monitor LOGIN IN ROLE pg_monitor; then set link.monitoring.user: monitor',
-          }]
+        ? [
+            {
+              path: `${ctx.where.link}.monitoring.user`,
+              message: `is the superuser: the monitoring lines would admit ${m.user} over TCP from ${m.addresses.join(', ')}, which the article's reject line exists to prevent`,
+              received: m.user,
+              allowed: 'a role with pg_monitor',
+              fix: 'CREATE ROLE monitor LOGIN IN ROLE pg_monitor; then set link.monitoring.user: monitor',
+            },
+          ]
         : [];
     },
   },
@@ -632,26 +712,30 @@ export const WARNING_RULES: readonly Rule[] = [
         const standby = paramNumber(ctx.standby.postgresql.parameters, name);
         if (source === undefined || standby === undefined || standby >= source) return [];
         const declared = ctx.primary.postgresql.parameters[name] !== undefined;
-        return [{
-          path: `${ctx.where.standby}.postgresql.parameters.${name}`,
-          message: `is below the source's ${name} (${source}${declared ? '' : ", PostgreSQL's default on the managed source"}): Patroni starts the standby with the source's value instead, and it shows a pending restart`,
-          received: standby,
-          allowed: `>= ${source}`,
-          fix: `set ${name} to at least ${source} on the standby cluster`,
-        }];
+        return [
+          {
+            path: `${ctx.where.standby}.postgresql.parameters.${name}`,
+            message: `is below the source's ${name} (${source}${declared ? '' : ", PostgreSQL's default on the managed source"}): Patroni starts the standby with the source's value instead, and it shows a pending restart`,
+            received: standby,
+            allowed: `>= ${source}`,
+            fix: `set ${name} to at least ${source} on the standby cluster`,
+          },
+        ];
       }),
   },
   {
     id: 'single-source-host',
     check: (ctx) =>
       ctx.primary.nodes.length === 1 && ctx.link.sourceVip === undefined
-        ? [{
-            path: `${ctx.where.link}.sourceVip`,
-            message: 'the standby cluster has a single source host and no VIP: it cannot follow a primary switchover',
-            received: undefined,
-            allowed: 'a VIP, or several primary nodes',
-            fix: 'set link.sourceVip or list every primary node',
-          }]
+        ? [
+            {
+              path: `${ctx.where.link}.sourceVip`,
+              message: 'the standby cluster has a single source host and no VIP: it cannot follow a primary switchover',
+              received: undefined,
+              allowed: 'a VIP, or several primary nodes',
+              fix: 'set link.sourceVip or list every primary node',
+            },
+          ]
         : [],
   },
   {
@@ -659,13 +743,16 @@ export const WARNING_RULES: readonly Rule[] = [
     check: (ctx) => {
       const p = ctx.primary.postgresql.parameters;
       return p.wal_keep_size === undefined && p.max_slot_wal_keep_size === undefined
-        ? [{
-            path: `${ctx.where.primary}.postgresql.parameters`,
-            message: 'neither wal_keep_size nor max_slot_wal_keep_size is set: the slot may retain WAL without bound, and nothing protects the link while a new leader recreates the slot',
-            received: undefined,
-            allowed: 'wal_keep_size and/or max_slot_wal_keep_size',
-            fix: 'set e.g. wal_keep_size: 1GB and max_slot_wal_keep_size: 50GB',
-          }]
+        ? [
+            {
+              path: `${ctx.where.primary}.postgresql.parameters`,
+              message:
+                'neither wal_keep_size nor max_slot_wal_keep_size is set: the slot may retain WAL without bound, and nothing protects the link while a new leader recreates the slot',
+              received: undefined,
+              allowed: 'wal_keep_size and/or max_slot_wal_keep_size',
+              fix: 'set e.g. wal_keep_size: 1GB and max_slot_wal_keep_size: 50GB',
+            },
+          ]
         : [];
     },
   },
@@ -676,29 +763,40 @@ export const WARNING_RULES: readonly Rule[] = [
         const checksums = c.postgresql.initdb.some((o) => o === 'data-checksums');
         const hints = ['on', 'true', true, 1, '1'].includes(c.postgresql.parameters.wal_log_hints as never);
         return c.patroni.usePgRewind && !checksums && !hints
-          ? [{
-              path: `${where}.postgresql`,
-              message: 'data checksums and wal_log_hints are both off: pg_rewind cannot work',
-              received: { initdb: c.postgresql.initdb, wal_log_hints: c.postgresql.parameters.wal_log_hints },
-              allowed: "'data-checksums' in initdb or wal_log_hints: 'on'",
-              fix: "set parameters.wal_log_hints: 'on'",
-            }]
+          ? [
+              {
+                path: `${where}.postgresql`,
+                message: 'data checksums and wal_log_hints are both off: pg_rewind cannot work',
+                received: { initdb: c.postgresql.initdb, wal_log_hints: c.postgresql.parameters.wal_log_hints },
+                allowed: "'data-checksums' in initdb or wal_log_hints: 'on'",
+                fix: "set parameters.wal_log_hints: 'on'",
+              },
+            ]
           : [];
       }),
   },
 ];
 
 /** The ids a topology may acknowledge: every warning's, and the acknowledgeable errors'. */
-export const WARNING_IDS: readonly string[] = [...WARNING_RULES, ...ERROR_RULES.filter((r) => r.acknowledgeable)].map((r) => r.id);
+export const WARNING_IDS: readonly string[] = [...WARNING_RULES, ...ERROR_RULES.filter((r) => r.acknowledgeable)].map(
+  (r) => r.id,
+);
 
 /**
  * Every rule's findings. `acknowledged` holds the ids of `link.acknowledgeWarnings`: an
  * acknowledgeable error named there is left out (the warnings are filtered by the caller).
  */
-export function checkRules(ctx: RuleContext, acknowledged: readonly string[] = []): { errors: Problem[]; warnings: Problem[] } {
+export function checkRules(
+  ctx: RuleContext,
+  acknowledged: readonly string[] = [],
+): { errors: Problem[]; warnings: Problem[] } {
   return {
     errors: ERROR_RULES.flatMap((r) =>
-      !r.acknowledgeable ? r.check(ctx) : acknowledged.includes(r.id) ? [] : r.check(ctx).map((p) => ({ id: r.id, ...p })),
+      !r.acknowledgeable
+        ? r.check(ctx)
+        : acknowledged.includes(r.id)
+          ? []
+          : r.check(ctx).map((p) => ({ id: r.id, ...p })),
     ),
     warnings: WARNING_RULES.flatMap((r) => r.check(ctx).map((p) => ({ id: r.id, ...p }))),
   };

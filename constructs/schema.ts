@@ -20,14 +20,29 @@ function hostPortProblem(value: string): { message: string; fix: string } | unde
   if (value === '') return undefined; // nonEmpty reports it
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/]*)/.exec(value);
   if (scheme) {
-    return { message: 'must be host:port, without a scheme', fix: `write ${scheme[1] || 'host:port'} (dcs.protocol or dcs.scheme sets http or https)` };
+    return {
+      message: 'must be host:port, without a scheme',
+      fix: `write ${scheme[1] || 'host:port'} (dcs.protocol or dcs.scheme sets http or https)`,
+    };
   }
   const portProblem = (host: string, port: string) =>
-    Number(port) >= 1 && Number(port) <= 65535 ? undefined : { message: 'must be host:port with a port from 1 to 65535', fix: `write the port the DCS listens on, e.g. ${host}:2379` };
+    Number(port) >= 1 && Number(port) <= 65535
+      ? undefined
+      : {
+          message: 'must be host:port with a port from 1 to 65535',
+          fix: `write the port the DCS listens on, e.g. ${host}:2379`,
+        };
   const bracketed = /^\[([^\]]*)\](?::([0-9]*))?$/.exec(value);
   if (bracketed) {
     const [, ip, p] = bracketed;
-    if (isIP(ip) !== 6) return { message: 'must be host:port; brackets hold an IPv6 address', fix: isIP(ip) === 4 ? `write ${ip}:${p || 2379} without brackets` : 'write an IPv6 address in the brackets, e.g. [2001:db8::10]:2379' };
+    if (isIP(ip) !== 6)
+      return {
+        message: 'must be host:port; brackets hold an IPv6 address',
+        fix:
+          isIP(ip) === 4
+            ? `write ${ip}:${p || 2379} without brackets`
+            : 'write an IPv6 address in the brackets, e.g. [2001:db8::10]:2379',
+      };
     if (!p) return { message: 'must be host:port', fix: `add the port the DCS listens on, e.g. [${ip}]:2379` };
     return portProblem(`[${ip}]`, p);
   }
@@ -35,10 +50,21 @@ function hostPortProblem(value: string): { message: string; fix: string } | unde
     // an IPv6 address without brackets: its last group may be meant as the port
     const cut = value.lastIndexOf(':');
     const [head, tail] = [value.slice(0, cut), value.slice(cut + 1)];
-    const written = isIP(head) === 6 && /^[0-9]{1,5}$/.test(tail) ? `[${head}]:${tail}` : isIP(value) === 6 ? `[${value}]:2379` : undefined;
+    const written =
+      isIP(head) === 6 && /^[0-9]{1,5}$/.test(tail)
+        ? `[${head}]:${tail}`
+        : isIP(value) === 6
+          ? `[${value}]:2379`
+          : undefined;
     return written
-      ? { message: `must be host:port; an IPv6 address is written in brackets, ${written}`, fix: `write ${written}${written.endsWith(`]:${tail}`) ? '' : ' (with the port the DCS listens on)'}` }
-      : { message: 'must be host:port; an IPv6 address is written in brackets, [2001:db8::10]:2379', fix: 'write the address in brackets, then the port' };
+      ? {
+          message: `must be host:port; an IPv6 address is written in brackets, ${written}`,
+          fix: `write ${written}${written.endsWith(`]:${tail}`) ? '' : ' (with the port the DCS listens on)'}`,
+        }
+      : {
+          message: 'must be host:port; an IPv6 address is written in brackets, [2001:db8::10]:2379',
+          fix: 'write the address in brackets, then the port',
+        };
   }
   const m = /^([A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(value);
   if (!m) return { message: 'must be host:port', fix: 'add the port the DCS listens on' };
@@ -48,7 +74,12 @@ function hostPortProblem(value: string): { message: string; fix: string } | unde
 /** `host:port`, `[v6]:port`: Patroni's DCS clients need the port. */
 const hostPort = nonEmpty.superRefine((value, ctx) => {
   const problem = hostPortProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem.message, params: { allowed: HOST_PORT_ALLOWED, fix: problem.fix } });
+  if (problem)
+    ctx.addIssue({
+      code: 'custom',
+      message: problem.message,
+      params: { allowed: HOST_PORT_ALLOWED, fix: problem.fix },
+    });
 });
 const hostList = z.array(hostPort).min(1, 'needs at least one host:port');
 
@@ -64,12 +95,17 @@ export const dcsSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-const absolutePath = z.string().regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/tls/node.pem');
+const absolutePath = z
+  .string()
+  .regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/tls/node.pem');
 
 /** An OpenSSH public key line (`ssh-ed25519 AAAA...`), as in known_hosts without the host name. */
 const sshPublicKey = z
   .string()
-  .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( \S.*)?$/, 'must be an OpenSSH public key like "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 HOST, without the host name)');
+  .regex(
+    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( \S.*)?$/,
+    'must be an OpenSSH public key like "ssh-ed25519 AAAAC3Nz..." (ssh-keyscan -t ed25519 HOST, without the host name)',
+  );
 
 export const nodeSchema = z.strictObject({
   name: nonEmpty,
@@ -116,9 +152,19 @@ const patroniSchema = z.strictObject({
   restApiPasswordEnv: nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
   // Patroni's own minimums: below them Patroni 4 (and late 3.x) raises the value by itself, so the
   // plan would not show what runs
-  ttl: wholeNumber().min(20, "is below Patroni's minimum ttl (20 s): Patroni raises it to 20 by itself, so the plan would not show what runs").optional(),
+  ttl: wholeNumber()
+    .min(
+      20,
+      "is below Patroni's minimum ttl (20 s): Patroni raises it to 20 by itself, so the plan would not show what runs",
+    )
+    .optional(),
   loopWait: wholeNumber().min(1).optional(),
-  retryTimeout: wholeNumber().min(3, "is below Patroni's minimum retry_timeout (3 s): Patroni raises it to 3 by itself, so the plan would not show what runs").optional(),
+  retryTimeout: wholeNumber()
+    .min(
+      3,
+      "is below Patroni's minimum retry_timeout (3 s): Patroni raises it to 3 by itself, so the plan would not show what runs",
+    )
+    .optional(),
   maximumLagOnFailover: wholeNumber().min(0).optional(),
   useSlots: z.boolean().optional(),
   usePgRewind: z.boolean().optional(),
@@ -153,7 +199,12 @@ const deploySchema = z.strictObject({
   stopCommand: nonEmpty.optional(),
   resourceKind: z.enum(['terraform_data', 'null_resource']).optional(),
   patchTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
-  secrets: z.strictObject({ envFile: nonEmpty.regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/{configName}.env'), version: wholeNumber().min(1).optional() }).optional(),
+  secrets: z
+    .strictObject({
+      envFile: nonEmpty.regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/{configName}.env'),
+      version: wholeNumber().min(1).optional(),
+    })
+    .optional(),
 });
 
 export const clusterSchema = z.strictObject({
@@ -177,7 +228,9 @@ export const linkSchema = z.strictObject({
   restoreCommand: nonEmpty.optional(),
   archiveCleanupCommand: nonEmpty.optional(),
   recoveryMinApplyDelay: nonEmpty.optional(),
-  walRetrieveRetryInterval: nonEmpty.regex(/^[0-9]+ ?(ms|s|min)?$/, 'must be a PostgreSQL time like 1s or 500ms').optional(),
+  walRetrieveRetryInterval: nonEmpty
+    .regex(/^[0-9]+ ?(ms|s|min)?$/, 'must be a PostgreSQL time like 1s or 500ms')
+    .optional(),
   promotion: z
     .strictObject({
       disaster: z.boolean().optional(),
@@ -258,7 +311,10 @@ const SEARCH_UNITS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([clusterSchema, 
  * input: a key that is nowhere in its own unit is looked for there (the link's `slotName` written
  * under a cluster points to `link.slotName`).
  */
-export type Across = ReadonlyMap<z.ZodType, readonly { readonly schema: z.ZodType; readonly at: readonly PropertyKey[] }[]>;
+export type Across = ReadonlyMap<
+  z.ZodType,
+  readonly { readonly schema: z.ZodType; readonly at: readonly PropertyKey[] }[]
+>;
 
 /**
  * The keys a strict object allows at a path of the input (zod's unrecognized_keys issue does not
@@ -268,7 +324,12 @@ export type Across = ReadonlyMap<z.ZodType, readonly { readonly schema: z.ZodTyp
  * object, with the input's own list indices where the path runs through them; then, when the
  * unit has none, in the other units `across` names (whole paths).
  */
-export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly PropertyKey[], across: Across = new Map()): AllowedKeys | undefined {
+export function allowedKeysAt(
+  root: z.ZodType,
+  input: unknown,
+  path: readonly PropertyKey[],
+  across: Across = new Map(),
+): AllowedKeys | undefined {
   let schema: z.ZodType | undefined = root;
   let value: unknown = input;
   const unwrap = (s: z.ZodType): z.ZodType => {
@@ -308,7 +369,11 @@ export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly Pr
   // the other units, where `unit` has no field of that name
   const elsewhereAcross = (unit: z.ZodType, key: string): Elsewhere[] => {
     const found = (across.get(unit) ?? []).flatMap(({ schema: other, at }) =>
-      fieldsNamed(other, key).map((rel) => ({ relative: formatPath([...at, ...rel]), absolute: [...at, ...rel], across: true as const })),
+      fieldsNamed(other, key).map((rel) => ({
+        relative: formatPath([...at, ...rel]),
+        absolute: [...at, ...rel],
+        across: true as const,
+      })),
     );
     return found.length > 0 ? nearest(found) : [];
   };
@@ -320,7 +385,13 @@ export function allowedKeysAt(root: z.ZodType, input: unknown, path: readonly Pr
       const found = new Map<string, PropertyKey[]>();
       for (const rel of fieldsNamed(around, key)) {
         // a list on the input's own path keeps the input's index
-        const aligned = rel.map((part, i) => (part === ANY_ITEM && typeof path[depth + i] === 'number' && rel.slice(0, i).every((q, j) => q === path[depth + j] || q === ANY_ITEM) ? path[depth + i] : part));
+        const aligned = rel.map((part, i) =>
+          part === ANY_ITEM &&
+          typeof path[depth + i] === 'number' &&
+          rel.slice(0, i).every((q, j) => q === path[depth + j] || q === ANY_ITEM)
+            ? path[depth + i]
+            : part,
+        );
         const absolute = [...path.slice(0, depth), ...aligned];
         if (formatPath(absolute) !== here) found.set(formatPath(aligned), absolute);
       }

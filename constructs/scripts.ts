@@ -12,7 +12,10 @@ import { ProgramName, PROGRAMS } from '../runtime/contract';
 
 export function programsDir(): string {
   for (const up of ['..', path.join('..', '..'), path.join('..', '..', '..')]) {
-    for (const candidate of [path.resolve(__dirname, up, 'programs'), path.resolve(__dirname, up, 'dist', 'programs')]) {
+    for (const candidate of [
+      path.resolve(__dirname, up, 'programs'),
+      path.resolve(__dirname, up, 'dist', 'programs'),
+    ]) {
       if (fs.existsSync(path.join(candidate, PROGRAMS.patch.file))) return candidate;
     }
   }

@@ -66,32 +66,68 @@ export interface StandbyLinkProps extends LinkSpec {
 /** Slot names taken by links on each source cluster, to refuse a second link with the same slot. */
 const linkSlots = new WeakMap<PatroniCluster, Map<string, string>>();
 
-const describe = (c: unknown): string => (c instanceof Construct ? `${c.constructor.name} ${c.node.path}` : c === undefined ? '(missing)' : typeof c);
+const describe = (c: unknown): string =>
+  c instanceof Construct ? `${c.constructor.name} ${c.node.path}` : c === undefined ? '(missing)' : typeof c;
 
 /** The two clusters by role, from either form of props, or every problem with them. */
 function clustersOf(path: string, props: StandbyLinkProps): { source: PatroniCluster; standby: PatroniCluster } {
   const problems: Problem[] = [];
   const symmetric = props.clusters !== undefined || props.source !== undefined;
   const roleKeyed = props.primary !== undefined || props.standby !== undefined;
-  const bothForms = 'pass either clusters: [a, b] with source: a (roles that change), or primary: and standby: (roles fixed by class), not both';
+  const bothForms =
+    'pass either clusters: [a, b] with source: a (roles that change), or primary: and standby: (roles fixed by class), not both';
   if (symmetric && roleKeyed) {
-    throw new TopologyError(path, [{ path, message: 'mixes the two forms of the link', received: 'clusters/source and primary/standby', allowed: 'one form', fix: bothForms }]);
+    throw new TopologyError(path, [
+      {
+        path,
+        message: 'mixes the two forms of the link',
+        received: 'clusters/source and primary/standby',
+        allowed: 'one form',
+        fix: bothForms,
+      },
+    ]);
   }
   let source: unknown;
   let standby: unknown;
   if (symmetric) {
     const pair = props.clusters;
-    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((c) => c instanceof PatroniCluster) || pair[0] === pair[1]) {
-      problems.push({ path: `${path}.clusters`, message: 'is not two different clusters', received: Array.isArray(pair) ? pair.map(describe).join(', ') : describe(pair), allowed: 'the two data centers\' clusters: [new PatroniCluster(...), new PatroniCluster(...)]', fix: 'pass both clusters of the link, one per data center' });
+    if (
+      !Array.isArray(pair) ||
+      pair.length !== 2 ||
+      !pair.every((c) => c instanceof PatroniCluster) ||
+      pair[0] === pair[1]
+    ) {
+      problems.push({
+        path: `${path}.clusters`,
+        message: 'is not two different clusters',
+        received: Array.isArray(pair) ? pair.map(describe).join(', ') : describe(pair),
+        allowed: "the two data centers' clusters: [new PatroniCluster(...), new PatroniCluster(...)]",
+        fix: 'pass both clusters of the link, one per data center',
+      });
     } else if (!pair.includes(props.source as PatroniCluster)) {
-      problems.push({ path: `${path}.source`, message: 'is not one of the link\'s clusters', received: describe(props.source), allowed: pair.map((c) => c.name).join(' or '), fix: 'set source to the cluster of clusters that is (or becomes) the primary' });
+      problems.push({
+        path: `${path}.source`,
+        message: "is not one of the link's clusters",
+        received: describe(props.source),
+        allowed: pair.map((c) => c.name).join(' or '),
+        fix: 'set source to the cluster of clusters that is (or becomes) the primary',
+      });
     } else {
       source = props.source;
       standby = pair.find((c) => c !== props.source);
-      for (const [cluster, role] of [[source, 'source'], [standby, 'standby']] as const) {
+      for (const [cluster, role] of [
+        [source, 'source'],
+        [standby, 'standby'],
+      ] as const) {
         const fixed = fixedRole(cluster as PatroniCluster);
         if (fixed !== undefined && fixed !== role) {
-          problems.push({ path: `${path}.source`, message: `makes ${describe(cluster)} the ${role}, but its class fixes it as the ${fixed}`, received: describe(props.source), allowed: 'a source whose class allows it', fix: 'build clusters whose role changes with new PatroniCluster(...), which any role fits' });
+          problems.push({
+            path: `${path}.source`,
+            message: `makes ${describe(cluster)} the ${role}, but its class fixes it as the ${fixed}`,
+            received: describe(props.source),
+            allowed: 'a source whose class allows it',
+            fix: 'build clusters whose role changes with new PatroniCluster(...), which any role fits',
+          });
         }
       }
     }
@@ -99,14 +135,32 @@ function clustersOf(path: string, props: StandbyLinkProps): { source: PatroniClu
     source = props.primary;
     standby = props.standby;
     if (!(source instanceof PrimaryPatroniCluster)) {
-      problems.push({ path: `${path}.primary`, message: 'is not a PrimaryPatroniCluster', received: describe(source), allowed: 'the source cluster (new PrimaryPatroniCluster(...))', fix: `pass the source cluster as primary and the standby cluster as standby, or ${bothForms.replace('pass either ', '')}` });
+      problems.push({
+        path: `${path}.primary`,
+        message: 'is not a PrimaryPatroniCluster',
+        received: describe(source),
+        allowed: 'the source cluster (new PrimaryPatroniCluster(...))',
+        fix: `pass the source cluster as primary and the standby cluster as standby, or ${bothForms.replace('pass either ', '')}`,
+      });
     }
     if (!(standby instanceof StandbyPatroniCluster)) {
-      problems.push({ path: `${path}.standby`, message: 'is not a StandbyPatroniCluster', received: describe(standby), allowed: 'the standby cluster (new StandbyPatroniCluster(...))', fix: 'pass the source cluster as primary and the standby cluster as standby' });
+      problems.push({
+        path: `${path}.standby`,
+        message: 'is not a StandbyPatroniCluster',
+        received: describe(standby),
+        allowed: 'the standby cluster (new StandbyPatroniCluster(...))',
+        fix: 'pass the source cluster as primary and the standby cluster as standby',
+      });
     }
   }
   if (standby instanceof PatroniCluster && standby.linkedBy !== undefined) {
-    problems.push({ path: `${path}.${symmetric ? 'clusters' : 'standby'}`, message: `is already fed by the link ${standby.linkedBy}: a standby cluster follows one source`, received: standby.node.path, allowed: 'a standby cluster that no other link feeds', fix: 'remove one of the two links, or give it its own standby cluster' });
+    problems.push({
+      path: `${path}.${symmetric ? 'clusters' : 'standby'}`,
+      message: `is already fed by the link ${standby.linkedBy}: a standby cluster follows one source`,
+      received: standby.node.path,
+      allowed: 'a standby cluster that no other link feeds',
+      fix: 'remove one of the two links, or give it its own standby cluster',
+    });
   }
   if (problems.length > 0) throw new TopologyError(path, problems);
   return { source: source as PatroniCluster, standby: standby as PatroniCluster };
@@ -172,21 +226,50 @@ export class StandbyLink extends Construct {
     // source side: slot and pg_hba must exist before the standby leader starts; a slot the
     // standby still names is never removed by it;
     const following = this.state === 'following';
-    const sourcePatch = source.join({ link: this.node.path, role: 'source', contribution: primaryContribution(this.resolved, source.resolved, standby.resolved), peerEndpoints: standby.restEndpoints, following });
+    const sourcePatch = source.join({
+      link: this.node.path,
+      role: 'source',
+      contribution: primaryContribution(this.resolved, source.resolved, standby.resolved),
+      peerEndpoints: standby.restEndpoints,
+      following,
+    });
     // standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster
-    const standbyPatch = standby.join({ link: this.node.path, role: 'standby', contribution: standbyContribution(this.resolved, source.resolved, standby.resolved), peerEndpoints: source.restEndpoints, following });
+    const standbyPatch = standby.join({
+      link: this.node.path,
+      role: 'standby',
+      contribution: standbyContribution(this.resolved, source.resolved, standby.resolved),
+      peerEndpoints: source.restEndpoints,
+      following,
+    });
 
     // the promotion (detached): the standby's members and patch follow the detach, which runs the gate
     if (!following) {
-      this.promotion = new Promotion(standby, idIn(standby, 'promotion', id), { primary: source, standby, link: this.resolved, names });
+      this.promotion = new Promotion(standby, idIn(standby, 'promotion', id), {
+        primary: source,
+        standby,
+        link: this.resolved,
+        names,
+      });
       standby.runsAfter(this.promotion.detach.resource, this.promotion.gate);
     }
 
     // each cluster's role step, in its own scope, before its members and patch: the source's runs
     // a switchover or a rejoin
     this.roles = {
-      primary: new RoleStep(source, idIn(source, 'role', id), { cluster: source, config: roleConfig(this.resolved, 'source', source.resolved, standby.resolved, { me: names.primary, other: names.standby }) }),
-      standby: new RoleStep(standby, idIn(standby, 'role', id), { cluster: standby, config: roleConfig(this.resolved, 'standby', standby.resolved, source.resolved, { me: names.standby, other: names.primary }) }),
+      primary: new RoleStep(source, idIn(source, 'role', id), {
+        cluster: source,
+        config: roleConfig(this.resolved, 'source', source.resolved, standby.resolved, {
+          me: names.primary,
+          other: names.standby,
+        }),
+      }),
+      standby: new RoleStep(standby, idIn(standby, 'role', id), {
+        cluster: standby,
+        config: roleConfig(this.resolved, 'standby', standby.resolved, source.resolved, {
+          me: names.standby,
+          other: names.primary,
+        }),
+      }),
     };
     source.runsAfter(this.roles.primary.resource);
     standby.runsAfter(this.roles.standby.resource);
@@ -195,7 +278,10 @@ export class StandbyLink extends Construct {
     if (this.resolved.reseed) {
       this.reseed = new Reseed(standby, idIn(standby, 'reseed', id), {
         cluster: standby,
-        config: reseedConfig(this.resolved, source.resolved, standby.resolved, { source: names.primary, standby: names.standby }),
+        config: reseedConfig(this.resolved, source.resolved, standby.resolved, {
+          source: names.primary,
+          standby: names.standby,
+        }),
         after: [this.roles.standby.resource],
       });
       standby.reseededBy(this.reseed.wait, String(this.resolved.reseed.generation));
@@ -221,7 +307,12 @@ export class StandbyLink extends Construct {
       idle,
       'apply',
       source.resolved.deploy.resourceKind,
-      { scope: source.resolved.scope, role: 'source', cluster: names.primary, note: `nothing to run while ${names.primary} is the source: ${names.standby}'s stack applies the link's slots here` },
+      {
+        scope: source.resolved.scope,
+        role: 'source',
+        cluster: names.primary,
+        note: `nothing to run while ${names.primary} is the source: ${names.standby}'s stack applies the link's slots here`,
+      },
       { role: 'source' },
       [],
     );
@@ -243,13 +334,15 @@ export class StandbyLink extends Construct {
     linkSlots.set(source, taken);
     const other = taken.get(slot);
     if (other !== undefined) {
-      throw new TopologyError(this.node.path, [{
-        path: `${this.node.path}.slotName`,
-        message: `is already the slot of the link ${other} on the same source: two standby leaders cannot stream through one slot`,
-        received: slot,
-        allowed: 'a slot name of its own for each link',
-        fix: 'give this link another slotName',
-      }]);
+      throw new TopologyError(this.node.path, [
+        {
+          path: `${this.node.path}.slotName`,
+          message: `is already the slot of the link ${other} on the same source: two standby leaders cannot stream through one slot`,
+          received: slot,
+          allowed: 'a slot name of its own for each link',
+          fix: 'give this link another slotName',
+        },
+      ]);
     }
     taken.set(slot, this.node.path);
   }

@@ -151,7 +151,12 @@ export interface PatroniSpec {
   /** @default true */
   readonly usePgRewind?: boolean;
   /** Permanent slots of this cluster's dynamic configuration (the link adds its own). @default {} */
-  readonly permanentSlots?: Readonly<Record<string, { readonly type: 'physical' } | { readonly type: 'logical'; readonly database: string; readonly plugin: string }>>;
+  readonly permanentSlots?: Readonly<
+    Record<
+      string,
+      { readonly type: 'physical' } | { readonly type: 'logical'; readonly database: string; readonly plugin: string }
+    >
+  >;
   /**
    * Also write the pg_hba list as the legacy `bootstrap.pg_hba`: Patroni 3.0's `--validate-config`
    * insists on it. At run time the dynamic configuration's list is what Patroni writes.
@@ -208,15 +213,24 @@ export interface DeploySpec {
   readonly sshBastionPort?: number;
   /** The bastion's SSH host key, pinned like nodes[].sshHostKey. @default - not checked */
   readonly sshBastionHostKey?: string;
-  /** Public key of the CA that signs the nodes' host certificates; used for nodes without sshHostKey. @default - none */
+  /**
+   * Public key of the CA that signs the nodes' host certificates; used for nodes without sshHostKey.
+   * @default - none
+   */
   readonly sshCertificateAuthority?: string;
   /** Name of the configuration, used in the default path and commands. @default `${version}-${scope}` */
   readonly configName?: string;
-  /** Placeholders `{name}`, `{host}`, `{scope}`, `{configName}` are replaced per node. @default `/etc/patroni/{configName}.yml` */
+  /**
+   * Placeholders `{name}`, `{host}`, `{scope}`, `{configName}` are replaced per node. @default
+   * `/etc/patroni/{configName}.yml`
+   */
   readonly configPath?: string;
   /** Starts Patroni; must be a no-op when it runs. @default `systemctl start patroni@{configName}.service` */
   readonly startCommand?: string;
-  /** Makes a running Patroni re-read its file (never restarts PostgreSQL). @default `systemctl reload patroni@{configName}.service` */
+  /**
+   * Makes a running Patroni re-read its file (never restarts PostgreSQL). @default `systemctl reload
+   * patroni@{configName}.service`
+   */
   readonly reloadCommand?: string;
   /** Exit 0 when Patroni runs on the node. @default `systemctl is-active --quiet patroni@{configName}.service` */
   readonly statusCommand?: string;
@@ -224,7 +238,10 @@ export interface DeploySpec {
   readonly stopOnDestroy?: boolean;
   /** @default `systemctl stop patroni@{configName}.service` */
   readonly stopCommand?: string;
-  /** `terraform_data` needs no provider (air-gapped pipelines); `null_resource` needs hashicorp/null. @default 'terraform_data' */
+  /**
+   * `terraform_data` needs no provider (air-gapped pipelines); `null_resource` needs hashicorp/null.
+   * @default 'terraform_data'
+   */
   readonly resourceKind?: 'terraform_data' | 'null_resource';
   /** How long a DCS patch waits for the REST API, in seconds. @default 300 */
   readonly patchTimeoutSeconds?: number;
@@ -272,7 +289,10 @@ export interface ClusterSpec {
 export type LinkState = 'following' | 'detached';
 
 export interface LinkSpec {
-  /** `following`: the standby cluster replicates; `detached`: promoted to an independent primary. @default 'following' */
+  /**
+   * `following`: the standby cluster replicates; `detached`: promoted to an independent primary.
+   * @default 'following'
+   */
   readonly state?: LinkState;
   /** Permanent physical slot on the primary (`primary_slot_name`). Required while use_slots is on. */
   readonly slotName?: string;
@@ -301,7 +321,10 @@ export interface LinkSpec {
   readonly promotion?: PromotionSpec;
   /** Who `npm run status` and the promotion gate connect as, and from where. @default see MonitoringSpec */
   readonly monitoring?: MonitoringSpec;
-  /** How a change of the source (switchover, switchback, rejoin) is checked and carried out. @default see RoleChangeSpec */
+  /**
+   * How a change of the source (switchover, switchback, rejoin) is checked and carried out. @default
+   * see RoleChangeSpec
+   */
   readonly roleChange?: RoleChangeSpec;
   /**
    * Re-seed the standby cluster from the source: every member's data directory is set aside (moved,
@@ -330,9 +353,15 @@ export interface WarningAcknowledgement {
  * `clusters:` layout). The new source's role step runs it against both clusters' REST APIs.
  */
 export interface RoleChangeSpec {
-  /** The target's standby leader may lag the source by at most this much before the fence. @default 16777216 (16 MiB) */
+  /**
+   * The target's standby leader may lag the source by at most this much before the fence. @default
+   * 16777216 (16 MiB)
+   */
   readonly maxLagBytes?: number;
-  /** After the fence, how long the target may take to replay the old source's last position before the demotion is undone. @default 30 */
+  /**
+   * After the fence, how long the target may take to replay the old source's last position before the
+   * demotion is undone. @default 30
+   */
   readonly catchUpTimeoutSeconds?: number;
   /** How long the old source may take to stream from the new one (pg_rewind included). @default 120 */
   readonly followTimeoutSeconds?: number;
@@ -366,7 +395,10 @@ export interface ReseedSpec {
  * admit that role, from those addresses, to the `postgres` database, before the reject line.
  */
 export interface MonitoringSpec {
-  /** Database role (a member of pg_monitor). Its password comes from PGPASSWORD or a pgpass file. @default link.promotion.user, else the primary's superuser */
+  /**
+   * Database role (a member of pg_monitor). Its password comes from PGPASSWORD or a pgpass file.
+   * @default link.promotion.user, else the primary's superuser
+   */
   readonly user?: string;
   /** Addresses (CIDR or host name) that status and the gate connect from. @default [] (no lines are generated) */
   readonly addresses?: readonly string[];

@@ -6,13 +6,30 @@ import { z } from 'zod';
 import { closest, Problem, TopologyError, zodProblems } from './errors';
 import { checkRules, WARNING_IDS } from './rules';
 import { resolveCluster, resolveLink } from './resolve';
-import { Across, allowedKeysAt, CLUSTER_NAME, clusterSchema, dataCenterLayoutSchema, linkSchema, topologySchema } from './schema';
+import {
+  Across,
+  allowedKeysAt,
+  CLUSTER_NAME,
+  clusterSchema,
+  dataCenterLayoutSchema,
+  linkSchema,
+  topologySchema,
+} from './schema';
 import { ClusterSpec, LinkSpec, Topology } from './types';
 
-function schemaProblems<T>(schema: z.ZodType<T>, input: unknown, prefix: readonly PropertyKey[], across?: Across): { value?: T; problems: Problem[] } {
+function schemaProblems<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  prefix: readonly PropertyKey[],
+  across?: Across,
+): { value?: T; problems: Problem[] } {
   const result = schema.safeParse(input);
   if (result.success) return { value: result.data, problems: [] };
-  return { problems: zodProblems(result.error, input, (path) => allowedKeysAt(schema, input, path, across), prefix).map(acknowledgementProblem) };
+  return {
+    problems: zodProblems(result.error, input, (path) => allowedKeysAt(schema, input, path, across), prefix).map(
+      acknowledgementProblem,
+    ),
+  };
 }
 
 /** What an acknowledgement looks like, with the id it names. */
@@ -22,14 +39,22 @@ const acknowledgement = (id: string) => `{ id: ${id}, reason: <why this risk is 
 function acknowledgementProblem(p: Problem): Problem {
   if (!/(^|\.)acknowledgeWarnings\[\d+\]$/.test(p.path) || !p.message.startsWith('must be a mapping')) return p;
   const written = typeof p.received === 'string' ? p.received.trim() : '';
-  const id = WARNING_IDS.includes(written) ? written : (closest(written, WARNING_IDS) ?? (written || '<the id the warning prints in brackets>'));
-  return { ...p, allowed: `a mapping: ${acknowledgement('<a warning\'s id>')}`, fix: `write ${acknowledgement(id)}` };
+  const id = WARNING_IDS.includes(written)
+    ? written
+    : (closest(written, WARNING_IDS) ?? (written || '<the id the warning prints in brackets>'));
+  return { ...p, allowed: `a mapping: ${acknowledgement("<a warning's id>")}`, fix: `write ${acknowledgement(id)}` };
 }
 
 /** The link's keys in a cluster, a cluster's keys under the link: where each is in the primary:/standby: layout. */
 const LEGACY_ACROSS: Across = new Map<z.ZodType, { schema: z.ZodType; at: PropertyKey[] }[]>([
   [clusterSchema, [{ schema: linkSchema, at: ['link'] }]],
-  [linkSchema, [{ schema: clusterSchema, at: ['primary'] }, { schema: clusterSchema, at: ['standby'] }]],
+  [
+    linkSchema,
+    [
+      { schema: clusterSchema, at: ['primary'] },
+      { schema: clusterSchema, at: ['standby'] },
+    ],
+  ],
 ]);
 
 /** The link of the clusters: layout, with its `source`, as a place a misplaced key may belong. */
@@ -59,7 +84,10 @@ export function checkLink(
 ): Problem[] {
   const p = resolveCluster(primary);
   const acknowledged = link.acknowledgeWarnings ?? [];
-  const { errors, warnings } = checkRules({ primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where, names }, acknowledged.map((a) => a.id));
+  const { errors, warnings } = checkRules(
+    { primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where, names },
+    acknowledged.map((a) => a.id),
+  );
   errors.push(...reseedProblems(link, standby, names, where.link));
   acknowledged.forEach((a, i) => {
     if (!WARNING_IDS.includes(a.id)) {
@@ -69,7 +97,9 @@ export function checkLink(
         message: `is not the id of a warning${meant ? `: did you mean ${meant}?` : ''}`,
         received: a.id,
         allowed: `one of ${WARNING_IDS.join(', ')}`,
-        fix: meant ? `write id: ${meant}, or remove this entry` : 'copy the id a warning prints in brackets, or remove this entry',
+        fix: meant
+          ? `write id: ${meant}, or remove this entry`
+          : 'copy the id a warning prints in brackets, or remove this entry',
       });
     }
   });
@@ -82,10 +112,17 @@ export function checkLink(
  * `source` names the input in the message (the file path).
  */
 export function validateTopology(input: unknown, source: string): { topology: Topology; warnings: Problem[] } {
-  if (typeof input === 'object' && input !== null && 'clusters' in input) return validateDataCenterLayout(input, source);
+  if (typeof input === 'object' && input !== null && 'clusters' in input)
+    return validateDataCenterLayout(input, source);
   const { value, problems } = schemaProblems(topologySchema, input, [], LEGACY_ACROSS);
   if (problems.length > 0 || value === undefined) throw new TopologyError(source, problems);
-  const warnings = checkLink(value.primary, value.standby, value.link, { primary: 'primary', standby: 'standby', link: 'link' }, source);
+  const warnings = checkLink(
+    value.primary,
+    value.standby,
+    value.link,
+    { primary: 'primary', standby: 'standby', link: 'link' },
+    source,
+  );
   return { topology: value, warnings };
 }
 
@@ -96,22 +133,49 @@ export function validateTopology(input: unknown, source: string): { topology: To
  */
 function validateDataCenterLayout(input: unknown, source: string): { topology: Topology; warnings: Problem[] } {
   const layout = schemaProblems(dataCenterLayoutSchema, input, []);
-  if (layout.problems.length > 0 || layout.value === undefined) throw new TopologyError(source, layout.problems.map((p) => layoutProblem(p, input)));
+  if (layout.problems.length > 0 || layout.value === undefined)
+    throw new TopologyError(
+      source,
+      layout.problems.map((p) => layoutProblem(p, input)),
+    );
   const { clusters, link } = layout.value;
   const names = Object.keys(clusters);
   const problems: Problem[] = [];
   for (const name of names.filter((n) => !CLUSTER_NAME.test(n))) {
     const valid = validClusterName(name, names);
-    const fix = !valid ? 'rename the cluster (and link.source)' : link.source === name ? `rename the cluster to ${valid}, and set link.source: ${valid}` : `rename the cluster to ${valid}`;
-    problems.push({ path: `clusters.${name}`, message: 'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)', received: name, allowed: 'e.g. dc1, fra-1, berlin', fix });
+    const fix = !valid
+      ? 'rename the cluster (and link.source)'
+      : link.source === name
+        ? `rename the cluster to ${valid}, and set link.source: ${valid}`
+        : `rename the cluster to ${valid}`;
+    problems.push({
+      path: `clusters.${name}`,
+      message:
+        'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)',
+      received: name,
+      allowed: 'e.g. dc1, fra-1, berlin',
+      fix,
+    });
   }
   if (problems.length > 0) throw new TopologyError(source, problems);
   if (names.length !== 2) {
-    problems.push({ path: 'clusters', message: `has ${names.length} cluster(s): the layout is one source and its standby`, received: names, allowed: 'exactly two clusters, named after their data centers', fix: 'keep the two clusters of the link, e.g. clusters: {dc1: ..., dc2: ...}' });
+    problems.push({
+      path: 'clusters',
+      message: `has ${names.length} cluster(s): the layout is one source and its standby`,
+      received: names,
+      allowed: 'exactly two clusters, named after their data centers',
+      fix: 'keep the two clusters of the link, e.g. clusters: {dc1: ..., dc2: ...}',
+    });
     throw new TopologyError(source, problems);
   }
   if (!names.includes(link.source)) {
-    problems.push({ path: 'link.source', message: 'names no cluster of clusters:', received: link.source, allowed: names.join(' or '), fix: `set link.source to the cluster that is (or becomes) the primary, e.g. ${names[0]}` });
+    problems.push({
+      path: 'link.source',
+      message: 'names no cluster of clusters:',
+      received: link.source,
+      allowed: names.join(' or '),
+      fix: `set link.source to the cluster that is (or becomes) the primary, e.g. ${names[0]}`,
+    });
     throw new TopologyError(source, problems);
   }
   const standbyName = names.find((n) => n !== link.source)!;
@@ -119,16 +183,34 @@ function validateDataCenterLayout(input: unknown, source: string): { topology: T
   // a key of the link in a cluster, or a cluster's key under link:, is pointed across
   const across: Across = new Map<z.ZodType, { schema: z.ZodType; at: PropertyKey[] }[]>([
     [clusterSchema, [{ schema: layoutLinkSchema, at: ['link'] }]],
-    [linkSchema, [{ schema: clusterSchema, at: ['clusters', link.source] }, { schema: clusterSchema, at: ['clusters', standbyName] }]],
+    [
+      linkSchema,
+      [
+        { schema: clusterSchema, at: ['clusters', link.source] },
+        { schema: clusterSchema, at: ['clusters', standbyName] },
+      ],
+    ],
   ]);
   const primary = schemaProblems(clusterSchema, clusters[link.source], ['clusters', link.source], across);
   const standby = schemaProblems(clusterSchema, clusters[standbyName], ['clusters', standbyName], across);
   const linked = schemaProblems(linkSchema, linkSpec, ['link'], across);
   problems.push(...primary.problems, ...standby.problems, ...linked.problems);
-  if (problems.length > 0 || !primary.value || !standby.value || !linked.value) throw new TopologyError(source, problems);
+  if (problems.length > 0 || !primary.value || !standby.value || !linked.value)
+    throw new TopologyError(source, problems);
   const where = { primary: `clusters.${link.source}`, standby: `clusters.${standbyName}`, link: 'link' };
-  const warnings = checkLink(primary.value, standby.value, linked.value, where, source, { primary: link.source, standby: standbyName });
-  return { topology: { primary: primary.value, standby: standby.value, link: linked.value, names: { primary: link.source, standby: standbyName } }, warnings };
+  const warnings = checkLink(primary.value, standby.value, linked.value, where, source, {
+    primary: link.source,
+    standby: standbyName,
+  });
+  return {
+    topology: {
+      primary: primary.value,
+      standby: standby.value,
+      link: linked.value,
+      names: { primary: link.source, standby: standbyName },
+    },
+    warnings,
+  };
 }
 
 /**
@@ -136,7 +218,10 @@ function validateDataCenterLayout(input: unknown, source: string): { topology: T
  * other characters as `-`; undefined when that is still no valid name, or another cluster's.
  */
 function validClusterName(name: string, names: readonly string[]): string | undefined {
-  const valid = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const valid = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return CLUSTER_NAME.test(valid) && !names.includes(valid) ? valid : undefined;
 }
 
@@ -146,7 +231,8 @@ function validClusterName(name: string, names: readonly string[]): string | unde
  */
 function layoutProblem(p: Problem, input: unknown): Problem {
   const clusters = (input as { clusters?: unknown }).clusters;
-  const names = clusters !== null && typeof clusters === 'object' && !Array.isArray(clusters) ? Object.keys(clusters) : [];
+  const names =
+    clusters !== null && typeof clusters === 'object' && !Array.isArray(clusters) ? Object.keys(clusters) : [];
   const choice = names.length > 0 ? names.join(' or ') : 'a cluster of clusters:';
   const first = names[0] ?? '<the cluster that is the primary now>';
   if (p.path === 'link' && (p.received === undefined || p.received === null)) {
@@ -157,27 +243,68 @@ function layoutProblem(p: Problem, input: unknown): Problem {
     };
   }
   if (p.path === 'link.source' && p.received === undefined) {
-    return { ...p, allowed: choice, fix: `add link.source: ${names[0] ?? '<cluster>'} (the cluster that is the primary now)` };
+    return {
+      ...p,
+      allowed: choice,
+      fix: `add link.source: ${names[0] ?? '<cluster>'} (the cluster that is the primary now)`,
+    };
   }
   return p;
 }
 
 /** A re-seed names the link's standby cluster, which follows and whose members the stacks deploy. */
-function reseedProblems(link: LinkSpec, standby: ClusterSpec, names: { primary: string; standby: string }, linkPath: string): Problem[] {
+function reseedProblems(
+  link: LinkSpec,
+  standby: ClusterSpec,
+  names: { primary: string; standby: string },
+  linkPath: string,
+): Problem[] {
   const reseed = link.reseed;
   if (!reseed) return [];
   const path = `${linkPath}.reseed.cluster`;
   if (reseed.cluster === names.primary) {
-    return [{ path, message: 'is the source of the link: a re-seed throws a cluster\'s data away and clones it from the source', received: reseed.cluster, allowed: `the standby cluster, ${names.standby}`, fix: `remove link.reseed (it re-seeded ${reseed.cluster} while it was the standby), or name ${names.standby}` }];
+    return [
+      {
+        path,
+        message: "is the source of the link: a re-seed throws a cluster's data away and clones it from the source",
+        received: reseed.cluster,
+        allowed: `the standby cluster, ${names.standby}`,
+        fix: `remove link.reseed (it re-seeded ${reseed.cluster} while it was the standby), or name ${names.standby}`,
+      },
+    ];
   }
   if (reseed.cluster !== names.standby) {
-    return [{ path, message: 'is not the standby cluster of this link', received: reseed.cluster, allowed: names.standby, fix: `set link.reseed.cluster: ${names.standby}` }];
+    return [
+      {
+        path,
+        message: 'is not the standby cluster of this link',
+        received: reseed.cluster,
+        allowed: names.standby,
+        fix: `set link.reseed.cluster: ${names.standby}`,
+      },
+    ];
   }
   if ((link.state ?? 'following') === 'detached') {
-    return [{ path: `${linkPath}.reseed`, message: `re-seeds ${reseed.cluster}, which the detached link promotes: its own writes would be thrown away`, received: `state: detached, reseed.generation: ${reseed.generation}`, allowed: 'a re-seed while the link follows', fix: 'remove link.reseed, or set link.state: following' }];
+    return [
+      {
+        path: `${linkPath}.reseed`,
+        message: `re-seeds ${reseed.cluster}, which the detached link promotes: its own writes would be thrown away`,
+        received: `state: detached, reseed.generation: ${reseed.generation}`,
+        allowed: 'a re-seed while the link follows',
+        fix: 'remove link.reseed, or set link.state: following',
+      },
+    ];
   }
   if (standby.mode === 'existing') {
-    return [{ path, message: 'is a cluster of mode existing: the stacks do not run its members, so they cannot stop and clone them', received: reseed.cluster, allowed: 'a managed standby cluster', fix: 're-seed it with its own tooling, and remove link.reseed' }];
+    return [
+      {
+        path,
+        message: 'is a cluster of mode existing: the stacks do not run its members, so they cannot stop and clone them',
+        received: reseed.cluster,
+        allowed: 'a managed standby cluster',
+        fix: 're-seed it with its own tooling, and remove link.reseed',
+      },
+    ];
   }
   return [];
 }

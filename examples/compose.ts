@@ -15,13 +15,19 @@ const dataCenters: Record<'dc1' | 'dc2', ClusterSpec> = {
   dc1: {
     scope: 'payments',
     dcs: { type: 'etcd3', hosts: ['10.1.0.10:2379'] },
-    nodes: [{ name: 'pay-a1', host: '10.1.0.11' }, { name: 'pay-a2', host: '10.1.0.12' }],
+    nodes: [
+      { name: 'pay-a1', host: '10.1.0.11' },
+      { name: 'pay-a2', host: '10.1.0.12' },
+    ],
     postgresql: { version: 16, parameters: retention },
   },
   dc2: {
     scope: 'payments',
     dcs: { type: 'etcd3', hosts: ['10.2.0.10:2379'] },
-    nodes: [{ name: 'pay-b1', host: '10.2.0.11' }, { name: 'pay-b2', host: '10.2.0.12' }],
+    nodes: [
+      { name: 'pay-b1', host: '10.2.0.11' },
+      { name: 'pay-b2', host: '10.2.0.12' },
+    ],
     postgresql: { version: 16, parameters: retention },
   },
 };

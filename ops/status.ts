@@ -15,7 +15,10 @@ import { programPath } from '../constructs/scripts';
 import { LinkHealthConfig, PROGRAMS } from '../runtime/contract';
 import { loadTopologyFile } from '../stacks/topology-file';
 
-/** What the shipped link-health bundle exports (it carries pg; the package does not): status uses collect and formatReport. */
+/**
+ * What the shipped link-health bundle exports (it carries pg; the package does not): status uses
+ * collect and formatReport.
+ */
 type LinkHealth = typeof import('../runtime/entries/link-health');
 
 async function main(): Promise<number> {

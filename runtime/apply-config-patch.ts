@@ -106,14 +106,16 @@ class BodyError extends Error {
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const keysOf = (v: unknown): string[] => (isObject(v) ? Object.keys(v) : []);
 /** A property of any non-null object (arrays too), undefined otherwise. */
-const prop = (v: unknown, key: string): unknown => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined);
+const prop = (v: unknown, key: string): unknown =>
+  typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
 /** The strings of an array property of a marker; anything else counts as none. */
 const stringsAt = (v: JsonObject, key: string): string[] => {
   const list = v[key];
   return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
 };
 /** postgresql.parameters of a body or configuration, when both are objects. */
-const parametersOf = (v: JsonObject): JsonObject | undefined => (isObject(v.postgresql) && isObject(v.postgresql.parameters) ? v.postgresql.parameters : undefined);
+const parametersOf = (v: JsonObject): JsonObject | undefined =>
+  isObject(v.postgresql) && isObject(v.postgresql.parameters) ? v.postgresql.parameters : undefined;
 /** An error's message (also of an Error from another realm, which `instanceof Error` misses). */
 const errorMessage = (err: unknown): string => {
   const message = prop(err, 'message');
@@ -146,7 +148,12 @@ function log(run: Run, msg: string): void {
 }
 
 function call(run: Run, method: string, url: string, body?: unknown, timeoutMs = 5000) {
-  return request(url, { method, headers: jsonHeaders(run.settings.config.restUser ?? '', run.settings.password), body, timeoutMs });
+  return request(url, {
+    method,
+    headers: jsonHeaders(run.settings.config.restUser ?? '', run.settings.password),
+    body,
+    timeoutMs,
+  });
 }
 
 /** Whether `actual` shows every key of the merge patch: null means absent, objects recurse. */
@@ -186,7 +193,11 @@ async function leaderFirst(run: Run): Promise<string[]> {
       if (!Array.isArray(members)) continue; // not Patroni's answer: the next node's
       const leader: unknown = members.find((m) => LEADER_ROLES.includes(prop(m, 'role')));
       const apiUrl = prop(leader, 'api_url');
-      const first = leader ? endpoints.find((e) => (apiUrl ? new URL(String(apiUrl)).host === new URL(e).host : new URL(e).hostname === prop(leader, 'host'))) : undefined;
+      const first = leader
+        ? endpoints.find((e) =>
+            apiUrl ? new URL(String(apiUrl)).host === new URL(e).host : new URL(e).hostname === prop(leader, 'host'),
+          )
+        : undefined;
       return first ? [first, ...endpoints.filter((e) => e !== first)] : [...endpoints];
     } catch {
       // next node
@@ -213,7 +224,10 @@ async function verify(run: Run, base: string): Promise<string[]> {
   let wrong: string[] = [];
   for (const until = Date.now() + run.timing.verifyMs; Date.now() < until; await sleep(100)) {
     const check = await call(run, 'GET', `${base}/config`);
-    wrong = check.status === 200 ? mismatches(run.patch, JSON.parse(check.text) as unknown, '') : [`GET /config returned HTTP ${check.status}`];
+    wrong =
+      check.status === 200
+        ? mismatches(run.patch, JSON.parse(check.text) as unknown, '')
+        : [`GET /config returned HTTP ${check.status}`];
     if (wrong.length === 0) break;
   }
   return wrong;
@@ -229,12 +243,17 @@ export interface DesiredPatch {
  * The body to send: `desired` plus a null for everything to remove (see the header), and the
  * marker of what this program now owns. Pure: `current` is the running configuration.
  */
-export function desiredPatch(desiredBody: JsonObject, current: JsonObject, opts: { strict: boolean; sections: Sections }): DesiredPatch {
+export function desiredPatch(
+  desiredBody: JsonObject,
+  current: JsonObject,
+  opts: { strict: boolean; sections: Sections },
+): DesiredPatch {
   const body = JSON.parse(JSON.stringify(desiredBody)) as JsonObject;
   if (opts.sections === 'exact') return { body, removed: [] };
   const prev = isObject(current[MARKER]) ? current[MARKER] : {};
   const removed: string[] = [];
-  const owned = (key: 'parameters' | 'slots', have: string[]): string[] => (opts.strict ? have : stringsAt(prev, key).filter((k) => have.includes(k)));
+  const owned = (key: 'parameters' | 'slots', have: string[]): string[] =>
+    opts.strict ? have : stringsAt(prev, key).filter((k) => have.includes(k));
   const wantParameters = parametersOf(desiredBody);
   const bodyParameters = parametersOf(body); // the same shape as desiredBody's: a copy
   if (opts.sections === 'all' && wantParameters !== undefined && bodyParameters !== undefined) {
@@ -263,10 +282,21 @@ export function desiredPatch(desiredBody: JsonObject, current: JsonObject, opts:
       removed.push(`slots.${k}`);
     }
   }
-  const marker: Marker = { slots: Object.keys(wantSlots).filter((k) => wantSlots[k] !== null).sort() };
+  const marker: Marker = {
+    slots: Object.keys(wantSlots)
+      .filter((k) => wantSlots[k] !== null)
+      .sort(),
+  };
   if (opts.sections === 'all') {
-    marker.parameters = wantParameters === undefined ? [] : Object.keys(wantParameters).filter((k) => wantParameters[k] !== null).sort();
-    marker.keys = Object.keys(desiredBody).filter((k) => !NEVER_IMPLICIT.includes(k) && desiredBody[k] !== null).sort();
+    marker.parameters =
+      wantParameters === undefined
+        ? []
+        : Object.keys(wantParameters)
+            .filter((k) => wantParameters[k] !== null)
+            .sort();
+    marker.keys = Object.keys(desiredBody)
+      .filter((k) => !NEVER_IMPLICIT.includes(k) && desiredBody[k] !== null)
+      .sort();
   }
   body[MARKER] = marker;
   return { body, removed };
@@ -282,12 +312,15 @@ export function holdSlots(body: JsonObject, standbyConfigs: readonly unknown[]):
   const slots = body.slots;
   if (!isObject(slots)) return held;
   const unknown = standbyConfigs.some((c) => c === undefined);
-  const inUse = standbyConfigs.filter(isObject).map((c) => isObject(c.standby_cluster) && c.standby_cluster.primary_slot_name);
+  const inUse = standbyConfigs
+    .filter(isObject)
+    .map((c) => isObject(c.standby_cluster) && c.standby_cluster.primary_slot_name);
   for (const [name, value] of Object.entries(slots)) {
     if (value !== null || (!unknown && !inUse.includes(name))) continue;
     delete slots[name];
     const marker = body[MARKER];
-    if (isObject(marker) && Array.isArray(marker.slots) && !marker.slots.includes(name)) marker.slots = [...marker.slots, name].sort();
+    if (isObject(marker) && Array.isArray(marker.slots) && !marker.slots.includes(name))
+      marker.slots = [...marker.slots, name].sort();
     held.push(name);
   }
   if (Object.keys(slots).length === 0) delete body.slots;
@@ -327,7 +360,9 @@ export function hotStandbyWarnings(standbyParams: unknown, sourceParams: unknown
     const mine = value(standbyParams, name);
     const theirs = value(sourceParams, name);
     return Number.isFinite(mine) && Number.isFinite(theirs) && mine < theirs
-      ? [`${name} ${mine} on the standby is below the source's running ${theirs}: Patroni starts the standby with ${theirs} and shows a pending restart; set ${name}: ${theirs} or more on the standby cluster`]
+      ? [
+          `${name} ${mine} on the standby is below the source's running ${theirs}: Patroni starts the standby with ${theirs} and shows a pending restart; set ${name}: ${theirs} or more on the standby cluster`,
+        ]
       : [];
   });
 }
@@ -362,7 +397,12 @@ async function getConfig(run: Run, bases: readonly string[]): Promise<JsonObject
  * missing or does not match the contract (then nothing is sent). Never rejects. `timing` shortens
  * the waits for tests; Terraform's runs use TIMING.
  */
-export async function main(env: Env, out: Output, timing: Partial<Timing> = {}, errors: Output = process.stderr): Promise<number> {
+export async function main(
+  env: Env,
+  out: Output,
+  timing: Partial<Timing> = {},
+  errors: Output = process.stderr,
+): Promise<number> {
   let settings: PatchSettings;
   try {
     settings = settingsFrom(env);
@@ -389,13 +429,18 @@ async function apply(run: Run): Promise<void> {
   const { timeoutSeconds, sections, strict, optional, hotStandbySource, guardStandby, restPasswordEnv } = config;
   const user = config.restUser ?? '';
   if (user && !password) {
-    throw new Error(`the REST API needs authentication as "${user}": set ${restPasswordEnv} in the deploying environment`);
+    throw new Error(
+      `the REST API needs authentication as "${user}": set ${restPasswordEnv} in the deploying environment`,
+    );
   }
   const deadline = Date.now() + timeoutSeconds * 1000;
   if (hotStandbySource.length > 0) {
     const source = await getConfig(run, hotStandbySource);
-    if (source === undefined) log(run, 'WARNING: the source cluster did not answer GET /config: its hot-standby parameters were not compared');
-    else for (const w of hotStandbyWarnings(prop(desired.postgresql, 'parameters'), prop(source.postgresql, 'parameters'))) log(run, `WARNING: ${w}`);
+    if (source === undefined)
+      log(run, 'WARNING: the source cluster did not answer GET /config: its hot-standby parameters were not compared');
+    else
+      for (const w of hotStandbyWarnings(prop(desired.postgresql, 'parameters'), prop(source.postgresql, 'parameters')))
+        log(run, `WARNING: ${w}`);
   }
   /** The body for this attempt, from the running configuration just read. */
   const prepare = async (current: JsonObject): Promise<void> => {
@@ -405,7 +450,11 @@ async function apply(run: Run): Promise<void> {
     const held = holdSlots(body, await Promise.all(guardStandby.map((bases) => getConfig(run, bases))));
     if (JSON.stringify(body) !== JSON.stringify(run.patch)) {
       if (removed.length > 0) log(run, `removing what the topology no longer has: ${removed.join(', ')}`);
-      for (const name of held) log(run, `keeping slot ${name}: the standby cluster still streams through it, or cannot be asked; the standby's link-slots step removes it once the standby has let go of it`);
+      for (const name of held)
+        log(
+          run,
+          `keeping slot ${name}: the standby cluster still streams through it, or cannot be asked; the standby's link-slots step removes it once the standby has let go of it`,
+        );
     }
     run.patch = body;
   };
@@ -439,7 +488,9 @@ async function apply(run: Run): Promise<void> {
         if (!answered) log(run, `PATCH /config sent to ${base} at ${sentAt}: HTTP ${res.status}`);
         answered = true;
         if (res.status === 401 || res.status === 403) {
-          throw new FatalError(`${base} refused the credentials (HTTP ${res.status}): check the user ${user} and ${restPasswordEnv}`);
+          throw new FatalError(
+            `${base} refused the credentials (HTTP ${res.status}): check the user ${user} and ${restPasswordEnv}`,
+          );
         }
         if (res.status !== 200) {
           last = `${base}: HTTP ${res.status} ${res.text.trim().slice(0, 200)}`;
@@ -466,7 +517,10 @@ async function apply(run: Run): Promise<void> {
     throw new Error(notSentUnread(config, unread));
   }
   if (optional && !answered) {
-    log(run, `WARNING: no node answered in ${timeoutSeconds}s (${last}); left as it is: apply this stack again once the cluster is reachable`);
+    log(
+      run,
+      `WARNING: no node answered in ${timeoutSeconds}s (${last}); left as it is: apply this stack again once the cluster is reachable`,
+    );
     return;
   }
   throw new Error(`gave up after ${timeoutSeconds}s; last attempt: ${last}`);

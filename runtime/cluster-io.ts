@@ -65,7 +65,13 @@ export type SwitchoverGate = { readonly problems: readonly string[]; readonly re
 export interface RoleIo {
   look: (cluster: RoleCluster) => Promise<ClusterLook>;
   patch: (cluster: RoleCluster, body: DynamicConfig, leader?: string) => Promise<void>;
-  post: (cluster: RoleCluster, members: readonly ClusterMember[], endpoint: string, body: unknown, member?: string) => Promise<void>;
+  post: (
+    cluster: RoleCluster,
+    members: readonly ClusterMember[],
+    endpoint: string,
+    body: unknown,
+    member?: string,
+  ) => Promise<void>;
   readMember: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<MemberReading | undefined>;
   position: (cluster: RoleCluster, member: string | undefined, cfg: RoleConfig) => Promise<Position | undefined>;
   sourceState: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<SourceState | undefined>;
@@ -83,7 +89,8 @@ const isRecord = (v: unknown): v is Readonly<Record<string, unknown>> => typeof 
 /** `v[key]` for an object, else undefined (what a property of a missing or primitive value reads). */
 export const field = (v: unknown, key: string): unknown => (isRecord(v) ? v[key] : undefined);
 
-const isMember = (v: unknown): v is ClusterMember => isRecord(v) && typeof v.name === 'string' && typeof v.role === 'string';
+const isMember = (v: unknown): v is ClusterMember =>
+  isRecord(v) && typeof v.name === 'string' && typeof v.role === 'string';
 
 const isLeaderRole = (role: string): boolean => PATRONI_ROLES.leader.includes(role);
 
@@ -114,7 +121,10 @@ export function write(text: string): void {
   (sink ?? process.stdout).write(text);
 }
 
-/** Sets where the step prints and which environment holds the REST passwords: `run` sets them for its run, and unsets them ({}) after it. */
+/**
+ * Sets where the step prints and which environment holds the REST passwords: `run` sets them for its
+ * run, and unsets them ({}) after it.
+ */
 export function useRunOutput(via: RunOutput): void {
   sink = via.out;
   restEnv = via.env;
@@ -131,7 +141,14 @@ async function realLook(cluster: RoleCluster): Promise<ClusterLook> {
     const listed = field(await getJson(`${n.rest}/cluster`), 'members');
     const members = Array.isArray(listed) ? listed.filter(isMember) : [];
     const leader = members.find((m) => isLeaderRole(m.role) || m.role === PATRONI_ROLES.standbyLeader);
-    return { reachable: true, config, members, leader, standby: Boolean(config.standby_cluster), primary: Boolean(leader && isLeaderRole(leader.role)) };
+    return {
+      reachable: true,
+      config,
+      members,
+      leader,
+      standby: Boolean(config.standby_cluster),
+      primary: Boolean(leader && isLeaderRole(leader.role)),
+    };
   }
   return { reachable: false };
 }
@@ -139,7 +156,10 @@ async function realLook(cluster: RoleCluster): Promise<ClusterLook> {
 /** The cluster's REST credentials from the pipeline's environment (the variable its topology names). */
 function headersFor(cluster: RoleCluster): Record<string, string> {
   const password = (restEnv ?? process.env)[cluster.restPasswordEnv] || '';
-  if (cluster.restUser && !password) fail(`the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`);
+  if (cluster.restUser && !password)
+    fail(
+      `the REST API of ${cluster.name} needs authentication as "${cluster.restUser}": set ${cluster.restPasswordEnv}`,
+    );
   return jsonHeaders(cluster.restUser, password);
 }
 
@@ -152,13 +172,15 @@ function headersFor(cluster: RoleCluster): Record<string, string> {
 async function realPatch(cluster: RoleCluster, body: DynamicConfig, leader?: string): Promise<void> {
   const headers = headersFor(cluster);
   const ordered = [...cluster.nodes].sort((a, b) => (a.name === leader ? -1 : b.name === leader ? 1 : 0));
-  const send = (n: (typeof ordered)[number]) => request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
+  const send = (n: (typeof ordered)[number]) =>
+    request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
   let last = '';
   for (let attempt = 0; attempt < 10; attempt++) {
     for (const n of ordered) {
       try {
         const res = await send(n);
-        if (res.status === 401 || res.status === 403) fail(`${n.rest} refused the credentials (HTTP ${res.status}): check ${cluster.restPasswordEnv}`);
+        if (res.status === 401 || res.status === 403)
+          fail(`${n.rest} refused the credentials (HTTP ${res.status}): check ${cluster.restPasswordEnv}`);
         if (res.status !== 200) {
           last = `${n.rest}: HTTP ${res.status}`;
           continue;
@@ -179,17 +201,28 @@ async function realPatch(cluster: RoleCluster, body: DynamicConfig, leader?: str
 }
 
 /** POST to a member's REST API: `member`, else the cluster's leader. */
-async function realPost(cluster: RoleCluster, members: readonly ClusterMember[], endpoint: string, body: unknown, member?: string): Promise<void> {
+async function realPost(
+  cluster: RoleCluster,
+  members: readonly ClusterMember[],
+  endpoint: string,
+  body: unknown,
+  member?: string,
+): Promise<void> {
   const headers = headersFor(cluster);
   const leader = members.find((m) => isLeaderRole(m.role));
   const target = member || (leader && leader.name);
   const node = cluster.nodes.find((n) => n.name === target) || cluster.nodes[0];
   const res = await request(`${node.rest}${endpoint}`, { method: 'POST', headers, body, timeoutMs: 60000 });
-  if (res.status !== 200) fail(`POST ${endpoint} on ${cluster.name} answered HTTP ${res.status}: ${res.text.trim().slice(0, 200)}`);
+  if (res.status !== 200)
+    fail(`POST ${endpoint} on ${cluster.name} answered HTTP ${res.status}: ${res.text.trim().slice(0, 200)}`);
 }
 
 /** The node of `cluster` named `member`, read with SQL (recovery state, positions, timeline). */
-async function realReadMember(cluster: RoleCluster, member: string, cfg: RoleConfig): Promise<MemberReading | undefined> {
+async function realReadMember(
+  cluster: RoleCluster,
+  member: string,
+  cfg: RoleConfig,
+): Promise<MemberReading | undefined> {
   const node = cluster.nodes.find((n) => n.name === member);
   return node ? health.readNode(node, cfg, cluster.name) : undefined;
 }
@@ -200,8 +233,16 @@ const POSITION_SQL = `select pg_is_in_recovery() as in_recovery, pg_last_wal_rep
 
 const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/** The first row of one query on `member` of `cluster` with a short connect timeout; undefined when it cannot be read. */
-async function firstRow(cluster: RoleCluster, member: string | undefined, cfg: RoleConfig, sql: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+/**
+ * The first row of one query on `member` of `cluster` with a short connect timeout; undefined when it
+ * cannot be read.
+ */
+async function firstRow(
+  cluster: RoleCluster,
+  member: string | undefined,
+  cfg: RoleConfig,
+  sql: string,
+): Promise<Readonly<Record<string, unknown>> | undefined> {
   const node = cluster.nodes.find((n) => n.name === member);
   if (!node) return undefined;
   try {
@@ -216,7 +257,11 @@ async function firstRow(cluster: RoleCluster, member: string | undefined, cfg: R
  * One member's recovery state and replay position, by SQL alone with a short connect timeout:
  * the fence's critical path polls it while PostgreSQL restarts, when the REST API answers late.
  */
-async function realPosition(cluster: RoleCluster, member: string | undefined, cfg: RoleConfig): Promise<Position | undefined> {
+async function realPosition(
+  cluster: RoleCluster,
+  member: string | undefined,
+  cfg: RoleConfig,
+): Promise<Position | undefined> {
   const row = await firstRow(cluster, member, cfg, POSITION_SQL);
   if (!row || member === undefined) return undefined;
   return {
@@ -228,17 +273,35 @@ async function realPosition(cluster: RoleCluster, member: string | undefined, cf
 }
 
 /** The source leader's read-only setting and current WAL position (the soft fence's wait). */
-async function realSourceState(cluster: RoleCluster, member: string, cfg: RoleConfig): Promise<SourceState | undefined> {
-  const row = await firstRow(cluster, member, cfg, `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_lsn()::text as current_lsn`);
+async function realSourceState(
+  cluster: RoleCluster,
+  member: string,
+  cfg: RoleConfig,
+): Promise<SourceState | undefined> {
+  const row = await firstRow(
+    cluster,
+    member,
+    cfg,
+    `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_lsn()::text as current_lsn`,
+  );
   return row ? { readOnly: row.read_only === 'on', currentLsn: textOrNull(row.current_lsn) } : undefined;
 }
 
 /** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */
 async function realGate(cfg: RoleConfig): Promise<SwitchoverGate> {
-  const report = await health.collect({ state: 'following', slotName: cfg.slotName, user: cfg.user, source: cfg.other, standby: cfg.me });
+  const report = await health.collect({
+    state: 'following',
+    slotName: cfg.slotName,
+    user: cfg.user,
+    source: cfg.other,
+    standby: cfg.me,
+  });
   const problems = [...report.problems];
   const leader = report.nodes.find((n) => n.member === report.standby.leader);
-  if (leader && leader.lagBytes !== null && leader.lagBytes > cfg.maxLagBytes) problems.push(`standby leader ${leader.member} lags ${leader.lagBytes} bytes behind the source (at most ${cfg.maxLagBytes}: roleChange.maxLagBytes)`);
+  if (leader && leader.lagBytes !== null && leader.lagBytes > cfg.maxLagBytes)
+    problems.push(
+      `standby leader ${leader.member} lags ${leader.lagBytes} bytes behind the source (at most ${cfg.maxLagBytes}: roleChange.maxLagBytes)`,
+    );
   write(`${health.formatReport(report)}\n`);
   return { problems, report };
 }

@@ -145,7 +145,10 @@ export const patchConfigSchema = z.strictObject({
   endpoints: z.array(name).min(1),
   /** How long to keep trying. */
   timeoutSeconds: seconds,
-  /** Which part of the configuration the body owns: all of it, only `slots`, or exactly the body's keys (nothing removed). */
+  /**
+   * Which part of the configuration the body owns: all of it, only `slots`, or exactly the body's keys
+   * (nothing removed).
+   */
   sections: z.enum(['all', 'slots', 'exact']),
   /** A managed cluster: every parameter and slot the body does not name is removed. */
   strict: z.boolean(),
@@ -192,7 +195,9 @@ export function parseConfig<P extends ProgramName>(program: P, text: string | un
   const result = CONFIG_SCHEMAS[program].safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new ConfigError(`${env} does not match this program's configuration (the stacks and the program are of different versions?): ${issues.join('; ')}`);
+    throw new ConfigError(
+      `${env} does not match this program's configuration (the stacks and the program are of different versions?): ${issues.join('; ')}`,
+    );
   }
   return result.data as ProgramConfig<P>;
 }

@@ -8,7 +8,21 @@
  * ~/.pgpass), read by `pg` itself; nothing here prints them.
  */
 import { ConfigError, type LinkHealthConfig, parseConfig, PROGRAMS } from './contract';
-import { dash, type DbAccess, fieldsOf, leaderOf, type NodeReading, nodeNamed, type ProgramEnv, query, readNode, SOURCE_SQL, type SourceRow, table, type TextOut } from './link-health';
+import {
+  dash,
+  type DbAccess,
+  fieldsOf,
+  leaderOf,
+  type NodeReading,
+  nodeNamed,
+  type ProgramEnv,
+  query,
+  readNode,
+  SOURCE_SQL,
+  type SourceRow,
+  table,
+  type TextOut,
+} from './link-health';
 import { bytesBetween, lsnAtLeast } from './lsn';
 import { getJson } from './rest-client';
 
@@ -68,7 +82,9 @@ export type InFlightRow = {
  * its own pg_wal: replay at or past receive is "everything replayed".
  */
 export function allReplayed(node: Pick<NodeReading, 'replayLsn' | 'receiveLsn'>): boolean {
-  return node.replayLsn !== null && node.receiveLsn !== null ? lsnAtLeast(node.replayLsn, node.receiveLsn) : node.replayLsn !== null;
+  return node.replayLsn !== null && node.receiveLsn !== null
+    ? lsnAtLeast(node.replayLsn, node.receiveLsn)
+    : node.replayLsn !== null;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -91,7 +107,8 @@ async function standbyConfig(cfg: GateConfig): Promise<unknown> {
 export async function gate(cfg: GateConfig, log: (message: string) => void = () => undefined): Promise<GateOutcome> {
   const checks: GateCheck[] = [];
   const notes: string[] = [];
-  const add = (check: string, standby: unknown, source: unknown, ok: boolean) => checks.push({ check, standby: String(standby), source: String(source), ok });
+  const add = (check: string, standby: unknown, source: unknown, ok: boolean) =>
+    checks.push({ check, standby: String(standby), source: String(source), ok });
   const result = (ok: boolean): GateOutcome => ({ ok, checks, notes });
 
   // Only a gated step ever sends `standby_cluster: null`: a configuration without it means the
@@ -99,7 +116,9 @@ export async function gate(cfg: GateConfig, log: (message: string) => void = () 
   const config = await standbyConfig(cfg);
   // (an answer of null is no configuration to judge: the checks run)
   if (config !== undefined && config !== null && !fieldsOf(config)?.standby_cluster) {
-    notes.push(`the dynamic configuration of ${cfg.standby.name} has no standby_cluster: the detach was applied already, nothing to check`);
+    notes.push(
+      `the dynamic configuration of ${cfg.standby.name} has no standby_cluster: the detach was applied already, nothing to check`,
+    );
     return result(true);
   }
   const standby = await Promise.all(cfg.standby.nodes.map((n) => readNode(n, cfg, cfg.standby.name)));
@@ -122,7 +141,9 @@ export async function gate(cfg: GateConfig, log: (message: string) => void = () 
     const unreachable = sourceNodes.map((n) => `${n.member}: ${n.error || `${n.role}, in recovery`}`).join('; ');
     if (!cfg.disaster) {
       add('source cluster reachable', '', `no read-write leader (${unreachable})`, false);
-      notes.push('without the source nothing proves that the standby has every write; if its data center is lost, set link.promotion.disaster: true in the topology and deploy again');
+      notes.push(
+        'without the source nothing proves that the standby has every write; if its data center is lost, set link.promotion.disaster: true in the topology and deploy again',
+      );
       return result(false);
     }
     add('source cluster reachable', '', `no (${unreachable}); disaster promotion declared`, true);
@@ -132,8 +153,15 @@ export async function gate(cfg: GateConfig, log: (message: string) => void = () 
       await sleep(250);
       leader = await readNode(leaderNode, cfg, cfg.standby.name);
     }
-    add('everything received is replayed (replay >= receive)', `${leader.replayLsn} >= ${leader.receiveLsn}`, '', allReplayed(leader));
-    notes.push(`last known gap: the standby leader received up to ${dash(leader.receiveLsn)} and replayed its last transaction ${leader.replayAgeSeconds === null ? 'at an unknown time' : `${Math.round(leader.replayAgeSeconds)} s ago`}; writes the source made after that are lost`);
+    add(
+      'everything received is replayed (replay >= receive)',
+      `${leader.replayLsn} >= ${leader.receiveLsn}`,
+      '',
+      allReplayed(leader),
+    );
+    notes.push(
+      `last known gap: the standby leader received up to ${dash(leader.receiveLsn)} and replayed its last transaction ${leader.replayAgeSeconds === null ? 'at an unknown time' : `${Math.round(leader.replayAgeSeconds)} s ago`}; writes the source made after that are lost`,
+    );
     return result(checks.every((c) => c.ok));
   }
   const srcNode = nodeNamed(cfg.source.nodes, srcLeader.member);
@@ -159,11 +187,24 @@ export async function gate(cfg: GateConfig, log: (message: string) => void = () 
   let source = await catchUp(cfg.catchUpTimeoutSeconds);
   add('replay not paused (pg_is_wal_replay_paused)', leader.replayPaused, '', leader.replayPaused === false);
   const delay = leader.applyDelayMs ? `, recovery_min_apply_delay ${leader.applyDelayMs} ms` : '';
-  add(`received <= replayed (no WAL waiting${delay})`, `${leader.receiveLsn} / ${leader.replayLsn}`, '', allReplayed(leader));
-  add('replayed up to the source position', leader.replayLsn, `${source.current_lsn} (gap ${bytesBetween(source.current_lsn, leader.replayLsn)} bytes)`, lsnAtLeast(leader.replayLsn, source.current_lsn));
+  add(
+    `received <= replayed (no WAL waiting${delay})`,
+    `${leader.receiveLsn} / ${leader.replayLsn}`,
+    '',
+    allReplayed(leader),
+  );
+  add(
+    'replayed up to the source position',
+    leader.replayLsn,
+    `${source.current_lsn} (gap ${bytesBetween(source.current_lsn, leader.replayLsn)} bytes)`,
+    lsnAtLeast(leader.replayLsn, source.current_lsn),
+  );
   if (!checks.every((c) => c.ok)) {
     const moved = bytesBetween(source.current_lsn, first.current_lsn);
-    if (moved !== null && moved > 0) notes.push(`the source's WAL position moved ${moved} bytes while the gate waited: stop the writes on the source first`);
+    if (moved !== null && moved > 0)
+      notes.push(
+        `the source's WAL position moved ${moved} bytes while the gate waited: stop the writes on the source first`,
+      );
     return result(false);
   }
 
@@ -174,11 +215,26 @@ export async function gate(cfg: GateConfig, log: (message: string) => void = () 
   const before = source;
   await sleep(cfg.settleSeconds * 1000);
   source = await catchUp(Math.min(cfg.catchUpTimeoutSeconds, 10));
-  add(`no write on the source for ${cfg.settleSeconds} s (next transaction id)`, '', `${before.next_xid} -> ${source.next_xid}`, source.next_xid === before.next_xid);
+  add(
+    `no write on the source for ${cfg.settleSeconds} s (next transaction id)`,
+    '',
+    `${before.next_xid} -> ${source.next_xid}`,
+    source.next_xid === before.next_xid,
+  );
   const open = await query<InFlightRow>(srcNode, cfg, IN_FLIGHT_SQL);
-  add('no open write or prepared transaction on the source', '', open.length === 0 ? 'none' : `${open.length} open`, open.length === 0);
+  add(
+    'no open write or prepared transaction on the source',
+    '',
+    open.length === 0 ? 'none' : `${open.length} open`,
+    open.length === 0,
+  );
   for (const t of open) notes.push(inFlightNote(t));
-  add('replayed up to the source position at the end', leader.replayLsn, source.current_lsn, allReplayed(leader) && lsnAtLeast(leader.replayLsn, source.current_lsn));
+  add(
+    'replayed up to the source position at the end',
+    leader.replayLsn,
+    source.current_lsn,
+    allReplayed(leader) && lsnAtLeast(leader.replayLsn, source.current_lsn),
+  );
   return result(checks.every((c) => c.ok));
 }
 
@@ -193,7 +249,10 @@ function inFlightNote(t: InFlightRow): string {
 
 /** The gate's table of checks, then its notes. */
 export function formatGate(outcome: GateOutcome): string {
-  const rows = [['check', 'standby leader', 'source leader', 'result'], ...outcome.checks.map((c) => [c.check, c.standby, c.source, c.ok ? 'ok' : 'FAILED'])];
+  const rows = [
+    ['check', 'standby leader', 'source leader', 'result'],
+    ...outcome.checks.map((c) => [c.check, c.standby, c.source, c.ok ? 'ok' : 'FAILED']),
+  ];
   return [table(rows), ...outcome.notes.map((n) => `note: ${n}`)].join('\n');
 }
 
@@ -205,7 +264,11 @@ const PROGRAM = PROGRAMS.health.file.replace(/\.cjs$/, '');
  * when it passes and to `err` when it refuses. Resolves to the exit code: 0 passed, 1 refused,
  * 2 a configuration that does not match the contract (printed to `err`, nothing read).
  */
-export async function runGate(env: ProgramEnv = process.env, out: TextOut = process.stdout, err: TextOut = process.stderr): Promise<number> {
+export async function runGate(
+  env: ProgramEnv = process.env,
+  out: TextOut = process.stdout,
+  err: TextOut = process.stderr,
+): Promise<number> {
   const label = '[promotion gate]';
   let cfg: LinkHealthConfig;
   try {
@@ -222,7 +285,10 @@ export async function runGate(env: ProgramEnv = process.env, out: TextOut = proc
     out.write(`${text}\n${label} passed: the detach may proceed\n`);
     return 0;
   }
-  const failed = outcome.checks.filter((c) => !c.ok).map((c) => c.check).join('; ');
+  const failed = outcome.checks
+    .filter((c) => !c.ok)
+    .map((c) => c.check)
+    .join('; ');
   err.write(`${text}\n${label} REFUSED (${failed}): the standby cluster was left as it is\n`);
   return 1;
 }

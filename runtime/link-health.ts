@@ -18,7 +18,10 @@ import { getJsonAt } from './rest-client';
 
 // --- types ------------------------------------------------------------------------------------
 
-/** How the programs reach PostgreSQL: the role they connect as, and how long a connection may take (3 s when not given). */
+/**
+ * How the programs reach PostgreSQL: the role they connect as, and how long a connection may take (3 s
+ * when not given).
+ */
 export interface DbAccess {
   readonly user: string;
   readonly connectTimeoutMs?: number;
@@ -170,7 +173,13 @@ from pg_replication_slots s left join pg_stat_replication r on r.pid = s.active_
 where s.slot_name = $1`;
 
 /** A row of SLOT_SQL. */
-type SlotRow = { active: boolean; wal_status: string | null; safe_wal_size: string | null; retained_bytes: string | null; consumer: string | null };
+type SlotRow = {
+  active: boolean;
+  wal_status: string | null;
+  safe_wal_size: string | null;
+  retained_bytes: string | null;
+  consumer: string | null;
+};
 
 /** One query on one member, in a connection of its own; the rows as the query names them. */
 export async function query<R extends Record<string, unknown> = Record<string, unknown>>(
@@ -250,7 +259,15 @@ export async function readNode(node: HealthNode, cfg: DbAccess, cluster: string)
   const error = 'error' in read ? read.error : undefined;
   const row: Partial<NodeRow> = 'error' in read ? {} : read;
   const patroniRole = rest && rest.role ? String(rest.role) : undefined;
-  const role = patroniRole ? (Object.hasOwn(ROLE_NAMES, patroniRole) ? ROLE_NAMES[patroniRole] : patroniRole) : error ? 'unknown' : row.in_recovery ? 'Replica' : 'Leader';
+  const role = patroniRole
+    ? Object.hasOwn(ROLE_NAMES, patroniRole)
+      ? ROLE_NAMES[patroniRole]
+      : patroniRole
+    : error
+      ? 'unknown'
+      : row.in_recovery
+        ? 'Replica'
+        : 'Leader';
   return {
     cluster,
     member: node.name,
@@ -309,7 +326,15 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
       if (cfg.slotName) {
         const rows = await query<SlotRow>(node, cfg, SLOT_SQL, [cfg.slotName]);
         slot = rows[0]
-          ? { name: cfg.slotName, present: true, active: rows[0].active, walStatus: rows[0].wal_status, retainedBytes: Number(rows[0].retained_bytes), safeWalSize: rows[0].safe_wal_size === null ? null : Number(rows[0].safe_wal_size), consumer: rows[0].consumer }
+          ? {
+              name: cfg.slotName,
+              present: true,
+              active: rows[0].active,
+              walStatus: rows[0].wal_status,
+              retainedBytes: Number(rows[0].retained_bytes),
+              safeWalSize: rows[0].safe_wal_size === null ? null : Number(rows[0].safe_wal_size),
+              consumer: rows[0].consumer,
+            }
           : { name: cfg.slotName, present: false };
       }
     } catch (err) {
@@ -317,18 +342,35 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
       sourceLeader.error = errorText(err);
     }
   }
-  const standbyLeader = cfg.state === 'detached' ? leaderOf(standby) : standby.find((n) => n.role === 'Standby Leader') || standby.find((n) => n.reachable && n.inRecovery && cfg.source.nodes.some((s) => s.host === n.senderHost));
-  const reference = (n: NodeReading) => (cfg.state === 'detached' && n.cluster === cfg.standby.name ? leaderOf(standby) : sourceLeader);
+  const standbyLeader =
+    cfg.state === 'detached'
+      ? leaderOf(standby)
+      : standby.find((n) => n.role === 'Standby Leader') ||
+        standby.find((n) => n.reachable && n.inRecovery && cfg.source.nodes.some((s) => s.host === n.senderHost));
+  const reference = (n: NodeReading) =>
+    cfg.state === 'detached' && n.cluster === cfg.standby.name ? leaderOf(standby) : sourceLeader;
   const nodes = [...source, ...standby].map((n): NodeReport => {
     const ref = reference(n);
     const at = n.inRecovery === false ? n.currentLsn : n.replayLsn;
     const lagBytes = ref && ref.currentLsn && at ? bytesBetween(ref.currentLsn, at) : null;
-    const lagSeconds = lagBytes === null ? null : lagBytes === 0 ? 0 : n.replayAgeSeconds === null ? null : Math.max(0, Math.round(n.replayAgeSeconds * 10) / 10);
+    const lagSeconds =
+      lagBytes === null
+        ? null
+        : lagBytes === 0
+          ? 0
+          : n.replayAgeSeconds === null
+            ? null
+            : Math.max(0, Math.round(n.replayAgeSeconds * 10) / 10);
     return { ...n, lagBytes, lagSeconds };
   });
   const figures: LinkFigures = {
     state: cfg.state,
-    source: { cluster: cfg.source.name, leader: sourceLeader ? sourceLeader.member : null, currentLsn: sourceLeader ? sourceLeader.currentLsn : null, timeline: sourceLeader ? sourceLeader.timeline : null },
+    source: {
+      cluster: cfg.source.name,
+      leader: sourceLeader ? sourceLeader.member : null,
+      currentLsn: sourceLeader ? sourceLeader.currentLsn : null,
+      timeline: sourceLeader ? sourceLeader.timeline : null,
+    },
     standby: { cluster: cfg.standby.name, leader: standbyLeader ? standbyLeader.member : null },
     nodes,
     slot,
@@ -344,10 +386,22 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
  * The silence and the bytes the source is ahead when it is stalled; undefined when it is not.
  */
 const STALL_SECONDS = 5;
-function stall(leader: NodeReading, srcLeader: NodeReading | undefined): { silence: number; ahead: number } | undefined {
-  if (!srcLeader || !srcLeader.currentLsn || !leader.receiveLsn || leader.receiverSilenceSeconds === null || leader.receiverSilenceSeconds === undefined) return undefined;
+function stall(
+  leader: NodeReading,
+  srcLeader: NodeReading | undefined,
+): { silence: number; ahead: number } | undefined {
+  if (
+    !srcLeader ||
+    !srcLeader.currentLsn ||
+    !leader.receiveLsn ||
+    leader.receiverSilenceSeconds === null ||
+    leader.receiverSilenceSeconds === undefined
+  )
+    return undefined;
   const ahead = bytesBetween(srcLeader.currentLsn, leader.receiveLsn);
-  return leader.receiverSilenceSeconds >= STALL_SECONDS && ahead !== null && ahead > 0 ? { silence: leader.receiverSilenceSeconds, ahead } : undefined;
+  return leader.receiverSilenceSeconds >= STALL_SECONDS && ahead !== null && ahead > 0
+    ? { silence: leader.receiverSilenceSeconds, ahead }
+    : undefined;
 }
 
 /**
@@ -360,10 +414,14 @@ function dcsProblems(report: LinkFigures, cfg: LinkView): string[] {
   for (const c of [cfg.source, cfg.standby]) {
     if (!c.ttl) continue;
     const ttl = c.ttl;
-    const silent = report.nodes.filter((n) => n.cluster === c.name && n.dcsAgeSeconds !== null && n.dcsAgeSeconds > ttl);
+    const silent = report.nodes.filter(
+      (n) => n.cluster === c.name && n.dcsAgeSeconds !== null && n.dcsAgeSeconds > ttl,
+    );
     if (silent.length === 0) continue;
     const age = Math.max(...silent.map((n) => n.dcsAgeSeconds ?? 0));
-    out.push(`${silent.map((n) => n.member).join(', ')} of ${c.name} ${silent.length === 1 ? 'has' : 'have'} not reached ${c.name}'s DCS for ${age} s (more than ttl, ${c.ttl} s): ${c.name} cannot fail over or take a configuration change until its DCS answers`);
+    out.push(
+      `${silent.map((n) => n.member).join(', ')} of ${c.name} ${silent.length === 1 ? 'has' : 'have'} not reached ${c.name}'s DCS for ${age} s (more than ttl, ${c.ttl} s): ${c.name} cannot fail over or take a configuration change until its DCS answers`,
+    );
   }
   return out;
 }
@@ -383,43 +441,75 @@ function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
   if (!srcLeader) out.push(`the source cluster ${cfg.source.name} has no reachable read-write leader`);
   for (const n of src) {
     if (n === srcLeader || !n.reachable) continue;
-    if (n.receiverStatus !== 'streaming') out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
+    if (n.receiverStatus !== 'streaming')
+      out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
   }
   if (cfg.state === 'detached') {
     const leader = sby.find((n) => n.member === report.standby.leader);
     if (!leader) out.push(`the promoted cluster ${cfg.standby.name} has no read-write leader`);
-    else if (leader.role === 'Standby Leader') out.push(`${leader.member} is still a standby leader: the detach has not been applied`);
-    for (const n of sby) if (n !== leader && n.reachable && n.receiverStatus !== 'streaming') out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
-    if (report.slot && report.slot.present && !cfg.keepSourceSlot) out.push(`the link slot ${report.slot.name} is still on the source and retains ${report.slot.retainedBytes} bytes of WAL`);
+    else if (leader.role === 'Standby Leader')
+      out.push(`${leader.member} is still a standby leader: the detach has not been applied`);
+    for (const n of sby)
+      if (n !== leader && n.reachable && n.receiverStatus !== 'streaming')
+        out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
+    if (report.slot && report.slot.present && !cfg.keepSourceSlot)
+      out.push(
+        `the link slot ${report.slot.name} is still on the source and retains ${report.slot.retainedBytes} bytes of WAL`,
+      );
     return out;
   }
   const leader = sby.find((n) => n.member === report.standby.leader);
   const promoted = sby.find((n) => n.reachable && n.inRecovery === false);
-  if (promoted) out.push(`${cfg.standby.name} has a read-write leader (${promoted.member}) although the topology makes it follow ${cfg.source.name}: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted`);
-  if (!srcLeader && src.some((n) => n.reachable && n.inRecovery)) out.push(`${cfg.source.name} runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster`);
+  if (promoted)
+    out.push(
+      `${cfg.standby.name} has a read-write leader (${promoted.member}) although the topology makes it follow ${cfg.source.name}: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted`,
+    );
+  if (!srcLeader && src.some((n) => n.reachable && n.inRecovery))
+    out.push(
+      `${cfg.source.name} runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster`,
+    );
   if (!leader) {
     out.push(`the standby cluster ${cfg.standby.name} has no standby leader`);
   } else {
     const stalled = leader.receiverStatus === 'streaming' ? stall(leader, srcLeader) : undefined;
-    if (leader.receiverStatus !== 'streaming') out.push(`standby leader ${leader.member} is not streaming from the source (wal receiver: ${leader.receiverStatus || 'none'})`);
-    else if (stalled) out.push(`standby leader ${leader.member} has received nothing from the source for ${Math.round(stalled.silence)} s while the source is ${stalled.ahead} bytes ahead: the stream is stalled (the network between the data centers?)`);
-    else if (!cfg.source.nodes.some((s) => s.host === leader.senderHost)) out.push(`standby leader ${leader.member} streams from ${leader.senderHost}, not from a source node`);
-    if (srcLeader && leader.systemId && srcLeader.systemId && leader.systemId !== srcLeader.systemId) out.push(`system identifiers differ: source ${srcLeader.systemId}, standby ${leader.systemId}`);
-    if (srcLeader && leader.timeline !== null && srcLeader.timeline !== null && leader.timeline !== srcLeader.timeline) out.push(`standby leader ${leader.member} is on timeline ${leader.timeline}, the source on ${srcLeader.timeline}`);
+    if (leader.receiverStatus !== 'streaming')
+      out.push(
+        `standby leader ${leader.member} is not streaming from the source (wal receiver: ${leader.receiverStatus || 'none'})`,
+      );
+    else if (stalled)
+      out.push(
+        `standby leader ${leader.member} has received nothing from the source for ${Math.round(stalled.silence)} s while the source is ${stalled.ahead} bytes ahead: the stream is stalled (the network between the data centers?)`,
+      );
+    else if (!cfg.source.nodes.some((s) => s.host === leader.senderHost))
+      out.push(`standby leader ${leader.member} streams from ${leader.senderHost}, not from a source node`);
+    if (srcLeader && leader.systemId && srcLeader.systemId && leader.systemId !== srcLeader.systemId)
+      out.push(`system identifiers differ: source ${srcLeader.systemId}, standby ${leader.systemId}`);
+    if (srcLeader && leader.timeline !== null && srcLeader.timeline !== null && leader.timeline !== srcLeader.timeline)
+      out.push(
+        `standby leader ${leader.member} is on timeline ${leader.timeline}, the source on ${srcLeader.timeline}`,
+      );
     if (leader.replayPaused) out.push(`replay is paused on standby leader ${leader.member}`);
     if (leader.patroniPaused) out.push(`the standby cluster is in maintenance mode (patronictl pause)`);
   }
   for (const n of sby) {
     if (n === leader || !n.reachable) continue;
-    if (n.receiverStatus !== 'streaming') out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
-    else if (leader && n.senderHost !== leader.host) out.push(`${n.member} streams from ${n.senderHost}, not from the standby leader ${leader.host}`);
+    if (n.receiverStatus !== 'streaming')
+      out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
+    else if (leader && n.senderHost !== leader.host)
+      out.push(`${n.member} streams from ${n.senderHost}, not from the standby leader ${leader.host}`);
   }
   if (report.slot) {
     if (!report.slot.present) out.push(`the link slot ${report.slot.name} does not exist on the source leader`);
     else {
       if (!report.slot.active) out.push(`the link slot ${report.slot.name} is not active: nothing streams through it`);
-      if (report.slot.walStatus === 'lost') out.push(`the link slot ${report.slot.name} has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of ${cfg.standby.name} from ${cfg.source.name}: set link.reseed: { cluster: ${cfg.standby.name}, generation: <a new number> } and deploy (docs/operations.md: Re-seeding the standby cluster)`);
-      else if (report.slot.walStatus === 'unreserved') out.push(`the link slot ${report.slot.name} has wal_status unreserved: the source is about to remove WAL the standby needs (max_slot_wal_keep_size); if it does, the standby must be re-seeded`);
+      if (report.slot.walStatus === 'lost')
+        out.push(
+          `the link slot ${report.slot.name} has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of ${cfg.standby.name} from ${cfg.source.name}: set link.reseed: { cluster: ${cfg.standby.name}, generation: <a new number> } and deploy (docs/operations.md: Re-seeding the standby cluster)`,
+        );
+      else if (report.slot.walStatus === 'unreserved')
+        out.push(
+          `the link slot ${report.slot.name} has wal_status unreserved: the source is about to remove WAL the standby needs (max_slot_wal_keep_size); if it does, the standby must be re-seeded`,
+        );
     }
   }
   return out;
@@ -443,14 +533,29 @@ export function dash<T>(v: T | null | undefined): T | '-' {
 /** The report as `patronictl list` would show both clusters at once. */
 export function formatReport(report: LinkReport): string {
   const head = ['Cluster', 'Member', 'Host', 'Role', 'State', 'TL', 'Receive LSN', 'Replay LSN', 'Lag bytes', 'Lag s'];
-  const rows = report.nodes.map((n) => [n.cluster, n.member, `${n.host}:${n.port}`, n.role, dash(n.state), dash(n.timeline), n.inRecovery === false ? dash(n.currentLsn) : dash(n.receiveLsn), n.inRecovery === false ? '' : dash(n.replayLsn), dash(n.lagBytes), dash(n.lagSeconds)]);
-  const out = [`Link ${report.state}: source ${report.source.cluster} (leader ${dash(report.source.leader)}, ${dash(report.source.currentLsn)}), standby ${report.standby.cluster} (${report.state === 'detached' ? 'leader' : 'standby leader'} ${dash(report.standby.leader)})`];
+  const rows = report.nodes.map((n) => [
+    n.cluster,
+    n.member,
+    `${n.host}:${n.port}`,
+    n.role,
+    dash(n.state),
+    dash(n.timeline),
+    n.inRecovery === false ? dash(n.currentLsn) : dash(n.receiveLsn),
+    n.inRecovery === false ? '' : dash(n.replayLsn),
+    dash(n.lagBytes),
+    dash(n.lagSeconds),
+  ]);
+  const out = [
+    `Link ${report.state}: source ${report.source.cluster} (leader ${dash(report.source.leader)}, ${dash(report.source.currentLsn)}), standby ${report.standby.cluster} (${report.state === 'detached' ? 'leader' : 'standby leader'} ${dash(report.standby.leader)})`,
+  ];
   out.push(table([head, ...rows]));
   const s = report.slot;
   if (s) {
-    out.push(s.present
-      ? `Slot ${s.name} on the source: active ${s.active}${s.consumer ? ` (${s.consumer})` : ''}, wal_status ${dash(s.walStatus)}, retained ${s.retainedBytes} bytes, safe_wal_size ${s.safeWalSize === null ? 'unlimited' : `${s.safeWalSize} bytes`}`
-      : `Slot ${s.name} on the source: absent`);
+    out.push(
+      s.present
+        ? `Slot ${s.name} on the source: active ${s.active}${s.consumer ? ` (${s.consumer})` : ''}, wal_status ${dash(s.walStatus)}, retained ${s.retainedBytes} bytes, safe_wal_size ${s.safeWalSize === null ? 'unlimited' : `${s.safeWalSize} bytes`}`
+        : `Slot ${s.name} on the source: absent`,
+    );
   }
   out.push(report.healthy ? 'healthy' : `NOT healthy:\n${report.problems.map((p) => `  - ${p}`).join('\n')}`);
   return out.join('\n');

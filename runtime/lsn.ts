@@ -13,7 +13,8 @@ export function lsn(text: string | null | undefined): bigint | null {
 }
 
 /** 0x16B374D848n -> '16/B374D848', as PostgreSQL writes a position. */
-export const lsnText = (n: bigint): string => `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
+export const lsnText = (n: bigint): string =>
+  `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
 
 /**
  * Whether position `a` is at or past `b`, compared as numbers: as text, '0/9000000' would pass

@@ -62,14 +62,20 @@ function fieldsOf(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 
-const standbyNodes = (cfg: ReseedConfig, report: LinkReport): NodeReport[] => report.nodes.filter((n) => n.cluster === cfg.health.standby.name);
+const standbyNodes = (cfg: ReseedConfig, report: LinkReport): NodeReport[] =>
+  report.nodes.filter((n) => n.cluster === cfg.health.standby.name);
 
 type SlotStatusRow = { wal_status: string | null };
 
 async function slotRow(cfg: ReseedConfig, slotName: string, leader: string): Promise<SlotStatusRow | undefined> {
   const node = cfg.health.source.nodes.find((n) => n.name === leader);
   if (!node) throw new Error(`no member named ${leader} in health.source`);
-  const rows = await query<SlotStatusRow>(node, cfg.health, 'select wal_status from pg_replication_slots where slot_name = $1', [slotName]);
+  const rows = await query<SlotStatusRow>(
+    node,
+    cfg.health,
+    'select wal_status from pg_replication_slots where slot_name = $1',
+    [slotName],
+  );
   return rows[0];
 }
 
@@ -92,16 +98,27 @@ async function renewSlot(cfg: ReseedConfig, slotName: string, leader: string, io
   const look = await io.look(cfg.source);
   const slots = look.reachable ? fieldsOf(fieldsOf(look.config)?.slots) : undefined;
   const value = slots ? slots[slotName] : undefined;
-  if (!value) fail(`REFUSED: the link slot ${slotName} is lost on ${cfg.source.name} and is not in its DCS configuration (slots) to be created again: deploy ${cfg.source.name}'s stack first. Nothing was touched`);
-  log(`the link slot ${slotName} on ${cfg.source.name} is invalidated (wal_status lost): renewing it through ${cfg.source.name}'s DCS configuration`);
+  if (!value)
+    fail(
+      `REFUSED: the link slot ${slotName} is lost on ${cfg.source.name} and is not in its DCS configuration (slots) to be created again: deploy ${cfg.source.name}'s stack first. Nothing was touched`,
+    );
+  log(
+    `the link slot ${slotName} on ${cfg.source.name} is invalidated (wal_status lost): renewing it through ${cfg.source.name}'s DCS configuration`,
+  );
   await io.patch(cfg.source, { slots: { [slotName]: null } }, leader);
-  await until(`the removal of ${slotName} on ${leader}`, 60, async () => (await slotRow(cfg, slotName, leader)) === undefined);
+  await until(
+    `the removal of ${slotName} on ${leader}`,
+    60,
+    async () => (await slotRow(cfg, slotName, leader)) === undefined,
+  );
   await io.patch(cfg.source, { slots: { [slotName]: value } }, leader);
   const row = await until(`the new ${slotName} on ${leader}`, 60, async () => {
     const r = await slotRow(cfg, slotName, leader);
     return r && r.wal_status !== 'lost' ? r : undefined;
   });
-  log(`the link slot ${slotName} is back on ${leader} (wal_status ${row.wal_status}): it holds the WAL the new standby leader streams after its base backup`);
+  log(
+    `the link slot ${slotName} is back on ${leader} (wal_status ${row.wal_status}): it holds the WAL the new standby leader streams after its base backup`,
+  );
 }
 
 /** The gate phase: refuses (a Refusal) with nothing touched, or prints the plan and renews a lost slot. */
@@ -112,12 +129,22 @@ export async function gate(cfg: ReseedConfig, io: ReseedIo = realIo, out: TextOu
   const report = await collect(cfg.health);
   const nodes = standbyNodes(cfg, report);
   const writable = nodes.find((n) => n.reachable && n.inRecovery === false);
-  if (writable) fail(`REFUSED: ${writable.member} of ${name} is read-write: ${name} is a primary, not a standby cluster, and a re-seed would throw its writes away. Nothing was touched`);
+  if (writable)
+    fail(
+      `REFUSED: ${writable.member} of ${name} is read-write: ${name} is a primary, not a standby cluster, and a re-seed would throw its writes away. Nothing was touched`,
+    );
   const look = await io.look(cfg.standby);
-  if (!look.reachable) fail(`REFUSED: no member of ${name} answers on its REST API, so nothing shows that it is a standby cluster: start its members and deploy again. Nothing was touched`);
-  if (!fieldsOf(look.config)?.standby_cluster) fail(`REFUSED: ${name}'s DCS configuration has no standby_cluster block: it is not a standby cluster. Nothing was touched`);
+  if (!look.reachable)
+    fail(
+      `REFUSED: no member of ${name} answers on its REST API, so nothing shows that it is a standby cluster: start its members and deploy again. Nothing was touched`,
+    );
+  if (!fieldsOf(look.config)?.standby_cluster)
+    fail(
+      `REFUSED: ${name}'s DCS configuration has no standby_cluster block: it is not a standby cluster. Nothing was touched`,
+    );
   const sourceLeader = report.source.leader;
-  if (!sourceLeader) fail(`REFUSED: the source ${src} has no reachable read-write leader to clone from. Nothing was touched`);
+  if (!sourceLeader)
+    fail(`REFUSED: the source ${src} has no reachable read-write leader to clone from. Nothing was touched`);
   const leader = nodes.find((n) => n.member === report.standby.leader);
   const slotLost = Boolean(report.slot && report.slot.present && report.slot.walStatus === 'lost');
   const sourceSystem = () => {
@@ -126,14 +153,25 @@ export async function gate(cfg: ReseedConfig, io: ReseedIo = realIo, out: TextOu
     return n.systemId;
   };
   if (leader && leader.receiverStatus === 'streaming' && !slotLost && leader.systemId === sourceSystem()) {
-    fail(`REFUSED: nothing to re-seed: ${name}'s standby leader ${leader.member} streams from ${leader.senderHost} (lag ${leader.lagBytes === null ? 'unknown' : `${leader.lagBytes} bytes`}), and a re-seed would throw a working copy away. Remove link.reseed (or set it back to the generation it had). Nothing was touched`);
+    fail(
+      `REFUSED: nothing to re-seed: ${name}'s standby leader ${leader.member} streams from ${leader.senderHost} (lag ${leader.lagBytes === null ? 'unknown' : `${leader.lagBytes} bytes`}), and a re-seed would throw a working copy away. Remove link.reseed (or set it back to the generation it had). Nothing was touched`,
+    );
   }
   const why = [
-    leader ? `standby leader ${leader.member}: wal receiver ${leader.receiverStatus || 'none'}, received up to ${leader.receiveLsn || '-'}, replayed up to ${leader.replayLsn || '-'}` : `no standby leader`,
-    report.slot ? (report.slot.present ? `link slot ${report.slot.name}: wal_status ${report.slot.walStatus || '-'}` : `link slot ${report.slot.name}: missing`) : undefined,
+    leader
+      ? `standby leader ${leader.member}: wal receiver ${leader.receiverStatus || 'none'}, received up to ${leader.receiveLsn || '-'}, replayed up to ${leader.replayLsn || '-'}`
+      : `no standby leader`,
+    report.slot
+      ? report.slot.present
+        ? `link slot ${report.slot.name}: wal_status ${report.slot.walStatus || '-'}`
+        : `link slot ${report.slot.name}: missing`
+      : undefined,
   ].filter((w): w is string => Boolean(w));
-  log(`re-seeding ${name} (generation ${cfg.generation}) from ${src} (leader ${sourceLeader}, at ${report.source.currentLsn}): ${why.join('; ')}`);
-  for (const [member, dir] of Object.entries(cfg.setAside)) log(`${member}: its data directory will be set aside as ${dir} (not deleted)`);
+  log(
+    `re-seeding ${name} (generation ${cfg.generation}) from ${src} (leader ${sourceLeader}, at ${report.source.currentLsn}): ${why.join('; ')}`,
+  );
+  for (const [member, dir] of Object.entries(cfg.setAside))
+    log(`${member}: its data directory will be set aside as ${dir} (not deleted)`);
   if (cfg.slotName && slotLost) await renewSlot(cfg, cfg.slotName, sourceLeader, io, log);
   log('gate passed: the members are stopped and cloned anew next');
 }
@@ -147,7 +185,9 @@ export async function wait(cfg: ReseedConfig, out: TextOut = process.stdout): Pr
   let last = '';
   let lastLog = 0;
   for (;;) {
-    const report = await collect(cfg.health).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+    const report = await collect(cfg.health).catch((err: unknown) => ({
+      error: err instanceof Error ? err.message : String(err),
+    }));
     if (!('error' in report)) {
       const nodes = standbyNodes(cfg, report);
       const srcLeader = report.nodes.find((n) => n.cluster === cfg.source.name && n.member === report.source.leader);
@@ -155,16 +195,34 @@ export async function wait(cfg: ReseedConfig, out: TextOut = process.stdout): Pr
       const missing: string[] = [];
       if (!leader) missing.push('no standby leader yet');
       else {
-        if (leader.receiverStatus !== 'streaming' || leader.senderHost === null || !sourceHosts.includes(leader.senderHost)) missing.push(`${leader.member} not streaming from the source yet (${leader.receiverStatus || 'no wal receiver'})`);
-        if (srcLeader && leader.systemId !== srcLeader.systemId) missing.push(`${leader.member} has system ${leader.systemId}, the source ${srcLeader.systemId}`);
+        if (
+          leader.receiverStatus !== 'streaming' ||
+          leader.senderHost === null ||
+          !sourceHosts.includes(leader.senderHost)
+        )
+          missing.push(
+            `${leader.member} not streaming from the source yet (${leader.receiverStatus || 'no wal receiver'})`,
+          );
+        if (srcLeader && leader.systemId !== srcLeader.systemId)
+          missing.push(`${leader.member} has system ${leader.systemId}, the source ${srcLeader.systemId}`);
       }
       for (const n of nodes) {
         if (leader && n === leader) continue;
-        if (!n.reachable || n.receiverStatus !== 'streaming' || (leader && n.senderHost !== leader.host)) missing.push(`${n.member} not streaming from the standby leader yet (${n.state || 'down'})`);
+        if (!n.reachable || n.receiverStatus !== 'streaming' || (leader && n.senderHost !== leader.host))
+          missing.push(`${n.member} not streaming from the standby leader yet (${n.state || 'down'})`);
       }
       if (missing.length === 0 && leader) {
-        log(`re-seeded in ${Math.round((Date.now() - t0) / 1000)} s: ${leader.member} streams from ${leader.senderHost}, ${nodes.filter((n) => n !== leader).map((n) => n.member).join(', ') || 'no other member'} from it`);
-        log(`the old data directories stay where they were set aside (${Object.values(cfg.setAside).join(', ')}): remove them once you no longer need them`);
+        log(
+          `re-seeded in ${Math.round((Date.now() - t0) / 1000)} s: ${leader.member} streams from ${leader.senderHost}, ${
+            nodes
+              .filter((n) => n !== leader)
+              .map((n) => n.member)
+              .join(', ') || 'no other member'
+          } from it`,
+        );
+        log(
+          `the old data directories stay where they were set aside (${Object.values(cfg.setAside).join(', ')}): remove them once you no longer need them`,
+        );
         return;
       }
       last = missing.join('; ');
@@ -173,7 +231,10 @@ export async function wait(cfg: ReseedConfig, out: TextOut = process.stdout): Pr
       lastLog = Date.now();
       log(`waiting for ${name}: ${last}`);
     }
-    if (Date.now() - t0 > cfg.timeoutSeconds * 1000) fail(`${name} is not streaming again after ${cfg.timeoutSeconds} s (${last}): look at its members' Patroni logs; deploy again to wait again`);
+    if (Date.now() - t0 > cfg.timeoutSeconds * 1000)
+      fail(
+        `${name} is not streaming again after ${cfg.timeoutSeconds} s (${last}): look at its members' Patroni logs; deploy again to wait again`,
+      );
     await sleep(1000);
   }
 }
@@ -187,7 +248,13 @@ const PROGRAM = PROGRAMS.reseed.file.replace(/\.cjs$/, '');
  * configuration that does not match the contract (nothing read, nothing touched). `io` is the
  * gate's REST side (the real clusters unless a test hands a fake).
  */
-export async function runReseed(phase: ReseedPhase, env: ProgramEnv = process.env, out: TextOut = process.stdout, err: TextOut = process.stderr, io: ReseedIo = realIo): Promise<number> {
+export async function runReseed(
+  phase: ReseedPhase,
+  env: ProgramEnv = process.env,
+  out: TextOut = process.stdout,
+  err: TextOut = process.stderr,
+  io: ReseedIo = realIo,
+): Promise<number> {
   let cfg: ReseedConfig;
   try {
     cfg = parseConfig('reseed', env[PROGRAMS.reseed.configEnv]);

@@ -35,14 +35,19 @@ export interface JsonAnswer {
   readonly at: number | undefined;
 }
 
-/** A TLS verification failure: marked, so that the programs stop at once instead of retrying a certificate that cannot heal. */
+/**
+ * A TLS verification failure: marked, so that the programs stop at once instead of retrying a
+ * certificate that cannot heal.
+ */
 export type TlsError = Error & { readonly tls: true };
 
 const agents = new Map<string, https.Agent>();
 
 /** One HTTPS agent per set of files, with the environment's CA and client certificate. */
 export function httpsAgent(env: RestEnv = process.env): https.Agent {
-  const files = ['PATRONI_REST_CACERT', 'PATRONI_REST_CERTFILE', 'PATRONI_REST_KEYFILE'].map((n) => env[n] || '').join('\n');
+  const files = ['PATRONI_REST_CACERT', 'PATRONI_REST_CERTFILE', 'PATRONI_REST_KEYFILE']
+    .map((n) => env[n] || '')
+    .join('\n');
   const known = agents.get(files);
   if (known) return known;
   const read = (name: string): Buffer | undefined => {
@@ -57,7 +62,8 @@ export function httpsAgent(env: RestEnv = process.env): https.Agent {
   };
   const cert = read('PATRONI_REST_CERTFILE');
   const key = read('PATRONI_REST_KEYFILE');
-  if (Boolean(cert) !== Boolean(key)) throw new Error('PATRONI_REST_CERTFILE and PATRONI_REST_KEYFILE go together: set both or neither');
+  if (Boolean(cert) !== Boolean(key))
+    throw new Error('PATRONI_REST_CERTFILE and PATRONI_REST_KEYFILE go together: set both or neither');
   const agent = new https.Agent({ ca: read('PATRONI_REST_CACERT'), cert, key, keepAlive: false });
   agents.set(files, agent);
   return agent;
@@ -68,7 +74,10 @@ export function httpsAgent(env: RestEnv = process.env): https.Agent {
  * a connection or TLS error, with the reason in the message (a certificate the CA bundle does not
  * cover names PATRONI_REST_CACERT).
  */
-export function request(url: string, { method = 'GET', headers = {}, body, timeoutMs = 5000 }: RestRequest = {}): Promise<RestResponse> {
+export function request(
+  url: string,
+  { method = 'GET', headers = {}, body, timeoutMs = 5000 }: RestRequest = {},
+): Promise<RestResponse> {
   return new Promise<RestResponse>((resolve, reject) => {
     const u = new URL(url);
     const secure = u.protocol === 'https:';
@@ -93,7 +102,12 @@ export function request(url: string, { method = 'GET', headers = {}, body, timeo
     req.on('timeout', () => req.destroy(new Error(`no answer from ${u.host} within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (secure && /certificate|self.signed|CERT_|unable to verify/i.test(`${err.code} ${err.message}`)) {
-        const tls: TlsError = Object.assign(new Error(`${u.host}: TLS verification failed (${err.code || err.message}): set PATRONI_REST_CACERT to the CA bundle of the clusters' REST API certificates`), { tls: true as const });
+        const tls: TlsError = Object.assign(
+          new Error(
+            `${u.host}: TLS verification failed (${err.code || err.message}): set PATRONI_REST_CACERT to the CA bundle of the clusters' REST API certificates`,
+          ),
+          { tls: true as const },
+        );
         reject(tls);
       } else {
         reject(err);

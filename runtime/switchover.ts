@@ -37,8 +37,31 @@
  * `user`; each cluster's REST API password from the variable its `restPasswordEnv` names. What
  * the step reads and changes on the clusters, and where it prints, is cluster-io.ts's (`realIo`).
  */
-import { ConfigError, MARKER, PATRONI_ROLES, PROGRAMS, parseConfig, type RoleCluster, type RoleConfig } from './contract';
-import { type ClusterLook, type DynamicConfig, type Env, fail, field, type MemberReading, type Output, type Position, READ_ONLY, realIo, type RoleIo, type RunOutput, useRunOutput, write } from './cluster-io';
+import {
+  ConfigError,
+  MARKER,
+  PATRONI_ROLES,
+  PROGRAMS,
+  parseConfig,
+  type RoleCluster,
+  type RoleConfig,
+} from './contract';
+import {
+  type ClusterLook,
+  type DynamicConfig,
+  type Env,
+  fail,
+  field,
+  type MemberReading,
+  type Output,
+  type Position,
+  READ_ONLY,
+  realIo,
+  type RoleIo,
+  type RunOutput,
+  useRunOutput,
+  write,
+} from './cluster-io';
 import { lsn, lsnAtLeast, lsnText } from './lsn';
 
 // --- types --------------------------------------------------------------------------------------
@@ -49,10 +72,14 @@ export type Timing = { readonly recoverySeconds: number };
 // --- helpers ------------------------------------------------------------------------------------
 
 /** The patch that lifts the soft fence (with its note in the marker). */
-const LIFT_SOFT_FENCE: DynamicConfig = { postgresql: { parameters: { [READ_ONLY]: null } }, [MARKER]: { softFence: null } };
+const LIFT_SOFT_FENCE: DynamicConfig = {
+  postgresql: { parameters: { [READ_ONLY]: null } },
+  [MARKER]: { softFence: null },
+};
 /** What lifts a soft fence if there is one (else nothing: a PATCH would write empty keys). */
 const lift = (softFenced: boolean): DynamicConfig => (softFenced ? LIFT_SOFT_FENCE : {});
-const softFencedConfig = (config: DynamicConfig | undefined): boolean => Boolean(field(field(config, MARKER), 'softFence'));
+const softFencedConfig = (config: DynamicConfig | undefined): boolean =>
+  Boolean(field(field(config, MARKER), 'softFence'));
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -85,7 +112,12 @@ async function waitFor<T>(_what: string, seconds: number, check: () => Promise<T
  * leader has replayed everything the source wrote. Skipped (false) when the source's own
  * configuration sets the parameter: the stacks never touch a value they did not set.
  */
-async function softFence(cfg: RoleConfig, meLeader: string, other: DynamicConfig, otherLeader: string): Promise<boolean> {
+async function softFence(
+  cfg: RoleConfig,
+  meLeader: string,
+  other: DynamicConfig,
+  otherLeader: string,
+): Promise<boolean> {
   const params = field(field(other, 'postgresql'), 'parameters');
   const ours = softFencedConfig(other);
   if (field(params, READ_ONLY) !== undefined && !ours) {
@@ -93,20 +125,32 @@ async function softFence(cfg: RoleConfig, meLeader: string, other: DynamicConfig
     return false;
   }
   const t0 = Date.now();
-  await io.patch(cfg.other, { postgresql: { parameters: { [READ_ONLY]: 'on' } }, [MARKER]: { softFence: true } }, otherLeader);
+  await io.patch(
+    cfg.other,
+    { postgresql: { parameters: { [READ_ONLY]: 'on' } }, [MARKER]: { softFence: true } },
+    otherLeader,
+  );
   let last = 'nothing readable';
-  const drained = await waitFor('the standby leader replays all the read-only source wrote', cfg.catchUpTimeoutSeconds, async () => {
-    const src = await io.sourceState(cfg.other, otherLeader, cfg);
-    if (!src || !src.readOnly) return undefined;
-    const n = await io.position(cfg.me, meLeader, cfg);
-    last = `${n && n.replayLsn ? n.replayLsn : 'nothing readable'} of ${src.currentLsn}`;
-    return n && lsnAtLeast(n.replayLsn, src.currentLsn) ? src : undefined;
-  });
+  const drained = await waitFor(
+    'the standby leader replays all the read-only source wrote',
+    cfg.catchUpTimeoutSeconds,
+    async () => {
+      const src = await io.sourceState(cfg.other, otherLeader, cfg);
+      if (!src || !src.readOnly) return undefined;
+      const n = await io.position(cfg.me, meLeader, cfg);
+      last = `${n && n.replayLsn ? n.replayLsn : 'nothing readable'} of ${src.currentLsn}`;
+      return n && lsnAtLeast(n.replayLsn, src.currentLsn) ? src : undefined;
+    },
+  );
   if (!drained) {
     await io.patch(cfg.other, LIFT_SOFT_FENCE, otherLeader);
-    fail(`REFUSED: ${cfg.me.name}'s standby leader did not replay what ${cfg.other.name} wrote once read-only (${last}) within ${cfg.catchUpTimeoutSeconds} s: the soft fence was lifted, nothing changed on either side; deploy again to retry`);
+    fail(
+      `REFUSED: ${cfg.me.name}'s standby leader did not replay what ${cfg.other.name} wrote once read-only (${last}) within ${cfg.catchUpTimeoutSeconds} s: the soft fence was lifted, nothing changed on either side; deploy again to retry`,
+    );
   }
-  log(`soft fence: ${cfg.other.name} read-only, ${cfg.me.name} replayed its last write (${drained.currentLsn}), ${Date.now() - t0} ms`);
+  log(
+    `soft fence: ${cfg.other.name} read-only, ${cfg.me.name} replayed its last write (${drained.currentLsn}), ${Date.now() - t0} ms`,
+  );
   return true;
 }
 
@@ -125,7 +169,10 @@ async function finalPosition(cfg: RoleConfig, formerLeader: string): Promise<Pos
 async function follows(cfg: RoleConfig): Promise<MemberReading | undefined> {
   return waitFor('the other cluster streaming from this one', cfg.followTimeoutSeconds, async () => {
     const other = await io.look(cfg.other);
-    const leader = other.reachable && other.leader && other.leader.role === PATRONI_ROLES.standbyLeader ? other.leader.name : undefined;
+    const leader =
+      other.reachable && other.leader && other.leader.role === PATRONI_ROLES.standbyLeader
+        ? other.leader.name
+        : undefined;
     if (!leader) return undefined;
     const n = await io.readMember(cfg.other, leader, cfg);
     return n && n.receiverStatus === 'streaming' && cfg.me.nodes.some((m) => m.host === n.senderHost) ? n : undefined;
@@ -136,15 +183,23 @@ async function follows(cfg: RoleConfig): Promise<MemberReading | undefined> {
 async function settleFollower(cfg: RoleConfig, t0: number): Promise<void> {
   if (cfg.slotName) await io.patch(cfg.other, { slots: { [cfg.slotName]: null } });
   const streaming = await follows(cfg);
-  if (!streaming) fail(`${cfg.other.name} does not stream from ${cfg.me.name} after ${cfg.followTimeoutSeconds} s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost: look at its Patroni log`);
-  log(`${cfg.other.name} streams from ${cfg.me.name} (standby leader ${streaming.member}, timeline ${streaming.timeline}), ${Date.now() - t0} ms after the start`);
+  if (!streaming)
+    fail(
+      `${cfg.other.name} does not stream from ${cfg.me.name} after ${cfg.followTimeoutSeconds} s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost: look at its Patroni log`,
+    );
+  log(
+    `${cfg.other.name} streams from ${cfg.me.name} (standby leader ${streaming.member}, timeline ${streaming.timeline}), ${Date.now() - t0} ms after the start`,
+  );
 }
 
 async function planned(cfg: RoleConfig, meLeader: string, other: DynamicConfig, otherLeader: string): Promise<void> {
   const t0 = Date.now();
   log(`switchover: ${cfg.other.name} (primary, leader ${otherLeader}) -> ${cfg.me.name} (standby cluster)`);
   const { problems } = await io.gate(cfg);
-  if (problems.length > 0) fail(`REFUSED: the link is not ready for a switchover:\n${problems.map((p) => `  - ${p}`).join('\n')}\nnothing was changed on either side`);
+  if (problems.length > 0)
+    fail(
+      `REFUSED: the link is not ready for a switchover:\n${problems.map((p) => `  - ${p}`).join('\n')}\nnothing was changed on either side`,
+    );
   log('gate passed: the link is healthy and caught up');
   if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, meLeader);
   const formerLeader = otherLeader;
@@ -157,11 +212,19 @@ async function planned(cfg: RoleConfig, meLeader: string, other: DynamicConfig, 
 }
 
 /** Steps 4 and 5 (also the resumption of a run that stopped after the fence). */
-async function catchUpAndPromote(cfg: RoleConfig, leaderName: string | undefined, formerLeader: string, fence: number, softFenced: boolean): Promise<void> {
+async function catchUpAndPromote(
+  cfg: RoleConfig,
+  leaderName: string | undefined,
+  formerLeader: string,
+  fence: number,
+  softFenced: boolean,
+): Promise<void> {
   const final = await finalPosition(cfg, formerLeader);
   if (!final) {
     await io.patch(cfg.other, { standby_cluster: null, ...lift(softFenced) }, formerLeader);
-    fail(`${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within ${timing.recoverySeconds} s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`);
+    fail(
+      `${cfg.other.name}'s former leader ${formerLeader} did not come back in recovery within ${timing.recoverySeconds} s: the fence was undone (${cfg.other.name} is the primary again) and nothing was promoted`,
+    );
   }
   const target = final.replayLsn;
   log(`${cfg.other.name}'s last position: ${target} (timeline ${final.timeline})`);
@@ -174,7 +237,9 @@ async function catchUpAndPromote(cfg: RoleConfig, leaderName: string | undefined
   if (!caughtUp) {
     const n = await io.position(cfg.me, leaderName, cfg);
     await io.patch(cfg.other, { standby_cluster: null }, formerLeader);
-    fail(`REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost); deploy again to retry`);
+    fail(
+      `REFUSED: ${cfg.me.name}'s standby leader replayed ${n ? n.replayLsn : 'nothing readable'}, not ${cfg.other.name}'s last position ${target}, within ${cfg.catchUpTimeoutSeconds} s: the fence was undone (${cfg.other.name} is the primary again, nothing lost); deploy again to retry`,
+    );
   }
   log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
   await io.patch(cfg.me, { standby_cluster: null }, leaderName);
@@ -183,7 +248,9 @@ async function catchUpAndPromote(cfg: RoleConfig, leaderName: string | undefined
     return n && n.inRecovery === false ? n : undefined;
   });
   if (!writable) fail(`${cfg.me.name} was told to promote but is not read-write after 60 s: look at its Patroni log`);
-  log(`${cfg.me.name} is the primary (leader ${writable.member}, timeline ${writable.timeline}), ${Date.now() - fence} ms after the fence`);
+  log(
+    `${cfg.me.name} is the primary (leader ${writable.member}, timeline ${writable.timeline}), ${Date.now() - fence} ms after the fence`,
+  );
 }
 
 /** A row of Patroni's GET /history: [timeline, end LSN, reason, timestamp, new leader]. */
@@ -193,7 +260,8 @@ const isHistory = (v: unknown): v is HistoryRow[] => Array.isArray(v) && v.every
 
 /** BigInt() of a JSON value, with BigInt's own TypeError for one it cannot convert. */
 function bigintOf(v: unknown): bigint {
-  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return BigInt(v);
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
+    return BigInt(v);
   throw new TypeError(`Cannot convert ${String(v)} to a BigInt`);
 }
 
@@ -203,7 +271,8 @@ function bigintOf(v: unknown): bigint {
  * them still runs on) forks at the lower of the two ends. Pure; returns the LSN as a BigInt.
  */
 export function divergencePoint(mine: readonly HistoryRow[], theirs: readonly HistoryRow[]): bigint | undefined {
-  const ends = (rows: readonly HistoryRow[]) => new Map(rows.map((r): [number, bigint] => [Number(r[0]), bigintOf(r[1])]));
+  const ends = (rows: readonly HistoryRow[]) =>
+    new Map(rows.map((r): [number, bigint] => [Number(r[0]), bigintOf(r[1])]));
   const a = ends(mine);
   const b = ends(theirs);
   const last = Math.max(0, ...a.keys(), ...b.keys()) + 1;
@@ -219,20 +288,38 @@ export function divergencePoint(mine: readonly HistoryRow[], theirs: readonly Hi
   return undefined;
 }
 
-
-type Divergence = { readonly known: false; readonly why: string } | { readonly known: true; readonly bytes: number; readonly fork: string; readonly at: string | null; readonly timeline: number | null };
+type Divergence =
+  | { readonly known: false; readonly why: string }
+  | {
+      readonly known: true;
+      readonly bytes: number;
+      readonly fork: string;
+      readonly at: string | null;
+      readonly timeline: number | null;
+    };
 
 /** Both clusters primaries: how far the other wrote past the point where the two histories part. */
 async function divergence(cfg: RoleConfig, meLeader: string, otherLeader: string): Promise<Divergence> {
   const mine = await io.history(cfg.me, meLeader);
   const theirs = await io.history(cfg.other, otherLeader);
-  if (!isHistory(mine) || !isHistory(theirs)) return { known: false, why: 'a timeline history (GET /history) could not be read' };
+  if (!isHistory(mine) || !isHistory(theirs))
+    return { known: false, why: 'a timeline history (GET /history) could not be read' };
   const leader = await io.readMember(cfg.other, otherLeader, cfg);
   if (!leader || !leader.reachable) return { known: false, why: `${cfg.other.name}'s leader cannot be read with SQL` };
   const fork = divergencePoint(mine, theirs);
-  if (fork === undefined) return { known: false, why: 'the two timeline histories do not part: both clusters run on one timeline as primaries' };
+  if (fork === undefined)
+    return {
+      known: false,
+      why: 'the two timeline histories do not part: both clusters run on one timeline as primaries',
+    };
   const at = lsn(leader.currentLsn);
-  return { known: true, bytes: at !== null && at > fork ? Number(at - fork) : 0, fork: lsnText(fork), at: leader.currentLsn, timeline: leader.timeline };
+  return {
+    known: true,
+    bytes: at !== null && at > fork ? Number(at - fork) : 0,
+    fork: lsnText(fork),
+    at: leader.currentLsn,
+    timeline: leader.timeline,
+  };
 }
 
 /** Timelines compared as the step always has: an unknown (null) one counts as 0. */
@@ -248,42 +335,74 @@ const above = (a: number | null, b: number | null): boolean => Number(a) > Numbe
 async function timelineAbove(cfg: RoleConfig, meLeader: string): Promise<void> {
   const leaderOf = async (cluster: RoleCluster) => {
     const x = await io.look(cluster);
-    return x.reachable && x.leader ? { members: x.members, node: await io.readMember(cluster, x.leader.name, cfg) } : undefined;
+    return x.reachable && x.leader
+      ? { members: x.members, node: await io.readMember(cluster, x.leader.name, cfg) }
+      : undefined;
   };
   for (let round = 0; round < 5; round++) {
     const mine = await io.readMember(cfg.me, meLeader, cfg);
     const theirs = await leaderOf(cfg.other);
-    if (!mine || !theirs || !theirs.node) fail('REFUSED: a leader could not be read while preparing the rejoin; nothing was demoted');
+    if (!mine || !theirs || !theirs.node)
+      fail('REFUSED: a leader could not be read while preparing the rejoin; nothing was demoted');
     const node = theirs.node;
     if (above(node.timeline, mine.timeline)) return;
-    const candidate = theirs.members.find((m) => m.role === PATRONI_ROLES.replica && (m.state === 'running' || m.state === 'streaming'));
-    if (!candidate) fail(`REFUSED: ${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted`);
-    log(`${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}: a switchover inside ${cfg.other.name} (${node.member} -> ${candidate.name}) moves it up, so that Patroni rewinds it`);
+    const candidate = theirs.members.find(
+      (m) => m.role === PATRONI_ROLES.replica && (m.state === 'running' || m.state === 'streaming'),
+    );
+    if (!candidate)
+      fail(
+        `REFUSED: ${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted`,
+      );
+    log(
+      `${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}: a switchover inside ${cfg.other.name} (${node.member} -> ${candidate.name}) moves it up, so that Patroni rewinds it`,
+    );
     await io.post(cfg.other, theirs.members, '/switchover', { leader: node.member, candidate: candidate.name });
     const moved = await waitFor('the switchover inside the other cluster', 60, async () => {
       const n = await io.readMember(cfg.other, candidate.name, cfg);
       return n && n.inRecovery === false && above(n.timeline, node.timeline) ? n : undefined;
     });
-    if (!moved) fail(`REFUSED: the switchover inside ${cfg.other.name} did not finish within 60 s; nothing was demoted`);
+    if (!moved)
+      fail(`REFUSED: the switchover inside ${cfg.other.name} did not finish within 60 s; nothing was demoted`);
     // every member on the new timeline too: each one is then above the new source's, and rewound
     const all = await waitFor('every member of the other cluster on the new timeline', 60, async () => {
       const nodes = await Promise.all(cfg.other.nodes.map((n) => io.readMember(cfg.other, n.name, cfg)));
-      return nodes.every((n) => !n || !n.reachable || n.member === moved.member || (n.timeline === moved.timeline && n.receiverStatus === 'streaming')) ? nodes : undefined;
+      return nodes.every(
+        (n) =>
+          !n ||
+          !n.reachable ||
+          n.member === moved.member ||
+          (n.timeline === moved.timeline && n.receiverStatus === 'streaming'),
+      )
+        ? nodes
+        : undefined;
     });
-    if (!all) fail(`REFUSED: the members of ${cfg.other.name} did not all follow its new timeline ${moved.timeline} within 60 s; nothing was demoted`);
+    if (!all)
+      fail(
+        `REFUSED: the members of ${cfg.other.name} did not all follow its new timeline ${moved.timeline} within 60 s; nothing was demoted`,
+      );
   }
-  fail(`REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`);
+  fail(
+    `REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`,
+  );
 }
 
 async function rejoin(cfg: RoleConfig, meLeader: string, otherLeader: string): Promise<void> {
   const t0 = Date.now();
   const d = await divergence(cfg, meLeader, otherLeader);
-  if (!d.known) fail(`REFUSED: both clusters are primaries and how far ${cfg.other.name} diverged is unknown (${d.why}); nothing was changed`);
-  log(`rejoin: ${cfg.other.name} is a primary too; the histories part at ${d.fork}, ${cfg.other.name} is at ${d.at} (timeline ${d.timeline}): ${d.bytes} bytes written there after the split`);
+  if (!d.known)
+    fail(
+      `REFUSED: both clusters are primaries and how far ${cfg.other.name} diverged is unknown (${d.why}); nothing was changed`,
+    );
+  log(
+    `rejoin: ${cfg.other.name} is a primary too; the histories part at ${d.fork}, ${cfg.other.name} is at ${d.at} (timeline ${d.timeline}): ${d.bytes} bytes written there after the split`,
+  );
   if (d.bytes > 0 && !cfg.acceptDataLoss) {
-    fail(`REFUSED: rejoining ${cfg.other.name} throws away the ${d.bytes} bytes of WAL it wrote after ${d.fork} (pg_rewind); save what you need from it, then set link.roleChange.acceptDataLoss: true and deploy again. Nothing was changed`);
+    fail(
+      `REFUSED: rejoining ${cfg.other.name} throws away the ${d.bytes} bytes of WAL it wrote after ${d.fork} (pg_rewind); save what you need from it, then set link.roleChange.acceptDataLoss: true and deploy again. Nothing was changed`,
+    );
   }
-  if (d.bytes > 0) log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
+  if (d.bytes > 0)
+    log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
   await timelineAbove(cfg, meLeader);
   if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, meLeader);
   await io.patch(cfg.other, { standby_cluster: cfg.block }, otherLeader);
@@ -305,7 +424,9 @@ async function recloneReplicas(cfg: RoleConfig): Promise<void> {
   if (!other.reachable) return;
   const replicas = other.members.filter((m) => m.role !== PATRONI_ROLES.standbyLeader);
   for (const m of replicas) {
-    log(`re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${other.leader?.name} (a replica of a rejoined cluster)`);
+    log(
+      `re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${other.leader?.name} (a replica of a rejoined cluster)`,
+    );
     await io.post(cfg.other, other.members, '/reinitialize', { force: true }, m.name);
   }
   if (replicas.length === 0) return;
@@ -313,36 +434,61 @@ async function recloneReplicas(cfg: RoleConfig): Promise<void> {
     const nodes = await Promise.all(replicas.map((m) => io.readMember(cfg.other, m.name, cfg)));
     return nodes.every((n) => n && n.reachable && n.receiverStatus === 'streaming') ? nodes : undefined;
   });
-  if (!done) fail(`the re-cloned replicas of ${cfg.other.name} do not stream after ${cfg.followTimeoutSeconds} s; the rejoin itself is done: look at their Patroni logs`);
+  if (!done)
+    fail(
+      `the re-cloned replicas of ${cfg.other.name} do not stream after ${cfg.followTimeoutSeconds} s; the rejoin itself is done: look at their Patroni logs`,
+    );
   log(`${replicas.map((m) => m.name).join(', ')} re-cloned and streaming`);
 }
 
 /** A cluster's state as the step prints it first. */
 function described(x: ClusterLook): string {
   if (!x.reachable) return 'not answering (its REST API)';
-  return x.standby ? `a standby cluster (leader ${x.leader ? x.leader.name : 'none'})` : `a primary (leader ${x.leader ? x.leader.name : 'none'})`;
+  return x.standby
+    ? `a standby cluster (leader ${x.leader ? x.leader.name : 'none'})`
+    : `a primary (leader ${x.leader ? x.leader.name : 'none'})`;
 }
 
 async function roleStep(cfg: RoleConfig): Promise<void> {
   if (cfg.state === 'detached') {
-    log(`the link is detached (a promotion): no role change; once it follows again, this step rejoins ${cfg.me.name} to ${cfg.other.name} if it is a primary then`);
+    log(
+      `the link is detached (a promotion): no role change; once it follows again, this step rejoins ${cfg.me.name} to ${cfg.other.name} if it is a primary then`,
+    );
     return;
   }
   if (cfg.role !== 'source') {
     const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
-    if (me.reachable && !me.standby && me.primary && me.leader && other.reachable && !other.standby && other.primary && other.leader) {
+    if (
+      me.reachable &&
+      !me.standby &&
+      me.primary &&
+      me.leader &&
+      other.reachable &&
+      !other.standby &&
+      other.primary &&
+      other.leader
+    ) {
       // a promotion undone: the link follows again, this cluster was promoted meanwhile
-      log(`${cfg.me.name} is a primary (promoted) and the topology makes it follow ${cfg.other.name} again: rejoining it`);
+      log(
+        `${cfg.me.name} is a primary (promoted) and the topology makes it follow ${cfg.other.name} again: rejoining it`,
+      );
       return rejoin({ ...cfg, role: 'source', me: cfg.other, other: cfg.me }, other.leader.name, me.leader.name);
     }
-    log(`${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role step`);
+    log(
+      `${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role step`,
+    );
     return;
   }
   const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
   log(`${cfg.me.name} is ${described(me)}; ${cfg.other.name} is ${described(other)}`);
   if (!me.reachable) {
-    if (!other.reachable || other.standby) return log(`nothing to do: ${cfg.me.name} is not running yet (a new deployment), its nodes start it as the source`);
-    fail(`REFUSED: ${cfg.me.name} does not answer, and ${cfg.other.name} is a primary: it cannot be made the source; start it, or keep link.source: ${cfg.other.name}`);
+    if (!other.reachable || other.standby)
+      return log(
+        `nothing to do: ${cfg.me.name} is not running yet (a new deployment), its nodes start it as the source`,
+      );
+    fail(
+      `REFUSED: ${cfg.me.name} does not answer, and ${cfg.other.name} is a primary: it cannot be made the source; start it, or keep link.source: ${cfg.other.name}`,
+    );
   }
   if (!me.standby && softFencedConfig(me.config)) {
     // a run that stopped in its soft fence left this cluster, the source in the topology, read-only
@@ -350,29 +496,52 @@ async function roleStep(cfg: RoleConfig): Promise<void> {
     log(`${cfg.me.name} was left read-only by a role change that stopped in its soft fence: lifted`);
   }
   if (!me.standby) {
-    if (!other.reachable) return log(`nothing to do: ${cfg.me.name} is the source; ${cfg.other.name} does not answer (its stack makes it follow once it runs)`);
-    if (other.standby) return log(`nothing to do: ${cfg.me.name} is the source and ${cfg.other.name} a standby cluster`);
-    if (!me.primary || !other.primary || !me.leader || !other.leader) fail(`REFUSED: a cluster has no running leader (${cfg.me.name}: ${me.leader ? me.leader.role : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.role : 'none'}); deploy again once both have one`);
+    if (!other.reachable)
+      return log(
+        `nothing to do: ${cfg.me.name} is the source; ${cfg.other.name} does not answer (its stack makes it follow once it runs)`,
+      );
+    if (other.standby)
+      return log(`nothing to do: ${cfg.me.name} is the source and ${cfg.other.name} a standby cluster`);
+    if (!me.primary || !other.primary || !me.leader || !other.leader)
+      fail(
+        `REFUSED: a cluster has no running leader (${cfg.me.name}: ${me.leader ? me.leader.role : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.role : 'none'}); deploy again once both have one`,
+      );
     return rejoin(cfg, me.leader.name, other.leader.name);
   }
-  if (!other.reachable) fail(`REFUSED: ${cfg.other.name} does not answer, so nothing proves ${cfg.me.name} has its last writes; for a lost data center use link.state: detached with link.promotion.disaster`);
+  if (!other.reachable)
+    fail(
+      `REFUSED: ${cfg.other.name} does not answer, so nothing proves ${cfg.me.name} has its last writes; for a lost data center use link.state: detached with link.promotion.disaster`,
+    );
   if (other.standby) {
     log(`both clusters are standby clusters: a previous role change stopped after its fence; resuming`);
     if (!other.leader) fail(`REFUSED: ${cfg.other.name} has no leader to read its last position from`);
-    await catchUpAndPromote(cfg, me.leader && me.leader.name, other.leader.name, Date.now(), softFencedConfig(other.config));
+    await catchUpAndPromote(
+      cfg,
+      me.leader && me.leader.name,
+      other.leader.name,
+      Date.now(),
+      softFencedConfig(other.config),
+    );
     return settleFollower(cfg, Date.now());
   }
-  if (!other.leader || !me.leader) fail(`REFUSED: a cluster has no leader (${cfg.me.name}: ${me.leader ? me.leader.name : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.name : 'none'})`);
+  if (!other.leader || !me.leader)
+    fail(
+      `REFUSED: a cluster has no leader (${cfg.me.name}: ${me.leader ? me.leader.name : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.name : 'none'})`,
+    );
   return planned(cfg, me.leader.name, other.config, other.leader.name);
 }
-
 
 /**
  * The role step for `cfg` against `clusters` (the real ones by default). `waits` (keys of TIMING)
  * shortens the waits for tests; Terraform's runs use TIMING. `via` (runRoleStep's): where it
  * prints and which environment holds the REST passwords, process.stdout and process.env unless given.
  */
-export async function run(cfg: RoleConfig, clusters: RoleIo = realIo, waits: Partial<Timing> = TIMING, via: RunOutput = {}): Promise<void> {
+export async function run(
+  cfg: RoleConfig,
+  clusters: RoleIo = realIo,
+  waits: Partial<Timing> = TIMING,
+  via: RunOutput = {},
+): Promise<void> {
   io = clusters;
   timing = { ...TIMING, ...waits };
   useRunOutput(via);

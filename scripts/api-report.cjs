@@ -60,19 +60,26 @@ function isInternal(node) {
 function memberName(member) {
   const name = member.name;
   if (!name) return ts.isConstructorDeclaration(member) ? 'constructor' : undefined;
-  return ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isPrivateIdentifier(name) ? name.text : name.getText();
+  return ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isPrivateIdentifier(name)
+    ? name.text
+    : name.getText();
 }
 
 /** A class member that a consumer can use: not private, protected, #private or @internal. */
 function isPublicMember(member) {
   if (member.name && ts.isPrivateIdentifier(member.name)) return false;
-  if (hasModifier(member, ts.SyntaxKind.PrivateKeyword) || hasModifier(member, ts.SyntaxKind.ProtectedKeyword)) return false;
+  if (hasModifier(member, ts.SyntaxKind.PrivateKeyword) || hasModifier(member, ts.SyntaxKind.ProtectedKeyword))
+    return false;
   return !isInternal(member);
 }
 
 /** Whether a member belongs to the instance side (what a type-only export of a class exposes). */
 function isInstanceMember(member) {
-  return !ts.isConstructorDeclaration(member) && !ts.isClassStaticBlockDeclaration(member) && !hasModifier(member, ts.SyntaxKind.StaticKeyword);
+  return (
+    !ts.isConstructorDeclaration(member) &&
+    !ts.isClassStaticBlockDeclaration(member) &&
+    !hasModifier(member, ts.SyntaxKind.StaticKeyword)
+  );
 }
 
 function kindOf(decl) {
@@ -132,19 +139,31 @@ function declarationFiles(program) {
   const options = program.getCompilerOptions();
   const cache = new Map();
   const emitted = (sourceFile) => {
-    const isolated = ts.transpileDeclaration(sourceFile.text, { fileName: sourceFile.fileName, compilerOptions: options, reportDiagnostics: true });
+    const isolated = ts.transpileDeclaration(sourceFile.text, {
+      fileName: sourceFile.fileName,
+      compilerOptions: options,
+      reportDiagnostics: true,
+    });
     if ((isolated.diagnostics ?? []).length === 0) return isolated.outputText;
     let text;
-    const result = program.emit(sourceFile, (fileName, data, _bom, _onError, sources) => {
-      if (fileName.endsWith('.d.ts') && (sources ?? []).some((s) => s.fileName === sourceFile.fileName)) text = data;
-    }, undefined, true);
+    const result = program.emit(
+      sourceFile,
+      (fileName, data, _bom, _onError, sources) => {
+        if (fileName.endsWith('.d.ts') && (sources ?? []).some((s) => s.fileName === sourceFile.fileName)) text = data;
+      },
+      undefined,
+      true,
+    );
     if (result.diagnostics.length > 0) throw new Error(formatDiagnostics(result.diagnostics));
     return text;
   };
   return (sourceFile) => {
     if (!cache.has(sourceFile.fileName)) {
       const text = emitted(sourceFile);
-      cache.set(sourceFile.fileName, text === undefined ? undefined : ts.createSourceFile('api.d.ts', text, ts.ScriptTarget.Latest, true));
+      cache.set(
+        sourceFile.fileName,
+        text === undefined ? undefined : ts.createSourceFile('api.d.ts', text, ts.ScriptTarget.Latest, true),
+      );
     }
     return cache.get(sourceFile.fileName);
   };
@@ -171,7 +190,13 @@ function findInDeclarationFile(dts, decl) {
       if (!ts.isVariableDeclaration(decl)) continue;
       for (const d of statement.declarationList.declarations) {
         if (declaredName(d) === name) {
-          found.push(ts.factory.updateVariableStatement(statement, statement.modifiers, ts.factory.updateVariableDeclarationList(statement.declarationList, [d])));
+          found.push(
+            ts.factory.updateVariableStatement(
+              statement,
+              statement.modifiers,
+              ts.factory.updateVariableDeclarationList(statement.declarationList, [d]),
+            ),
+          );
         }
       }
     } else if (statement.kind === decl.kind && declaredName(statement) === name) {
@@ -185,8 +210,17 @@ function findInDeclarationFile(dts, decl) {
 function printDeclaration(node, dts, { internalMembers, instanceOnly }) {
   let shown = node;
   if (ts.isClassDeclaration(node)) {
-    const members = node.members.filter((m) => isPublicMember(m) && !internalMembers.has(memberName(m)) && (!instanceOnly || isInstanceMember(m)));
-    shown = ts.factory.updateClassDeclaration(node, node.modifiers, node.name, node.typeParameters, node.heritageClauses, members);
+    const members = node.members.filter(
+      (m) => isPublicMember(m) && !internalMembers.has(memberName(m)) && (!instanceOnly || isInstanceMember(m)),
+    );
+    shown = ts.factory.updateClassDeclaration(
+      node,
+      node.modifiers,
+      node.name,
+      node.typeParameters,
+      node.heritageClauses,
+      members,
+    );
   }
   return printer.printNode(ts.EmitHint.Unspecified, shown, dts).replace(/^(?:export )?(?:default )?(?:declare )?/, '');
 }
@@ -219,13 +253,21 @@ function unexportedReferences(program, exports) {
   const exported = new Set(exports.flatMap((e) => e.target.declarations ?? []));
   const isOwn = (decl) => {
     const file = decl.getSourceFile();
-    return !file.isDeclarationFile && !program.isSourceFileFromExternalLibrary(file) && !program.isSourceFileDefaultLibrary(file);
+    return (
+      !file.isDeclarationFile &&
+      !program.isSourceFileFromExternalLibrary(file) &&
+      !program.isSourceFileDefaultLibrary(file)
+    );
   };
   const found = new Map(); // first declaration -> { name, kind, usedBy: Set }
   const queue = [];
 
   const resolve = (entity) => {
-    const name = ts.isQualifiedName(entity) ? entity.right : ts.isPropertyAccessExpression(entity) ? entity.name : entity;
+    const name = ts.isQualifiedName(entity)
+      ? entity.right
+      : ts.isPropertyAccessExpression(entity)
+        ? entity.name
+        : entity;
     let symbol = checker.getSymbolAtLocation(name);
     if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
     return symbol;
@@ -235,7 +277,13 @@ function unexportedReferences(program, exports) {
     const decl = (symbol.declarations ?? [])[0];
     if (!decl || !isOwn(decl) || (symbol.declarations ?? []).some((d) => exported.has(d))) return;
     if (found.has(decl) && found.get(decl).name === usedBy.split('.')[0]) return; // a type that names itself
-    if (!ts.isClassDeclaration(decl) && !ts.isInterfaceDeclaration(decl) && !ts.isTypeAliasDeclaration(decl) && !ts.isEnumDeclaration(decl)) return;
+    if (
+      !ts.isClassDeclaration(decl) &&
+      !ts.isInterfaceDeclaration(decl) &&
+      !ts.isTypeAliasDeclaration(decl) &&
+      !ts.isEnumDeclaration(decl)
+    )
+      return;
     let entry = found.get(decl);
     if (!entry) {
       entry = { name: ts.symbolName(symbol), kind: kindOf(decl), usedBy: new Set() };
@@ -293,7 +341,12 @@ function unexportedReferences(program, exports) {
         if (ts.isPropertyDeclaration(m)) {
           if (m.type) typeReferences(m.type, (e) => note(resolve(e), usedBy));
           else noteType(checker.getTypeAtLocation(m), usedBy);
-        } else if (ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m) || ts.isSetAccessorDeclaration(m) || ts.isConstructorDeclaration(m)) {
+        } else if (
+          ts.isMethodDeclaration(m) ||
+          ts.isGetAccessorDeclaration(m) ||
+          ts.isSetAccessorDeclaration(m) ||
+          ts.isConstructorDeclaration(m)
+        ) {
           signatureParts(m, usedBy);
         } else {
           typeReferences(m, (e) => note(resolve(e), usedBy));
@@ -329,7 +382,9 @@ function codeBlock(text) {
 function generateReport() {
   const options = compilerOptions();
   const program = ts.createProgram({ rootNames: [path.join(root, ENTRY)], options });
-  const own = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !program.isSourceFileFromExternalLibrary(f));
+  const own = program
+    .getSourceFiles()
+    .filter((f) => !f.isDeclarationFile && !program.isSourceFileFromExternalLibrary(f));
   const errors = [
     ...own.flatMap((f) => program.getSyntacticDiagnostics(f)),
     ...program.getSemanticDiagnostics(program.getSourceFile(path.join(root, ENTRY))),
@@ -353,7 +408,9 @@ function generateReport() {
         printed.push(`// ${declaredName(decl) ?? e.name}: not in the emitted declarations (@internal?)`);
         continue;
       }
-      const internalMembers = new Set(ts.isClassDeclaration(decl) ? decl.members.filter(isInternal).map(memberName) : []);
+      const internalMembers = new Set(
+        ts.isClassDeclaration(decl) ? decl.members.filter(isInternal).map(memberName) : [],
+      );
       for (const node of nodes) {
         if (done.has(node.pos)) continue;
         done.add(node.pos);
@@ -381,7 +438,9 @@ function generateReport() {
     '',
     'Types of this package that the exports above use (directly or through each other) and that the root does not export: a consumer can reach them through an attribute but cannot name them.',
     '',
-    ...(unexported.length === 0 ? ['None.'] : unexported.map((u) => `- \`${u.name}\` (${u.kind}), used by ${u.usedBy.map((n) => `\`${n}\``).join(', ')}`)),
+    ...(unexported.length === 0
+      ? ['None.']
+      : unexported.map((u) => `- \`${u.name}\` (${u.kind}), used by ${u.usedBy.map((n) => `\`${n}\``).join(', ')}`)),
   ].join('\n');
   return `${[header, ...sections.map((s) => s.text), footer].join('\n\n')}\n`;
 }
@@ -409,9 +468,16 @@ function sectionsOf(report) {
 function checkReport(current = generateReport()) {
   const file = path.join(root, REPORT);
   const checkedIn = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').replace(/\r\n/g, '\n') : undefined;
-  if (checkedIn === current) return { upToDate: true, added: [], removed: [], changed: [], message: `${REPORT} is up to date.` };
+  if (checkedIn === current)
+    return { upToDate: true, added: [], removed: [], changed: [], message: `${REPORT} is up to date.` };
   if (checkedIn === undefined) {
-    return { upToDate: false, added: [], removed: [], changed: [], message: `${REPORT} does not exist. Write it with \`${UPDATE}\` and commit it.` };
+    return {
+      upToDate: false,
+      added: [],
+      removed: [],
+      changed: [],
+      message: `${REPORT} does not exist. Write it with \`${UPDATE}\` and commit it.`,
+    };
   }
   const before = sectionsOf(checkedIn);
   const after = sectionsOf(current);
@@ -421,7 +487,10 @@ function checkReport(current = generateReport()) {
   const differs = [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k)).sort(byCodeUnit);
   const changed = differs.filter(isExport);
   // the table of exports and the list of unexported references
-  const otherParts = [...differs.filter((k) => !isExport(k)), ...[...before.keys()].filter((k) => !isExport(k) && !after.has(k))];
+  const otherParts = [
+    ...differs.filter((k) => !isExport(k)),
+    ...[...before.keys()].filter((k) => !isExport(k) && !after.has(k)),
+  ];
   const { createTwoFilesPatch } = require('diff');
   const out = [`${REPORT} is out of date: the public API differs from the checked-in report.`];
   if (added.length) out.push(`  added:   ${added.join(', ')}`);
@@ -430,8 +499,22 @@ function checkReport(current = generateReport()) {
   if (otherParts.length) out.push(`  also:    ${otherParts.join(', ')}`);
   out.push('');
   for (const k of [...removed, ...added, ...changed, ...otherParts]) {
-    const patch = createTwoFilesPatch(`${k} (checked in)`, `${k} (current)`, before.get(k) ?? '', after.get(k) ?? '', undefined, undefined, { context: 3 });
-    out.push(patch.split('\n').filter((l) => !l.startsWith('====')).join('\n').trimEnd());
+    const patch = createTwoFilesPatch(
+      `${k} (checked in)`,
+      `${k} (current)`,
+      before.get(k) ?? '',
+      after.get(k) ?? '',
+      undefined,
+      undefined,
+      { context: 3 },
+    );
+    out.push(
+      patch
+        .split('\n')
+        .filter((l) => !l.startsWith('===='))
+        .join('\n')
+        .trimEnd(),
+    );
   }
   out.push('', `If the change is intended, run \`${UPDATE}\` and commit ${REPORT} with it.`);
   return { upToDate: false, added, removed, changed, message: out.join('\n') };

@@ -31,7 +31,13 @@ function newest(dirs, keep) {
 /** Whether every output exists and is newer than every input (and than this script and the lockfile). */
 function fresh(outputs, inputs) {
   const built = Math.min(...outputs.map((o) => fs.statSync(o, { throwIfNoEntry: false })?.mtimeMs ?? 0));
-  return built > Math.max(inputs, newest(['package-lock.json', 'scripts'], () => true));
+  return (
+    built >
+    Math.max(
+      inputs,
+      newest(['package-lock.json', 'scripts'], () => true),
+    )
+  );
 }
 
 const appSources = newest(['main.ts', 'index.ts', 'constructs', 'stacks', 'runtime'], (f) => f.endsWith('.ts'));
@@ -52,5 +58,6 @@ if (!fresh([outfile], appSources)) {
 }
 const programSources = newest(['runtime'], (f) => f.endsWith('.ts'));
 const bundled = fs.existsSync(programsOut) ? fs.readdirSync(programsOut).map((f) => path.join(programsOut, f)) : [];
-if (bundled.length === 0 || !fresh(bundled, programSources)) require('./bundle-programs.cjs').bundlePrograms(programsOut);
+if (bundled.length === 0 || !fresh(bundled, programSources))
+  require('./bundle-programs.cjs').bundlePrograms(programsOut);
 require(outfile);

@@ -15,7 +15,10 @@ const root = path.resolve(__dirname, '..');
 
 function bundlePrograms(outdir = path.join(root, 'dist', 'programs')) {
   const source = path.join(root, 'runtime', 'entries');
-  const entries = fs.readdirSync(source).filter((f) => f.endsWith('.ts')).sort();
+  const entries = fs
+    .readdirSync(source)
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
   const outputs = esbuild.buildSync({
     entryPoints: entries.map((f) => path.join(source, f)),
     write: false,
@@ -34,7 +37,8 @@ function bundlePrograms(outdir = path.join(root, 'dist', 'programs')) {
   // nothing else stays in it
   fs.mkdirSync(outdir, { recursive: true });
   const wanted = new Set(outputs.map((o) => path.basename(o.path)));
-  for (const f of fs.readdirSync(outdir)) if (!wanted.has(f)) fs.rmSync(path.join(outdir, f), { recursive: true, force: true });
+  for (const f of fs.readdirSync(outdir))
+    if (!wanted.has(f)) fs.rmSync(path.join(outdir, f), { recursive: true, force: true });
   for (const o of outputs) {
     const old = fs.existsSync(o.path) ? fs.readFileSync(o.path) : undefined;
     if (old && Buffer.compare(old, Buffer.from(o.contents)) === 0) {

@@ -2,7 +2,7 @@
 # Installs what the tests need when it is missing (Debian packages for Patroni, etcd and
 # PostgreSQL 15, openssl for the tests' certificates; a Debian 13 root with Patroni 4, PostgreSQL 17
 # and etcd 3.5; npm packages; Node.js 22 for cdktn-cli), then runs every test: unit and
-# end-to-end. Run as root.
+# end-to-end, after lint (eslint, prettier). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -35,5 +35,6 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
   fi
   export CDKTN_NODE="$PWD/$node22/bin/node"
 fi
+npm run lint
 npm run build
 npx jest --runInBand --ci

@@ -26,7 +26,10 @@ export interface StandbyStacksOptions {
    * @deprecated use `stackName`
    */
   readonly names?: { readonly primary: string; readonly standby: string };
-  /** Local state files, relative to each stack's folder in cdktf.out. @default project root: terraform.<stack>.tfstate */
+  /**
+   * Local state files, relative to each stack's folder in cdktf.out. @default project root:
+   * terraform.<stack>.tfstate
+   */
   readonly localStatePath?: (stackName: string) => string;
 }
 
@@ -62,7 +65,11 @@ function clusterOutputs(stack: TerraformStack, cluster: PatroniCluster, link: St
 }
 
 /** Each cluster's stack name, or every problem with the options. */
-function stackNames(topology: Topology, options: StandbyStacksOptions, clusterNames: { primary: string; standby: string }): { primary: string; standby: string } {
+function stackNames(
+  topology: Topology,
+  options: StandbyStacksOptions,
+  clusterNames: { primary: string; standby: string },
+): { primary: string; standby: string } {
   const problems: Problem[] = [];
   if (options.names !== undefined && topology.names !== undefined) {
     const example = options.names.primary.replace(new RegExp(`${clusterNames.primary}$`), '');
@@ -75,18 +82,39 @@ function stackNames(topology: Topology, options: StandbyStacksOptions, clusterNa
     });
   }
   if (options.names !== undefined && options.stackName !== undefined) {
-    problems.push({ path: `${OPTIONS}.names`, message: 'is given with stackName', received: options.names, allowed: 'one of names and stackName', fix: 'keep stackName alone' });
+    problems.push({
+      path: `${OPTIONS}.names`,
+      message: 'is given with stackName',
+      received: options.names,
+      allowed: 'one of names and stackName',
+      fix: 'keep stackName alone',
+    });
   }
   if (problems.length > 0) throw new TopologyError(OPTIONS, problems);
   if (options.names !== undefined) return options.names;
-  const named = { primary: options.stackName?.(clusterNames.primary) ?? clusterNames.primary, standby: options.stackName?.(clusterNames.standby) ?? clusterNames.standby };
+  const named = {
+    primary: options.stackName?.(clusterNames.primary) ?? clusterNames.primary,
+    standby: options.stackName?.(clusterNames.standby) ?? clusterNames.standby,
+  };
   for (const [role, name] of Object.entries(named) as [keyof typeof named, string][]) {
     if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) {
-      problems.push({ path: `${OPTIONS}.stackName`, message: `gives cluster ${clusterNames[role]} a name that cannot name a stack and its state`, received: name, allowed: 'letters, digits, - and _, starting with a letter', fix: 'return e.g. `staging-${cluster}`' });
+      problems.push({
+        path: `${OPTIONS}.stackName`,
+        message: `gives cluster ${clusterNames[role]} a name that cannot name a stack and its state`,
+        received: name,
+        allowed: 'letters, digits, - and _, starting with a letter',
+        fix: 'return e.g. `staging-${cluster}`',
+      });
     }
   }
   if (problems.length === 0 && named.primary === named.standby) {
-    problems.push({ path: `${OPTIONS}.stackName`, message: 'gives both clusters the same stack', received: named.primary, allowed: 'a stack of its own for each cluster', fix: 'include the cluster in the name, e.g. `staging-${cluster}`' });
+    problems.push({
+      path: `${OPTIONS}.stackName`,
+      message: 'gives both clusters the same stack',
+      received: named.primary,
+      allowed: 'a stack of its own for each cluster',
+      fix: 'include the cluster in the name, e.g. `staging-${cluster}`',
+    });
   }
   if (problems.length > 0) throw new TopologyError(OPTIONS, problems);
   return named;
@@ -127,11 +155,25 @@ function logicalIdAt(stack: TerraformStack, path: readonly string[]): string {
   return logicalId;
 }
 
-export function buildStandbyStacks(app: Construct, topology: Topology, options: StandbyStacksOptions = {}): StandbyStacks {
+export function buildStandbyStacks(
+  app: Construct,
+  topology: Topology,
+  options: StandbyStacksOptions = {},
+): StandbyStacks {
   // the clusters' own names: their data centers (clusters: layout), or primary and standby
   const clusterNames = topology.names ?? { primary: 'primary', standby: 'standby' };
   for (const name of [clusterNames.primary, clusterNames.standby]) {
-    if (!CLUSTER_NAME.test(name)) throw new TopologyError(OPTIONS, [{ path: 'clusters', message: 'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)', received: name, allowed: 'e.g. dc1, fra-1, berlin', fix: 'rename the cluster (and link.source)' }]);
+    if (!CLUSTER_NAME.test(name))
+      throw new TopologyError(OPTIONS, [
+        {
+          path: 'clusters',
+          message:
+            'a cluster name is lower-case letters, digits and -, starting with a letter (it names a stack and a state file)',
+          received: name,
+          allowed: 'e.g. dc1, fra-1, berlin',
+          fix: 'rename the cluster (and link.source)',
+        },
+      ]);
   }
   const names = stackNames(topology, options, clusterNames);
   const statePath = options.localStatePath ?? ((name: string) => `../../../terraform.${name}.tfstate`);
@@ -142,7 +184,9 @@ export function buildStandbyStacks(app: Construct, topology: Topology, options: 
     new LocalBackend(stack, { path: statePath(name) });
     return stack;
   };
-  const order = topology.names ? [clusterNames.primary, clusterNames.standby].sort() : [clusterNames.primary, clusterNames.standby];
+  const order = topology.names
+    ? [clusterNames.primary, clusterNames.standby].sort()
+    : [clusterNames.primary, clusterNames.standby];
   const stacks: Record<string, TerraformStack> = {};
   const clusters: Record<string, PatroniCluster> = {};
   for (const cluster of order) {
@@ -157,9 +201,22 @@ export function buildStandbyStacks(app: Construct, topology: Topology, options: 
     ? { primary: `clusters.${clusterNames.primary}`, standby: `clusters.${clusterNames.standby}`, link: 'link' }
     : { primary: 'primary', standby: 'standby', link: 'link' };
   // the link holds no resource: it sits in the standby's stack, where its warnings are printed
-  const link = new StandbyLink(stacks[clusterNames.standby], 'link', { clusters: [primary, standby], source: primary, problemPaths, ...topology.link });
+  const link = new StandbyLink(stacks[clusterNames.standby], 'link', {
+    clusters: [primary, standby],
+    source: primary,
+    problemPaths,
+    ...topology.link,
+  });
   for (const cluster of order) clusterOutputs(stacks[cluster], clusters[cluster], link);
   for (const cluster of order) movedFromLinkPaths(stacks[cluster], clusters[cluster]);
 
-  return { stacks, clusters, link, primaryStack: stacks[clusterNames.primary], standbyStack: stacks[clusterNames.standby], primary, standby };
+  return {
+    stacks,
+    clusters,
+    link,
+    primaryStack: stacks[clusterNames.primary],
+    standbyStack: stacks[clusterNames.standby],
+    primary,
+    standby,
+  };
 }

@@ -14,7 +14,8 @@ export interface LoadedTopology {
 }
 
 /** What a topology file holds, the recommended layout first. */
-const FILE_ALLOWED = 'a YAML mapping: clusters: (two data centers, named after them) and link: (link.source names the source), or the older primary:, standby: and link:';
+const FILE_ALLOWED =
+  'a YAML mapping: clusters: (two data centers, named after them) and link: (link.source names the source), or the older primary:, standby: and link:';
 
 function fileProblem(message: string, received: unknown, fix: string): Problem {
   return { path: '(file)', message, received, allowed: FILE_ALLOWED, fix };
@@ -50,7 +51,11 @@ function quoted(value: string): string {
  * line (without a comment) otherwise.
  */
 function pairAt(line: string, at: number): { key: string; value: string; inFlow: boolean } | undefined {
-  const pairs = [...line.matchAll(/(?:^|[\s{,[])([A-Za-z_][\w.-]*)\s*:(?:\s+|$)/g)].map((m) => ({ key: m[1], keyAt: m.index + m[0].indexOf(m[1]), valueAt: m.index + m[0].length }));
+  const pairs = [...line.matchAll(/(?:^|[\s{,[])([A-Za-z_][\w.-]*)\s*:(?:\s+|$)/g)].map((m) => ({
+    key: m[1],
+    keyAt: m.index + m[0].indexOf(m[1]),
+    valueAt: m.index + m[0].length,
+  }));
   const pair = pairs.filter((p) => p.valueAt <= at + 1).pop();
   if (!pair) return undefined;
   const inFlow = /[{[]/.test(line.slice(0, pair.keyAt));
@@ -66,14 +71,39 @@ function pairAt(line: string, at: number): { key: string; value: string; inFlow:
 
 /** The parser's codes in the topology's words: what is wrong, what YAML takes there, and the fix. */
 const SYNTAX: Readonly<Record<string, { readonly said?: string; readonly allowed: string; readonly fix: string }>> = {
-  TAB_AS_INDENT: { said: 'a tab indents this line', allowed: 'spaces for indentation', fix: 'indent with spaces: YAML does not take tabs for indentation' },
+  TAB_AS_INDENT: {
+    said: 'a tab indents this line',
+    allowed: 'spaces for indentation',
+    fix: 'indent with spaces: YAML does not take tabs for indentation',
+  },
   DUPLICATE_KEY: { allowed: 'each key once in a mapping', fix: 'keep one of the two keys of that name' },
-  MULTIPLE_DOCS: { said: 'a second YAML document starts here', allowed: 'one YAML document', fix: 'keep one document: the topology is a single YAML document, without a second ---' },
-  BAD_DQ_ESCAPE: { allowed: 'in double quotes, a backslash only as an escape (\\\\, \\", \\n, \\t)', fix: 'write the value in single quotes, or double each backslash inside double quotes' },
-  BAD_INDENT: { allowed: 'the keys of one mapping at one column, each { or [ closed on its line', fix: 'indent the keys of one mapping to the same column, and close every { or [ on the line it opens' },
-  MULTILINE_IMPLICIT_KEY: { said: 'a key without ": " after it', allowed: 'key: value, with a space after the colon', fix: 'write "key: value" with a space after the colon, and indent the keys of one mapping to the same column' },
-  BLOCK_AS_IMPLICIT_KEY: { said: 'a mapping starts inside this value (a line below it is indented further)', allowed: 'the keys of one mapping at one column', fix: 'indent the keys of one mapping to the same column' },
-  MISSING_CHAR: { allowed: 'a quote or bracket closed where the value ends', fix: 'close the quote or bracket where the value ends' },
+  MULTIPLE_DOCS: {
+    said: 'a second YAML document starts here',
+    allowed: 'one YAML document',
+    fix: 'keep one document: the topology is a single YAML document, without a second ---',
+  },
+  BAD_DQ_ESCAPE: {
+    allowed: 'in double quotes, a backslash only as an escape (\\\\, \\", \\n, \\t)',
+    fix: 'write the value in single quotes, or double each backslash inside double quotes',
+  },
+  BAD_INDENT: {
+    allowed: 'the keys of one mapping at one column, each { or [ closed on its line',
+    fix: 'indent the keys of one mapping to the same column, and close every { or [ on the line it opens',
+  },
+  MULTILINE_IMPLICIT_KEY: {
+    said: 'a key without ": " after it',
+    allowed: 'key: value, with a space after the colon',
+    fix: 'write "key: value" with a space after the colon, and indent the keys of one mapping to the same column',
+  },
+  BLOCK_AS_IMPLICIT_KEY: {
+    said: 'a mapping starts inside this value (a line below it is indented further)',
+    allowed: 'the keys of one mapping at one column',
+    fix: 'indent the keys of one mapping to the same column',
+  },
+  MISSING_CHAR: {
+    allowed: 'a quote or bracket closed where the value ends',
+    fix: 'close the quote or bracket where the value ends',
+  },
 };
 
 /**
@@ -110,9 +140,17 @@ function yamlSyntaxProblem(text: string, error: YAMLError): Problem {
     // a flow list: the item the column falls in
     const open = Math.max(line.lastIndexOf('[', col - 1), line.lastIndexOf(',', col - 1));
     const close = line.indexOf(',', col - 1);
-    const item = line.slice(open + 1, close >= 0 ? close : line.lastIndexOf(']') > open ? line.lastIndexOf(']') : undefined).trim();
+    const item = line
+      .slice(open + 1, close >= 0 ? close : line.lastIndexOf(']') > open ? line.lastIndexOf(']') : undefined)
+      .trim();
     const char = unquotedIndicator(item, true);
-    if (char) return syntaxProblem(`is not valid YAML: ${where}: an item of ${pair.key} holds an unquoted ${shown(char)}${snippet}`, line, `an item that holds ${shown(char)} in quotes`, `quote the item: ${quoted(item)}`);
+    if (char)
+      return syntaxProblem(
+        `is not valid YAML: ${where}: an item of ${pair.key} holds an unquoted ${shown(char)}${snippet}`,
+        line,
+        `an item that holds ${shown(char)} in quotes`,
+        `quote the item: ${quoted(item)}`,
+      );
   } else if (pair) {
     const char = unquotedIndicator(pair.value, pair.inFlow);
     if (char) {
@@ -125,15 +163,27 @@ function yamlSyntaxProblem(text: string, error: YAMLError): Problem {
     }
   }
   const known = SYNTAX[error.code];
-  const token = error.code === 'DUPLICATE_KEY' ? (/^[^\s:]+/.exec(line.slice(col - 1))?.[0] ?? '') : error.pos ? text.slice(error.pos[0], error.pos[1]).trim() : '';
+  const token =
+    error.code === 'DUPLICATE_KEY'
+      ? (/^[^\s:]+/.exec(line.slice(col - 1))?.[0] ?? '')
+      : error.pos
+        ? text.slice(error.pos[0], error.pos[1]).trim()
+        : '';
   const parser = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '');
   const said =
     (opened ? `this ${quote} opens a quoted value that is not closed` : undefined) ??
     known?.said ??
     (error.code === 'DUPLICATE_KEY' && token ? `the key "${token}" appears twice in one mapping` : undefined) ??
-    (error.code === 'UNEXPECTED_TOKEN' && token ? `unexpected "${token}"` : `${parser.charAt(0).toLowerCase()}${parser.slice(1)}`);
+    (error.code === 'UNEXPECTED_TOKEN' && token
+      ? `unexpected "${token}"`
+      : `${parser.charAt(0).toLowerCase()}${parser.slice(1)}`);
   const allowed = opened ? `the closing ${quote} of the value` : (known?.allowed ?? 'valid YAML');
-  return syntaxProblem(`is not valid YAML: ${where}: ${said}${snippet}`, line, allowed, known?.fix ?? 'fix the YAML syntax at that position (a value with {, }, [, ], ", \', # or ": " in it needs quotes)');
+  return syntaxProblem(
+    `is not valid YAML: ${where}: ${said}${snippet}`,
+    line,
+    allowed,
+    known?.fix ?? 'fix the YAML syntax at that position (a value with {, }, [, ], ", \', # or ": " in it needs quotes)',
+  );
 }
 
 /** A problem's printed path as the keys and indices of the document; undefined if it is no plain path. */
@@ -159,8 +209,15 @@ function flowCollectionProblem(p: Problem, doc: Document, text: string): Problem
   const inner = isMap(node) ? isPair(one) && one.value === null : isScalar(one);
   const key = parts[parts.length - 1];
   const as = (value: string) => (typeof key === 'string' ? `${key}: ${quoted(value)}` : quoted(value));
-  const fix = inner ? `quote it: ${as(written.slice(1, -1).trim())} (or ${quoted(written)}, if the ${marks} belong to the value)` : `quote it: ${as(written)}`;
-  return { ...p, message: `${p.message}: YAML reads a value that starts with "${open}" as ${kind}`, received: written, fix };
+  const fix = inner
+    ? `quote it: ${as(written.slice(1, -1).trim())} (or ${quoted(written)}, if the ${marks} belong to the value)`
+    : `quote it: ${as(written)}`;
+  return {
+    ...p,
+    message: `${p.message}: YAML reads a value that starts with "${open}" as ${kind}`,
+    received: written,
+    fix,
+  };
 }
 
 /** Parses and validates `text`; `source` names the file in messages. */
@@ -177,30 +234,52 @@ export function parseTopology(text: string, source: string, linkStateOverride?: 
   } catch (err) {
     // an alias without its anchor, or aliases beyond the parser's limit
     const message = (err as Error).message;
-    throw new TopologyError(source, [fileProblem(`is not valid YAML: ${message}`, undefined, /alias/i.test(message) ? 'set the anchor (&name) above the alias (*name) that repeats it, or write the value out' : 'fix the YAML at that place')]);
+    throw new TopologyError(source, [
+      fileProblem(
+        `is not valid YAML: ${message}`,
+        undefined,
+        /alias/i.test(message)
+          ? 'set the anchor (&name) above the alias (*name) that repeats it, or write the value out'
+          : 'fix the YAML at that place',
+      ),
+    ]);
   }
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new TopologyError(source, [fileProblem('the document is not a mapping', input, 'write clusters: and link: at the top level (or the older primary:, standby: and link:)')]);
+    throw new TopologyError(source, [
+      fileProblem(
+        'the document is not a mapping',
+        input,
+        'write clusters: and link: at the top level (or the older primary:, standby: and link:)',
+      ),
+    ]);
   }
   let withOverride = input as Record<string, unknown>;
   if (linkStateOverride !== undefined && linkStateOverride !== '') {
     if (linkStateOverride !== 'following' && linkStateOverride !== 'detached') {
-      throw new TopologyError(source, [{
-        path: 'LINK_STATE (environment)',
-        message: 'is not a link state',
-        received: linkStateOverride,
-        allowed: '"following" or "detached"',
-        fix: 'set LINK_STATE=detached for the promotion variant, or unset it',
-      }]);
+      throw new TopologyError(source, [
+        {
+          path: 'LINK_STATE (environment)',
+          message: 'is not a link state',
+          received: linkStateOverride,
+          allowed: '"following" or "detached"',
+          fix: 'set LINK_STATE=detached for the promotion variant, or unset it',
+        },
+      ]);
     }
     const link = withOverride.link;
-    withOverride = { ...withOverride, link: { ...(typeof link === 'object' && link !== null ? link : {}), state: linkStateOverride } };
+    withOverride = {
+      ...withOverride,
+      link: { ...(typeof link === 'object' && link !== null ? link : {}), state: linkStateOverride },
+    };
   }
   try {
     return validateTopology(withOverride, source);
   } catch (err) {
     if (!(err instanceof TopologyError)) throw err;
-    throw new TopologyError(source, err.problems.map((p) => flowCollectionProblem(p, doc, text)));
+    throw new TopologyError(
+      source,
+      err.problems.map((p) => flowCollectionProblem(p, doc, text)),
+    );
   }
 }
 
@@ -210,13 +289,15 @@ export function loadTopologyFile(file: string, linkStateOverride?: string): Load
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TopologyError(file, [{
-      path: '(file)',
-      message: code === 'ENOENT' ? 'the topology file does not exist' : `the topology file cannot be read (${code})`,
-      received: file,
-      allowed: 'a readable YAML file',
-      fix: 'set TOPOLOGY to the path of a topology file, or unset it to use examples/article.yaml',
-    }]);
+    throw new TopologyError(file, [
+      {
+        path: '(file)',
+        message: code === 'ENOENT' ? 'the topology file does not exist' : `the topology file cannot be read (${code})`,
+        received: file,
+        allowed: 'a readable YAML file',
+        fix: 'set TOPOLOGY to the path of a topology file, or unset it to use examples/article.yaml',
+      },
+    ]);
   }
   return parseTopology(text, file, linkStateOverride);
 }

@@ -65,7 +65,9 @@ function postgresqlSection(cluster: ResolvedCluster, contributions: readonly Lin
   return {
     use_pg_rewind: cluster.patroni.usePgRewind,
     use_slots: cluster.patroni.useSlots,
-    parameters: sortedRecord(Object.assign({}, ...contributions.map((c) => c.parameters ?? {}), cluster.postgresql.parameters)),
+    parameters: sortedRecord(
+      Object.assign({}, ...contributions.map((c) => c.parameters ?? {}), cluster.postgresql.parameters),
+    ),
     pg_hba: clusterPgHba(cluster, extra),
     pg_ident: [...cluster.postgresql.pgIdent],
   };

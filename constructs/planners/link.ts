@@ -36,9 +36,16 @@ export function standbyClusterBlock(link: ResolvedLink, primary: ResolvedCluster
  * inactive, so an active stream is never cut by it. The pg_hba lines stay: they grant nothing
  * without the slot's stream and keep a later re-attachment possible.
  */
-export function primaryContribution(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster): LinkContribution {
+export function primaryContribution(
+  link: ResolvedLink,
+  primary: ResolvedCluster,
+  standby: ResolvedCluster,
+): LinkContribution {
   return {
-    pgHbaLines: [...nodeAccessLines(standby.nodes, primary.users, primary.postgresql.authMethod, 'per-user'), ...monitoringLines(link, primary)],
+    pgHbaLines: [
+      ...nodeAccessLines(standby.nodes, primary.users, primary.postgresql.authMethod, 'per-user'),
+      ...monitoringLines(link, primary),
+    ],
     slots: link.slotName ? { [link.slotName]: releasesSlot(link) ? null : { type: 'physical' } } : {},
   };
 }
@@ -52,13 +59,20 @@ export function releasesSlot(link: ResolvedLink): boolean {
  * The standby's side: the block while following, `null` once detached (promotion); and a short
  * reconnect interval, which stays after a promotion (it only shortens reconnects).
  */
-export function standbyContribution(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster): LinkContribution {
+export function standbyContribution(
+  link: ResolvedLink,
+  primary: ResolvedCluster,
+  standby: ResolvedCluster,
+): LinkContribution {
   return {
     standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary),
     parameters: { wal_retrieve_retry_interval: link.walRetrieveRetryInterval },
     // the source's members are admitted as the source admits the standby's: the same lines in
     // both directions, so a switchover changes no pg_hba and the old source can follow at once
-    pgHbaLines: [...nodeAccessLines(primary.nodes, standby.users, standby.postgresql.authMethod, 'per-user'), ...monitoringLines(link, standby)],
+    pgHbaLines: [
+      ...nodeAccessLines(primary.nodes, standby.users, standby.postgresql.authMethod, 'per-user'),
+      ...monitoringLines(link, standby),
+    ],
   };
 }
 
@@ -67,14 +81,26 @@ export function standbyContribution(link: ResolvedLink, primary: ResolvedCluster
  * `postgres` database only; placed with the link's lines, before the cluster's reject line.
  */
 export function monitoringLines(link: ResolvedLink, cluster: ResolvedCluster): string[] {
-  return link.monitoring.addresses.map((a) => `host postgres ${link.monitoring.user} ${a} ${cluster.postgresql.authMethod}`);
+  return link.monitoring.addresses.map(
+    (a) => `host postgres ${link.monitoring.user} ${a} ${cluster.postgresql.authMethod}`,
+  );
 }
 
 function healthNodes(cluster: ResolvedCluster): HealthNode[] {
-  return cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: cluster.postgresql.port, rest: restUrl(cluster, n.host) }));
+  return cluster.nodes.map((n) => ({
+    name: n.name,
+    host: n.host,
+    port: cluster.postgresql.port,
+    rest: restUrl(cluster, n.host),
+  }));
 }
 
-export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, standby: ResolvedCluster, names = { primary: 'primary', standby: 'standby' }): LinkHealthConfig {
+export function linkHealthConfig(
+  link: ResolvedLink,
+  primary: ResolvedCluster,
+  standby: ResolvedCluster,
+  names = { primary: 'primary', standby: 'standby' },
+): LinkHealthConfig {
   return {
     state: link.state,
     slotName: link.slotName,
@@ -88,16 +114,27 @@ export function linkHealthConfig(link: ResolvedLink, primary: ResolvedCluster, s
   };
 }
 
-
 export function roleCluster(cluster: ResolvedCluster, name: string): RoleCluster {
-  return { name, scope: cluster.scope, restUser: cluster.patroni.restApiUsername, restPasswordEnv: cluster.patroni.restApiPasswordEnv, nodes: healthNodes(cluster) };
+  return {
+    name,
+    scope: cluster.scope,
+    restUser: cluster.patroni.restApiUsername,
+    restPasswordEnv: cluster.patroni.restApiPasswordEnv,
+    nodes: healthNodes(cluster),
+  };
 }
 
 /**
  * The role step's configuration for `me`: as the source, what it needs to take the role from the
  * other cluster (switchover, rejoin); as the standby, only who the source is.
  */
-export function roleConfig(link: ResolvedLink, role: 'source' | 'standby', me: ResolvedCluster, other: ResolvedCluster, names: { me: string; other: string }): RoleConfig {
+export function roleConfig(
+  link: ResolvedLink,
+  role: 'source' | 'standby',
+  me: ResolvedCluster,
+  other: ResolvedCluster,
+  names: { me: string; other: string },
+): RoleConfig {
   const source = role === 'source' ? me : other;
   const block = Object.fromEntries(Object.entries(standbyClusterBlock(link, source)).filter(([, v]) => v !== null));
   return {

@@ -19,7 +19,10 @@ export function dcsSection(cluster: ResolvedCluster): JsonObject {
       return { zookeeper: { hosts: [...dcs.hosts] } };
     case 'kubernetes':
       return {
-        kubernetes: { namespace: dcs.namespace ?? 'default', labels: sortedRecord(dcs.labels ?? { application: 'patroni' }) },
+        kubernetes: {
+          namespace: dcs.namespace ?? 'default',
+          labels: sortedRecord(dcs.labels ?? { application: 'patroni' }),
+        },
       };
   }
 }

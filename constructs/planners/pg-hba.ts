@@ -17,12 +17,27 @@ export interface HbaLine {
 
 const CONN_TYPES: readonly string[] = ['local', 'host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc'];
 const METHODS: readonly string[] = [
-  'trust', 'reject', 'scram-sha-256', 'md5', 'password', 'gss', 'sspi', 'ident', 'peer', 'pam', 'ldap', 'radius', 'cert',
+  'trust',
+  'reject',
+  'scram-sha-256',
+  'md5',
+  'password',
+  'gss',
+  'sspi',
+  'ident',
+  'peer',
+  'pam',
+  'ldap',
+  'radius',
+  'cert',
 ];
 
 /** Parses one pg_hba line; returns an error text instead of throwing. */
 export function parseHbaLine(line: string): HbaLine | { error: string } {
-  const fields = line.trim().split(/\s+/).filter((f) => f.length > 0);
+  const fields = line
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f.length > 0);
   if (fields.length === 0) return { error: 'the line is empty' };
   const [type, db, user] = fields;
   if (!CONN_TYPES.includes(type)) {
@@ -76,7 +91,8 @@ function checkAddress(address: string): string | undefined {
     return undefined;
   }
   if (isIP(address)) return `address "${address}" needs a prefix length (like ${address}/32)`;
-  if (!/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(address)) return `address "${address}" is neither a CIDR nor a host name`;
+  if (!/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(address))
+    return `address "${address}" is neither a CIDR nor a host name`;
   return undefined;
 }
 

@@ -62,7 +62,9 @@ export function sshConnection(cluster: ResolvedCluster, host: string, node: Reso
     user: d.sshUser,
     ...(d.sshPort !== undefined ? { port: d.sshPort } : {}),
     ...(hostKey ? { hostKey } : {}),
-    ...(d.sshPrivateKeyPath ? { privateKey: `\${file(${JSON.stringify(d.sshPrivateKeyPath)})}`, agent: 'false' } : { agent: 'true' }),
+    ...(d.sshPrivateKeyPath
+      ? { privateKey: `\${file(${JSON.stringify(d.sshPrivateKeyPath)})}`, agent: 'false' }
+      : { agent: 'true' }),
     ...(d.sshBastionHost
       ? {
           bastionHost: d.sshBastionHost,
@@ -83,24 +85,31 @@ export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeComm
   const path = `\${self.${attr}.config_path}`;
   const runtime = `\${self.${attr}.runtime_sha256}`;
   if (cluster.deploy.transport === 'local') {
-    return [{
-      type: 'local-exec',
-      interpreter: ['/bin/sh', '-c'],
-      environment: { PATRONI_CONFIG_PATH: path, PATRONI_CONFIG_YAML: yml, PATRONI_RUNTIME_SHA256: runtime },
-      command: [
-        'set -eu',
-        'printf "%s" "$PATRONI_CONFIG_YAML" > "$PATRONI_CONFIG_PATH.tf-new"',
-        'chmod 0644 "$PATRONI_CONFIG_PATH.tf-new"',
-        'mv -f "$PATRONI_CONFIG_PATH.tf-new" "$PATRONI_CONFIG_PATH"',
-        startOrReload(commands, '$PATRONI_RUNTIME_SHA256', '$PATRONI_CONFIG_PATH'),
-      ].join('\n'),
-    }];
+    return [
+      {
+        type: 'local-exec',
+        interpreter: ['/bin/sh', '-c'],
+        environment: { PATRONI_CONFIG_PATH: path, PATRONI_CONFIG_YAML: yml, PATRONI_RUNTIME_SHA256: runtime },
+        command: [
+          'set -eu',
+          'printf "%s" "$PATRONI_CONFIG_YAML" > "$PATRONI_CONFIG_PATH.tf-new"',
+          'chmod 0644 "$PATRONI_CONFIG_PATH.tf-new"',
+          'mv -f "$PATRONI_CONFIG_PATH.tf-new" "$PATRONI_CONFIG_PATH"',
+          startOrReload(commands, '$PATRONI_RUNTIME_SHA256', '$PATRONI_CONFIG_PATH'),
+        ].join('\n'),
+      },
+    ];
   }
   return [
     { type: 'file', content: yml, destination: `${path}.tf-new` },
     {
       type: 'remote-exec',
-      inline: ['set -eu', `chmod 0644 '${commands.configPath}.tf-new'`, `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`, startOrReload(commands, runtime, commands.configPath)],
+      inline: [
+        'set -eu',
+        `chmod 0644 '${commands.configPath}.tf-new'`,
+        `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`,
+        startOrReload(commands, runtime, commands.configPath),
+      ],
     },
   ];
 }
@@ -114,30 +123,49 @@ export type SecretValues = Readonly<Record<string, string>>;
  * `file` provisioner into a mode-700 folder next to it, then is moved into place. Values are
  * written single-quoted; the variables' validation refuses quotes and newlines.
  */
-export function secretsProvisioners(cluster: ResolvedCluster, envFile: string, values: SecretValues, attr: SelfAttr): Provisioner[] {
+export function secretsProvisioners(
+  cluster: ResolvedCluster,
+  envFile: string,
+  values: SecretValues,
+  attr: SelfAttr,
+): Provisioner[] {
   const names = Object.keys(values);
   if (cluster.deploy.transport === 'local') {
-    return [{
-      type: 'local-exec',
-      interpreter: ['/bin/sh', '-c'],
-      environment: { PATRONI_ENV_FILE: `\${self.${attr}.env_file}`, ...Object.fromEntries(names.map((n) => [`SECRET_${n}`, values[n]])) },
-      command: [
-        'set -eu',
-        'umask 077',
-        'mkdir -p "$(dirname "$PATRONI_ENV_FILE")"',
-        `{ ${names.map((n) => `printf "${n}='%s'\\n" "$SECRET_${n}"`).join('; ')}; } > "$PATRONI_ENV_FILE.tf-new"`,
-        'chmod 0600 "$PATRONI_ENV_FILE.tf-new"',
-        'mv -f "$PATRONI_ENV_FILE.tf-new" "$PATRONI_ENV_FILE"',
-        `echo "env file written: $PATRONI_ENV_FILE (${names.join(', ')})"`,
-      ].join('\n'),
-    }];
+    return [
+      {
+        type: 'local-exec',
+        interpreter: ['/bin/sh', '-c'],
+        environment: {
+          PATRONI_ENV_FILE: `\${self.${attr}.env_file}`,
+          ...Object.fromEntries(names.map((n) => [`SECRET_${n}`, values[n]])),
+        },
+        command: [
+          'set -eu',
+          'umask 077',
+          'mkdir -p "$(dirname "$PATRONI_ENV_FILE")"',
+          `{ ${names.map((n) => `printf "${n}='%s'\\n" "$SECRET_${n}"`).join('; ')}; } > "$PATRONI_ENV_FILE.tf-new"`,
+          'chmod 0600 "$PATRONI_ENV_FILE.tf-new"',
+          'mv -f "$PATRONI_ENV_FILE.tf-new" "$PATRONI_ENV_FILE"',
+          `echo "env file written: $PATRONI_ENV_FILE (${names.join(', ')})"`,
+        ].join('\n'),
+      },
+    ];
   }
   const dir = `${envFile.replace(/\/[^/]*$/, '') || '/'}/.patroni-secrets-tf`;
   const staged = `${dir}/${envFile.replace(/^.*\//, '')}`;
   return [
     { type: 'remote-exec', inline: ['set -eu', `install -d -m 0700 '${dir}'`] },
     { type: 'file', content: names.map((n) => `${n}='${values[n]}'\n`).join(''), destination: staged },
-    { type: 'remote-exec', inline: ['set -eu', `chmod 0600 '${staged}'`, `mv -f '${staged}' '${envFile}'`, `rmdir '${dir}'`, `echo "env file written: ${envFile} (${names.join(', ')})"`] },
+    {
+      type: 'remote-exec',
+      inline: [
+        'set -eu',
+        `chmod 0600 '${staged}'`,
+        `mv -f '${staged}' '${envFile}'`,
+        `rmdir '${dir}'`,
+        `echo "env file written: ${envFile} (${names.join(', ')})"`,
+      ],
+    },
   ];
 }
 

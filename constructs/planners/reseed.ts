@@ -12,7 +12,12 @@ import { nodeCommands } from './provisioners';
 /** The re-seed program's configuration (runtime/contract.ts); no password. */
 export type { ReseedConfig };
 
-export function reseedConfig(link: ResolvedLink, source: ResolvedCluster, standby: ResolvedCluster, names: { source: string; standby: string }): ReseedConfig {
+export function reseedConfig(
+  link: ResolvedLink,
+  source: ResolvedCluster,
+  standby: ResolvedCluster,
+  names: { source: string; standby: string },
+): ReseedConfig {
   const reseed = link.reseed!;
   return {
     generation: reseed.generation,

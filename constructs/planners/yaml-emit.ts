@@ -10,7 +10,8 @@
 type Value = string | number | boolean | null | undefined | readonly Value[] | { readonly [key: string]: Value };
 
 /** YAML 1.1 booleans and nulls that a plain scalar would turn into. */
-const RESERVED = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)$/;
+const RESERVED =
+  /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)$/;
 /** Letters first, then letters, digits and `_ . / -`: never a number, date, anchor or indicator. */
 const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./-]*$/;
 
@@ -18,7 +19,8 @@ function scalar(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   // YAML 1.1 reads an exponent only after a dot (1.0e+21, not 1e+21): JavaScript's form is a string there
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value).replace(/^(-?\d+)e/, '$1.0e') : JSON.stringify(String(value));
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? String(value).replace(/^(-?\d+)e/, '$1.0e') : JSON.stringify(String(value));
   return PLAIN.test(value) && !RESERVED.test(value) ? value : JSON.stringify(value);
 }
 

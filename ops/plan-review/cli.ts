@@ -1,4 +1,7 @@
-/** The command: the plans named on the command line read, their review written; the exit code says whether it needs attention. */
+/**
+ * The command: the plans named on the command line read, their review written; the exit code says
+ * whether it needs attention.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { reviewMarkdown } from './markdown';
@@ -13,12 +16,16 @@ export function needsAttention(reviews: readonly StackReview[]): boolean {
 /** The command: reads the plans, writes the Markdown; returns the exit code. */
 export function main(args: string[]): number {
   if (args.length === 0) {
-    process.stderr.write('usage: plan-review <stack>=<plan.json> ... (terraform show -json <saved plan> > plan.json); or <plan.json> named after its stack\n');
+    process.stderr.write(
+      'usage: plan-review <stack>=<plan.json> ... (terraform show -json <saved plan> > plan.json); or <plan.json> named after its stack\n',
+    );
     return 1;
   }
   const inputs: { stack: string; plan: Plan }[] = [];
   for (const arg of args) {
-    const [stack, file] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [path.basename(arg).replace(/\.(plan\.)?json$/, ''), arg];
+    const [stack, file] = arg.includes('=')
+      ? arg.split(/=(.*)/s, 2)
+      : [path.basename(arg).replace(/\.(plan\.)?json$/, ''), arg];
     try {
       const plan: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
       if (plan === null || typeof plan !== 'object' || Array.isArray(plan)) throw new Error('it is not a JSON object');

@@ -22,7 +22,12 @@ function eventText(e: RoleEvent, given: ReadonlySet<string>): string {
 
 /** The clusters an event names (a role step that does not name the other cluster stands for it with UNNAMED). */
 const eventClusters = (e: RoleEvent): string[] =>
-  (e.kind === 'switchover' ? [e.from, e.to] : e.kind === 'rejoin' ? [e.cluster, ...(e.to ? [e.to] : [])] : [e.cluster]).filter((c) => c !== UNNAMED);
+  (e.kind === 'switchover'
+    ? [e.from, e.to]
+    : e.kind === 'rejoin'
+      ? [e.cluster, ...(e.to ? [e.to] : [])]
+      : [e.cluster]
+  ).filter((c) => c !== UNNAMED);
 
 /** What changes besides roles, counted: `3 members reloaded`, `DCS patch of dc1 changed`... */
 function configuration(resources: readonly ResourceReview[]): string[] {
@@ -36,12 +41,17 @@ function configuration(resources: readonly ResourceReview[]): string[] {
   count(added, `${plural(added, 'member')} added`);
   count(removed, `${plural(removed, 'member')} removed`);
   count(reloaded, `${plural(reloaded, 'member')} reloaded`);
-  count(rewritten.length - reloaded, `${plural(rewritten.length - reloaded, 'member file')} rewritten without a reload`);
+  count(
+    rewritten.length - reloaded,
+    `${plural(rewritten.length - reloaded, 'member file')} rewritten without a reload`,
+  );
   const restart = unique(resources.flatMap((r) => r.restart ?? [])).sort();
   count(restart.length, `a PostgreSQL restart needed for ${listed(restart)}`);
   const patched = unique(resources.filter((r) => r.kind === 'dcs-patch' && r.target).map((r) => r.target!));
   count(patched.length, `${patched.length === 1 ? 'DCS patch' : 'DCS patches'} of ${listed(patched)} changed`);
-  const slots = unique(resources.filter((r) => r.kind === 'link-slots' && !r.inactive && r.target).map((r) => r.target!));
+  const slots = unique(
+    resources.filter((r) => r.kind === 'link-slots' && !r.inactive && r.target).map((r) => r.target!),
+  );
   count(slots.length, `link slots on ${listed(slots)} changed`);
   const named = (kind: ResourceKind, one: string, many: string) => {
     const n = resources.filter((r) => r.kind === kind && !r.event).length;
@@ -60,8 +70,16 @@ function configuration(resources: readonly ResourceReview[]): string[] {
 
 /** The environments of the given stacks, each with its headline, in the order their stacks come. */
 export function environments(reviews: readonly StackReview[]): Environment[] {
-  const groups = new Map<string, { clusters?: [string, string]; stacks: StackReview[]; source?: string; standby?: string }>();
-  const add = (key: string, clusters: [string, string] | undefined, s: StackReview, roles: { source?: string; standby?: string } = {}) => {
+  const groups = new Map<
+    string,
+    { clusters?: [string, string]; stacks: StackReview[]; source?: string; standby?: string }
+  >();
+  const add = (
+    key: string,
+    clusters: [string, string] | undefined,
+    s: StackReview,
+    roles: { source?: string; standby?: string } = {},
+  ) => {
     const g = groups.get(key) ?? { clusters, stacks: [] };
     if (!g.stacks.includes(s)) g.stacks.push(s);
     g.source ??= roles.source;
@@ -73,7 +91,8 @@ export function environments(reviews: readonly StackReview[]): Environment[] {
     s.links.forEach(([me, other], i) => {
       const pair = [me, other].sort() as [string, string];
       const role = s.linkRoles?.[i];
-      const roles = role === 'source' ? { source: me, standby: other } : role === 'standby' ? { source: other, standby: me } : {};
+      const roles =
+        role === 'source' ? { source: me, standby: other } : role === 'standby' ? { source: other, standby: me } : {};
       add(`pair\u0000${s.linkIds?.[i] ?? `${pair[0]}\u0000${pair[1]}`}`, pair, s, roles);
     });
   }
@@ -81,18 +100,39 @@ export function environments(reviews: readonly StackReview[]): Environment[] {
     const resources = stacks.flatMap((s) => s.resources);
     const given = new Set(stacks.map((s) => s.cluster));
     const created = new Set(stacks.flatMap((s) => s.created ?? []));
-    const events = unique(resources
-      .map((r) => r.event)
-      .filter((e): e is RoleEvent => e !== undefined && (!clusters || eventClusters(e).every((c) => clusters.includes(c))))
-      .map((e) => eventText(e, given)));
-    const fresh = clusters ? newLink(source, standby, created, given) : created.has(stacks[0].cluster) ? `NEW CLUSTER ${stacks[0].cluster} bootstraps` : undefined;
+    const events = unique(
+      resources
+        .map((r) => r.event)
+        .filter(
+          (e): e is RoleEvent => e !== undefined && (!clusters || eventClusters(e).every((c) => clusters.includes(c))),
+        )
+        .map((e) => eventText(e, given)),
+    );
+    const fresh = clusters
+      ? newLink(source, standby, created, given)
+      : created.has(stacks[0].cluster)
+        ? `NEW CLUSTER ${stacks[0].cluster} bootstraps`
+        : undefined;
     // on a first deploy the new clusters' resources, and the link's steps created with them, are
     // the NEW one; what else changes (on a running source) is counted as configuration
-    const config = configuration(fresh ? resources.filter((r) => !r.fresh && !(r.action === 'create' && (r.kind === 'role' || r.kind === 'link-slots'))) : resources);
+    const config = configuration(
+      fresh
+        ? resources.filter(
+            (r) => !r.fresh && !(r.action === 'create' && (r.kind === 'role' || r.kind === 'link-slots')),
+          )
+        : resources,
+    );
     const headline = fresh
       ? [fresh, ...events].join('; ') + (config.length > 0 ? `; configuration: ${config.join(', ')}` : '')
-      : events.length > 0 ? events.join('; ') : `no role change; ${config.length > 0 ? `configuration only: ${config.join(', ')}` : 'no changes'}`;
-    return { name: clusters ? listed(clusters) : stacks[0].stack, clusters, stacks: stacks.map((s) => s.stack), headline };
+      : events.length > 0
+        ? events.join('; ')
+        : `no role change; ${config.length > 0 ? `configuration only: ${config.join(', ')}` : 'no changes'}`;
+    return {
+      name: clusters ? listed(clusters) : stacks[0].stack,
+      clusters,
+      stacks: stacks.map((s) => s.stack),
+      headline,
+    };
   });
 }
 
@@ -101,10 +141,16 @@ export function environments(reviews: readonly StackReview[]): Environment[] {
  * added to a running one), from the source and the standby its role steps name; undefined when
  * neither is new.
  */
-function newLink(source: string | undefined, standby: string | undefined, created: ReadonlySet<string>, given: ReadonlySet<string>): string | undefined {
+function newLink(
+  source: string | undefined,
+  standby: string | undefined,
+  created: ReadonlySet<string>,
+  given: ReadonlySet<string>,
+): string | undefined {
   if (source === undefined || standby === undefined) return undefined;
   const missing = (c: string) => (given.has(c) ? '' : ` (${c}'s plan is not among these)`);
-  if (created.has(source) && created.has(standby)) return `NEW ENVIRONMENT: ${source} bootstraps as the source, ${standby} follows it (its standby leader clones from ${source} across the link)`;
+  if (created.has(source) && created.has(standby))
+    return `NEW ENVIRONMENT: ${source} bootstraps as the source, ${standby} follows it (its standby leader clones from ${source} across the link)`;
   if (created.has(standby)) return `NEW STANDBY CLUSTER ${standby} follows ${source}${missing(source)}`;
   if (created.has(source)) return `NEW SOURCE CLUSTER ${source} bootstraps, ${standby} follows it${missing(standby)}`;
   return undefined;

@@ -56,29 +56,50 @@ function memberReview(e: Entry, ctx: StackContext): ResourceReview {
     // Created with its cluster (a first deploy, or a new standby cluster): for information, see
     // clustersOf. The members start side by side and the first whose Patroni takes the new
     // cluster's initialize key bootstraps it: the plan's first member is named, with that said.
-    const how = name === undefined || name !== cluster.first
-      ? `it joins as a replica (cloned from the ${leader})`
-      : cluster.role === 'standby'
-        ? `as the standby leader it clones from ${cluster.source ?? 'its source'} across the link (or the member that starts before it does)`
-        : 'it bootstraps the cluster with initdb (or the member that starts before it does)';
-    findings.push(info(`${who}${at(after)} created with its cluster: its file is written and Patroni started on it; ${how}`));
+    const how =
+      name === undefined || name !== cluster.first
+        ? `it joins as a replica (cloned from the ${leader})`
+        : cluster.role === 'standby'
+          ? `as the standby leader it clones from ${cluster.source ?? 'its source'} across the link (or the member that starts before it does)`
+          : 'it bootstraps the cluster with initdb (or the member that starts before it does)';
+    findings.push(
+      info(`${who}${at(after)} created with its cluster: its file is written and Patroni started on it; ${how}`),
+    );
   } else if (action === 'create') {
     // Added to a running cluster: it clones a full copy from the leader, which loads it, and then
     // serves as a replica: worth a reviewer's look.
-    findings.push(attention(`${who}${at(after)} added: its file is written and Patroni started on it; it joins as a replica (cloned from the ${leader})`));
+    findings.push(
+      attention(
+        `${who}${at(after)} added: its file is written and Patroni started on it; it joins as a replica (cloned from the ${leader})`,
+      ),
+    );
   }
   if (action === 'delete') {
     const stopped = name !== undefined && ctx.stopped.has(name);
-    findings.push(attention(`${who}${at(before)} removed from the stack: ${stopped ? 'its Patroni is stopped (deploy.stopOnDestroy)' : 'its Patroni keeps running (deploy.stopOnDestroy is off); stop it and remove it from the cluster by hand'}`));
+    findings.push(
+      attention(
+        `${who}${at(before)} removed from the stack: ${stopped ? 'its Patroni is stopped (deploy.stopOnDestroy)' : 'its Patroni keeps running (deploy.stopOnDestroy is off); stop it and remove it from the cluster by hand'}`,
+      ),
+    );
   }
   if (action === 'update' || action === 'replace') {
     const b = str(before?.runtime_sha256);
     const a = str(after?.runtime_sha256);
     if (b === undefined && a === undefined) {
-      findings.push(info(`${who}: the file is rewritten; the plan does not show whether the part Patroni reads at run time changed (no runtime_sha256)`));
+      findings.push(
+        info(
+          `${who}: the file is rewritten; the plan does not show whether the part Patroni reads at run time changed (no runtime_sha256)`,
+        ),
+      );
     } else {
       reload = b !== a;
-      findings.push(info(reload ? `${who}: the file is rewritten and Patroni reloaded (the part it reads at run time changed)` : `${who}: the file is rewritten, no reload (only its bootstrap part changed, read when a cluster is initialised)`));
+      findings.push(
+        info(
+          reload
+            ? `${who}: the file is rewritten and Patroni reloaded (the part it reads at run time changed)`
+            : `${who}: the file is rewritten, no reload (only its bootstrap part changed, read when a cluster is initialised)`,
+        ),
+      );
     }
     const local = (v: Values | undefined): Values => {
       try {
@@ -96,8 +117,15 @@ function memberReview(e: Entry, ctx: StackContext): ResourceReview {
   }
   const yml = (v: Values | undefined) => (typeof v?.patroni_yml === 'string' ? v.patroni_yml : '');
   return {
-    kind: 'member', subject: name ? `member ${name}` : 'a member', where: `of ${cluster.name}`, action, findings,
-    diffs: [unified(`${name ?? 'member'}: patroni.yml`, yml(before), yml(after))], target: cluster.name, reload, restart,
+    kind: 'member',
+    subject: name ? `member ${name}` : 'a member',
+    where: `of ${cluster.name}`,
+    action,
+    findings,
+    diffs: [unified(`${name ?? 'member'}: patroni.yml`, yml(before), yml(after))],
+    target: cluster.name,
+    reload,
+    restart,
   };
 }
 
@@ -106,11 +134,22 @@ function memberStepReview(e: Entry, ctx: StackContext): ResourceReview {
   const name = str(e.v.member) ?? e.part;
   const owner = name ? `member ${name}'s` : "a member's";
   const findings: Finding[] = [];
-  if (e.kind === 'env-file' && e.action !== 'delete') findings.push(info('the env file is written again from the ephemeral variables (values are never in the plan)'));
-  if (e.kind === 'stop-on-destroy' && e.action === 'delete') findings.push(info(`it stops Patroni on ${name ?? 'the member'} as it leaves the plan`));
-  if (e.kind === 'stop-on-destroy' && e.action === 'create') findings.push(info(`from now on, ${name ?? 'the member'} taken out of the stack has its Patroni stopped`));
+  if (e.kind === 'env-file' && e.action !== 'delete')
+    findings.push(info('the env file is written again from the ephemeral variables (values are never in the plan)'));
+  if (e.kind === 'stop-on-destroy' && e.action === 'delete')
+    findings.push(info(`it stops Patroni on ${name ?? 'the member'} as it leaves the plan`));
+  if (e.kind === 'stop-on-destroy' && e.action === 'create')
+    findings.push(info(`from now on, ${name ?? 'the member'} taken out of the stack has its Patroni stopped`));
   const cluster = ctx.clusterOf(e).name;
-  return { kind: e.kind, subject: `${owner} ${e.kind === 'env-file' ? 'env file' : 'stop on destroy'}`, where: `on ${cluster}`, action: e.action, findings, diffs: [], target: cluster };
+  return {
+    kind: e.kind,
+    subject: `${owner} ${e.kind === 'env-file' ? 'env file' : 'stop on destroy'}`,
+    where: `on ${cluster}`,
+    action: e.action,
+    findings,
+    diffs: [],
+    target: cluster,
+  };
 }
 
 /** `of dc1`, and the stack it runs from when that is another data center's. */
@@ -121,8 +160,24 @@ function ofWhere(target: string, ctx: StackContext): string {
 function dcsPatchReview(e: Entry, ctx: StackContext): ResourceReview {
   const target = str(e.v.cluster) ?? ctx.cluster;
   // a new cluster's patch: what it starts with, for information (nothing runs yet that it could disturb)
-  const { findings, restart, diff } = patchReview(e.before, e.after, target, ctx.memberOf, 'DCS patch', ctx.clusterOf(e).fresh);
-  return { kind: 'dcs-patch', subject: 'DCS patch', where: ofWhere(target, ctx), action: e.action, findings, diffs: [diff], target, restart };
+  const { findings, restart, diff } = patchReview(
+    e.before,
+    e.after,
+    target,
+    ctx.memberOf,
+    'DCS patch',
+    ctx.clusterOf(e).fresh,
+  );
+  return {
+    kind: 'dcs-patch',
+    subject: 'DCS patch',
+    where: ofWhere(target, ctx),
+    action: e.action,
+    findings,
+    diffs: [diff],
+    target,
+    restart,
+  };
 }
 
 /**
@@ -132,16 +187,41 @@ function dcsPatchReview(e: Entry, ctx: StackContext): ResourceReview {
 function linkSlotsReview(e: Entry, ctx: StackContext): ResourceReview {
   const active = (v: Values | undefined) => v !== undefined && 'patch_json' in v;
   if (e.after && !active(e.after)) {
-    const wrote = active(e.before) ? `; until now it wrote the link's slots on ${str(e.before!.cluster) ?? ctx.source ?? 'the source'}` : '';
+    const wrote = active(e.before)
+      ? `; until now it wrote the link's slots on ${str(e.before!.cluster) ?? ctx.source ?? 'the source'}`
+      : '';
     return {
-      kind: 'link-slots', subject: 'link slots', where: `(in ${ctx.cluster}'s stack; inactive)`, action: e.action,
-      findings: [info(`inactive: ${ctx.cluster} is the source of the link, so this step runs nothing (the standby's stack writes the link's slots on ${ctx.cluster})${wrote}`)],
-      diffs: [], inactive: true,
+      kind: 'link-slots',
+      subject: 'link slots',
+      where: `(in ${ctx.cluster}'s stack; inactive)`,
+      action: e.action,
+      findings: [
+        info(
+          `inactive: ${ctx.cluster} is the source of the link, so this step runs nothing (the standby's stack writes the link's slots on ${ctx.cluster})${wrote}`,
+        ),
+      ],
+      diffs: [],
+      inactive: true,
     };
   }
   const target = str(e.v.cluster) ?? ctx.source ?? 'the source';
-  const { findings, restart, diff } = patchReview(active(e.before) ? e.before : undefined, e.after, target, ctx.memberOf, `link slots on ${target}`);
-  return { kind: 'link-slots', subject: 'link slots', where: `on ${target} (run from ${ctx.cluster}'s stack)`, action: e.action, findings, diffs: [diff], target, restart };
+  const { findings, restart, diff } = patchReview(
+    active(e.before) ? e.before : undefined,
+    e.after,
+    target,
+    ctx.memberOf,
+    `link slots on ${target}`,
+  );
+  return {
+    kind: 'link-slots',
+    subject: 'link slots',
+    where: `on ${target} (run from ${ctx.cluster}'s stack)`,
+    action: e.action,
+    findings,
+    diffs: [diff],
+    target,
+    restart,
+  };
 }
 
 function roleReview(e: Entry, ctx: StackContext): ResourceReview {
@@ -159,39 +239,85 @@ function roleReview(e: Entry, ctx: StackContext): ResourceReview {
   const inStack = `in ${ctx.cluster}'s stack`;
   const touching = `(${inStack}; touches ${other ? listed([me, other].sort()) : `${me} and the other cluster`})`;
   const idle = `(${inStack}; runs nothing)`;
-  const review = (where: string, findings: Finding[], event?: RoleEvent): ResourceReview => ({ kind: 'role', subject: 'role step', where, action, findings, diffs: [], event });
+  const review = (where: string, findings: Finding[], event?: RoleEvent): ResourceReview => ({
+    kind: 'role',
+    subject: 'role step',
+    where,
+    action,
+    findings,
+    diffs: [],
+    event,
+  });
   const dataLoss = cfg.acceptDataLoss === true;
 
   if (action === 'delete') return review(`(${inStack})`, [info('the role step leaves the plan: nothing runs')]);
   if (action !== 'create' && b === a && a === 'standby' && wasState === 'detached' && state === 'following') {
-    return review(touching, [attention(`the link follows again after a promotion: if ${me} is a primary, its role step REJOINS it as the standby of ${other ?? 'the source'} (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion${dataLoss ? ' (acceptDataLoss is set)' : ', refused unless roleChange.acceptDataLoss'}`)], { kind: 'rejoin', cluster: me, to: other });
+    return review(
+      touching,
+      [
+        attention(
+          `the link follows again after a promotion: if ${me} is a primary, its role step REJOINS it as the standby of ${other ?? 'the source'} (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion${dataLoss ? ' (acceptDataLoss is set)' : ', refused unless roleChange.acceptDataLoss'}`,
+        ),
+      ],
+      { kind: 'rejoin', cluster: me, to: other },
+    );
   }
   if (action === 'create' || b === a || a === undefined || b === undefined) {
     const out: Finding[] = [];
-    if (dataLoss) out.push(attention('roleChange.acceptDataLoss is set: a rejoin discards what the diverged cluster wrote after the split'));
+    if (dataLoss)
+      out.push(
+        attention(
+          'roleChange.acceptDataLoss is set: a rejoin discards what the diverged cluster wrote after the split',
+        ),
+      );
     // A role step created (a first deploy, or a new link): it acts only where the clusters' roles
     // differ from the topology's, which new clusters cannot; for information, in one line.
     if (action === 'create') {
-      const roles = a === 'source' ? `${me} is the source and ${otherName} follows it` : a === 'standby' ? `${me} follows ${otherName}` : 'the roles are as the topology says';
-      out.push(info(state === 'detached'
-        ? 'created with the link detached (a promotion): it changes nothing now; it acts once the link follows again'
-        : `created: when link.source changes later, the new source's role step runs the role change; now this one checks that ${roles}, and changes nothing when the clusters are new or already so`));
+      const roles =
+        a === 'source'
+          ? `${me} is the source and ${otherName} follows it`
+          : a === 'standby'
+            ? `${me} follows ${otherName}`
+            : 'the roles are as the topology says';
+      out.push(
+        info(
+          state === 'detached'
+            ? 'created with the link detached (a promotion): it changes nothing now; it acts once the link follows again'
+            : `created: when link.source changes later, the new source's role step runs the role change; now this one checks that ${roles}, and changes nothing when the clusters are new or already so`,
+        ),
+      );
     }
-    if (action === 'update') out.push(info('its settings change, not its role: nothing runs now; the next role change uses them'));
-    if (action === 'replace' && a === 'standby' && state === 'detached' && wasState !== 'detached') out.push(info(`the link is detached: this step runs nothing (the detach in this stack promotes ${me})`));
+    if (action === 'update')
+      out.push(info('its settings change, not its role: nothing runs now; the next role change uses them'));
+    if (action === 'replace' && a === 'standby' && state === 'detached' && wasState !== 'detached')
+      out.push(info(`the link is detached: this step runs nothing (the detach in this stack promotes ${me})`));
     // created, either role's step looks at both clusters; replaced, only the source's acts
     return review(action === 'create' || (runs(action) && (a ?? b) === 'source') ? touching : idle, out);
   }
   if (a === 'source') {
     const maxLag = num(cfg.maxLagBytes);
     const catchUp = num(cfg.catchUpTimeoutSeconds);
-    return review(touching, [attention(
-      `SWITCHOVER ${otherName} -> ${me}: ${me} becomes the source (role ${b} -> ${a}) and ${otherName} its standby. This role step runs the gate (the link healthy${maxLag !== undefined ? `, the lag at most ${maxLag} bytes` : ''}), puts the slot on ${me}, fences ${otherName}, the old primary (standby_cluster), waits until everything ${otherName} wrote is replayed on ${me} (${catchUp !== undefined ? `at most ${catchUp} s, ` : ''}else the fence is undone), promotes ${me} and makes ${otherName} follow (nothing re-cloned). If the two have diverged (after a disaster promotion), ${otherName} is rejoined instead${dataLoss ? ', DISCARDING its writes after the split (acceptDataLoss)' : ', refused unless roleChange.acceptDataLoss'}`,
-    )], { kind: 'switchover', from: otherName, to: me });
+    return review(
+      touching,
+      [
+        attention(
+          `SWITCHOVER ${otherName} -> ${me}: ${me} becomes the source (role ${b} -> ${a}) and ${otherName} its standby. This role step runs the gate (the link healthy${maxLag !== undefined ? `, the lag at most ${maxLag} bytes` : ''}), puts the slot on ${me}, fences ${otherName}, the old primary (standby_cluster), waits until everything ${otherName} wrote is replayed on ${me} (${catchUp !== undefined ? `at most ${catchUp} s, ` : ''}else the fence is undone), promotes ${me} and makes ${otherName} follow (nothing re-cloned). If the two have diverged (after a disaster promotion), ${otherName} is rejoined instead${dataLoss ? ', DISCARDING its writes after the split (acceptDataLoss)' : ', refused unless roleChange.acceptDataLoss'}`,
+        ),
+      ],
+      { kind: 'switchover', from: otherName, to: me },
+    );
   }
   if (a === 'standby') {
     const runner = other ? `${other}'s role step (in ${other}'s stack)` : "the new source's role step";
-    return review(idle, [attention(`${me} becomes the standby${other ? ` of ${other}` : ''} (role ${b} -> ${a}): this step runs nothing; ${runner} demotes it and makes it follow`)], { kind: 'switchover', from: me, to: otherName });
+    return review(
+      idle,
+      [
+        attention(
+          `${me} becomes the standby${other ? ` of ${other}` : ''} (role ${b} -> ${a}): this step runs nothing; ${runner} demotes it and makes it follow`,
+        ),
+      ],
+      { kind: 'switchover', from: me, to: otherName },
+    );
   }
   return review(idle, [attention(`role ${b} -> ${a}: not a role this review knows (source or standby)`)]);
 }
@@ -206,13 +332,30 @@ function detachReview(e: Entry, ctx: StackContext): ResourceReview {
   if (!runs(e.action)) {
     if (e.action === 'delete') findings.push(info('the detach leaves the plan: nothing runs'));
   } else if (gate.disaster === true) {
-    findings.push(attention(`DISASTER PROMOTION of ${target} (link.promotion.disaster): it is promoted without its source; the gate checks only that everything received is replayed and prints the last known position. Writes that ${source} made after that are lost`));
+    findings.push(
+      attention(
+        `DISASTER PROMOTION of ${target} (link.promotion.disaster): it is promoted without its source; the gate checks only that everything received is replayed and prints the last known position. Writes that ${source} made after that are lost`,
+      ),
+    );
     event = { kind: 'promotion', cluster: target, disaster: true };
   } else {
-    findings.push(attention(`PROMOTION of ${target}: it is detached (its standby_cluster block removed) and becomes an independent primary, after the promotion gate: same system identifier and timeline as ${source}, replay not paused, caught up, no write on ${source} for ${settle !== undefined ? `${settle} s` : 'the settle time (its length is not in the plan)'}, no open write or prepared transaction; a refusal leaves both clusters as they are`));
+    findings.push(
+      attention(
+        `PROMOTION of ${target}: it is detached (its standby_cluster block removed) and becomes an independent primary, after the promotion gate: same system identifier and timeline as ${source}, replay not paused, caught up, no write on ${source} for ${settle !== undefined ? `${settle} s` : 'the settle time (its length is not in the plan)'}, no open write or prepared transaction; a refusal leaves both clusters as they are`,
+      ),
+    );
     event = { kind: 'promotion', cluster: target, disaster: false };
   }
-  return { kind: 'detach', subject: 'promotion (detach)', where: ofWhere(target, ctx), action: e.action, findings, diffs: [], event, target };
+  return {
+    kind: 'detach',
+    subject: 'promotion (detach)',
+    where: ofWhere(target, ctx),
+    action: e.action,
+    findings,
+    diffs: [],
+    event,
+    target,
+  };
 }
 
 /**
@@ -227,19 +370,43 @@ function reseedReview(e: Entry, ctx: StackContext): ResourceReview {
   const reseeded = str(obj(cfg.standby).name) ?? ctx.cluster;
   const source = str(obj(cfg.source).name) ?? ctx.source;
   const generation = str(v.generation) ?? (num(cfg.generation) !== undefined ? String(num(cfg.generation)) : undefined);
-  const member = str(v.member) ?? (/^(.+)-(?:set-aside|start)$/.exec(step)?.[1]);
-  const review = (where: string, findings: Finding[], event?: RoleEvent): ResourceReview => ({ kind: 'reseed', subject: `re-seed ${step}`, where, action, findings, diffs: [], event, target: reseeded });
+  const member = str(v.member) ?? /^(.+)-(?:set-aside|start)$/.exec(step)?.[1];
+  const review = (where: string, findings: Finding[], event?: RoleEvent): ResourceReview => ({
+    kind: 'reseed',
+    subject: `re-seed ${step}`,
+    where,
+    action,
+    findings,
+    diffs: [],
+    event,
+    target: reseeded,
+  });
   const onHost = `on ${reseeded}`;
   if (step === 'gate') {
     const where = `(in ${ctx.cluster}'s stack; touches ${source ? listed([reseeded, source].sort()) : `${reseeded} and its source`})`;
     if (!runs(action)) return review(where, [info('the re-seed step leaves the plan: nothing runs')]);
-    const aside = Object.entries(obj(cfg.setAside)).filter(([, d]) => typeof d === 'string').map(([m, d]) => `${m} -> ${d}`).join(', ');
-    return review(where, [attention(`RE-SEED of ${str(obj(cfg.standby).name) ?? 'the standby cluster'} from ${str(obj(cfg.source).name) ?? 'the source'}${generation ? ` (generation ${generation})` : ''}: refused unless it is a standby cluster whose standby leader cannot stream; then every member is stopped, its data directory set aside (${aside ? `${aside}; ` : ''}nothing deleted), the cluster's DCS state removed, and the members cloned anew from the source (a full copy across the data centers)`)], { kind: 'reseed', cluster: reseeded, generation });
+    const aside = Object.entries(obj(cfg.setAside))
+      .filter(([, d]) => typeof d === 'string')
+      .map(([m, d]) => `${m} -> ${d}`)
+      .join(', ');
+    return review(
+      where,
+      [
+        attention(
+          `RE-SEED of ${str(obj(cfg.standby).name) ?? 'the standby cluster'} from ${str(obj(cfg.source).name) ?? 'the source'}${generation ? ` (generation ${generation})` : ''}: refused unless it is a standby cluster whose standby leader cannot stream; then every member is stopped, its data directory set aside (${aside ? `${aside}; ` : ''}nothing deleted), the cluster's DCS state removed, and the members cloned anew from the source (a full copy across the data centers)`,
+        ),
+      ],
+      { kind: 'reseed', cluster: reseeded, generation },
+    );
   }
   if (!runs(action)) return review(onHost, [info('the re-seed step leaves the plan: nothing runs')]);
   const who = member ? `member ${member}` : 'a member whose name is not in the plan';
-  if (step.endsWith('-set-aside')) return review(onHost, [attention(`${who}: Patroni stopped, its data directory set aside`)]);
-  if (step === 'dcs-reset') return review(onHost, [attention(`the cluster's state in its DCS removed (patronictl remove${member ? `, on ${member}` : ''})`)]);
+  if (step.endsWith('-set-aside'))
+    return review(onHost, [attention(`${who}: Patroni stopped, its data directory set aside`)]);
+  if (step === 'dcs-reset')
+    return review(onHost, [
+      attention(`the cluster's state in its DCS removed (patronictl remove${member ? `, on ${member}` : ''})`),
+    ]);
   if (step.endsWith('-start')) return review(onHost, [info(`${who}: Patroni started, it clones anew`)]);
   if (step === 'wait') return review(onHost, [info('waits until the re-seeded members stream')]);
   return review(onHost, []);
@@ -248,14 +415,29 @@ function reseedReview(e: Entry, ctx: StackContext): ResourceReview {
 /** A resource's review, by its kind. */
 export function reviewResource(e: Entry, ctx: StackContext): ResourceReview {
   switch (e.kind) {
-    case 'member': return memberReview(e, ctx);
+    case 'member':
+      return memberReview(e, ctx);
     case 'env-file':
-    case 'stop-on-destroy': return memberStepReview(e, ctx);
-    case 'dcs-patch': return dcsPatchReview(e, ctx);
-    case 'link-slots': return linkSlotsReview(e, ctx);
-    case 'role': return roleReview(e, ctx);
-    case 'detach': return detachReview(e, ctx);
-    case 'reseed': return reseedReview(e, ctx);
-    default: return { kind: 'other', subject: e.name.replace(HASH, '') || 'a resource whose name is not in the plan', where: '', action: e.action, findings: [], diffs: [] };
+    case 'stop-on-destroy':
+      return memberStepReview(e, ctx);
+    case 'dcs-patch':
+      return dcsPatchReview(e, ctx);
+    case 'link-slots':
+      return linkSlotsReview(e, ctx);
+    case 'role':
+      return roleReview(e, ctx);
+    case 'detach':
+      return detachReview(e, ctx);
+    case 'reseed':
+      return reseedReview(e, ctx);
+    default:
+      return {
+        kind: 'other',
+        subject: e.name.replace(HASH, '') || 'a resource whose name is not in the plan',
+        where: '',
+        action: e.action,
+        findings: [],
+        diffs: [],
+      };
   }
 }

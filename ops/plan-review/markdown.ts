@@ -7,11 +7,18 @@ export function reviewMarkdown(reviews: readonly StackReview[]): string {
   const out: string[] = ['## Patroni plan review', ''];
   const envs = environments(reviews);
   for (const e of envs) {
-    const stacks = e.clusters ? ` (${e.stacks.length === 1 ? 'stack' : 'stacks'} ${e.stacks.map((s) => `\`${s}\``).join(', ')})` : '';
+    const stacks = e.clusters
+      ? ` (${e.stacks.length === 1 ? 'stack' : 'stacks'} ${e.stacks.map((s) => `\`${s}\``).join(', ')})`
+      : '';
     out.push(`- **${e.name}**${stacks}: ${e.headline}`);
   }
   if (envs.length > 0) out.push('');
-  out.push(count > 0 ? `**${count} change${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} a reviewer's attention.**` : 'Nothing here needs a reviewer\'s attention.', '');
+  out.push(
+    count > 0
+      ? `**${count} change${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} a reviewer's attention.**`
+      : "Nothing here needs a reviewer's attention.",
+    '',
+  );
   for (const s of reviews) {
     out.push(`### Stack \`${s.stack}\`${s.cluster !== s.stack ? ` (${s.cluster})` : ''}`, '');
     if (s.resources.length === 0) {
@@ -20,7 +27,8 @@ export function reviewMarkdown(reviews: readonly StackReview[]): string {
     }
     for (const r of s.resources) {
       out.push(`#### ${r.subject}${r.where ? ` ${r.where}` : ''}: ${r.action}`, '');
-      for (const f of [...r.findings].sort((x, y) => Number(y.attention) - Number(x.attention))) out.push(`- ${f.attention ? '**attention**: ' : ''}${f.text}`);
+      for (const f of [...r.findings].sort((x, y) => Number(y.attention) - Number(x.attention)))
+        out.push(`- ${f.attention ? '**attention**: ' : ''}${f.text}`);
       if (r.findings.length > 0) out.push('');
       for (const d of r.diffs) {
         if (!d.diff.includes('\n')) continue;

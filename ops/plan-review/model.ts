@@ -10,7 +10,8 @@ export interface Finding {
 }
 
 /** What a planned resource is, recognised by its construct path's last components (or its inputs). */
-export type ResourceKind = 'member' | 'env-file' | 'stop-on-destroy' | 'dcs-patch' | 'link-slots' | 'role' | 'detach' | 'reseed' | 'other';
+export type ResourceKind =
+  'member' | 'env-file' | 'stop-on-destroy' | 'dcs-patch' | 'link-slots' | 'role' | 'detach' | 'reseed' | 'other';
 
 /** A role change a resource runs (or, the new standby's role step, that the other stack runs): what a headline says. */
 export type RoleEvent =
@@ -42,13 +43,19 @@ export interface ResourceReview {
   readonly restart?: readonly string[];
   /** The link slots step of the source's stack, which runs nothing. */
   readonly inactive?: boolean;
-  /** Created with its cluster, which the plan creates whole (a first deploy): counted in the headline's NEW, not as configuration. */
+  /**
+   * Created with its cluster, which the plan creates whole (a first deploy): counted in the headline's
+   * NEW, not as configuration.
+   */
   readonly fresh?: boolean;
 }
 
 export interface StackReview {
   readonly stack: string;
-  /** The data center whose cluster the stack holds: its role step's name for it, else its DCS patch's, else the stack's name. */
+  /**
+   * The data center whose cluster the stack holds: its role step's name for it, else its DCS patch's,
+   * else the stack's name.
+   */
   readonly cluster: string;
   /** The pairs of clusters its role steps name, [this one, the other one]: its environments. */
   readonly links: readonly (readonly [string, string])[];
@@ -64,7 +71,10 @@ export interface StackReview {
   readonly resources: readonly ResourceReview[];
 }
 
-/** An environment: the pair of clusters a link joins (as their role steps name them), or a stack without a role step. */
+/**
+ * An environment: the pair of clusters a link joins (as their role steps name them), or a stack
+ * without a role step.
+ */
 export interface Environment {
   /** `dc1 and dc2`, or the stack's name. */
   readonly name: string;

@@ -102,7 +102,12 @@ export function entriesOf(plan: Plan): Entry[] {
   const entries: Entry[] = [];
   for (const rc of changes) {
     if (!rc || (rc.type !== 'terraform_data' && rc.type !== 'null_resource')) continue;
-    const name = str(rc.name) ?? String(rc.address ?? '').split('.').pop() ?? '';
+    const name =
+      str(rc.name) ??
+      String(rc.address ?? '')
+        .split('.')
+        .pop() ??
+      '';
     const before = valuesOf(rc.change?.before);
     const after = valuesOf(rc.change?.after);
     const v = after ?? before ?? {};
@@ -117,7 +122,8 @@ export function membersByAddress(plans: Plan[]): Map<string, string> {
   for (const plan of plans) {
     for (const rc of Array.isArray(plan?.resource_changes) ? plan.resource_changes : []) {
       const v = valuesOf(rc?.change?.after) ?? valuesOf(rc?.change?.before);
-      if (v && 'patroni_yml' in v && typeof v.host === 'string' && typeof v.member === 'string') out.set(v.host, v.member);
+      if (v && 'patroni_yml' in v && typeof v.host === 'string' && typeof v.member === 'string')
+        out.set(v.host, v.member);
     }
   }
   return out;

@@ -8,7 +8,11 @@ import { Entry, entriesOf, Plan, roleConfigOf } from './resources';
 import { obj, str, unique } from './values';
 
 /** One stack's plan (`terraform show -json`), reviewed. `memberOf` names addresses (from all the plans). */
-export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => string | undefined = () => undefined): StackReview {
+export function reviewPlan(
+  stack: string,
+  plan: Plan,
+  memberOf: (ip: string) => string | undefined = () => undefined,
+): StackReview {
   const entries = entriesOf(plan);
   // the names, from every role step and patch, changed or not
   const links: [string, string][] = [];
@@ -26,14 +30,20 @@ export function reviewPlan(stack: string, plan: Plan, memberOf: (ip: string) => 
       if (m && o && !links.some(([x, y]) => x === m && y === o)) {
         links.push([m, o]);
         linkRoles.push(str(e.v.role) ?? str(cfg.role));
-        const id = (c: unknown, name: string) => `${name}@${(Array.isArray(obj(c).nodes) ? (obj(c).nodes as unknown[]) : []).map((n) => str(obj(n).rest) ?? '').join(',')}`;
+        const id = (c: unknown, name: string) =>
+          `${name}@${(Array.isArray(obj(c).nodes) ? (obj(c).nodes as unknown[]) : []).map((n) => str(obj(n).rest) ?? '').join(',')}`;
         linkIds.push([id(cfg.me, m), id(cfg.other, o)].sort().join('\u0000'));
       }
       if ((str(e.v.role) ?? str(cfg.role)) === 'standby') source ??= o;
     }
     if (e.kind === 'dcs-patch') patched ??= str(e.v.cluster);
   }
-  const stopped = new Set(entries.filter((e) => e.kind === 'stop-on-destroy' && e.action === 'delete').map((e) => str(e.v.member) ?? e.part).filter((m): m is string => m !== undefined));
+  const stopped = new Set(
+    entries
+      .filter((e) => e.kind === 'stop-on-destroy' && e.action === 'delete')
+      .map((e) => str(e.v.member) ?? e.part)
+      .filter((m): m is string => m !== undefined),
+  );
   const cluster = me ?? patched ?? stack;
   const clusters = clustersOf(entries, cluster, source);
   const clusterOf = (e: Entry): ClusterFacts => clusters.get(e.prefix ?? NO_PREFIX)!;
@@ -66,7 +76,11 @@ const NO_PREFIX = '\u0000';
  * is anything a running source loses; a slot or pg_hba line it gains is information. The review
  * cannot see the machines: a cluster whose state was lost looks fresh too.
  */
-function clustersOf(entries: readonly Entry[], stackCluster: string, stackSource: string | undefined): Map<string, ClusterFacts> {
+function clustersOf(
+  entries: readonly Entry[],
+  stackCluster: string,
+  stackSource: string | undefined,
+): Map<string, ClusterFacts> {
   const groups = new Map<string, Entry[]>();
   for (const e of entries) {
     const key = e.prefix ?? NO_PREFIX;
@@ -76,11 +90,22 @@ function clustersOf(entries: readonly Entry[], stackCluster: string, stackSource
   const out = new Map<string, ClusterFacts>();
   for (const [key, group] of groups) {
     const roles = group.filter((e) => e.kind === 'role').map((e) => ({ cfg: roleConfigOf(e), role: str(e.v.role) }));
-    const named = roles.map((r) => str(obj(r.cfg.me).name)).find((n) => n !== undefined) ?? group.filter((e) => e.kind === 'dcs-patch').map((e) => str(e.v.cluster)).find((n) => n !== undefined);
+    const named =
+      roles.map((r) => str(obj(r.cfg.me).name)).find((n) => n !== undefined) ??
+      group
+        .filter((e) => e.kind === 'dcs-patch')
+        .map((e) => str(e.v.cluster))
+        .find((n) => n !== undefined);
     const name = named ?? stackCluster;
     // a standby of one link is a standby (a cluster follows one source), whatever else it feeds
     const following = roles.find((r) => (r.role ?? str(r.cfg.role)) === 'standby');
-    const role = following ? 'standby' : roles.length > 0 ? 'source' : name === stackCluster && stackSource !== undefined ? 'standby' : undefined;
+    const role = following
+      ? 'standby'
+      : roles.length > 0
+        ? 'source'
+        : name === stackCluster && stackSource !== undefined
+          ? 'standby'
+          : undefined;
     const source = following ? str(obj(following.cfg.other).name) : role === 'standby' ? stackSource : undefined;
     const members = group.filter((e) => e.kind === 'member');
     const fresh = members.length > 0 && group.every((e) => e.action === 'create');

@@ -13,7 +13,8 @@ export function num(x: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 /** An object, else an empty one. */
-export const obj = (x: unknown): Values => (x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Values) : {});
+export const obj = (x: unknown): Values =>
+  x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Values) : {};
 /** The list without its repeats, in order. */
 export const unique = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
 
@@ -30,4 +31,5 @@ export function parseJson(text: unknown): Values {
 /** Undefined or null: absent from a plan's JSON. */
 export const absent = (x: unknown): boolean => x === undefined || x === null;
 /** The strings of a list; [] for anything else. */
-export const strings = (x: unknown): string[] => (Array.isArray(x) ? x.filter((l): l is string => typeof l === 'string') : []);
+export const strings = (x: unknown): string[] =>
+  Array.isArray(x) ? x.filter((l): l is string => typeof l === 'string') : [];

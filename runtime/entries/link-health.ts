@@ -12,7 +12,9 @@ export * from '../lsn';
 
 if (require.main === module) {
   if (process.argv[2] !== 'gate') {
-    process.stderr.write('usage: link-health.cjs gate (configured by LINK_HEALTH_CONFIG); for the status table run `npm run status`\n');
+    process.stderr.write(
+      'usage: link-health.cjs gate (configured by LINK_HEALTH_CONFIG); for the status table run `npm run status`\n',
+    );
     process.exit(2);
   }
   runGate(process.env, process.stdout, process.stderr).then(

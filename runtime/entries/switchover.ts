@@ -4,4 +4,5 @@ import { runRoleStep } from '../switchover';
 export * from '../switchover';
 export * from '../cluster-io';
 
-if (require.main === module) runRoleStep(process.env, process.stdout, process.stderr).then((code) => process.exit(code));
+if (require.main === module)
+  runRoleStep(process.env, process.stdout, process.stderr).then((code) => process.exit(code));

@@ -55,7 +55,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it returns a truthy value; returns it and the time it took. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false | null>): Promise<{ value: T; ms: number }> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined | false | null>,
+): Promise<{ value: T; ms: number }> {
   const t0 = now();
   let lastError = '';
   while (now() - t0 < timeoutMs) {
@@ -67,18 +71,29 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
     }
     await sleep(200);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`,
+  );
 }
 
 /**
  * A `pg` client whose socket is bound to the loopback address `source`, so the server's pg_hba
  * sees that address (on one machine every client would otherwise come from 127.0.0.1).
  */
-export function clientFrom(source: string, target: string, user: string, password: string, extra: Record<string, unknown> = {}): Client {
+export function clientFrom(
+  source: string,
+  target: string,
+  user: string,
+  password: string,
+  extra: Record<string, unknown> = {},
+): Client {
   const stream = () => {
     const socket = new net.Socket();
     const connect = socket.connect.bind(socket) as (o: net.TcpSocketConnectOpts) => net.Socket;
-    (socket as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (port: number, host: string) => connect({ port, host, localAddress: source });
+    (socket as unknown as { connect: (port: number, host: string) => net.Socket }).connect = (
+      port: number,
+      host: string,
+    ) => connect({ port, host, localAddress: source });
     return socket;
   };
   return new Client({ host: target, port: 5432, user, password, database: 'postgres', stream, ...extra } as never);
@@ -88,7 +103,12 @@ export function clientFrom(source: string, target: string, user: string, passwor
  * Appends one run's timings to the ignored bench/out/e2e-timings.json (`npm run bench:report`
  * copies the runs into the tracked bench/e2e-timings.json and BENCHMARKS.md).
  */
-export function recordTimings(suite: string, config: Record<string, string>, timingsMs: Record<string, number>, passed: boolean): void {
+export function recordTimings(
+  suite: string,
+  config: Record<string, string>,
+  timingsMs: Record<string, number>,
+  passed: boolean,
+): void {
   if (Object.keys(timingsMs).length === 0) return;
   const file = path.join(ROOT, 'bench', 'out', 'e2e-timings.json');
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -96,14 +116,20 @@ export function recordTimings(suite: string, config: Record<string, string>, tim
   const from = fs.existsSync(file) ? file : tracked;
   const runs = fs.existsSync(from) ? (JSON.parse(fs.readFileSync(from, 'utf8')).runs ?? []) : [];
   runs.push({ suite, config, timingsMs, passed });
-  fs.writeFileSync(file, `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-30) }, null, 2)}\n`);
+  fs.writeFileSync(
+    file,
+    `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-30) }, null, 2)}\n`,
+  );
 }
 
 /**
  * A suite's steps: each runs only when every earlier one passed (later steps build on their
  * state), and a failing step prints the logs and both member lists.
  */
-export function suiteSteps(h: Harness): { step: (name: string, fn: () => Promise<void>) => void; failed: () => boolean } {
+export function suiteSteps(h: Harness): {
+  step: (name: string, fn: () => Promise<void>) => void;
+  failed: () => boolean;
+} {
   let failed = false;
   const step = (name: string, fn: () => Promise<void>): void => {
     test(name, async () => {
@@ -146,9 +172,18 @@ export interface Platform {
   /** What the members' `GET /patroni` reports: Patroni's version and the server's major version. */
   readonly patroniVersion: string;
 }
-export const DEBIAN12: Platform = { name: 'patroni 3.0.2, etcd 3.4, PostgreSQL 15', pgVersion: 15, patroniVersion: '3.0.2' };
+export const DEBIAN12: Platform = {
+  name: 'patroni 3.0.2, etcd 3.4, PostgreSQL 15',
+  pgVersion: 15,
+  patroniVersion: '3.0.2',
+};
 export function debian13(): Platform {
-  return { name: 'patroni 4.0.7, etcd 3.5, PostgreSQL 17 (Debian 13 root)', root: process.env.DEBIAN13_ROOT || path.join(ROOT, '.tools', 'debian13'), pgVersion: 17, patroniVersion: '4.0.7' };
+  return {
+    name: 'patroni 4.0.7, etcd 3.5, PostgreSQL 17 (Debian 13 root)',
+    root: process.env.DEBIAN13_ROOT || path.join(ROOT, '.tools', 'debian13'),
+    pgVersion: 17,
+    patroniVersion: '4.0.7',
+  };
 }
 
 /** Fails (never skips) when something the suite needs is missing. */
@@ -156,13 +191,20 @@ export function checkPrerequisites(cli: Cli = 'cdktf', platform: Platform = DEBI
   const missing: string[] = [];
   if (cli === 'cdktn' && !cdktnNode()) missing.push('Node.js >= 22.19 for cdktn-cli (CDKTN_NODE)');
   const base = platform.root ?? '';
-  for (const bin of ['/usr/bin/patroni', '/usr/bin/patronictl', '/usr/bin/etcd', `/usr/lib/postgresql/${platform.pgVersion}/bin/postgres`]) {
+  for (const bin of [
+    '/usr/bin/patroni',
+    '/usr/bin/patronictl',
+    '/usr/bin/etcd',
+    `/usr/lib/postgresql/${platform.pgVersion}/bin/postgres`,
+  ]) {
     if (!fs.existsSync(`${base}${bin}`)) missing.push(`${base}${bin}`);
   }
   if (spawnSync('terraform', ['version'], { stdio: 'ignore' }).status !== 0) missing.push('terraform');
   if (process.getuid?.() !== 0) missing.push('root (Patroni is started as the postgres user through setpriv)');
   if (missing.length > 0) {
-    throw new Error(`end-to-end prerequisites missing: ${missing.join(', ')}. Run the README's test command, which installs them.`);
+    throw new Error(
+      `end-to-end prerequisites missing: ${missing.join(', ')}. Run the README's test command, which installs them.`,
+    );
   }
 }
 
@@ -173,7 +215,14 @@ export interface StatusReport {
   state: string;
   source: { leader: string | null; currentLsn: string | null };
   standby: { leader: string | null };
-  nodes: { cluster: string; member: string; role: string; lagBytes: number | null; lagSeconds: number | null; timeline: number | null }[];
+  nodes: {
+    cluster: string;
+    member: string;
+    role: string;
+    lagBytes: number | null;
+    lagSeconds: number | null;
+    timeline: number | null;
+  }[];
   slot: { present: boolean; active?: boolean; walStatus?: string } | null;
 }
 
@@ -181,7 +230,11 @@ export class Harness {
   readonly work: string;
   private readonly etcdPids = new Map<string, number>();
 
-  constructor(readonly layout: Layout = WALKTHROUGH_LAYOUT, readonly cli: Cli = 'cdktf', readonly platform: Platform = DEBIAN12) {
+  constructor(
+    readonly layout: Layout = WALKTHROUGH_LAYOUT,
+    readonly cli: Cli = 'cdktf',
+    readonly platform: Platform = DEBIAN12,
+  ) {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
   }
 
@@ -189,14 +242,30 @@ export class Harness {
     const w = this.work;
     fs.chmodSync(w, 0o755);
     for (const d of ['cfg', 'logs', 'pids', 'secrets', 'etcd']) fs.mkdirSync(path.join(w, d), { recursive: true });
-    execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', `${w}/data`, `${w}/sock`, `${w}/pgpass`]);
+    execFileSync('install', [
+      '-d',
+      '-o',
+      'postgres',
+      '-g',
+      'postgres',
+      '-m',
+      '700',
+      `${w}/data`,
+      `${w}/sock`,
+      `${w}/pgpass`,
+    ]);
     for (const script of ['node-ctl.sh', 'in-root.sh']) {
       fs.copyFileSync(path.join(__dirname, script), path.join(w, script));
       fs.chmodSync(path.join(w, script), 0o755);
     }
     // node-ctl.sh starts Patroni in the platform's root, if it has one
     const ns = this.layout.namespaces;
-    const nodeNs = ns ? [...Object.keys(this.layout.primary).map((n) => `NS_${n}='${ns.primary}'`), ...Object.keys(this.layout.standby).map((n) => `NS_${n}='${ns.standby}'`)] : [];
+    const nodeNs = ns
+      ? [
+          ...Object.keys(this.layout.primary).map((n) => `NS_${n}='${ns.primary}'`),
+          ...Object.keys(this.layout.standby).map((n) => `NS_${n}='${ns.standby}'`),
+        ]
+      : [];
     fs.writeFileSync(path.join(w, 'platform.env'), [`ROOTFS='${this.platform.root ?? ''}'`, ...nodeNs, ''].join('\n'));
     // no env file here: the deploy writes each node's from the pipeline's ephemeral variables
     fs.writeFileSync(path.join(w, 'terraformrc'), '');
@@ -220,20 +289,45 @@ export class Harness {
 
   /** A command line run on the platform: as it is, or inside its root (in-root.sh). */
   onPlatform(cmd: string, args: string[]): [string, string[]] {
-    return this.platform.root ? [path.join(this.work, 'in-root.sh'), [this.platform.root, this.work, cmd, ...args]] : [cmd, args];
+    return this.platform.root
+      ? [path.join(this.work, 'in-root.sh'), [this.platform.root, this.work, cmd, ...args]]
+      : [cmd, args];
   }
 
   /** Starts the clusters' etcd (each its own, on its data directory in the work directory). */
   startEtcd(which: ('primary' | 'standby')[] = ['primary', 'standby']): void {
-    for (const [name, ip] of Object.entries(this.layout.etcd).filter(([n]) => which.includes(n as 'primary' | 'standby'))) {
+    for (const [name, ip] of Object.entries(this.layout.etcd).filter(([n]) =>
+      which.includes(n as 'primary' | 'standby'),
+    )) {
       const log = fs.openSync(path.join(this.work, 'logs', `etcd-${name}.log`), 'a');
-      const child = spawn(...this.inNamespace(name as 'primary' | 'standby', ...this.onPlatform('etcd', [
-        '--name', name, '--data-dir', path.join(this.work, 'etcd', name),
-        '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
-        '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
-        '--initial-cluster', `${name}=http://${ip}:2380`, '--initial-cluster-state', 'new',
-        '--logger', 'zap', '--log-level', 'warn',
-      ])), { stdio: ['ignore', log, log], detached: true });
+      const child = spawn(
+        ...this.inNamespace(
+          name as 'primary' | 'standby',
+          ...this.onPlatform('etcd', [
+            '--name',
+            name,
+            '--data-dir',
+            path.join(this.work, 'etcd', name),
+            '--listen-client-urls',
+            `http://${ip}:2379`,
+            '--advertise-client-urls',
+            `http://${ip}:2379`,
+            '--listen-peer-urls',
+            `http://${ip}:2380`,
+            '--initial-advertise-peer-urls',
+            `http://${ip}:2380`,
+            '--initial-cluster',
+            `${name}=http://${ip}:2380`,
+            '--initial-cluster-state',
+            'new',
+            '--logger',
+            'zap',
+            '--log-level',
+            'warn',
+          ]),
+        ),
+        { stdio: ['ignore', log, log], detached: true },
+      );
       this.etcdPids.set(name, child.pid!);
       child.unref();
     }
@@ -287,10 +381,20 @@ export class Harness {
 
   /** `npm run status` as an operator runs it (JSON), with the monitoring role's password in PGPASSWORD. */
   status(linkState = '', npm = false, extraEnv: NodeJS.ProcessEnv = {}): { code: number; report: StatusReport } {
-    const env = { ...process.env, TOPOLOGY: path.join(this.work, 'topology.yaml'), LINK_STATE: linkState, PGPASSWORD: MONITOR_PASSWORD, ...extraEnv };
+    const env = {
+      ...process.env,
+      TOPOLOGY: path.join(this.work, 'topology.yaml'),
+      LINK_STATE: linkState,
+      PGPASSWORD: MONITOR_PASSWORD,
+      ...extraEnv,
+    };
     const res = npm
       ? spawnSync('npm', ['run', '--silent', 'status', '--json'], { cwd: ROOT, env, encoding: 'utf8' })
-      : spawnSync(process.execPath, [path.join(ROOT, 'dist', 'ops', 'status.js'), '--json'], { cwd: ROOT, env, encoding: 'utf8' });
+      : spawnSync(process.execPath, [path.join(ROOT, 'dist', 'ops', 'status.js'), '--json'], {
+          cwd: ROOT,
+          env,
+          encoding: 'utf8',
+        });
     fs.appendFileSync(path.join(this.work, 'logs', 'status.log'), `${res.stdout}${res.stderr}\n`);
     try {
       return { code: res.status ?? -1, report: JSON.parse(res.stdout) as StatusReport };
@@ -304,8 +408,18 @@ export class Harness {
    * so the server's pg_hba sees that address and its /32 lines match for real on one machine.
    * Resolves to 'admitted' or to the server's refusal message.
    */
-  async connectFrom(source: string, target: string, user: string, password: string, opts: { database?: string; replication?: boolean } = {}): Promise<string> {
-    const client = clientFrom(source, target, user, password, { replication: opts.replication ? 'true' : undefined, database: opts.database ?? 'postgres', connectionTimeoutMillis: 3000 });
+  async connectFrom(
+    source: string,
+    target: string,
+    user: string,
+    password: string,
+    opts: { database?: string; replication?: boolean } = {},
+  ): Promise<string> {
+    const client = clientFrom(source, target, user, password, {
+      replication: opts.replication ? 'true' : undefined,
+      database: opts.database ?? 'postgres',
+      connectionTimeoutMillis: 3000,
+    });
     try {
       await client.connect();
       await client.query(opts.replication ? 'IDENTIFY_SYSTEM' : 'select 1');
@@ -319,9 +433,17 @@ export class Harness {
 
   /** Runs terraform in a stack folder; output goes to a log file that the secret test can search. */
   terraform(stackDir: string, args: string[], label: string): { status: number; output: string } {
-    const res = spawnSync('terraform', args, { cwd: stackDir, env: this.tfEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+    const res = spawnSync('terraform', args, {
+      cwd: stackDir,
+      env: this.tfEnv(),
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     const output = `${res.stdout}${res.stderr}`;
-    fs.appendFileSync(path.join(this.work, 'logs', `terraform-${label}.log`), `$ terraform ${args.join(' ')}\n${output}\n`);
+    fs.appendFileSync(
+      path.join(this.work, 'logs', `terraform-${label}.log`),
+      `$ terraform ${args.join(' ')}\n${output}\n`,
+    );
     return { status: res.status ?? -1, output };
   }
 
@@ -333,7 +455,10 @@ export class Harness {
       child.stdout!.on('data', (d) => (output += d));
       child.stderr!.on('data', (d) => (output += d));
       child.on('close', (code) => {
-        fs.appendFileSync(path.join(this.work, 'logs', `terraform-${label}.log`), `$ terraform ${args.join(' ')}\n${output}\n`);
+        fs.appendFileSync(
+          path.join(this.work, 'logs', `terraform-${label}.log`),
+          `$ terraform ${args.join(' ')}\n${output}\n`,
+        );
         resolve({ status: code ?? -1, output });
       });
     });
@@ -350,7 +475,12 @@ export class Harness {
    * `cdktf deploy` as a pipeline runs it (the cdktf CLI synthesizes the app and applies the named
    * stacks in its dependency order), with the suite's topology and LINK_STATE.
    */
-  cdktfDeploy(stacks: string[], label: string, linkState = '', topologyFile = path.join(this.work, 'topology.yaml')): { status: number; output: string } {
+  cdktfDeploy(
+    stacks: string[],
+    label: string,
+    linkState = '',
+    topologyFile = path.join(this.work, 'topology.yaml'),
+  ): { status: number; output: string } {
     const { cli, args, env } = this.cdktfCommand(stacks, linkState, topologyFile);
     const res = spawnSync(cli, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
     return this.logCdktf(label, args, `${res.stdout}${res.stderr}`, res.status ?? -1);
@@ -361,7 +491,13 @@ export class Harness {
    * `interrupt`, the deploy gets SIGINT (its whole process group, as Ctrl-C or a cancelled CI job
    * sends it) once its output matches `interrupt.when`.
    */
-  cdktfDeployAsync(stacks: string[], label: string, linkState = '', topologyFile = path.join(this.work, 'topology.yaml'), interrupt?: { when: RegExp }): Promise<{ status: number; output: string; interrupted?: boolean }> {
+  cdktfDeployAsync(
+    stacks: string[],
+    label: string,
+    linkState = '',
+    topologyFile = path.join(this.work, 'topology.yaml'),
+    interrupt?: { when: RegExp },
+  ): Promise<{ status: number; output: string; interrupted?: boolean }> {
     const { cli, args, env } = this.cdktfCommand(stacks, linkState, topologyFile);
     return new Promise((resolve) => {
       const child = spawn(cli, args, { cwd: ROOT, env, detached: Boolean(interrupt) });
@@ -388,17 +524,44 @@ export class Harness {
    * The deploy command line. cdktf: the app compiled by the build. cdktn: cdktn-cli on Node.js 22
    * (first on PATH, so the app runs on it too), the app built on the cdktn core by scripts/app.cjs.
    */
-  private cdktfCommand(stacks: string[], linkState: string, topologyFile: string): { cli: string; args: string[]; env: NodeJS.ProcessEnv } {
+  private cdktfCommand(
+    stacks: string[],
+    linkState: string,
+    topologyFile: string,
+  ): { cli: string; args: string[]; env: NodeJS.ProcessEnv } {
     const cli = path.join(ROOT, 'node_modules', '.bin', this.cli);
-    const app = this.cli === 'cdktn' ? `node ${path.join(ROOT, 'scripts', 'app.cjs')} --cdktn` : `${process.execPath} ${path.join(ROOT, 'dist', 'main.js')}`;
-    const args = ['deploy', ...stacks, '--auto-approve', '--no-color', '--app', app, '--output', path.join(this.work, 'cdktf.out')];
-    const env: NodeJS.ProcessEnv = { ...this.tfEnv(), TOPOLOGY: topologyFile, LINK_STATE: linkState, CDKTF_OUTDIR: path.join(this.work, 'cdktf.out'), DISABLE_VERSION_CHECK: 'true', CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true', CI: '1' };
+    const app =
+      this.cli === 'cdktn'
+        ? `node ${path.join(ROOT, 'scripts', 'app.cjs')} --cdktn`
+        : `${process.execPath} ${path.join(ROOT, 'dist', 'main.js')}`;
+    const args = [
+      'deploy',
+      ...stacks,
+      '--auto-approve',
+      '--no-color',
+      '--app',
+      app,
+      '--output',
+      path.join(this.work, 'cdktf.out'),
+    ];
+    const env: NodeJS.ProcessEnv = {
+      ...this.tfEnv(),
+      TOPOLOGY: topologyFile,
+      LINK_STATE: linkState,
+      CDKTF_OUTDIR: path.join(this.work, 'cdktf.out'),
+      DISABLE_VERSION_CHECK: 'true',
+      CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true',
+      CI: '1',
+    };
     if (this.cli === 'cdktn') env.PATH = `${path.dirname(cdktnNode()!)}${path.delimiter}${process.env.PATH}`;
     return { cli, args, env };
   }
 
   private logCdktf(label: string, args: string[], output: string, status: number): { status: number; output: string } {
-    fs.appendFileSync(path.join(this.work, 'logs', `${this.cli}-${label}.log`), `$ ${this.cli} ${args.join(' ')}\n${output}\n`);
+    fs.appendFileSync(
+      path.join(this.work, 'logs', `${this.cli}-${label}.log`),
+      `$ ${this.cli} ${args.join(' ')}\n${output}\n`,
+    );
     return { status, output };
   }
 
@@ -422,12 +585,30 @@ export class Harness {
 
   /** A superuser client of the test, from ADMIN_ADDRESS (not yet connected). */
   adminClient(host: string, applicationName = 'e2e', extra: Record<string, unknown> = {}): Client {
-    return clientFrom(this.layout.admin ?? ADMIN_ADDRESS, host, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD, { application_name: applicationName, connectionTimeoutMillis: 2000, ...extra });
+    return clientFrom(this.layout.admin ?? ADMIN_ADDRESS, host, 'postgres', PASSWORDS.PATRONI_SUPERUSER_PASSWORD, {
+      application_name: applicationName,
+      connectionTimeoutMillis: 2000,
+      ...extra,
+    });
   }
 
   /** pgbench as the postgres OS user, through the member's unix socket (the article's peer line). */
   pgbenchArgs(member: string, args: string[]): [string, string[]] {
-    return ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '/usr/lib/postgresql/15/bin/pgbench', ...args, '-h', path.join(this.work, 'sock', member), '-U', 'postgres', 'postgres']];
+    return [
+      'setpriv',
+      [
+        '--reuid=postgres',
+        '--regid=postgres',
+        '--init-groups',
+        '/usr/lib/postgresql/15/bin/pgbench',
+        ...args,
+        '-h',
+        path.join(this.work, 'sock', member),
+        '-U',
+        'postgres',
+        'postgres',
+      ],
+    ];
   }
 
   async sql<T = Record<string, unknown>>(host: string, text: string): Promise<T[]> {
@@ -441,7 +622,9 @@ export class Harness {
   }
 
   /** Members as Patroni's REST API reports them (role is `master` on 3.0). */
-  async members(cluster: 'primary' | 'standby'): Promise<{ name: string; role: string; state: string; host: string; timeline?: number }[]> {
+  async members(
+    cluster: 'primary' | 'standby',
+  ): Promise<{ name: string; role: string; state: string; host: string; timeline?: number }[]> {
     const hosts = Object.values(this.layout[cluster]);
     for (const host of hosts) {
       try {
@@ -461,7 +644,10 @@ export class Harness {
 
   patronictl(node: string, args: string[]): string {
     const rest = node in this.layout.standby ? { PATRONI_RESTAPI_PASSWORD: DC2_RESTAPI_PASSWORD } : {};
-    return execFileSync(...this.onPlatform('/usr/bin/patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args]), { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest }, timeout: 30_000 });
+    return execFileSync(
+      ...this.onPlatform('/usr/bin/patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args]),
+      { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest }, timeout: 30_000 },
+    );
   }
 
   pidOf(node: string): number | undefined {
@@ -487,7 +673,10 @@ export class Harness {
   /** Logs of the nodes and both clusters' member lists, for a failing step. */
   diagnostics(nodes: string[] = [...Object.keys(this.layout.primary), ...Object.keys(this.layout.standby)]): string {
     const parts: string[] = [];
-    for (const [cluster, node] of [['primary', Object.keys(this.layout.primary)[0]], ['standby', Object.keys(this.layout.standby)[0]]]) {
+    for (const [cluster, node] of [
+      ['primary', Object.keys(this.layout.primary)[0]],
+      ['standby', Object.keys(this.layout.standby)[0]],
+    ]) {
       try {
         parts.push(`--- patronictl list (${cluster})\n${this.patronictl(node, ['list'])}`);
       } catch (err) {
@@ -496,7 +685,8 @@ export class Harness {
     }
     for (const n of nodes) {
       const file = path.join(this.work, 'logs', `${n}.log`);
-      if (fs.existsSync(file)) parts.push(`--- ${n}.log (tail)\n${fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n')}`);
+      if (fs.existsSync(file))
+        parts.push(`--- ${n}.log (tail)\n${fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n')}`);
     }
     return parts.join('\n');
   }
@@ -521,12 +711,14 @@ export class Harness {
     // A postmaster left behind by a killed Patroni (ours: its data dir is in our work dir).
     for (const n of nodes) {
       const pm = this.postmasterPid(n);
-      if (pm && this.alive(pm) && fs.readFileSync(`/proc/${pm}/cmdline`, 'utf8').includes(this.work)) process.kill(pm, 'SIGQUIT');
+      if (pm && this.alive(pm) && fs.readFileSync(`/proc/${pm}/cmdline`, 'utf8').includes(this.work))
+        process.kill(pm, 'SIGQUIT');
     }
     for (const pid of this.etcdPids.values()) if (this.alive(pid)) process.kill(pid, 'SIGTERM');
     await sleep(500);
     // the mount point in-root.sh made for the work directory (mounted only in the servers' namespaces)
-    if (this.platform.root && fs.existsSync(`${this.platform.root}${this.work}`)) fs.rmdirSync(`${this.platform.root}${this.work}`);
+    if (this.platform.root && fs.existsSync(`${this.platform.root}${this.work}`))
+      fs.rmdirSync(`${this.platform.root}${this.work}`);
     if (!keepWork) fs.rmSync(this.work, { recursive: true, force: true });
   }
 }
@@ -544,7 +736,10 @@ async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
  */
 async function closeClient(client: Client | undefined): Promise<void> {
   if (!client) return;
-  await atMost(client.end().catch(() => undefined), 2000);
+  await atMost(
+    client.end().catch(() => undefined),
+    2000,
+  );
   (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream?.destroy();
 }
 
@@ -553,7 +748,12 @@ export class Writer {
   readonly acked: { id: number; at: number }[] = [];
   private stopped = false;
   private done?: Promise<void>;
-  constructor(private readonly h: Harness, private readonly host: string, private next: number, private readonly table = 'lifecycle') {}
+  constructor(
+    private readonly h: Harness,
+    private readonly host: string,
+    private next: number,
+    private readonly table = 'lifecycle',
+  ) {}
   start(): this {
     this.done = (async () => {
       let client: Client | undefined;

@@ -33,7 +33,15 @@ function synth(parameters: Record<string, string | number>): void {
     scope: 'v6',
     namespace: '/service/v6/',
     dcs: { type: 'etcd3', hosts: ['[::1]:2479'] },
-    nodes: [{ name: 'v6a', host: '::1', overrides: { postgresql: { pgpass: `${work}/pgpass/v6a`, parameters: { unix_socket_directories: `${work}/sock/v6a` } } } }],
+    nodes: [
+      {
+        name: 'v6a',
+        host: '::1',
+        overrides: {
+          postgresql: { pgpass: `${work}/pgpass/v6a`, parameters: { unix_socket_directories: `${work}/sock/v6a` } },
+        },
+      },
+    ],
     postgresql: {
       version: 15,
       binDir: '/usr/lib/postgresql/15/bin',
@@ -49,7 +57,12 @@ function synth(parameters: Record<string, string | number>): void {
       retryTimeout: 5,
       watchdog: 'off',
       restApiUsername: 'patroni',
-      restApiTls: { certFile: `${work}/tls/node.pem`, keyFile: `${work}/tls/node.key`, caFile: `${work}/tls/ca.pem`, verifyClient: 'required' },
+      restApiTls: {
+        certFile: `${work}/tls/node.pem`,
+        keyFile: `${work}/tls/node.key`,
+        caFile: `${work}/tls/ca.pem`,
+        verifyClient: 'required',
+      },
     },
     deploy: {
       transport: 'local',
@@ -66,7 +79,12 @@ function synth(parameters: Record<string, string | number>): void {
 
 /** The pipeline: ephemeral variables for the env file, the REST password, the CA bundle and client certificate. */
 function pipelineEnv(tls = true): NodeJS.ProcessEnv {
-  const { PATRONI_REST_CACERT, PATRONI_REST_CERTFILE, PATRONI_REST_KEYFILE, ...inherited } = process.env;
+  const {
+    PATRONI_REST_CACERT: _ca,
+    PATRONI_REST_CERTFILE: _cert,
+    PATRONI_REST_KEYFILE: _key,
+    ...inherited
+  } = process.env;
   return {
     ...inherited,
     TF_IN_AUTOMATION: '1',
@@ -78,12 +96,19 @@ function pipelineEnv(tls = true): NodeJS.ProcessEnv {
     TF_VAR_patroni_rewind_password: PASSWORDS.PATRONI_REWIND_PASSWORD,
     TF_VAR_patroni_restapi_password: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
     PATRONI_RESTAPI_PASSWORD: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
-    ...(tls ? { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey } : {}),
+    ...(tls
+      ? { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey }
+      : {}),
   };
 }
 
 function terraform(args: string[], env = pipelineEnv()): { status: number; output: string } {
-  const res = spawnSync('terraform', [...args, '-no-color'], { cwd: stackDir(), env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const res = spawnSync('terraform', [...args, '-no-color'], {
+    cwd: stackDir(),
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   const output = `${res.stdout}${res.stderr}`;
   fs.appendFileSync(path.join(work, 'logs', 'terraform.log'), `$ terraform ${args.join(' ')}\n${output}\n`);
   return { status: res.status ?? -1, output };
@@ -91,7 +116,11 @@ function terraform(args: string[], env = pipelineEnv()): { status: number; outpu
 
 /** A REST call as the pipeline makes it: HTTPS verified against the CA, with the client certificate. */
 async function rest(pathName: string): Promise<Record<string, any> | undefined> {
-  Object.assign(process.env, { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
+  Object.assign(process.env, {
+    PATRONI_REST_CACERT: pki.ca,
+    PATRONI_REST_CERTFILE: pki.clientCert,
+    PATRONI_REST_KEYFILE: pki.clientKey,
+  });
   try {
     const res = await request(`${REST}${pathName}`, { timeoutMs: 2000 });
     return res.status === 200 ? JSON.parse(res.text) : undefined;
@@ -103,23 +132,59 @@ async function rest(pathName: string): Promise<Record<string, any> | undefined> 
 beforeAll(async () => {
   checkPrerequisites();
   fs.chmodSync(work, 0o755);
-  for (const d of ['cfg', 'logs', 'pids', 'secrets', 'etcd', 'tls', 'pki']) fs.mkdirSync(path.join(work, d), { recursive: true });
-  execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '700', `${work}/data`, `${work}/sock`, `${work}/pgpass`]);
+  for (const d of ['cfg', 'logs', 'pids', 'secrets', 'etcd', 'tls', 'pki'])
+    fs.mkdirSync(path.join(work, d), { recursive: true });
+  execFileSync('install', [
+    '-d',
+    '-o',
+    'postgres',
+    '-g',
+    'postgres',
+    '-m',
+    '700',
+    `${work}/data`,
+    `${work}/sock`,
+    `${work}/pgpass`,
+  ]);
   fs.copyFileSync(path.join(__dirname, 'node-ctl.sh'), path.join(work, 'node-ctl.sh'));
   fs.chmodSync(path.join(work, 'node-ctl.sh'), 0o755);
   fs.writeFileSync(path.join(work, 'terraformrc'), '');
   pki = makePki(path.join(work, 'pki'), ['::1']);
   // the node's certificate, key and CA where the topology says, readable by the Patroni user only
-  for (const [from, to] of [[pki.serverCert, 'node.pem'], [pki.serverKey, 'node.key'], [pki.ca, 'ca.pem']]) {
+  for (const [from, to] of [
+    [pki.serverCert, 'node.pem'],
+    [pki.serverKey, 'node.key'],
+    [pki.ca, 'ca.pem'],
+  ]) {
     execFileSync('install', ['-o', 'postgres', '-g', 'postgres', '-m', '600', from, path.join(work, 'tls', to)]);
   }
   const log = fs.openSync(path.join(work, 'logs', 'etcd.log'), 'a');
-  etcd = spawn('etcd', [
-    '--name', 'v6', '--data-dir', path.join(work, 'etcd', 'v6'),
-    '--listen-client-urls', 'http://[::1]:2479', '--advertise-client-urls', 'http://[::1]:2479',
-    '--listen-peer-urls', 'http://[::1]:2480', '--initial-advertise-peer-urls', 'http://[::1]:2480',
-    '--initial-cluster', 'v6=http://[::1]:2480', '--initial-cluster-state', 'new', '--logger', 'zap', '--log-level', 'warn',
-  ], { stdio: ['ignore', log, log], detached: true });
+  etcd = spawn(
+    'etcd',
+    [
+      '--name',
+      'v6',
+      '--data-dir',
+      path.join(work, 'etcd', 'v6'),
+      '--listen-client-urls',
+      'http://[::1]:2479',
+      '--advertise-client-urls',
+      'http://[::1]:2479',
+      '--listen-peer-urls',
+      'http://[::1]:2480',
+      '--initial-advertise-peer-urls',
+      'http://[::1]:2480',
+      '--initial-cluster',
+      'v6=http://[::1]:2480',
+      '--initial-cluster-state',
+      'new',
+      '--logger',
+      'zap',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', log, log], detached: true },
+  );
   etcd.unref();
   await waitFor('etcd on [::1]:2479', 30_000, async () => (await fetch('http://[::1]:2479/health')).ok);
 });
@@ -142,7 +207,8 @@ afterAll(async () => {
   }
   const pm = path.join(work, 'data', 'v6a', 'postmaster.pid');
   const pmPid = fs.existsSync(pm) ? Number(fs.readFileSync(pm, 'utf8').split('\n')[0]) : undefined;
-  if (pmPid && alive(pmPid) && fs.readFileSync(`/proc/${pmPid}/cmdline`, 'utf8').includes(work)) process.kill(pmPid, 'SIGQUIT');
+  if (pmPid && alive(pmPid) && fs.readFileSync(`/proc/${pmPid}/cmdline`, 'utf8').includes(work))
+    process.kill(pmPid, 'SIGQUIT');
   if (etcd?.pid && alive(etcd.pid)) process.kill(etcd.pid, 'SIGTERM');
   await sleep(300);
   if (process.env.E2E_KEEP_WORK !== '1') fs.rmSync(work, { recursive: true, force: true });
@@ -154,7 +220,10 @@ test('an IPv6 cluster with an HTTPS REST API that requires client certificates: 
   expect(yml).toContain('https://[::1]:8060');
   expect(terraform(['init', '-input=false']).status).toBe(0);
   const first = terraform(['apply', '-auto-approve', '-input=false']);
-  expect({ status: first.status, tail: first.status === 0 ? '' : first.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
+  expect({ status: first.status, tail: first.status === 0 ? '' : first.output.slice(-3000) }).toEqual({
+    status: 0,
+    tail: '',
+  });
   // Patroni took the bracketed addresses: a Leader, reached over HTTPS with the client certificate
   const { value: patroni } = await waitFor('the v6a leader over HTTPS', 90_000, async () => {
     const p = await rest('/patroni');
@@ -171,18 +240,27 @@ test('an IPv6 cluster with an HTTPS REST API that requires client certificates: 
   await expect(request(`${REST}/config`, { timeoutMs: 2000 })).rejects.toThrow();
   // a CA that did not sign the node's certificate: refused by the pipeline, with the variable named
   process.env.PATRONI_REST_CACERT = pki.otherCa;
-  await expect(request(`${REST}/config`, { timeoutMs: 2000 })).rejects.toThrow(/TLS verification failed .*PATRONI_REST_CACERT/);
+  await expect(request(`${REST}/config`, { timeoutMs: 2000 })).rejects.toThrow(
+    /TLS verification failed .*PATRONI_REST_CACERT/,
+  );
   // the env file came from the ephemeral variables, mode 600
   const envFile = path.join(work, 'secrets', 'v6a.env');
   expect((fs.statSync(envFile).mode & 0o777).toString(8)).toBe('600');
-  expect(fs.readFileSync(envFile, 'utf8')).toContain(`PATRONI_RESTAPI_PASSWORD='${PASSWORDS.PATRONI_RESTAPI_PASSWORD}'`);
+  expect(fs.readFileSync(envFile, 'utf8')).toContain(
+    `PATRONI_RESTAPI_PASSWORD='${PASSWORDS.PATRONI_RESTAPI_PASSWORD}'`,
+  );
 
   // a removed parameter leaves the running cluster through the HTTPS patch; no reload needed
   synth({});
   const second = terraform(['apply', '-auto-approve', '-input=false']);
-  expect({ status: second.status, tail: second.status === 0 ? '' : second.output.slice(-3000) }).toEqual({ status: 0, tail: '' });
+  expect({ status: second.status, tail: second.status === 0 ? '' : second.output.slice(-3000) }).toEqual({
+    status: 0,
+    tail: '',
+  });
   expect(second.output).toMatch(/removing what the topology no longer has: postgresql\.parameters\.work_mem/);
-  expect(second.output).toMatch(/\(local-exec\): patroni runs; only bootstrap-time settings changed: file refreshed, no reload/);
+  expect(second.output).toMatch(
+    /\(local-exec\): patroni runs; only bootstrap-time settings changed: file refreshed, no reload/,
+  );
   expect((await rest('/config'))!.postgresql.parameters.work_mem).toBeUndefined();
   expect(terraform(['plan', '-detailed-exitcode', '-input=false']).status).toBe(0);
   // the pipeline without the CA bundle: the patch fails and names the variable (nothing sent)
@@ -194,9 +272,17 @@ test('an IPv6 cluster with an HTTPS REST API that requires client certificates: 
 
   // no password in the state, the stack or the logs
   const secrets = Object.values(PASSWORDS);
-  const texts = [path.join(work, 'terraform.v6.tfstate'), path.join(stackDir(), 'cdk.tf.json'), path.join(work, 'logs', 'terraform.log'), path.join(work, 'logs', 'v6a.log')];
+  const texts = [
+    path.join(work, 'terraform.v6.tfstate'),
+    path.join(stackDir(), 'cdk.tf.json'),
+    path.join(work, 'logs', 'terraform.log'),
+    path.join(work, 'logs', 'v6a.log'),
+  ];
   for (const file of texts) {
     const text = fs.readFileSync(file, 'utf8');
-    expect({ file, hits: secrets.filter((s) => text.includes(s)).map((s) => s.slice(0, 8)) }).toEqual({ file, hits: [] });
+    expect({ file, hits: secrets.filter((s) => text.includes(s)).map((s) => s.slice(0, 8)) }).toEqual({
+      file,
+      hits: [],
+    });
   }
 }, 300_000);

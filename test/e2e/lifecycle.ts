@@ -11,7 +11,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
-import { Cli, DEBIAN12, Platform, Writer, suiteSteps, checkPrerequisites, Harness, MONITOR_PASSWORD, now, PRIMARY, recordTimings, ROOT, STANDBY, waitFor } from './harness';
+import {
+  Cli,
+  DEBIAN12,
+  Platform,
+  Writer,
+  suiteSteps,
+  checkPrerequisites,
+  Harness,
+  MONITOR_PASSWORD,
+  now,
+  PRIMARY,
+  recordTimings,
+  ROOT,
+  STANDBY,
+  waitFor,
+} from './harness';
 
 let h: Harness;
 const DC = { dc1: PRIMARY, dc2: STANDBY } as const;
@@ -23,17 +38,28 @@ const timings: Record<string, number> = {};
 let layout: Record<string, any>;
 
 /** Writes the topology (the clusters: layout) with a change applied and deploys every stack. */
-function deploy(label: string, change: (t: Record<string, any>) => void = () => undefined, stacks = ['*'], linkState = ''): Promise<{ status: number; output: string }> {
+function deploy(
+  label: string,
+  change: (t: Record<string, any>) => void = () => undefined,
+  stacks = ['*'],
+  linkState = '',
+): Promise<{ status: number; output: string }> {
   change(layout);
   fs.writeFileSync(path.join(h.work, 'topology.yaml'), stringify(layout));
   return h.cdktfDeployAsync(stacks, label, linkState);
 }
 
 function expectOk(res: { status: number; output: string }): void {
-  expect({ status: res.status, tail: res.status === 0 ? '' : res.output.slice(-4000) }).toEqual({ status: 0, tail: '' });
+  expect({ status: res.status, tail: res.status === 0 ? '' : res.output.slice(-4000) }).toEqual({
+    status: 0,
+    tail: '',
+  });
 }
 
-/** `source` has a read-write leader with two streaming replicas; the other DC's standby leader streams from it, its replicas from the standby leader. */
+/**
+ * `source` has a read-write leader with two streaming replicas; the other DC's standby leader streams
+ * from it, its replicas from the standby leader.
+ */
 async function linked(source: Dc): Promise<{ leader: string; standbyLeader: string } | undefined> {
   const srcMembers = await h.members(clusterOf(source));
   const leader = srcMembers.find((m) => ['master', 'leader', 'primary'].includes(m.role));
@@ -41,7 +67,10 @@ async function linked(source: Dc): Promise<{ leader: string; standbyLeader: stri
   const sl = sbyMembers.find((m) => m.role === 'standby_leader');
   if (!leader || !sl || srcMembers.length !== 3 || sbyMembers.length !== 3) return undefined;
   for (const m of sbyMembers) {
-    const r = await h.sql<{ status: string; sender_host: string }>(m.host, 'select status, sender_host from pg_stat_wal_receiver');
+    const r = await h.sql<{ status: string; sender_host: string }>(
+      m.host,
+      'select status, sender_host from pg_stat_wal_receiver',
+    );
     if (r.length !== 1 || r[0].status !== 'streaming') return undefined;
     const fromSource = Object.values(DC[source]).includes(r[0].sender_host);
     if (m.name === sl.name ? !fromSource : r[0].sender_host !== sl.host) return undefined;
@@ -52,18 +81,29 @@ async function linked(source: Dc): Promise<{ leader: string; standbyLeader: stri
 async function systemIds(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [name, host] of Object.entries({ ...PRIMARY, ...STANDBY })) {
-    out[name] = (await h.sql<{ id: string }>(host, 'select system_identifier::text as id from pg_control_system()'))[0].id;
+    out[name] = (
+      await h.sql<{ id: string }>(host, 'select system_identifier::text as id from pg_control_system()')
+    )[0].id;
   }
   return out;
 }
 
 /** Sizes of the Patroni logs, to search only what a step added. */
 function logMarks(): Record<string, number> {
-  return Object.fromEntries(Object.keys({ ...PRIMARY, ...STANDBY }).map((n) => [n, fs.statSync(path.join(h.work, 'logs', `${n}.log`)).size]));
+  return Object.fromEntries(
+    Object.keys({ ...PRIMARY, ...STANDBY }).map((n) => [n, fs.statSync(path.join(h.work, 'logs', `${n}.log`)).size]),
+  );
 }
 
 function logsSince(marks: Record<string, number>): string {
-  return Object.entries(marks).map(([n, size]) => fs.readFileSync(path.join(h.work, 'logs', `${n}.log`)).subarray(size).toString('utf8')).join('\n');
+  return Object.entries(marks)
+    .map(([n, size]) =>
+      fs
+        .readFileSync(path.join(h.work, 'logs', `${n}.log`))
+        .subarray(size)
+        .toString('utf8'),
+    )
+    .join('\n');
 }
 
 /** A planned switchover to `target` while a writer runs on the current source; returns the write gap. */
@@ -73,7 +113,10 @@ async function switchover(target: Dc, label: string): Promise<void> {
   if (label === 'switchback') {
     // the new standby's stack deployed alone, first: its patch would fence the running primary,
     // and no patch ever does that; nothing is sent, the roles stay
-    const alone = await deploy('switchback-standby-stack-alone', (t) => (t.link.source = target), [source, '--ignore-missing-stack-dependencies']);
+    const alone = await deploy('switchback-standby-stack-alone', (t) => (t.link.source = target), [
+      source,
+      '--ignore-missing-stack-dependencies',
+    ]);
     expect(alone.status).not.toBe(0);
     expect(alone.output).toMatch(/this patch would make a running primary cluster a standby cluster/);
     expect((await h.config(clusterOf(source))).standby_cluster).toBeUndefined();
@@ -82,7 +125,11 @@ async function switchover(target: Dc, label: string): Promise<void> {
   const ids = await systemIds();
   const marks = logMarks();
   const oldWriter = new Writer(h, DC[source][before.leader], label === 'switchover' ? 1_000_000 : 3_000_000).start();
-  const newWriter = new Writer(h, DC[target][before.standbyLeader], label === 'switchover' ? 2_000_000 : 4_000_000).start();
+  const newWriter = new Writer(
+    h,
+    DC[target][before.standbyLeader],
+    label === 'switchover' ? 2_000_000 : 4_000_000,
+  ).start();
   let res: Awaited<ReturnType<typeof deploy>>;
   let t0 = 0;
   try {
@@ -95,7 +142,8 @@ async function switchover(target: Dc, label: string): Promise<void> {
     // the source a primary with every write, and its message tells a user to deploy again. That
     // refusal is allowed up to three times here and counted in the timings (before the soft fence
     // it came about once in three role changes under load); every other failure fails the step.
-    const refusedCatchUp = /REFUSED: \S+'s standby leader replayed \S+, not \S+ last position \S+, within \d+ s: the fence was undone/;
+    const refusedCatchUp =
+      /REFUSED: \S+'s standby leader replayed \S+, not \S+ last position \S+, within \d+ s: the fence was undone/;
     for (let again = 1; again <= 3 && res.status !== 0 && refusedCatchUp.test(res.output); again++) {
       timings[`${label}CatchUpRefusals`] = again;
       await waitFor(`${source} a primary again after the undone fence`, 60_000, () => linked(source));
@@ -110,7 +158,9 @@ async function switchover(target: Dc, label: string): Promise<void> {
     await Promise.all([oldWriter.stop(), newWriter.stop()]);
   }
   expect(res.output).toMatch(/\[role change\] \S+ gate passed/);
-  expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ soft fence: ${source} read-only, ${target} replayed its last write`));
+  expect(res.output).toMatch(
+    new RegExp(`\\[role change\\] \\S+ soft fence: ${source} read-only, ${target} replayed its last write`),
+  );
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ fence: ${source} demoted`));
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ ${source} streams from ${target}`));
   // every write acknowledged on the old source is on the new one, which took writes after it
@@ -136,13 +186,20 @@ async function switchover(target: Dc, label: string): Promise<void> {
   // the soft fence left no trace: neither cluster is read-only by configuration
   for (const dc of [source, target]) {
     const config = await h.config(clusterOf(dc));
-    expect({ dc, readOnly: config.postgresql?.parameters?.default_transaction_read_only, marker: config.managed_by_patroni_standby_cdktf?.softFence }).toEqual({ dc, readOnly: undefined, marker: undefined });
+    expect({
+      dc,
+      readOnly: config.postgresql?.parameters?.default_transaction_read_only,
+      marker: config.managed_by_patroni_standby_cdktf?.softFence,
+    }).toEqual({ dc, readOnly: undefined, marker: undefined });
   }
   // the link slot is on the new source only
   expect((await h.config(clusterOf(target))).slots).toEqual({ standby_cluster_slot: { type: 'physical' } });
   expect((await h.config(clusterOf(source))).slots ?? {}).toEqual({});
   await waitFor('the link slot active on the new source', 30_000, async () => {
-    const r = await h.sql<{ active: boolean }>(newLeader, "select active from pg_replication_slots where slot_name = 'standby_cluster_slot'");
+    const r = await h.sql<{ active: boolean }>(
+      newLeader,
+      "select active from pg_replication_slots where slot_name = 'standby_cluster_slot'",
+    );
     return r.length === 1 && r[0].active;
   });
   // both stacks converged: the next plan is empty
@@ -156,33 +213,52 @@ async function switchover(target: Dc, label: string): Promise<void> {
  * an independent primary with every row dc2 had; the link slot leaves dc2; both plans are empty.
  */
 function promotionStep(step: (name: string, fn: () => Promise<void>) => void): void {
-  step("promotion of dc1 (LINK_STATE=detached, deploy '*'): the gate passes, dc1 is an independent primary with every row, the slot leaves dc2", async () => {
-    const { leader, standbyLeader } = (await linked('dc2'))!;
-    const source = DC.dc2[leader];
-    await h.sql(source, 'insert into lifecycle(id) values (7000001)');
-    const rows = Number((await h.sql<{ n: string }>(source, 'select count(*) as n from lifecycle'))[0].n);
-    const tl = (await h.members('primary')).find((m) => m.name === standbyLeader)!.timeline!;
-    const t0 = now();
-    const res = await deploy('promotion', () => undefined, ['*'], 'detached');
-    expectOk(res);
-    timings.promotionDeployMs = now() - t0;
-    expect(res.output).toContain('[promotion gate] passed');
-    // dc1's standby leader is promoted in place: a primary on a new timeline with every row, and writable
-    const members = await h.members('primary');
-    const promoted = members.find((m) => ['master', 'leader', 'primary'].includes(m.role));
-    expect(promoted?.name).toBe(standbyLeader);
-    await waitFor('dc1 writable', 30_000, async () => (await h.sql(DC.dc1[standbyLeader], 'insert into lifecycle(id) values (7000002)').then(() => true, () => false)));
-    expect(Number((await h.sql<{ n: string }>(DC.dc1[standbyLeader], 'select count(*) as n from lifecycle'))[0].n)).toBe(rows + 1);
-    expect((await h.members('primary')).find((m) => m.name === standbyLeader)!.timeline).toBeGreaterThan(tl);
-    expect((await h.config('primary')).standby_cluster).toBeUndefined();
-    // dc2 is untouched and writable; the link slot left its configuration and its disk
-    expect(await h.leader('standby')).toBe(leader);
-    await h.sql(source, 'insert into lifecycle(id) values (7000003)');
-    expect((await h.config('standby')).slots ?? {}).toEqual({});
-    await waitFor('the link slot dropped on dc2', 30_000, async () => (await h.sql(source, "select 1 from pg_replication_slots where slot_name = 'standby_cluster_slot'")).length === 0);
-    expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
-  });
+  step(
+    "promotion of dc1 (LINK_STATE=detached, deploy '*'): the gate passes, dc1 is an independent primary with every row, the slot leaves dc2",
+    async () => {
+      const { leader, standbyLeader } = (await linked('dc2'))!;
+      const source = DC.dc2[leader];
+      await h.sql(source, 'insert into lifecycle(id) values (7000001)');
+      const rows = Number((await h.sql<{ n: string }>(source, 'select count(*) as n from lifecycle'))[0].n);
+      const tl = (await h.members('primary')).find((m) => m.name === standbyLeader)!.timeline!;
+      const t0 = now();
+      const res = await deploy('promotion', () => undefined, ['*'], 'detached');
+      expectOk(res);
+      timings.promotionDeployMs = now() - t0;
+      expect(res.output).toContain('[promotion gate] passed');
+      // dc1's standby leader is promoted in place: a primary on a new timeline with every row, and writable
+      const members = await h.members('primary');
+      const promoted = members.find((m) => ['master', 'leader', 'primary'].includes(m.role));
+      expect(promoted?.name).toBe(standbyLeader);
+      await waitFor(
+        'dc1 writable',
+        30_000,
+        async () =>
+          await h.sql(DC.dc1[standbyLeader], 'insert into lifecycle(id) values (7000002)').then(
+            () => true,
+            () => false,
+          ),
+      );
+      expect(
+        Number((await h.sql<{ n: string }>(DC.dc1[standbyLeader], 'select count(*) as n from lifecycle'))[0].n),
+      ).toBe(rows + 1);
+      expect((await h.members('primary')).find((m) => m.name === standbyLeader)!.timeline).toBeGreaterThan(tl);
+      expect((await h.config('primary')).standby_cluster).toBeUndefined();
+      // dc2 is untouched and writable; the link slot left its configuration and its disk
+      expect(await h.leader('standby')).toBe(leader);
+      await h.sql(source, 'insert into lifecycle(id) values (7000003)');
+      expect((await h.config('standby')).slots ?? {}).toEqual({});
+      await waitFor(
+        'the link slot dropped on dc2',
+        30_000,
+        async () =>
+          (await h.sql(source, "select 1 from pg_replication_slots where slot_name = 'standby_cluster_slot'"))
+            .length === 0,
+      );
+      expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
+      expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
+    },
+  );
 }
 
 /**
@@ -207,7 +283,10 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
   afterAll(async () => {
     await h.teardown(process.env.E2E_KEEP_WORK === '1');
     // the figures belong to the role-step program that produced them
-    const program = ['switchover.ts', 'cluster-io.ts'].reduce((hash, f) => hash.update(fs.readFileSync(path.join(ROOT, 'runtime', f))), createHash('sha256')).digest('hex').slice(0, 12);
+    const program = ['switchover.ts', 'cluster-io.ts']
+      .reduce((hash, f) => hash.update(fs.readFileSync(path.join(ROOT, 'runtime', f))), createHash('sha256'))
+      .digest('hex')
+      .slice(0, 12);
     recordTimings(suite, { loopWait: '2', switchoverProgram: program, platform: platform.name }, timings, !failed());
   });
 
@@ -219,14 +298,28 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
     // every member runs the platform's Patroni and PostgreSQL
     for (const host of [...Object.values(PRIMARY), ...Object.values(STANDBY)]) {
       const { value } = await waitFor(`GET /patroni on ${host} with its server version`, 180_000, async () => {
-        const r = (await (await fetch(`http://${host}:8008/patroni`)).json()) as { patroni: { version: string }; server_version?: number };
+        const r = (await (await fetch(`http://${host}:8008/patroni`)).json()) as {
+          patroni: { version: string };
+          server_version?: number;
+        };
         return r.server_version ? r : undefined;
       });
-      expect({ host, patroni: value.patroni.version, major: Math.floor(value.server_version! / 10000) }).toEqual({ host, patroni: platform.patroniVersion, major: platform.pgVersion });
+      expect({ host, patroni: value.patroni.version, major: Math.floor(value.server_version! / 10000) }).toEqual({
+        host,
+        patroni: platform.patroniVersion,
+        major: platform.pgVersion,
+      });
     }
     // the app ran on the CLI's own core (the manifest carries its version)
-    expect(JSON.parse(fs.readFileSync(path.join(h.work, 'cdktf.out', 'manifest.json'), 'utf8')).version).toBe(cli === 'cdktn' ? '0.24.0' : '0.21.0');
-    expect(fs.readdirSync(h.work).filter((f) => f.endsWith('.tfstate')).sort()).toEqual(['terraform.dc1.tfstate', 'terraform.dc2.tfstate']);
+    expect(JSON.parse(fs.readFileSync(path.join(h.work, 'cdktf.out', 'manifest.json'), 'utf8')).version).toBe(
+      cli === 'cdktn' ? '0.24.0' : '0.21.0',
+    );
+    expect(
+      fs
+        .readdirSync(h.work)
+        .filter((f) => f.endsWith('.tfstate'))
+        .sort(),
+    ).toEqual(['terraform.dc1.tfstate', 'terraform.dc2.tfstate']);
     if (cli === 'cdktn') {
       // the same environment synthesized on cdktf plans no change: moving between the cores is a no-op
       h.synth(path.join(h.work, 'topology.yaml'), path.join(h.work, 'cdktf.out'));
@@ -237,9 +330,12 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
     await h.sql(PRIMARY[value.leader], 'create table lifecycle(id bigint primary key, at timestamptz default now())');
   });
 
-  step('planned switchover dc1 -> dc2 with a writer on dc1: no acknowledged write lost, dc1 follows dc2, nothing re-cloned', async () => {
-    await switchover('dc2', 'switchover');
-  });
+  step(
+    'planned switchover dc1 -> dc2 with a writer on dc1: no acknowledged write lost, dc1 follows dc2, nothing re-cloned',
+    async () => {
+      await switchover('dc2', 'switchover');
+    },
+  );
 
   if (cli === 'cdktn') {
     promotionStep(step);
@@ -250,26 +346,29 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
     await switchover('dc1', 'switchback');
   });
 
-  step('a switchover to a paused target (maintenance mode, replay paused) is refused; nothing changes on either side', async () => {
-    const before = (await linked('dc1'))!;
-    h.patronictl('s1', ['pause', '--wait']);
-    await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_pause()');
-    const configs = { dc1: await h.config('primary'), dc2: await h.config('standby') };
-    try {
-      const res = await deploy('switchover-refused', (t) => (t.link.source = 'dc2'));
-      expect(res.status).not.toBe(0);
-      expect(res.output).toMatch(/REFUSED: the link is not ready for a switchover/);
-      expect(res.output).toMatch(/replay is paused on standby leader/);
-      expect(res.output).not.toMatch(/fence:/);
-      expect({ dc1: await h.config('primary'), dc2: await h.config('standby') }).toEqual(configs);
-    } finally {
-      await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_resume()');
-      h.patronictl('s1', ['resume', '--wait']);
-    }
-    // back to the topology as it runs: dc1 the source
-    expectOk(await deploy('switchover-refused-back', (t) => (t.link.source = 'dc1')));
-    await waitFor('dc2 streaming from dc1 again', 60_000, () => linked('dc1'));
-  });
+  step(
+    'a switchover to a paused target (maintenance mode, replay paused) is refused; nothing changes on either side',
+    async () => {
+      const before = (await linked('dc1'))!;
+      h.patronictl('s1', ['pause', '--wait']);
+      await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_pause()');
+      const configs = { dc1: await h.config('primary'), dc2: await h.config('standby') };
+      try {
+        const res = await deploy('switchover-refused', (t) => (t.link.source = 'dc2'));
+        expect(res.status).not.toBe(0);
+        expect(res.output).toMatch(/REFUSED: the link is not ready for a switchover/);
+        expect(res.output).toMatch(/replay is paused on standby leader/);
+        expect(res.output).not.toMatch(/fence:/);
+        expect({ dc1: await h.config('primary'), dc2: await h.config('standby') }).toEqual(configs);
+      } finally {
+        await h.sql(STANDBY[before.standbyLeader], 'select pg_wal_replay_resume()');
+        h.patronictl('s1', ['resume', '--wait']);
+      }
+      // back to the topology as it runs: dc1 the source
+      expectOk(await deploy('switchover-refused-back', (t) => (t.link.source = 'dc1')));
+      await waitFor('dc2 streaming from dc1 again', 60_000, () => linked('dc1'));
+    },
+  );
 
   let dc1FormerLeader = '';
 
@@ -284,45 +383,66 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
     for (const n of Object.keys(PRIMARY)) h.nodeCtl('stop', n);
     await waitFor('dc1 stopped', 60_000, async () => (await h.members('primary')).length === 0);
     for (const n of Object.keys(STANDBY)) h.nodeCtl('start', n);
-    await waitFor('dc2 back as a standby cluster', 90_000, async () => (await h.members('standby')).some((m) => m.role === 'standby_leader'));
+    await waitFor('dc2 back as a standby cluster', 90_000, async () =>
+      (await h.members('standby')).some((m) => m.role === 'standby_leader'),
+    );
     // the disaster promotion of dc2: its stack only, as the runbook says
     change((t) => (t.link.promotion = { disaster: true }));
     h.synth(path.join(h.work, 'topology.yaml'), path.join(h.work, 'cdktf.out'), 'detached');
     h.apply(stackDir('dc2'), 'dc2-disaster');
-    await waitFor('dc2 read-write', 60_000, async () => (await h.members('standby')).some((m) => ['master', 'leader', 'primary'].includes(m.role)));
+    await waitFor('dc2 read-write', 60_000, async () =>
+      (await h.members('standby')).some((m) => ['master', 'leader', 'primary'].includes(m.role)),
+    );
     const dc2Leader = (await h.leader('standby'))!;
     await h.sql(STANDBY[dc2Leader], 'insert into lifecycle(id) values (8000001)');
   });
 
-  step('rejoin of the diverged dc1: refused with the bytes it would lose, then rewound and streaming from dc2 once the loss is accepted', async () => {
-    // dc1 comes back: its former leader first (it runs on as the primary it was), then the others
-    h.nodeCtl('start', dc1FormerLeader);
-    const { value: dc1Leader } = await waitFor('dc1 back as a primary', 90_000, async () => (await h.members('primary')).find((m) => ['master', 'leader', 'primary'].includes(m.role))?.name);
-    for (const n of Object.keys(PRIMARY)) if (n !== dc1FormerLeader) h.nodeCtl('start', n);
-    expect((await h.sql<{ n: string }>(PRIMARY[dc1Leader], 'select count(*) as n from lifecycle where id >= 9000000'))[0].n).toBe('50');
-    const refused = await deploy('rejoin-refused', (t) => {
-      t.link.source = 'dc2';
-      t.link.state = 'following';
-      delete t.link.promotion;
-    });
-    expect(refused.status).not.toBe(0);
-    expect(refused.output).toMatch(/REFUSED: rejoining dc1 throws away the \d+ bytes of WAL it wrote after/);
-    expect((await h.members('primary')).find((m) => m.name === dc1Leader)?.role).toMatch(/master|leader|primary/);
-    const t0 = now();
-    const res = await deploy('rejoin', (t) => (t.link.roleChange = { acceptDataLoss: true }));
-    expectOk(res);
-    expect(res.output).toMatch(/acceptDataLoss is set: \d+ bytes of dc1/);
-    await waitFor('dc1 streaming from dc2', 120_000, () => linked('dc2'));
-    timings.rejoinMs = now() - t0;
-    expect(res.output).toMatch(/re-cloned and streaming/);
-    // every dc1 member has dc2's history: the row written after the promotion, none of the diverged ones
-    for (const [name, host] of Object.entries(PRIMARY)) {
-      await waitFor(`the row written on dc2 after the promotion on ${name}`, 30_000, async () => (await h.sql(host, 'select 1 from lifecycle where id = 8000001')).length === 1);
-      expect({ name, diverged: (await h.sql<{ n: string }>(host, 'select count(*) as n from lifecycle where id >= 9000000'))[0].n }).toEqual({ name, diverged: '0' });
-    }
-    expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
-  });
+  step(
+    'rejoin of the diverged dc1: refused with the bytes it would lose, then rewound and streaming from dc2 once the loss is accepted',
+    async () => {
+      // dc1 comes back: its former leader first (it runs on as the primary it was), then the others
+      h.nodeCtl('start', dc1FormerLeader);
+      const { value: dc1Leader } = await waitFor(
+        'dc1 back as a primary',
+        90_000,
+        async () => (await h.members('primary')).find((m) => ['master', 'leader', 'primary'].includes(m.role))?.name,
+      );
+      for (const n of Object.keys(PRIMARY)) if (n !== dc1FormerLeader) h.nodeCtl('start', n);
+      expect(
+        (await h.sql<{ n: string }>(PRIMARY[dc1Leader], 'select count(*) as n from lifecycle where id >= 9000000'))[0]
+          .n,
+      ).toBe('50');
+      const refused = await deploy('rejoin-refused', (t) => {
+        t.link.source = 'dc2';
+        t.link.state = 'following';
+        delete t.link.promotion;
+      });
+      expect(refused.status).not.toBe(0);
+      expect(refused.output).toMatch(/REFUSED: rejoining dc1 throws away the \d+ bytes of WAL it wrote after/);
+      expect((await h.members('primary')).find((m) => m.name === dc1Leader)?.role).toMatch(/master|leader|primary/);
+      const t0 = now();
+      const res = await deploy('rejoin', (t) => (t.link.roleChange = { acceptDataLoss: true }));
+      expectOk(res);
+      expect(res.output).toMatch(/acceptDataLoss is set: \d+ bytes of dc1/);
+      await waitFor('dc1 streaming from dc2', 120_000, () => linked('dc2'));
+      timings.rejoinMs = now() - t0;
+      expect(res.output).toMatch(/re-cloned and streaming/);
+      // every dc1 member has dc2's history: the row written after the promotion, none of the diverged ones
+      for (const [name, host] of Object.entries(PRIMARY)) {
+        await waitFor(
+          `the row written on dc2 after the promotion on ${name}`,
+          30_000,
+          async () => (await h.sql(host, 'select 1 from lifecycle where id = 8000001')).length === 1,
+        );
+        expect({
+          name,
+          diverged: (await h.sql<{ n: string }>(host, 'select count(*) as n from lifecycle where id >= 9000000'))[0].n,
+        }).toEqual({ name, diverged: '0' });
+      }
+      expect(h.planExitCode(stackDir('dc1'), 'dc1')).toBe(0);
+      expect(h.planExitCode(stackDir('dc2'), 'dc2')).toBe(0);
+    },
+  );
 
   // on another platform, the promotion too: dc1 follows dc2 again after the rejoin
   if (platform.root) promotionStep(step);

@@ -58,7 +58,15 @@ export interface World {
   openWrites: InFlight[];
   /** Prepared transactions on the source (pg_prepared_xacts). */
   prepared: Prepared[];
-  slot: { active: boolean; wal_status: string; safe_wal_size: string | null; retained_bytes: string; consumer: string | null } | undefined;
+  slot:
+    | {
+        active: boolean;
+        wal_status: string;
+        safe_wal_size: string | null;
+        retained_bytes: string;
+        consumer: string | null;
+      }
+    | undefined;
   /** GET /config of the standby cluster; undefined: no node answers. */
   standbyConfig: Record<string, unknown> | undefined;
   /** Every query the fake answered, as `member: kind`. */
@@ -151,7 +159,14 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     w.log.push(`${m}: source position`);
     w.onSourceRead?.(w);
     if (!w.readWrite.has(m)) throw new Error(`${m} is in recovery: pg_current_wal_lsn() cannot be run`);
-    return [{ current_lsn: text(w.sourceLsn), next_xid: String(w.nextXid), timeline: w.sourceTimeline, system_id: w.sourceSystemId }];
+    return [
+      {
+        current_lsn: text(w.sourceLsn),
+        next_xid: String(w.nextXid),
+        timeline: w.sourceTimeline,
+        system_id: w.sourceSystemId,
+      },
+    ];
   }
   if (sql.includes("current_setting('default_transaction_read_only')")) {
     // the role step's soft fence: the source's setting and position
@@ -166,7 +181,17 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     const rows: InFlight[] = [];
     if (/\bfrom pg_stat_activity\b/.test(sql)) rows.push(...w.openWrites);
     if (/\bfrom pg_prepared_xacts\b/.test(sql)) {
-      rows.push(...w.prepared.map((p) => ({ pid: null, user_name: p.owner, application_name: `prepared transaction ${p.gid}`, client: null, xid: p.xid, age_s: p.age_s, state: 'prepared' })));
+      rows.push(
+        ...w.prepared.map((p) => ({
+          pid: null,
+          user_name: p.owner,
+          application_name: `prepared transaction ${p.gid}`,
+          client: null,
+          xid: p.xid,
+          age_s: p.age_s,
+          state: 'prepared',
+        })),
+      );
     }
     return /\border by age_s desc\b/.test(sql) ? rows.sort((a, b) => b.age_s - a.age_s) : rows;
   }
@@ -194,7 +219,10 @@ export class FakeClient {
     this.member = memberAt(opts.host);
   }
   async connect(): Promise<void> {
-    if (world.current.down.has(this.member)) throw Object.assign(new Error(`connect ECONNREFUSED ${this.opts.host}:${this.opts.port}`), { code: 'ECONNREFUSED' });
+    if (world.current.down.has(this.member))
+      throw Object.assign(new Error(`connect ECONNREFUSED ${this.opts.host}:${this.opts.port}`), {
+        code: 'ECONNREFUSED',
+      });
   }
   async query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
     return { rows: answer(world.current, this.member, sql, params) };
@@ -216,7 +244,15 @@ export const fakeRest = {
     if (w.restDown.has(m)) return { body: undefined, at: undefined };
     if (u.pathname === '/patroni') {
       const standby = m === 's1' || m === 's2';
-      return { body: { role: w.roles[m], state: w.down.has(m) ? 'stopped' : 'running', pause: standby ? w.patroniPaused : false, dcs_last_seen: at - (w.dcsSilence[m] ?? 1) }, at };
+      return {
+        body: {
+          role: w.roles[m],
+          state: w.down.has(m) ? 'stopped' : 'running',
+          pause: standby ? w.patroniPaused : false,
+          dcs_last_seen: at - (w.dcsSilence[m] ?? 1),
+        },
+        at,
+      };
     }
     if (u.pathname === '/config') return { body: m === 's1' || m === 's2' ? w.standbyConfig : {}, at };
     return { body: undefined, at };

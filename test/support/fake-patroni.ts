@@ -64,7 +64,13 @@ export class FakeCluster {
 
   async start(): Promise<void> {
     for (const [i, name] of ['n1', 'n2', 'n3'].entries()) {
-      const node = { name, host: this.hosts[i], url: '', server: http.createServer((req, res) => this.handle(node, req, res)), requests: [] as string[] };
+      const node = {
+        name,
+        host: this.hosts[i],
+        url: '',
+        server: http.createServer((req, res) => this.handle(node, req, res)),
+        requests: [] as string[],
+      };
       await new Promise<void>((r) => node.server.listen(0, node.host, r));
       node.url = `http://${node.host}:${(node.server.address() as AddressInfo).port}`;
       this.nodes.push(node);
@@ -84,14 +90,22 @@ export class FakeCluster {
     req.on('end', () => {
       node.requests.push(`${req.method} ${req.url}`);
       this.order.push(`${node.name} ${req.method} ${req.url}`);
-      const authorized = req.headers.authorization === `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`;
+      const authorized =
+        req.headers.authorization === `Basic ${Buffer.from(`patroni:${this.password}`).toString('base64')}`;
       const send = (status: number, value: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(value));
       };
       if (this.broken.has(node.name)) return send(503, { error: 'broken' });
       if (req.url === '/cluster') {
-        return send(200, { members: this.nodes.map((n) => ({ name: n.name, role: this.roles[n.name] ?? (n.name === this.leader ? 'leader' : 'replica'), host: n.host, ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }) })) });
+        return send(200, {
+          members: this.nodes.map((n) => ({
+            name: n.name,
+            role: this.roles[n.name] ?? (n.name === this.leader ? 'leader' : 'replica'),
+            host: n.host,
+            ...(this.hostOnly ? {} : { api_url: `${n.url}/patroni` }),
+          })),
+        });
       }
       if (req.url === '/config' && req.method === 'GET') {
         const failure = this.configRead(node.name);
@@ -130,7 +144,8 @@ export function merge(target: Record<string, unknown>, patch: Record<string, unk
   for (const [k, v] of Object.entries(patch)) {
     const have = out[k];
     if (v === null) delete out[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof have === 'object' && have !== null) out[k] = merge(have as Record<string, unknown>, v as Record<string, unknown>);
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof have === 'object' && have !== null)
+      out[k] = merge(have as Record<string, unknown>, v as Record<string, unknown>);
     else out[k] = v;
   }
   return out;

@@ -17,6 +17,7 @@ interface ApiReportScript {
   checkReport(current?: string): CheckResult;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script of the repository
 const script = require('../../scripts/api-report.cjs') as ApiReportScript;
 
 /** Planners, validation and schema helpers, and the link's wiring: none of them is public. */
@@ -37,7 +38,18 @@ const INTERNAL = [
 ];
 
 /** What an app imports as values (README's examples, the adoption suite). */
-const APP_VALUES = ['PatroniCluster', 'PrimaryPatroniCluster', 'StandbyPatroniCluster', 'StandbyLink', 'buildStandbyStacks', 'loadTopologyFile', 'parseTopology', 'writeRenderedFiles', 'renderedFilesOf', 'TopologyError'];
+const APP_VALUES = [
+  'PatroniCluster',
+  'PrimaryPatroniCluster',
+  'StandbyPatroniCluster',
+  'StandbyLink',
+  'buildStandbyStacks',
+  'loadTopologyFile',
+  'parseTopology',
+  'writeRenderedFiles',
+  'renderedFilesOf',
+  'TopologyError',
+];
 
 let report = '';
 
@@ -57,6 +69,8 @@ test('no internal name is part of the public API', () => {
 });
 
 test('the names an app imports are exported as values', () => {
-  const valueExports = [...report.matchAll(/^\| `([^`]+)` \| ([^|]+) \|$/gm)].filter(([, , kind]) => !kind.includes('type-only') && /\b(class|function|const)\b/.test(kind)).map(([, name]) => name);
+  const valueExports = [...report.matchAll(/^\| `([^`]+)` \| ([^|]+) \|$/gm)]
+    .filter(([, , kind]) => !kind.includes('type-only') && /\b(class|function|const)\b/.test(kind))
+    .map(([, name]) => name);
   expect(APP_VALUES.filter((name) => !valueExports.includes(name))).toEqual([]);
 });

@@ -15,7 +15,8 @@ import { FakeCluster } from '../support/fake-patroni';
 const bundledProgram = path.resolve(__dirname, '..', '..', 'dist', 'programs', PROGRAMS.patch.file);
 
 /** How a configuration that does not match the contract begins (the fields follow). */
-const MISMATCH = "PATRONI_PATCH_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
+const MISMATCH =
+  "PATRONI_PATCH_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
 
 /**
  * The configuration the planned resource gives the program for `cluster`, as the contract types it:
@@ -52,7 +53,11 @@ interface RunOptions {
  * does, a node process of its own; otherwise its `main` runs in this process with the same
  * environment (the same code path, and one that mutation testing can follow).
  */
-function runPatch(cluster: FakeCluster, body: unknown, { config = {}, env = {}, asChild = false }: RunOptions = {}): Promise<{ code: number; output: string }> {
+function runPatch(
+  cluster: FakeCluster,
+  body: unknown,
+  { config = {}, env = {}, asChild = false }: RunOptions = {},
+): Promise<{ code: number; output: string }> {
   const fullEnv: Record<string, string | undefined> = {
     PATH: process.env.PATH ?? '',
     PATRONI_PATCH: JSON.stringify(body),
@@ -65,7 +70,9 @@ function runPatch(cluster: FakeCluster, body: unknown, { config = {}, env = {}, 
     const out = { write: (text: string) => ((output += text), true) };
     // the same run with shorter waits between rounds, for GET /config to show the PATCH and for
     // GET /config to answer at all (Terraform's: 2 s, 5 s and 3 s)
-    return program.main(fullEnv, out, { retryMs: 200, verifyMs: 1000, readMs: 500 }, out).then((code) => ({ code, output }));
+    return program
+      .main(fullEnv, out, { retryMs: 200, verifyMs: 1000, readMs: 500 }, out)
+      .then((code) => ({ code, output }));
   }
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bundledProgram], { env: fullEnv });
@@ -88,7 +95,10 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('the leader gets the PATCH first, then every node is woken; the result is verified with GET /config', async () => {
     const { code, output } = await runPatch(cluster, desired, { asChild: true });
-    expect({ code, output }).toEqual({ code: 0, output: expect.stringMatching(/PATCH \/config sent to http:\/\/127\.0\.0\.1:\d+ at .*: HTTP 200/) });
+    expect({ code, output }).toEqual({
+      code: 0,
+      output: expect.stringMatching(/PATCH \/config sent to http:\/\/127\.0\.0\.1:\d+ at .*: HTTP 200/),
+    });
     const leader = cluster.nodes.find((n) => n.name === 'n2')!;
     expect(output).toContain(`PATCH /config sent to ${leader.url}`);
     expect(output).toMatch(/applied through .* and verified with GET \/config/);
@@ -101,13 +111,20 @@ describe('the patch program against fake Patroni REST APIs', () => {
     expect(code).toBe(0);
     expect(output).toContain('removing what the topology no longer has: postgresql.parameters.old_param');
     expect(cluster.config.postgresql?.parameters).toEqual({ work_mem: '8MB' });
-    expect(cluster.config.managed_by_patroni_standby_cdktf).toEqual({ slots: [], parameters: ['work_mem'], keys: ['loop_wait'] });
+    expect(cluster.config.managed_by_patroni_standby_cdktf).toEqual({
+      slots: [],
+      parameters: ['work_mem'],
+      keys: ['loop_wait'],
+    });
   });
 
   test('a cluster that answers 503 at first: the program waits and retries until it takes the PATCH', async () => {
     cluster.unavailable = 4;
     const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 20 } });
-    expect({ code, tail: output.slice(-300) }).toEqual({ code: 0, tail: expect.stringMatching(/verified with GET \/config/) });
+    expect({ code, tail: output.slice(-300) }).toEqual({
+      code: 0,
+      tail: expect.stringMatching(/verified with GET \/config/),
+    });
     expect(output).toMatch(/waiting for the cluster's REST API \(.*HTTP 503/);
     expect(cluster.config.loop_wait).toBe(5);
   }, 30_000);
@@ -124,7 +141,9 @@ describe('the patch program against fake Patroni REST APIs', () => {
   test('no password in the environment: refused before any request', async () => {
     const { code, output } = await runPatch(cluster, desired, { env: { DC_PASSWORD: '' } });
     expect(code).toBe(1);
-    expect(output).toContain('the REST API needs authentication as "patroni": set DC_PASSWORD in the deploying environment');
+    expect(output).toContain(
+      'the REST API needs authentication as "patroni": set DC_PASSWORD in the deploying environment',
+    );
     expect(cluster.nodes.flatMap((n) => n.requests)).toEqual([]);
   });
 
@@ -132,7 +151,9 @@ describe('the patch program against fake Patroni REST APIs', () => {
     cluster.ignorePatches = true;
     const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 2 } });
     expect(code).toBe(1);
-    expect(output).toMatch(/gave up after 2s; last attempt: .*applied but GET \/config differs: loop_wait: want 5, have 10/);
+    expect(output).toMatch(
+      /gave up after 2s; last attempt: .*applied but GET \/config differs: loop_wait: want 5, have 10/,
+    );
   }, 40_000); // each node gets 1 s here (5 s under Terraform) to show the change before the next is tried
 
   test('a patch that would demote the running primary: refused, nothing sent', async () => {
@@ -144,7 +165,11 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('a patch that could demote while GET /config fails (HTTP 500) and PATCH would succeed: nothing sent, the program fails saying why', async () => {
     cluster.configRead = () => 500;
-    const { code, output } = await runPatch(cluster, { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } }, { config: { timeoutSeconds: 1 } });
+    const { code, output } = await runPatch(
+      cluster,
+      { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } },
+      { config: { timeoutSeconds: 1 } },
+    );
     expect(code).toBe(1);
     expect(output).toMatch(
       /\[test patch\] FAILED: nothing was sent: the test patch carries a standby_cluster block, which would demote the cluster if it runs as a primary, and no node's running configuration \(GET \/config\) could be read in 1s to rule that out \(last: http:\/\/127\.0\.0\.1:\d+: GET \/config HTTP 500\); deploy again once the cluster's REST API answers GET \/config\n$/,
@@ -155,9 +180,15 @@ describe('the patch program against fake Patroni REST APIs', () => {
 
   test('a patch that could demote while GET /config hangs past its timeout: nothing sent, the same failure, naming the timeout', async () => {
     cluster.configRead = () => 'hang';
-    const { code, output } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } }, { config: { timeoutSeconds: 1 } });
+    const { code, output } = await runPatch(
+      cluster,
+      { standby_cluster: { host: '10.0.2.1', port: 5432 } },
+      { config: { timeoutSeconds: 1 } },
+    );
     expect(code).toBe(1);
-    expect(output).toMatch(/FAILED: nothing was sent: the test patch carries a standby_cluster block, .*\(last: http:\/\/127\.0\.0\.1:\d+: GET \/config no answer from 127\.0\.0\.1:\d+ within 500 ms\); deploy again/);
+    expect(output).toMatch(
+      /FAILED: nothing was sent: the test patch carries a standby_cluster block, .*\(last: http:\/\/127\.0\.0\.1:\d+: GET \/config no answer from 127\.0\.0\.1:\d+ within 500 ms\); deploy again/,
+    );
     expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
     expect(cluster.config.standby_cluster).toBeUndefined();
   });
@@ -168,8 +199,13 @@ describe('the patch program against fake Patroni REST APIs', () => {
     cluster.configRead = () => (failing-- > 0 ? 500 : undefined);
     const body = { loop_wait: 5, standby_cluster: { host: '10.0.2.1', port: 5432 } };
     const { code, output } = await runPatch(cluster, body, { config: { timeoutSeconds: 20, strict: false } });
-    expect({ code, tail: output.slice(-200) }).toEqual({ code: 0, tail: expect.stringMatching(/verified with GET \/config/) });
-    expect(output).toMatch(/waiting for the cluster's REST API \(http:\/\/127\.0\.0\.1:\d+: GET \/config HTTP 500; nothing sent through it \(the patch carries standby_cluster\)\)/);
+    expect({ code, tail: output.slice(-200) }).toEqual({
+      code: 0,
+      tail: expect.stringMatching(/verified with GET \/config/),
+    });
+    expect(output).toMatch(
+      /waiting for the cluster's REST API \(http:\/\/127\.0\.0\.1:\d+: GET \/config HTTP 500; nothing sent through it \(the patch carries standby_cluster\)\)/,
+    );
     expect(cluster.config.standby_cluster).toEqual({ host: '10.0.2.1', port: 5432 });
     // the PATCH came only after the failing reads
     const requests = cluster.order.filter((r) => r.endsWith('/config'));
@@ -180,7 +216,9 @@ describe('the patch program against fake Patroni REST APIs', () => {
     cluster.order = [];
     const primary = await runPatch(cluster, body, { config: { timeoutSeconds: 20 } });
     expect(primary.code).toBe(1);
-    expect(primary.output).toContain('FAILED: this patch would make a running primary cluster a standby cluster (standby_cluster -> 10.0.2.1)');
+    expect(primary.output).toContain(
+      'FAILED: this patch would make a running primary cluster a standby cluster (standby_cluster -> 10.0.2.1)',
+    );
     expect(cluster.order.filter((r) => r.endsWith('PATCH /config'))).toEqual([]);
     expect(cluster.config).toEqual({ loop_wait: 10 });
   }, 30_000);
@@ -197,8 +235,14 @@ describe('the patch program against fake Patroni REST APIs', () => {
       code: 2,
       output: `apply-config-patch: ${MISMATCH}endpoints: Too small: expected array to have >=1 items\n`,
     });
-    expect(await runPatch(cluster, desired, { env: { PATRONI_PATCH: '{not json' } })).toEqual({ code: 1, output: "[test patch] FAILED: Expected property name or '}' in JSON at position 1\n" });
-    expect(await runPatch(cluster, desired, { env: { PATRONI_PATCH: '[{"loop_wait":5}]' } })).toEqual({ code: 1, output: '[test patch] FAILED: PATRONI_PATCH is not a JSON object\n' });
+    expect(await runPatch(cluster, desired, { env: { PATRONI_PATCH: '{not json' } })).toEqual({
+      code: 1,
+      output: "[test patch] FAILED: Expected property name or '}' in JSON at position 1\n",
+    });
+    expect(await runPatch(cluster, desired, { env: { PATRONI_PATCH: '[{"loop_wait":5}]' } })).toEqual({
+      code: 1,
+      output: '[test patch] FAILED: PATRONI_PATCH is not a JSON object\n',
+    });
     expect(cluster.nodes.flatMap((n) => n.requests)).toEqual([]);
   });
 
@@ -226,13 +270,23 @@ describe('the patch program against fake Patroni REST APIs', () => {
   });
 
   test('null keys remove what the patch names, and the verification requires them absent', async () => {
-    const { code, output } = await runPatch(cluster, { loop_wait: null, postgresql: { parameters: { work_mem: null } } }, { config: { strict: false, sections: 'exact' } });
-    expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('verified with GET /config (loop_wait, postgresql)') });
+    const { code, output } = await runPatch(
+      cluster,
+      { loop_wait: null, postgresql: { parameters: { work_mem: null } } },
+      { config: { strict: false, sections: 'exact' } },
+    );
+    expect({ code, output }).toEqual({
+      code: 0,
+      output: expect.stringContaining('verified with GET /config (loop_wait, postgresql)'),
+    });
     expect(cluster.config).toEqual({ postgresql: { parameters: { old_param: 'x' } } });
   });
 
   test('verification: a null key that stays in GET /config is a difference', () => {
-    expect(program.mismatches({ a: null, b: { c: null, d: 1 } }, { a: 1, b: { c: 'x', d: '1' } }, '')).toEqual(['a should be absent', 'b.c should be absent']);
+    expect(program.mismatches({ a: null, b: { c: null, d: 1 } }, { a: 1, b: { c: 'x', d: '1' } }, '')).toEqual([
+      'a should be absent',
+      'b.c should be absent',
+    ]);
     expect(program.mismatches({ a: [1, 2] }, { a: [2, 1] }, 'root')).toEqual(['root.a: want [1,2], have [2,1]']);
     expect(program.mismatches({ a: { b: 1 } }, {}, '')).toEqual(['a.b: want 1, have undefined']);
   });
@@ -245,21 +299,27 @@ describe('the patch program against fake Patroni REST APIs', () => {
     cluster.stop();
     const optional = await runPatch(cluster, desired, { config: { timeoutSeconds: 1, optional: true } });
     expect(optional.code).toBe(0);
-    expect(optional.output).toMatch(/WARNING: no node answered in 1s .*apply this stack again once the cluster is reachable/);
+    expect(optional.output).toMatch(
+      /WARNING: no node answered in 1s .*apply this stack again once the cluster is reachable/,
+    );
   });
 
-  test('hot-standby values below the source are warned about, from the source\'s GET /config', async () => {
+  test("hot-standby values below the source are warned about, from the source's GET /config", async () => {
     const source = new FakeCluster();
     await source.start();
     try {
       source.config = { postgresql: { parameters: { max_connections: 200, max_wal_senders: 10 } } };
       const body = { postgresql: { parameters: { max_connections: 100, max_wal_senders: 10 } } };
-      const { code, output } = await runPatch(cluster, body, { config: { hotStandbySource: source.nodes.map((n) => n.url) } });
+      const { code, output } = await runPatch(cluster, body, {
+        config: { hotStandbySource: source.nodes.map((n) => n.url) },
+      });
       expect(code).toBe(0);
       expect(output).toContain("WARNING: max_connections 100 on the standby is below the source's running 200");
       expect(output).not.toContain('max_wal_senders 10');
       source.stop();
-      const unanswered = await runPatch(cluster, body, { config: { hotStandbySource: source.nodes.map((n) => n.url) } });
+      const unanswered = await runPatch(cluster, body, {
+        config: { hotStandbySource: source.nodes.map((n) => n.url) },
+      });
       expect(unanswered.output).toContain('WARNING: the source cluster did not answer GET /config');
     } finally {
       source.stop();
@@ -272,7 +332,11 @@ describe('the patch program against fake Patroni REST APIs', () => {
     try {
       cluster.config = { slots: { link_old: { type: 'physical' }, unused: { type: 'physical' } } };
       standby.config = { standby_cluster: { primary_slot_name: 'link_old' } };
-      const { code, output } = await runPatch(cluster, { slots: { link_new: { type: 'physical' } } }, { config: { guardStandby: [standby.nodes.map((n) => n.url)] } });
+      const { code, output } = await runPatch(
+        cluster,
+        { slots: { link_new: { type: 'physical' } } },
+        { config: { guardStandby: [standby.nodes.map((n) => n.url)] } },
+      );
       expect(code).toBe(0);
       expect(output).toContain('keeping slot link_old: the standby cluster still streams through it');
       expect(Object.keys(cluster.config.slots ?? {}).sort()).toEqual(['link_new', 'link_old']);
@@ -303,7 +367,11 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
       expect(code).toBe(0);
       expect(patches()[0]).toBe(`${leader} PATCH /config`);
       // the leader: the PATCH and two wake-ups; every other node: the two wake-ups
-      for (const n of cluster.nodes) expect([n.name, patches().filter((r) => r.startsWith(`${n.name} `)).length]).toEqual([n.name, n.name === leader ? 3 : 2]);
+      for (const n of cluster.nodes)
+        expect([n.name, patches().filter((r) => r.startsWith(`${n.name} `)).length]).toEqual([
+          n.name,
+          n.name === leader ? 3 : 2,
+        ]);
       expect(output.match(/PATCH \/config sent to/g)).toHaveLength(1);
     }
   });
@@ -314,7 +382,11 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
     const { code } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } });
     expect(code).toBe(0);
     // n2, the leader, is asked first, then passed over: n1's configuration was read, n1 takes it
-    expect(cluster.order.filter((r) => r.endsWith('/config')).slice(0, 3)).toEqual(['n2 GET /config', 'n1 GET /config', 'n1 PATCH /config']);
+    expect(cluster.order.filter((r) => r.endsWith('/config')).slice(0, 3)).toEqual([
+      'n2 GET /config',
+      'n1 GET /config',
+      'n1 PATCH /config',
+    ]);
     expect(cluster.config.standby_cluster).toEqual({ host: '10.0.2.1', port: 5432 });
   });
 
@@ -329,7 +401,7 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
     expect(patches()[0]).toBe('n2 PATCH /config');
   });
 
-  test('no leader in GET /cluster, or a first node that does not answer it: the list order, or the next node\'s answer', async () => {
+  test("no leader in GET /cluster, or a first node that does not answer it: the list order, or the next node's answer", async () => {
     cluster.roles = { n1: 'replica', n2: 'replica', n3: 'replica' };
     expect((await runPatch(cluster, desired)).code).toBe(0);
     expect(patches()[0]).toBe('n1 PATCH /config');
@@ -348,7 +420,9 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
     const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 20 } });
     expect(code).toBe(0);
     expect(output.match(/PATCH \/config sent to/g)).toHaveLength(1);
-    expect(output.match(/removing what the topology no longer has: postgresql\.parameters\.old_param\n/g)).toHaveLength(1);
+    expect(output.match(/removing what the topology no longer has: postgresql\.parameters\.old_param\n/g)).toHaveLength(
+      1,
+    );
     // "waiting" every fifth round (the first and the sixth here), not every round
     expect(output.match(/waiting for the cluster's REST API/g)).toHaveLength(2);
   }, 30_000);
@@ -372,25 +446,33 @@ describe('the patch program: order, wake-ups, logging and settings (in-process)'
     cluster.stop();
     const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 1 } });
     expect(code).toBe(1);
-    expect(output).toMatch(/gave up after 1s; last attempt: http:\/\/127\.0\.7\.3:\d+: connect ECONNREFUSED 127\.0\.7\.3:\d+\n/);
+    expect(output).toMatch(
+      /gave up after 1s; last attempt: http:\/\/127\.0\.7\.3:\d+: connect ECONNREFUSED 127\.0\.7\.3:\d+\n/,
+    );
   });
 
   test('optional, but a node answered (and refused to take it): a failure, not a warning', async () => {
     cluster.unavailable = 1000;
     const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 1, optional: true } });
     expect(code).toBe(1);
-    expect(output).toMatch(/FAILED: gave up after 1s; last attempt: http:\/\/127\.0\.7\.\d:\d+: HTTP 503 \{"error":"not yet"\}\n/);
+    expect(output).toMatch(
+      /FAILED: gave up after 1s; last attempt: http:\/\/127\.0\.7\.\d:\d+: HTTP 503 \{"error":"not yet"\}\n/,
+    );
     expect(output).not.toContain('WARNING');
   });
 
-  test('no hot-standby source named: nothing compared, no warning; a patch without parameters compares PostgreSQL\'s defaults', async () => {
+  test("no hot-standby source named: nothing compared, no warning; a patch without parameters compares PostgreSQL's defaults", async () => {
     const plain = await runPatch(cluster, desired);
     expect(plain.output).not.toContain('WARNING');
     const source = new FakeCluster();
     await source.start();
     try {
       source.config = { postgresql: { parameters: { max_connections: 300 } } };
-      const { code, output } = await runPatch(cluster, { loop_wait: 5 }, { config: { hotStandbySource: source.nodes.map((n) => n.url) } });
+      const { code, output } = await runPatch(
+        cluster,
+        { loop_wait: 5 },
+        { config: { hotStandbySource: source.nodes.map((n) => n.url) } },
+      );
       expect(code).toBe(0);
       expect(output).toContain("WARNING: max_connections 100 on the standby is below the source's running 300");
     } finally {
@@ -415,17 +497,57 @@ describe('PATRONI_PATCH_CONFIG that does not match the contract: exit 2, naming 
   };
 
   test.each<[string, () => Record<string, string | undefined>, string]>([
-    ['missing', () => ({ PATRONI_PATCH_CONFIG: undefined }), "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it"],
-    ['empty', () => ({ PATRONI_PATCH_CONFIG: '' }), "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it"],
-    ['not JSON', () => ({ PATRONI_PATCH_CONFIG: '{"label":' }), 'PATRONI_PATCH_CONFIG is not JSON: Unexpected end of JSON input'],
-    ['a field of the wrong type', () => ({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...patchConfig(cluster), timeoutSeconds: '4' }) }), `${MISMATCH}timeoutSeconds: Invalid input: expected number, received string`],
-    ['a renamed field', () => ({ PATRONI_PATCH_CONFIG: renamed() }), `${MISMATCH}endpoints: Invalid input: expected array, received undefined; (root): Unrecognized key: "endpoint"`],
-    ['a value out of its set', () => ({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...patchConfig(cluster), sections: 'some' }) }), `${MISMATCH}sections: Invalid option: expected one of "all"|"slots"|"exact"`],
-    ['not an object', () => ({ PATRONI_PATCH_CONFIG: '[]' }), `${MISMATCH}(root): Invalid input: expected object, received array`],
+    [
+      'missing',
+      () => ({ PATRONI_PATCH_CONFIG: undefined }),
+      "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it",
+    ],
+    [
+      'empty',
+      () => ({ PATRONI_PATCH_CONFIG: '' }),
+      "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it",
+    ],
+    [
+      'not JSON',
+      () => ({ PATRONI_PATCH_CONFIG: '{"label":' }),
+      'PATRONI_PATCH_CONFIG is not JSON: Unexpected end of JSON input',
+    ],
+    [
+      'a field of the wrong type',
+      () => ({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...patchConfig(cluster), timeoutSeconds: '4' }) }),
+      `${MISMATCH}timeoutSeconds: Invalid input: expected number, received string`,
+    ],
+    [
+      'a renamed field',
+      () => ({ PATRONI_PATCH_CONFIG: renamed() }),
+      `${MISMATCH}endpoints: Invalid input: expected array, received undefined; (root): Unrecognized key: "endpoint"`,
+    ],
+    [
+      'a value out of its set',
+      () => ({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...patchConfig(cluster), sections: 'some' }) }),
+      `${MISMATCH}sections: Invalid option: expected one of "all"|"slots"|"exact"`,
+    ],
+    [
+      'not an object',
+      () => ({ PATRONI_PATCH_CONFIG: '[]' }),
+      `${MISMATCH}(root): Invalid input: expected object, received array`,
+    ],
     // the twelve variables of the earlier programs configure nothing any more
-    ['only the earlier variables', () => ({ PATRONI_PATCH_CONFIG: undefined, PATRONI_ENDPOINTS: cluster.nodes.map((n) => n.url).join(','), PATRONI_PATCH_LABEL: 'test patch', PATRONI_PATCH_TIMEOUT: '4' }), "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it"],
+    [
+      'only the earlier variables',
+      () => ({
+        PATRONI_PATCH_CONFIG: undefined,
+        PATRONI_ENDPOINTS: cluster.nodes.map((n) => n.url).join(','),
+        PATRONI_PATCH_LABEL: 'test patch',
+        PATRONI_PATCH_TIMEOUT: '4',
+      }),
+      "PATRONI_PATCH_CONFIG is not set: this program is run by the stacks' planned resources, which set it",
+    ],
   ])('%s', async (_name, env, message) => {
-    expect(await runPatch(cluster, desired, { env: env() })).toEqual({ code: 2, output: `apply-config-patch: ${message}\n` });
+    expect(await runPatch(cluster, desired, { env: env() })).toEqual({
+      code: 2,
+      output: `apply-config-patch: ${message}\n`,
+    });
     expect(cluster.order).toEqual([]);
     expect(cluster.config.loop_wait).toBe(10);
   });
@@ -439,7 +561,7 @@ describe('PATRONI_PATCH_CONFIG that does not match the contract: exit 2, naming 
   });
 });
 
-describe('the patch program\'s settings from its environment', () => {
+describe("the patch program's settings from its environment", () => {
   const config: PatchConfig = {
     label: 'dc2 patch',
     endpoints: ['http://a:8008', 'http://b:8008'],
@@ -455,11 +577,20 @@ describe('the patch program\'s settings from its environment', () => {
 
   test('defaults: the body {} without PATRONI_PATCH, the password empty without its variable, no REST user', () => {
     const { restUser: _none, ...noUser } = config;
-    expect(program.settingsFrom({ PATRONI_PATCH_CONFIG: JSON.stringify(noUser) })).toEqual({ config: noUser, body: {}, password: '' });
+    expect(program.settingsFrom({ PATRONI_PATCH_CONFIG: JSON.stringify(noUser) })).toEqual({
+      config: noUser,
+      body: {},
+      password: '',
+    });
   });
 
   test('every variable read: the configuration as given, the body, the password from the variable the configuration names', () => {
-    const s = program.settingsFrom({ PATRONI_PATCH: '{"a":1}', PATRONI_PATCH_CONFIG: JSON.stringify(config), PW: 'secret', PATRONI_RESTAPI_PASSWORD: 'other' });
+    const s = program.settingsFrom({
+      PATRONI_PATCH: '{"a":1}',
+      PATRONI_PATCH_CONFIG: JSON.stringify(config),
+      PW: 'secret',
+      PATRONI_RESTAPI_PASSWORD: 'other',
+    });
     expect(s).toEqual({ config, body: { a: 1 }, password: 'secret' });
   });
 
@@ -477,8 +608,14 @@ describe('the patch program\'s settings from its environment', () => {
       PATRONI_PATCH_HOT_STANDBY_SOURCE: 'http://t:8008',
       PATRONI_PATCH_GUARD_STANDBY: 'http://w:8008',
     };
-    expect(program.settingsFrom({ ...earlier, PATRONI_PATCH_CONFIG: JSON.stringify(config), PW: 'secret' })).toEqual({ config, body: {}, password: 'secret' });
+    expect(program.settingsFrom({ ...earlier, PATRONI_PATCH_CONFIG: JSON.stringify(config), PW: 'secret' })).toEqual({
+      config,
+      body: {},
+      password: 'secret',
+    });
     expect(() => program.settingsFrom(earlier)).toThrow(ConfigError);
-    expect(() => program.settingsFrom({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...config, strict: '1' }) })).toThrow(`${MISMATCH}strict: Invalid input: expected boolean, received string`);
+    expect(() => program.settingsFrom({ PATRONI_PATCH_CONFIG: JSON.stringify({ ...config, strict: '1' }) })).toThrow(
+      `${MISMATCH}strict: Invalid input: expected boolean, received string`,
+    );
   });
 });

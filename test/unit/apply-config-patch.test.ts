@@ -2,7 +2,14 @@
  * The patch program's desired-state computation: what it removes from a running configuration,
  * what it never touches, and which slot removals wait for the standby cluster.
  */
-import { demotes, desiredPatch, holdSlots, hotStandbyWarnings, type JsonObject, MARKER } from '../../runtime/apply-config-patch';
+import {
+  demotes,
+  desiredPatch,
+  holdSlots,
+  hotStandbyWarnings,
+  type JsonObject,
+  MARKER,
+} from '../../runtime/apply-config-patch';
 
 /** postgresql.parameters of a patch body (its postgresql section is an object in every case below). */
 const parametersOf = (body: JsonObject): unknown => (body.postgresql as JsonObject).parameters;
@@ -12,18 +19,31 @@ const running = {
   loop_wait: 10,
   synchronous_mode: true,
   check_timeline: true,
-  postgresql: { parameters: { work_mem: '64MB', max_connections: 100, hand_set: 'on' }, pg_hba: ['local all all peer'] },
+  postgresql: {
+    parameters: { work_mem: '64MB', max_connections: 100, hand_set: 'on' },
+    pg_hba: ['local all all peer'],
+  },
   slots: { link_old: { type: 'physical' }, by_hand: { type: 'physical' } },
 };
 
 describe('managed cluster (strict): the running configuration becomes what the topology renders', () => {
-  const desired = { ttl: 30, loop_wait: 10, postgresql: { parameters: { max_connections: 100 }, pg_hba: ['local all all peer'] }, slots: { link_new: { type: 'physical' } } };
+  const desired = {
+    ttl: 30,
+    loop_wait: 10,
+    postgresql: { parameters: { max_connections: 100 }, pg_hba: ['local all all peer'] },
+    slots: { link_new: { type: 'physical' } },
+  };
   const { body, removed } = desiredPatch(desired, running, { strict: true, sections: 'all' });
 
   test('parameters and slots it does not name are sent as null', () => {
     expect(parametersOf(body)).toEqual({ max_connections: 100, work_mem: null, hand_set: null });
     expect(body.slots).toEqual({ link_new: { type: 'physical' }, link_old: null, by_hand: null });
-    expect(removed.sort()).toEqual(['postgresql.parameters.hand_set', 'postgresql.parameters.work_mem', 'slots.by_hand', 'slots.link_old']);
+    expect(removed.sort()).toEqual([
+      'postgresql.parameters.hand_set',
+      'postgresql.parameters.work_mem',
+      'slots.by_hand',
+      'slots.link_old',
+    ]);
   });
   test('top-level keys it never wrote stay (they are not in the marker)', () => {
     expect('synchronous_mode' in body).toBe(false);
@@ -38,7 +58,10 @@ describe('managed cluster (strict): the running configuration becomes what the t
 });
 
 describe('existing cluster: only what the project wrote before is removed', () => {
-  const withMarker = { ...running, [MARKER]: { slots: ['link_old'], parameters: ['work_mem'], keys: ['synchronous_mode'] } };
+  const withMarker = {
+    ...running,
+    [MARKER]: { slots: ['link_old'], parameters: ['work_mem'], keys: ['synchronous_mode'] },
+  };
   const desired = { postgresql: { pg_hba: ['local all all peer'] }, slots: { link_new: { type: 'physical' } } };
 
   test('its old slot goes, the slot it never wrote stays', () => {
@@ -62,18 +85,30 @@ describe('existing cluster: only what the project wrote before is removed', () =
 
 describe('slots section only (the standby stack re-asserting the source slots)', () => {
   test('parameters are left alone; the marker keeps its other lists (PATCH merges it)', () => {
-    const { body } = desiredPatch({ slots: { link_new: { type: 'physical' } } }, running, { strict: true, sections: 'slots' });
-    expect(body).toEqual({ slots: { link_new: { type: 'physical' }, link_old: null, by_hand: null }, [MARKER]: { slots: ['link_new'] } });
+    const { body } = desiredPatch({ slots: { link_new: { type: 'physical' } } }, running, {
+      strict: true,
+      sections: 'slots',
+    });
+    expect(body).toEqual({
+      slots: { link_new: { type: 'physical' }, link_old: null, by_hand: null },
+      [MARKER]: { slots: ['link_new'] },
+    });
   });
 });
 
 test('exact (the detach): the body as it is, nothing removed, no marker', () => {
   const current = { ...running, [MARKER]: { keys: ['synchronous_mode'], slots: ['link_old'] } };
-  expect(desiredPatch({ standby_cluster: null }, current, { strict: true, sections: 'exact' })).toEqual({ body: { standby_cluster: null }, removed: [] });
+  expect(desiredPatch({ standby_cluster: null }, current, { strict: true, sections: 'exact' })).toEqual({
+    body: { standby_cluster: null },
+    removed: [],
+  });
 });
 
 describe('slot removals wait for the standby cluster', () => {
-  const body = () => ({ slots: { link: null, other: null, kept: { type: 'physical' } }, [MARKER]: { slots: ['kept'] } });
+  const body = () => ({
+    slots: { link: null, other: null, kept: { type: 'physical' } },
+    [MARKER]: { slots: ['kept'] },
+  });
 
   test('a slot the standby names as primary_slot_name is kept, and stays in the marker', () => {
     const b = body();
@@ -93,7 +128,12 @@ describe('slot removals wait for the standby cluster', () => {
   });
   test('with two standby clusters, each one keeps its own slot', () => {
     const b = body();
-    expect(holdSlots(b, [{ standby_cluster: { primary_slot_name: 'other' } }, { standby_cluster: { primary_slot_name: 'link' } }])).toEqual(['link', 'other']);
+    expect(
+      holdSlots(b, [
+        { standby_cluster: { primary_slot_name: 'other' } },
+        { standby_cluster: { primary_slot_name: 'link' } },
+      ]),
+    ).toEqual(['link', 'other']);
   });
   test('nothing to remove: the body is unchanged', () => {
     const b = { slots: { kept: { type: 'physical' } } };
@@ -110,18 +150,27 @@ describe('hot-standby parameters against the running source (apply time)', () =>
   });
   test("what the source does not set is PostgreSQL's default there; the issue's case (both 40) is quiet", () => {
     expect(hotStandbyWarnings({ max_connections: 40 }, { max_connections: 40 })).toEqual([]);
-    expect(hotStandbyWarnings({ max_wal_senders: 5 }, {})).toEqual([expect.stringMatching(/^max_wal_senders 5 on the standby is below the source's running 10:/)]);
+    expect(hotStandbyWarnings({ max_wal_senders: 5 }, {})).toEqual([
+      expect.stringMatching(/^max_wal_senders 5 on the standby is below the source's running 10:/),
+    ]);
     expect(hotStandbyWarnings({ max_connections: 500 }, undefined)).toEqual([]);
   });
   test('equal or higher values and non-numbers say nothing', () => {
-    expect(hotStandbyWarnings({ max_locks_per_transaction: 128, max_prepared_transactions: 'x' }, { max_locks_per_transaction: 64, max_prepared_transactions: 10 })).toEqual([]);
+    expect(
+      hotStandbyWarnings(
+        { max_locks_per_transaction: 128, max_prepared_transactions: 'x' },
+        { max_locks_per_transaction: 64, max_prepared_transactions: 10 },
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('a patch never demotes a running primary (only a role step does, after its gate)', () => {
   const block = { host: '10.0.2.1,10.0.2.2', port: 5432 };
   test('standby_cluster into a cluster that has none: refused, naming the role step', () => {
-    expect(demotes({ standby_cluster: block }, { loop_wait: 10 })).toMatch(/^this patch would make a running primary cluster a standby cluster \(standby_cluster -> 10\.0\.2\.1,10\.0\.2\.2\): a role change runs only in the new source's role step/);
+    expect(demotes({ standby_cluster: block }, { loop_wait: 10 })).toMatch(
+      /^this patch would make a running primary cluster a standby cluster \(standby_cluster -> 10\.0\.2\.1,10\.0\.2\.2\): a role change runs only in the new source's role step/,
+    );
   });
   test('a standby cluster keeps getting its block; a primary without the block is left alone; a detach is no demotion', () => {
     expect(demotes({ standby_cluster: block }, { standby_cluster: { host: 'x' } })).toBeUndefined();
@@ -133,8 +182,16 @@ describe('a patch never demotes a running primary (only a role step does, after 
 
 describe('edges of the removal and the marker', () => {
   test('a marked key or parameter that the running configuration no longer has is not sent again', () => {
-    const current = { loop_wait: 10, postgresql: { parameters: { a: '1' } }, slots: {}, [MARKER]: { parameters: ['a', 'gone'], keys: ['loop_wait', 'ttl'], slots: ['old'] } };
-    const { body, removed } = desiredPatch({ postgresql: { parameters: { b: '2' } } }, current, { strict: false, sections: 'all' });
+    const current = {
+      loop_wait: 10,
+      postgresql: { parameters: { a: '1' } },
+      slots: {},
+      [MARKER]: { parameters: ['a', 'gone'], keys: ['loop_wait', 'ttl'], slots: ['old'] },
+    };
+    const { body, removed } = desiredPatch({ postgresql: { parameters: { b: '2' } } }, current, {
+      strict: false,
+      sections: 'all',
+    });
     expect(removed).toEqual(['postgresql.parameters.a', 'loop_wait']);
     expect(parametersOf(body)).toEqual({ b: '2', a: null });
     expect(body.slots).toBeUndefined();
@@ -142,7 +199,12 @@ describe('edges of the removal and the marker', () => {
 
   test('a slot the topology still has is kept; the marker lists only the slots, parameters and keys it sets, sorted', () => {
     const current = { slots: { keep: { type: 'physical' }, drop: { type: 'physical' } } };
-    const desired = { ttl: 30, loop_wait: null, slots: { zeta: { type: 'physical' }, keep: { type: 'physical' }, alpha: null }, postgresql: { parameters: { z: '1', a: '2', n: null } } };
+    const desired = {
+      ttl: 30,
+      loop_wait: null,
+      slots: { zeta: { type: 'physical' }, keep: { type: 'physical' }, alpha: null },
+      postgresql: { parameters: { z: '1', a: '2', n: null } },
+    };
     const { body, removed } = desiredPatch(desired, current, { strict: true, sections: 'all' });
     expect(body.slots).toEqual({ zeta: { type: 'physical' }, keep: { type: 'physical' }, alpha: null, drop: null });
     expect(removed).toEqual(['slots.drop']);
@@ -151,7 +213,10 @@ describe('edges of the removal and the marker', () => {
 
   test('the slots section alone touches no parameter and no top-level key, even strict', () => {
     const current = { ttl: 30, postgresql: { parameters: { a: '1' } }, [MARKER]: { keys: ['ttl'], parameters: ['a'] } };
-    const { body, removed } = desiredPatch({ postgresql: { parameters: {} }, slots: {} }, current, { strict: true, sections: 'slots' });
+    const { body, removed } = desiredPatch({ postgresql: { parameters: {} }, slots: {} }, current, {
+      strict: true,
+      sections: 'slots',
+    });
     expect(removed).toEqual([]);
     expect(body).toEqual({ postgresql: { parameters: {} }, slots: {}, [MARKER]: { slots: [] } });
   });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Testing, TerraformStack } from 'cdktf';
+import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
 import { parse } from 'yaml';
 import { PrimaryPatroniCluster, StandbyPatroniCluster } from '../../constructs/patroni-cluster';
 import { StandbyLink } from '../../constructs/standby-link';
@@ -15,7 +15,10 @@ import { articleTopology, byPath, forSnapshot, mutate, resourcesOf, synthTopolog
 // block's tests (mutation testing runs only the covering ones) does not pay for its synth.
 /** The patch program's configuration a patch resource hands it (runtime/contract.ts), parsed by the contract. */
 function patchConfigOf(resource: Record<string, any>): PatchConfig {
-  return parseConfig('patch', resource.provisioner[0]['local-exec'].environment.PATRONI_PATCH_CONFIG.replace(/\$\$\{/g, '${'));
+  return parseConfig(
+    'patch',
+    resource.provisioner[0]['local-exec'].environment.PATRONI_PATCH_CONFIG.replace(/\$\$\{/g, '${'),
+  );
 }
 
 describe('article topology, following', () => {
@@ -27,7 +30,10 @@ describe('article topology, following', () => {
     expect(ta1.name).toBe('ta1');
     expect(ta1.scope).toBe('pgcluster');
     expect(ta1.namespace).toBe('/service/patroni/');
-    expect(ta1.etcd3).toEqual({ hosts: ['192.168.122.97:2379', '192.168.122.198:2379', '192.168.122.172:2379'], protocol: 'http' });
+    expect(ta1.etcd3).toEqual({
+      hosts: ['192.168.122.97:2379', '192.168.122.198:2379', '192.168.122.172:2379'],
+      protocol: 'http',
+    });
     expect(ta1.bootstrap.dcs.standby_cluster).toEqual({
       host: '192.168.122.237,192.168.122.93,192.168.122.128',
       port: 5432,
@@ -39,9 +45,18 @@ describe('article topology, following', () => {
       data_dir: '/var/lib/pgsql/16/pgcluster',
       bin_dir: '/usr/pgsql-16/bin',
       pgpass: '/etc/patroni/pgcluster.pgpass',
-      authentication: { replication: { username: 'replicator' }, superuser: { username: 'postgres' }, rewind: { username: 'rewinder' } },
+      authentication: {
+        replication: { username: 'replicator' },
+        superuser: { username: 'postgres' },
+        rewind: { username: 'rewinder' },
+      },
     });
-    expect(ta1.bootstrap.dcs).toMatchObject({ ttl: 30, loop_wait: 10, retry_timeout: 10, maximum_lag_on_failover: 1048576 });
+    expect(ta1.bootstrap.dcs).toMatchObject({
+      ttl: 30,
+      loop_wait: 10,
+      retry_timeout: 10,
+      maximum_lag_on_failover: 1048576,
+    });
     expect(ta1.bootstrap.dcs.postgresql.pg_hba).toContain('host all postgres all reject');
     expect(ta1.tags).toEqual({ clonefrom: false, noloadbalance: false, nosync: false });
   });
@@ -67,7 +82,9 @@ describe('article topology, following', () => {
     const patch = byPath(primary, 'cluster/dcs-patch/apply');
     // the cluster's role step comes first: members and patch wait for it, not for each other
     expect(patch.depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
-    expect(byPath(primary, 'cluster/node-so1/config').depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
+    expect(byPath(primary, 'cluster/node-so1/config').depends_on).toEqual([
+      expect.stringMatching(/^terraform_data\.cluster_role_apply_/),
+    ]);
     expect((app.node.findChild('standby') as TerraformStack).dependencies.map((d) => d.node.id)).toEqual(['primary']);
   });
 
@@ -93,15 +110,30 @@ describe('article topology, following', () => {
   });
 
   test('plans that change one member touch one member; bootstrap-time changes refresh files without a reload', () => {
-    const nodes = (json: TfJson) => Object.fromEntries(Object.entries(resourcesOf(json)).filter(([k]) => k.includes('_config_')).map(([k, r]) => [k.replace(/_[0-9A-F]{8}$/, ''), r]));
+    const nodes = (json: TfJson) =>
+      Object.fromEntries(
+        Object.entries(resourcesOf(json))
+          .filter(([k]) => k.includes('_config_'))
+          .map(([k, r]) => [k.replace(/_[0-9A-F]{8}$/, ''), r]),
+      );
     const changed = (a: TfJson, b: TfJson, key: 'config_sha256' | 'runtime_sha256') => {
       const [x, y] = [nodes(a), nodes(b)];
-      return Object.keys(x).filter((k) => (key === 'config_sha256' ? x[k].triggers_replace[key] !== y[k].triggers_replace[key] : x[k].input[key] !== y[k].input[key])).map((k) => k.replace(/^.*node-([a-z0-9]+)_config$/, '$1')).sort();
+      return Object.keys(x)
+        .filter((k) =>
+          key === 'config_sha256'
+            ? x[k].triggers_replace[key] !== y[k].triggers_replace[key]
+            : x[k].input[key] !== y[k].input[key],
+        )
+        .map((k) => k.replace(/^.*node-([a-z0-9]+)_config$/, '$1'))
+        .sort();
     };
     const base = synthTopology(articleTopology());
     // a tag of one member: that member only (file and reload)
     const tagged = synthTopology(mutate(articleTopology(), (t) => (t.standby.nodes[1].tags = { nofailover: true })));
-    expect([changed(base.primary, tagged.primary, 'config_sha256'), changed(base.standby, tagged.standby, 'config_sha256')]).toEqual([[], ['ta2']]);
+    expect([
+      changed(base.primary, tagged.primary, 'config_sha256'),
+      changed(base.standby, tagged.standby, 'config_sha256'),
+    ]).toEqual([[], ['ta2']]);
     expect(changed(base.standby, tagged.standby, 'runtime_sha256')).toEqual(['ta2']);
     // a parameter: every file of the cluster is refreshed (bootstrap.dcs), none is reloaded (the DCS patch carries it)
     const param = synthTopology(mutate(articleTopology(), (t) => (t.primary.postgresql.parameters.work_mem = '8MB')));
@@ -109,8 +141,12 @@ describe('article topology, following', () => {
     expect(changed(base.primary, param.primary, 'runtime_sha256')).toEqual([]);
     // the standby's provisioner skips the reload when the runtime hash on the node is unchanged
     const remote = byPath(base.standby, 'cluster/node-ta1/config').provisioner[1]['remote-exec'].inline.join('\n');
-    expect(remote).toContain(`if [ "$(cat "/etc/patroni/16-pgcluster.yml.runtime-sha256" 2>/dev/null)" = "\${self.input.runtime_sha256}" ]; then echo "patroni runs; only bootstrap-time settings changed: file refreshed, no reload"; else echo "patroni runs: reloading"; systemctl reload patroni@16-pgcluster.service; fi;`);
-    expect(remote).toContain(`printf '%s' "\${self.input.runtime_sha256}" > "/etc/patroni/16-pgcluster.yml.runtime-sha256"`);
+    expect(remote).toContain(
+      `if [ "$(cat "/etc/patroni/16-pgcluster.yml.runtime-sha256" 2>/dev/null)" = "\${self.input.runtime_sha256}" ]; then echo "patroni runs; only bootstrap-time settings changed: file refreshed, no reload"; else echo "patroni runs: reloading"; systemctl reload patroni@16-pgcluster.service; fi;`,
+    );
+    expect(remote).toContain(
+      `printf '%s' "\${self.input.runtime_sha256}" > "/etc/patroni/16-pgcluster.yml.runtime-sha256"`,
+    );
   });
 
   test('no destroy-time stop unless asked', () => {
@@ -152,8 +188,12 @@ describe('promotion variant (detached)', () => {
 
   test('same stacks; the standby stack adds the detach, nothing is removed', () => {
     const strip = (keys: string[]) => keys.map((k) => k.replace(/_[0-9A-F]{8}$/, '')).sort();
-    expect(strip(Object.keys(resourcesOf(detached.primary)))).toEqual(strip(Object.keys(resourcesOf(following.primary))));
-    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual([...strip(Object.keys(resourcesOf(following.standby))), 'cluster_promotion_detach_apply'].sort());
+    expect(strip(Object.keys(resourcesOf(detached.primary)))).toEqual(
+      strip(Object.keys(resourcesOf(following.primary))),
+    );
+    expect(strip(Object.keys(resourcesOf(detached.standby)))).toEqual(
+      [...strip(Object.keys(resourcesOf(following.standby))), 'cluster_promotion_detach_apply'].sort(),
+    );
   });
 
   test('primary stack: only the link slot goes (set to null); pg_hba and everything else stay', () => {
@@ -169,15 +209,21 @@ describe('promotion variant (detached)', () => {
   test('the primary patch never removes a slot the standby still names: it asks the standby cluster first', () => {
     for (const variant of [following, detached]) {
       const config = patchConfigOf(byPath(variant.primary, 'dcs-patch/apply'));
-      expect(config.guardStandby).toEqual([['http://192.168.122.97:8008', 'http://192.168.122.198:8008', 'http://192.168.122.172:8008']]);
+      expect(config.guardStandby).toEqual([
+        ['http://192.168.122.97:8008', 'http://192.168.122.198:8008', 'http://192.168.122.172:8008'],
+      ]);
       expect(config.strict).toBe(true);
     }
   });
 
   test('keepSourceSlot: the primary stack does not change at all and the link-slots step keeps the slot', () => {
-    const keep = synthTopology(mutate(articleTopology('detached'), (t) => (t.link.promotion = { keepSourceSlot: true })));
+    const keep = synthTopology(
+      mutate(articleTopology('detached'), (t) => (t.link.promotion = { keepSourceSlot: true })),
+    );
     expect(keep.primary).toEqual(following.primary);
-    expect(JSON.parse(byPath(keep.standby, 'cluster/link-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
+    expect(JSON.parse(byPath(keep.standby, 'cluster/link-slots/apply').input.patch_json)).toEqual({
+      slots: { my_standby_cluster_slot: { type: 'physical' } },
+    });
   });
 
   test('the gate runs in the detach, first; the members and the patch follow the detach; the link-slots step after the patch', () => {
@@ -186,13 +232,29 @@ describe('promotion variant (detached)', () => {
     const detach = byPath(detached.standby, 'promotion/detach/apply');
     expect(JSON.parse(detach.input.patch_json)).toEqual({ standby_cluster: null });
     const config = JSON.parse(detach.input.gate_config);
-    expect(config).toMatchObject({ state: 'detached', slotName: 'my_standby_cluster_slot', user: 'monitor', disaster: false, settleSeconds: 3, catchUpTimeoutSeconds: 30 });
-    expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual(['192.168.122.237', '192.168.122.93', '192.168.122.128']);
+    expect(config).toMatchObject({
+      state: 'detached',
+      slotName: 'my_standby_cluster_slot',
+      user: 'monitor',
+      disaster: false,
+      settleSeconds: 3,
+      catchUpTimeoutSeconds: 30,
+    });
+    expect(config.source.nodes.map((n: { host: string }) => n.host)).toEqual([
+      '192.168.122.237',
+      '192.168.122.93',
+      '192.168.122.128',
+    ]);
     // one provisioner: the gate, then (only when it passed) the patch; a retry runs both again
     expect(detach.provisioner).toHaveLength(1);
     const exec = detach.provisioner[0]['local-exec'];
-    expect(exec.command).toMatch(/^node "assets\/.*\/link-health\.cjs" gate && node "assets\/.*\/apply-config-patch\.cjs"$/);
-    expect(exec.environment).toMatchObject({ LINK_HEALTH_CONFIG: '${self.input.gate_config}', PATRONI_PATCH: '${self.input.patch_json}' });
+    expect(exec.command).toMatch(
+      /^node "assets\/.*\/link-health\.cjs" gate && node "assets\/.*\/apply-config-patch\.cjs"$/,
+    );
+    expect(exec.environment).toMatchObject({
+      LINK_HEALTH_CONFIG: '${self.input.gate_config}',
+      PATRONI_PATCH: '${self.input.patch_json}',
+    });
     expect(patchConfigOf(detach).sections).toBe('exact');
     expect(detach.triggers_replace.gate_config_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(detach.depends_on ?? []).toEqual([]);
@@ -205,13 +267,23 @@ describe('promotion variant (detached)', () => {
     const patch = byPath(detached.standby, 'dcs-patch/apply');
     expect(patch.provisioner[0]['local-exec'].command).toMatch(/link-health\.cjs" gate && node /);
     expect(patch.depends_on).toEqual([key('cluster_promotion_detach_apply'), key('cluster_role_apply')]);
-    expect(byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'].command).not.toContain('link-health');
+    expect(byPath(following.standby, 'dcs-patch/apply').provisioner[0]['local-exec'].command).not.toContain(
+      'link-health',
+    );
     const release = byPath(detached.standby, 'cluster/link-slots/apply');
     expect(JSON.parse(release.input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: null } });
-    expect(JSON.parse(byPath(following.standby, 'cluster/link-slots/apply').input.patch_json)).toEqual({ slots: { my_standby_cluster_slot: { type: 'physical' } } });
-    expect(release.input.endpoints).toBe('http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008');
+    expect(JSON.parse(byPath(following.standby, 'cluster/link-slots/apply').input.patch_json)).toEqual({
+      slots: { my_standby_cluster_slot: { type: 'physical' } },
+    });
+    expect(release.input.endpoints).toBe(
+      'http://192.168.122.237:8008,http://192.168.122.93:8008,http://192.168.122.128:8008',
+    );
     expect(release.depends_on).toEqual([key('cluster_dcs-patch_apply')]);
-    expect(patchConfigOf(release)).toMatchObject({ optional: true, sections: 'slots', guardStandby: [['http://192.168.122.97:8008', 'http://192.168.122.198:8008', 'http://192.168.122.172:8008']] });
+    expect(patchConfigOf(release)).toMatchObject({
+      optional: true,
+      sections: 'slots',
+      guardStandby: [['http://192.168.122.97:8008', 'http://192.168.122.198:8008', 'http://192.168.122.172:8008']],
+    });
   });
 
   test('a disaster promotion is visible in the plan', () => {
@@ -245,7 +317,9 @@ describe('determinism and secrets', () => {
     expect(() => synthTopology(articleTopology(), true)).not.toThrow();
   });
   test('two synths of the same input are identical', () => {
-    expect(JSON.stringify(synthTopology(articleTopology()).standby)).toBe(JSON.stringify(synthTopology(articleTopology()).standby));
+    expect(JSON.stringify(synthTopology(articleTopology()).standby)).toBe(
+      JSON.stringify(synthTopology(articleTopology()).standby),
+    );
   });
   test('no password field anywhere in the output', () => {
     const { primary, standby } = synthTopology(articleTopology());
@@ -258,7 +332,11 @@ describe('constructs from TypeScript', () => {
 
   test('defaults: managed, ssh, terraform_data, 8008, namespace /service/', () => {
     const stack = new TerraformStack(Testing.app(), 's');
-    const c = new PrimaryPatroniCluster(stack, 'db', { scope: 'x', dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] }, nodes: [{ name: 'a1', host: '10.0.0.1' }] });
+    const c = new PrimaryPatroniCluster(stack, 'db', {
+      scope: 'x',
+      dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] },
+      nodes: [{ name: 'a1', host: '10.0.0.1' }],
+    });
     expect(c.resolved.mode).toBe('managed');
     expect(c.resolved.deploy).toMatchObject({ transport: 'ssh', resourceKind: 'terraform_data', configName: '16-x' });
     expect(c.restEndpoints).toEqual(['http://10.0.0.1:8008']);
@@ -272,7 +350,10 @@ describe('constructs from TypeScript', () => {
     new StandbyLink(stack, 'link', { primary, standby, ...t.link });
     const json = JSON.parse(Testing.synth(stack));
     const ta1 = byPath(json, 'dc2/node-ta1/config');
-    expect(ta1.depends_on).toEqual([expect.stringMatching(/^terraform_data\.dc2_role_apply_/), expect.stringMatching(/^terraform_data\.dc1_dcs-patch_apply_/)]);
+    expect(ta1.depends_on).toEqual([
+      expect.stringMatching(/^terraform_data\.dc2_role_apply_/),
+      expect.stringMatching(/^terraform_data\.dc1_dcs-patch_apply_/),
+    ]);
   });
 
   test('existing primary: no node resources, a patch with its declared pg_hba, slot and no timing keys', () => {
@@ -280,18 +361,31 @@ describe('constructs from TypeScript', () => {
     const primary = new PrimaryPatroniCluster(stack, 'dc1', {
       ...t.primary,
       mode: 'existing',
-      postgresql: { ...t.primary.postgresql, pgHba: ['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256'] },
+      postgresql: {
+        ...t.primary.postgresql,
+        pgHba: ['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256'],
+      },
     });
     const standby = new StandbyPatroniCluster(stack, 'dc2', t.standby);
     new StandbyLink(stack, 'link', { primary, standby, ...t.link });
     const json = JSON.parse(Testing.synth(stack));
-    expect(Object.keys(resourcesOf(json)).filter((k) => k.startsWith('dc1_'))).toEqual([expect.stringMatching(/^dc1_dcs-patch_apply_/), expect.stringMatching(/^dc1_link-slots_apply_/), expect.stringMatching(/^dc1_role_apply_/)]);
+    expect(Object.keys(resourcesOf(json)).filter((k) => k.startsWith('dc1_'))).toEqual([
+      expect.stringMatching(/^dc1_dcs-patch_apply_/),
+      expect.stringMatching(/^dc1_link-slots_apply_/),
+      expect.stringMatching(/^dc1_role_apply_/),
+    ]);
     // the source's link-slots step runs nothing while it is the source
-    expect(byPath(json, 'dc1/link-slots/apply')).toMatchObject({ input: { role: 'source' }, triggers_replace: { role: 'source' } });
+    expect(byPath(json, 'dc1/link-slots/apply')).toMatchObject({
+      input: { role: 'source' },
+      triggers_replace: { role: 'source' },
+    });
     expect(byPath(json, 'dc1/link-slots/apply').provisioner).toBeUndefined();
     const patch = JSON.parse(byPath(json, 'dc1/dcs-patch/apply').input.patch_json);
     expect(Object.keys(patch).sort()).toEqual(['postgresql', 'slots']);
-    expect(patch.postgresql.pg_hba.slice(0, 2)).toEqual(['local all postgres peer', 'host replication replicator 192.168.122.237/32 scram-sha-256']);
+    expect(patch.postgresql.pg_hba.slice(0, 2)).toEqual([
+      'local all postgres peer',
+      'host replication replicator 192.168.122.237/32 scram-sha-256',
+    ]);
     expect(patch.postgresql.pg_hba).toHaveLength(9);
   });
 
@@ -299,17 +393,32 @@ describe('constructs from TypeScript', () => {
     const stack = new TerraformStack(Testing.app(), 'env');
     new PrimaryPatroniCluster(stack, 'db', {
       ...t.primary,
-      deploy: { transport: 'local', resourceKind: 'null_resource', stopOnDestroy: true, startCommand: 'start-{name}', statusCommand: 'running-{name}', reloadCommand: 'reload-{name}', stopCommand: 'stop-{name}' },
+      deploy: {
+        transport: 'local',
+        resourceKind: 'null_resource',
+        stopOnDestroy: true,
+        startCommand: 'start-{name}',
+        statusCommand: 'running-{name}',
+        reloadCommand: 'reload-{name}',
+        stopCommand: 'stop-{name}',
+      },
     });
     const json = JSON.parse(Testing.synth(stack));
     expect(json.provider?.null).toBeDefined();
     const so1 = byPath(json, 'db/node-so1/config', 'null_resource');
     expect(so1.triggers.patroni_yml).toContain('name: so1');
     const local = so1.provisioner[0]['local-exec'];
-    expect(local.environment).toEqual({ PATRONI_CONFIG_PATH: '${self.triggers.config_path}', PATRONI_CONFIG_YAML: '${self.triggers.patroni_yml}', PATRONI_RUNTIME_SHA256: '${self.triggers.runtime_sha256}' });
+    expect(local.environment).toEqual({
+      PATRONI_CONFIG_PATH: '${self.triggers.config_path}',
+      PATRONI_CONFIG_YAML: '${self.triggers.patroni_yml}',
+      PATRONI_RUNTIME_SHA256: '${self.triggers.runtime_sha256}',
+    });
     expect(local.command).toContain('if running-so1; then');
     const stop = byPath(json, 'db/node-so1/stop-on-destroy', 'null_resource');
-    expect(stop.provisioner[0]['local-exec']).toMatchObject({ when: 'destroy', command: '${self.triggers.stop_command}' });
+    expect(stop.provisioner[0]['local-exec']).toMatchObject({
+      when: 'destroy',
+      command: '${self.triggers.stop_command}',
+    });
     expect(stop.triggers.stop_command).toBe('stop-so1');
   });
 
@@ -320,11 +429,25 @@ describe('constructs from TypeScript', () => {
       const stack = new TerraformStack(Testing.app(), 'env');
       new PrimaryPatroniCluster(stack, 'db', {
         ...t.primary,
-        deploy: { transport: 'local', configPath: `${dir}/{name}.yml`, statusCommand: `test -f ${dir}/running`, startCommand: `touch ${dir}/running; echo start >> ${log}`, reloadCommand: `echo reload >> ${log}` },
+        deploy: {
+          transport: 'local',
+          configPath: `${dir}/{name}.yml`,
+          statusCommand: `test -f ${dir}/running`,
+          startCommand: `touch ${dir}/running; echo start >> ${log}`,
+          reloadCommand: `echo reload >> ${log}`,
+        },
       });
       const so1 = byPath(JSON.parse(Testing.synth(stack)), 'db/node-so1/config');
       const run = (runtime: string, yml: string) => {
-        const res = spawnSync('/bin/sh', ['-c', so1.provisioner[0]['local-exec'].command], { env: { PATH: process.env.PATH, PATRONI_CONFIG_PATH: `${dir}/so1.yml`, PATRONI_CONFIG_YAML: yml, PATRONI_RUNTIME_SHA256: runtime }, encoding: 'utf8' });
+        const res = spawnSync('/bin/sh', ['-c', so1.provisioner[0]['local-exec'].command], {
+          env: {
+            PATH: process.env.PATH,
+            PATRONI_CONFIG_PATH: `${dir}/so1.yml`,
+            PATRONI_CONFIG_YAML: yml,
+            PATRONI_RUNTIME_SHA256: runtime,
+          },
+          encoding: 'utf8',
+        });
         expect(res.stderr).toBe('');
         expect(res.status).toBe(0);
         return res.stdout.trim();
@@ -347,72 +470,161 @@ describe('constructs from TypeScript', () => {
     new PrimaryPatroniCluster(stack, 'db', {
       ...t.primary,
       nodes: t.primary.nodes.map((n, i) => (i === 0 ? { ...n, sshHostKey: key } : n)),
-      deploy: { sshPort: 2222, sshCertificateAuthority: ca, sshBastionHost: 'jump.dc1', sshBastionPort: 2200, sshBastionHostKey: key },
+      deploy: {
+        sshPort: 2222,
+        sshCertificateAuthority: ca,
+        sshBastionHost: 'jump.dc1',
+        sshBastionPort: 2200,
+        sshBastionHostKey: key,
+      },
     });
     const json = JSON.parse(Testing.synth(stack));
-    expect(byPath(json, 'db/node-so1/config').connection).toEqual({ type: 'ssh', host: '${self.input.host}', user: 'root', port: 2222, host_key: key, agent: 'true', bastion_host: 'jump.dc1', bastion_user: 'root', bastion_port: 2200, bastion_host_key: key });
+    expect(byPath(json, 'db/node-so1/config').connection).toEqual({
+      type: 'ssh',
+      host: '${self.input.host}',
+      user: 'root',
+      port: 2222,
+      host_key: key,
+      agent: 'true',
+      bastion_host: 'jump.dc1',
+      bastion_user: 'root',
+      bastion_port: 2200,
+      bastion_host_key: key,
+    });
     expect(byPath(json, 'db/node-so2/config').connection.host_key).toBe(ca);
   });
 
   test('REST API over HTTPS: restapi certfile/keyfile/cafile/verify_client on the nodes, https endpoints for the programs', () => {
     const topo = mutate(articleTopology(), (x) => {
-      x.standby.patroni = { ...x.standby.patroni, restApiTls: { certFile: '/etc/patroni/tls/node.pem', keyFile: '/etc/patroni/tls/node.key', caFile: '/etc/patroni/tls/ca.pem', verifyClient: 'required' } };
+      x.standby.patroni = {
+        ...x.standby.patroni,
+        restApiTls: {
+          certFile: '/etc/patroni/tls/node.pem',
+          keyFile: '/etc/patroni/tls/node.key',
+          caFile: '/etc/patroni/tls/ca.pem',
+          verifyClient: 'required',
+        },
+      };
     });
     const { standby, primary } = synthTopology(topo);
     const yml = parse(byPath(standby, 'cluster/node-ta1/config').input.patroni_yml);
-    expect(yml.restapi).toEqual({ listen: '192.168.122.97:8008', connect_address: '192.168.122.97:8008', certfile: '/etc/patroni/tls/node.pem', keyfile: '/etc/patroni/tls/node.key', cafile: '/etc/patroni/tls/ca.pem', verify_client: 'required' });
-    expect(byPath(standby, 'cluster/dcs-patch/apply').input.endpoints).toBe('https://192.168.122.97:8008,https://192.168.122.198:8008,https://192.168.122.172:8008');
+    expect(yml.restapi).toEqual({
+      listen: '192.168.122.97:8008',
+      connect_address: '192.168.122.97:8008',
+      certfile: '/etc/patroni/tls/node.pem',
+      keyfile: '/etc/patroni/tls/node.key',
+      cafile: '/etc/patroni/tls/ca.pem',
+      verify_client: 'required',
+    });
+    expect(byPath(standby, 'cluster/dcs-patch/apply').input.endpoints).toBe(
+      'https://192.168.122.97:8008,https://192.168.122.198:8008,https://192.168.122.172:8008',
+    );
     // the primary keeps plain HTTP; its slot guard asks the standby over HTTPS
     expect(byPath(primary, 'cluster/dcs-patch/apply').input.endpoints).toMatch(/^http:\/\/192\.168\.122\.237:8008,/);
-    expect(patchConfigOf(byPath(primary, 'cluster/dcs-patch/apply')).guardStandby[0][0]).toBe('https://192.168.122.97:8008');
+    expect(patchConfigOf(byPath(primary, 'cluster/dcs-patch/apply')).guardStandby[0][0]).toBe(
+      'https://192.168.122.97:8008',
+    );
   });
 
   test('IPv6 nodes: bracketed listen/connect addresses and URLs, /128 pg_hba lines, bare hosts for libpq', () => {
     const topo = mutate(articleTopology(), (x) => {
-      x.standby.nodes = [{ name: 'ta1', host: 'fd00:2::1' }, { name: 'ta2', host: 'fd00:2::2' }, { name: 'ta3', host: 'fd00:2::3' }];
-      x.primary.nodes = [{ name: 'so1', host: 'fd00:1::1' }, { name: 'so2', host: 'fd00:1::2' }, { name: 'so3', host: 'fd00:1::3' }];
+      x.standby.nodes = [
+        { name: 'ta1', host: 'fd00:2::1' },
+        { name: 'ta2', host: 'fd00:2::2' },
+        { name: 'ta3', host: 'fd00:2::3' },
+      ];
+      x.primary.nodes = [
+        { name: 'so1', host: 'fd00:1::1' },
+        { name: 'so2', host: 'fd00:1::2' },
+        { name: 'so3', host: 'fd00:1::3' },
+      ];
       x.link.monitoring.addresses = ['fd00:9::10'];
     });
     const { standby, primary } = synthTopology(topo);
     const yml = parse(byPath(standby, 'cluster/node-ta1/config').input.patroni_yml);
-    expect([yml.restapi.listen, yml.restapi.connect_address, yml.postgresql.listen, yml.postgresql.connect_address]).toEqual(['[fd00:2::1]:8008', '[fd00:2::1]:8008', '[fd00:2::1]:5432', '[fd00:2::1]:5432']);
+    expect([
+      yml.restapi.listen,
+      yml.restapi.connect_address,
+      yml.postgresql.listen,
+      yml.postgresql.connect_address,
+    ]).toEqual(['[fd00:2::1]:8008', '[fd00:2::1]:8008', '[fd00:2::1]:5432', '[fd00:2::1]:5432']);
     expect(yml.bootstrap.dcs.standby_cluster.host).toBe('fd00:1::1,fd00:1::2,fd00:1::3');
-    expect(byPath(standby, 'cluster/dcs-patch/apply').input.endpoints).toBe('http://[fd00:2::1]:8008,http://[fd00:2::2]:8008,http://[fd00:2::3]:8008');
+    expect(byPath(standby, 'cluster/dcs-patch/apply').input.endpoints).toBe(
+      'http://[fd00:2::1]:8008,http://[fd00:2::2]:8008,http://[fd00:2::3]:8008',
+    );
     const hba = JSON.parse(byPath(primary, 'cluster/dcs-patch/apply').input.patch_json).postgresql.pg_hba as string[];
     expect(hba).toContain('host replication replicator fd00:2::1/128 scram-sha-256');
     expect(hba).toContain('host postgres monitor fd00:9::10/128 scram-sha-256');
-    const gate = JSON.parse(byPath(synthTopology(mutate(topo, (x) => (x.link.state = 'detached'))).standby, 'cluster/promotion/detach/apply').input.gate_config);
-    expect(gate.source.nodes[0]).toEqual({ name: 'so1', host: 'fd00:1::1', port: 5432, rest: 'http://[fd00:1::1]:8008' });
+    const gate = JSON.parse(
+      byPath(synthTopology(mutate(topo, (x) => (x.link.state = 'detached'))).standby, 'cluster/promotion/detach/apply')
+        .input.gate_config,
+    );
+    expect(gate.source.nodes[0]).toEqual({
+      name: 'so1',
+      host: 'fd00:1::1',
+      port: 5432,
+      rest: 'http://[fd00:1::1]:8008',
+    });
   });
 
   test('deploy.secrets: ephemeral sensitive variables, one env-file step per node before its config, nothing secret in the plan', () => {
-    const { standby } = synthTopology(mutate(articleTopology(), (x) => {
-      x.standby.deploy = { secrets: { envFile: '/etc/patroni/{configName}.env', version: 2 } };
-      x.standby.patroni = { restApiUsername: 'patroni', restApiPasswordEnv: 'PATRONI_RESTAPI_PASSWORD_DC2' };
-    }));
-    expect(Object.keys(standby.variable).sort()).toEqual(['patroni_replication_password', 'patroni_restapi_password_dc2', 'patroni_rewind_password', 'patroni_superuser_password']);
-    for (const v of Object.values(standby.variable) as Record<string, unknown>[]) expect(v).toMatchObject({ ephemeral: true, sensitive: true, nullable: false, type: 'string' });
+    const { standby } = synthTopology(
+      mutate(articleTopology(), (x) => {
+        x.standby.deploy = { secrets: { envFile: '/etc/patroni/{configName}.env', version: 2 } };
+        x.standby.patroni = { restApiUsername: 'patroni', restApiPasswordEnv: 'PATRONI_RESTAPI_PASSWORD_DC2' };
+      }),
+    );
+    expect(Object.keys(standby.variable).sort()).toEqual([
+      'patroni_replication_password',
+      'patroni_restapi_password_dc2',
+      'patroni_rewind_password',
+      'patroni_superuser_password',
+    ]);
+    for (const v of Object.values(standby.variable) as Record<string, unknown>[])
+      expect(v).toMatchObject({ ephemeral: true, sensitive: true, nullable: false, type: 'string' });
     const step = byPath(standby, 'cluster/node-ta1/secrets');
-    expect(step.input).toEqual({ member: 'ta1', host: '192.168.122.97', env_file: '/etc/patroni/16-pgcluster.env', version: '2' });
-    expect(step.triggers_replace).toEqual({ version: '2', host: '192.168.122.97', env_file: '/etc/patroni/16-pgcluster.env' });
+    expect(step.input).toEqual({
+      member: 'ta1',
+      host: '192.168.122.97',
+      env_file: '/etc/patroni/16-pgcluster.env',
+      version: '2',
+    });
+    expect(step.triggers_replace).toEqual({
+      version: '2',
+      host: '192.168.122.97',
+      env_file: '/etc/patroni/16-pgcluster.env',
+    });
     // ssh: staged in a mode-700 folder, then moved into place; the values only as variable references
     const [prepare, file, place] = step.provisioner;
     expect(prepare['remote-exec'].inline).toEqual(['set -eu', "install -d -m 0700 '/etc/patroni/.patroni-secrets-tf'"]);
     expect(file.file).toEqual({
-      content: "PATRONI_SUPERUSER_PASSWORD='${var.patroni_superuser_password}'\nPATRONI_REPLICATION_PASSWORD='${var.patroni_replication_password}'\nPATRONI_REWIND_PASSWORD='${var.patroni_rewind_password}'\nPATRONI_RESTAPI_PASSWORD='${var.patroni_restapi_password_dc2}'\n",
+      content:
+        "PATRONI_SUPERUSER_PASSWORD='${var.patroni_superuser_password}'\nPATRONI_REPLICATION_PASSWORD='${var.patroni_replication_password}'\nPATRONI_REWIND_PASSWORD='${var.patroni_rewind_password}'\nPATRONI_RESTAPI_PASSWORD='${var.patroni_restapi_password_dc2}'\n",
       destination: '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env',
     });
-    expect(place['remote-exec'].inline.slice(1, 3)).toEqual(["chmod 0600 '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env'", "mv -f '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env' '/etc/patroni/16-pgcluster.env'"]);
-    expect(byPath(standby, 'cluster/node-ta1/config').depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_node-ta1_secrets_/), expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
+    expect(place['remote-exec'].inline.slice(1, 3)).toEqual([
+      "chmod 0600 '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env'",
+      "mv -f '/etc/patroni/.patroni-secrets-tf/16-pgcluster.env' '/etc/patroni/16-pgcluster.env'",
+    ]);
+    expect(byPath(standby, 'cluster/node-ta1/config').depends_on).toEqual([
+      expect.stringMatching(/^terraform_data\.cluster_node-ta1_secrets_/),
+      expect.stringMatching(/^terraform_data\.cluster_role_apply_/),
+    ]);
     // no variable is read anywhere else (never into an input, a trigger or an output)
-    const withoutProvisioners = Object.values(standby.resource as Record<string, Record<string, Record<string, unknown>>>).flatMap((byType) => Object.values(byType).map(({ provisioner, ...rest }) => rest));
+    const withoutProvisioners = Object.values(
+      standby.resource as Record<string, Record<string, Record<string, unknown>>>,
+    ).flatMap((byType) => Object.values(byType).map(({ provisioner: _provisioner, ...rest }) => rest));
     expect(JSON.stringify([withoutProvisioners, standby.output])).not.toMatch(/var\.patroni_/);
     expect(JSON.stringify(standby.resource)).toMatch(/var\.patroni_superuser_password/);
   });
 
   test("the standby patch compares the hot-standby parameters with the source's running configuration, while following", () => {
     const source = (json: TfJson) => patchConfigOf(byPath(json, 'cluster/dcs-patch/apply')).hotStandbySource;
-    expect(source(synthTopology(articleTopology()).standby)).toEqual(['http://192.168.122.237:8008', 'http://192.168.122.93:8008', 'http://192.168.122.128:8008']);
+    expect(source(synthTopology(articleTopology()).standby)).toEqual([
+      'http://192.168.122.237:8008',
+      'http://192.168.122.93:8008',
+      'http://192.168.122.128:8008',
+    ]);
     expect(source(synthTopology(articleTopology()).primary)).toEqual([]);
     expect(source(synthTopology(articleTopology('detached')).standby)).toEqual([]);
   });
@@ -429,8 +641,12 @@ describe('constructs from TypeScript', () => {
 
   test('a Terraform token as host: rendered into the YAML, checked by a precondition', () => {
     const stack = new TerraformStack(Testing.app(), 'env');
-    const ip = new (require('cdktf').TerraformVariable)(stack, 'ip', { type: 'string' });
-    new PrimaryPatroniCluster(stack, 'db', { scope: 'x', dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] }, nodes: [{ name: 'a1', host: ip.stringValue }] });
+    const ip = new TerraformVariable(stack, 'ip', { type: 'string' });
+    new PrimaryPatroniCluster(stack, 'db', {
+      scope: 'x',
+      dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] },
+      nodes: [{ name: 'a1', host: ip.stringValue }],
+    });
     const json = JSON.parse(Testing.synth(stack));
     const a1 = byPath(json, 'db/node-a1/config');
     expect(a1.input.patroni_yml).toContain('listen: "${var.ip}:8008"');
@@ -439,9 +655,19 @@ describe('constructs from TypeScript', () => {
   });
 
   test('template sequences in a parameter reach the node unchanged', () => {
-    const { primary } = synthTopology(mutate(t, (x) => (x.primary.postgresql.parameters.archive_command = 'test ! -f ${ARCHIVE}/%f && echo %{x}')));
+    const { primary } = synthTopology(
+      mutate(t, (x) => (x.primary.postgresql.parameters.archive_command = 'test ! -f ${ARCHIVE}/%f && echo %{x}')),
+    );
     // Terraform reads ${ and %{ as template syntax: both are escaped ($${, %%{) so that the node gets them as written
-    expect(byPath(primary, 'node-so1/config').input.patroni_yml).toContain('archive_command: "test ! -f $${ARCHIVE}/%f && echo %%{x}"');
-    expect(JSON.parse(byPath(primary, 'dcs-patch/apply').input.patch_json.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')).postgresql.parameters.archive_command).toBe('test ! -f ${ARCHIVE}/%f && echo %{x}');
+    expect(byPath(primary, 'node-so1/config').input.patroni_yml).toContain(
+      'archive_command: "test ! -f $${ARCHIVE}/%f && echo %%{x}"',
+    );
+    expect(
+      JSON.parse(
+        byPath(primary, 'dcs-patch/apply')
+          .input.patch_json.replace(/\$\$\{/g, '${')
+          .replace(/%%\{/g, '%{'),
+      ).postgresql.parameters.archive_command,
+    ).toBe('test ! -f ${ARCHIVE}/%f && echo %{x}');
   });
 });

@@ -22,11 +22,16 @@ function topologies(): Record<string, any> {
   const article = parse(read('examples/article.yaml'));
   const twoDc = parse(read('examples/two-dc.yaml'));
   const e2e = parse(read('test/e2e/topology.template.yaml').replace(/@WORK@/g, '/tmp/work'));
-  const layout = (t: any, source: string) => ({ clusters: { dc1: t.primary, dc2: t.standby }, link: { ...t.link, source } });
+  const layout = (t: any, source: string) => ({
+    clusters: { dc1: t.primary, dc2: t.standby },
+    link: { ...t.link, source },
+  });
   return {
     article,
     'article, promotion': mutate(article, (t) => (t.link.state = 'detached')),
-    'article, disaster promotion keeping the slot': mutate(article, (t) => Object.assign(t.link, { state: 'detached', promotion: { disaster: true, keepSourceSlot: true } })),
+    'article, disaster promotion keeping the slot': mutate(article, (t) =>
+      Object.assign(t.link, { state: 'detached', promotion: { disaster: true, keepSourceSlot: true } }),
+    ),
     'article, re-seed': mutate(article, (t) => (t.link.reseed = { cluster: 'standby', generation: 3 })),
     'article, REST authentication and null_resource': mutate(article, (t) => {
       for (const c of [t.primary, t.standby]) {
@@ -35,7 +40,13 @@ function topologies(): Record<string, any> {
       }
     }),
     'article, an existing source': mutate(article, (t) => {
-      t.primary = { mode: 'existing', scope: t.primary.scope, dcs: t.primary.dcs, nodes: t.primary.nodes, postgresql: { version: 16, pgHba: ['host replication replicator 192.168.122.97/32 scram-sha-256'] } };
+      t.primary = {
+        mode: 'existing',
+        scope: t.primary.scope,
+        dcs: t.primary.dcs,
+        nodes: t.primary.nodes,
+        postgresql: { version: 16, pgHba: ['host replication replicator 192.168.122.97/32 scram-sha-256'] },
+      };
     }),
     'two data centers, dc1 the source': twoDc,
     'two data centers after a switchover': mutate(twoDc, (t) => (t.link.source = 'dc2')),
@@ -72,7 +83,8 @@ describe('every program configuration a stack hands a program parses with its sc
     const app = Testing.app();
     const built = buildStandbyStacks(app, topology);
     for (const stack of Object.values(built.stacks)) {
-      for (const [program, where, text] of configsOf(stack.node.id, JSON.parse(Testing.synth(stack)))) all.push([topologyName, program, where, text]);
+      for (const [program, where, text] of configsOf(stack.node.id, JSON.parse(Testing.synth(stack))))
+        all.push([topologyName, program, where, text]);
     }
   }
 
@@ -81,16 +93,33 @@ describe('every program configuration a stack hands a program parses with its sc
     expect(all.length).toBeGreaterThanOrEqual(50);
   });
 
-  test.each(all.map(([t, program, where, text]) => [`${t} — ${program} — ${where}`, program, text] as const))('%s', (_name, program, text) => {
-    expect(() => parseConfig(program, text)).not.toThrow();
-  });
+  test.each(all.map(([t, program, where, text]) => [`${t} — ${program} — ${where}`, program, text] as const))(
+    '%s',
+    (_name, program, text) => {
+      expect(() => parseConfig(program, text)).not.toThrow();
+    },
+  );
 });
 
 describe('a configuration that does not match is refused, naming the variable and the field', () => {
   test.each<[ProgramName, string | undefined, RegExp]>([
     ['role', undefined, /^ROLE_CONFIG is not set/],
     ['health', '{"state":', /^LINK_HEALTH_CONFIG is not JSON/],
-    ['patch', JSON.stringify({ label: 'x', endpoint: ['http://a:8008'], timeoutSeconds: 5, sections: 'all', strict: true, optional: false, guardStandby: [], hotStandbySource: [], restPasswordEnv: 'P' }), /^PATRONI_PATCH_CONFIG does not match .*endpoints: .*; \(root\): Unrecognized key: "endpoint"/],
+    [
+      'patch',
+      JSON.stringify({
+        label: 'x',
+        endpoint: ['http://a:8008'],
+        timeoutSeconds: 5,
+        sections: 'all',
+        strict: true,
+        optional: false,
+        guardStandby: [],
+        hotStandbySource: [],
+        restPasswordEnv: 'P',
+      }),
+      /^PATRONI_PATCH_CONFIG does not match .*endpoints: .*; \(root\): Unrecognized key: "endpoint"/,
+    ],
     ['reseed', JSON.stringify({ generation: 0 }), /^RESEED_CONFIG does not match .*generation: /],
   ])('%s', (program, text, expected) => {
     expect(() => parseConfig(program, text)).toThrow(ConfigError);

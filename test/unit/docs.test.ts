@@ -18,7 +18,11 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 
 const README = 'README.md';
-const DOCS = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`);
+const DOCS = fs
+  .readdirSync(path.join(ROOT, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .sort()
+  .map((f) => `docs/${f}`);
 const PAGES = [README, ...DOCS];
 
 /** The text outside fenced code blocks (links in code are code). */
@@ -81,7 +85,8 @@ describe('the documentation', () => {
           broken.push(`${page}: ${target} (no file ${resolved})`);
           continue;
         }
-        if (anchor && resolved.endsWith('.md') && !anchorsOf(read(resolved)).has(anchor)) broken.push(`${page}: ${target} (no heading #${anchor} in ${resolved})`);
+        if (anchor && resolved.endsWith('.md') && !anchorsOf(read(resolved)).has(anchor))
+          broken.push(`${page}: ${target} (no heading #${anchor} in ${resolved})`);
       }
     }
     expect(broken).toEqual([]);
@@ -99,7 +104,10 @@ describe('the documentation', () => {
   test('every `npm run <script>` in README.md and docs/*.md is a script of package.json', () => {
     const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts);
     const missing = PAGES.flatMap((page) =>
-      [...read(page).matchAll(/npm run(?:\s+(?:--silent|-s))?\s+([A-Za-z0-9:_.-]+)/g)].map((m) => m[1]).filter((s) => !scripts.includes(s)).map((s) => `${page}: npm run ${s}`),
+      [...read(page).matchAll(/npm run(?:\s+(?:--silent|-s))?\s+([A-Za-z0-9:_.-]+)/g)]
+        .map((m) => m[1])
+        .filter((s) => !scripts.includes(s))
+        .map((s) => `${page}: npm run ${s}`),
     );
     expect(missing).toEqual([]);
   });
@@ -122,24 +130,41 @@ describe('the documentation', () => {
     const running = PAGES.filter((page) => codeBlocks(read(page), 'sh').some((b) => /^npx cdktf /m.test(b)));
     expect(running).toEqual(expect.arrayContaining([README, 'docs/getting-started.md']));
     expect(running.filter((page) => !read(page).includes(EXPORT))).toEqual([]);
-    const commands = codeBlocks(read(README), 'sh').find((b) => /^npx cdktf /m.test(b))!.split('\n');
+    const commands = codeBlocks(read(README), 'sh')
+      .find((b) => /^npx cdktf /m.test(b))!
+      .split('\n');
     const exported = commands.findIndex((l) => l.startsWith(EXPORT));
     expect(exported).toBeGreaterThanOrEqual(0);
     expect(exported).toBeLessThan(commands.findIndex((l) => l.startsWith('npx cdktf ')));
   });
 
   test("what the README's commands write in the checkout (saved plans, the review) is ignored by git", () => {
-    const ignored = read('.gitignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const ignored = read('.gitignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     // a root-level pattern (/x) or a name pattern, * for any characters but /
-    const matches = (file: string) => ignored.some((p) => new RegExp(`^${p.replace(/^\//, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`).test(p.startsWith('/') ? file : path.posix.basename(file)));
+    const matches = (file: string) =>
+      ignored.some((p) =>
+        new RegExp(
+          `^${p
+            .replace(/^\//, '')
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')}$`,
+        ).test(p.startsWith('/') ? file : path.posix.basename(file)),
+      );
     // each command's redirections, its comment left out
-    const written = codeBlocks(read(README), 'sh').flatMap((b) => b.split('\n').flatMap((l) => [...l.replace(/\s#.*$/, '').matchAll(/(?<![-=])>\s*([^\s>|&;]+)/g)].map((m) => m[1])));
+    const written = codeBlocks(read(README), 'sh').flatMap((b) =>
+      b
+        .split('\n')
+        .flatMap((l) => [...l.replace(/\s#.*$/, '').matchAll(/(?<![-=])>\s*([^\s>|&;]+)/g)].map((m) => m[1])),
+    );
     expect(written).toEqual(expect.arrayContaining(['plan-dc1.json', 'review.md']));
     expect(written.filter((f) => !matches(f))).toEqual([]);
     expect(['plan-dc2.json', 'x.tfplan'].filter((f) => !matches(f))).toEqual([]);
   });
 
-  test("docs/composition.md names every attribute of StandbyLink and every key buildStandbyStacks returns", () => {
+  test('docs/composition.md names every attribute of StandbyLink and every key buildStandbyStacks returns', () => {
     /** The `readonly` members declared at the top level of a class or interface body. */
     const members = (file: string, opening: string) => {
       const text = read(file);
@@ -150,7 +175,20 @@ describe('the documentation', () => {
     };
     const link = members('constructs/standby-link.ts', 'export class StandbyLink ');
     const built = members('stacks/standby-stacks.ts', 'export interface StandbyStacks ');
-    expect(link).toEqual(expect.arrayContaining(['sourceCluster', 'standbyCluster', 'slotName', 'sourceHosts', 'state', 'promotion', 'roles', 'linkSlots', 'reseed', 'resolved']));
+    expect(link).toEqual(
+      expect.arrayContaining([
+        'sourceCluster',
+        'standbyCluster',
+        'slotName',
+        'sourceHosts',
+        'state',
+        'promotion',
+        'roles',
+        'linkSlots',
+        'reseed',
+        'resolved',
+      ]),
+    );
     expect(built).toEqual(['stacks', 'clusters', 'link', 'primaryStack', 'standbyStack', 'primary', 'standby']);
     const page = read('docs/composition.md');
     expect([...link, ...built].filter((name) => !page.includes(`\`${name}\``))).toEqual([]);
@@ -160,11 +198,15 @@ describe('the documentation', () => {
     const page = read('docs/getting-started.md');
     const json = codeBlocks(page, 'json').map((b) => JSON.parse(b) as Record<string, any>);
 
-    test('cdktf.json: the keys of this repository\'s, an app command that compiles and runs main.ts', () => {
+    test("cdktf.json: the keys of this repository's, an app command that compiles and runs main.ts", () => {
       const cdktf = json.find((j) => 'app' in j)!;
       const ours = JSON.parse(read('cdktf.json')) as Record<string, unknown>;
       expect(Object.keys(cdktf).filter((k) => !(k in ours))).toEqual([]);
-      expect(cdktf).toMatchObject({ language: 'typescript', app: 'npx tsc && node main.js', sendCrashReports: 'false' });
+      expect(cdktf).toMatchObject({
+        language: 'typescript',
+        app: 'npx tsc && node main.js',
+        sendCrashReports: 'false',
+      });
       const tsconfig = json.find((j) => 'compilerOptions' in j)!;
       expect(tsconfig).toMatchObject({ compilerOptions: { module: 'commonjs' }, include: ['main.ts'] });
       expect(tsconfig.compilerOptions.outDir).toBeUndefined(); // main.js beside main.ts, as the app command runs it
@@ -180,17 +222,26 @@ describe('the documentation', () => {
       expect(main).not.toMatch(/\.dc[12]\b|\['dc[12]'\]/);
       // compiled in memory, the package's name standing for this repository's entry (index.ts)
       const tsconfig = json.find((j) => 'compilerOptions' in j)!;
-      const { options, errors } = ts.convertCompilerOptionsFromJson({ ...tsconfig.compilerOptions, noEmit: true }, ROOT);
+      const { options, errors } = ts.convertCompilerOptionsFromJson(
+        { ...tsconfig.compilerOptions, noEmit: true },
+        ROOT,
+      );
       expect(errors).toEqual([]);
       const file = path.join(ROOT, 'getting-started-main.ts');
       const source = main.replace("from 'patroni-standby-cdktf'", `from ${JSON.stringify(path.join(ROOT, 'index'))}`);
       const host = ts.createCompilerHost(options);
       const { getSourceFile, fileExists, readFile } = host;
-      host.getSourceFile = (name, version, ...rest) => (name === file ? ts.createSourceFile(name, source, version) : getSourceFile.call(host, name, version, ...rest));
+      host.getSourceFile = (name, version, ...rest) =>
+        name === file ? ts.createSourceFile(name, source, version) : getSourceFile.call(host, name, version, ...rest);
       host.fileExists = (name) => name === file || fileExists.call(host, name);
       host.readFile = (name) => (name === file ? source : readFile.call(host, name));
       const program = ts.createProgram([file], options, host);
-      const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? path.relative(ROOT, d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      const problems = ts
+        .getPreEmitDiagnostics(program)
+        .map(
+          (d) =>
+            `${d.file ? path.relative(ROOT, d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+        );
       expect(problems).toEqual([]);
     }, 60_000);
   });

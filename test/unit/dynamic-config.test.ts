@@ -7,9 +7,19 @@ import { bootstrapDcs, configPatch, LinkContribution } from '../../constructs/pl
 import { resolveCluster } from '../../constructs/resolve';
 import { ClusterSpec } from '../../constructs/types';
 
-const base: ClusterSpec = { scope: 'pg', dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] }, nodes: [{ name: 'a1', host: '10.0.0.1' }] };
+const base: ClusterSpec = {
+  scope: 'pg',
+  dcs: { type: 'etcd3', hosts: ['10.0.0.9:2379'] },
+  nodes: [{ name: 'a1', host: '10.0.0.1' }],
+};
 const managed = (over: Partial<ClusterSpec> = {}) => resolveCluster({ ...base, ...over } as ClusterSpec);
-const existing = (over: Partial<ClusterSpec> = {}) => resolveCluster({ ...base, mode: 'existing', postgresql: { pgHba: ['local all postgres peer', 'host all all 0.0.0.0/0 reject'] }, ...over } as ClusterSpec);
+const existing = (over: Partial<ClusterSpec> = {}) =>
+  resolveCluster({
+    ...base,
+    mode: 'existing',
+    postgresql: { pgHba: ['local all postgres peer', 'host all all 0.0.0.0/0 reject'] },
+    ...over,
+  } as ClusterSpec);
 
 const TIMING = { ttl: 30, loop_wait: 10, retry_timeout: 10, maximum_lag_on_failover: 1048576 };
 const HBA = [
@@ -21,7 +31,14 @@ const HBA = [
 ];
 const REJECT = 'host all postgres all reject';
 const IDENT = ['rewindmap postgres rewinder', 'replicamap postgres replicator'];
-const section = (over: Record<string, unknown> = {}) => ({ use_pg_rewind: true, use_slots: true, parameters: {}, pg_hba: [...HBA, REJECT], pg_ident: IDENT, ...over });
+const section = (over: Record<string, unknown> = {}) => ({
+  use_pg_rewind: true,
+  use_slots: true,
+  parameters: {},
+  pg_hba: [...HBA, REJECT],
+  pg_ident: IDENT,
+  ...over,
+});
 
 const link: LinkContribution = {
   pgHbaLines: ['host replication replicator 10.0.2.1/32 scram-sha-256'],
@@ -34,11 +51,14 @@ describe('bootstrap.dcs', () => {
     expect(bootstrapDcs(managed(), [])).toEqual({ ...TIMING, postgresql: section() });
   });
 
-  test('a link: its lines before the reject line, its parameters under the cluster\'s own, kept slots only', () => {
+  test("a link: its lines before the reject line, its parameters under the cluster's own, kept slots only", () => {
     const c = managed({ postgresql: { parameters: { work_mem: '64MB' } } } as Partial<ClusterSpec>);
     expect(bootstrapDcs(c, [link])).toEqual({
       ...TIMING,
-      postgresql: section({ parameters: { wal_keep_size: '1GB', work_mem: '64MB' }, pg_hba: [...HBA, 'host replication replicator 10.0.2.1/32 scram-sha-256', REJECT] }),
+      postgresql: section({
+        parameters: { wal_keep_size: '1GB', work_mem: '64MB' },
+        pg_hba: [...HBA, 'host replication replicator 10.0.2.1/32 scram-sha-256', REJECT],
+      }),
       slots: { link_slot: { type: 'physical' } },
     });
   });
@@ -54,9 +74,19 @@ describe('bootstrap.dcs', () => {
     expect('standby_cluster' in bootstrapDcs(managed(), [first, { standbyCluster: null }])).toBe(false);
   });
 
-  test("patroni.dynamic keys, sorted, beside the timing", () => {
-    const c = managed({ patroni: { dynamic: { synchronous_mode: true, check_timeline: true } } } as Partial<ClusterSpec>);
-    expect(Object.keys(bootstrapDcs(c, []))).toEqual(['ttl', 'loop_wait', 'retry_timeout', 'maximum_lag_on_failover', 'check_timeline', 'synchronous_mode', 'postgresql']);
+  test('patroni.dynamic keys, sorted, beside the timing', () => {
+    const c = managed({
+      patroni: { dynamic: { synchronous_mode: true, check_timeline: true } },
+    } as Partial<ClusterSpec>);
+    expect(Object.keys(bootstrapDcs(c, []))).toEqual([
+      'ttl',
+      'loop_wait',
+      'retry_timeout',
+      'maximum_lag_on_failover',
+      'check_timeline',
+      'synchronous_mode',
+      'postgresql',
+    ]);
   });
 
   test('pg_ident is a copy', () => {
@@ -71,7 +101,10 @@ describe('PATCH /config body', () => {
   test('managed: the whole dynamic configuration, slots dropped as null', () => {
     expect(configPatch(managed(), [link])).toEqual({
       ...TIMING,
-      postgresql: section({ parameters: { wal_keep_size: '1GB', work_mem: '4MB' }, pg_hba: [...HBA, 'host replication replicator 10.0.2.1/32 scram-sha-256', REJECT] }),
+      postgresql: section({
+        parameters: { wal_keep_size: '1GB', work_mem: '4MB' },
+        pg_hba: [...HBA, 'host replication replicator 10.0.2.1/32 scram-sha-256', REJECT],
+      }),
       slots: { link_slot: { type: 'physical' }, old_slot: null },
     });
   });
@@ -81,17 +114,25 @@ describe('PATCH /config body', () => {
     expect('standby_cluster' in configPatch(managed(), [])).toBe(false);
   });
 
-  test('existing: only what the project writes (pg_hba with the link\'s lines, slots, dynamic keys)', () => {
+  test("existing: only what the project writes (pg_hba with the link's lines, slots, dynamic keys)", () => {
     const c = existing({ patroni: { dynamic: { loop_wait: 5 } } } as Partial<ClusterSpec>);
     expect(configPatch(c, [link])).toEqual({
       loop_wait: 5,
-      postgresql: { pg_hba: ['local all postgres peer', 'host replication replicator 10.0.2.1/32 scram-sha-256', 'host all all 0.0.0.0/0 reject'] },
+      postgresql: {
+        pg_hba: [
+          'local all postgres peer',
+          'host replication replicator 10.0.2.1/32 scram-sha-256',
+          'host all all 0.0.0.0/0 reject',
+        ],
+      },
       slots: { link_slot: { type: 'physical' }, old_slot: null },
     });
   });
 
   test('existing without link lines: no postgresql section at all; nothing contributed: an empty body', () => {
-    expect(configPatch(existing(), [{ slots: { s: { type: 'physical' } } }])).toEqual({ slots: { s: { type: 'physical' } } });
+    expect(configPatch(existing(), [{ slots: { s: { type: 'physical' } } }])).toEqual({
+      slots: { s: { type: 'physical' } },
+    });
     expect(configPatch(existing(), [])).toEqual({});
   });
 });

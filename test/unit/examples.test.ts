@@ -18,15 +18,29 @@ function runExample(name: string, args: string[] = []): { out: string; stacks: R
   // inside the checkout's ignored dist/, where the constructs find the programs they ship
   const bundle = path.join(ROOT, 'dist', 'test-examples', `${name}.cjs`);
   {
-    buildSync({ entryPoints: [path.join(ROOT, 'examples', `${name}.ts`)], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', packages: 'external', logLevel: 'error' });
+    buildSync({
+      entryPoints: [path.join(ROOT, 'examples', `${name}.ts`)],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      packages: 'external',
+      logLevel: 'error',
+    });
   }
   const out = path.join(work, `${name}-${args.join('-') || 'default'}`);
-  const res = spawnSync(process.execPath, [bundle, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDKTF_OUTDIR: out, NODE_PATH: path.join(ROOT, 'node_modules') } });
+  const res = spawnSync(process.execPath, [bundle, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CDKTF_OUTDIR: out, NODE_PATH: path.join(ROOT, 'node_modules') },
+  });
   if (res.status !== 0) throw new Error(`examples/${name}.ts failed:\n${res.stdout}\n${res.stderr}`);
   const stacks: Record<string, string[]> = {};
   for (const stack of fs.readdirSync(path.join(out, 'stacks')).sort()) {
     const json = JSON.parse(fs.readFileSync(path.join(out, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
-    stacks[stack] = Object.entries(json.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName as object).map((n) => `${type}.${n}`)).sort();
+    stacks[stack] = Object.entries(json.resource ?? {})
+      .flatMap(([type, byName]) => Object.keys(byName as object).map((n) => `${type}.${n}`))
+      .sort();
   }
   return { out: res.stdout + res.stderr, stacks };
 }

@@ -32,7 +32,9 @@ export function resourcesOf(json: TfJson, type = 'terraform_data'): Record<strin
 
 export function byPath(json: TfJson, suffix: string, type = 'terraform_data'): Record<string, any> {
   const want = suffix.replace(/\//g, '_');
-  const found = Object.entries(resourcesOf(json, type)).find(([key]) => key.replace(/_[0-9A-F]{8}$/, '').endsWith(want))?.[1];
+  const found = Object.entries(resourcesOf(json, type)).find(([key]) =>
+    key.replace(/_[0-9A-F]{8}$/, '').endsWith(want),
+  )?.[1];
   if (!found) throw new Error(`no resource at ${suffix}`);
   return found;
 }

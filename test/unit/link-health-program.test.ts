@@ -15,7 +15,8 @@ const health = { ...promotionGate, collect };
 jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
 jest.mock('../../runtime/rest-client', () => jest.requireActual('../support/fake-link').fakeRest);
 
-const gate = (over: Partial<LinkHealthConfig> = {}, log?: (m: string) => void): Promise<Outcome> => health.gate(linkConfig(over), log);
+const gate = (over: Partial<LinkHealthConfig> = {}, log?: (m: string) => void): Promise<Outcome> =>
+  health.gate(linkConfig(over), log);
 /** The checks that failed; the verdict must agree with them (ok exactly when none failed). */
 const failed = (o: Outcome) => {
   const f = o.checks.filter((c) => !c.ok).map((c) => c.check);
@@ -53,7 +54,10 @@ describe('passes', () => {
     expect(failed(o)).toEqual([]);
     expect(o).toMatchObject({ ok: true, notes: [] });
     expect(check(o, 'same database system identifier')).toMatchObject({ standby: '7301', source: '7301' });
-    expect(check(o, 'replayed up to the source position at the end')).toMatchObject({ standby: text(START), source: text(START) });
+    expect(check(o, 'replayed up to the source position at the end')).toMatchObject({
+      standby: text(START),
+      source: text(START),
+    });
     expect(check(o, 'no open write or prepared transaction on the source')!.source).toBe('none');
     expect(check(o, 'no write on the source')!.source).toBe('750 -> 750');
   });
@@ -72,7 +76,7 @@ describe('passes', () => {
     expect(w.log.filter((l) => l.endsWith('source position')).every((l) => l.startsWith('p2'))).toBe(true);
   });
 
-  test('the standby leader s2 behind, its replica s1 not: the leader\'s figures decide', async () => {
+  test("the standby leader s2 behind, its replica s1 not: the leader's figures decide", async () => {
     const w = world.current;
     w.standbyLeader = 's2';
     w.roles = { ...w.roles, s1: 'replica', s2: 'standby_leader' };
@@ -114,7 +118,7 @@ describe('passes', () => {
     expect(o).toEqual({ ok: true, checks: [], notes: [expect.stringContaining('has no standby_cluster')] });
   });
 
-  test('a standby that catches up across a digit-count boundary (0/9000000 to the source\'s 0/10000000) while the gate waits: passes', async () => {
+  test("a standby that catches up across a digit-count boundary (0/9000000 to the source's 0/10000000) while the gate waits: passes", async () => {
     // everything received is replayed at 0/9000000 while the source is at 0/10000000: the gate
     // waits (as text, 0/9000000 would already count as caught up); the stream resumes meanwhile
     const w = world.current;
@@ -131,7 +135,10 @@ describe('passes', () => {
     const o = await gate({ catchUpTimeoutSeconds: 5 });
     expect(failed(o)).toEqual([]);
     expect(reads).toBeGreaterThan(3);
-    expect(check(o, 'replayed up to the source position')).toMatchObject({ standby: '0/10000000', source: '0/10000000 (gap 0 bytes)' });
+    expect(check(o, 'replayed up to the source position')).toMatchObject({
+      standby: '0/10000000',
+      source: '0/10000000 (gap 0 bytes)',
+    });
   });
 
   test('a standby that lags and catches up within catchUpTimeoutSeconds', async () => {
@@ -161,14 +168,22 @@ describe('passes', () => {
   test('the detach was applied already (no standby_cluster in GET /config): nothing is read', async () => {
     world.current.standbyConfig = { ttl: 30 };
     const o = await gate();
-    expect(o).toEqual({ ok: true, checks: [], notes: [expect.stringContaining('has no standby_cluster: the detach was applied already')] });
+    expect(o).toEqual({
+      ok: true,
+      checks: [],
+      notes: [expect.stringContaining('has no standby_cluster: the detach was applied already')],
+    });
     expect(world.current.log).toEqual([]);
   });
 
   test('a standby member already read-write: promoted, nothing to check', async () => {
     world.current.readWrite.add('s2');
     const o = await gate();
-    expect(o).toEqual({ ok: true, checks: [], notes: ['s2 already runs read-write: the standby cluster is promoted, nothing to check'] });
+    expect(o).toEqual({
+      ok: true,
+      checks: [],
+      notes: ['s2 already runs read-write: the standby cluster is promoted, nothing to check'],
+    });
   });
 
   test('no standby node answers GET /config: the checks run', async () => {
@@ -239,14 +254,21 @@ describe('refuses for exactly one cause', () => {
     const began = Date.now();
     const o = await gate({ catchUpTimeoutSeconds: 30 });
     expect(Date.now() - began).toBeLessThan(5000);
-    expect(failed(o)).toEqual(['replay not paused (pg_is_wal_replay_paused)', 'received <= replayed (no WAL waiting)', 'replayed up to the source position']);
+    expect(failed(o)).toEqual([
+      'replay not paused (pg_is_wal_replay_paused)',
+      'received <= replayed (no WAL waiting)',
+      'replayed up to the source position',
+    ]);
   });
 
   test('received WAL not replayed (recovery_min_apply_delay): the lag, named with the delay', async () => {
     world.current.applyDelayMs = 60000;
     world.current.replay = START - 0x100n;
     const o = await gate();
-    expect(failed(o)).toEqual(['received <= replayed (no WAL waiting, recovery_min_apply_delay 60000 ms)', 'replayed up to the source position']);
+    expect(failed(o)).toEqual([
+      'received <= replayed (no WAL waiting, recovery_min_apply_delay 60000 ms)',
+      'replayed up to the source position',
+    ]);
     expect(check(o, 'replayed up to the source position')!.source).toBe(`${text(START)} (gap 256 bytes)`);
   });
 
@@ -268,11 +290,23 @@ describe('refuses for exactly one cause', () => {
     w.replay = 0x9000000n;
     const cut = await gate();
     expect(failed(cut)).toEqual(['replayed up to the source position']);
-    expect(check(cut, 'replayed up to the source position')).toMatchObject({ standby: '0/9000000', source: '0/10000000 (gap 117440512 bytes)' });
+    expect(check(cut, 'replayed up to the source position')).toMatchObject({
+      standby: '0/9000000',
+      source: '0/10000000 (gap 117440512 bytes)',
+    });
     // received up to the source's 0/10000000, replay held back at 0/9000000
-    world.current = { ...freshWorld(), sourceLsn: 0x10000000n, receive: 0x10000000n, replay: 0x9000000n, applyDelayMs: 60000 };
+    world.current = {
+      ...freshWorld(),
+      sourceLsn: 0x10000000n,
+      receive: 0x10000000n,
+      replay: 0x9000000n,
+      applyDelayMs: 60000,
+    };
     const held = await gate();
-    expect(failed(held)).toEqual(['received <= replayed (no WAL waiting, recovery_min_apply_delay 60000 ms)', 'replayed up to the source position']);
+    expect(failed(held)).toEqual([
+      'received <= replayed (no WAL waiting, recovery_min_apply_delay 60000 ms)',
+      'replayed up to the source position',
+    ]);
   });
 
   test('the source writing while the gate waits: named, with how much it moved', async () => {
@@ -283,7 +317,11 @@ describe('refuses for exactly one cause', () => {
     };
     const o = await gate();
     expect(failed(o)).toEqual(['replayed up to the source position']);
-    expect(o.notes).toEqual([expect.stringMatching(/^the source's WAL position moved [1-9]\d* bytes while the gate waited: stop the writes on the source first$/)]);
+    expect(o.notes).toEqual([
+      expect.stringMatching(
+        /^the source's WAL position moved [1-9]\d* bytes while the gate waited: stop the writes on the source first$/,
+      ),
+    ]);
   });
 
   test('a write during a settle time of 1 s, 300 ms into it', async () => {
@@ -328,14 +366,29 @@ describe('refuses for exactly one cause', () => {
       }
     });
     expect(failed(o)).toEqual(['replayed up to the source position at the end']);
-    expect(check(o, 'replayed up to the source position at the end')).toMatchObject({ standby: '0/FFFFFF0', source: '0/10000010' });
+    expect(check(o, 'replayed up to the source position at the end')).toMatchObject({
+      standby: '0/FFFFFF0',
+      source: '0/10000010',
+    });
   });
 
   test('an open write transaction on the source, named in a note', async () => {
-    world.current.openWrites = [{ pid: '4242', user_name: 'app', application_name: 'billing', client: '10.1.2.3', xid: '801', age_s: 12.5, state: 'idle in transaction' }];
+    world.current.openWrites = [
+      {
+        pid: '4242',
+        user_name: 'app',
+        application_name: 'billing',
+        client: '10.1.2.3',
+        xid: '801',
+        age_s: 12.5,
+        state: 'idle in transaction',
+      },
+    ];
     const o = await gate();
     expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
-    expect(o.notes).toEqual(['transaction 801 of pid 4242 by app from 10.1.2.3 (billing): open for 12.5 s, idle in transaction; it could commit after the detach: end it on the source first']);
+    expect(o.notes).toEqual([
+      'transaction 801 of pid 4242 by app from 10.1.2.3 (billing): open for 12.5 s, idle in transaction; it could commit after the detach: end it on the source first',
+    ]);
   });
 
   test('only a prepared transaction on the source (no session holds it): refused, named in a note', async () => {
@@ -343,16 +396,31 @@ describe('refuses for exactly one cause', () => {
     const o = await gate();
     expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
     expect(check(o, 'no open write')!.source).toBe('1 open');
-    expect(o.notes).toEqual(['prepared transaction tx-7 (xid 802) by app: prepared 3 s ago; it could commit after the detach: COMMIT PREPARED or ROLLBACK PREPARED it on the source first']);
+    expect(o.notes).toEqual([
+      'prepared transaction tx-7 (xid 802) by app: prepared 3 s ago; it could commit after the detach: COMMIT PREPARED or ROLLBACK PREPARED it on the source first',
+    ]);
   });
 
   test('an open write and a prepared transaction: both counted and named, the oldest first', async () => {
-    world.current.openWrites = [{ pid: '4242', user_name: 'app', application_name: 'billing', client: '10.1.2.3', xid: '801', age_s: 1.5, state: 'idle in transaction' }];
+    world.current.openWrites = [
+      {
+        pid: '4242',
+        user_name: 'app',
+        application_name: 'billing',
+        client: '10.1.2.3',
+        xid: '801',
+        age_s: 1.5,
+        state: 'idle in transaction',
+      },
+    ];
     world.current.prepared = [{ gid: 'tx-7', owner: 'app', xid: '802', age_s: 3 }];
     const o = await gate();
     expect(failed(o)).toEqual(['no open write or prepared transaction on the source']);
     expect(check(o, 'no open write')!.source).toBe('2 open');
-    expect(o.notes.map((n) => n.split(':')[0])).toEqual(['prepared transaction tx-7 (xid 802) by app', 'transaction 801 of pid 4242 by app from 10.1.2.3 (billing)']);
+    expect(o.notes.map((n) => n.split(':')[0])).toEqual([
+      'prepared transaction tx-7 (xid 802) by app',
+      'transaction 801 of pid 4242 by app from 10.1.2.3 (billing)',
+    ]);
   });
 
   test('the source out of reach, no disaster declared', async () => {
@@ -360,7 +428,9 @@ describe('refuses for exactly one cause', () => {
     world.current.down.add('p2');
     const o = await gate();
     expect(failed(o)).toEqual(['source cluster reachable']);
-    expect(check(o, 'source cluster reachable')!.source).toMatch(/^no read-write leader \(p1: connection refused; p2: connection refused\)$/);
+    expect(check(o, 'source cluster reachable')!.source).toMatch(
+      /^no read-write leader \(p1: connection refused; p2: connection refused\)$/,
+    );
     expect(o.notes).toEqual([expect.stringContaining('set link.promotion.disaster: true')]);
   });
 
@@ -393,13 +463,17 @@ describe('disaster promotion (the source is lost)', () => {
       ['everything received is replayed (replay >= receive)', true],
     ]);
     expect(o.ok).toBe(true);
-    expect(o.notes).toEqual([`last known gap: the standby leader received up to ${text(START - 0x20n)} and replayed its last transaction 42 s ago; writes the source made after that are lost`]);
+    expect(o.notes).toEqual([
+      `last known gap: the standby leader received up to ${text(START - 0x20n)} and replayed its last transaction 42 s ago; writes the source made after that are lost`,
+    ]);
   });
 
   test('the last replay time unknown', async () => {
     world.current.replayAgeSeconds = null;
     const o = await gate({ disaster: true });
-    expect(o.notes).toEqual([`last known gap: the standby leader received up to ${text(START)} and replayed its last transaction at an unknown time; writes the source made after that are lost`]);
+    expect(o.notes).toEqual([
+      `last known gap: the standby leader received up to ${text(START)} and replayed its last transaction at an unknown time; writes the source made after that are lost`,
+    ]);
   });
 
   test('waits for received WAL to be replayed', async () => {
@@ -441,7 +515,10 @@ describe('disaster promotion (the source is lost)', () => {
 test('formatGate prints every figure and the notes', () => {
   const text = health.formatGate({
     ok: false,
-    checks: [{ check: 'same database system identifier', standby: '1', source: '2', ok: false }, { check: 'standby leader found', standby: 's1', source: '', ok: true }],
+    checks: [
+      { check: 'same database system identifier', standby: '1', source: '2', ok: false },
+      { check: 'standby leader found', standby: 's1', source: '', ok: true },
+    ],
     notes: ['stop the writes'],
   });
   expect(text.split('\n').slice(0, 3)).toEqual([
@@ -474,7 +551,15 @@ describe('collect (the figures behind status)', () => {
       ['s1', 'Standby Leader', 0, 0],
       ['s2', 'Replica', 0, 0],
     ]);
-    expect(r.slot).toEqual({ name: 'link_slot', present: true, active: true, walStatus: 'reserved', retainedBytes: 0, safeWalSize: null, consumer: 's1' });
+    expect(r.slot).toEqual({
+      name: 'link_slot',
+      present: true,
+      active: true,
+      walStatus: 'reserved',
+      retainedBytes: 0,
+      safeWalSize: null,
+      consumer: 's1',
+    });
     // the source position and the slot come after every node was read
     expect(world.current.log.slice(-2)).toEqual(['p1: source position', 'p1: slot link_slot']);
   });
@@ -495,24 +580,41 @@ describe('collect (the figures behind status)', () => {
     world.current.slot = undefined;
     const r = await collect();
     expect(r.healthy).toBe(false);
-    expect(r.problems).toEqual(['s2 (127.0.2.2:5432) is unreachable: connection refused', 'the link slot link_slot does not exist on the source leader']);
+    expect(r.problems).toEqual([
+      's2 (127.0.2.2:5432) is unreachable: connection refused',
+      'the link slot link_slot does not exist on the source leader',
+    ]);
     expect(r.nodes.find((n) => n.member === 's2')).toMatchObject({ role: 'Replica', reachable: false, lagBytes: null });
   });
 
   test('a slot about to lose WAL, with its safe size', async () => {
-    world.current.slot = { active: true, wal_status: 'unreserved', safe_wal_size: '-1024', retained_bytes: '1073741824', consumer: 's1' };
+    world.current.slot = {
+      active: true,
+      wal_status: 'unreserved',
+      safe_wal_size: '-1024',
+      retained_bytes: '1073741824',
+      consumer: 's1',
+    };
     const r = await collect();
     expect(r.slot).toMatchObject({ walStatus: 'unreserved', retainedBytes: 1073741824, safeWalSize: -1024 });
-    expect(r.problems).toEqual(['the link slot link_slot has wal_status unreserved: the source is about to remove WAL the standby needs (max_slot_wal_keep_size); if it does, the standby must be re-seeded']);
+    expect(r.problems).toEqual([
+      'the link slot link_slot has wal_status unreserved: the source is about to remove WAL the standby needs (max_slot_wal_keep_size); if it does, the standby must be re-seeded',
+    ]);
   });
 
-  test("members that have not reached their DCS for longer than ttl: one line per cluster, the oldest contact", async () => {
+  test('members that have not reached their DCS for longer than ttl: one line per cluster, the oldest contact', async () => {
     world.current.dcsSilence = { s1: 35, s2: 25, p2: 5 };
     const r = await collect();
     expect(named(r, 's1').dcsAgeSeconds).toBeGreaterThanOrEqual(35);
-    expect(r.problems).toEqual([expect.stringMatching(/^s1, s2 of dc2 have not reached dc2's DCS for 3[5-7] s \(more than ttl, 20 s\): dc2 cannot fail over or take a configuration change until its DCS answers$/)]);
+    expect(r.problems).toEqual([
+      expect.stringMatching(
+        /^s1, s2 of dc2 have not reached dc2's DCS for 3[5-7] s \(more than ttl, 20 s\): dc2 cannot fail over or take a configuration change until its DCS answers$/,
+      ),
+    ]);
     world.current.dcsSilence = { p1: 21 };
-    expect((await collect()).problems).toEqual([expect.stringMatching(/^p1 of dc1 has not reached dc1's DCS for 2[1-3] s/)]);
+    expect((await collect()).problems).toEqual([
+      expect.stringMatching(/^p1 of dc1 has not reached dc1's DCS for 2[1-3] s/),
+    ]);
   });
 
   test("the DCS silence is measured on the member's clock: a deploying machine 5 minutes behind (or ahead) sees no silence that is not there", async () => {
@@ -550,7 +652,11 @@ describe('the gate as a program (runGate): exit code, output and the table', () 
   const io = () => {
     const out: string[] = [];
     const err: string[] = [];
-    return { out, err, streams: [{ write: (t: string) => out.push(t) }, { write: (t: string) => err.push(t) }] as const };
+    return {
+      out,
+      err,
+      streams: [{ write: (t: string) => out.push(t) }, { write: (t: string) => err.push(t) }] as const,
+    };
   };
   beforeEach(() => {
     world.current = freshWorld();
@@ -562,7 +668,9 @@ describe('the gate as a program (runGate): exit code, output and the table', () 
   test('passes: 0, the table and "passed" on stdout, nothing on stderr', async () => {
     const { out, err, streams } = io();
     expect(await health.runGate({ LINK_HEALTH_CONFIG: programConfig() }, ...streams)).toBe(0);
-    expect(out.join('')).toMatch(/^\[promotion gate\] checking that promoting dc2 loses no write of dc1\n\[promotion gate\] caught up at 0\/3000060; checking for 1 s that writes have stopped on the source\n\+-+/);
+    expect(out.join('')).toMatch(
+      /^\[promotion gate\] checking that promoting dc2 loses no write of dc1\n\[promotion gate\] caught up at 0\/3000060; checking for 1 s that writes have stopped on the source\n\+-+/,
+    );
     expect(out.join('')).toMatch(/\[promotion gate\] passed: the detach may proceed\n$/);
     expect(err).toEqual([]);
   });
@@ -572,7 +680,9 @@ describe('the gate as a program (runGate): exit code, output and the table', () 
     world.current.standbySystemId = '9';
     const { out, err, streams } = io();
     expect(await health.runGate({ LINK_HEALTH_CONFIG: programConfig() }, ...streams)).toBe(1);
-    expect(err.join('')).toMatch(/\[promotion gate\] REFUSED \(Patroni not in maintenance mode \(pause\); same database system identifier\): the standby cluster was left as it is\n$/);
+    expect(err.join('')).toMatch(
+      /\[promotion gate\] REFUSED \(Patroni not in maintenance mode \(pause\); same database system identifier\): the standby cluster was left as it is\n$/,
+    );
     expect(out.join('')).not.toContain('passed');
   });
 
@@ -590,20 +700,27 @@ describe('the gate as a program (runGate): exit code, output and the table', () 
     expect(world.current.log).toEqual([]);
     return err.join('');
   };
-  const MISMATCH = "link-health: LINK_HEALTH_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
+  const MISMATCH =
+    "link-health: LINK_HEALTH_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
 
   test('no configuration: exit 2, the variable named', async () => {
-    expect(await refusedConfig({})).toBe("link-health: LINK_HEALTH_CONFIG is not set: this program is run by the stacks' planned resources, which set it\n");
+    expect(await refusedConfig({})).toBe(
+      "link-health: LINK_HEALTH_CONFIG is not set: this program is run by the stacks' planned resources, which set it\n",
+    );
     expect(await refusedConfig({ LINK_HEALTH_CONFIG: ' ' })).toContain('LINK_HEALTH_CONFIG is not set');
   });
 
   test('a configuration that is not JSON: exit 2, the variable named', async () => {
-    expect(await refusedConfig({ LINK_HEALTH_CONFIG: '{state: following' })).toMatch(/^link-health: LINK_HEALTH_CONFIG is not JSON: .+\n$/);
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: '{state: following' })).toMatch(
+      /^link-health: LINK_HEALTH_CONFIG is not JSON: .+\n$/,
+    );
   });
 
   test('a configuration without source.nodes: exit 2, the variable and the field named', async () => {
     const text = edited((c) => delete c.source.nodes);
-    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toBe(`${MISMATCH}source.nodes: Invalid input: expected array, received undefined\n`);
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toBe(
+      `${MISMATCH}source.nodes: Invalid input: expected array, received undefined\n`,
+    );
   });
 
   test('a renamed field (settleSeconds as settleSecs): exit 2, the missing field and the unknown one named', async () => {
@@ -611,11 +728,15 @@ describe('the gate as a program (runGate): exit code, output and the table', () 
       c.settleSecs = c.settleSeconds;
       delete c.settleSeconds;
     });
-    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toBe(`${MISMATCH}settleSeconds: Invalid input: expected number, received undefined; (root): Unrecognized key: "settleSecs"\n`);
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toBe(
+      `${MISMATCH}settleSeconds: Invalid input: expected number, received undefined; (root): Unrecognized key: "settleSecs"\n`,
+    );
   });
 
   test('a value the contract does not know (state: promoted): exit 2, the field named', async () => {
     const text = edited((c) => (c.state = 'promoted'));
-    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toMatch(/^link-health: LINK_HEALTH_CONFIG does not match .*: state: .+\n$/);
+    expect(await refusedConfig({ LINK_HEALTH_CONFIG: text })).toMatch(
+      /^link-health: LINK_HEALTH_CONFIG does not match .*: state: .+\n$/,
+    );
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The pure parts of status and the gate (runtime/lsn.ts, link-health.ts): LSN arithmetic, and the health verdict on a report
+ * The pure parts of status and the gate (runtime/lsn.ts, link-health.ts): LSN arithmetic, and the
+ * health verdict on a report
  * (the figures themselves are read from real clusters in the end-to-end suite).
  */
 import type { HealthNode, LinkHealthConfig } from '../../runtime/contract';
@@ -53,7 +54,15 @@ function node(over: Partial<NodeReport> & Pick<NodeReport, 'cluster' | 'member' 
   };
 }
 
-const reservedSlot: SlotReport = { name: 'link_slot', present: true, active: true, walStatus: 'reserved', retainedBytes: 0, safeWalSize: null, consumer: 's1' };
+const reservedSlot: SlotReport = {
+  name: 'link_slot',
+  present: true,
+  active: true,
+  walStatus: 'reserved',
+  retainedBytes: 0,
+  safeWalSize: null,
+  consumer: 's1',
+};
 
 function healthyReport(): LinkFigures {
   return {
@@ -62,7 +71,14 @@ function healthyReport(): LinkFigures {
     standby: { cluster: 'standby', leader: 's1' },
     slot: reservedSlot,
     nodes: [
-      node({ cluster: 'primary', member: 'p1', host: '127.0.1.1', role: 'Leader', inRecovery: false, receiverStatus: null }),
+      node({
+        cluster: 'primary',
+        member: 'p1',
+        host: '127.0.1.1',
+        role: 'Leader',
+        inRecovery: false,
+        receiverStatus: null,
+      }),
       node({ cluster: 'primary', member: 'p2', host: '127.0.1.2', senderHost: '127.0.1.1' }),
       node({ cluster: 'standby', member: 's1', host: '127.0.2.1', role: 'Standby Leader', senderHost: '127.0.1.1' }),
       node({ cluster: 'standby', member: 's2', host: '127.0.2.2', senderHost: '127.0.2.1' }),
@@ -78,7 +94,9 @@ describe('a stalled stream (a partition that drops packets)', () => {
     return r;
   };
   test('nothing received for 5 s or more while the source is ahead: unhealthy, with the silence and the bytes', () => {
-    expect(health.problemsOf(withLeader({}), cfg)).toEqual(['standby leader s1 has received nothing from the source for 12 s while the source is 256 bytes ahead: the stream is stalled (the network between the data centers?)']);
+    expect(health.problemsOf(withLeader({}), cfg)).toEqual([
+      'standby leader s1 has received nothing from the source for 12 s while the source is 256 bytes ahead: the stream is stalled (the network between the data centers?)',
+    ]);
     expect(health.problemsOf(withLeader({ receiverSilenceSeconds: 5 }), cfg)).toHaveLength(1);
   });
   test('a quiet source (nothing to send), a short silence, or an unknown one: not stalled', () => {
@@ -106,7 +124,8 @@ describe('LSN arithmetic', () => {
     expect(health.lsnAtLeast('0/1', null)).toBe(false);
     expect(health.bytesBetween('0/10000000', '0/9000000')).toBe(117_440_512);
     expect(health.bytesBetween('0/9000000', '0/10000000')).toBe(0);
-    // received 0/10000000, replayed 0/9000000: WAL waits; replayed past a receive position reported behind it: none waits
+    // received 0/10000000, replayed 0/9000000: WAL waits; replayed past a receive position reported
+    // behind it: none waits
     expect(health.allReplayed({ receiveLsn: '0/10000000', replayLsn: '0/9000000' })).toBe(false);
     expect(health.allReplayed({ receiveLsn: '0/9000000', replayLsn: '0/10000000' })).toBe(true);
   });
@@ -136,9 +155,21 @@ describe('health verdict', () => {
     const r = healthyReport();
     r.standby.leader = 's1';
     r.nodes[2] = { ...r.nodes[2], inRecovery: false, role: 'Leader', receiverStatus: null };
-    r.slot = { name: 'link_slot', present: true, active: false, walStatus: 'reserved', retainedBytes: 4096, safeWalSize: null, consumer: null };
-    expect(health.problemsOf(r, { ...cfg, state: 'detached' })).toEqual(['the link slot link_slot is still on the source and retains 4096 bytes of WAL']);
-    expect(health.problemsOf({ ...r, slot: { name: 'link_slot', present: false } }, { ...cfg, state: 'detached' })).toEqual([]);
+    r.slot = {
+      name: 'link_slot',
+      present: true,
+      active: false,
+      walStatus: 'reserved',
+      retainedBytes: 4096,
+      safeWalSize: null,
+      consumer: null,
+    };
+    expect(health.problemsOf(r, { ...cfg, state: 'detached' })).toEqual([
+      'the link slot link_slot is still on the source and retains 4096 bytes of WAL',
+    ]);
+    expect(
+      health.problemsOf({ ...r, slot: { name: 'link_slot', present: false } }, { ...cfg, state: 'detached' }),
+    ).toEqual([]);
   });
 
   test('the table names every member of both clusters and the verdict', () => {
@@ -146,21 +177,63 @@ describe('health verdict', () => {
     r.source = { ...r.source, cluster: 'primary', currentLsn: '0/5000000' };
     r.standby = { ...r.standby, cluster: 'standby' };
     const text: string = health.formatReport(r);
-    for (const m of ['p1', 'p2', 's1', 's2', 'Slot link_slot on the source: active true', 'healthy']) expect(text).toContain(m);
+    for (const m of ['p1', 'p2', 's1', 's2', 'Slot link_slot on the source: active true', 'healthy'])
+      expect(text).toContain(m);
   });
 
   test('the table, exactly: columns padded to the widest cell, the primary without a replay column, dashes for the unknown', () => {
-    const n = (over: Partial<NodeReport> & Pick<NodeReport, 'member'>) => node({ cluster: 'dc1', host: '10.0.0.1', port: 5432, state: 'running', timeline: 1, receiveLsn: null, replayLsn: null, currentLsn: null, lagBytes: 0, lagSeconds: 0, ...over });
+    const n = (over: Partial<NodeReport> & Pick<NodeReport, 'member'>) =>
+      node({
+        cluster: 'dc1',
+        host: '10.0.0.1',
+        port: 5432,
+        state: 'running',
+        timeline: 1,
+        receiveLsn: null,
+        replayLsn: null,
+        currentLsn: null,
+        lagBytes: 0,
+        lagSeconds: 0,
+        ...over,
+      });
     const report: LinkReport & { slot: SlotReport & { present: true } } = {
       state: 'following',
       source: { cluster: 'dc1', leader: 'p1', currentLsn: '0/5000000', timeline: 1 },
       standby: { cluster: 'dc2', leader: 's1' },
       nodes: [
         n({ member: 'p1', role: 'Leader', inRecovery: false, currentLsn: '0/5000000' }),
-        n({ cluster: 'dc2', member: 's1', host: '10.0.2.1', role: 'Standby Leader', inRecovery: true, receiveLsn: '0/5000000', replayLsn: '0/4FFFF00', lagBytes: 256, lagSeconds: 1.5 }),
-        n({ cluster: 'dc2', member: 's2', host: '10.0.2.2', role: 'unknown', state: 'unreachable', inRecovery: null, timeline: null, lagBytes: null, lagSeconds: null }),
+        n({
+          cluster: 'dc2',
+          member: 's1',
+          host: '10.0.2.1',
+          role: 'Standby Leader',
+          inRecovery: true,
+          receiveLsn: '0/5000000',
+          replayLsn: '0/4FFFF00',
+          lagBytes: 256,
+          lagSeconds: 1.5,
+        }),
+        n({
+          cluster: 'dc2',
+          member: 's2',
+          host: '10.0.2.2',
+          role: 'unknown',
+          state: 'unreachable',
+          inRecovery: null,
+          timeline: null,
+          lagBytes: null,
+          lagSeconds: null,
+        }),
       ],
-      slot: { name: 'link', present: true, active: true, consumer: 's1', walStatus: 'reserved', retainedBytes: 256, safeWalSize: null },
+      slot: {
+        name: 'link',
+        present: true,
+        active: true,
+        consumer: 's1',
+        walStatus: 'reserved',
+        retainedBytes: 256,
+        safeWalSize: null,
+      },
       healthy: false,
       problems: ['s2 (10.0.2.2:5432) is unreachable: connection refused'],
     };
@@ -177,10 +250,18 @@ describe('health verdict', () => {
       'NOT healthy:',
       '  - s2 (10.0.2.2:5432) is unreachable: connection refused',
     ]);
-    const detached = health.formatReport({ ...report, state: 'detached', slot: { name: 'link', present: false }, healthy: true, problems: [] });
+    const detached = health.formatReport({
+      ...report,
+      state: 'detached',
+      slot: { name: 'link', present: false },
+      healthy: true,
+      problems: [],
+    });
     expect(detached.split('\n')[0]).toBe('Link detached: source dc1 (leader p1, 0/5000000), standby dc2 (leader s1)');
     expect(detached.split('\n').slice(-2)).toEqual(['Slot link on the source: absent', 'healthy']);
-    expect(health.formatReport({ ...report, slot: { ...report.slot, consumer: null, safeWalSize: 1024 } })).toContain('active true, wal_status reserved, retained 256 bytes, safe_wal_size 1024 bytes');
+    expect(health.formatReport({ ...report, slot: { ...report.slot, consumer: null, safeWalSize: 1024 } })).toContain(
+      'active true, wal_status reserved, retained 256 bytes, safe_wal_size 1024 bytes',
+    );
   });
 });
 
@@ -212,7 +293,11 @@ describe('a role change in progress', () => {
     r.nodes[0] = { ...r.nodes[0], inRecovery: true, receiverStatus: 'streaming', senderHost: '127.0.2.1' };
     r.nodes[2] = { ...r.nodes[2], inRecovery: false, role: 'Leader', receiverStatus: null };
     const problems = health.problemsOf(r, cfg);
-    expect(problems).toContain('standby has a read-write leader (s1) although the topology makes it follow primary: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted');
-    expect(problems).toContain('primary runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster');
+    expect(problems).toContain(
+      'standby has a read-write leader (s1) although the topology makes it follow primary: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted',
+    );
+    expect(problems).toContain(
+      'primary runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster',
+    );
   });
 });

@@ -3,14 +3,22 @@
  * removes what the topology dropped), the slot's release on a detach, each side's contribution,
  * the configuration of status and the gate, and the role step's.
  */
-import { linkHealthConfig, primaryContribution, releasesSlot, roleConfig, standbyClusterBlock, standbyContribution } from '../../constructs/planners/link';
+import {
+  linkHealthConfig,
+  primaryContribution,
+  releasesSlot,
+  roleConfig,
+  standbyClusterBlock,
+  standbyContribution,
+} from '../../constructs/planners/link';
 import { resolveCluster, resolveLink } from '../../constructs/resolve';
 import { articleTopology, mutate } from './helpers';
 
 const t = articleTopology();
 const primary = resolveCluster(t.primary);
 const standby = resolveCluster(t.standby);
-const link = (change: (l: any) => void = () => undefined) => resolveLink(mutate(t, (x) => change(x.link)).link, primary);
+const link = (change: (l: any) => void = () => undefined) =>
+  resolveLink(mutate(t, (x) => change(x.link)).link, primary);
 
 describe('the standby_cluster block', () => {
   test('unset optional keys are null', () => {
@@ -26,8 +34,18 @@ describe('the standby_cluster block', () => {
   });
 
   test('set, they are there; the role step leaves the nulls out', () => {
-    const l = link((x) => Object.assign(x, { restoreCommand: 'cp /a/%f %p', archiveCleanupCommand: 'pg_archivecleanup /a %r', recoveryMinApplyDelay: '5min' }));
-    expect(standbyClusterBlock(l, primary)).toMatchObject({ restore_command: 'cp /a/%f %p', archive_cleanup_command: 'pg_archivecleanup /a %r', recovery_min_apply_delay: '5min' });
+    const l = link((x) =>
+      Object.assign(x, {
+        restoreCommand: 'cp /a/%f %p',
+        archiveCleanupCommand: 'pg_archivecleanup /a %r',
+        recoveryMinApplyDelay: '5min',
+      }),
+    );
+    expect(standbyClusterBlock(l, primary)).toMatchObject({
+      restore_command: 'cp /a/%f %p',
+      archive_cleanup_command: 'pg_archivecleanup /a %r',
+      recovery_min_apply_delay: '5min',
+    });
     const plain = roleConfig(link(), 'source', standby, primary, { me: 'standby', other: 'primary' });
     expect(Object.keys(plain.block)).toEqual(['host', 'port', 'primary_slot_name', 'create_replica_methods']);
   });
@@ -37,14 +55,30 @@ describe('a detach', () => {
   test('releases the slot unless kept, and only when there is one', () => {
     expect(releasesSlot(link())).toBe(false);
     expect(releasesSlot(link((x) => (x.state = 'detached')))).toBe(true);
-    expect(releasesSlot(link((x) => Object.assign(x, { state: 'detached', promotion: { keepSourceSlot: true } })))).toBe(false);
-    expect(primaryContribution(link((x) => (x.state = 'detached')), primary, standby).slots).toEqual({ my_standby_cluster_slot: null });
-    expect(primaryContribution(link(), primary, standby).slots).toEqual({ my_standby_cluster_slot: { type: 'physical' } });
+    expect(
+      releasesSlot(link((x) => Object.assign(x, { state: 'detached', promotion: { keepSourceSlot: true } }))),
+    ).toBe(false);
+    expect(
+      primaryContribution(
+        link((x) => (x.state = 'detached')),
+        primary,
+        standby,
+      ).slots,
+    ).toEqual({ my_standby_cluster_slot: null });
+    expect(primaryContribution(link(), primary, standby).slots).toEqual({
+      my_standby_cluster_slot: { type: 'physical' },
+    });
   });
 
   test('the standby side: the block while following, null once detached', () => {
     expect(standbyContribution(link(), primary, standby).standbyCluster).toEqual(standbyClusterBlock(link(), primary));
-    expect(standbyContribution(link((x) => (x.state = 'detached')), primary, standby).standbyCluster).toBeNull();
+    expect(
+      standbyContribution(
+        link((x) => (x.state = 'detached')),
+        primary,
+        standby,
+      ).standbyCluster,
+    ).toBeNull();
   });
 });
 
@@ -58,7 +92,11 @@ describe('what the programs get', () => {
   });
 
   test("the role step's block points at the source: this cluster as the source, the other as the standby", () => {
-    expect(roleConfig(link(), 'source', standby, primary, { me: 'dc2', other: 'dc1' }).block.host).toBe('192.168.122.97,192.168.122.198,192.168.122.172');
-    expect(roleConfig(link(), 'standby', standby, primary, { me: 'dc2', other: 'dc1' }).block.host).toBe('192.168.122.237,192.168.122.93,192.168.122.128');
+    expect(roleConfig(link(), 'source', standby, primary, { me: 'dc2', other: 'dc1' }).block.host).toBe(
+      '192.168.122.97,192.168.122.198,192.168.122.172',
+    );
+    expect(roleConfig(link(), 'standby', standby, primary, { me: 'dc2', other: 'dc1' }).block.host).toBe(
+      '192.168.122.237,192.168.122.93,192.168.122.128',
+    );
   });
 });

@@ -37,14 +37,22 @@ function fakeIo(sourceConfig: Record<string, unknown> = { slots: { link_slot: SL
       patches.push({ cluster: cluster.name, body, via });
       const value = body.slots?.link_slot;
       // Patroni drops a slot removed from the configuration, and creates a declared one afresh
-      world.current.slot = value === null ? undefined : { active: false, wal_status: 'reserved', safe_wal_size: null, retained_bytes: '0', consumer: null };
+      world.current.slot =
+        value === null
+          ? undefined
+          : { active: false, wal_status: 'reserved', safe_wal_size: null, retained_bytes: '0', consumer: null };
     },
   };
   return { io, patches };
 }
 
 /** A cluster as the REST steps reach it (RESEED_CONFIG's standby and source). */
-const cluster = (name: string, members: Member[]): RoleCluster => ({ name, scope: `${name}-scope`, restPasswordEnv: DEFAULT_REST_PASSWORD_ENV, nodes: healthNodes(members) });
+const cluster = (name: string, members: Member[]): RoleCluster => ({
+  name,
+  scope: `${name}-scope`,
+  restPasswordEnv: DEFAULT_REST_PASSWORD_ENV,
+  nodes: healthNodes(members),
+});
 
 /** RESEED_CONFIG, as the contract types it. */
 function config(over: Partial<ReseedConfig> = {}): ReseedConfig {
@@ -89,7 +97,7 @@ test('the fakes are the ones loaded', () => {
 });
 
 describe('the gate refuses, one cause at a time, with nothing touched', () => {
-  test('a healthy link: nothing to re-seed, and the standby leader\'s stream is named', async () => {
+  test("a healthy link: nothing to re-seed, and the standby leader's stream is named", async () => {
     const { io, patches } = fakeIo();
     const msg = await refusal(io);
     expect(msg).toMatch(/^REFUSED: nothing to re-seed: dc2's standby leader s1 streams from 127\.0\.1\.1/);
@@ -133,12 +141,14 @@ describe('the gate refuses, one cause at a time, with nothing touched', () => {
     expect(patches).toEqual([]);
   });
 
-  test('the slot is lost and not in the source\'s DCS configuration: deploy the source first', async () => {
+  test("the slot is lost and not in the source's DCS configuration: deploy the source first", async () => {
     const w = world.current;
     w.streaming = false;
     w.slot = { active: false, wal_status: 'lost', safe_wal_size: null, retained_bytes: '0', consumer: null };
     const { io, patches } = fakeIo({ slots: {} });
-    expect(await refusal(io)).toMatch(/^REFUSED: the link slot link_slot is lost on dc1 and is not in its DCS configuration/);
+    expect(await refusal(io)).toMatch(
+      /^REFUSED: the link slot link_slot is lost on dc1 and is not in its DCS configuration/,
+    );
     expect(patches).toEqual([]);
   });
 });
@@ -157,7 +167,7 @@ describe('the gate passes', () => {
     expect(patches).toEqual([]);
   });
 
-  test('streaming through an invalidated slot: the slot is removed from the source\'s DCS, then declared again as it was', async () => {
+  test("streaming through an invalidated slot: the slot is removed from the source's DCS, then declared again as it was", async () => {
     const w = world.current;
     w.slot = { active: true, wal_status: 'lost', safe_wal_size: null, retained_bytes: '0', consumer: 's1' };
     const { io, patches } = fakeIo();
@@ -179,7 +189,9 @@ describe('the wait', () => {
 
   test('gives up after its timeout, naming what is missing', async () => {
     world.current.streaming = false;
-    await expect(reseed.wait(config({ timeoutSeconds: 1 }))).rejects.toThrow(/dc2 is not streaming again after 1 s \(s1 not streaming from the source yet \(no wal receiver\)\)/);
+    await expect(reseed.wait(config({ timeoutSeconds: 1 }))).rejects.toThrow(
+      /dc2 is not streaming again after 1 s \(s1 not streaming from the source yet \(no wal receiver\)\)/,
+    );
   });
 });
 
@@ -188,7 +200,13 @@ describe('as a program (runReseed): exit code, output and the configuration', ()
   async function run(phase: reseed.ReseedPhase, env: Record<string, string>, io: ReseedIo = fakeIo().io) {
     const stdout: string[] = [];
     const stderr: string[] = [];
-    const code = await reseed.runReseed(phase, env, { write: (t: string) => stdout.push(t) }, { write: (t: string) => stderr.push(t) }, io);
+    const code = await reseed.runReseed(
+      phase,
+      env,
+      { write: (t: string) => stdout.push(t) },
+      { write: (t: string) => stderr.push(t) },
+      io,
+    );
     return { code, stdout: stdout.join(''), stderr: stderr.join('') };
   }
   const env = (over: Partial<ReseedConfig> = {}) => ({ RESEED_CONFIG: JSON.stringify(config(over)) });
@@ -198,9 +216,10 @@ describe('as a program (runReseed): exit code, output and the configuration', ()
     edit(c);
     return { RESEED_CONFIG: JSON.stringify(c) };
   };
-  const MISMATCH = "reseed: RESEED_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
+  const MISMATCH =
+    "reseed: RESEED_CONFIG does not match this program's configuration (the stacks and the program are of different versions?): ";
 
-  test('the wait done: 0, its lines on the given stdout (not the process\'s), nothing on stderr', async () => {
+  test("the wait done: 0, its lines on the given stdout (not the process's), nothing on stderr", async () => {
     const r = await run('wait', env());
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toMatch(/^\[re-seed\] \S+ re-seeded in \d+ s: s1 streams from 127\.0\.1\.1, s2 from it\n/);
@@ -211,7 +230,9 @@ describe('as a program (runReseed): exit code, output and the configuration', ()
     const { io, patches } = fakeIo();
     const r = await run('gate', env(), io);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^\[re-seed\] REFUSED: nothing to re-seed: dc2's standby leader s1 streams from 127\.0\.1\.1 .*Nothing was touched\n$/);
+    expect(r.stderr).toMatch(
+      /^\[re-seed\] REFUSED: nothing to re-seed: dc2's standby leader s1 streams from 127\.0\.1\.1 .*Nothing was touched\n$/,
+    );
     expect(patches).toEqual([]);
   });
 
@@ -219,7 +240,9 @@ describe('as a program (runReseed): exit code, output and the configuration', ()
     world.current.streaming = false;
     const r = await run('wait', env({ timeoutSeconds: 1 }));
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("[re-seed] dc2 is not streaming again after 1 s (s1 not streaming from the source yet (no wal receiver)): look at its members' Patroni logs; deploy again to wait again\n");
+    expect(r.stderr).toBe(
+      "[re-seed] dc2 is not streaming again after 1 s (s1 not streaming from the source yet (no wal receiver)): look at its members' Patroni logs; deploy again to wait again\n",
+    );
   });
 
   test('an error that is no refusal: 1, FAILED and its message', async () => {
@@ -231,21 +254,37 @@ describe('as a program (runReseed): exit code, output and the configuration', ()
       patch: async () => undefined,
     };
     const r = await run('gate', env(), io);
-    expect(r).toEqual({ code: 1, stdout: '', stderr: '[re-seed] FAILED: PATRONI_REST_CACERT=/nowhere cannot be read: ENOENT\n' });
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '[re-seed] FAILED: PATRONI_REST_CACERT=/nowhere cannot be read: ENOENT\n',
+    });
   });
 
   test('no configuration: 2, the variable named, nothing read or touched', async () => {
     const { io, patches } = fakeIo();
     for (const phase of ['gate', 'wait'] as const) {
-      expect(await run(phase, {}, io)).toEqual({ code: 2, stdout: '', stderr: "reseed: RESEED_CONFIG is not set: this program is run by the stacks' planned resources, which set it\n" });
+      expect(await run(phase, {}, io)).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          "reseed: RESEED_CONFIG is not set: this program is run by the stacks' planned resources, which set it\n",
+      });
     }
     expect(world.current.log).toEqual([]);
     expect(patches).toEqual([]);
   });
 
   test('a configuration without health.source.nodes: 2, the variable and the field named, nothing read', async () => {
-    const r = await run('gate', edited((c) => delete c.health.source.nodes));
-    expect(r).toEqual({ code: 2, stdout: '', stderr: `${MISMATCH}health.source.nodes: Invalid input: expected array, received undefined\n` });
+    const r = await run(
+      'gate',
+      edited((c) => delete c.health.source.nodes),
+    );
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `${MISMATCH}health.source.nodes: Invalid input: expected array, received undefined\n`,
+    });
     expect(world.current.log).toEqual([]);
   });
 
@@ -257,7 +296,11 @@ describe('as a program (runReseed): exit code, output and the configuration', ()
         delete c.timeoutSeconds;
       }),
     );
-    expect(r).toEqual({ code: 2, stdout: '', stderr: `${MISMATCH}timeoutSeconds: Invalid input: expected number, received undefined; (root): Unrecognized key: "timeout"\n` });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `${MISMATCH}timeoutSeconds: Invalid input: expected number, received undefined; (root): Unrecognized key: "timeout"\n`,
+    });
     expect(world.current.log).toEqual([]);
   });
 });

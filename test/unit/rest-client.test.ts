@@ -34,7 +34,15 @@ const handler: http.RequestListener = (req, res) => {
   req.on('end', () => {
     const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate?.();
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ method: req.method, body, length: req.headers['content-length'] ?? null, authorization: req.headers.authorization ?? null, client: peer && peer.subject ? peer.subject.CN : null }));
+    res.end(
+      JSON.stringify({
+        method: req.method,
+        body,
+        length: req.headers['content-length'] ?? null,
+        authorization: req.headers.authorization ?? null,
+        client: peer && peer.subject ? peer.subject.CN : null,
+      }),
+    );
   });
 };
 
@@ -43,27 +51,56 @@ describe('HTTPS', () => {
   let port: number;
   beforeAll(async () => {
     pki = makePki(dir, ['127.0.0.1', '::1']);
-    server = https.createServer({ key: fs.readFileSync(pki.serverKey), cert: fs.readFileSync(pki.serverCert), ca: fs.readFileSync(pki.ca), requestCert: true, rejectUnauthorized: true }, handler);
+    server = https.createServer(
+      {
+        key: fs.readFileSync(pki.serverKey),
+        cert: fs.readFileSync(pki.serverCert),
+        ca: fs.readFileSync(pki.ca),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      handler,
+    );
     port = await listen(server, '127.0.0.1');
   });
   afterAll(() => server.close());
 
   test('verified against PATRONI_REST_CACERT, with the client certificate the server requires', async () => {
-    Object.assign(process.env, { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
-    const res = await request(`https://127.0.0.1:${port}/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: { loop_wait: 5 } });
+    Object.assign(process.env, {
+      PATRONI_REST_CACERT: pki.ca,
+      PATRONI_REST_CERTFILE: pki.clientCert,
+      PATRONI_REST_KEYFILE: pki.clientKey,
+    });
+    const res = await request(`https://127.0.0.1:${port}/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: { loop_wait: 5 },
+    });
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.text)).toEqual({ method: 'PATCH', body: '{"loop_wait":5}', length: '15', authorization: null, client: 'client' });
+    expect(JSON.parse(res.text)).toEqual({
+      method: 'PATCH',
+      body: '{"loop_wait":5}',
+      length: '15',
+      authorization: null,
+      client: 'client',
+    });
   });
 
   test('a server certificate of another CA is refused, and the message names the variable', async () => {
-    Object.assign(process.env, { PATRONI_REST_CACERT: pki.otherCa, PATRONI_REST_CERTFILE: pki.clientCert, PATRONI_REST_KEYFILE: pki.clientKey });
+    Object.assign(process.env, {
+      PATRONI_REST_CACERT: pki.otherCa,
+      PATRONI_REST_CERTFILE: pki.clientCert,
+      PATRONI_REST_KEYFILE: pki.clientKey,
+    });
     const err = await request(`https://127.0.0.1:${port}/config`).then(
       () => {
         throw new Error('a server certificate of another CA was accepted');
       },
       (e: TlsError) => e,
     );
-    expect(err.message).toMatch(/^127\.0\.0\.1:\d+: TLS verification failed \([A-Z_]+\): set PATRONI_REST_CACERT to the CA bundle/);
+    expect(err.message).toMatch(
+      /^127\.0\.0\.1:\d+: TLS verification failed \([A-Z_]+\): set PATRONI_REST_CACERT to the CA bundle/,
+    );
     // marked as TLS: the programs stop at once instead of retrying a certificate that cannot heal
     expect(err.tls).toBe(true);
   });
@@ -75,13 +112,17 @@ describe('HTTPS', () => {
 
   test('a certificate without its key is a configuration error, not a silent plain request', async () => {
     Object.assign(process.env, { PATRONI_REST_CACERT: pki.ca, PATRONI_REST_CERTFILE: pki.clientCert });
-    await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow('PATRONI_REST_CERTFILE and PATRONI_REST_KEYFILE go together: set both or neither');
+    await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow(
+      'PATRONI_REST_CERTFILE and PATRONI_REST_KEYFILE go together: set both or neither',
+    );
   });
 
   test('an unreadable CA file is named', async () => {
     const missing = path.join(dir, 'missing.pem');
     process.env.PATRONI_REST_CACERT = missing;
-    await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow(`PATRONI_REST_CACERT=${missing} cannot be read: ENOENT`);
+    await expect(request(`https://127.0.0.1:${port}/config`)).rejects.toThrow(
+      `PATRONI_REST_CACERT=${missing} cannot be read: ENOENT`,
+    );
   });
 });
 
@@ -130,11 +171,16 @@ describe('plain HTTP', () => {
   });
 
   test('a body is sent as it is (a string) or as JSON (anything else), with its length; none without one', async () => {
-    const echo = async (body?: unknown) => JSON.parse((await request(`http://127.0.0.1:${port}/echo`, { method: 'POST', body })).text);
+    const echo = async (body?: unknown) =>
+      JSON.parse((await request(`http://127.0.0.1:${port}/echo`, { method: 'POST', body })).text);
     expect(await echo('{"a": 1}')).toMatchObject({ body: '{"a": 1}', length: '8' });
     expect(await echo({ a: 'é' })).toMatchObject({ body: '{"a":"é"}', length: '10' });
     // a GET without a body carries no content-length (node adds 0 to a bodiless POST by itself)
-    expect(JSON.parse((await request(`http://127.0.0.1:${port}/echo`)).text)).toMatchObject({ method: 'GET', body: '', length: null });
+    expect(JSON.parse((await request(`http://127.0.0.1:${port}/echo`)).text)).toMatchObject({
+      method: 'GET',
+      body: '',
+      length: null,
+    });
   });
 
   test('getJson: the parsed answer of a 2xx; undefined for another status, a body that is not JSON, or no server', async () => {
@@ -153,7 +199,10 @@ describe('plain HTTP', () => {
 
   test("getJsonAt: the answer with the server's clock from its Date header; none without a valid one", async () => {
     date = 'Thu, 26 Nov 2026 23:59:58 GMT';
-    expect(await getJsonAt(`http://127.0.0.1:${port}/x`)).toEqual({ body: { ok: true }, at: Date.UTC(2026, 10, 26, 23, 59, 58) / 1000 });
+    expect(await getJsonAt(`http://127.0.0.1:${port}/x`)).toEqual({
+      body: { ok: true },
+      at: Date.UTC(2026, 10, 26, 23, 59, 58) / 1000,
+    });
     date = 'not a date';
     expect(await getJsonAt(`http://127.0.0.1:${port}/x`)).toEqual({ body: { ok: true }, at: undefined });
     date = undefined;
@@ -164,14 +213,19 @@ describe('plain HTTP', () => {
   test('a node that never answers: the request fails after its timeout, naming the host', async () => {
     silent = true;
     const started = Date.now();
-    await expect(request(`http://127.0.0.1:${port}/x`, { timeoutMs: 300 })).rejects.toThrow(`no answer from 127.0.0.1:${port} within 300 ms`);
+    await expect(request(`http://127.0.0.1:${port}/x`, { timeoutMs: 300 })).rejects.toThrow(
+      `no answer from 127.0.0.1:${port} within 300 ms`,
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await getJson(`http://127.0.0.1:${port}/x`, 300)).toBeUndefined();
   });
 
   test('jsonHeaders: basic authentication only with a user', async () => {
     expect(jsonHeaders('', 'pw')).toEqual({ 'content-type': 'application/json' });
-    expect(jsonHeaders('patroni', 'p:w')).toEqual({ 'content-type': 'application/json', authorization: `Basic ${Buffer.from('patroni:p:w').toString('base64')}` });
+    expect(jsonHeaders('patroni', 'p:w')).toEqual({
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from('patroni:p:w').toString('base64')}`,
+    });
     const res = await request(`http://127.0.0.1:${port}/echo`, { headers: jsonHeaders('patroni', 'pw') });
     expect(JSON.parse(res.text).authorization).toBe('Basic cGF0cm9uaTpwdw==');
   });

@@ -73,12 +73,20 @@ describe('warnings, whole, and where they stop', () => {
       'primary.postgresql.parameters: neither wal_keep_size nor max_slot_wal_keep_size is set: the slot may retain WAL without bound, and nothing protects the link while a new leader recreates the slot\n    received: (missing)\n    allowed:  wal_keep_size and/or max_slot_wal_keep_size\n    fix:      set e.g. wal_keep_size: 1GB and max_slot_wal_keep_size: 50GB',
     );
     expect(report(WAL_RETENTION).warnings).toEqual({});
-    expect(report((t) => Object.assign(t.primary.postgresql.parameters, { max_slot_wal_keep_size: '50GB', tcp_user_timeout: '10s' })).warnings).toEqual({});
+    expect(
+      report((t) =>
+        Object.assign(t.primary.postgresql.parameters, { max_slot_wal_keep_size: '50GB', tcp_user_timeout: '10s' }),
+      ).warnings,
+    ).toEqual({});
   });
 
   test('the monitoring role as the superuser: the user and the addresses it would open', () => {
-    expect(report((t) => (t.link.monitoring = { user: 'postgres', addresses: ['192.168.122.10/32'] })).warnings['monitoring-as-superuser']).toBe(
-      "link.monitoring.user: is the superuser: the monitoring lines would admit postgres over TCP from 192.168.122.10/32, which the article's reject line exists to prevent\n    received: \"postgres\"\n    allowed:  a role with pg_monitor\n    fix:      CREATE ROLE monitor LOGIN IN ROLE pg_monitor; then set link.monitoring.user: monitor",
+    expect(
+      report((t) => (t.link.monitoring = { user: 'postgres', addresses: ['192.168.122.10/32'] })).warnings[
+        'monitoring-as-superuser'
+      ],
+    ).toBe(
+      'link.monitoring.user: is the superuser: the monitoring lines would admit postgres over TCP from 192.168.122.10/32, which the article\'s reject line exists to prevent\n    received: "postgres"\n    allowed:  a role with pg_monitor\n    fix:      CREATE ROLE monitor LOGIN IN ROLE pg_monitor; then set link.monitoring.user: monitor',
     );
   });
 
@@ -88,10 +96,26 @@ describe('warnings, whole, and where they stop', () => {
       "standby.postgresql: data checksums and wal_log_hints are both off: pg_rewind cannot work\n    received: {\"initdb\":[\"encoding: UTF8\"]}\n    allowed:  'data-checksums' in initdb or wal_log_hints: 'on'\n    fix:      set parameters.wal_log_hints: 'on'",
     );
     for (const hints of ['on', 'true', true, 1, '1']) {
-      expect([hints, report((t) => { noChecksums(t); t.standby.postgresql.parameters.wal_log_hints = hints; }).warnings['pg-rewind-impossible']]).toEqual([hints, undefined]);
+      expect([
+        hints,
+        report((t) => {
+          noChecksums(t);
+          t.standby.postgresql.parameters.wal_log_hints = hints;
+        }).warnings['pg-rewind-impossible'],
+      ]).toEqual([hints, undefined]);
     }
-    expect(report((t) => { noChecksums(t); t.standby.postgresql.parameters.wal_log_hints = 'off'; }).warnings['pg-rewind-impossible']).toContain('"wal_log_hints":"off"');
-    expect(report((t) => { noChecksums(t); t.standby.patroni = { usePgRewind: false }; }).warnings['pg-rewind-impossible']).toBeUndefined();
+    expect(
+      report((t) => {
+        noChecksums(t);
+        t.standby.postgresql.parameters.wal_log_hints = 'off';
+      }).warnings['pg-rewind-impossible'],
+    ).toContain('"wal_log_hints":"off"');
+    expect(
+      report((t) => {
+        noChecksums(t);
+        t.standby.patroni = { usePgRewind: false };
+      }).warnings['pg-rewind-impossible'],
+    ).toBeUndefined();
   });
 
   test('a single source host: only without a VIP', () => {
@@ -99,19 +123,35 @@ describe('warnings, whole, and where they stop', () => {
     expect(report(single).warnings['single-source-host']).toBe(
       'link.sourceVip: the standby cluster has a single source host and no VIP: it cannot follow a primary switchover\n    received: (missing)\n    allowed:  a VIP, or several primary nodes\n    fix:      set link.sourceVip or list every primary node',
     );
-    expect(report((t) => { single(t); t.link.sourceVip = '192.168.122.200'; }).warnings['single-source-host']).toBeUndefined();
+    expect(
+      report((t) => {
+        single(t);
+        t.link.sourceVip = '192.168.122.200';
+      }).warnings['single-source-host'],
+    ).toBeUndefined();
     expect(report(() => undefined).warnings['single-source-host']).toBeUndefined();
   });
 
-  test('hot-standby parameters: the standby below the managed source\'s default', () => {
-    expect(report((t) => { WAL_RETENTION(t); t.standby.postgresql.parameters.max_connections = 50; }).warnings).toEqual({
-      'hot-standby-parameters': "standby.postgresql.parameters.max_connections: is below the source's max_connections (100, PostgreSQL's default on the managed source): Patroni starts the standby with the source's value instead, and it shows a pending restart\n    received: 50\n    allowed:  >= 100\n    fix:      set max_connections to at least 100 on the standby cluster",
+  test("hot-standby parameters: the standby below the managed source's default", () => {
+    expect(
+      report((t) => {
+        WAL_RETENTION(t);
+        t.standby.postgresql.parameters.max_connections = 50;
+      }).warnings,
+    ).toEqual({
+      'hot-standby-parameters':
+        "standby.postgresql.parameters.max_connections: is below the source's max_connections (100, PostgreSQL's default on the managed source): Patroni starts the standby with the source's value instead, and it shows a pending restart\n    received: 50\n    allowed:  >= 100\n    fix:      set max_connections to at least 100 on the standby cluster",
     });
-    expect(report((t) => { WAL_RETENTION(t); t.standby.postgresql.parameters.max_connections = 100; }).warnings).toEqual({});
+    expect(
+      report((t) => {
+        WAL_RETENTION(t);
+        t.standby.postgresql.parameters.max_connections = 100;
+      }).warnings,
+    ).toEqual({});
   });
 });
 
-describe('basebackup with the primary\'s configuration outside PGDATA', () => {
+describe("basebackup with the primary's configuration outside PGDATA", () => {
   const outside = (t: any) => (t.primary.postgresql.configDir = '/etc/postgresql/16/main');
   const MESSAGE =
     'primary.postgresql.configDir: is outside the data directory while the standby bootstraps with basebackup: the copy lacks postgresql.conf and the standby leader bootstrap fails\n    received: "/etc/postgresql/16/main"\n    allowed:  a directory inside /var/lib/pgsql/16/pgcluster, or no configDir\n    fix:      remove configDir (Patroni then keeps postgresql.conf in /var/lib/pgsql/16/pgcluster), or copy postgresql.conf into PGDATA on every primary node (the Debian layout) and drop configDir here';
@@ -122,11 +162,21 @@ describe('basebackup with the primary\'s configuration outside PGDATA', () => {
 
   test('basebackup or pg_basebackup: reported', () => {
     expect(problems(outside)).toEqual([MESSAGE]);
-    expect(problems((t) => { outside(t); t.link.createReplicaMethods = ['pg_basebackup']; })).toEqual([MESSAGE]);
+    expect(
+      problems((t) => {
+        outside(t);
+        t.link.createReplicaMethods = ['pg_basebackup'];
+      }),
+    ).toEqual([MESSAGE]);
   });
 
   test('another method, or a folder inside PGDATA (trailing slashes too), or PGDATA itself: quiet', () => {
-    expect(problems((t) => { outside(t); t.link.createReplicaMethods = ['pgbackrest']; })).toEqual([]);
+    expect(
+      problems((t) => {
+        outside(t);
+        t.link.createReplicaMethods = ['pgbackrest'];
+      }),
+    ).toEqual([]);
     expect(problems((t) => (t.primary.postgresql.configDir = '/var/lib/pgsql/16/pgcluster/conf//'))).toEqual([]);
     expect(problems((t) => (t.primary.postgresql.configDir = '/var/lib/pgsql/16/pgcluster//'))).toEqual([]);
     // a sibling whose name starts like PGDATA is outside it

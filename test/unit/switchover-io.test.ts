@@ -14,7 +14,13 @@ import { freshWorld, HOSTS, START, text, world } from '../support/fake-link';
 jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
 
 /** The role step's view of a fake REST cluster (REST password in PW_DC1). */
-const restCluster = (c: FakeCluster, name = 'dc1'): RoleCluster => ({ name, scope: 'pg', restUser: 'patroni', restPasswordEnv: 'PW_DC1', nodes: c.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: 5432, rest: n.url })) });
+const restCluster = (c: FakeCluster, name = 'dc1'): RoleCluster => ({
+  name,
+  scope: 'pg',
+  restUser: 'patroni',
+  restPasswordEnv: 'PW_DC1',
+  nodes: c.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: 5432, rest: n.url })),
+});
 
 describe('REST: look, patch, post, history', () => {
   let c: FakeCluster;
@@ -34,11 +40,20 @@ describe('REST: look, patch, post, history', () => {
   test('look: the configuration and members from the first node that answers; standby or primary by its leader', async () => {
     c.broken.add('n1');
     const primary = await realIo.look(restCluster(c));
-    expect(primary).toMatchObject({ reachable: true, standby: false, primary: true, leader: { name: 'n2', role: 'leader' } });
+    expect(primary).toMatchObject({
+      reachable: true,
+      standby: false,
+      primary: true,
+      leader: { name: 'n2', role: 'leader' },
+    });
     expect(primary.reachable ? primary.members.map((m) => m.name) : []).toEqual(['n1', 'n2', 'n3']);
     c.config = { standby_cluster: { host: '10.0.0.1' } };
     c.roles = { n2: 'standby_leader' };
-    expect(await realIo.look(restCluster(c))).toMatchObject({ standby: true, primary: false, leader: { name: 'n2', role: 'standby_leader' } });
+    expect(await realIo.look(restCluster(c))).toMatchObject({
+      standby: true,
+      primary: false,
+      leader: { name: 'n2', role: 'standby_leader' },
+    });
     c.roles = { n1: 'replica', n2: 'replica', n3: 'replica' };
     expect(await realIo.look(restCluster(c))).toMatchObject({ reachable: true, leader: undefined, primary: false });
     for (const n of ['n2', 'n3']) c.broken.add(n);
@@ -65,24 +80,35 @@ describe('REST: look, patch, post, history', () => {
 
   test('patch: refused credentials stop at once, naming the variable', async () => {
     process.env.PW_DC1 = 'wrong';
-    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(/refused the credentials \(HTTP 401\): check PW_DC1/);
+    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(
+      /refused the credentials \(HTTP 401\): check PW_DC1/,
+    );
     delete process.env.PW_DC1;
-    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow('the REST API of dc1 needs authentication as "patroni": set PW_DC1');
+    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(
+      'the REST API of dc1 needs authentication as "patroni": set PW_DC1',
+    );
     expect(c.config.loop_wait).toBe(10);
   });
 
   test('patch: no node ever takes it: fails after its attempts with the last answer', async () => {
     for (const n of c.nodes) c.broken.add(n.name);
-    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(/PATCH \/config on dc1 failed: http:\/\/127\.0\.0\.1:\d+: HTTP 503/);
+    await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(
+      /PATCH \/config on dc1 failed: http:\/\/127\.0\.0\.1:\d+: HTTP 503/,
+    );
   }, 20_000);
 
   test('post: to the leader unless a member is named; another answer than 200 refuses with its text', async () => {
-    const members = [{ name: 'n1', role: 'replica' }, { name: 'n2', role: 'leader' }];
+    const members = [
+      { name: 'n1', role: 'replica' },
+      { name: 'n2', role: 'leader' },
+    ];
     await realIo.post(restCluster(c), members, '/switchover', { leader: 'n2', candidate: 'n1' });
     await realIo.post(restCluster(c), members, '/reinitialize', { force: true }, 'n3');
     expect(c.posts).toEqual(['n2 /switchover {"leader":"n2","candidate":"n1"}', 'n3 /reinitialize {"force":true}']);
     c.postStatus = 412;
-    await expect(realIo.post(restCluster(c), members, '/switchover', {})).rejects.toThrow('POST /switchover on dc1 answered HTTP 412: "refused"');
+    await expect(realIo.post(restCluster(c), members, '/switchover', {})).rejects.toThrow(
+      'POST /switchover on dc1 answered HTTP 412: "refused"',
+    );
   });
 
   test('history: GET /history of the named member', async () => {
@@ -93,7 +119,12 @@ describe('REST: look, patch, post, history', () => {
 
 describe('SQL: position, readMember, gate', () => {
   // the fake link's members by SQL; their REST APIs are somewhere nothing listens
-  const sqlCluster = (name: string, members: (keyof typeof HOSTS)[]): RoleCluster => ({ name, scope: 'pg', restPasswordEnv: 'PW_DC1', nodes: members.map((m) => ({ name: m, host: HOSTS[m], port: 5432, rest: 'http://127.0.0.1:1' })) });
+  const sqlCluster = (name: string, members: (keyof typeof HOSTS)[]): RoleCluster => ({
+    name,
+    scope: 'pg',
+    restPasswordEnv: 'PW_DC1',
+    nodes: members.map((m) => ({ name: m, host: HOSTS[m], port: 5432, rest: 'http://127.0.0.1:1' })),
+  });
   const cfg: RoleConfig = {
     role: 'source',
     me: sqlCluster('dc2', ['s1', 's2']),
@@ -114,17 +145,33 @@ describe('SQL: position, readMember, gate', () => {
   afterEach(() => out.mockRestore());
 
   test('position: recovery state, replay position and timeline; undefined when the member does not answer or is unknown', async () => {
-    expect(await realIo.position(cfg.me, 's1', cfg)).toEqual({ member: 's1', inRecovery: true, replayLsn: text(START), timeline: 1 });
-    expect(await realIo.position(cfg.other, 'p1', cfg)).toEqual({ member: 'p1', inRecovery: false, replayLsn: null, timeline: 1 });
+    expect(await realIo.position(cfg.me, 's1', cfg)).toEqual({
+      member: 's1',
+      inRecovery: true,
+      replayLsn: text(START),
+      timeline: 1,
+    });
+    expect(await realIo.position(cfg.other, 'p1', cfg)).toEqual({
+      member: 'p1',
+      inRecovery: false,
+      replayLsn: null,
+      timeline: 1,
+    });
     world.current.down.add('s2');
     expect(await realIo.position(cfg.me, 's2', cfg)).toBeUndefined();
     expect(await realIo.position(cfg.me, 'nobody', cfg)).toBeUndefined();
   });
 
   test("sourceState: the source leader's read-only setting and current position; undefined in recovery, down or unknown", async () => {
-    expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({ readOnly: false, currentLsn: text(world.current.sourceLsn) });
+    expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({
+      readOnly: false,
+      currentLsn: text(world.current.sourceLsn),
+    });
     world.current.sourceReadOnly = true;
-    expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({ readOnly: true, currentLsn: text(world.current.sourceLsn) });
+    expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({
+      readOnly: true,
+      currentLsn: text(world.current.sourceLsn),
+    });
     expect(await realIo.sourceState(cfg.me, 's1', cfg)).toBeUndefined();
     world.current.down.add('p2');
     expect(await realIo.sourceState(cfg.other, 'p2', cfg)).toBeUndefined();
@@ -132,7 +179,13 @@ describe('SQL: position, readMember, gate', () => {
   });
 
   test('readMember: the member as status reads it; undefined for a name the cluster lacks', async () => {
-    expect(await realIo.readMember(cfg.me, 's1', cfg)).toMatchObject({ member: 's1', cluster: 'dc2', inRecovery: true, receiverStatus: 'streaming', senderHost: HOSTS.p1 });
+    expect(await realIo.readMember(cfg.me, 's1', cfg)).toMatchObject({
+      member: 's1',
+      cluster: 'dc2',
+      inRecovery: true,
+      receiverStatus: 'streaming',
+      senderHost: HOSTS.p1,
+    });
     expect(await realIo.readMember(cfg.me, 'p1', cfg)).toBeUndefined();
   });
 
@@ -141,7 +194,9 @@ describe('SQL: position, readMember, gate', () => {
     world.current.streaming = false;
     world.current.sourceLsn = START + 4096n;
     const { problems } = await realIo.gate(cfg);
-    expect(problems).toContain('standby leader s1 lags 4096 bytes behind the source (at most 1024: roleChange.maxLagBytes)');
+    expect(problems).toContain(
+      'standby leader s1 lags 4096 bytes behind the source (at most 1024: roleChange.maxLagBytes)',
+    );
     world.current.sourceLsn = START + 1024n;
     expect((await realIo.gate(cfg)).problems.filter((p) => p.includes('maxLagBytes'))).toEqual([]);
   });
@@ -208,16 +263,19 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
       },
       ['catchUpTimeoutSeconds', 'catchupTimeoutSeconds'],
     ],
-  ])('%s: refused with exit 2, naming ROLE_CONFIG and the field; no REST call, nothing printed on out', async (_what, change, fields) => {
-    const out = collector();
-    const err = collector();
-    expect(await runRoleStep({ ROLE_CONFIG: roleConfig(change), PW_DC1: 'pw' }, out, err)).toBe(2);
-    expect(err.text()).toMatch(/^switchover: ROLE_CONFIG does not match this program's configuration .*\n$/);
-    for (const f of fields) expect(err.text()).toContain(f);
-    expect(out.text()).toBe('');
-    expect(stdout).not.toHaveBeenCalled();
-    expect([me.order, other.order]).toEqual([[], []]);
-  });
+  ])(
+    '%s: refused with exit 2, naming ROLE_CONFIG and the field; no REST call, nothing printed on out',
+    async (_what, change, fields) => {
+      const out = collector();
+      const err = collector();
+      expect(await runRoleStep({ ROLE_CONFIG: roleConfig(change), PW_DC1: 'pw' }, out, err)).toBe(2);
+      expect(err.text()).toMatch(/^switchover: ROLE_CONFIG does not match this program's configuration .*\n$/);
+      for (const f of fields) expect(err.text()).toContain(f);
+      expect(out.text()).toBe('');
+      expect(stdout).not.toHaveBeenCalled();
+      expect([me.order, other.order]).toEqual([[], []]);
+    },
+  );
 
   test('ROLE_CONFIG unset or not JSON: refused with exit 2, nothing reached', async () => {
     for (const [env, message] of [
@@ -239,6 +297,8 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
     const out = collector();
     const err = collector();
     expect(await runRoleStep({ ROLE_CONFIG: JSON.stringify(good()), PW_DC1: 'pw' }, out, err)).toBe(1);
-    expect(err.text()).toBe('[role change] REFUSED: both clusters are primaries and how far dc1 diverged is unknown (dc1\'s leader cannot be read with SQL); nothing was changed\n');
+    expect(err.text()).toBe(
+      "[role change] REFUSED: both clusters are primaries and how far dc1 diverged is unknown (dc1's leader cannot be read with SQL); nothing was changed\n",
+    );
   });
 });

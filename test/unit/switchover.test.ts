@@ -15,8 +15,12 @@ describe('divergence point of two timeline histories', () => {
     expect(divergencePoint([row(1, 100), row(2, 300), row(3, 500)], [row(1, 100), row(2, 300)])).toBe(500n);
   });
   test('both left timeline 3, at different points (the lost side restarted and promoted itself): the lower end', () => {
-    expect(divergencePoint([row(1, 100), row(2, 300), row(3, 500)], [row(1, 100), row(2, 300), row(3, 800)])).toBe(500n);
-    expect(divergencePoint([row(1, 100), row(2, 300), row(3, 900)], [row(1, 100), row(2, 300), row(3, 800)])).toBe(800n);
+    expect(divergencePoint([row(1, 100), row(2, 300), row(3, 500)], [row(1, 100), row(2, 300), row(3, 800)])).toBe(
+      500n,
+    );
+    expect(divergencePoint([row(1, 100), row(2, 300), row(3, 900)], [row(1, 100), row(2, 300), row(3, 800)])).toBe(
+      800n,
+    );
   });
   test('an earlier difference wins over later ones', () => {
     expect(divergencePoint([row(1, 100), row(2, 300)], [row(1, 150), row(2, 300)])).toBe(100n);
@@ -54,7 +58,11 @@ type Side = {
 const MARKER = 'managed_by_patroni_standby_cdktf';
 
 /** `v.k1.k2...`, undefined where a step is not an object. */
-const at = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((x, k) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[k] : undefined), v);
+const at = (v: unknown, ...keys: string[]): unknown =>
+  keys.reduce<unknown>(
+    (x, k) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[k] : undefined),
+    v,
+  );
 
 /**
  * Two fake clusters with the role step's view of them (REST and SQL): a PATCH with a
@@ -73,18 +81,33 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
       if (!s.reachable) return { reachable: false };
       const leader = { name: leaderOf(c.name as Dc), role: s.standby ? 'standby_leader' : 'leader' };
       const members = [leader, ...s.members.slice(1).map((m) => ({ name: m, role: 'replica', state: 'running' }))];
-      return { reachable: true, config: { ...(s.config ?? {}), ...(s.standby ? { standby_cluster: { host: 'x' } } : {}) }, members, leader, standby: s.standby, primary: !s.standby };
+      return {
+        reachable: true,
+        config: { ...(s.config ?? {}), ...(s.standby ? { standby_cluster: { host: 'x' } } : {}) },
+        members,
+        leader,
+        standby: s.standby,
+        primary: !s.standby,
+      };
     },
     patch: async (c: RoleCluster, body: DynamicConfig) => {
       calls.push(`${c.name} ${JSON.stringify(body)}`);
       const s = sideOf(c);
       if ('standby_cluster' in body) s.standby = body.standby_cluster !== null;
       const ro = at(body, 'postgresql', 'parameters', 'default_transaction_read_only');
-      if (ro !== undefined) s.config = { ...s.config, postgresql: { parameters: ro === null ? {} : { default_transaction_read_only: ro } }, [MARKER]: { softFence: ro === null ? undefined : true } };
+      if (ro !== undefined)
+        s.config = {
+          ...s.config,
+          postgresql: { parameters: ro === null ? {} : { default_transaction_read_only: ro } },
+          [MARKER]: { softFence: ro === null ? undefined : true },
+        };
     },
     sourceState: async (c: RoleCluster) => {
       const s = sideOf(c);
-      return { readOnly: at(s.config, 'postgresql', 'parameters', 'default_transaction_read_only') === 'on', currentLsn: s.drainedLsn ?? s.lsn };
+      return {
+        readOnly: at(s.config, 'postgresql', 'parameters', 'default_transaction_read_only') === 'on',
+        currentLsn: s.drainedLsn ?? s.lsn,
+      };
     },
     post: async (c: RoleCluster, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
       calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
@@ -94,14 +117,24 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
       // fenced, but its PostgreSQL not restarted in recovery yet: still read-write
       const late = s.standby && (s.readWritePolls ?? 0) > 0;
       if (late) s.readWritePolls = (s.readWritePolls ?? 0) - 1;
-      const n = late ? { member: String(member), inRecovery: false, replayLsn: s.oldReplayLsn ?? null, timeline: s.timeline } : { member: String(member), inRecovery: s.standby, replayLsn: s.lsn, timeline: s.timeline };
+      const n = late
+        ? { member: String(member), inRecovery: false, replayLsn: s.oldReplayLsn ?? null, timeline: s.timeline }
+        : { member: String(member), inRecovery: s.standby, replayLsn: s.lsn, timeline: s.timeline };
       positions.push(`${c.name} ${member} ${n.inRecovery ? 'in recovery' : 'read-write'} ${n.replayLsn}`);
       return n;
     },
     readMember: async (c: RoleCluster, member: string): Promise<MemberReading> => {
       const s = sideOf(c);
       const other = c.name === 'dc1' ? 'dc2' : 'dc1';
-      return { member, reachable: true, inRecovery: s.standby, timeline: s.timeline, currentLsn: s.lsn, receiverStatus: s.standby ? 'streaming' : null, senderHost: s.standby ? hostOf(other) : null };
+      return {
+        member,
+        reachable: true,
+        inRecovery: s.standby,
+        timeline: s.timeline,
+        currentLsn: s.lsn,
+        receiverStatus: s.standby ? 'streaming' : null,
+        senderHost: s.standby ? hostOf(other) : null,
+      };
     },
     gate: async () => ({ problems: gateProblems }),
     history: async (c: RoleCluster): Promise<unknown> => sideOf(c).history,
@@ -109,7 +142,12 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
   return { io, calls, positions };
 }
 
-const cluster = (name: string, host: string): RoleCluster => ({ name, scope: 'pg', restPasswordEnv: 'X', nodes: [{ name: `${name}a`, host, port: 5432, rest: `http://${host}:8008` }] });
+const cluster = (name: string, host: string): RoleCluster => ({
+  name,
+  scope: 'pg',
+  restPasswordEnv: 'X',
+  nodes: [{ name: `${name}a`, host, port: 5432, rest: `http://${host}:8008` }],
+});
 const cfg: RoleConfig = {
   role: 'source',
   me: cluster('dc2', '10.0.2.1'),
@@ -122,7 +160,15 @@ const cfg: RoleConfig = {
   followTimeoutSeconds: 1,
   acceptDataLoss: false,
 };
-const side = (over: Partial<Side>): Side => ({ reachable: true, standby: false, lsn: '0/100', timeline: 1, history: [], members: ['x'], ...over });
+const side = (over: Partial<Side>): Side => ({
+  reachable: true,
+  standby: false,
+  lsn: '0/100',
+  timeline: 1,
+  history: [],
+  members: ['x'],
+  ...over,
+});
 
 describe('the role step, one cause at a time (fake clusters)', () => {
   let out: jest.SpyInstance;
@@ -136,41 +182,83 @@ describe('the role step, one cause at a time (fake clusters)', () => {
   test('planned switchover: reverse slot, soft fence, fence, soft fence lifted, promote, old slot released, in that order', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     await run(cfg, f.io);
-    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', SOFT_FENCE, FENCE, LIFT, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
-    expect(out.mock.calls.join('')).toMatch(/soft fence: dc1 read-only, dc2 replayed its last write \(0\/100\), \d+ ms/);
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      SOFT_FENCE,
+      FENCE,
+      LIFT,
+      'dc2 {"standby_cluster":null}',
+      'dc1 {"slots":{"link":null}}',
+    ]);
+    expect(out.mock.calls.join('')).toMatch(
+      /soft fence: dc1 read-only, dc2 replayed its last write \(0\/100\), \d+ ms/,
+    );
   });
 
   test('the target does not replay what the read-only source wrote: the soft fence is lifted, nothing fenced', async () => {
-    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
-    await expect(run(cfg, f.io)).rejects.toThrow(/^REFUSED: dc2's standby leader did not replay what dc1 wrote once read-only \(0\/80 of 0\/100\) within 1 s: the soft fence was lifted, nothing changed on either side; deploy again to retry$/);
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], lsn: '0/100' }),
+      dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }),
+    });
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      /^REFUSED: dc2's standby leader did not replay what dc1 wrote once read-only \(0\/80 of 0\/100\) within 1 s: the soft fence was lifted, nothing changed on either side; deploy again to retry$/,
+    );
     expect(f.calls.slice(1)).toEqual([SOFT_FENCE, LIFT]);
     expect(f.calls.join(' ')).not.toContain('standby_cluster');
   });
 
   test("a write slipped in after the soft fence: the target has not replayed the old source's last position, the fence is undone, nothing promoted", async () => {
-    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', drainedLsn: '0/80' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
-    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: dc2's standby leader replayed 0\/80, not dc1's last position 0\/100, within 1 s: the fence was undone \(dc1 is the primary again, nothing lost\)/);
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], lsn: '0/100', drainedLsn: '0/80' }),
+      dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }),
+    });
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      /REFUSED: dc2's standby leader replayed 0\/80, not dc1's last position 0\/100, within 1 s: the fence was undone \(dc1 is the primary again, nothing lost\)/,
+    );
     expect(f.calls.slice(1)).toEqual([SOFT_FENCE, FENCE, LIFT, 'dc1 {"standby_cluster":null}']);
   });
 
   test('the old leader still read-write for a few reads after the fence: the step waits until it is in recovery, then reads its last position', async () => {
     // read-write, it shows 0/40, the replay position it kept from its days as a standby: not its last position
-    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', readWritePolls: 3, oldReplayLsn: '0/40' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/100' }) });
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], lsn: '0/100', readWritePolls: 3, oldReplayLsn: '0/40' }),
+      dc2: side({ standby: true, members: ['dc2a'], lsn: '0/100' }),
+    });
     await run(cfg, f.io);
-    expect(f.positions.filter((p) => p.startsWith('dc1 '))).toEqual(['dc1 dc1a read-write 0/40', 'dc1 dc1a read-write 0/40', 'dc1 dc1a read-write 0/40', 'dc1 dc1a in recovery 0/100']);
+    expect(f.positions.filter((p) => p.startsWith('dc1 '))).toEqual([
+      'dc1 dc1a read-write 0/40',
+      'dc1 dc1a read-write 0/40',
+      'dc1 dc1a read-write 0/40',
+      'dc1 dc1a in recovery 0/100',
+    ]);
     expect(out.mock.calls.join('')).toContain("dc1's last position: 0/100 (timeline 1)");
-    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', SOFT_FENCE, FENCE, LIFT, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      SOFT_FENCE,
+      FENCE,
+      LIFT,
+      'dc2 {"standby_cluster":null}',
+      'dc1 {"slots":{"link":null}}',
+    ]);
   });
 
   test('a write slipped in, and the old leader still read-write for a few reads: its last position is read in recovery, so the missing write refuses the promotion', async () => {
     // taken while read-write, 0/40 would pass dc2's 0/80 and promote without dc1's last write
-    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', drainedLsn: '0/80', readWritePolls: 3, oldReplayLsn: '0/40' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }) });
-    await expect(run(cfg, f.io)).rejects.toThrow("REFUSED: dc2's standby leader replayed 0/80, not dc1's last position 0/100, within 1 s: the fence was undone");
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], lsn: '0/100', drainedLsn: '0/80', readWritePolls: 3, oldReplayLsn: '0/40' }),
+      dc2: side({ standby: true, members: ['dc2a'], lsn: '0/80' }),
+    });
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      "REFUSED: dc2's standby leader replayed 0/80, not dc1's last position 0/100, within 1 s: the fence was undone",
+    );
     expect(f.calls.slice(1)).toEqual([SOFT_FENCE, FENCE, LIFT, 'dc1 {"standby_cluster":null}']);
   });
 
   test('the old leader never comes back in recovery: after the wait the fence is undone with the soft fence, nothing promoted, the step fails', async () => {
-    const f = fakeClusters({ dc1: side({ members: ['dc1a'], lsn: '0/100', readWritePolls: Infinity, oldReplayLsn: '0/40' }), dc2: side({ standby: true, members: ['dc2a'], lsn: '0/100' }) });
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], lsn: '0/100', readWritePolls: Infinity, oldReplayLsn: '0/40' }),
+      dc2: side({ standby: true, members: ['dc2a'], lsn: '0/100' }),
+    });
     const t0 = Date.now();
     await expect(run(cfg, f.io, { recoverySeconds: 0.5 })).rejects.toThrow(
       /^dc1's former leader dc1a did not come back in recovery within 0\.5 s: the fence was undone \(dc1 is the primary again\) and nothing was promoted$/,
@@ -189,41 +277,79 @@ describe('the role step, one cause at a time (fake clusters)', () => {
   });
 
   test("the source's own configuration sets default_transaction_read_only: no soft fence, the value is never touched", async () => {
-    const f = fakeClusters({ dc1: side({ members: ['dc1a'], config: { postgresql: { parameters: { default_transaction_read_only: 'off' } } } }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const f = fakeClusters({
+      dc1: side({
+        members: ['dc1a'],
+        config: { postgresql: { parameters: { default_transaction_read_only: 'off' } } },
+      }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
     await run(cfg, f.io);
-    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', FENCE, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
-    expect(out.mock.calls.join('')).toContain("soft fence skipped: dc1's configuration sets default_transaction_read_only itself");
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      FENCE,
+      'dc2 {"standby_cluster":null}',
+      'dc1 {"slots":{"link":null}}',
+    ]);
+    expect(out.mock.calls.join('')).toContain(
+      "soft fence skipped: dc1's configuration sets default_transaction_read_only itself",
+    );
   });
 
   test('a source left read-only by a role change that stopped in its soft fence: lifted, even with nothing else to do', async () => {
-    const stuck = { postgresql: { parameters: { default_transaction_read_only: 'on' } }, [MARKER]: { softFence: true } };
-    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ members: ['dc2a'], config: stuck }) });
+    const stuck = {
+      postgresql: { parameters: { default_transaction_read_only: 'on' } },
+      [MARKER]: { softFence: true },
+    };
+    const f = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'] }),
+      dc2: side({ members: ['dc2a'], config: stuck }),
+    });
     await run(cfg, f.io);
-    expect(f.calls).toEqual([`dc2 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`]);
-    expect(out.mock.calls.join('')).toContain('dc2 was left read-only by a role change that stopped in its soft fence: lifted');
+    expect(f.calls).toEqual([
+      `dc2 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`,
+    ]);
+    expect(out.mock.calls.join('')).toContain(
+      'dc2 was left read-only by a role change that stopped in its soft fence: lifted',
+    );
   });
 
   test('a run that stopped after its fence, before the soft fence was lifted: resumed, lifted, then promoted', async () => {
-    const stuck = { postgresql: { parameters: { default_transaction_read_only: 'on' } }, [MARKER]: { softFence: true } };
-    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'], config: stuck }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const stuck = {
+      postgresql: { parameters: { default_transaction_read_only: 'on' } },
+      [MARKER]: { softFence: true },
+    };
+    const f = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'], config: stuck }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
     await run(cfg, f.io);
     expect(f.calls).toEqual([LIFT, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
   });
 
   test('a gate problem: refused before anything is sent', async () => {
-    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) }, ['replay is paused on standby leader dc2a']);
-    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: the link is not ready for a switchover:\n  - replay is paused on standby leader dc2a\nnothing was changed on either side/);
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) }, [
+      'replay is paused on standby leader dc2a',
+    ]);
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      /REFUSED: the link is not ready for a switchover:\n {2}- replay is paused on standby leader dc2a\nnothing was changed on either side/,
+    );
     expect(f.calls).toEqual([]);
   });
 
   test('the source unreachable: refused (a lost data center is a disaster promotion, not a switchover)', async () => {
     const f = fakeClusters({ dc1: side({ reachable: false }), dc2: side({ standby: true, members: ['dc2a'] }) });
-    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: dc1 does not answer, so nothing proves dc2 has its last writes/);
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      /REFUSED: dc1 does not answer, so nothing proves dc2 has its last writes/,
+    );
     expect(f.calls).toEqual([]);
   });
 
   test('a new deployment (nothing answers) and roles already as the topology says: nothing to do', async () => {
-    for (const sides of [{ dc1: side({ reachable: false }), dc2: side({ reachable: false }) }, { dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ members: ['dc2a'] }) }]) {
+    for (const sides of [
+      { dc1: side({ reachable: false }), dc2: side({ reachable: false }) },
+      { dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ members: ['dc2a'] }) },
+    ]) {
       const f = fakeClusters(sides);
       await run(cfg, f.io);
       expect(f.calls).toEqual([]);
@@ -231,20 +357,31 @@ describe('the role step, one cause at a time (fake clusters)', () => {
   });
 
   test('a run that stopped after its fence (both standby clusters): resumed, the target promoted once caught up', async () => {
-    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const f = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'] }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
     await run(cfg, f.io);
     expect(f.calls).toEqual(['dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
   });
 
   test('rejoin of a diverged cluster: refused with the byte count unless the loss is accepted', async () => {
-    const sides = { dc1: side({ members: ['dc1a'], lsn: '0/180', timeline: 1, history: [] }), dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }) };
+    const sides = {
+      dc1: side({ members: ['dc1a'], lsn: '0/180', timeline: 1, history: [] }),
+      dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
+    };
     const f = fakeClusters(sides);
-    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: rejoining dc1 throws away the 128 bytes of WAL it wrote after 0\/100 \(pg_rewind\)/);
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      /REFUSED: rejoining dc1 throws away the 128 bytes of WAL it wrote after 0\/100 \(pg_rewind\)/,
+    );
     expect(f.calls).toEqual([]);
   });
 
   test('rejoin accepted: the diverged cluster is moved above the new timeline first, then demoted', async () => {
-    const sides = { dc1: side({ members: ['dc1a', 'dc1b'], lsn: '0/180', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }), dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x90, 'r', 't', 'x']] }) };
+    const sides = {
+      dc1: side({ members: ['dc1a', 'dc1b'], lsn: '0/180', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
+      dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x90, 'r', 't', 'x']] }),
+    };
     const f = fakeClusters(sides);
     // the fake's switchover inside dc1 moves its timeline up
     const post = f.io.post;
@@ -255,7 +392,15 @@ describe('the role step, one cause at a time (fake clusters)', () => {
       sides.dc1.members = ['dc1b', 'dc1a'];
     };
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' && !sides.dc1.standby ? { inRecovery: member !== sides.dc1.members[0], receiverStatus: member === sides.dc1.members[0] ? null : 'streaming' } : {}) });
+    f.io.readMember = async (c: RoleCluster, member: string) => ({
+      ...(await readMember(c, member)),
+      ...(c.name === 'dc1' && !sides.dc1.standby
+        ? {
+            inRecovery: member !== sides.dc1.members[0],
+            receiverStatus: member === sides.dc1.members[0] ? null : 'streaming',
+          }
+        : {}),
+    });
     await run({ ...cfg, acceptDataLoss: true }, f.io);
     expect(f.calls).toEqual([
       'dc1 POST /switchover',
@@ -287,7 +432,9 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     await run({ ...cfg, role: 'standby' }, f.io);
     expect(f.calls).toEqual([]);
-    expect(printed()).toContain("dc2 is a standby cluster of dc1 in the topology: a role change runs in dc1's role step");
+    expect(printed()).toContain(
+      "dc2 is a standby cluster of dc1 in the topology: a role change runs in dc1's role step",
+    );
   });
 
   test('a detached link (a promotion): nothing, whichever role, whatever the clusters look like', async () => {
@@ -296,17 +443,34 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
       await run({ ...cfg, role, state: 'detached' }, f.io);
       expect(f.calls).toEqual([]);
     }
-    expect(printed()).toContain('the link is detached (a promotion): no role change; once it follows again, this step rejoins dc2 to dc1 if it is a primary then');
+    expect(printed()).toContain(
+      'the link is detached (a promotion): no role change; once it follows again, this step rejoins dc2 to dc1 if it is a primary then',
+    );
   });
 
   test("a promotion undone: the standby's step finds its cluster a primary while the link follows again, and rejoins it to the source (the loss counted and guarded as any rejoin)", async () => {
     const sides = () => ({
       dc1: side({ members: ['dc1a'], lsn: '0/300', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
-      dc2: side({ members: ['dc2a', 'dc2b'], lsn: '0/280', timeline: 3, history: [[1, 0x100, 'r', 't', 'x'], [2, 0x200, 'r', 't', 'x']] }),
+      dc2: side({
+        members: ['dc2a', 'dc2b'],
+        lsn: '0/280',
+        timeline: 3,
+        history: [
+          [1, 0x100, 'r', 't', 'x'],
+          [2, 0x200, 'r', 't', 'x'],
+        ],
+      }),
     });
-    const standbyCfg: RoleConfig = { ...cfg, role: 'standby', state: 'following', block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' } };
+    const standbyCfg: RoleConfig = {
+      ...cfg,
+      role: 'standby',
+      state: 'following',
+      block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' },
+    };
     const refused = fakeClusters(sides());
-    await expect(run(standbyCfg, refused.io)).rejects.toThrow(/REFUSED: rejoining dc2 throws away the 128 bytes of WAL it wrote after 0\/200 \(pg_rewind\)/);
+    await expect(run(standbyCfg, refused.io)).rejects.toThrow(
+      /REFUSED: rejoining dc2 throws away the 128 bytes of WAL it wrote after 0\/200 \(pg_rewind\)/,
+    );
     expect(refused.calls).toEqual([]);
     const s = sides();
     const f = fakeClusters(s);
@@ -323,7 +487,9 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
 
   test('this cluster does not answer while the other is a primary: refused', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ reachable: false }) });
-    await expect(run(cfg, f.io)).rejects.toThrow('REFUSED: dc2 does not answer, and dc1 is a primary: it cannot be made the source; start it, or keep link.source: dc1');
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      'REFUSED: dc2 does not answer, and dc1 is a primary: it cannot be made the source; start it, or keep link.source: dc1',
+    );
   });
 
   test('this cluster does not answer and the other is a standby cluster: a new deployment, nothing to do', async () => {
@@ -349,12 +515,17 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
         throw new Error('read');
       };
       const expected = name === 'dc2' ? '(dc2: none, dc1: leader)' : '(dc2: leader, dc1: none)';
-      await expect(run(cfg, f.io)).rejects.toThrow(`REFUSED: a cluster has no running leader ${expected}; deploy again once both have one`);
+      await expect(run(cfg, f.io)).rejects.toThrow(
+        `REFUSED: a cluster has no running leader ${expected}; deploy again once both have one`,
+      );
     }
   });
 
   test('both standby clusters, the other without a leader: refused (its last position cannot be read)', async () => {
-    const f = fakeClusters({ dc1: side({ standby: true, members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const f = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'] }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
     leaderless(f, 'dc1');
     await expect(run(cfg, f.io)).rejects.toThrow('REFUSED: dc1 has no leader to read its last position from');
     expect(f.calls).toEqual([]);
@@ -381,15 +552,23 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   test('no link slot configured: no slot is created or dropped', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     await run({ ...cfg, slotName: '' }, f.io);
-    expect(f.calls.filter((c) => !c.includes('default_transaction_read_only'))).toEqual(['dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc2 {"standby_cluster":null}']);
+    expect(f.calls.filter((c) => !c.includes('default_transaction_read_only'))).toEqual([
+      'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}',
+      'dc2 {"standby_cluster":null}',
+    ]);
     expect(f.calls.join(' ')).not.toContain('slots');
   });
 
   test('the demoted cluster streams, but from elsewhere, or its leader is no standby leader: the step fails after followTimeoutSeconds', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { senderHost: '10.9.9.9' } : {}) });
-    await expect(run(cfg, f.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost');
+    f.io.readMember = async (c: RoleCluster, member: string) => ({
+      ...(await readMember(c, member)),
+      ...(c.name === 'dc1' ? { senderHost: '10.9.9.9' } : {}),
+    });
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      'dc1 does not stream from dc2 after 1 s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost',
+    );
     const g = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const look = g.io.look;
     g.io.look = async (c: RoleCluster) => {
@@ -410,7 +589,10 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   test("the standby leader's streaming state is what counts: not streaming, the step fails", async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(c.name === 'dc1' ? { receiverStatus: 'starting' } : {}) });
+    f.io.readMember = async (c: RoleCluster, member: string) => ({
+      ...(await readMember(c, member)),
+      ...(c.name === 'dc1' ? { receiverStatus: 'starting' } : {}),
+    });
     await expect(run(cfg, f.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s');
   });
 });
@@ -421,7 +603,13 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
   beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
   afterEach(() => out.mockRestore());
   const both = (over: { dc1?: Partial<Side>; dc2?: Partial<Side> } = {}) => ({
-    dc1: side({ members: ['dc1a', 'dc1b'], lsn: '0/100', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']], ...over.dc1 }),
+    dc1: side({
+      members: ['dc1a', 'dc1b'],
+      lsn: '0/100',
+      timeline: 2,
+      history: [[1, 0x100, 'r', 't', 'x']],
+      ...over.dc1,
+    }),
     dc2: side({ members: ['dc2a'], lsn: '0/200', timeline: 2, history: [[1, 0x90, 'r', 't', 'x']], ...over.dc2 }),
   });
 
@@ -430,31 +618,46 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
       const sides = both();
       sides[missing].history = undefined as unknown as unknown[];
       const f = fakeClusters(sides);
-      await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow('REFUSED: both clusters are primaries and how far dc1 diverged is unknown (a timeline history (GET /history) could not be read); nothing was changed');
+      await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow(
+        'REFUSED: both clusters are primaries and how far dc1 diverged is unknown (a timeline history (GET /history) could not be read); nothing was changed',
+      );
       expect(f.calls).toEqual([]);
     }
   });
 
-  test("the other leader cannot be read with SQL: refused", async () => {
+  test('the other leader cannot be read with SQL: refused', async () => {
     const f = fakeClusters(both());
     f.io.readMember = async () => undefined as never;
-    await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow("how far dc1 diverged is unknown (dc1's leader cannot be read with SQL)");
+    await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow(
+      "how far dc1 diverged is unknown (dc1's leader cannot be read with SQL)",
+    );
     const g = fakeClusters(both());
     const readMember = g.io.readMember;
-    g.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), reachable: false });
+    g.io.readMember = async (c: RoleCluster, member: string) => ({
+      ...(await readMember(c, member)),
+      reachable: false,
+    });
     await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow("dc1's leader cannot be read with SQL");
   });
 
   test('histories that do not part: refused (two primaries on one timeline)', async () => {
     const f = fakeClusters(both({ dc2: { history: [[1, 0x100, 'r', 't', 'x']] } }));
-    await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow('the two timeline histories do not part: both clusters run on one timeline as primaries');
+    await expect(run({ ...cfg, acceptDataLoss: true }, f.io)).rejects.toThrow(
+      'the two timeline histories do not part: both clusters run on one timeline as primaries',
+    );
   });
 
   test('the loss is counted from the fork in upper-case hexadecimal, beyond 32 bits', async () => {
     const fork = 0x1_0000_00abn;
-    const f = fakeClusters(both({ dc1: { lsn: '1/1AB', history: [] }, dc2: { history: [[1, Number(fork), 'r', 't', 'x']] } }));
-    await expect(run(cfg, f.io)).rejects.toThrow('REFUSED: rejoining dc1 throws away the 256 bytes of WAL it wrote after 1/AB (pg_rewind)');
-    expect(printed()).toContain('rejoin: dc1 is a primary too; the histories part at 1/AB, dc1 is at 1/1AB (timeline 2): 256 bytes written there after the split');
+    const f = fakeClusters(
+      both({ dc1: { lsn: '1/1AB', history: [] }, dc2: { history: [[1, Number(fork), 'r', 't', 'x']] } }),
+    );
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      'REFUSED: rejoining dc1 throws away the 256 bytes of WAL it wrote after 1/AB (pg_rewind)',
+    );
+    expect(printed()).toContain(
+      'rejoin: dc1 is a primary too; the histories part at 1/AB, dc1 is at 1/1AB (timeline 2): 256 bytes written there after the split',
+    );
   });
 
   test('nothing written past the fork: no acceptance needed; a diverged cluster below the new timeline without a running replica is refused', async () => {
@@ -465,9 +668,13 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     const look = f.io.look;
     f.io.look = async (c: RoleCluster) => {
       const x = await look(c);
-      return c.name === 'dc1' && x.reachable ? { ...x, members: x.members.map((m) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) } : x;
+      return c.name === 'dc1' && x.reachable
+        ? { ...x, members: x.members.map((m) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) }
+        : x;
     };
-    await expect(run(cfg, f.io)).rejects.toThrow("REFUSED: dc1 is on timeline 2, not above dc2's 2, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted");
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      "REFUSED: dc1 is on timeline 2, not above dc2's 2, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted",
+    );
     expect(printed()).not.toContain('acceptDataLoss is set');
     expect(f.calls).toEqual([]);
   });
@@ -477,11 +684,21 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     await run({ ...cfg, acceptDataLoss: true }, f.io);
     expect(printed()).toContain('acceptDataLoss is set: 112 bytes of dc1 past 0/90 will be thrown away');
     expect(printed()).toContain('dc1b re-cloned and streaming');
-    expect(f.calls).toEqual(['dc2 {"slots":{"link":{"type":"physical"}}}', 'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}', 'dc1 {"slots":{"link":null}}', 'dc1 POST /reinitialize dc1b']);
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}',
+      'dc1 {"slots":{"link":null}}',
+      'dc1 POST /reinitialize dc1b',
+    ]);
     // a re-cloned replica that does not stream again fails the step (the rejoin itself is done)
     const g = fakeClusters(both({ dc1: { timeline: 3 } }));
     const readMember = g.io.readMember;
-    g.io.readMember = async (c: RoleCluster, member: string) => ({ ...(await readMember(c, member)), ...(member === 'dc1b' ? { receiverStatus: null } : {}) });
-    await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow('the re-cloned replicas of dc1 do not stream after 1 s; the rejoin itself is done');
+    g.io.readMember = async (c: RoleCluster, member: string) => ({
+      ...(await readMember(c, member)),
+      ...(member === 'dc1b' ? { receiverStatus: null } : {}),
+    });
+    await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow(
+      'the re-cloned replicas of dc1 do not stream after 1 s; the rejoin itself is done',
+    );
   });
 });
