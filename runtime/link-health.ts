@@ -197,6 +197,10 @@ export async function query<R extends Record<string, unknown> = Record<string, u
     connectionTimeoutMillis: cfg.connectTimeoutMs || 3000,
     query_timeout: 5000,
   });
+  // A server that goes away between two calls (a fenced leader stops at once) makes the client
+  // emit 'error' with no call waiting for it: without a listener that would end the program. The
+  // calls themselves reject with the same error, and are handled where they are made.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return (await client.query<R>(text, params === undefined ? undefined : [...params])).rows;
