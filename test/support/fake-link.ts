@@ -9,6 +9,7 @@
  * `replayStep` bytes per read.
  */
 import type { HealthNode, LinkHealthConfig } from '../../runtime/contract';
+import { EventEmitter } from 'node:events';
 import type * as RestClient from '../../runtime/rest-client';
 import type { InFlightRow } from '../../runtime/gate';
 
@@ -31,6 +32,11 @@ export interface World {
   sourceSystemId: string;
   /** Members whose PostgreSQL refuses connections. */
   down: Set<Member>;
+  /**
+   * Members whose PostgreSQL goes away right after answering (a fenced leader stopping): the
+   * client then emits 'error' with no call waiting for it, as pg's does.
+   */
+  goingAway: Set<Member>;
   /** Members whose REST API does not answer. */
   restDown: Set<Member>;
   /** Patroni's role per member, as GET /patroni names it. */
@@ -84,6 +90,7 @@ export function freshWorld(): World {
     sourceTimeline: 1,
     sourceSystemId: '7301',
     down: new Set(),
+    goingAway: new Set(),
     restDown: new Set(),
     roles: { p1: 'primary', p2: 'replica', s1: 'standby_leader', s2: 'replica' },
     readWrite: new Set(['p1']),
@@ -212,10 +219,11 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
   throw new Error(`the fake link does not know this query: ${sql.slice(0, 80)}`);
 }
 
-/** Stands in for `pg`'s Client. */
-export class FakeClient {
+/** Stands in for `pg`'s Client (an EventEmitter, as pg's is). */
+export class FakeClient extends EventEmitter {
   private readonly member: Member;
   constructor(private readonly opts: { host: string; port: number; user: string }) {
+    super();
     this.member = memberAt(opts.host);
   }
   async connect(): Promise<void> {
@@ -225,6 +233,9 @@ export class FakeClient {
       });
   }
   async query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    if (world.current.goingAway.has(this.member)) {
+      setImmediate(() => this.emit('error', new Error('Connection terminated unexpectedly')));
+    }
     return { rows: answer(world.current, this.member, sql, params) };
   }
   async end(): Promise<void> {}

@@ -8,7 +8,7 @@ import * as promotionGate from '../../runtime/gate';
 import type { GateOutcome as Outcome } from '../../runtime/gate';
 import { collect } from '../../runtime/link-health';
 import type { NodeReport } from '../../runtime/link-health';
-import { FakeClient, fakeRest, freshWorld, linkConfig, START, text, world } from '../support/fake-link';
+import { FakeClient, fakeRest, freshWorld, HOSTS, linkConfig, Member, START, text, world } from '../support/fake-link';
 
 const health = { ...promotionGate, collect };
 
@@ -48,6 +48,14 @@ test('the fakes are the ones loaded', () => {
 });
 
 describe('passes', () => {
+  test('every server goes away right after each answer (its client then emits an error no call waits for): the gate still reads and passes', async () => {
+    for (const m of Object.keys(HOSTS) as Member[]) world.current.goingAway.add(m);
+    const o = await gate();
+    expect(failed(o)).toEqual([]);
+    // the late errors arrive after the answers: the program is still running when they do
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
   test('a caught-up, quiet link: every check runs and passes, in order', async () => {
     const o = await gate();
     expect(o.checks.map((c) => c.check)).toEqual(ALL_CHECKS);
