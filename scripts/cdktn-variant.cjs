@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The library for CDK Terrain apps: a copy of the compiled library (dist/index, constructs,
-// stacks, ops) under dist/cdktn/ whose every import of the CDK core names `cdktn` instead of
+// stacks, ops, the runtime's contract) under dist/cdktn/ whose every import of the CDK core names `cdktn` instead of
 // `cdktf`, JavaScript and declarations alike. The package exports it as
 // `patroni-standby-cdktf/cdktn`: a cdktn app loads one core, and its types line up with the
 // library's. The code is the same; only the module the core is loaded from differs.
@@ -32,6 +32,9 @@ function writeCdktnVariant(dist = path.join(root, 'dist')) {
   };
   for (const f of ['index.js', 'index.d.ts']) copy(path.join(dist, f), path.join(out, f));
   for (const d of ['constructs', 'stacks', 'ops']) copy(path.join(dist, d), path.join(out, d));
+  // the contract the constructs share with the programs (the programs themselves ship bundled)
+  fs.mkdirSync(path.join(out, 'runtime'), { recursive: true });
+  for (const f of ['contract.js', 'contract.d.ts']) copy(path.join(dist, 'runtime', f), path.join(out, 'runtime', f));
   return { out, rewritten };
 }
 
