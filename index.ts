@@ -21,7 +21,7 @@ export type { PatroniNode } from './constructs/patroni-node';
 export type { DcsConfigPatch } from './constructs/dcs-config-patch';
 export type { Promotion } from './constructs/promotion';
 export type { Reseed } from './constructs/reseed';
-export type { RoleStep } from './constructs/role-step';
+export type { RoleChange } from './constructs/role-change';
 export type { ResolvedCluster, ResolvedLink, ResolvedNode } from './constructs/resolve';
 export type { JsonObject, JsonValue } from './constructs/planners/dynamic-config';
 

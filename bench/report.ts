@@ -131,7 +131,7 @@ const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string
   },
   {
     key: 'switchoverFenceToPrimaryMs',
-    what: "within the switchover: the fence PATCH to the new primary read-write (the role step's own figure)",
+    what: "within the switchover: the fence PATCH to the new primary read-write (the role change's own figure)",
     bound: 'as above',
   },
   { key: 'switchbackWriteGapMs', what: 'switchback dc2 -> dc1: the same write gap', targetMs: 3000, bound: 'as above' },
@@ -375,7 +375,7 @@ export function benchmarksMarkdown(input: {
       `From the passing runs of \`npm run test:e2e\` (${e2e.passedRuns} in all), each suite's with its current configuration: the`,
     );
     out.push(
-      `walkthrough's (${cfg}; ttl 15, retry_timeout 5) and the lifecycle suite's (the same timings, one role-step program), on ${e2e.machine}.`,
+      `walkthrough's (${cfg}; ttl 15, retry_timeout 5) and the lifecycle suite's (the same timings, one role-change program), on ${e2e.machine}.`,
       '',
     );
     out.push(

@@ -19,7 +19,7 @@ import { TopologyError } from './errors';
 
 export interface PatroniClusterProps extends ClusterSpec {
   /**
-   * The cluster's name, after its data center (`dc1`, `fra`): role steps, status, the plan review
+   * The cluster's name, after its data center (`dc1`, `fra`): role changes, status, the plan review
    * and `link.reseed.cluster` call it so.
    * @default - the construct's path
    */
@@ -151,7 +151,7 @@ export class PatroniCluster extends Construct {
   }
 
   /**
-   * A step that must run before this cluster's members' files and its patch (its role step, a
+   * A step that must run before this cluster's members' files and its patch (its role change, a
    * promotion's detach): a refused step leaves both as they were. With a gate, the patch runs
    * the gate first too (every attempt, a retry included).
    * @internal

@@ -25,7 +25,7 @@ export interface ReseedProps {
   /** The standby cluster (re-seeded). */
   readonly cluster: PatroniCluster;
   readonly config: ReseedConfig;
-  /** What must be in place first (the cluster's role step). */
+  /** What must be in place first (the cluster's role change). */
   readonly after?: TerraformResource[];
 }
 

@@ -8,7 +8,7 @@
  * `standby` (a StandbyPatroniCluster).
  *
  * Whatever the form, everything the link adds to a cluster is created inside that cluster's
- * construct, in its own stack, under an id that does not depend on its role: its role step, its
+ * construct, in its own stack, under an id that does not depend on its role: its role change, its
  * link-slots step, and, on the standby, the promotion's detach and the re-seed. A switchover thus
  * moves no resource between stacks; only inputs change. The link itself holds no resource.
  *
@@ -29,7 +29,7 @@ import { addDependency, planResource } from './patroni-node';
 import { Promotion } from './promotion';
 import { reseedConfig } from './planners/reseed';
 import { Reseed } from './reseed';
-import { RoleStep } from './role-step';
+import { RoleChange } from './role-change';
 import { resolveLink, ResolvedLink } from './resolve';
 import { LinkSpec, LinkState } from './types';
 import { checkLink, validateLinkSpec } from './validate';
@@ -51,7 +51,7 @@ export interface StandbyLinkProps extends LinkSpec {
   /** The standby, when its role never changes (role-keyed form, with `primary`). */
   readonly standby?: StandbyPatroniCluster;
   /**
-   * How role steps, status and problems name the two clusters, by role.
+   * How role changes, status and problems name the two clusters, by role.
    * @default - each cluster's `name`
    * @deprecated name each cluster instead (`PatroniClusterProps.name`)
    */
@@ -184,8 +184,8 @@ export class StandbyLink extends Construct {
   readonly state: LinkState;
   /** The gate before the detach, in the standby cluster; undefined while following. */
   readonly promotion?: Promotion;
-  /** Each cluster's role step (in the cluster's own scope and stack). */
-  readonly roles: { readonly primary: RoleStep; readonly standby: RoleStep };
+  /** Each cluster's role change (in the cluster's own scope and stack). */
+  readonly roles: { readonly primary: RoleChange; readonly standby: RoleChange };
   /**
    * Each cluster's link-slots step, by role: the standby's applies the link's slots to the source
    * after the standby's patch; the source's runs nothing until the roles flip.
@@ -201,7 +201,7 @@ export class StandbyLink extends Construct {
     this.sourceCluster = source;
     this.standbyCluster = standby;
     const spec = validateLinkSpec(linkProps, this.node.path);
-    // how the role steps and a re-seed name the clusters
+    // how the role changes and a re-seed name the clusters
     const names = { primary: props.names?.primary ?? source.name, standby: props.names?.standby ?? standby.name };
     const warnings = checkLink(
       source.spec,
@@ -253,17 +253,17 @@ export class StandbyLink extends Construct {
       standby.runsAfter(this.promotion.detach.resource, this.promotion.gate);
     }
 
-    // each cluster's role step, in its own scope, before its members and patch: the source's runs
+    // each cluster's role change, in its own scope, before its members and patch: the source's runs
     // a switchover or a rejoin
     this.roles = {
-      primary: new RoleStep(source, idIn(source, 'role', id), {
+      primary: new RoleChange(source, idIn(source, 'role', id), {
         cluster: source,
         config: roleConfig(this.resolved, 'source', source.resolved, standby.resolved, {
           me: names.primary,
           other: names.standby,
         }),
       }),
-      standby: new RoleStep(standby, idIn(standby, 'role', id), {
+      standby: new RoleChange(standby, idIn(standby, 'role', id), {
         cluster: standby,
         config: roleConfig(this.resolved, 'standby', standby.resolved, source.resolved, {
           me: names.standby,
@@ -274,7 +274,7 @@ export class StandbyLink extends Construct {
     source.runsAfter(this.roles.primary.resource);
     standby.runsAfter(this.roles.standby.resource);
 
-    // a re-seed (its gate after the members' files and the role step); the patch runs again after it
+    // a re-seed (its gate after the members' files and the role change); the patch runs again after it
     if (this.resolved.reseed) {
       this.reseed = new Reseed(standby, idIn(standby, 'reseed', id), {
         cluster: standby,

@@ -350,7 +350,7 @@ export interface WarningAcknowledgement {
 
 /**
  * A role change: the topology names the other cluster as the source (`link.source` in the
- * `clusters:` layout). The new source's role step runs it against both clusters' REST APIs.
+ * `clusters:` layout). The new source's role change runs it against both clusters' REST APIs.
  */
 export interface RoleChangeSpec {
   /**
@@ -367,7 +367,7 @@ export interface RoleChangeSpec {
   readonly followTimeoutSeconds?: number;
   /**
    * Rejoin a cluster that wrote after the other one was promoted (a disaster promotion): its
-   * writes past the divergence point are thrown away by pg_rewind. The role step refuses without it
+   * writes past the divergence point are thrown away by pg_rewind. The role change refuses without it
    * and prints how many bytes would go.
    * @default false
    */

@@ -3,7 +3,7 @@
  * `npm run --silent plan-review -- <stack>=<plan.json> ...`: saved plans of the stacks
  * (`terraform show -json <plan>`, one per stack) as Markdown for a pull request comment.
  *
- * At the top, one line per environment (the pair of clusters a role step names; a stack without
+ * At the top, one line per environment (the pair of clusters a role change names; a stack without
  * one is its own): what the plan does to it, a NEW ENVIRONMENT (or a NEW STANDBY CLUSTER) on a
  * first deploy, a SWITCHOVER, a PROMOTION, a REJOIN, a RE-SEED, or no role change and how much
  * configuration changes. Then per stack and resource, named after the data center it touches:

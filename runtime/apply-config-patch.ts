@@ -11,7 +11,7 @@
  *     removed; nothing it did not write is touched on an existing cluster.
  * A patch that carries a standby_cluster block is sent only through a node whose running
  * configuration was read right before and shows a standby cluster already: it never reaches a
- * running primary (a demotion is the role step's, after its gate), also not when GET /config fails.
+ * running primary (a demotion is the role change's, after its gate), also not when GET /config fails.
  * A slot that the standby cluster's configuration still names as its primary_slot_name is never
  * removed (`guardStandby`: each standby cluster's REST endpoints): its removal is held, and the
  * standby's link-slots step completes it once the standby has let go of it.
@@ -25,22 +25,23 @@
  *   <restPasswordEnv>      the REST API password, from the deploying environment
  *   PATRONI_REST_CACERT, PATRONI_REST_CERTFILE, PATRONI_REST_KEYFILE: HTTPS (rest-client.ts)
  */
+import { ConfigError, MARKER, PATRONI_ROLES, type PatchConfig, PROGRAMS, parseConfig } from './contract';
 import {
-  ConfigError,
-  HOT_STANDBY_DEFAULTS,
-  MARKER,
-  NEVER_IMPLICIT,
-  PATRONI_ROLES,
-  type PatchConfig,
-  PROGRAMS,
-  parseConfig,
-} from './contract';
+  couldDemote,
+  demotes,
+  desiredPatch,
+  holdSlots,
+  hotStandbyWarnings,
+  isObject,
+  type JsonObject,
+  mismatches,
+  prop,
+} from './patch-body';
 import { getJson, jsonHeaders, request } from './rest-client';
 
 export { MARKER };
-
-/** A JSON object: a patch body, a running dynamic configuration. */
-export type JsonObject = Record<string, unknown>;
+// the pure part, for the bundle's users and the tests of the program
+export * from './patch-body';
 
 /** The environment Terraform gives the program. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -55,16 +56,6 @@ export interface PatchSettings {
   config: PatchConfig;
   body: JsonObject;
   password: string;
-}
-
-/** Which part of the configuration the body owns (PatchConfig.sections). */
-export type Sections = PatchConfig['sections'];
-
-/** What this program records under MARKER: the slots, parameters and top-level keys it set. */
-export interface Marker {
-  slots: string[];
-  parameters?: string[];
-  keys?: string[];
 }
 
 /**
@@ -103,19 +94,6 @@ class BodyError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-const keysOf = (v: unknown): string[] => (isObject(v) ? Object.keys(v) : []);
-/** A property of any non-null object (arrays too), undefined otherwise. */
-const prop = (v: unknown, key: string): unknown =>
-  typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
-/** The strings of an array property of a marker; anything else counts as none. */
-const stringsAt = (v: JsonObject, key: string): string[] => {
-  const list = v[key];
-  return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
-};
-/** postgresql.parameters of a body or configuration, when both are objects. */
-const parametersOf = (v: JsonObject): JsonObject | undefined =>
-  isObject(v.postgresql) && isObject(v.postgresql.parameters) ? v.postgresql.parameters : undefined;
 /** An error's message (also of an Error from another realm, which `instanceof Error` misses). */
 const errorMessage = (err: unknown): string => {
   const message = prop(err, 'message');
@@ -154,23 +132,6 @@ function call(run: Run, method: string, url: string, body?: unknown, timeoutMs =
     body,
     timeoutMs,
   });
-}
-
-/** Whether `actual` shows every key of the merge patch: null means absent, objects recurse. */
-export function mismatches(expected: JsonObject, actual: unknown, path: string): string[] {
-  const out: string[] = [];
-  for (const [key, want] of Object.entries(expected)) {
-    const have = prop(actual, key);
-    const where = path ? `${path}.${key}` : key;
-    if (want === null) {
-      if (have !== undefined && have !== null) out.push(`${where} should be absent`);
-    } else if (isObject(want)) {
-      out.push(...mismatches(want, have || {}, where));
-    } else if (JSON.stringify(want) !== JSON.stringify(have) && String(want) !== String(have)) {
-      out.push(`${where}: want ${JSON.stringify(want)}, have ${JSON.stringify(have)}`);
-    }
-  }
-  return out;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -231,140 +192,6 @@ async function verify(run: Run, base: string): Promise<string[]> {
     if (wrong.length === 0) break;
   }
   return wrong;
-}
-
-/** The body to send and what it removes (`desiredPatch`). */
-export interface DesiredPatch {
-  body: JsonObject;
-  removed: string[];
-}
-
-/**
- * The body to send: `desired` plus a null for everything to remove (see the header), and the
- * marker of what this program now owns. Pure: `current` is the running configuration.
- */
-export function desiredPatch(
-  desiredBody: JsonObject,
-  current: JsonObject,
-  opts: { strict: boolean; sections: Sections },
-): DesiredPatch {
-  const body = JSON.parse(JSON.stringify(desiredBody)) as JsonObject;
-  if (opts.sections === 'exact') return { body, removed: [] };
-  const prev = isObject(current[MARKER]) ? current[MARKER] : {};
-  const removed: string[] = [];
-  const owned = (key: 'parameters' | 'slots', have: string[]): string[] =>
-    opts.strict ? have : stringsAt(prev, key).filter((k) => have.includes(k));
-  const wantParameters = parametersOf(desiredBody);
-  const bodyParameters = parametersOf(body); // the same shape as desiredBody's: a copy
-  if (opts.sections === 'all' && wantParameters !== undefined && bodyParameters !== undefined) {
-    const have = keysOf(prop(current.postgresql, 'parameters'));
-    for (const k of owned('parameters', have)) {
-      if (!(k in wantParameters)) {
-        bodyParameters[k] = null;
-        removed.push(`postgresql.parameters.${k}`);
-      }
-    }
-  }
-  if (opts.sections === 'all') {
-    for (const k of stringsAt(prev, 'keys').filter((x) => !NEVER_IMPLICIT.includes(x))) {
-      if (!(k in desiredBody) && k in current) {
-        body[k] = null;
-        removed.push(k);
-      }
-    }
-  }
-  const wantSlots = isObject(desiredBody.slots) ? desiredBody.slots : {};
-  for (const k of owned('slots', keysOf(current.slots))) {
-    if (!(k in wantSlots)) {
-      const slots = isObject(body.slots) ? body.slots : {};
-      slots[k] = null;
-      body.slots = slots;
-      removed.push(`slots.${k}`);
-    }
-  }
-  const marker: Marker = {
-    slots: Object.keys(wantSlots)
-      .filter((k) => wantSlots[k] !== null)
-      .sort(),
-  };
-  if (opts.sections === 'all') {
-    marker.parameters =
-      wantParameters === undefined
-        ? []
-        : Object.keys(wantParameters)
-            .filter((k) => wantParameters[k] !== null)
-            .sort();
-    marker.keys = Object.keys(desiredBody)
-      .filter((k) => !NEVER_IMPLICIT.includes(k) && desiredBody[k] !== null)
-      .sort();
-  }
-  body[MARKER] = marker;
-  return { body, removed };
-}
-
-/**
- * Takes out of `body` every slot removal that a standby cluster still needs: its configuration
- * names the slot as primary_slot_name, or it cannot be asked (then every removal waits).
- * `standbyConfigs`: each standby cluster's GET /config, undefined when it did not answer.
- */
-export function holdSlots(body: JsonObject, standbyConfigs: readonly unknown[]): string[] {
-  const held: string[] = [];
-  const slots = body.slots;
-  if (!isObject(slots)) return held;
-  const unknown = standbyConfigs.some((c) => c === undefined);
-  const inUse = standbyConfigs
-    .filter(isObject)
-    .map((c) => isObject(c.standby_cluster) && c.standby_cluster.primary_slot_name);
-  for (const [name, value] of Object.entries(slots)) {
-    if (value !== null || (!unknown && !inUse.includes(name))) continue;
-    delete slots[name];
-    const marker = body[MARKER];
-    if (isObject(marker) && Array.isArray(marker.slots) && !marker.slots.includes(name))
-      marker.slots = [...marker.slots, name].sort();
-    held.push(name);
-  }
-  if (Object.keys(slots).length === 0) delete body.slots;
-  return held;
-}
-
-/**
- * Whether this patch could demote a cluster: it carries a standby_cluster block, which makes a
- * cluster that runs as a primary a standby cluster. Such a patch is sent only through a node whose
- * running configuration has just been read and shows no demotion (`demotes`).
- */
-export function couldDemote(desiredBody: unknown): desiredBody is JsonObject & { standby_cluster: JsonObject } {
-  return isObject(desiredBody) && isObject(desiredBody.standby_cluster);
-}
-
-/**
- * Why this patch must not be sent: it would add standby_cluster to a cluster that runs as a
- * primary (a demotion, the fence of a switchover). Only a role step does that, after its gate.
- * `current` undefined (not read) is no answer: the caller sends nothing that `couldDemote` then.
- */
-export function demotes(desiredBody: unknown, current: unknown): string | undefined {
-  if (!couldDemote(desiredBody) || !isObject(current) || isObject(current.standby_cluster)) return undefined;
-  return `this patch would make a running primary cluster a standby cluster (standby_cluster -> ${String(desiredBody.standby_cluster.host)}): a role change runs only in the new source's role step (its stack's role resource), after its gate. Deploy that stack first; nothing was sent`;
-}
-
-/**
- * The hot-standby parameters that the standby would run below the source's running value, as
- * messages. Pure: each side's parameters are what its dynamic configuration has (a parameter it
- * does not set has PostgreSQL's default, which Patroni uses).
- */
-export function hotStandbyWarnings(standbyParams: unknown, sourceParams: unknown): string[] {
-  const value = (params: unknown, name: string): number => {
-    const set = prop(params, name);
-    return set !== undefined && set !== null ? Number(set) : HOT_STANDBY_DEFAULTS[name];
-  };
-  return Object.keys(HOT_STANDBY_DEFAULTS).flatMap((name) => {
-    const mine = value(standbyParams, name);
-    const theirs = value(sourceParams, name);
-    return Number.isFinite(mine) && Number.isFinite(theirs) && mine < theirs
-      ? [
-          `${name} ${mine} on the standby is below the source's running ${theirs}: Patroni starts the standby with ${theirs} and shows a pending restart; set ${name}: ${theirs} or more on the standby cluster`,
-        ]
-      : [];
-  });
 }
 
 /** One node's running configuration (GET /config), or why it could not be read. */

@@ -1,10 +1,10 @@
 /**
- * The role step's input and output: the two clusters as it reads and changes them (Patroni's REST
+ * The role change's input and output: the two clusters as it reads and changes them (Patroni's REST
  * API, SQL through link-health.ts), where it prints, and the REST API passwords, each from the
- * variable its cluster's `restPasswordEnv` names. switchover.ts runs the role change against
+ * variable its cluster's `restPasswordEnv` names. role-change.ts runs the role change against
  * `realIo`; tests hand it fakes with the same methods. The re-seed (reseed.ts) uses it too.
  */
-import { PATRONI_ROLES, type RoleCluster, type RoleConfig } from './contract';
+import { PATRONI_ROLES, type RoleChangeCluster, type RoleChangeConfig } from './contract';
 import * as health from './link-health';
 import { getJson, jsonHeaders, request } from './rest-client';
 
@@ -15,7 +15,7 @@ export interface Output {
   write(text: string): unknown;
 }
 
-/** The environment the step reads: ROLE_CONFIG, and the REST API passwords its clusters name. */
+/** The environment the step reads: ROLE_CHANGE_CONFIG, and the REST API passwords its clusters name. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** A member as Patroni's GET /cluster lists it. */
@@ -36,7 +36,7 @@ export type ClusterLook =
       readonly primary: boolean;
     };
 
-/** A member as status reads it: the fields the role step uses (link-health's readNode gives more). */
+/** A member as status reads it: the fields the role change uses (link-health's readNode gives more). */
 export type MemberReading = {
   readonly member: string;
   readonly reachable: boolean;
@@ -61,22 +61,26 @@ export type SourceState = { readonly readOnly: boolean; readonly currentLsn: str
 /** The switchover gate: why the link is not ready (empty: it is), and the report it read, when it read one. */
 export type SwitchoverGate = { readonly problems: readonly string[]; readonly report?: health.LinkReport };
 
-/** What the role step does to the clusters: the real ones (realIo), or a test's fakes. */
+/** What the role change does to the clusters: the real ones (realIo), or a test's fakes. */
 export interface RoleIo {
-  look: (cluster: RoleCluster) => Promise<ClusterLook>;
-  patch: (cluster: RoleCluster, body: DynamicConfig, leader?: string) => Promise<void>;
+  look: (cluster: RoleChangeCluster) => Promise<ClusterLook>;
+  patch: (cluster: RoleChangeCluster, body: DynamicConfig, leader?: string) => Promise<void>;
   post: (
-    cluster: RoleCluster,
+    cluster: RoleChangeCluster,
     members: readonly ClusterMember[],
     endpoint: string,
     body: unknown,
     member?: string,
   ) => Promise<void>;
-  readMember: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<MemberReading | undefined>;
-  position: (cluster: RoleCluster, member: string | undefined, cfg: RoleConfig) => Promise<Position | undefined>;
-  sourceState: (cluster: RoleCluster, member: string, cfg: RoleConfig) => Promise<SourceState | undefined>;
-  gate: (cfg: RoleConfig) => Promise<SwitchoverGate>;
-  history: (cluster: RoleCluster, member: string) => Promise<unknown>;
+  readMember: (cluster: RoleChangeCluster, member: string, cfg: RoleChangeConfig) => Promise<MemberReading | undefined>;
+  position: (
+    cluster: RoleChangeCluster,
+    member: string | undefined,
+    cfg: RoleChangeConfig,
+  ) => Promise<Position | undefined>;
+  sourceState: (cluster: RoleChangeCluster, member: string, cfg: RoleChangeConfig) => Promise<SourceState | undefined>;
+  gate: (cfg: RoleChangeConfig) => Promise<SwitchoverGate>;
+  history: (cluster: RoleChangeCluster, member: string) => Promise<unknown>;
 }
 
 /** Where `run` prints, and the environment that holds the REST API passwords its clusters name. */
@@ -94,7 +98,7 @@ const isMember = (v: unknown): v is ClusterMember =>
 
 const isLeaderRole = (role: string): boolean => PATRONI_ROLES.leader.includes(role);
 
-/** The soft fence's parameter (switchover.ts sets it; sourceState reads it). */
+/** The soft fence's parameter (role-change.ts sets it; sourceState reads it). */
 export const READ_ONLY = 'default_transaction_read_only';
 
 /** A failure the step meant (a refusal): printed without FAILED. */
@@ -133,7 +137,7 @@ export function useRunOutput(via: RunOutput): void {
 // --- the real clusters --------------------------------------------------------------------------
 
 /** What one cluster looks like right now: its dynamic configuration and members. */
-async function realLook(cluster: RoleCluster): Promise<ClusterLook> {
+async function realLook(cluster: RoleChangeCluster): Promise<ClusterLook> {
   for (const n of cluster.nodes) {
     const answer = await getJson(`${n.rest}/config`);
     if (answer === undefined) continue;
@@ -154,7 +158,7 @@ async function realLook(cluster: RoleCluster): Promise<ClusterLook> {
 }
 
 /** The cluster's REST credentials from the pipeline's environment (the variable its topology names). */
-function headersFor(cluster: RoleCluster): Record<string, string> {
+function headersFor(cluster: RoleChangeCluster): Record<string, string> {
   const password = (restEnv ?? process.env)[cluster.restPasswordEnv] || '';
   if (cluster.restUser && !password)
     fail(
@@ -169,7 +173,7 @@ function headersFor(cluster: RoleCluster): Record<string, string> {
  * again to every node 150 and 500 ms later wakes loops that still read the old configuration
  * from their DCS cache (it changes nothing the second time).
  */
-async function realPatch(cluster: RoleCluster, body: DynamicConfig, leader?: string): Promise<void> {
+async function realPatch(cluster: RoleChangeCluster, body: DynamicConfig, leader?: string): Promise<void> {
   const headers = headersFor(cluster);
   const ordered = [...cluster.nodes].sort((a, b) => (a.name === leader ? -1 : b.name === leader ? 1 : 0));
   const send = (n: (typeof ordered)[number]) =>
@@ -202,7 +206,7 @@ async function realPatch(cluster: RoleCluster, body: DynamicConfig, leader?: str
 
 /** POST to a member's REST API: `member`, else the cluster's leader. */
 async function realPost(
-  cluster: RoleCluster,
+  cluster: RoleChangeCluster,
   members: readonly ClusterMember[],
   endpoint: string,
   body: unknown,
@@ -219,9 +223,9 @@ async function realPost(
 
 /** The node of `cluster` named `member`, read with SQL (recovery state, positions, timeline). */
 async function realReadMember(
-  cluster: RoleCluster,
+  cluster: RoleChangeCluster,
   member: string,
-  cfg: RoleConfig,
+  cfg: RoleChangeConfig,
 ): Promise<MemberReading | undefined> {
   const node = cluster.nodes.find((n) => n.name === member);
   return node ? health.readNode(node, cfg, cluster.name) : undefined;
@@ -238,9 +242,9 @@ const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : n
  * cannot be read.
  */
 async function firstRow(
-  cluster: RoleCluster,
+  cluster: RoleChangeCluster,
   member: string | undefined,
-  cfg: RoleConfig,
+  cfg: RoleChangeConfig,
   sql: string,
 ): Promise<Readonly<Record<string, unknown>> | undefined> {
   const node = cluster.nodes.find((n) => n.name === member);
@@ -258,9 +262,9 @@ async function firstRow(
  * the fence's critical path polls it while PostgreSQL restarts, when the REST API answers late.
  */
 async function realPosition(
-  cluster: RoleCluster,
+  cluster: RoleChangeCluster,
   member: string | undefined,
-  cfg: RoleConfig,
+  cfg: RoleChangeConfig,
 ): Promise<Position | undefined> {
   const row = await firstRow(cluster, member, cfg, POSITION_SQL);
   if (!row || member === undefined) return undefined;
@@ -274,9 +278,9 @@ async function realPosition(
 
 /** The source leader's read-only setting and current WAL position (the soft fence's wait). */
 async function realSourceState(
-  cluster: RoleCluster,
+  cluster: RoleChangeCluster,
   member: string,
-  cfg: RoleConfig,
+  cfg: RoleChangeConfig,
 ): Promise<SourceState | undefined> {
   const row = await firstRow(
     cluster,
@@ -288,7 +292,7 @@ async function realSourceState(
 }
 
 /** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */
-async function realGate(cfg: RoleConfig): Promise<SwitchoverGate> {
+async function realGate(cfg: RoleChangeConfig): Promise<SwitchoverGate> {
   const report = await health.collect({
     state: 'following',
     slotName: cfg.slotName,
@@ -307,7 +311,7 @@ async function realGate(cfg: RoleConfig): Promise<SwitchoverGate> {
 }
 
 /** GET /history of the member named `member` (undefined when the cluster has no such member). */
-async function realHistory(cluster: RoleCluster, member: string): Promise<unknown> {
+async function realHistory(cluster: RoleChangeCluster, member: string): Promise<unknown> {
   const node = cluster.nodes.find((n) => n.name === member);
   return node ? getJson(`${node.rest}/history`) : undefined;
 }

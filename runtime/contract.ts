@@ -41,7 +41,7 @@ export const PATRONI_ROLES = {
 export const PROGRAMS = {
   patch: { file: 'apply-config-patch.cjs', configEnv: 'PATRONI_PATCH_CONFIG', bodyEnv: 'PATRONI_PATCH' },
   health: { file: 'link-health.cjs', configEnv: 'LINK_HEALTH_CONFIG' },
-  role: { file: 'switchover.cjs', configEnv: 'ROLE_CONFIG' },
+  roleChange: { file: 'role-change.cjs', configEnv: 'ROLE_CHANGE_CONFIG' },
   reseed: { file: 'reseed.cjs', configEnv: 'RESEED_CONFIG' },
 } as const;
 
@@ -87,18 +87,18 @@ export const linkHealthConfigSchema = z.strictObject({
 });
 export type LinkHealthConfig = z.infer<typeof linkHealthConfigSchema>;
 
-/** One cluster as the role step and the re-seed reach it: its members and its REST credentials' names. */
-export const roleClusterSchema = z.strictObject({
+/** One cluster as the role change and the re-seed reach it: its members and its REST credentials' names. */
+export const roleChangeClusterSchema = z.strictObject({
   name,
   scope: name,
   restUser: z.string().min(1).optional(),
   restPasswordEnv: name,
   nodes: z.array(healthNodeSchema).min(1),
 });
-export type RoleCluster = z.infer<typeof roleClusterSchema>;
+export type RoleChangeCluster = z.infer<typeof roleChangeClusterSchema>;
 
-/** The configuration of a cluster's role step (switchover, rejoin). */
-export const roleConfigSchema = z.strictObject({
+/** The configuration of a cluster's role change (switchover, rejoin). */
+export const roleChangeConfigSchema = z.strictObject({
   role: z.enum(['source', 'standby']),
   /**
    * The standby's only: the link's state (detached, the step does nothing; its return to
@@ -106,8 +106,8 @@ export const roleConfigSchema = z.strictObject({
    * out, so a promotion changes nothing in the source's stack.
    */
   state: z.enum(['following', 'detached']).optional(),
-  me: roleClusterSchema,
-  other: roleClusterSchema,
+  me: roleChangeClusterSchema,
+  other: roleChangeClusterSchema,
   slotName: z.string().min(1).optional(),
   /** The standby_cluster block that makes the other cluster follow this one. */
   block: z.record(z.string(), z.unknown()),
@@ -117,7 +117,7 @@ export const roleConfigSchema = z.strictObject({
   followTimeoutSeconds: seconds,
   acceptDataLoss: z.boolean(),
 });
-export type RoleConfig = z.infer<typeof roleConfigSchema>;
+export type RoleChangeConfig = z.infer<typeof roleChangeConfigSchema>;
 
 /** The configuration of the re-seed's pipeline steps (its gate and its wait). */
 export const reseedConfigSchema = z.strictObject({
@@ -125,8 +125,8 @@ export const reseedConfigSchema = z.strictObject({
   timeoutSeconds: seconds,
   slotName: z.string().min(1).optional(),
   /** The re-seeded cluster and its source, as the REST steps reach them. */
-  standby: roleClusterSchema,
-  source: roleClusterSchema,
+  standby: roleChangeClusterSchema,
+  source: roleChangeClusterSchema,
   /** Both clusters as status reads them (the gate's and the wait's view of the link). */
   health: linkHealthConfigSchema,
   /** Where each member's data directory goes, as the gate prints it. */
@@ -168,7 +168,7 @@ export type PatchConfig = z.infer<typeof patchConfigSchema>;
 export const CONFIG_SCHEMAS = {
   patch: patchConfigSchema,
   health: linkHealthConfigSchema,
-  role: roleConfigSchema,
+  roleChange: roleChangeConfigSchema,
   reseed: reseedConfigSchema,
 } as const;
 

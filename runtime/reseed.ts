@@ -14,9 +14,9 @@
  *
  * RESEED_CONFIG (JSON, no password): the contract's ReseedConfig, built by
  * constructs/planners/reseed.ts. Database access as status's: PGPASSWORD or a pgpass file for
- * health.user; REST credentials as the role step's.
+ * health.user; REST credentials as the role change's.
  */
-import { ConfigError, parseConfig, PROGRAMS, ReseedConfig, RoleCluster } from './contract';
+import { ConfigError, parseConfig, PROGRAMS, ReseedConfig, RoleChangeCluster } from './contract';
 import { collect, LinkReport, NodeReport, ProgramEnv, query, TextOut } from './link-health';
 import { realIo } from './cluster-io';
 
@@ -29,10 +29,10 @@ export interface ReseedLook {
   readonly config?: unknown;
 }
 
-/** The REST side of the gate: the role step's (realIo), or a test's fake with the same methods. */
+/** The REST side of the gate: the role change's (realIo), or a test's fake with the same methods. */
 export interface ReseedIo {
-  look(cluster: RoleCluster): Promise<ReseedLook>;
-  patch(cluster: RoleCluster, body: Record<string, unknown>, leader: string): Promise<unknown>;
+  look(cluster: RoleChangeCluster): Promise<ReseedLook>;
+  patch(cluster: RoleChangeCluster, body: Record<string, unknown>, leader: string): Promise<unknown>;
 }
 
 /** A refusal: the message says why, and what was (not) touched; printed without "FAILED". */

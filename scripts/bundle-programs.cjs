@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The programs Terraform runs (runtime/entries/*.ts, the typed runtime), each bundled with what it
 // needs (the contract, the pg client, the REST client) into one self-contained file under
-// dist/programs/ (apply-config-patch.cjs, link-health.cjs, switchover.cjs, reseed.cjs): a stack
+// dist/programs/ (apply-config-patch.cjs, link-health.cjs, role-change.cjs, reseed.cjs): a stack
 // ships that folder as its asset, so a pipeline runs the programs with nothing but node, without
 // this package's node_modules or NODE_PATH. Deterministic: the same sources and lockfile give the same bytes
 // (the asset hash in a plan changes only when a program does).

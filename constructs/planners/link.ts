@@ -5,9 +5,9 @@
 import { ResolvedCluster, ResolvedLink, restUrl } from '../resolve';
 import { LinkContribution } from './dynamic-config';
 import { nodeAccessLines } from './pg-hba';
-import type { HealthNode, LinkHealthConfig, RoleCluster, RoleConfig } from '../../runtime/contract';
+import type { HealthNode, LinkHealthConfig, RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
 
-export type { HealthNode, LinkHealthConfig, RoleCluster, RoleConfig };
+export type { HealthNode, LinkHealthConfig, RoleChangeCluster, RoleChangeConfig };
 
 /** `standby_cluster.host`: the VIP, or every primary node as a comma list. */
 export function sourceHosts(link: ResolvedLink, primary: ResolvedCluster): string {
@@ -114,7 +114,7 @@ export function linkHealthConfig(
   };
 }
 
-export function roleCluster(cluster: ResolvedCluster, name: string): RoleCluster {
+export function roleCluster(cluster: ResolvedCluster, name: string): RoleChangeCluster {
   return {
     name,
     scope: cluster.scope,
@@ -125,7 +125,7 @@ export function roleCluster(cluster: ResolvedCluster, name: string): RoleCluster
 }
 
 /**
- * The role step's configuration for `me`: as the source, what it needs to take the role from the
+ * The role change's configuration for `me`: as the source, what it needs to take the role from the
  * other cluster (switchover, rejoin); as the standby, only who the source is.
  */
 export function roleConfig(
@@ -134,7 +134,7 @@ export function roleConfig(
   me: ResolvedCluster,
   other: ResolvedCluster,
   names: { me: string; other: string },
-): RoleConfig {
+): RoleChangeConfig {
   const source = role === 'source' ? me : other;
   const block = Object.fromEntries(Object.entries(standbyClusterBlock(link, source)).filter(([, v]) => v !== null));
   return {

@@ -231,7 +231,7 @@ export function patchReview(
     const following = str(obj(as).host) ? ` (following ${as.host})` : '';
     findings.push(
       attention(
-        `standby_cluster added${following}: ${cluster} becomes a standby cluster. The patch program refuses this on a running primary; a role change is done by the role step, after its gate`,
+        `standby_cluster added${following}: ${cluster} becomes a standby cluster. The patch program refuses this on a running primary; a role change is done by the new source's role resource, after its gate`,
       ),
     );
   } else if (as && JSON.stringify(as) !== JSON.stringify(bs)) {

@@ -20,7 +20,7 @@ function eventText(e: RoleEvent, given: ReadonlySet<string>): string {
   }
 }
 
-/** The clusters an event names (a role step that does not name the other cluster stands for it with UNNAMED). */
+/** The clusters an event names (a role change that does not name the other cluster stands for it with UNNAMED). */
 const eventClusters = (e: RoleEvent): string[] =>
   (e.kind === 'switchover'
     ? [e.from, e.to]
@@ -59,7 +59,11 @@ function configuration(resources: readonly ResourceReview[]): string[] {
   };
   named('env-file', 'env file rewritten', 'env files rewritten');
   named('stop-on-destroy', 'stop-on-destroy step changed', 'stop-on-destroy steps changed');
-  named('role', 'role step changed without a role change', 'role steps changed without a role change');
+  named(
+    'role',
+    'role resource replaced without a change of roles',
+    'role resources replaced without a change of roles',
+  );
   named('reseed', 're-seed step changed', 're-seed steps changed');
   named('detach', 'detach step changed', 'detach steps changed');
   named('other', 'other resource changed', 'other resources changed');
@@ -138,7 +142,7 @@ export function environments(reviews: readonly StackReview[]): Environment[] {
 
 /**
  * The headline of a link whose clusters the plans create (both: a first deploy; one: a cluster
- * added to a running one), from the source and the standby its role steps name; undefined when
+ * added to a running one), from the source and the standby its role changes name; undefined when
  * neither is new.
  */
 function newLink(

@@ -1,7 +1,7 @@
 /**
  * What each planned resource's change means for Patroni: a member's file (reload, restart,
  * added, removed, created with its cluster), its env file and stop on destroy, the DCS patch,
- * the link's slots, the role step (switchover, rejoin), the promotion's detach, the re-seed's
+ * the link's slots, the role change (switchover, rejoin), the promotion's detach, the re-seed's
  * steps; where it acts, and the role event a headline names.
  */
 import { parse } from 'yaml';
@@ -19,7 +19,7 @@ export interface StackContext {
   readonly stack: string;
   /** This stack's data center. */
   readonly cluster: string;
-  /** The source of the link this cluster follows (its standby role step's other cluster), when it names one. */
+  /** The source of the link this cluster follows (its standby role change's other cluster), when it names one. */
   readonly source?: string;
   /** Members whose stop-on-destroy step leaves the plan (it stops their Patroni). */
   readonly stopped: ReadonlySet<string>;
@@ -30,9 +30,9 @@ export interface StackContext {
 
 /** A cluster of the stack, as its resources in the plan show it. */
 export interface ClusterFacts {
-  /** Its name: its role step's, else its DCS patch's, else the stack's cluster. */
+  /** Its name: its role change's, else its DCS patch's, else the stack's cluster. */
   readonly name: string;
-  /** The role its role step gives it after the plan (a cluster that is the standby of a link is a standby). */
+  /** The role its role change gives it after the plan (a cluster that is the standby of a link is a standby). */
   readonly role?: string;
   /** The cluster it follows, when it is a standby. */
   readonly source?: string;
@@ -241,7 +241,7 @@ function roleReview(e: Entry, ctx: StackContext): ResourceReview {
   const idle = `(${inStack}; runs nothing)`;
   const review = (where: string, findings: Finding[], event?: RoleEvent): ResourceReview => ({
     kind: 'role',
-    subject: 'role step',
+    subject: 'role change',
     where,
     action,
     findings,
@@ -250,13 +250,13 @@ function roleReview(e: Entry, ctx: StackContext): ResourceReview {
   });
   const dataLoss = cfg.acceptDataLoss === true;
 
-  if (action === 'delete') return review(`(${inStack})`, [info('the role step leaves the plan: nothing runs')]);
+  if (action === 'delete') return review(`(${inStack})`, [info('the role change leaves the plan: nothing runs')]);
   if (action !== 'create' && b === a && a === 'standby' && wasState === 'detached' && state === 'following') {
     return review(
       touching,
       [
         attention(
-          `the link follows again after a promotion: if ${me} is a primary, its role step REJOINS it as the standby of ${other ?? 'the source'} (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion${dataLoss ? ' (acceptDataLoss is set)' : ', refused unless roleChange.acceptDataLoss'}`,
+          `the link follows again after a promotion: if ${me} is a primary, its role change REJOINS it as the standby of ${other ?? 'the source'} (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion${dataLoss ? ' (acceptDataLoss is set)' : ', refused unless roleChange.acceptDataLoss'}`,
         ),
       ],
       { kind: 'rejoin', cluster: me, to: other },
@@ -270,7 +270,7 @@ function roleReview(e: Entry, ctx: StackContext): ResourceReview {
           'roleChange.acceptDataLoss is set: a rejoin discards what the diverged cluster wrote after the split',
         ),
       );
-    // A role step created (a first deploy, or a new link): it acts only where the clusters' roles
+    // A role change created (a first deploy, or a new link): it acts only where the clusters' roles
     // differ from the topology's, which new clusters cannot; for information, in one line.
     if (action === 'create') {
       const roles =
@@ -283,7 +283,7 @@ function roleReview(e: Entry, ctx: StackContext): ResourceReview {
         info(
           state === 'detached'
             ? 'created with the link detached (a promotion): it changes nothing now; it acts once the link follows again'
-            : `created: when link.source changes later, the new source's role step runs the role change; now this one checks that ${roles}, and changes nothing when the clusters are new or already so`,
+            : `created: when link.source changes later, the new source's role resource runs the role change; now this one checks that ${roles}, and changes nothing when the clusters are new or already so`,
         ),
       );
     }
@@ -301,14 +301,14 @@ function roleReview(e: Entry, ctx: StackContext): ResourceReview {
       touching,
       [
         attention(
-          `SWITCHOVER ${otherName} -> ${me}: ${me} becomes the source (role ${b} -> ${a}) and ${otherName} its standby. This role step runs the gate (the link healthy${maxLag !== undefined ? `, the lag at most ${maxLag} bytes` : ''}), puts the slot on ${me}, fences ${otherName}, the old primary (standby_cluster), waits until everything ${otherName} wrote is replayed on ${me} (${catchUp !== undefined ? `at most ${catchUp} s, ` : ''}else the fence is undone), promotes ${me} and makes ${otherName} follow (nothing re-cloned). If the two have diverged (after a disaster promotion), ${otherName} is rejoined instead${dataLoss ? ', DISCARDING its writes after the split (acceptDataLoss)' : ', refused unless roleChange.acceptDataLoss'}`,
+          `SWITCHOVER ${otherName} -> ${me}: ${me} becomes the source (role ${b} -> ${a}) and ${otherName} its standby. This role change runs the gate (the link healthy${maxLag !== undefined ? `, the lag at most ${maxLag} bytes` : ''}), puts the slot on ${me}, fences ${otherName}, the old primary (standby_cluster), waits until everything ${otherName} wrote is replayed on ${me} (${catchUp !== undefined ? `at most ${catchUp} s, ` : ''}else the fence is undone), promotes ${me} and makes ${otherName} follow (nothing re-cloned). If the two have diverged (after a disaster promotion), ${otherName} is rejoined instead${dataLoss ? ', DISCARDING its writes after the split (acceptDataLoss)' : ', refused unless roleChange.acceptDataLoss'}`,
         ),
       ],
       { kind: 'switchover', from: otherName, to: me },
     );
   }
   if (a === 'standby') {
-    const runner = other ? `${other}'s role step (in ${other}'s stack)` : "the new source's role step";
+    const runner = other ? `${other}'s role change (in ${other}'s stack)` : "the new source's role change";
     return review(
       idle,
       [

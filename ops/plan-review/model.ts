@@ -13,7 +13,10 @@ export interface Finding {
 export type ResourceKind =
   'member' | 'env-file' | 'stop-on-destroy' | 'dcs-patch' | 'link-slots' | 'role' | 'detach' | 'reseed' | 'other';
 
-/** A role change a resource runs (or, the new standby's role step, that the other stack runs): what a headline says. */
+/**
+ * A role change a resource runs (or, for the new standby's role resource, that the other stack
+ * runs): what a headline says.
+ */
 export type RoleEvent =
   | { readonly kind: 'switchover'; readonly from: string; readonly to: string }
   | { readonly kind: 'promotion'; readonly cluster: string; readonly disaster: boolean }
@@ -22,7 +25,7 @@ export type RoleEvent =
 
 export interface ResourceReview {
   readonly kind: ResourceKind;
-  /** What the resource is, in words: `member so1`, `DCS patch`, `role step`, `re-seed gate`... */
+  /** What the resource is, in words: `member so1`, `DCS patch`, `role change`, `re-seed gate`... */
   readonly subject: string;
   /**
    * The data center it touches, and the stack it runs from where that is not the same one:
@@ -53,18 +56,18 @@ export interface ResourceReview {
 export interface StackReview {
   readonly stack: string;
   /**
-   * The data center whose cluster the stack holds: its role step's name for it, else its DCS patch's,
+   * The data center whose cluster the stack holds: its role change's name for it, else its DCS patch's,
    * else the stack's name.
    */
   readonly cluster: string;
-  /** The pairs of clusters its role steps name, [this one, the other one]: its environments. */
+  /** The pairs of clusters its role changes name, [this one, the other one]: its environments. */
   readonly links: readonly (readonly [string, string])[];
   /**
    * For each of `links`, the pair's identity: each cluster's name with its members' REST
    * endpoints, so that two environments whose data centers have the same names stay apart.
    */
   readonly linkIds?: readonly string[];
-  /** For each of `links`, the role its role step gives this stack's cluster after the plan: `source` or `standby`. */
+  /** For each of `links`, the role its role change gives this stack's cluster after the plan: `source` or `standby`. */
   readonly linkRoles?: readonly (string | undefined)[];
   /** The clusters of the stack that the plan creates whole (every resource of theirs created, no state yet). */
   readonly created?: readonly string[];
@@ -72,8 +75,8 @@ export interface StackReview {
 }
 
 /**
- * An environment: the pair of clusters a link joins (as their role steps name them), or a stack
- * without a role step.
+ * An environment: the pair of clusters a link joins (as their role changes name them), or a stack
+ * without a role change.
  */
 export interface Environment {
   /** `dc1 and dc2`, or the stack's name. */
@@ -90,5 +93,5 @@ export interface Environment {
 export const attention = (text: string): Finding => ({ attention: true, text });
 export const info = (text: string): Finding => ({ attention: false, text });
 
-/** How a role step that does not name the other cluster of its link speaks of it. */
+/** How a role change that does not name the other cluster of its link speaks of it. */
 export const UNNAMED = 'the other cluster';

@@ -90,7 +90,7 @@ function classify(name: string, v: Values): { kind: ResourceKind; part?: string;
   return { kind: 'other' };
 }
 
-/** A role step's configuration: the one it has after the plan, else the one before. */
+/** A role change's configuration: the one it has after the plan, else the one before. */
 export function roleConfigOf(e: Entry): Values {
   const a = parseJson(e.after?.role_config);
   return Object.keys(a).length > 0 ? a : parseJson(e.before?.role_config);

@@ -1,5 +1,5 @@
 /**
- * One stack's plan reviewed: the clusters it holds and the links their role steps name, each
+ * One stack's plan reviewed: the clusters it holds and the links their role changes name, each
  * resource's findings, and which clusters the plan creates whole.
  */
 import { ClusterFacts, reviewResource, StackContext } from './findings';
@@ -14,7 +14,7 @@ export function reviewPlan(
   memberOf: (ip: string) => string | undefined = () => undefined,
 ): StackReview {
   const entries = entriesOf(plan);
-  // the names, from every role step and patch, changed or not
+  // the names, from every role change and patch, changed or not
   const links: [string, string][] = [];
   const linkIds: string[] = [];
   const linkRoles: (string | undefined)[] = [];
@@ -69,7 +69,7 @@ const NO_PREFIX = '\u0000';
  * A cluster is fresh when the plan creates it whole: it has members and every resource of it is
  * created (no state yet: a first deploy, or a standby cluster added to a running source). What
  * needs a reviewer's attention then: nothing that only creates it. Its members, its DCS patch
- * (what it starts with, no restart) and its role step are for information: no data exists there
+ * (what it starts with, no restart) and its role change are for information: no data exists there
  * yet, no running member is disturbed, and the headline says what bootstraps and what follows.
  * What the plan changes on a running cluster keeps its findings: a member *added* to a running
  * cluster is marked (it clones a full copy from its leader and then serves as a replica), and so

@@ -219,7 +219,7 @@ step(
 step('the stacks add the link: the standby cluster streams through the new slot, rows arrive', async () => {
   h.synth(path.join(h.work, 'topology.yaml'), out());
   // the existing primary's stack holds only the link patch, its link-slots step (which runs nothing
-  // while it is the source) and the role step: no member resource
+  // while it is the source) and the role change: no member resource
   const json = JSON.parse(fs.readFileSync(path.join(stackDir('primary'), 'cdk.tf.json'), 'utf8'));
   expect(Object.keys(json.resource.terraform_data)).toEqual([
     expect.stringMatching(/^cluster_dcs-patch_apply_/),

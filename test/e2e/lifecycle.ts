@@ -282,8 +282,8 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
 
   afterAll(async () => {
     await h.teardown(process.env.E2E_KEEP_WORK === '1');
-    // the figures belong to the role-step program that produced them
-    const program = ['switchover.ts', 'cluster-io.ts']
+    // the figures belong to the role-change program that produced them
+    const program = ['role-change.ts', 'cluster-io.ts']
       .reduce((hash, f) => hash.update(fs.readFileSync(path.join(ROOT, 'runtime', f))), createHash('sha256'))
       .digest('hex')
       .slice(0, 12);

@@ -162,7 +162,7 @@ test('npm pack: the built library, its types and the bundled programs; no tests,
     'dist/programs/apply-config-patch.cjs',
     'dist/runtime/contract.js',
     'dist/programs/link-health.cjs',
-    'dist/programs/switchover.cjs',
+    'dist/programs/role-change.cjs',
     'dist/ops/status.js',
     'package.json',
     'README.md',
@@ -409,7 +409,7 @@ test('a switchover in either environment moves no resource between stacks: each 
     for (const c of changes.filter((x) => x.change.actions.includes('delete')))
       replaced.push(`${stack}: ${c.address.replace(/_[0-9A-F]{8}$/, '')}`);
   }
-  // what is replaced: each cluster's role step and link-slots step, its DCS patch and its members' files
+  // what is replaced: each cluster's role change and link-slots step, its DCS patch and its members' files
   expect(
     replaced.filter((r) => !/\.cluster_(role_apply|link-slots_apply|dcs-patch_apply|node-[^_]+_config)$/.test(r)),
   ).toEqual([]);
@@ -474,8 +474,8 @@ test("the stacks' programs run with nothing but node, outside any node_modules",
       bare,
     );
     expect(sql.stdout.trim()).toBe('ECONNREFUSED');
-    // each program carries what it needs (the role step the gate's code too)
-    const role = run(process.execPath, ['-e', "console.log(typeof require('./switchover.cjs').run)"], bare);
+    // each program carries what it needs (the role change the gate's code too)
+    const role = run(process.execPath, ['-e', "console.log(typeof require('./role-change.cjs').run)"], bare);
     expect(role.stdout.trim()).toBe('function');
   } finally {
     fs.rmSync(bare, { recursive: true, force: true });

@@ -432,7 +432,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
       };
       expect(standbyJson(existingOut)).toEqual(standbyJson(out()));
       // the existing primary's stack holds only the link patch, its link-slots step (which runs nothing
-      // while it is the source) and its role step (which finds the roles as the topology says), and
+      // while it is the source) and its role change (which finds the roles as the topology says), and
       // applying the patch is verified with GET /config
       const json = JSON.parse(fs.readFileSync(path.join(stackDir('primary', existingOut), 'cdk.tf.json'), 'utf8'));
       expect(Object.keys(json.resource.terraform_data)).toEqual([
@@ -969,7 +969,7 @@ export function walkthroughSuite(on: Platform = DEBIAN12): void {
       h.synth(topologyFile(), out(), 'detached');
       // standby plan: the detach (the gate runs first inside it), then the nodes' files
       // (standby_cluster leaves bootstrap.dcs), the cluster's patch and the release of the slot on
-      // the source, and the standby's role step (replaced with the link's state; detached, it does
+      // the source, and the standby's role change (replaced with the link's state; detached, it does
       // nothing); primary plan: its patch and files drop the link slot
       expect(plannedChanges(stackDir('standby'), 'promote')).toEqual([
         'terraform_data.cluster_dcs-patch_apply',

@@ -25,7 +25,7 @@ export type Prepared = { gid: string; owner: string; xid: string; age_s: number 
 export interface World {
   /** The source leader's WAL position and next transaction id. */
   sourceLsn: bigint;
-  /** The source leader's default_transaction_read_only (the role step's soft fence). */
+  /** The source leader's default_transaction_read_only (the role change's soft fence). */
   sourceReadOnly: boolean;
   nextXid: number;
   sourceTimeline: number;
@@ -176,7 +176,7 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     ];
   }
   if (sql.includes("current_setting('default_transaction_read_only')")) {
-    // the role step's soft fence: the source's setting and position
+    // the role change's soft fence: the source's setting and position
     w.log.push(`${m}: read-only`);
     if (!w.readWrite.has(m)) throw new Error(`${m} is in recovery: pg_current_wal_lsn() cannot be run`);
     return [{ read_only: w.sourceReadOnly ? 'on' : 'off', current_lsn: text(w.sourceLsn) }];
@@ -207,7 +207,7 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     return w.slot ? [w.slot] : [];
   }
   if (sql.includes('as in_recovery') && !sql.includes('as system_id')) {
-    // the role step's position read
+    // the role change's position read
     w.log.push(`${m}: position`);
     const row = nodeRow(w, m);
     return [{ in_recovery: row.in_recovery, replay_lsn: row.replay_lsn, timeline: row.timeline }];

@@ -165,11 +165,11 @@ describe('hot-standby parameters against the running source (apply time)', () =>
   });
 });
 
-describe('a patch never demotes a running primary (only a role step does, after its gate)', () => {
+describe('a patch never demotes a running primary (only a role change does, after its gate)', () => {
   const block = { host: '10.0.2.1,10.0.2.2', port: 5432 };
-  test('standby_cluster into a cluster that has none: refused, naming the role step', () => {
+  test('standby_cluster into a cluster that has none: refused, naming the role change', () => {
     expect(demotes({ standby_cluster: block }, { loop_wait: 10 })).toMatch(
-      /^this patch would make a running primary cluster a standby cluster \(standby_cluster -> 10\.0\.2\.1,10\.0\.2\.2\): a role change runs only in the new source's role step/,
+      /^this patch would make a running primary cluster a standby cluster \(standby_cluster -> 10\.0\.2\.1,10\.0\.2\.2\): a role change runs only in the new source's role resource/,
     );
   });
   test('a standby cluster keeps getting its block; a primary without the block is left alone; a detach is no demotion', () => {

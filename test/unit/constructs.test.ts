@@ -78,9 +78,9 @@ describe('article topology, following', () => {
     expect(hba[hba.length - 1]).toBe('host all postgres all reject');
   });
 
-  test('order: the role step, then the members and the patch side by side (a member down does not hold back the patch); the standby stack waits for the primary stack', () => {
+  test('order: the role change, then the members and the patch side by side (a member down does not hold back the patch); the standby stack waits for the primary stack', () => {
     const patch = byPath(primary, 'cluster/dcs-patch/apply');
-    // the cluster's role step comes first: members and patch wait for it, not for each other
+    // the cluster's role change comes first: members and patch wait for it, not for each other
     expect(patch.depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
     expect(byPath(primary, 'cluster/node-so1/config').depends_on).toEqual([
       expect.stringMatching(/^terraform_data\.cluster_role_apply_/),

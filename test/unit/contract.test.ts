@@ -64,7 +64,7 @@ function configsOf(stack: string, json: any): [ProgramName, string, string][] {
     for (const [name, r] of Object.entries(byName)) {
       const values = r.input ?? r.triggers ?? {};
       const where = `${stack}: ${type}.${name}`;
-      if (values.role_config) out.push(['role', where, unescape(values.role_config)]);
+      if (values.role_config) out.push(['roleChange', where, unescape(values.role_config)]);
       if (values.reseed_config) out.push(['reseed', where, unescape(values.reseed_config)]);
       if (values.gate_config) out.push(['health', where, unescape(values.gate_config)]);
       for (const p of r.provisioner ?? []) {
@@ -89,7 +89,7 @@ describe('every program configuration a stack hands a program parses with its sc
   }
 
   test('each program is handed a configuration somewhere', () => {
-    expect([...new Set(all.map(([, program]) => program))].sort()).toEqual(['health', 'patch', 'reseed', 'role']);
+    expect([...new Set(all.map(([, program]) => program))].sort()).toEqual(['health', 'patch', 'reseed', 'roleChange']);
     expect(all.length).toBeGreaterThanOrEqual(50);
   });
 
@@ -103,7 +103,7 @@ describe('every program configuration a stack hands a program parses with its sc
 
 describe('a configuration that does not match is refused, naming the variable and the field', () => {
   test.each<[ProgramName, string | undefined, RegExp]>([
-    ['role', undefined, /^ROLE_CONFIG is not set/],
+    ['roleChange', undefined, /^ROLE_CHANGE_CONFIG is not set/],
     ['health', '{"state":', /^LINK_HEALTH_CONFIG is not JSON/],
     [
       'patch',

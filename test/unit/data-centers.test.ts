@@ -59,7 +59,7 @@ describe('the clusters: layout', () => {
       ['primary', 'dc1'],
       ['standby', 'dc2'],
     ] as const) {
-      // the names only appear where the clusters are named (the role steps' output, the state path)
+      // the names only appear where the clusters are named (the role changes' output, the state path)
       const strip = (json: TfJson) => JSON.stringify(resourcesOf(json)).replace(/\b(primary|standby|dc1|dc2)\b/g, 'X');
       expect(Object.keys(resourcesOf(after[dc])).sort()).toEqual(Object.keys(resourcesOf(before[old])).sort());
       expect(strip(after[dc])).toEqual(strip(before[old]));
@@ -107,7 +107,7 @@ describe('the clusters: layout', () => {
     expect(patchOf(two.byName.dc1).slots).toBeUndefined();
     expect(patchOf(two.byName.dc2).slots).toEqual({ my_standby_cluster_slot: { type: 'physical' } });
     expect(patchOf(two.byName.dc2).standby_cluster).toBeUndefined();
-    // the members and the patch wait for the role step
+    // the members and the patch wait for the role change
     const node = Object.entries(resourcesOf(two.byName.dc2)).find(([k]) => k.startsWith('cluster_node-ta1_config'))![1];
     expect(node.depends_on).toEqual([expect.stringMatching(/^terraform_data\.cluster_role_apply_/)]);
   });
@@ -240,7 +240,7 @@ describe('composition: a switchover moves no resource between stacks', () => {
       expect.stringMatching(/^payments-dc1: terraform_data\.db_link-slots_apply_/),
       expect.stringMatching(/^payments-dc2: terraform_data\.db_link-slots_apply_/),
     ]);
-    // the inputs say the new roles: dc2's role step runs the switchover, dc1's link-slots step is the active one
+    // the inputs say the new roles: dc2's role change runs the switchover, dc1's link-slots step is the active one
     const role = (json: TfJson) => byPath(json, 'db/role/apply');
     expect([role(one.json.dc1).input.role, role(one.json.dc2).input.role]).toEqual(['source', 'standby']);
     expect([role(two.json.dc1).input.role, role(two.json.dc2).input.role]).toEqual(['standby', 'source']);

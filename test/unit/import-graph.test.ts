@@ -43,3 +43,27 @@ test('the constructs, stacks and planners reach the runtime only through its con
   expect(reaching.length).toBeGreaterThan(3);
   expect(reaching.filter((i) => i.target !== 'runtime/contract')).toEqual([]);
 });
+
+test('no module imports itself through others (no cycle), type-only imports included', () => {
+  const edges = new Map<string, string[]>();
+  for (const { file, target } of ['runtime', 'constructs', 'stacks', 'ops'].flatMap(importsUnder)) {
+    const from = file.replace(/\.ts$/, '');
+    const to = fs.existsSync(path.join(ROOT, `${target}.ts`)) ? target : path.join(target, 'index');
+    edges.set(from, [...(edges.get(from) ?? []), to]);
+  }
+  expect(edges.size).toBeGreaterThan(40);
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (node: string, trail: string[]): void => {
+    if (state.get(node) === 'done') return;
+    if (state.get(node) === 'open') {
+      cycles.push([...trail.slice(trail.indexOf(node)), node].join(' -> '));
+      return;
+    }
+    state.set(node, 'open');
+    for (const next of edges.get(node) ?? []) visit(next, [...trail, node]);
+    state.set(node, 'done');
+  };
+  for (const node of edges.keys()) visit(node, []);
+  expect(cycles).toEqual([]);
+});

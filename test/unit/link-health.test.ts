@@ -294,7 +294,7 @@ describe('a role change in progress', () => {
     r.nodes[2] = { ...r.nodes[2], inRecovery: false, role: 'Leader', receiverStatus: null };
     const problems = health.problemsOf(r, cfg);
     expect(problems).toContain(
-      'standby has a read-write leader (s1) although the topology makes it follow primary: a role change is in progress or was left half done (deploy again: the role step finishes or undoes it), or it was promoted',
+      'standby has a read-write leader (s1) although the topology makes it follow primary: a role change is in progress or was left half done (deploy again: the role change finishes or undoes it), or it was promoted',
     );
     expect(problems).toContain(
       'primary runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster',

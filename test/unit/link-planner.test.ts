@@ -1,7 +1,7 @@
 /**
  * The link's planner, exactly: the standby_cluster block (unset keys as null, so that a patch
  * removes what the topology dropped), the slot's release on a detach, each side's contribution,
- * the configuration of status and the gate, and the role step's.
+ * the configuration of status and the gate, and the role change's.
  */
 import {
   linkHealthConfig,
@@ -33,7 +33,7 @@ describe('the standby_cluster block', () => {
     });
   });
 
-  test('set, they are there; the role step leaves the nulls out', () => {
+  test('set, they are there; the role change leaves the nulls out', () => {
     const l = link((x) =>
       Object.assign(x, {
         restoreCommand: 'cp /a/%f %p',
@@ -91,7 +91,7 @@ describe('what the programs get', () => {
     expect(cfg.source.nodes.map((n) => n.name)).toEqual(['so1', 'so2', 'so3']);
   });
 
-  test("the role step's block points at the source: this cluster as the source, the other as the standby", () => {
+  test("the role change's block points at the source: this cluster as the source, the other as the standby", () => {
     expect(roleConfig(link(), 'source', standby, primary, { me: 'dc2', other: 'dc1' }).block.host).toBe(
       '192.168.122.97,192.168.122.198,192.168.122.172',
     );

@@ -272,11 +272,11 @@ describe('a first deploy: clusters the plans create whole', () => {
     expect(texts(ber, 'member ta3')).toEqual([
       'member ta3 (192.168.122.172) created with its cluster: its file is written and Patroni started on it; it joins as a replica (cloned from the standby leader)',
     ]);
-    expect(texts(fra, 'role step')).toEqual([
-      "created: when link.source changes later, the new source's role step runs the role change; now this one checks that fra is the source and ber follows it, and changes nothing when the clusters are new or already so",
+    expect(texts(fra, 'role change')).toEqual([
+      "created: when link.source changes later, the new source's role resource runs the role change; now this one checks that fra is the source and ber follows it, and changes nothing when the clusters are new or already so",
     ]);
-    expect(texts(ber, 'role step')).toEqual([
-      "created: when link.source changes later, the new source's role step runs the role change; now this one checks that ber follows fra, and changes nothing when the clusters are new or already so",
+    expect(texts(ber, 'role change')).toEqual([
+      "created: when link.source changes later, the new source's role resource runs the role change; now this one checks that ber follows fra, and changes nothing when the clusters are new or already so",
     ]);
     expect(texts(fra, 'DCS patch')).toEqual([
       "the new cluster's dynamic configuration: 3 parameters (archive_command, archive_mode, work_mem), 17 pg_hba lines, ttl 30, loop_wait 10, retry_timeout 10, maximum_lag_on_failover 1048576; its members' bootstrap.dcs has the same, so fra starts with it (nothing to reload or restart)",
@@ -291,9 +291,9 @@ describe('a first deploy: clusters the plans create whole', () => {
       'member so1 of fra: create',
       'member so2 of fra: create',
       'member so3 of fra: create',
-      "role step (in fra's stack; touches ber and fra): create",
+      "role change (in fra's stack; touches ber and fra): create",
     ]);
-    expect(headings(ber)).toContain("role step (in ber's stack; touches ber and fra): create");
+    expect(headings(ber)).toContain("role change (in ber's stack; touches ber and fra): create");
     expect([...fra.resources, ...ber.resources].every((r) => r.fresh === true)).toBe(true);
     expect(needsAttention([fra, ber])).toBe(false);
     expect(reviewMarkdown([fra, ber])).toMatch(
@@ -322,8 +322,8 @@ describe('a first deploy: clusters the plans create whole', () => {
     expect(texts(east, 'DCS patch')).toContain(
       'pg_hba line added: `host replication replicator 192.168.122.97/32 scram-sha-256`',
     );
-    expect(texts(east, 'role step')).toEqual([
-      "created: when link.source changes later, the new source's role step runs the role change; now this one checks that fra is the source and ber follows it, and changes nothing when the clusters are new or already so",
+    expect(texts(east, 'role change')).toEqual([
+      "created: when link.source changes later, the new source's role resource runs the role change; now this one checks that fra is the source and ber follows it, and changes nothing when the clusters are new or already so",
     ]);
     expect(needsAttention([east, west])).toBe(false);
     // a cluster of its own, new: it bootstraps
@@ -377,7 +377,7 @@ test('the promotion variant: the detach and its gate; a disaster promotion says 
     expect.arrayContaining([
       'promotion (detach) of standby: create',
       "link slots on primary (run from standby's stack): replace",
-      "role step (in standby's stack; runs nothing): replace",
+      "role change (in standby's stack; runs nothing): replace",
     ]),
   );
   expect(headlines(r.primary, r.standby)).toEqual(['primary and standby: PROMOTION of standby (detach)']);
@@ -421,19 +421,19 @@ test('a plan of the previous version (link_... names, no cluster inputs): the sa
   expect(headlines(s)).toEqual(['primary and standby: RE-SEED of standby (generation 2)']);
 });
 
-test("a switchover dc1 -> dc2: the new source's role step, with its gate and undo, touches both; the headline names old and new source", () => {
+test("a switchover dc1 -> dc2: the new source's role change, with its gate and undo, touches both; the headline names old and new source", () => {
   const { dc1, dc2 } = switchover();
-  expect(texts(dc2, 'role step')).toEqual([
+  expect(texts(dc2, 'role change')).toEqual([
     expect.stringMatching(
       /^ATTENTION SWITCHOVER dc1 -> dc2: dc2 becomes the source \(role standby -> source\) and dc1 its standby\. .*the lag at most 16777216 bytes.*fences dc1, the old primary .*at most 30 s, else the fence is undone.*nothing re-cloned.*refused unless roleChange\.acceptDataLoss$/,
     ),
   ]);
-  expect(texts(dc1, 'role step')).toEqual([
-    "ATTENTION dc1 becomes the standby of dc2 (role source -> standby): this step runs nothing; dc2's role step (in dc2's stack) demotes it and makes it follow",
+  expect(texts(dc1, 'role change')).toEqual([
+    "ATTENTION dc1 becomes the standby of dc2 (role source -> standby): this step runs nothing; dc2's role change (in dc2's stack) demotes it and makes it follow",
   ]);
   expect(headings(dc2)).toEqual(
     expect.arrayContaining([
-      "role step (in dc2's stack; touches dc1 and dc2): replace",
+      "role change (in dc2's stack; touches dc1 and dc2): replace",
       'DCS patch of dc2: replace',
       "link slots (in dc2's stack; inactive): replace",
       'member ta1 of dc2: replace',
@@ -441,7 +441,7 @@ test("a switchover dc1 -> dc2: the new source's role step, with its gate and und
   );
   expect(headings(dc1)).toEqual(
     expect.arrayContaining([
-      "role step (in dc1's stack; runs nothing): replace",
+      "role change (in dc1's stack; runs nothing): replace",
       'DCS patch of dc1: replace',
       "link slots on dc2 (run from dc1's stack): replace",
     ]),
@@ -459,18 +459,18 @@ test("a switchover dc1 -> dc2: the new source's role step, with its gate and und
     /^## Patroni plan review\n\n- \*\*dc1 and dc2\*\* \(stacks `dc1`, `dc2`\): SWITCHOVER dc1 -> dc2\n\n\*\*\d+ changes need a reviewer's attention\.\*\*$/m,
   );
   expect(md).toContain('### Stack `dc2`');
-  expect(md).toContain("#### role step (in dc2's stack; touches dc1 and dc2): replace");
+  expect(md).toContain("#### role change (in dc2's stack; touches dc1 and dc2): replace");
   expect(md).toContain("#### link slots on dc2 (run from dc1's stack): replace");
 });
 
-test("a promotion undone (the link follows again): the standby's role step, marked with the rejoin it may run", () => {
+test("a promotion undone (the link follows again): the standby's role change, marked with the rejoin it may run", () => {
   const r = review((t) => (t.link.state = 'following'), articleTopology('detached'));
-  expect(texts(r.standby, 'role step')).toEqual([
-    'ATTENTION the link follows again after a promotion: if standby is a primary, its role step REJOINS it as the standby of primary (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion, refused unless roleChange.acceptDataLoss',
+  expect(texts(r.standby, 'role change')).toEqual([
+    'ATTENTION the link follows again after a promotion: if standby is a primary, its role change REJOINS it as the standby of primary (pg_rewind; its replicas re-cloned), which throws away what it wrote since the promotion, refused unless roleChange.acceptDataLoss',
   ]);
-  expect(headings(r.standby)).toContain("role step (in standby's stack; touches primary and standby): replace");
+  expect(headings(r.standby)).toContain("role change (in standby's stack; touches primary and standby): replace");
   // the source's stack has no role change for it
-  expect(texts(r.primary, 'role step')).toEqual([]);
+  expect(texts(r.primary, 'role change')).toEqual([]);
   expect(headlines(r.primary, r.standby)).toEqual(['primary and standby: REJOIN of standby to primary']);
 });
 
@@ -517,14 +517,14 @@ test('constructs composed under other ids and stack names: recognised by their l
   expect([east.cluster, west.cluster]).toEqual(['fra', 'ber']);
   expect(headings(west)).toEqual(
     expect.arrayContaining([
-      "role step (in ber's stack; touches ber and fra): replace",
+      "role change (in ber's stack; touches ber and fra): replace",
       'DCS patch of ber: replace',
       'member ta1 of ber: replace',
     ]),
   );
   expect(headings(east)).toEqual(
     expect.arrayContaining([
-      "role step (in fra's stack; runs nothing): replace",
+      "role change (in fra's stack; runs nothing): replace",
       "link slots on ber (run from fra's stack): replace",
     ]),
   );
@@ -532,7 +532,7 @@ test('constructs composed under other ids and stack names: recognised by their l
   expect(reviewMarkdown([east, west])).toContain('### Stack `east` (fra)');
 });
 
-test('a stack without a role step is an environment of its own; a source of two links belongs to both', () => {
+test('a stack without a role change is an environment of its own; a source of two links belongs to both', () => {
   const member = (name: string, member: string, sha: string) => ({
     address: `terraform_data.${name}`,
     type: 'terraform_data',
@@ -677,7 +677,7 @@ describe('plans with fields missing', () => {
     expect(md).toContain('member ta1 added: its file is written');
     expect(md).toContain('no write on the source for the settle time (its length is not in the plan)');
     expect(md).toContain(
-      'SWITCHOVER the other cluster -> dc2: dc2 becomes the source (role standby -> source) and the other cluster its standby. This role step runs the gate (the link healthy), ',
+      'SWITCHOVER the other cluster -> dc2: dc2 becomes the source (role standby -> source) and the other cluster its standby. This role change runs the gate (the link healthy), ',
     );
     expect(md).toContain('(else the fence is undone)');
     expect(md).toContain(
@@ -718,7 +718,7 @@ describe('plans with fields missing', () => {
       '- member b created with its cluster: its file is written and Patroni started on it; it joins as a replica (cloned from the leader)',
     );
     expect(md).toContain(
-      "- created: when link.source changes later, the new source's role step runs the role change; now this one checks that the roles are as the topology says, and changes nothing when the clusters are new or already so",
+      "- created: when link.source changes later, the new source's role resource runs the role change; now this one checks that the roles are as the topology says, and changes nothing when the clusters are new or already so",
     );
   });
 });

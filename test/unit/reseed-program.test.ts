@@ -5,7 +5,7 @@
  * wait phase returns once the cluster streams again and gives up after its timeout. The real
  * re-seed (members stopped, directories set aside, cloned anew) is fault 6 of the two-DC suite.
  */
-import { DEFAULT_REST_PASSWORD_ENV, ReseedConfig, RoleCluster } from '../../runtime/contract';
+import { DEFAULT_REST_PASSWORD_ENV, ReseedConfig, RoleChangeCluster } from '../../runtime/contract';
 import * as reseed from '../../runtime/reseed';
 import type { ReseedIo } from '../../runtime/reseed';
 import { fakeRest, freshWorld, healthNodes, linkConfig, Member, world } from '../support/fake-link';
@@ -25,7 +25,7 @@ interface Patch {
 function fakeIo(sourceConfig: Record<string, unknown> = { slots: { link_slot: SLOT } }) {
   const patches: Patch[] = [];
   const io: ReseedIo = {
-    async look(cluster: RoleCluster) {
+    async look(cluster: RoleChangeCluster) {
       const w = world.current;
       if (cluster.name === 'dc2') {
         const reachable = !(['s1', 's2'] as const).every((m) => w.restDown.has(m));
@@ -33,7 +33,7 @@ function fakeIo(sourceConfig: Record<string, unknown> = { slots: { link_slot: SL
       }
       return { reachable: true, config: sourceConfig };
     },
-    async patch(cluster: RoleCluster, body: { slots?: Record<string, unknown> }, via: string) {
+    async patch(cluster: RoleChangeCluster, body: { slots?: Record<string, unknown> }, via: string) {
       patches.push({ cluster: cluster.name, body, via });
       const value = body.slots?.link_slot;
       // Patroni drops a slot removed from the configuration, and creates a declared one afresh
@@ -47,7 +47,7 @@ function fakeIo(sourceConfig: Record<string, unknown> = { slots: { link_slot: SL
 }
 
 /** A cluster as the REST steps reach it (RESEED_CONFIG's standby and source). */
-const cluster = (name: string, members: Member[]): RoleCluster => ({
+const cluster = (name: string, members: Member[]): RoleChangeCluster => ({
   name,
   scope: `${name}-scope`,
   restPasswordEnv: DEFAULT_REST_PASSWORD_ENV,

@@ -80,7 +80,7 @@ describe('the steps in the standby stack', () => {
       .map((d: string) => d.replace(/^terraform_data\./, '').replace(/_[0-9A-F]{8}$/, ''))
       .sort();
 
-  test('gate, set-aside per member, one DCS reset, start per member, wait: in that order, after the members and the role step', () => {
+  test('gate, set-aside per member, one DCS reset, start per member, wait: in that order, after the members and the role change', () => {
     const steps = Object.keys(res)
       .filter((k) => k.startsWith('cluster_reseed_'))
       .map((k) => k.replace(/_[0-9A-F]{8}$/, ''))

@@ -1,7 +1,7 @@
 /**
- * A cluster's role step: one planned resource per cluster whose input is the role the topology
+ * A cluster's role change: one planned resource per cluster whose input is the role the topology
  * gives it (`source` or `standby`), the link's state and the configuration of
- * runtime/switchover.ts. It is replaced when the role changes (on the standby also when the
+ * runtime/role-change.ts. It is replaced when the role changes (on the standby also when the
  * state changes), so the new source's step runs the switchover (or the rejoin), and a promoted
  * standby's step rejoins it when its detached link follows again
  * against both clusters' REST APIs, gate and fence included, right before the cluster's members
@@ -12,18 +12,18 @@ import { Construct } from 'constructs';
 import { TerraformResource } from 'cdktf';
 import { escapeTemplate, planResource } from './patroni-node';
 import { PatroniCluster } from './patroni-cluster';
-import { PROGRAMS, RoleConfig } from '../runtime/contract';
+import { PROGRAMS, RoleChangeConfig } from '../runtime/contract';
 import { shippedProgram } from './scripts';
 
-export interface RoleStepProps {
+export interface RoleChangeProps {
   readonly cluster: PatroniCluster;
-  readonly config: RoleConfig;
+  readonly config: RoleChangeConfig;
 }
 
-export class RoleStep extends Construct {
+export class RoleChange extends Construct {
   readonly resource: TerraformResource;
 
-  constructor(scope: Construct, id: string, props: RoleStepProps) {
+  constructor(scope: Construct, id: string, props: RoleChangeProps) {
     super(scope, id);
     const { cluster, config } = props;
     const kind = cluster.resolved.deploy.resourceKind;
@@ -46,8 +46,8 @@ export class RoleStep extends Construct {
       [
         {
           type: 'local-exec',
-          command: `node "${shippedProgram(this, 'role')}"`,
-          environment: { [PROGRAMS.role.configEnv]: `\${self.${attr}.role_config}` },
+          command: `node "${shippedProgram(this, 'roleChange')}"`,
+          environment: { [PROGRAMS.roleChange.configEnv]: `\${self.${attr}.role_config}` },
         },
       ],
     );

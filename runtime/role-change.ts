@@ -1,7 +1,7 @@
 /**
- * The role step of a cluster: makes the cluster the topology names as the source the source,
+ * The role change of a cluster: makes the cluster the topology names as the source the source,
  * against both clusters' REST APIs, in one run (the steps alternate between the clusters, so
- * they cannot be spread over two stacks). Run by the new source's `role` resource; a failure
+ * they cannot be spread over two stacks). Run by the new source's role resource; a failure
  * taints it, and the next apply runs everything again from a fresh look at both clusters.
  *
  *   planned switchover (this cluster is a standby cluster of the other, a primary):
@@ -32,20 +32,12 @@
  *   already the source, the other following or absent: nothing to do.
  *   a previous run stopped between 3 and 5 (both are standby clusters): step 4 decides again.
  *
- * Configured by ROLE_CONFIG (RoleConfig of the contract, no password): runRoleStep parses it and
+ * Configured by ROLE_CHANGE_CONFIG (RoleChangeConfig of the contract, no password): runRoleChange parses it and
  * refuses one that does not match. Database access as the gate's: PGPASSWORD or a pgpass file for
  * `user`; each cluster's REST API password from the variable its `restPasswordEnv` names. What
  * the step reads and changes on the clusters, and where it prints, is cluster-io.ts's (`realIo`).
  */
-import {
-  ConfigError,
-  MARKER,
-  PATRONI_ROLES,
-  PROGRAMS,
-  parseConfig,
-  type RoleCluster,
-  type RoleConfig,
-} from './contract';
+import { ConfigError, MARKER, PATRONI_ROLES, PROGRAMS, parseConfig, type RoleChangeConfig } from './contract';
 import {
   type ClusterLook,
   type DynamicConfig,
@@ -62,7 +54,10 @@ import {
   useRunOutput,
   write,
 } from './cluster-io';
-import { lsn, lsnAtLeast, lsnText } from './lsn';
+import { lsnAtLeast } from './lsn';
+import { rejoin, type Steps } from './rejoin';
+
+export { divergencePoint, type HistoryRow } from './rejoin';
 
 // --- types --------------------------------------------------------------------------------------
 
@@ -113,7 +108,7 @@ async function waitFor<T>(_what: string, seconds: number, check: () => Promise<T
  * configuration sets the parameter: the stacks never touch a value they did not set.
  */
 async function softFence(
-  cfg: RoleConfig,
+  cfg: RoleChangeConfig,
   meLeader: string,
   other: DynamicConfig,
   otherLeader: string,
@@ -159,14 +154,14 @@ async function softFence(
  * recovery). Only a member in recovery counts: while it still runs read-write, its replay
  * position is the one it had as a standby, long ago, and it may still be writing.
  */
-async function finalPosition(cfg: RoleConfig, formerLeader: string): Promise<Position | undefined> {
+async function finalPosition(cfg: RoleChangeConfig, formerLeader: string): Promise<Position | undefined> {
   return waitFor('the demoted leader back in recovery', timing.recoverySeconds, async () => {
     const n = await io.position(cfg.other, formerLeader, cfg);
     return n && n.inRecovery === true && n.replayLsn ? n : undefined;
   });
 }
 
-async function follows(cfg: RoleConfig): Promise<MemberReading | undefined> {
+async function follows(cfg: RoleChangeConfig): Promise<MemberReading | undefined> {
   return waitFor('the other cluster streaming from this one', cfg.followTimeoutSeconds, async () => {
     const other = await io.look(cfg.other);
     const leader =
@@ -180,7 +175,7 @@ async function follows(cfg: RoleConfig): Promise<MemberReading | undefined> {
 }
 
 /** Steps 6: the other cluster streams from here; its old link slot goes. */
-async function settleFollower(cfg: RoleConfig, t0: number): Promise<void> {
+async function settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void> {
   if (cfg.slotName) await io.patch(cfg.other, { slots: { [cfg.slotName]: null } });
   const streaming = await follows(cfg);
   if (!streaming)
@@ -192,7 +187,15 @@ async function settleFollower(cfg: RoleConfig, t0: number): Promise<void> {
   );
 }
 
-async function planned(cfg: RoleConfig, meLeader: string, other: DynamicConfig, otherLeader: string): Promise<void> {
+/** What the rejoin (rejoin.ts) uses of this run. */
+const steps = (): Steps => ({ io, log, waitFor, settleFollower });
+
+async function planned(
+  cfg: RoleChangeConfig,
+  meLeader: string,
+  other: DynamicConfig,
+  otherLeader: string,
+): Promise<void> {
   const t0 = Date.now();
   log(`switchover: ${cfg.other.name} (primary, leader ${otherLeader}) -> ${cfg.me.name} (standby cluster)`);
   const { problems } = await io.gate(cfg);
@@ -213,7 +216,7 @@ async function planned(cfg: RoleConfig, meLeader: string, other: DynamicConfig, 
 
 /** Steps 4 and 5 (also the resumption of a run that stopped after the fence). */
 async function catchUpAndPromote(
-  cfg: RoleConfig,
+  cfg: RoleChangeConfig,
   leaderName: string | undefined,
   formerLeader: string,
   fence: number,
@@ -253,194 +256,6 @@ async function catchUpAndPromote(
   );
 }
 
-/** A row of Patroni's GET /history: [timeline, end LSN, reason, timestamp, new leader]. */
-export type HistoryRow = readonly unknown[];
-
-const isHistory = (v: unknown): v is HistoryRow[] => Array.isArray(v) && v.every((r) => Array.isArray(r));
-
-/** BigInt() of a JSON value, with BigInt's own TypeError for one it cannot convert. */
-function bigintOf(v: unknown): bigint {
-  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
-    return BigInt(v);
-  throw new TypeError(`Cannot convert ${String(v)} to a BigInt`);
-}
-
-/**
- * Where two timeline histories part (Patroni's GET /history rows: [timeline, end LSN, ...], a
- * timeline that ended at that LSN). The first timeline the two sides ended differently (or one of
- * them still runs on) forks at the lower of the two ends. Pure; returns the LSN as a BigInt.
- */
-export function divergencePoint(mine: readonly HistoryRow[], theirs: readonly HistoryRow[]): bigint | undefined {
-  const ends = (rows: readonly HistoryRow[]) =>
-    new Map(rows.map((r): [number, bigint] => [Number(r[0]), bigintOf(r[1])]));
-  const a = ends(mine);
-  const b = ends(theirs);
-  const last = Math.max(0, ...a.keys(), ...b.keys()) + 1;
-  for (let tl = 1; tl <= last; tl++) {
-    const x = a.get(tl);
-    const y = b.get(tl);
-    if (x === y && x !== undefined) continue;
-    if (x === undefined && y === undefined) return undefined; // both still on this timeline: no fork
-    if (x === undefined) return y;
-    if (y === undefined) return x;
-    return x < y ? x : y;
-  }
-  return undefined;
-}
-
-type Divergence =
-  | { readonly known: false; readonly why: string }
-  | {
-      readonly known: true;
-      readonly bytes: number;
-      readonly fork: string;
-      readonly at: string | null;
-      readonly timeline: number | null;
-    };
-
-/** Both clusters primaries: how far the other wrote past the point where the two histories part. */
-async function divergence(cfg: RoleConfig, meLeader: string, otherLeader: string): Promise<Divergence> {
-  const mine = await io.history(cfg.me, meLeader);
-  const theirs = await io.history(cfg.other, otherLeader);
-  if (!isHistory(mine) || !isHistory(theirs))
-    return { known: false, why: 'a timeline history (GET /history) could not be read' };
-  const leader = await io.readMember(cfg.other, otherLeader, cfg);
-  if (!leader || !leader.reachable) return { known: false, why: `${cfg.other.name}'s leader cannot be read with SQL` };
-  const fork = divergencePoint(mine, theirs);
-  if (fork === undefined)
-    return {
-      known: false,
-      why: 'the two timeline histories do not part: both clusters run on one timeline as primaries',
-    };
-  const at = lsn(leader.currentLsn);
-  return {
-    known: true,
-    bytes: at !== null && at > fork ? Number(at - fork) : 0,
-    fork: lsnText(fork),
-    at: leader.currentLsn,
-    timeline: leader.timeline,
-  };
-}
-
-/** Timelines compared as the step always has: an unknown (null) one counts as 0. */
-const above = (a: number | null, b: number | null): boolean => Number(a) > Number(b);
-
-/**
- * Patroni 3.0 rewinds a member whose timeline is higher than its new leader's, and trusts the
- * timeline number when both are equal (no rewind, although the two histories differ). A cluster
- * that diverged is therefore moved above the new source's timeline first, by switchovers inside
- * it (its writes past the split are thrown away anyway), so that pg_rewind, which compares the
- * histories themselves, does the real work.
- */
-async function timelineAbove(cfg: RoleConfig, meLeader: string): Promise<void> {
-  const leaderOf = async (cluster: RoleCluster) => {
-    const x = await io.look(cluster);
-    return x.reachable && x.leader
-      ? { members: x.members, node: await io.readMember(cluster, x.leader.name, cfg) }
-      : undefined;
-  };
-  for (let round = 0; round < 5; round++) {
-    const mine = await io.readMember(cfg.me, meLeader, cfg);
-    const theirs = await leaderOf(cfg.other);
-    if (!mine || !theirs || !theirs.node)
-      fail('REFUSED: a leader could not be read while preparing the rejoin; nothing was demoted');
-    const node = theirs.node;
-    if (above(node.timeline, mine.timeline)) return;
-    const candidate = theirs.members.find(
-      (m) => m.role === PATRONI_ROLES.replica && (m.state === 'running' || m.state === 'streaming'),
-    );
-    if (!candidate)
-      fail(
-        `REFUSED: ${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}, and has no running replica to move it up with (Patroni 3.0 would not rewind it); nothing was demoted`,
-      );
-    log(
-      `${cfg.other.name} is on timeline ${node.timeline}, not above ${cfg.me.name}'s ${mine.timeline}: a switchover inside ${cfg.other.name} (${node.member} -> ${candidate.name}) moves it up, so that Patroni rewinds it`,
-    );
-    await io.post(cfg.other, theirs.members, '/switchover', { leader: node.member, candidate: candidate.name });
-    const moved = await waitFor('the switchover inside the other cluster', 60, async () => {
-      const n = await io.readMember(cfg.other, candidate.name, cfg);
-      return n && n.inRecovery === false && above(n.timeline, node.timeline) ? n : undefined;
-    });
-    if (!moved)
-      fail(`REFUSED: the switchover inside ${cfg.other.name} did not finish within 60 s; nothing was demoted`);
-    // every member on the new timeline too: each one is then above the new source's, and rewound
-    const all = await waitFor('every member of the other cluster on the new timeline', 60, async () => {
-      const nodes = await Promise.all(cfg.other.nodes.map((n) => io.readMember(cfg.other, n.name, cfg)));
-      return nodes.every(
-        (n) =>
-          !n ||
-          !n.reachable ||
-          n.member === moved.member ||
-          (n.timeline === moved.timeline && n.receiverStatus === 'streaming'),
-      )
-        ? nodes
-        : undefined;
-    });
-    if (!all)
-      fail(
-        `REFUSED: the members of ${cfg.other.name} did not all follow its new timeline ${moved.timeline} within 60 s; nothing was demoted`,
-      );
-  }
-  fail(
-    `REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`,
-  );
-}
-
-async function rejoin(cfg: RoleConfig, meLeader: string, otherLeader: string): Promise<void> {
-  const t0 = Date.now();
-  const d = await divergence(cfg, meLeader, otherLeader);
-  if (!d.known)
-    fail(
-      `REFUSED: both clusters are primaries and how far ${cfg.other.name} diverged is unknown (${d.why}); nothing was changed`,
-    );
-  log(
-    `rejoin: ${cfg.other.name} is a primary too; the histories part at ${d.fork}, ${cfg.other.name} is at ${d.at} (timeline ${d.timeline}): ${d.bytes} bytes written there after the split`,
-  );
-  if (d.bytes > 0 && !cfg.acceptDataLoss) {
-    fail(
-      `REFUSED: rejoining ${cfg.other.name} throws away the ${d.bytes} bytes of WAL it wrote after ${d.fork} (pg_rewind); save what you need from it, then set link.roleChange.acceptDataLoss: true and deploy again. Nothing was changed`,
-    );
-  }
-  if (d.bytes > 0)
-    log(`acceptDataLoss is set: ${d.bytes} bytes of ${cfg.other.name} past ${d.fork} will be thrown away`);
-  await timelineAbove(cfg, meLeader);
-  if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, meLeader);
-  await io.patch(cfg.other, { standby_cluster: cfg.block }, otherLeader);
-  log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);
-  await settleFollower(cfg, t0);
-  await recloneReplicas(cfg);
-}
-
-/**
- * After a rejoin the standby leader has been rewound (its timeline was above the new source's).
- * Its replicas reconnect to it on the new source's timeline number and Patroni 3.0, reading that
- * number from their WAL receiver, may skip their rewind; their data then silently misses what
- * the new source wrote before their diverged position. So they are re-cloned from their standby
- * leader, inside their own data center (covered by acceptDataLoss: their writes past the split go
- * anyway).
- */
-async function recloneReplicas(cfg: RoleConfig): Promise<void> {
-  const other = await io.look(cfg.other);
-  if (!other.reachable) return;
-  const replicas = other.members.filter((m) => m.role !== PATRONI_ROLES.standbyLeader);
-  for (const m of replicas) {
-    log(
-      `re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${other.leader?.name} (a replica of a rejoined cluster)`,
-    );
-    await io.post(cfg.other, other.members, '/reinitialize', { force: true }, m.name);
-  }
-  if (replicas.length === 0) return;
-  const done = await waitFor('the re-cloned replicas streaming', cfg.followTimeoutSeconds, async () => {
-    const nodes = await Promise.all(replicas.map((m) => io.readMember(cfg.other, m.name, cfg)));
-    return nodes.every((n) => n && n.reachable && n.receiverStatus === 'streaming') ? nodes : undefined;
-  });
-  if (!done)
-    fail(
-      `the re-cloned replicas of ${cfg.other.name} do not stream after ${cfg.followTimeoutSeconds} s; the rejoin itself is done: look at their Patroni logs`,
-    );
-  log(`${replicas.map((m) => m.name).join(', ')} re-cloned and streaming`);
-}
-
 /** A cluster's state as the step prints it first. */
 function described(x: ClusterLook): string {
   if (!x.reachable) return 'not answering (its REST API)';
@@ -449,7 +264,7 @@ function described(x: ClusterLook): string {
     : `a primary (leader ${x.leader ? x.leader.name : 'none'})`;
 }
 
-async function roleStep(cfg: RoleConfig): Promise<void> {
+async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
   if (cfg.state === 'detached') {
     log(
       `the link is detached (a promotion): no role change; once it follows again, this step rejoins ${cfg.me.name} to ${cfg.other.name} if it is a primary then`,
@@ -472,10 +287,15 @@ async function roleStep(cfg: RoleConfig): Promise<void> {
       log(
         `${cfg.me.name} is a primary (promoted) and the topology makes it follow ${cfg.other.name} again: rejoining it`,
       );
-      return rejoin({ ...cfg, role: 'source', me: cfg.other, other: cfg.me }, other.leader.name, me.leader.name);
+      return rejoin(
+        steps(),
+        { ...cfg, role: 'source', me: cfg.other, other: cfg.me },
+        other.leader.name,
+        me.leader.name,
+      );
     }
     log(
-      `${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role step`,
+      `${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role resource`,
     );
     return;
   }
@@ -506,7 +326,7 @@ async function roleStep(cfg: RoleConfig): Promise<void> {
       fail(
         `REFUSED: a cluster has no running leader (${cfg.me.name}: ${me.leader ? me.leader.role : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.role : 'none'}); deploy again once both have one`,
       );
-    return rejoin(cfg, me.leader.name, other.leader.name);
+    return rejoin(steps(), cfg, me.leader.name, other.leader.name);
   }
   if (!other.reachable)
     fail(
@@ -532,12 +352,12 @@ async function roleStep(cfg: RoleConfig): Promise<void> {
 }
 
 /**
- * The role step for `cfg` against `clusters` (the real ones by default). `waits` (keys of TIMING)
- * shortens the waits for tests; Terraform's runs use TIMING. `via` (runRoleStep's): where it
+ * The role change for `cfg` against `clusters` (the real ones by default). `waits` (keys of TIMING)
+ * shortens the waits for tests; Terraform's runs use TIMING. `via` (runRoleChange's): where it
  * prints and which environment holds the REST passwords, process.stdout and process.env unless given.
  */
 export async function run(
-  cfg: RoleConfig,
+  cfg: RoleChangeConfig,
   clusters: RoleIo = realIo,
   waits: Partial<Timing> = TIMING,
   via: RunOutput = {},
@@ -546,7 +366,7 @@ export async function run(
   timing = { ...TIMING, ...waits };
   useRunOutput(via);
   try {
-    return await roleStep(cfg);
+    return await changeRoles(cfg);
   } finally {
     io = realIo;
     timing = TIMING;
@@ -555,17 +375,17 @@ export async function run(
 }
 
 /**
- * The role step as a program: its configuration from ROLE_CONFIG in `env` (one that does not
+ * The role change as a program: its configuration from ROLE_CHANGE_CONFIG in `env` (one that does not
  * match the contract is refused, exit code 2, before anything is read or changed), its progress
  * to `out`, its failure to `err`. Resolves to the exit code: 0 done, 1 refused or failed.
  */
-export async function runRoleStep(env: Env, out: Output, err: Output): Promise<number> {
-  let cfg: RoleConfig;
+export async function runRoleChange(env: Env, out: Output, err: Output): Promise<number> {
+  let cfg: RoleChangeConfig;
   try {
-    cfg = parseConfig('role', env[PROGRAMS.role.configEnv]);
+    cfg = parseConfig('roleChange', env[PROGRAMS.roleChange.configEnv]);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    err.write(`switchover: ${e.message}\n`);
+    err.write(`[role change] ${e.message}\n`);
     return 2;
   }
   try {

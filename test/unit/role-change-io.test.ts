@@ -1,20 +1,20 @@
 /**
- * The role step's real input and output (runtime/cluster-io.ts `realIo`), which its other unit
+ * The role change's real input and output (runtime/cluster-io.ts `realIo`), which its other unit
  * tests replace with fake clusters: Patroni's REST API against fake REST servers on 127.0.0.1
  * (the leader first, wake-ups, retries, refused credentials, POSTs, GET /history), and the SQL
- * reads against the fake link's `pg`; then the program's own door, runRoleStep, which refuses a
- * ROLE_CONFIG that does not match the contract before it reaches any cluster.
+ * reads against the fake link's `pg`; then the program's own door, runRoleChange, which refuses a
+ * ROLE_CHANGE_CONFIG that does not match the contract before it reaches any cluster.
  */
-import type { RoleCluster, RoleConfig } from '../../runtime/contract';
+import type { RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
 import { realIo } from '../../runtime/cluster-io';
-import { runRoleStep } from '../../runtime/switchover';
+import { runRoleChange } from '../../runtime/role-change';
 import { FakeCluster } from '../support/fake-patroni';
 import { freshWorld, HOSTS, START, text, world } from '../support/fake-link';
 
 jest.mock('pg', () => ({ Client: jest.requireActual('../support/fake-link').FakeClient }));
 
-/** The role step's view of a fake REST cluster (REST password in PW_DC1). */
-const restCluster = (c: FakeCluster, name = 'dc1'): RoleCluster => ({
+/** The role change's view of a fake REST cluster (REST password in PW_DC1). */
+const restCluster = (c: FakeCluster, name = 'dc1'): RoleChangeCluster => ({
   name,
   scope: 'pg',
   restUser: 'patroni',
@@ -119,13 +119,13 @@ describe('REST: look, patch, post, history', () => {
 
 describe('SQL: position, readMember, gate', () => {
   // the fake link's members by SQL; their REST APIs are somewhere nothing listens
-  const sqlCluster = (name: string, members: (keyof typeof HOSTS)[]): RoleCluster => ({
+  const sqlCluster = (name: string, members: (keyof typeof HOSTS)[]): RoleChangeCluster => ({
     name,
     scope: 'pg',
     restPasswordEnv: 'PW_DC1',
     nodes: members.map((m) => ({ name: m, host: HOSTS[m], port: 5432, rest: 'http://127.0.0.1:1' })),
   });
-  const cfg: RoleConfig = {
+  const cfg: RoleChangeConfig = {
     role: 'source',
     me: sqlCluster('dc2', ['s1', 's2']),
     other: sqlCluster('dc1', ['p1', 'p2']),
@@ -202,7 +202,7 @@ describe('SQL: position, readMember, gate', () => {
   });
 });
 
-describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cluster is reached', () => {
+describe('runRoleChange: ROLE_CHANGE_CONFIG is checked against the contract before any cluster is reached', () => {
   let me: FakeCluster;
   let other: FakeCluster;
   let stdout: jest.SpyInstance;
@@ -223,7 +223,7 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
     const lines: string[] = [];
     return { write: (t: string) => lines.push(t), text: () => lines.join('') };
   };
-  const good = (): RoleConfig => ({
+  const good = (): RoleChangeConfig => ({
     role: 'source',
     me: restCluster(me, 'dc2'),
     other: restCluster(other, 'dc1'),
@@ -235,7 +235,7 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
     followTimeoutSeconds: 1,
     acceptDataLoss: false,
   });
-  /** ROLE_CONFIG as the stacks would set it, `change`d first. */
+  /** ROLE_CHANGE_CONFIG as the stacks would set it, `change`d first. */
   const roleConfig = (change: (c: Record<string, unknown>) => void) => {
     const c: Record<string, unknown> = JSON.parse(JSON.stringify(good()));
     change(c);
@@ -245,7 +245,7 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
   test('a configuration that matches: the step runs, its progress on `out` (here: already the source, the other cut off), exit 0', async () => {
     const out = collector();
     const err = collector();
-    expect(await runRoleStep({ ROLE_CONFIG: JSON.stringify(good()) }, out, err)).toBe(0);
+    expect(await runRoleChange({ ROLE_CHANGE_CONFIG: JSON.stringify(good()) }, out, err)).toBe(0);
     expect(out.text()).toContain('nothing to do: dc2 is the source; dc1 does not answer');
     expect(err.text()).toBe('');
     expect(stdout).not.toHaveBeenCalled();
@@ -264,12 +264,14 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
       ['catchUpTimeoutSeconds', 'catchupTimeoutSeconds'],
     ],
   ])(
-    '%s: refused with exit 2, naming ROLE_CONFIG and the field; no REST call, nothing printed on out',
+    '%s: refused with exit 2, naming ROLE_CHANGE_CONFIG and the field; no REST call, nothing printed on out',
     async (_what, change, fields) => {
       const out = collector();
       const err = collector();
-      expect(await runRoleStep({ ROLE_CONFIG: roleConfig(change), PW_DC1: 'pw' }, out, err)).toBe(2);
-      expect(err.text()).toMatch(/^switchover: ROLE_CONFIG does not match this program's configuration .*\n$/);
+      expect(await runRoleChange({ ROLE_CHANGE_CONFIG: roleConfig(change), PW_DC1: 'pw' }, out, err)).toBe(2);
+      expect(err.text()).toMatch(
+        /^\[role change\] ROLE_CHANGE_CONFIG does not match this program's configuration .*\n$/,
+      );
       for (const f of fields) expect(err.text()).toContain(f);
       expect(out.text()).toBe('');
       expect(stdout).not.toHaveBeenCalled();
@@ -277,14 +279,14 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
     },
   );
 
-  test('ROLE_CONFIG unset or not JSON: refused with exit 2, nothing reached', async () => {
+  test('ROLE_CHANGE_CONFIG unset or not JSON: refused with exit 2, nothing reached', async () => {
     for (const [env, message] of [
-      [{}, 'switchover: ROLE_CONFIG is not set'],
-      [{ ROLE_CONFIG: '{"role":' }, 'switchover: ROLE_CONFIG is not JSON'],
+      [{}, '[role change] ROLE_CHANGE_CONFIG is not set'],
+      [{ ROLE_CHANGE_CONFIG: '{"role":' }, '[role change] ROLE_CHANGE_CONFIG is not JSON'],
     ] as const) {
       const out = collector();
       const err = collector();
-      expect(await runRoleStep(env, out, err)).toBe(2);
+      expect(await runRoleChange(env, out, err)).toBe(2);
       expect(err.text()).toContain(message);
       expect(out.text()).toBe('');
     }
@@ -296,7 +298,7 @@ describe('runRoleStep: ROLE_CONFIG is checked against the contract before any cl
     other.broken.clear();
     const out = collector();
     const err = collector();
-    expect(await runRoleStep({ ROLE_CONFIG: JSON.stringify(good()), PW_DC1: 'pw' }, out, err)).toBe(1);
+    expect(await runRoleChange({ ROLE_CHANGE_CONFIG: JSON.stringify(good()), PW_DC1: 'pw' }, out, err)).toBe(1);
     expect(err.text()).toBe(
       "[role change] REFUSED: both clusters are primaries and how far dc1 diverged is unknown (dc1's leader cannot be read with SQL); nothing was changed\n",
     );

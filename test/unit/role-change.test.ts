@@ -1,11 +1,11 @@
 /**
- * The role step (runtime/switchover.ts) against fake clusters: the pure part first, where two
+ * The role change (runtime/role-change.ts) against fake clusters: the pure part first, where two
  * clusters' timeline histories part (the bytes a rejoin throws away are counted from there), then
  * every step, refusal and no-op, one cause at a time.
  */
-import type { RoleCluster, RoleConfig } from '../../runtime/contract';
+import type { RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
 import type { ClusterLook, DynamicConfig, MemberReading, RoleIo } from '../../runtime/cluster-io';
-import { divergencePoint, run } from '../../runtime/switchover';
+import { divergencePoint, run } from '../../runtime/role-change';
 
 // Patroni's GET /history rows: [timeline, end LSN, reason, timestamp, new leader]
 const row = (tl: number, lsn: number) => [tl, lsn, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'x'];
@@ -65,7 +65,7 @@ const at = (v: unknown, ...keys: string[]): unknown =>
   );
 
 /**
- * Two fake clusters with the role step's view of them (REST and SQL): a PATCH with a
+ * Two fake clusters with the role change's view of them (REST and SQL): a PATCH with a
  * standby_cluster block makes a cluster a standby cluster, `null` promotes it; every call is kept.
  */
 function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
@@ -74,9 +74,9 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
   const positions: string[] = [];
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
   const leaderOf = (name: Dc) => sides[name].members[0];
-  const sideOf = (c: RoleCluster) => sides[c.name as Dc];
+  const sideOf = (c: RoleChangeCluster) => sides[c.name as Dc];
   const io = {
-    look: async (c: RoleCluster): Promise<ClusterLook> => {
+    look: async (c: RoleChangeCluster): Promise<ClusterLook> => {
       const s = sideOf(c);
       if (!s.reachable) return { reachable: false };
       const leader = { name: leaderOf(c.name as Dc), role: s.standby ? 'standby_leader' : 'leader' };
@@ -90,7 +90,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
         primary: !s.standby,
       };
     },
-    patch: async (c: RoleCluster, body: DynamicConfig) => {
+    patch: async (c: RoleChangeCluster, body: DynamicConfig) => {
       calls.push(`${c.name} ${JSON.stringify(body)}`);
       const s = sideOf(c);
       if ('standby_cluster' in body) s.standby = body.standby_cluster !== null;
@@ -102,17 +102,17 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
           [MARKER]: { softFence: ro === null ? undefined : true },
         };
     },
-    sourceState: async (c: RoleCluster) => {
+    sourceState: async (c: RoleChangeCluster) => {
       const s = sideOf(c);
       return {
         readOnly: at(s.config, 'postgresql', 'parameters', 'default_transaction_read_only') === 'on',
         currentLsn: s.drainedLsn ?? s.lsn,
       };
     },
-    post: async (c: RoleCluster, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
+    post: async (c: RoleChangeCluster, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
       calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
     },
-    position: async (c: RoleCluster, member: string | undefined) => {
+    position: async (c: RoleChangeCluster, member: string | undefined) => {
       const s = sideOf(c);
       // fenced, but its PostgreSQL not restarted in recovery yet: still read-write
       const late = s.standby && (s.readWritePolls ?? 0) > 0;
@@ -123,7 +123,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
       positions.push(`${c.name} ${member} ${n.inRecovery ? 'in recovery' : 'read-write'} ${n.replayLsn}`);
       return n;
     },
-    readMember: async (c: RoleCluster, member: string): Promise<MemberReading> => {
+    readMember: async (c: RoleChangeCluster, member: string): Promise<MemberReading> => {
       const s = sideOf(c);
       const other = c.name === 'dc1' ? 'dc2' : 'dc1';
       return {
@@ -137,18 +137,18 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
       };
     },
     gate: async () => ({ problems: gateProblems }),
-    history: async (c: RoleCluster): Promise<unknown> => sideOf(c).history,
+    history: async (c: RoleChangeCluster): Promise<unknown> => sideOf(c).history,
   } satisfies RoleIo;
   return { io, calls, positions };
 }
 
-const cluster = (name: string, host: string): RoleCluster => ({
+const cluster = (name: string, host: string): RoleChangeCluster => ({
   name,
   scope: 'pg',
   restPasswordEnv: 'X',
   nodes: [{ name: `${name}a`, host, port: 5432, rest: `http://${host}:8008` }],
 });
-const cfg: RoleConfig = {
+const cfg: RoleChangeConfig = {
   role: 'source',
   me: cluster('dc2', '10.0.2.1'),
   other: cluster('dc1', '10.0.1.1'),
@@ -170,7 +170,7 @@ const side = (over: Partial<Side>): Side => ({
   ...over,
 });
 
-describe('the role step, one cause at a time (fake clusters)', () => {
+describe('the role change, one cause at a time (fake clusters)', () => {
   let out: jest.SpyInstance;
   beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
   afterEach(() => out.mockRestore());
@@ -385,14 +385,14 @@ describe('the role step, one cause at a time (fake clusters)', () => {
     const f = fakeClusters(sides);
     // the fake's switchover inside dc1 moves its timeline up
     const post = f.io.post;
-    f.io.post = async (c: RoleCluster, m: unknown, endpoint: string, body?: unknown, member?: string) => {
+    f.io.post = async (c: RoleChangeCluster, m: unknown, endpoint: string, body?: unknown, member?: string) => {
       await post(c, m, endpoint, body, member);
       if (endpoint !== '/switchover') return;
       sides.dc1.timeline += 1;
       sides.dc1.members = ['dc1b', 'dc1a'];
     };
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: RoleCluster, member: string) => ({
+    f.io.readMember = async (c: RoleChangeCluster, member: string) => ({
       ...(await readMember(c, member)),
       ...(c.name === 'dc1' && !sides.dc1.standby
         ? {
@@ -413,14 +413,14 @@ describe('the role step, one cause at a time (fake clusters)', () => {
   });
 });
 
-describe('the role step: every refusal and no-op, one cause each (fake clusters)', () => {
+describe('the role change: every refusal and no-op, one cause each (fake clusters)', () => {
   let out: jest.SpyInstance;
   const printed = () => out.mock.calls.map((c) => String(c[0])).join('');
   beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
   afterEach(() => out.mockRestore());
   const leaderless = (f: ReturnType<typeof fakeClusters>, name: 'dc1' | 'dc2', role = 'replica') => {
     const look = f.io.look;
-    f.io.look = async (c: RoleCluster) => {
+    f.io.look = async (c: RoleChangeCluster) => {
       const x = await look(c);
       if (c.name !== name || !x.reachable) return x;
       const members = (x.members ?? []).map((m) => ({ ...m, role }));
@@ -433,7 +433,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
     await run({ ...cfg, role: 'standby' }, f.io);
     expect(f.calls).toEqual([]);
     expect(printed()).toContain(
-      "dc2 is a standby cluster of dc1 in the topology: a role change runs in dc1's role step",
+      "dc2 is a standby cluster of dc1 in the topology: a role change runs in dc1's role resource",
     );
   });
 
@@ -461,7 +461,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
         ],
       }),
     });
-    const standbyCfg: RoleConfig = {
+    const standbyCfg: RoleChangeConfig = {
       ...cfg,
       role: 'standby',
       state: 'following',
@@ -562,7 +562,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   test('the demoted cluster streams, but from elsewhere, or its leader is no standby leader: the step fails after followTimeoutSeconds', async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: RoleCluster, member: string) => ({
+    f.io.readMember = async (c: RoleChangeCluster, member: string) => ({
       ...(await readMember(c, member)),
       ...(c.name === 'dc1' ? { senderHost: '10.9.9.9' } : {}),
     });
@@ -571,13 +571,13 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
     );
     const g = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const look = g.io.look;
-    g.io.look = async (c: RoleCluster) => {
+    g.io.look = async (c: RoleChangeCluster) => {
       const x = await look(c);
       return c.name === 'dc1' && x.reachable && x.leader ? { ...x, leader: { ...x.leader, role: 'leader' } } : x;
     };
     let patched = 0;
     const patch = g.io.patch;
-    g.io.patch = async (c: RoleCluster, body: DynamicConfig) => {
+    g.io.patch = async (c: RoleChangeCluster, body: DynamicConfig) => {
       patched += 1;
       return patch(c, body);
     };
@@ -589,7 +589,7 @@ describe('the role step: every refusal and no-op, one cause each (fake clusters)
   test("the standby leader's streaming state is what counts: not streaming, the step fails", async () => {
     const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
     const readMember = f.io.readMember;
-    f.io.readMember = async (c: RoleCluster, member: string) => ({
+    f.io.readMember = async (c: RoleChangeCluster, member: string) => ({
       ...(await readMember(c, member)),
       ...(c.name === 'dc1' ? { receiverStatus: 'starting' } : {}),
     });
@@ -633,7 +633,7 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     );
     const g = fakeClusters(both());
     const readMember = g.io.readMember;
-    g.io.readMember = async (c: RoleCluster, member: string) => ({
+    g.io.readMember = async (c: RoleChangeCluster, member: string) => ({
       ...(await readMember(c, member)),
       reachable: false,
     });
@@ -666,7 +666,7 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     const sides = both({ dc1: { lsn: '0/90' } });
     const f = fakeClusters(sides);
     const look = f.io.look;
-    f.io.look = async (c: RoleCluster) => {
+    f.io.look = async (c: RoleChangeCluster) => {
       const x = await look(c);
       return c.name === 'dc1' && x.reachable
         ? { ...x, members: x.members.map((m) => (m.role === 'replica' ? { ...m, state: 'stopped' } : m)) }
@@ -693,7 +693,7 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     // a re-cloned replica that does not stream again fails the step (the rejoin itself is done)
     const g = fakeClusters(both({ dc1: { timeline: 3 } }));
     const readMember = g.io.readMember;
-    g.io.readMember = async (c: RoleCluster, member: string) => ({
+    g.io.readMember = async (c: RoleChangeCluster, member: string) => ({
       ...(await readMember(c, member)),
       ...(member === 'dc1b' ? { receiverStatus: null } : {}),
     });
