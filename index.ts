@@ -54,6 +54,16 @@ export type { LoadedTopology } from './stacks/topology-file';
 export { buildStandbyStacks } from './stacks/standby-stacks';
 export type { StandbyStacks, StandbyStacksOptions } from './stacks/standby-stacks';
 
+// Where the stacks keep their state
+export { STATE_BACKENDS, stateBackend, stateBackendProblems } from './stacks/state-backend';
+export type {
+  BackendFor,
+  BackendOptions,
+  BackendValue,
+  StateBackendSpec,
+  StateBackendType,
+} from './stacks/state-backend';
+
 // The rendered-files writer
 export { renderedFilesOf, writeRenderedFiles } from './stacks/rendered-files';
 

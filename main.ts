@@ -15,12 +15,12 @@ const DEFAULT_TOPOLOGY = path.join('examples', 'article.yaml');
 function main(): void {
   const file = process.env.TOPOLOGY || DEFAULT_TOPOLOGY;
   // its warnings reach the user once, through the link's cdktf annotations (synth, diff, deploy)
-  const { topology } = loadTopologyFile(file, process.env.LINK_STATE);
+  const { topology, state } = loadTopologyFile(file, process.env.LINK_STATE);
   // cdktf's validations would start `terraform version` once per terraform_data resource; the
   // unit tests run them on the default topology instead, and Terraform checks its own version
   // when it plans (terraform_data needs 1.4; deploy.secrets needs 1.10)
   const app = new App({ skipValidation: true });
-  buildStandbyStacks(app, topology);
+  buildStandbyStacks(app, topology, { backend: state });
   app.synth();
   writeRenderedFiles(app, app.outdir);
 }

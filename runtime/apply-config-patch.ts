@@ -37,6 +37,7 @@ import {
   mismatches,
   prop,
 } from './patch-body';
+import { liveLease } from './lease';
 import { getJson, jsonHeaders, request } from './rest-client';
 
 export { MARKER };
@@ -269,8 +270,19 @@ async function apply(run: Run): Promise<void> {
       for (const w of hotStandbyWarnings(prop(desired.postgresql, 'parameters'), prop(source.postgresql, 'parameters')))
         log(run, `WARNING: ${w}`);
   }
-  /** The body for this attempt, from the running configuration just read. */
-  const prepare = async (current: JsonObject): Promise<void> => {
+  let waitedFor: string | undefined; // the lease last waited for, printed once
+  /**
+   * The body for this attempt, from the running configuration just read; false while a role change
+   * holds the cluster's configuration (its lease, lease.ts): nothing is sent until it lets go.
+   */
+  const prepare = async (current: JsonObject): Promise<boolean> => {
+    const lease = liveLease(current, Date.now());
+    if (lease) {
+      last = `a role change (${lease.holder}) holds this cluster's configuration until ${new Date(lease.until).toISOString()}; nothing sent`;
+      if (waitedFor !== lease.holder) log(run, `waiting: ${last}`);
+      waitedFor = lease.holder;
+      return false;
+    }
     const demotion = demotes(desired, current);
     if (demotion) throw new Error(demotion); // before the attempts' loop: no retry sends it
     const { body, removed } = desiredPatch(desired, current, { strict, sections });
@@ -284,6 +296,7 @@ async function apply(run: Run): Promise<void> {
         );
     }
     run.patch = body;
+    return true;
   };
   // A patch that could demote goes out only through a node whose running configuration was read
   // just before (and showed no demotion): never on the strength of no answer.
@@ -294,11 +307,10 @@ async function apply(run: Run): Promise<void> {
   let tried = false; // a PATCH went out (it may have arrived even without an answer)
   for (let round = 0; Date.now() < deadline; round++) {
     const ordered = await leaderFirst(run);
-    if (!guarded) {
-      const current = await getConfig(run, ordered);
-      if (current !== undefined) await prepare(current);
-    }
-    for (const base of ordered) {
+    const current = guarded ? undefined : await getConfig(run, ordered);
+    // held by a role change: the next round reads again
+    const held = current !== undefined && !(await prepare(current));
+    for (const base of held ? [] : ordered) {
       if (guarded) {
         const read = await readConfig(run, base);
         if (read.config === undefined) {
@@ -306,7 +318,7 @@ async function apply(run: Run): Promise<void> {
           last = `${unread}; nothing sent through it (the patch carries standby_cluster)`;
           continue;
         }
-        await prepare(read.config);
+        if (!(await prepare(read.config))) break;
       }
       try {
         const sentAt = new Date().toISOString();

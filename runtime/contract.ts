@@ -12,6 +12,22 @@ import { z } from 'zod';
 /** Where the patch program records, in a cluster's own dynamic configuration, what it wrote. */
 export const MARKER = 'managed_by_patroni_standby_cdktf';
 
+/**
+ * What the role change records under MARKER in both clusters' dynamic configuration: its lease
+ * while it runs (`lease.ts`: the patch program waits while another holds it), and the source
+ * and generation it made (a role change or patch of an older generation is refused).
+ */
+export const LEASE_KEY = 'roleChange';
+export const SOURCE_KEY = 'source';
+
+/** A role change's hold on both clusters' configuration: who, until when (ms since the epoch). */
+export const leaseSchema = z.object({ holder: z.string().min(1), until: z.number(), since: z.string() });
+export type Lease = z.infer<typeof leaseSchema>;
+
+/** The source a role change of `generation` made (link.generation; 0 when the topology sets none). */
+export const sourceRecordSchema = z.object({ cluster: z.string().min(1), generation: z.number().int().min(0) });
+export type SourceRecord = z.infer<typeof sourceRecordSchema>;
+
 /** Keys of the dynamic configuration whose removal only ever happens through an explicit null. */
 export const NEVER_IMPLICIT: readonly string[] = ['postgresql', 'slots', 'standby_cluster', MARKER];
 
@@ -116,6 +132,11 @@ export const roleChangeConfigSchema = z.strictObject({
   catchUpTimeoutSeconds: seconds,
   followTimeoutSeconds: seconds,
   acceptDataLoss: z.boolean(),
+  /**
+   * link.generation, raised with every change of link.source: a role change whose generation is
+   * below the one the clusters record (a stale pipeline) is refused. Absent: not checked.
+   */
+  generation: z.number().int().min(0).optional(),
 });
 export type RoleChangeConfig = z.infer<typeof roleChangeConfigSchema>;
 

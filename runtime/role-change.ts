@@ -56,6 +56,8 @@ import {
 } from './cluster-io';
 import { lsnAtLeast } from './lsn';
 import { rejoin, type Steps } from './rejoin';
+import { holding, type LeaseSteps, recordSource, refuseIfHeld } from './holding';
+import { newestRecord, staleBecause } from './lease';
 
 export { divergencePoint, type HistoryRow } from './rejoin';
 
@@ -187,6 +189,9 @@ async function settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void> 
   );
 }
 
+/** What the lease (lease.ts) uses of this run. */
+const leaseSteps = (): LeaseSteps => ({ io, log, recoverySeconds: timing.recoverySeconds });
+
 /** What the rejoin (rejoin.ts) uses of this run. */
 const steps = (): Steps => ({ io, log, waitFor, settleFollower });
 
@@ -271,8 +276,14 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
     );
     return;
   }
+  const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
+  // a pipeline of an older topology (link.generation) is refused before anything is changed
+  const stale = staleBecause(newestRecord([me, other].map((x) => (x.reachable ? x.config : undefined))), {
+    source: cfg.role === 'source' ? cfg.me.name : cfg.other.name,
+    generation: cfg.generation,
+  });
+  if (stale) fail(`REFUSED: ${stale}`);
   if (cfg.role !== 'source') {
-    const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
     if (
       me.reachable &&
       !me.standby &&
@@ -287,20 +298,17 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
       log(
         `${cfg.me.name} is a primary (promoted) and the topology makes it follow ${cfg.other.name} again: rejoining it`,
       );
-      return rejoin(
-        steps(),
-        { ...cfg, role: 'source', me: cfg.other, other: cfg.me },
-        other.leader.name,
-        me.leader.name,
-      );
+      const swapped: RoleChangeConfig = { ...cfg, role: 'source', me: cfg.other, other: cfg.me };
+      const [otherLeader, meLeader] = [other.leader.name, me.leader.name];
+      return holding(leaseSteps(), swapped, [other, me], () => rejoin(steps(), swapped, otherLeader, meLeader));
     }
     log(
       `${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role resource`,
     );
     return;
   }
-  const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
   log(`${cfg.me.name} is ${described(me)}; ${cfg.other.name} is ${described(other)}`);
+  refuseIfHeld([me, other]);
   if (!me.reachable) {
     if (!other.reachable || other.standby)
       return log(
@@ -316,17 +324,22 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
     log(`${cfg.me.name} was left read-only by a role change that stopped in its soft fence: lifted`);
   }
   if (!me.standby) {
-    if (!other.reachable)
-      return log(
+    if (!other.reachable) {
+      log(
         `nothing to do: ${cfg.me.name} is the source; ${cfg.other.name} does not answer (its stack makes it follow once it runs)`,
       );
-    if (other.standby)
-      return log(`nothing to do: ${cfg.me.name} is the source and ${cfg.other.name} a standby cluster`);
+      return recordSource(leaseSteps(), cfg, [me, other]);
+    }
+    if (other.standby) {
+      log(`nothing to do: ${cfg.me.name} is the source and ${cfg.other.name} a standby cluster`);
+      return recordSource(leaseSteps(), cfg, [me, other]);
+    }
     if (!me.primary || !other.primary || !me.leader || !other.leader)
       fail(
         `REFUSED: a cluster has no running leader (${cfg.me.name}: ${me.leader ? me.leader.role : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.role : 'none'}); deploy again once both have one`,
       );
-    return rejoin(steps(), cfg, me.leader.name, other.leader.name);
+    const [meLeader, otherLeader] = [me.leader.name, other.leader.name];
+    return holding(leaseSteps(), cfg, [me, other], () => rejoin(steps(), cfg, meLeader, otherLeader));
   }
   if (!other.reachable)
     fail(
@@ -335,20 +348,24 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
   if (other.standby) {
     log(`both clusters are standby clusters: a previous role change stopped after its fence; resuming`);
     if (!other.leader) fail(`REFUSED: ${cfg.other.name} has no leader to read its last position from`);
-    await catchUpAndPromote(
-      cfg,
-      me.leader && me.leader.name,
-      other.leader.name,
-      Date.now(),
-      softFencedConfig(other.config),
-    );
-    return settleFollower(cfg, Date.now());
+    const formerLeader = other.leader.name;
+    return holding(leaseSteps(), cfg, [me, other], async () => {
+      await catchUpAndPromote(
+        cfg,
+        me.leader && me.leader.name,
+        formerLeader,
+        Date.now(),
+        softFencedConfig(other.config),
+      );
+      await settleFollower(cfg, Date.now());
+    });
   }
   if (!other.leader || !me.leader)
     fail(
       `REFUSED: a cluster has no leader (${cfg.me.name}: ${me.leader ? me.leader.name : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.name : 'none'})`,
     );
-  return planned(cfg, me.leader.name, other.config, other.leader.name);
+  const [meLeader, otherLeader] = [me.leader.name, other.leader.name];
+  return holding(leaseSteps(), cfg, [me, other], () => planned(cfg, meLeader, other.config, otherLeader));
 }
 
 /**

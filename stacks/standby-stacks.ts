@@ -11,6 +11,7 @@ import { PatroniCluster } from '../constructs/patroni-cluster';
 import { StandbyLink } from '../constructs/standby-link';
 import { CLUSTER_NAME } from '../constructs/schema';
 import { Topology } from '../constructs/types';
+import { BackendFor, StateBackendSpec, stateBackend } from './state-backend';
 
 export interface StandbyStacksOptions {
   /**
@@ -27,8 +28,15 @@ export interface StandbyStacksOptions {
    */
   readonly names?: { readonly primary: string; readonly standby: string };
   /**
-   * Local state files, relative to each stack's folder in cdktf.out. @default project root:
-   * terraform.<stack>.tfstate
+   * Where each stack keeps its state and its lock: a `state:` spec (any backend of
+   * STATE_BACKENDS, `{stack}` and `{cluster}` in its strings), or a function that adds any cdktf
+   * backend to a stack. Each data center's stack keeps its own state.
+   * @default - a local state file per stack in the project root, terraform.<stack>.tfstate
+   */
+  readonly backend?: StateBackendSpec | BackendFor;
+  /**
+   * Local state files, relative to each stack's folder in cdktf.out.
+   * @deprecated use `backend: { backend: 'local', options: { path: '...{stack}...' } }`
    */
   readonly localStatePath?: (stackName: string) => string;
 }
@@ -50,6 +58,25 @@ export interface StandbyStacks {
 }
 
 const OPTIONS = 'buildStandbyStacks options';
+
+/** The backend function of the options: `backend`, the older `localStatePath`, or a local file per stack. */
+function backendOf(options: StandbyStacksOptions): BackendFor {
+  if (options.backend !== undefined && options.localStatePath !== undefined)
+    throw new TopologyError(OPTIONS, [
+      {
+        path: 'localStatePath',
+        message: 'is given together with backend',
+        received: '(a function)',
+        allowed: 'one of backend and localStatePath',
+        fix: "drop localStatePath: backend: { backend: 'local', options: { path: '<path with {stack}>' } } sets the file",
+      },
+    ]);
+  if (typeof options.backend === 'function') return options.backend;
+  if (options.backend !== undefined) return stateBackend(options.backend, OPTIONS);
+  const path = options.localStatePath;
+  if (path) return (stack, names) => new LocalBackend(stack, { path: path(names.stack) });
+  return stateBackend({ backend: 'local' }, OPTIONS);
+}
 
 function clusterOutputs(stack: TerraformStack, cluster: PatroniCluster, link: StandbyLink): void {
   new TerraformOutput(stack, 'scope', { value: cluster.scope });
@@ -176,12 +203,12 @@ export function buildStandbyStacks(
       ]);
   }
   const names = stackNames(topology, options, clusterNames);
-  const statePath = options.localStatePath ?? ((name: string) => `../../../terraform.${name}.tfstate`);
+  const backendFor = backendOf(options);
 
   // the stacks in a fixed order (the clusters' names), whatever the roles
-  const stackOf = (name: string): TerraformStack => {
+  const stackOf = (name: string, cluster: string): TerraformStack => {
     const stack = new TerraformStack(app, name);
-    new LocalBackend(stack, { path: statePath(name) });
+    backendFor(stack, { cluster, stack: name });
     return stack;
   };
   const order = topology.names
@@ -191,7 +218,7 @@ export function buildStandbyStacks(
   const clusters: Record<string, PatroniCluster> = {};
   for (const cluster of order) {
     const role = cluster === clusterNames.primary ? 'primary' : 'standby';
-    stacks[cluster] = stackOf(names[role]);
+    stacks[cluster] = stackOf(names[role], cluster);
     clusters[cluster] = new PatroniCluster(stacks[cluster], 'cluster', { name: cluster, ...topology[role] });
   }
   const primary = clusters[clusterNames.primary];

@@ -7,10 +7,13 @@ import { Document, isMap, isPair, isScalar, isSeq, parseDocument, YAMLError } fr
 import { Problem, TopologyError } from '../constructs/errors';
 import { Topology } from '../constructs/types';
 import { validateTopology } from '../constructs/validate';
+import { StateBackendSpec, stateBackendProblems } from './state-backend';
 
 export interface LoadedTopology {
   readonly topology: Topology;
   readonly warnings: readonly Problem[];
+  /** Where the stacks keep their state (the file's `state:`); undefined: a local file per stack. */
+  readonly state?: StateBackendSpec;
 }
 
 /** What a topology file holds, the recommended layout first. */
@@ -272,14 +275,19 @@ export function parseTopology(text: string, source: string, linkStateOverride?: 
       link: { ...(typeof link === 'object' && link !== null ? link : {}), state: linkStateOverride },
     };
   }
+  // state: is the stacks', not the clusters': checked here, reported with the topology's problems
+  const { state, ...clustersAndLink } = withOverride;
+  const stateProblems = state === undefined ? [] : stateBackendProblems(state);
   try {
-    return validateTopology(withOverride, source);
+    const loaded = validateTopology(clustersAndLink, source);
+    if (stateProblems.length > 0) throw new TopologyError(source, []);
+    return state === undefined ? loaded : { ...loaded, state: state as StateBackendSpec };
   } catch (err) {
     if (!(err instanceof TopologyError)) throw err;
-    throw new TopologyError(
-      source,
-      err.problems.map((p) => flowCollectionProblem(p, doc, text)),
-    );
+    throw new TopologyError(source, [
+      ...err.problems.map((p) => flowCollectionProblem(p, doc, text)),
+      ...stateProblems,
+    ]);
   }
 }
 

@@ -156,6 +156,50 @@ describe('the patch program against fake Patroni REST APIs', () => {
     );
   }, 40_000); // each node gets 1 s here (5 s under Terraform) to show the change before the next is tried
 
+  test("a role change's live lease: nothing sent while it holds; once it lets go, the patch goes through", async () => {
+    const lease = { holder: 'dc2/0badcafe', since: '2026-01-01T00:00:00.000Z', until: Date.now() + 60_000 };
+    cluster.config = { ...cluster.config, managed_by_patroni_standby_cdktf: { roleChange: lease } };
+    setTimeout(() => {
+      // the role change lets go (its release patch), as holding.ts sends it
+      cluster.config = { ...cluster.config, managed_by_patroni_standby_cdktf: {} };
+    }, 2500);
+    const started = Date.now();
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 20 } });
+    expect(code).toBe(0);
+    const sent = cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'));
+    expect(sent.length).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    expect(output).toContain(
+      `waiting: a role change (dc2/0badcafe) holds this cluster's configuration until ${new Date(lease.until).toISOString()}; nothing sent`,
+    );
+    // printed once, however many rounds it waited
+    expect(output.split('waiting: a role change').length).toBe(2);
+    expect(cluster.config.loop_wait).toBe(5);
+  }, 30_000);
+
+  test('a lease held past the deadline: the program fails naming it, nothing sent; a lease that ran out holds nothing', async () => {
+    const lease = { holder: 'dc1/feedface', since: '2026-01-01T00:00:00.000Z', until: Date.now() + 600_000 };
+    cluster.config = { ...cluster.config, managed_by_patroni_standby_cdktf: { roleChange: lease } };
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 3 } });
+    expect(code).toBe(1);
+    expect(output).toContain(
+      `gave up after 3s; last attempt: a role change (dc1/feedface) holds this cluster's configuration until ${new Date(lease.until).toISOString()}; nothing sent`,
+    );
+    expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
+    // a guarded patch (standby_cluster) waits for the lease the same way
+    cluster.config = { ...cluster.config, standby_cluster: { host: 'x' } };
+    const guarded = await runPatch(
+      cluster,
+      { standby_cluster: { host: '10.0.2.1' } },
+      { config: { timeoutSeconds: 3 } },
+    );
+    expect(guarded.code).toBe(1);
+    expect(guarded.output).toContain('last attempt: a role change (dc1/feedface) holds');
+    expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
+    cluster.config = { ...cluster.config, managed_by_patroni_standby_cdktf: { roleChange: { ...lease, until: 1 } } };
+    expect((await runPatch(cluster, desired)).code).toBe(0);
+  }, 30_000);
+
   test('a patch that would demote the running primary: refused, nothing sent', async () => {
     const { code, output } = await runPatch(cluster, { standby_cluster: { host: '10.0.2.1', port: 5432 } });
     expect(code).toBe(1);

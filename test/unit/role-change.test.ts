@@ -70,6 +70,8 @@ const at = (v: unknown, ...keys: string[]): unknown =>
  */
 function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
   const calls: string[] = [];
+  /** The lease's and the record's patches (holding.ts), as `<cluster> <marker JSON>`. */
+  const leases: string[] = [];
   /** Each read of a member's position, as `<cluster> <member> <in recovery|read-write> <replay>`. */
   const positions: string[] = [];
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
@@ -91,15 +93,23 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
       };
     },
     patch: async (c: RoleChangeCluster, body: DynamicConfig) => {
-      calls.push(`${c.name} ${JSON.stringify(body)}`);
       const s = sideOf(c);
+      const marker = at(body, MARKER) as Record<string, unknown> | undefined;
+      if (marker && Object.keys(body).length === 1 && !('softFence' in marker)) {
+        // the lease and the source record (holding.ts): kept apart from the changes the steps make
+        leases.push(`${c.name} ${JSON.stringify(marker)}`);
+        const merged = { ...(at(s.config, MARKER) as object), ...marker };
+        s.config = { ...s.config, [MARKER]: Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== null)) };
+        return;
+      }
+      calls.push(`${c.name} ${JSON.stringify(body)}`);
       if ('standby_cluster' in body) s.standby = body.standby_cluster !== null;
       const ro = at(body, 'postgresql', 'parameters', 'default_transaction_read_only');
       if (ro !== undefined)
         s.config = {
           ...s.config,
           postgresql: { parameters: ro === null ? {} : { default_transaction_read_only: ro } },
-          [MARKER]: { softFence: ro === null ? undefined : true },
+          [MARKER]: { ...(at(s.config, MARKER) as object), softFence: ro === null ? undefined : true },
         };
     },
     sourceState: async (c: RoleChangeCluster) => {
@@ -139,7 +149,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
     gate: async () => ({ problems: gateProblems }),
     history: async (c: RoleChangeCluster): Promise<unknown> => sideOf(c).history,
   } satisfies RoleIo;
-  return { io, calls, positions };
+  return { io, calls, leases, positions };
 }
 
 const cluster = (name: string, host: string): RoleChangeCluster => ({
@@ -582,8 +592,9 @@ describe('the role change: every refusal and no-op, one cause each (fake cluster
       return patch(c, body);
     };
     await expect(run(cfg, g.io)).rejects.toThrow('dc1 does not stream from dc2 after 1 s');
-    // reverse slot, soft fence, fence, lift, promote, old slot released
-    expect(patched).toBe(6);
+    // reverse slot, soft fence, fence, lift, promote, old slot released (and the lease taken and let go on both)
+    expect(patched - g.leases.length).toBe(6);
+    expect(g.leases).toHaveLength(4);
   });
 
   test("the standby leader's streaming state is what counts: not streaming, the step fails", async () => {
@@ -700,5 +711,129 @@ describe('rejoin: what is not known is refused; a rejoin that loses nothing need
     await expect(run({ ...cfg, acceptDataLoss: true }, g.io)).rejects.toThrow(
       'the re-cloned replicas of dc1 do not stream after 1 s; the rejoin itself is done',
     );
+  });
+});
+
+describe('the lease and the generation: two pipelines at once, and a pipeline of an older topology', () => {
+  let out: jest.SpyInstance;
+  beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
+  afterEach(() => out.mockRestore());
+  const printed = () => out.mock.calls.join('');
+  const switchover = () =>
+    fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+  const lease = (holder: string, until: number) => ({ holder, since: '2026-01-01T00:00:00.000Z', until });
+  const leaseOf = (body: string) => JSON.parse(body.slice(4)).roleChange;
+
+  test('the lease is taken on both clusters before the first change and let go after the last; the record written', async () => {
+    const f = switchover();
+    const before = Date.now();
+    const order: string[] = [];
+    const patch = f.io.patch;
+    f.io.patch = async (c: RoleChangeCluster, body: DynamicConfig) => {
+      order.push(JSON.stringify(body).includes('roleChange') ? 'lease' : 'change');
+      return patch(c, body);
+    };
+    await run({ ...cfg, generation: 4 }, f.io);
+    expect(order.slice(0, 2)).toEqual(['lease', 'lease']);
+    expect(order.slice(-2)).toEqual(['lease', 'lease']);
+    expect(order.filter((o) => o === 'change')).toHaveLength(6);
+    const [dc2, dc1] = f.leases.slice(0, 2).map(leaseOf);
+    expect(dc2).toEqual(dc1);
+    expect(dc2.holder).toMatch(/^dc2\/[0-9a-f]{8}$/);
+    // long enough for every wait of the role change: 2 x catch-up + recovery + follow + 600 s
+    expect(dc2.until).toBeGreaterThanOrEqual(before + (2 + 30 + 1 + 600) * 1000);
+    expect(f.leases.slice(2)).toEqual([
+      `dc2 {"roleChange":null,"source":{"cluster":"dc2","generation":4}}`,
+      `dc1 {"roleChange":null,"source":{"cluster":"dc2","generation":4}}`,
+    ]);
+    expect(printed()).toMatch(/lease dc2\/[0-9a-f]{8} taken on dc2 and dc1/);
+  });
+
+  test('a failed role change lets the lease go too, and records nothing', async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) }, [
+      'not streaming',
+    ]);
+    await expect(run({ ...cfg, generation: 4 }, f.io)).rejects.toThrow(/REFUSED: the link is not ready/);
+    expect(f.leases.slice(2)).toEqual(['dc2 {"roleChange":null}', 'dc1 {"roleChange":null}']);
+  });
+
+  test("another pipeline's live lease on either cluster: refused before anything is sent; a lease that ran out is no hold", async () => {
+    for (const dc of ['dc1', 'dc2'] as const) {
+      const f = switchover();
+      f.io.look = ((look) => async (c: RoleChangeCluster) => {
+        const x = await look(c);
+        return x.reachable && c.name === dc
+          ? { ...x, config: { ...x.config, [MARKER]: { roleChange: lease('dc2/0badcafe', Date.now() + 60_000) } } }
+          : x;
+      })(f.io.look);
+      await expect(run(cfg, f.io)).rejects.toThrow(
+        /^REFUSED: another role change \(dc2\/0badcafe, since 2026-01-01T00:00:00.000Z\) holds both clusters' configuration until .*: it runs from another pipeline or stopped without letting go; deploy again after it. Nothing was changed$/,
+      );
+      expect([f.calls, f.leases]).toEqual([[], []]);
+    }
+    const g = switchover();
+    g.io.look = ((look) => async (c: RoleChangeCluster) => {
+      const x = await look(c);
+      return x.reachable
+        ? { ...x, config: { ...x.config, [MARKER]: { roleChange: lease('old', Date.now() - 1) } } }
+        : x;
+    })(g.io.look);
+    await run(cfg, g.io);
+    expect(g.calls).toContain('dc2 {"standby_cluster":null}');
+  });
+
+  test('a pipeline of an older topology (lower generation): refused before anything, whichever role its step has', async () => {
+    for (const role of ['source', 'standby'] as const) {
+      const f = fakeClusters({
+        dc1: side({ members: ['dc1a'], config: { [MARKER]: { source: { cluster: 'dc1', generation: 5 } } } }),
+        dc2: side({ standby: true, members: ['dc2a'] }),
+      });
+      const stale =
+        role === 'source' ? { ...cfg, generation: 4 } : { ...cfg, role, me: cfg.other, other: cfg.me, generation: 4 };
+      await expect(run(stale, f.io)).rejects.toThrow(
+        role === 'source'
+          ? 'REFUSED: this topology is older than the clusters: they record link.generation 5 (source dc1), this one has 4 (source dc2). A pipeline of an older commit must not undo a newer role change: deploy the current topology. Nothing was changed'
+          : 'they record link.generation 5 (source dc1), this one has 4 (source dc2)',
+      );
+      expect([f.calls, f.leases]).toEqual([[], []]);
+    }
+  });
+
+  test('link.source changed but link.generation not raised: refused with the fix; raised: the role change runs', async () => {
+    const recorded = { [MARKER]: { source: { cluster: 'dc1', generation: 4 } } };
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], config: recorded }),
+      dc2: side({ standby: true, members: ['dc2a'], config: recorded }),
+    });
+    await expect(run({ ...cfg, generation: 4 }, f.io)).rejects.toThrow(
+      'REFUSED: link.source is dc2 but link.generation stays at 4, which the clusters record for source dc1: raise link.generation to 5 with every change of link.source, then deploy again. Nothing was changed',
+    );
+    expect(f.calls).toEqual([]);
+    await run({ ...cfg, generation: 5 }, f.io);
+    expect(f.calls).toContain('dc2 {"standby_cluster":null}');
+    expect(f.leases.slice(-1)).toEqual(['dc1 {"roleChange":null,"source":{"cluster":"dc2","generation":5}}']);
+  });
+
+  test('no generation in the topology: nothing checked, nothing recorded', async () => {
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], config: { [MARKER]: { source: { cluster: 'dc1', generation: 9 } } } }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
+    await run(cfg, f.io);
+    expect(f.calls).toContain('dc2 {"standby_cluster":null}');
+    expect(f.leases.slice(2)).toEqual(['dc2 {"roleChange":null}', 'dc1 {"roleChange":null}']);
+  });
+
+  test('roles already as the topology says: the generation is recorded where it is not yet, once', async () => {
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], standby: true }),
+      dc2: side({ members: ['dc2a'], config: { [MARKER]: { source: { cluster: 'dc2', generation: 3 } } } }),
+    });
+    await run({ ...cfg, generation: 3 }, f.io);
+    expect(f.calls).toEqual([]);
+    expect(f.leases).toEqual(['dc1 {"source":{"cluster":"dc2","generation":3}}']);
+    await run({ ...cfg, generation: 3 }, f.io);
+    expect(f.leases).toHaveLength(1);
+    expect(printed()).toContain('recorded on dc1: source dc2, link.generation 3');
   });
 });
