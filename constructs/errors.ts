@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 
+/** A key whose value is likely a secret, however it is spelled: its value is never printed. */
+const CREDENTIAL_KEY = /pas+(w|phrase)|pwd|secret|token|credential|private|api_?key/i;
+
 export interface Problem {
   /** The rule's id, for a warning (what `link.acknowledgeWarnings` names). */
   readonly id?: string;
@@ -212,7 +215,10 @@ export function zodProblems(
           const where = near ? [] : (allowedKeys?.elsewhere?.(k) ?? []).slice(0, 3);
           const base = {
             path: formatPath([...path, k]),
-            received: valueAt(input, [...local, k]),
+            // a misspelled credential (`pasword: ...`) is not echoed into a log
+            received: CREDENTIAL_KEY.test(k)
+              ? '(hidden: the key looks like a credential)'
+              : valueAt(input, [...local, k]),
             allowed: known.length ? `one of ${known.join(', ')}` : 'no other keys',
           };
           if (where.length > 0) {

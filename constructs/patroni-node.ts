@@ -17,6 +17,7 @@ import {
   sshConnection,
   stopProvisioners,
 } from './planners/provisioners';
+import { dcsCredentials } from './planners/patroni-yaml';
 import { expandPlaceholders, ResolvedCluster, ResolvedNode } from './resolve';
 
 export interface PatroniNodeProps {
@@ -163,6 +164,16 @@ export function secretValues(scope: Construct, cluster: ResolvedCluster): Record
       scope,
       name,
       `REST API password of cluster ${cluster.scope} (${cluster.patroni.restApiPasswordEnv} of the pipeline)`,
+    );
+  }
+  // the DCS's password (etcd) or ACL token (Consul), with the plain lines Patroni needs next to it
+  const dcs = dcsCredentials(cluster);
+  if (dcs) {
+    Object.assign(values, dcs.plain);
+    values[dcs.line] = ephemeralVariable(
+      scope,
+      dcs.env.toLowerCase(),
+      `${cluster.dcs.type === 'consul' ? 'Consul ACL token' : 'etcd password'} of cluster ${cluster.scope} (${dcs.env} of the pipeline)`,
     );
   }
   return values;

@@ -119,6 +119,7 @@ export interface ResolvedLink {
     readonly catchUpTimeoutSeconds: number;
     readonly followTimeoutSeconds: number;
     readonly acceptDataLoss: boolean;
+    readonly generation?: number;
   };
 }
 
@@ -292,6 +293,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
       catchUpTimeoutSeconds: link.roleChange?.catchUpTimeoutSeconds ?? 30,
       followTimeoutSeconds: link.roleChange?.followTimeoutSeconds ?? 120,
       acceptDataLoss: link.roleChange?.acceptDataLoss ?? false,
+      ...(link.roleChange?.generation !== undefined ? { generation: link.roleChange.generation } : {}),
     },
   });
 }

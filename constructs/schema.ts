@@ -83,21 +83,172 @@ const hostPort = nonEmpty.superRefine((value, ctx) => {
 });
 const hostList = z.array(hostPort).min(1, 'needs at least one host:port');
 
-export const dcsSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('etcd3'), hosts: hostList, protocol: z.enum(['http', 'https']).optional() }),
-  z.strictObject({ type: z.literal('etcd'), hosts: hostList, protocol: z.enum(['http', 'https']).optional() }),
-  z.strictObject({ type: z.literal('consul'), host: nonEmpty, scheme: z.enum(['http', 'https']).optional() }),
-  z.strictObject({ type: z.literal('zookeeper'), hosts: hostList }),
-  z.strictObject({
-    type: z.literal('kubernetes'),
-    namespace: nonEmpty.optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-  }),
-]);
-
 const absolutePath = z
   .string()
   .regex(/^\/\S*$/, 'must be an absolute path on the nodes, like /etc/patroni/tls/node.pem');
+
+/** The name of an environment variable of the deploying pipeline (never its value). */
+const envName = nonEmpty.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+/**
+ * A secret written into a DCS section (`password`, `token`). The key is in the schema only to be
+ * refused by `dcsProblems` without its value ever being printed: zod's unknown-key problem would
+ * show the value. It is no allowed key in any problem, nor a place a misplaced key belongs.
+ */
+const refusedSecret = z.unknown().optional();
+const REFUSED_KEYS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([refusedSecret]);
+const SECRET_KEYS = { password: refusedSecret, token: refusedSecret };
+
+/** The TLS files of a node's DCS client (Patroni's cacert, cert, key). */
+const DCS_TLS = { cacert: absolutePath.optional(), cert: absolutePath.optional(), key: absolutePath.optional() };
+
+/** The variables of the members' own passwords: a DCS credential in one of them would be that password. */
+const MEMBER_PASSWORD_ENVS = ['PATRONI_SUPERUSER_PASSWORD', 'PATRONI_REPLICATION_PASSWORD', 'PATRONI_REWIND_PASSWORD'];
+
+/** One DCS section as the schema has read it, for the checks across its fields. */
+interface DcsFields {
+  readonly type: string;
+  readonly protocol?: string;
+  readonly scheme?: string;
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly username?: string;
+  readonly passwordEnv?: string;
+  readonly tokenEnv?: string;
+  readonly password?: unknown;
+  readonly token?: unknown;
+}
+
+/**
+ * What is wrong across the fields of one DCS section, one problem per bad combination: a secret
+ * written into it, TLS or etcd authentication without https, a certificate without its key (or
+ * the reverse), a user without its password's variable (or the reverse). Paths are relative to it.
+ */
+export function dcsProblems(dcs: DcsFields): { path: string; message: string; allowed: string; fix: string }[] {
+  const out: { path: string; message: string; allowed: string; fix: string }[] = [];
+  const etcd = dcs.type === 'etcd3' || dcs.type === 'etcd';
+  const consul = dcs.type === 'consul';
+  const word = etcd ? 'password' : 'token';
+  const envField = etcd ? 'passwordEnv' : consul ? 'tokenEnv' : undefined;
+  const envValue = etcd ? dcs.passwordEnv : dcs.tokenEnv;
+  const line = etcd ? `PATRONI_${dcs.type.toUpperCase()}_PASSWORD` : 'PATRONI_CONSUL_TOKEN';
+  const example = etcd ? `${dcs.type.toUpperCase()}_PASSWORD` : 'CONSUL_TOKEN';
+  const literal = (['password', 'token'] as const).filter((k) => dcs[k] !== undefined);
+  if (literal.length > 0) {
+    const keys = literal.join(' and ');
+    const why = `a secret written into the topology would land in the plan, the state and the rendered files (${literal.length > 1 ? 'their values are' : 'its value is'} not shown here)`;
+    out.push(
+      envField
+        ? {
+            path: envField,
+            message: `replaces ${literal.map((k) => `"${k}"`).join(' and ')}: ${why}`,
+            allowed: `the name of the pipeline's environment variable that holds the ${word}, never the ${word}`,
+            fix: envValue
+              ? `remove ${keys}: ${envField} (${envValue}) names the variable that holds the ${word}`
+              : `remove ${keys}, set ${envField}: ${example} and export the ${word} there (TF_VAR_${example.toLowerCase()} for deploy.secrets, which writes it into each node's env file as ${line})`,
+          }
+        : {
+            path: 'type',
+            message: `takes no ${keys} from the topology: ${why}`,
+            allowed: 'no secret in the DCS section',
+            fix: `remove ${keys}; give Patroni the DCS credentials through the env file its service reads`,
+          },
+    );
+  }
+  const protoKey = etcd ? 'protocol' : consul ? 'scheme' : undefined;
+  const proto = etcd ? dcs.protocol : dcs.scheme;
+  if (protoKey && proto !== 'https') {
+    const tls = (['cacert', 'cert', 'key'] as const).filter((k) => dcs[k] !== undefined);
+    const auth = etcd ? (['username', 'passwordEnv'] as const).filter((k) => dcs[k] !== undefined) : [];
+    const reasons = [
+      ...(tls.length > 0 ? ['Patroni would talk plain http to the DCS and never use the TLS files'] : []),
+      ...(auth.length > 0 ? ["etcd's password authentication over http sends the password in clear text"] : []),
+    ];
+    if (reasons.length > 0)
+      out.push({
+        path: protoKey,
+        message: `must be https with ${[...tls, ...auth].join(', ')}: ${reasons.join('; ')}`,
+        allowed: 'https',
+        fix: `set ${protoKey}: https`,
+      });
+  }
+  if (dcs.cert !== undefined && dcs.key === undefined)
+    out.push({
+      path: 'key',
+      message: 'is required with cert: the client certificate goes with its private key',
+      allowed: 'an absolute path on the nodes, like /etc/patroni/tls/dcs-client.key',
+      fix: "add key: <the client certificate's key on the nodes>, or remove cert",
+    });
+  if (dcs.key !== undefined && dcs.cert === undefined)
+    out.push({
+      path: 'cert',
+      message: 'is required with key: the private key goes with its client certificate',
+      allowed: 'an absolute path on the nodes, like /etc/patroni/tls/dcs-client.pem',
+      fix: 'add cert: <the client certificate on the nodes>, or remove key',
+    });
+  if (etcd && dcs.username !== undefined && dcs.passwordEnv === undefined && literal.length === 0)
+    out.push({
+      path: 'passwordEnv',
+      message: `is required with username: etcd authenticates ${dcs.username} with a password, which comes from the pipeline's variable named here`,
+      allowed: "the name of the pipeline's environment variable that holds the password",
+      fix: `add passwordEnv: ${example} (TF_VAR_${example.toLowerCase()} for deploy.secrets), or remove username`,
+    });
+  if (etcd && dcs.passwordEnv !== undefined && dcs.username === undefined)
+    out.push({
+      path: 'username',
+      message: 'is required with passwordEnv: etcd authenticates a user by name and password',
+      allowed: "the etcd user of the cluster's members, e.g. patroni",
+      fix: 'add username: <the etcd user>, or remove passwordEnv',
+    });
+  if (envField && envValue !== undefined && MEMBER_PASSWORD_ENVS.includes(envValue))
+    out.push({
+      path: envField,
+      message: `is the variable of a PostgreSQL user's password: the DCS ${word} would be that password`,
+      allowed: `a variable of its own, like ${example}`,
+      fix: `set ${envField}: ${example}`,
+    });
+  return out;
+}
+
+/** The checks across a DCS section's fields, as zod issues with what is allowed and the fix. */
+function checkDcs(dcs: DcsFields, ctx: z.RefinementCtx): void {
+  for (const p of dcsProblems(dcs))
+    ctx.addIssue({ code: 'custom', path: [p.path], message: p.message, params: { allowed: p.allowed, fix: p.fix } });
+}
+
+const etcdFields = {
+  hosts: hostList,
+  protocol: z.enum(['http', 'https']).optional(),
+  ...DCS_TLS,
+  username: nonEmpty.optional(),
+  passwordEnv: envName.optional(),
+  ...SECRET_KEYS,
+};
+
+export const dcsSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('etcd3'), ...etcdFields }).superRefine(checkDcs),
+  z.strictObject({ type: z.literal('etcd'), ...etcdFields }).superRefine(checkDcs),
+  z
+    .strictObject({
+      type: z.literal('consul'),
+      host: nonEmpty,
+      scheme: z.enum(['http', 'https']).optional(),
+      ...DCS_TLS,
+      tokenEnv: envName.optional(),
+      ...SECRET_KEYS,
+    })
+    .superRefine(checkDcs),
+  z.strictObject({ type: z.literal('zookeeper'), hosts: hostList, ...SECRET_KEYS }).superRefine(checkDcs),
+  z
+    .strictObject({
+      type: z.literal('kubernetes'),
+      namespace: nonEmpty.optional(),
+      labels: z.record(z.string(), z.string()).optional(),
+      ...SECRET_KEYS,
+    })
+    .superRefine(checkDcs),
+]);
 
 /** An OpenSSH public key line (`ssh-ed25519 AAAA...`), as in known_hosts without the host name. */
 const sshPublicKey = z
@@ -246,6 +397,7 @@ export const linkSchema = z.strictObject({
       catchUpTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
       followTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
       acceptDataLoss: z.boolean().optional(),
+      generation: wholeNumber().min(0).optional(),
     })
     .optional(),
   reseed: z
@@ -294,7 +446,7 @@ function fieldsNamed(schema: z.ZodType, key: string): PropertyKey[][] {
   const s = bare(schema);
   if (s instanceof z.ZodObject) {
     return Object.entries(s.shape as Record<string, z.ZodType>).flatMap(([name, child]) => [
-      ...(name === key ? [[name]] : []),
+      ...(name === key && !REFUSED_KEYS.has(child) ? [[name]] : []),
       ...fieldsNamed(child, key).map((p) => [name, ...p]),
     ]);
   }
@@ -402,7 +554,11 @@ export function allowedKeysAt(
     }
     return [];
   };
-  return Object.assign(Object.keys(schema.shape), { elsewhere });
+  const shape = schema.shape as Record<string, z.ZodType>;
+  return Object.assign(
+    Object.keys(shape).filter((k) => !REFUSED_KEYS.has(shape[k])),
+    { elsewhere },
+  );
 }
 
 // Compile-time checks that the schema and the documented interfaces describe the same model.

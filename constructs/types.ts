@@ -6,7 +6,11 @@
  * through unchanged.
  */
 
-/** Distributed configuration store of one cluster. Each cluster has its own. */
+/**
+ * Distributed configuration store of one cluster. Each cluster has its own. etcd and Consul take
+ * TLS files (absolute paths on the nodes, readable by the Patroni user); their password or token
+ * is never here, only the name of the pipeline's variable that holds it.
+ */
 export type DcsSpec =
   | {
       /** etcd v3 API (the article's choice). */
@@ -15,6 +19,30 @@ export type DcsSpec =
       readonly hosts: readonly string[];
       /** @default 'http' */
       readonly protocol?: 'http' | 'https';
+      /**
+       * CA that signed etcd's certificates (Patroni `cacert`), an absolute path on the nodes. Needs
+       * `protocol: https`. Without it Patroni does not verify etcd's certificate.
+       * @default - none
+       */
+      readonly cacert?: string;
+      /**
+       * The node's client certificate (Patroni `cert`), with `key`. For etcd with client-cert-auth
+       * and authentication on, it must carry no Common Name (the gRPC gateway refuses one).
+       * @default - no client certificate
+       */
+      readonly cert?: string;
+      /** The client certificate's private key (Patroni `key`), with `cert`. @default - none */
+      readonly key?: string;
+      /** The etcd user of the members (Patroni `username`), with `passwordEnv`. @default - no authentication */
+      readonly username?: string;
+      /**
+       * The deploying pipeline's environment variable that holds the etcd user's password; never
+       * the password. With deploy.secrets the deploy writes it (from the ephemeral
+       * TF_VAR_<passwordEnv in lower case>) into each node's env file as PATRONI_ETCD3_PASSWORD
+       * (PATRONI_ETCD_PASSWORD for the v2 API). Needs `protocol: https` and `username`.
+       * @default - none
+       */
+      readonly passwordEnv?: string;
     }
   | {
       /** etcd v2 API. */
@@ -22,6 +50,30 @@ export type DcsSpec =
       readonly hosts: readonly string[];
       /** @default 'http' */
       readonly protocol?: 'http' | 'https';
+      /**
+       * CA that signed etcd's certificates (Patroni `cacert`), an absolute path on the nodes. Needs
+       * `protocol: https`. Without it Patroni does not verify etcd's certificate.
+       * @default - none
+       */
+      readonly cacert?: string;
+      /**
+       * The node's client certificate (Patroni `cert`), with `key`. For etcd with client-cert-auth
+       * and authentication on, it must carry no Common Name (the gRPC gateway refuses one).
+       * @default - no client certificate
+       */
+      readonly cert?: string;
+      /** The client certificate's private key (Patroni `key`), with `cert`. @default - none */
+      readonly key?: string;
+      /** The etcd user of the members (Patroni `username`), with `passwordEnv`. @default - no authentication */
+      readonly username?: string;
+      /**
+       * The deploying pipeline's environment variable that holds the etcd user's password; never
+       * the password. With deploy.secrets the deploy writes it (from the ephemeral
+       * TF_VAR_<passwordEnv in lower case>) into each node's env file as PATRONI_ETCD3_PASSWORD
+       * (PATRONI_ETCD_PASSWORD for the v2 API). Needs `protocol: https` and `username`.
+       * @default - none
+       */
+      readonly passwordEnv?: string;
     }
   | {
       readonly type: 'consul';
@@ -29,6 +81,22 @@ export type DcsSpec =
       readonly host: string;
       /** @default 'http' */
       readonly scheme?: 'http' | 'https';
+      /**
+       * CA that signed Consul's certificate (Patroni `cacert`). Needs `scheme: https`.
+       * @default - the system's CAs
+       */
+      readonly cacert?: string;
+      /** The node's client certificate (Patroni `cert`), with `key`. @default - no client certificate */
+      readonly cert?: string;
+      /** The client certificate's private key (Patroni `key`), with `cert`. @default - none */
+      readonly key?: string;
+      /**
+       * The pipeline's environment variable that holds the cluster's Consul ACL token; never the
+       * token. With deploy.secrets the deploy writes it (from the ephemeral TF_VAR_<tokenEnv in
+       * lower case>) into each node's env file as PATRONI_CONSUL_TOKEN.
+       * @default - no token
+       */
+      readonly tokenEnv?: string;
     }
   | {
       readonly type: 'zookeeper';
@@ -372,6 +440,14 @@ export interface RoleChangeSpec {
    * @default false
    */
   readonly acceptDataLoss?: boolean;
+  /**
+   * The topology's generation of the source: raise it with every change of `link.source`. The
+   * role change records it in both clusters' DCS and refuses a pipeline whose generation is lower
+   * (an older commit deployed after a newer role change would otherwise undo it), or equal with
+   * another source (a change of the source without a new generation). Recommended wherever more
+   * than one pipeline deploys. @default - not checked
+   */
+  readonly generation?: number;
 }
 
 /** A re-seed of the standby cluster, run once for each new generation. */

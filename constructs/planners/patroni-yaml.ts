@@ -1,20 +1,41 @@
 /**
  * One node's patroni.yml, in the article's layout. Holds user names only: passwords reach
  * Patroni through its environment (PATRONI_SUPERUSER_PASSWORD, PATRONI_REPLICATION_PASSWORD,
- * PATRONI_REWIND_PASSWORD, PATRONI_RESTAPI_PASSWORD).
+ * PATRONI_REWIND_PASSWORD, PATRONI_RESTAPI_PASSWORD, and the DCS's PATRONI_ETCD3_PASSWORD or
+ * PATRONI_CONSUL_TOKEN).
  */
 import { toYaml } from './yaml-emit';
 import { hostPort, ResolvedCluster, ResolvedNode } from '../resolve';
 import { bootstrapDcs, JsonObject, LinkContribution, sortedRecord } from './dynamic-config';
 
+/** The TLS files of the DCS client, under Patroni's names, only those given. */
+function dcsTls(dcs: { cacert?: string; cert?: string; key?: string }): JsonObject {
+  const out: JsonObject = {};
+  if (dcs.cacert !== undefined) out.cacert = dcs.cacert;
+  if (dcs.cert !== undefined) out.cert = dcs.cert;
+  if (dcs.key !== undefined) out.key = dcs.key;
+  return out;
+}
+
+/**
+ * The DCS section of patroni.yml: hosts, protocol, TLS files and the etcd user's name. Never a
+ * password or a token: those are in the node's env file (`dcsCredentials`).
+ */
 export function dcsSection(cluster: ResolvedCluster): JsonObject {
   const dcs = cluster.dcs;
   switch (dcs.type) {
     case 'etcd3':
     case 'etcd':
-      return { [dcs.type]: { hosts: [...dcs.hosts], protocol: dcs.protocol ?? 'http' } };
+      return {
+        [dcs.type]: {
+          hosts: [...dcs.hosts],
+          protocol: dcs.protocol ?? 'http',
+          ...dcsTls(dcs),
+          ...(dcs.username !== undefined ? { username: dcs.username } : {}),
+        },
+      };
     case 'consul':
-      return { consul: { host: dcs.host, scheme: dcs.scheme ?? 'http' } };
+      return { consul: { host: dcs.host, scheme: dcs.scheme ?? 'http', ...dcsTls(dcs) } };
     case 'zookeeper':
       return { zookeeper: { hosts: [...dcs.hosts] } };
     case 'kubernetes':
@@ -25,6 +46,32 @@ export function dcsSection(cluster: ResolvedCluster): JsonObject {
         },
       };
   }
+}
+
+/**
+ * The DCS credential a node's env file carries, when the cluster's DCS has one: the Patroni
+ * variable (`line`), the pipeline's variable that holds the value (`env`; the deploy reads it as
+ * the ephemeral TF_VAR_<env in lower case>), and the plain lines that go with it (`plain`).
+ * Patroni (3.0 and 4.0) takes PATRONI_ETCD3_PASSWORD as etcd's only next to another
+ * PATRONI_ETCD3_ setting; alone, Patroni 3.0 makes it the password of a new database user ETCD3
+ * and Patroni 4.0 ignores it. So the protocol goes with it, as the topology has it (https, which
+ * etcd authentication requires).
+ */
+export function dcsCredentials(
+  cluster: ResolvedCluster,
+): { line: string; env: string; plain: Readonly<Record<string, string>> } | undefined {
+  const dcs = cluster.dcs;
+  if ((dcs.type === 'etcd3' || dcs.type === 'etcd') && dcs.passwordEnv !== undefined) {
+    const prefix = `PATRONI_${dcs.type.toUpperCase()}`;
+    return {
+      line: `${prefix}_PASSWORD`,
+      env: dcs.passwordEnv,
+      plain: { [`${prefix}_PROTOCOL`]: dcs.protocol ?? 'http' },
+    };
+  }
+  if (dcs.type === 'consul' && dcs.tokenEnv !== undefined)
+    return { line: 'PATRONI_CONSUL_TOKEN', env: dcs.tokenEnv, plain: {} };
+  return undefined;
 }
 
 /** Deep merge for per-node overrides: objects merge, everything else replaces. */

@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { makePki, Pki } from '../support/pki';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const PASSWORDS = {
@@ -21,8 +22,21 @@ export const PASSWORDS = {
 export const DC2_RESTAPI_PASSWORD = 'e2e-Rest-dc2-81f7e3';
 /** The monitoring role's password (link.monitoring.user): status and the gate connect with it. */
 export const MONITOR_PASSWORD = 'e2e-Monitor-2b7e55';
+/**
+ * The secured DCS (HarnessOptions.securedDcs): each data center's etcd user `patroni` has its own
+ * password, which the pipeline holds in ETCD_PASSWORD_DC1 / _DC2 (the topology's passwordEnv) and
+ * hands to the deploy as TF_VAR_etcd_password_dc1 / _dc2; etcd's root user administers it.
+ */
+export const ETCD_PASSWORDS = { primary: 'e2e-Etcd-dc1-6a0f3e', standby: 'e2e-Etcd-dc2-c47b19' };
+export const ETCD_ROOT_PASSWORD = 'e2e-EtcdRoot-95d2ab';
 /** Every secret the suite hands out, for the secret search. */
-export const SECRETS = [...Object.values(PASSWORDS), DC2_RESTAPI_PASSWORD, MONITOR_PASSWORD];
+export const SECRETS = [
+  ...Object.values(PASSWORDS),
+  DC2_RESTAPI_PASSWORD,
+  MONITOR_PASSWORD,
+  ...Object.values(ETCD_PASSWORDS),
+  ETCD_ROOT_PASSWORD,
+];
 /**
  * The test's own administration client connects from this loopback address, the only one that the
  * topology's pg_hba admits the superuser from over TCP; status and the gate come from 127.0.0.1.
@@ -226,14 +240,32 @@ export interface StatusReport {
   slot: { present: boolean; active?: boolean; walStatus?: string } | null;
 }
 
+export interface HarnessOptions {
+  /**
+   * Each cluster's etcd on https only, requiring client certificates (`--client-cert-auth`) from
+   * the suite's CA, with authentication on: the topology's dcs gets protocol https, the CA, the
+   * nodes' client certificate and key (tls/ in the work directory) and the user `patroni`, whose
+   * password comes from the pipeline (passwordEnv: ETCD_PASSWORD_DC1 / _DC2) through the env file.
+   */
+  readonly securedDcs?: boolean;
+}
+
+/** The pipeline's variable of each cluster's etcd password (the topology's dcs.passwordEnv) with securedDcs. */
+export const ETCD_PASSWORD_ENVS = { primary: 'ETCD_PASSWORD_DC1', standby: 'ETCD_PASSWORD_DC2' };
+
 export class Harness {
   readonly work: string;
   private readonly etcdPids = new Map<string, number>();
+  /** securedDcs: the suite's CA, etcd's server certificate and the nodes' client certificate. */
+  private pki?: Pki & { readonly nodeCert: string; readonly nodeKey: string };
+  /** securedDcs: the etcd servers whose authentication is on already. */
+  private readonly etcdAuthOn = new Set<string>();
 
   constructor(
     readonly layout: Layout = WALKTHROUGH_LAYOUT,
     readonly cli: Cli = 'cdktf',
     readonly platform: Platform = DEBIAN12,
+    readonly options: HarnessOptions = {},
   ) {
     this.work = fs.mkdtempSync(path.join(os.tmpdir(), 'patroni-e2e-'));
   }
@@ -269,16 +301,114 @@ export class Harness {
     fs.writeFileSync(path.join(w, 'platform.env'), [`ROOTFS='${this.platform.root ?? ''}'`, ...nodeNs, ''].join('\n'));
     // no env file here: the deploy writes each node's from the pipeline's ephemeral variables
     fs.writeFileSync(path.join(w, 'terraformrc'), '');
+    if (this.options.securedDcs) this.makeDcsPki();
     fs.writeFileSync(path.join(w, 'topology.yaml'), this.topologyText());
   }
 
+  /**
+   * securedDcs: a throw-away CA, etcd's server certificate for both etcd addresses, and the nodes'
+   * client certificate, which carries no Common Name: with client-cert-auth and authentication on,
+   * etcd refuses a gRPC-gateway request (Patroni's etcd3 client uses the gateway) whose client
+   * certificate has one. The CA, certificate and key go where the topology says (tls/), owned by
+   * the Patroni user, mode 600.
+   */
+  private makeDcsPki(): void {
+    const dir = path.join(this.work, 'pki');
+    fs.mkdirSync(dir, { recursive: true });
+    const pki = makePki(dir, Object.values(this.layout.etcd));
+    const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl(['req', ...ec, '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/O=patroni-e2e-node']);
+    const sign = ['-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2'];
+    openssl(['x509', '-req', '-in', 'node.csr', ...sign, '-out', 'node.pem']);
+    fs.mkdirSync(path.join(this.work, 'tls'), { recursive: true });
+    for (const [from, to] of [
+      [pki.ca, 'ca.pem'],
+      [path.join(dir, 'node.pem'), 'dcs-client.pem'],
+      [path.join(dir, 'node.key'), 'dcs-client.key'],
+    ]) {
+      execFileSync('install', ['-o', 'postgres', '-g', 'postgres', '-m', '600', from, path.join(this.work, 'tls', to)]);
+    }
+    this.pki = { ...pki, nodeCert: path.join(dir, 'node.pem'), nodeKey: path.join(dir, 'node.key') };
+  }
+
   topologyText(): string {
-    return fs
+    const text = fs
       .readFileSync(path.join(__dirname, 'topology.template.yaml'), 'utf8')
       .replace(/@WORK@/g, this.work)
       .replace(/@CTL@/g, path.join(this.work, 'node-ctl.sh'))
       .replace(/version: 15\n/, `version: ${this.platform.pgVersion}\n`)
       .replace(/postgresql\/15\/bin/g, `postgresql/${this.platform.pgVersion}/bin`);
+    if (!this.options.securedDcs) return text;
+    // each cluster's etcd on https with the nodes' client certificate, and its own user's password
+    return text.replace(/dcs: \{ type: etcd3, hosts: \['([0-9.]+):2379'\] \}/g, (_m, ip: string) => {
+      const cluster = ip === this.layout.etcd.primary ? 'primary' : 'standby';
+      const dcs = {
+        type: 'etcd3',
+        hosts: [`${ip}:2379`],
+        protocol: 'https',
+        cacert: path.join(this.work, 'tls', 'ca.pem'),
+        cert: path.join(this.work, 'tls', 'dcs-client.pem'),
+        key: path.join(this.work, 'tls', 'dcs-client.key'),
+        username: 'patroni',
+        passwordEnv: ETCD_PASSWORD_ENVS[cluster],
+      };
+      return `dcs: ${JSON.stringify(dcs)}`;
+    });
+  }
+
+  /**
+   * etcdctl against a cluster's etcd (securedDcs): the CA always, the nodes' client certificate
+   * unless `cert` is false, and a user (`name:password`) when given. Never logged: a password is
+   * on its command line.
+   */
+  etcdctl(
+    cluster: 'primary' | 'standby',
+    args: string[],
+    opts: { cert?: boolean; user?: string; timeoutMs?: number } = {},
+  ): { status: number; output: string } {
+    const pki = this.pki!;
+    const res = spawnSync(
+      ...this.inNamespace(
+        cluster,
+        ...this.onPlatform('etcdctl', [
+          '--endpoints',
+          `https://${this.layout.etcd[cluster]}:2379`,
+          '--cacert',
+          pki.ca,
+          ...(opts.cert === false ? [] : ['--cert', pki.nodeCert, '--key', pki.nodeKey]),
+          ...(opts.user ? ['--user', opts.user] : []),
+          '--dial-timeout',
+          '3s',
+          '--command-timeout',
+          '10s',
+          ...args,
+        ]),
+      ),
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: opts.timeoutMs ?? 30_000 },
+    );
+    return { status: res.status ?? -1, output: `${res.stdout ?? ''}${res.stderr ?? ''}` };
+  }
+
+  /**
+   * securedDcs: authentication on in a cluster's etcd, once: the root user, and the user `patroni`
+   * with a role that reads and writes the keys below /service/ (the topology's namespace) only.
+   */
+  private enableEtcdAuth(cluster: 'primary' | 'standby'): void {
+    if (this.etcdAuthOn.has(cluster)) return;
+    for (const args of [
+      ['user', 'add', `root:${ETCD_ROOT_PASSWORD}`],
+      ['user', 'grant-role', 'root', 'root'],
+      ['user', 'add', `patroni:${ETCD_PASSWORDS[cluster]}`],
+      ['role', 'add', 'patroni'],
+      ['role', 'grant-permission', 'patroni', '--prefix=true', 'readwrite', '/service/'],
+      ['user', 'grant-role', 'patroni', 'patroni'],
+      ['auth', 'enable'],
+    ]) {
+      const res = this.etcdctl(cluster, args);
+      if (res.status !== 0) throw new Error(`etcdctl ${args.slice(0, 2).join(' ')} failed: ${res.output}`);
+    }
+    this.etcdAuthOn.add(cluster);
   }
 
   /** A command line run in a cluster's network namespace, if the layout has them. */
@@ -300,6 +430,19 @@ export class Harness {
       which.includes(n as 'primary' | 'standby'),
     )) {
       const log = fs.openSync(path.join(this.work, 'logs', `etcd-${name}.log`), 'a');
+      // securedDcs: clients on https only, with a certificate of the suite's CA
+      const scheme = this.options.securedDcs ? 'https' : 'http';
+      const tls = this.options.securedDcs
+        ? [
+            '--cert-file',
+            this.pki!.serverCert,
+            '--key-file',
+            this.pki!.serverKey,
+            '--trusted-ca-file',
+            this.pki!.ca,
+            '--client-cert-auth',
+          ]
+        : [];
       const child = spawn(
         ...this.inNamespace(
           name as 'primary' | 'standby',
@@ -309,9 +452,10 @@ export class Harness {
             '--data-dir',
             path.join(this.work, 'etcd', name),
             '--listen-client-urls',
-            `http://${ip}:2379`,
+            `${scheme}://${ip}:2379`,
             '--advertise-client-urls',
-            `http://${ip}:2379`,
+            `${scheme}://${ip}:2379`,
+            ...tls,
             '--listen-peer-urls',
             `http://${ip}:2380`,
             '--initial-advertise-peer-urls',
@@ -342,6 +486,21 @@ export class Harness {
   }
 
   async waitEtcd(): Promise<void> {
+    if (this.options.securedDcs) {
+      // https with a client certificate: etcdctl; then authentication on (once per etcd)
+      for (const cluster of ['primary', 'standby'] as const) {
+        await waitFor(
+          `etcd on ${this.layout.etcd[cluster]} (https, client certificate)`,
+          30000,
+          async () =>
+            this.etcdctl(cluster, ['endpoint', 'health'], {
+              user: this.etcdAuthOn.has(cluster) ? `root:${ETCD_ROOT_PASSWORD}` : undefined,
+            }).status === 0,
+        );
+        this.enableEtcdAuth(cluster);
+      }
+      return;
+    }
     for (const ip of Object.values(this.layout.etcd)) {
       await waitFor(`etcd on ${ip}`, 30000, async () => (await fetch(`http://${ip}:2379/health`)).ok);
     }
@@ -376,6 +535,13 @@ export class Harness {
       TF_VAR_patroni_rewind_password: PASSWORDS.PATRONI_REWIND_PASSWORD,
       TF_VAR_patroni_restapi_password: PASSWORDS.PATRONI_RESTAPI_PASSWORD,
       TF_VAR_patroni_restapi_password_dc2: DC2_RESTAPI_PASSWORD,
+      // securedDcs: each cluster's etcd password (dcs.passwordEnv), for its nodes' env files
+      ...(this.options.securedDcs
+        ? {
+            TF_VAR_etcd_password_dc1: ETCD_PASSWORDS.primary,
+            TF_VAR_etcd_password_dc2: ETCD_PASSWORDS.standby,
+          }
+        : {}),
     };
   }
 
@@ -521,6 +687,36 @@ export class Harness {
   }
 
   /**
+   * `cdktf deploy` as another runner would run it: its own working copy's cdktf.out (`outdir`),
+   * the topology file of its own checkout, and what its environment adds (`env`: a remote state's
+   * connection, the lock timeout). Non-blocking, as cdktfDeployAsync.
+   */
+  runnerDeploy(
+    runner: { readonly name: string; readonly outdir: string; readonly env?: NodeJS.ProcessEnv },
+    stacks: string[],
+    label: string,
+    topologyFile: string,
+  ): Promise<{ status: number; output: string }> {
+    const { cli, args, env } = this.cdktfCommand(stacks, '', topologyFile);
+    const out = args.indexOf('--output');
+    args[out + 1] = runner.outdir;
+    const runEnv = { ...env, ...runner.env, CDKTF_OUTDIR: runner.outdir };
+    return new Promise((resolve) => {
+      const child = spawn(cli, args, { cwd: ROOT, env: runEnv });
+      let output = '';
+      const live = path.join(this.work, 'logs', `${this.cli}-${runner.name}-${label}.live.log`);
+      fs.writeFileSync(live, `$ ${this.cli} ${args.join(' ')}\n`);
+      const seen = (d: Buffer) => {
+        output += d;
+        fs.appendFileSync(live, d);
+      };
+      child.stdout!.on('data', seen);
+      child.stderr!.on('data', seen);
+      child.on('close', (code) => resolve(this.logCdktf(`${runner.name}-${label}`, args, output, code ?? -1)));
+    });
+  }
+
+  /**
    * The deploy command line. cdktf: the app compiled by the build. cdktn: cdktn-cli on Node.js 22
    * (first on PATH, so the app runs on it too), the app built on the cdktn core by scripts/app.cjs.
    */
@@ -644,9 +840,20 @@ export class Harness {
 
   patronictl(node: string, args: string[]): string {
     const rest = node in this.layout.standby ? { PATRONI_RESTAPI_PASSWORD: DC2_RESTAPI_PASSWORD } : {};
+    // securedDcs: the etcd password as the node's env file has it (with the protocol Patroni needs next to it)
+    const dcs = this.options.securedDcs
+      ? {
+          PATRONI_ETCD3_PROTOCOL: 'https',
+          PATRONI_ETCD3_PASSWORD: ETCD_PASSWORDS[node in this.layout.standby ? 'standby' : 'primary'],
+        }
+      : {};
     return execFileSync(
       ...this.onPlatform('/usr/bin/patronictl', ['-c', path.join(this.work, 'cfg', `${node}.yml`), ...args]),
-      { encoding: 'utf8', env: { ...process.env, ...PASSWORDS, ...rest }, timeout: 30_000 },
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ...PASSWORDS, ...rest, ...dcs },
+        timeout: 30_000,
+      },
     );
   }
 

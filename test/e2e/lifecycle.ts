@@ -19,6 +19,7 @@ import {
   suiteSteps,
   checkPrerequisites,
   Harness,
+  HarnessOptions,
   MONITOR_PASSWORD,
   now,
   PRIMARY,
@@ -264,13 +265,26 @@ function promotionStep(step: (name: string, fn: () => Promise<void>) => void): v
 /**
  * The suite, deployed through `cli` on `platform`: its steps run in order, each only when the
  * earlier ones passed. cdktn: bootstrap, switchover, promotion. cdktf: every step, and on another
- * platform than this machine's the promotion of dc1 at the end as well.
+ * platform than this machine's the promotion of dc1 at the end as well. `options` go to the
+ * harness (a secured DCS). Returned: the harness, `step` for a test file's own steps after these,
+ * and `promotion`, which adds the promotion of dc1 as the next step.
  */
-export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
+export function lifecycleSuite(
+  cli: Cli,
+  platform: Platform = DEBIAN12,
+  options: HarnessOptions = {},
+): { harness: Harness; step: (name: string, fn: () => Promise<void>) => void; promotion: () => void } {
   jest.setTimeout(300_000);
-  h = new Harness(undefined, cli, platform);
-  const suite = cli !== 'cdktf' ? `lifecycle-${cli}` : platform.root ? 'lifecycle-patroni4' : 'lifecycle';
+  h = new Harness(undefined, cli, platform, options);
+  const suite = options.securedDcs
+    ? 'lifecycle-secured-dcs'
+    : cli !== 'cdktf'
+      ? `lifecycle-${cli}`
+      : platform.root
+        ? 'lifecycle-patroni4'
+        : 'lifecycle';
   const { step, failed } = suiteSteps(h);
+  const api = { harness: h, step, promotion: () => promotionStep(step) };
 
   beforeAll(() => {
     checkPrerequisites(cli, platform);
@@ -339,7 +353,7 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
 
   if (cli === 'cdktn') {
     promotionStep(step);
-    return;
+    return api;
   }
 
   step('switchback dc2 -> dc1: the same checks', async () => {
@@ -446,6 +460,7 @@ export function lifecycleSuite(cli: Cli, platform: Platform = DEBIAN12): void {
 
   // on another platform, the promotion too: dc1 follows dc2 again after the rejoin
   if (platform.root) promotionStep(step);
+  return api;
 }
 
 function change(fn: (t: Record<string, any>) => void): void {

@@ -50,6 +50,7 @@ case "$action" in
     eval "ns=\${NS_$node:-}"
     in_ns=
     [ -n "$ns" ] && in_ns="ip netns exec $ns"
+    # the DCS's credentials go along when the env file has them (etcd's password with its protocol)
     # shellcheck disable=SC2086 # in_ns and in_root are empty or a few words
     setsid $in_ns $in_root setpriv --reuid=postgres --regid=postgres --init-groups \
       env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 \
@@ -57,6 +58,8 @@ case "$action" in
       PATRONI_REPLICATION_PASSWORD="$PATRONI_REPLICATION_PASSWORD" \
       PATRONI_REWIND_PASSWORD="$PATRONI_REWIND_PASSWORD" \
       PATRONI_RESTAPI_PASSWORD="$PATRONI_RESTAPI_PASSWORD" \
+      ${PATRONI_ETCD3_PROTOCOL:+PATRONI_ETCD3_PROTOCOL="$PATRONI_ETCD3_PROTOCOL"} \
+      ${PATRONI_ETCD3_PASSWORD:+PATRONI_ETCD3_PASSWORD="$PATRONI_ETCD3_PASSWORD"} \
       /usr/bin/patroni "$WORK/cfg/$node.yml" >>"$WORK/logs/$node.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     ;;

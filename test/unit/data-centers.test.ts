@@ -66,6 +66,22 @@ describe('the clusters: layout', () => {
     }
   });
 
+  test('link.roleChange.generation reaches both role resources (not a trigger: raising it alone runs nothing)', () => {
+    const layout = dcLayout('dc2') as { link: Record<string, unknown> };
+    const two = synth({ ...layout, link: { ...layout.link, roleChange: { generation: 7 } } }).byName;
+    for (const dc of ['dc1', 'dc2']) {
+      const [, role] = Object.entries(resourcesOf(two[dc])).find(([k]) => k.startsWith('cluster_role_apply'))!;
+      expect({ dc, generation: JSON.parse(role.input.role_config).generation }).toEqual({ dc, generation: 7 });
+      expect(role.triggers_replace).not.toHaveProperty('generation');
+    }
+    const none = synth(dcLayout('dc2')).byName;
+    const [, role] = Object.entries(resourcesOf(none.dc2)).find(([k]) => k.startsWith('cluster_role_apply'))!;
+    expect(JSON.parse(role.input.role_config)).not.toHaveProperty('generation');
+    expect(() => synth({ ...layout, link: { ...layout.link, roleChange: { generation: -1 } } })).toThrow(
+      /link\.roleChange\.generation/,
+    );
+  });
+
   test('a switchover is a change of link.source: each cluster keeps its resources in its own stack, the roles flip, pg_hba stays', () => {
     const one = synth(dcLayout('dc1')).byName;
     const two = synth(dcLayout('dc2'));
