@@ -209,13 +209,20 @@ async function readConfig(run: Run, base: string): Promise<ConfigRead> {
   }
 }
 
+/** The running configuration from the first of `bases` that answers, else why the last did not. */
+async function readFirst(run: Run, bases: readonly string[]): Promise<ConfigRead> {
+  let why = 'no node to ask';
+  for (const base of bases) {
+    const read = await readConfig(run, base);
+    if (read.config !== undefined) return read;
+    why = `${base}: ${read.why}`;
+  }
+  return { why };
+}
+
 /** The running configuration from the first of `bases` that answers; undefined when none does. */
 async function getConfig(run: Run, bases: readonly string[]): Promise<JsonObject | undefined> {
-  for (const base of bases) {
-    const { config } = await readConfig(run, base);
-    if (config !== undefined) return config;
-  }
-  return undefined;
+  return (await readFirst(run, bases)).config;
 }
 
 /**
@@ -307,9 +314,11 @@ async function apply(run: Run): Promise<void> {
   let tried = false; // a PATCH went out (it may have arrived even without an answer)
   for (let round = 0; Date.now() < deadline; round++) {
     const ordered = await leaderFirst(run);
-    const current = guarded ? undefined : await getConfig(run, ordered);
-    // held by a role change: the next round reads again
-    const held = current !== undefined && !(await prepare(current));
+    const read = guarded ? undefined : await readFirst(run, ordered);
+    // nothing is sent on the strength of no answer (a role change's lease could not be seen), nor
+    // while a role change holds the configuration: the next round reads again
+    if (read?.why !== undefined) last = read.why;
+    const held = read !== undefined && (read.config === undefined || !(await prepare(read.config)));
     for (const base of held ? [] : ordered) {
       if (guarded) {
         const read = await readConfig(run, base);
@@ -355,7 +364,7 @@ async function apply(run: Run): Promise<void> {
   if (guarded && !tried && unread !== undefined) {
     throw new Error(notSentUnread(config, unread));
   }
-  if (optional && !answered) {
+  if (optional && !answered && waitedFor === undefined) {
     log(
       run,
       `WARNING: no node answered in ${timeoutSeconds}s (${last}); left as it is: apply this stack again once the cluster is reachable`,

@@ -24,7 +24,7 @@ export const SOURCE_KEY = 'source';
 export const leaseSchema = z.object({ holder: z.string().min(1), until: z.number(), since: z.string() });
 export type Lease = z.infer<typeof leaseSchema>;
 
-/** The source a role change of `generation` made (link.generation; 0 when the topology sets none). */
+/** The source a role change of `generation` made (link.roleChange.generation). */
 export const sourceRecordSchema = z.object({ cluster: z.string().min(1), generation: z.number().int().min(0) });
 export type SourceRecord = z.infer<typeof sourceRecordSchema>;
 
@@ -133,7 +133,7 @@ export const roleChangeConfigSchema = z.strictObject({
   followTimeoutSeconds: seconds,
   acceptDataLoss: z.boolean(),
   /**
-   * link.generation, raised with every change of link.source: a role change whose generation is
+   * link.roleChange.generation, raised with every change of link.source: a role change whose generation is
    * below the one the clusters record (a stale pipeline) is refused. Absent: not checked.
    */
   generation: z.number().int().min(0).optional(),

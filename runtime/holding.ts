@@ -1,38 +1,41 @@
 /**
- * The role change holding both clusters (lease.ts): refused while another holds them, the lease
- * taken on every cluster that answers and let go afterwards, the source and its generation
- * recorded once made. Called by the role change (role-change.ts) with its I/O and log.
+ * The role change holding both clusters (lease.ts): refused while another holds them; the lease
+ * taken on both, checked once more, renewed while the role change runs (so that a killed run's
+ * lease runs out within LEASE_TTL_SECONDS) and let go afterwards (only if it is still this run's);
+ * the source and its generation recorded as soon as the roles have changed. Called by the role
+ * change (role-change.ts) with its I/O and log.
  */
 import { randomBytes } from 'node:crypto';
 import { type ClusterLook, fail, field, type RoleIo } from './cluster-io';
-import type { RoleChangeConfig } from './contract';
+import type { Lease, RoleChangeCluster, RoleChangeConfig } from './contract';
 import { leaseBody, liveLease, recordBody, releaseBody, sourceRecord } from './lease';
 
 /** What the lease's steps use of the role change that runs them. */
 export interface LeaseSteps {
   readonly io: RoleIo;
   log(msg: string): void;
-  /** How long the fenced leader may take to come back in recovery (one of the waits a lease covers). */
-  readonly recoverySeconds: number;
 }
 
-/** How long a lease holds: every wait of a role change, a rejoin's included, with room to spare. */
-export const leaseSeconds = (ctx: LeaseSteps, cfg: RoleChangeConfig): number =>
-  2 * cfg.catchUpTimeoutSeconds + ctx.recoverySeconds + cfg.followTimeoutSeconds + 600;
+/** How long a lease holds without renewal: a killed role change holds nothing for longer. */
+export const LEASE_TTL_SECONDS = 45;
+/** How often a running role change renews its lease. */
+export const LEASE_RENEW_SECONDS = 10;
 
-/** Refuses when another role change holds a cluster's configuration (its lease is live). */
-export function refuseIfHeld(looks: readonly ClusterLook[]): void {
+const refusal = (held: Lease): string =>
+  `REFUSED: another role change (${held.holder}, since ${held.since}) holds both clusters' configuration until ${new Date(held.until).toISOString()}: it runs from another pipeline (a killed one's lease runs out within ${LEASE_TTL_SECONDS} s); deploy again after it. Nothing was changed`;
+
+/** Refuses when a role change other than `mine` holds a cluster's configuration (its lease is live). */
+export function refuseIfHeld(looks: readonly ClusterLook[], mine?: string): void {
   const now = Date.now();
-  const held = looks.map((x) => (x.reachable ? liveLease(x.config, now) : undefined)).find((l) => l !== undefined);
-  if (held)
-    fail(
-      `REFUSED: another role change (${held.holder}, since ${held.since}) holds both clusters' configuration until ${new Date(held.until).toISOString()}: it runs from another pipeline or stopped without letting go; deploy again after it. Nothing was changed`,
-    );
+  for (const x of looks) {
+    const held = x.reachable ? liveLease(x.config, now) : undefined;
+    if (held && held.holder !== mine) fail(refusal(held));
+  }
 }
 
 /**
  * The roles are already as the topology says: records the source and its generation on the
- * clusters that answer, when the topology has a generation they do not record yet.
+ * clusters that answer and record an older one (never a lower generation over a higher one).
  */
 export async function recordSource(
   ctx: LeaseSteps,
@@ -44,54 +47,93 @@ export async function recordSource(
   const clusters = [cfg.me, cfg.other].filter((_, i) => {
     const look = looks[i];
     const have = look.reachable ? sourceRecord(look.config) : undefined;
-    return (
-      look.reachable && (have === undefined || have.cluster !== record.cluster || have.generation !== record.generation)
-    );
+    return look.reachable && (have === undefined || have.generation < record.generation);
   });
   for (const c of clusters) await ctx.io.patch(c, recordBody(record));
   if (clusters.length > 0)
     ctx.log(
-      `recorded on ${clusters.map((c) => c.name).join(' and ')}: source ${record.cluster}, link.generation ${record.generation}`,
+      `recorded on ${clusters.map((c) => c.name).join(' and ')}: source ${record.cluster}, link.roleChange.generation ${record.generation}`,
     );
 }
 
 /**
- * Runs `work` (a role change that changes the clusters) holding both clusters' configuration:
- * refused when another role change holds it; the lease is taken on every cluster that answers,
- * and let go afterwards, with the source and the topology's generation recorded when `work`
- * made the source (`lease.ts`).
+ * Runs `work` (a role change that changes the clusters) holding both clusters' configuration.
+ * `runsIn`: the cluster whose role resource runs it (the lease names it, so an operator finds the
+ * pipeline). `work` calls `made()` as soon as `cfg.me` is the source: the source and the
+ * topology's generation are recorded on both clusters then (a run that fails later leaves them
+ * recorded; one that cannot record fails).
  */
 export async function holding(
   ctx: LeaseSteps,
   cfg: RoleChangeConfig,
   looks: readonly ClusterLook[],
-  work: () => Promise<void>,
+  runsIn: string,
+  work: (made: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
-  const now = Date.now();
   refuseIfHeld(looks);
-  const lease = {
-    holder: `${cfg.me.name}/${randomBytes(4).toString('hex')}`,
-    since: new Date(now).toISOString(),
-    until: now + leaseSeconds(ctx, cfg) * 1000,
-  };
+  const since = Date.now();
+  const holder = `${runsIn}/${randomBytes(4).toString('hex')}`;
+  const lease = (): Lease => ({
+    holder,
+    since: new Date(since).toISOString(),
+    until: Date.now() + LEASE_TTL_SECONDS * 1000,
+  });
   const clusters = [cfg.me, cfg.other].filter((_, i) => looks[i].reachable);
-  await Promise.all(clusters.map((c) => ctx.io.patch(c, leaseBody(lease))));
-  ctx.log(`lease ${lease.holder} taken on ${clusters.map((c) => c.name).join(' and ')}`);
-  let done = false;
+  const taken: RoleChangeCluster[] = [];
+  let renewing: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await work();
-    done = true;
+    const results = await Promise.allSettled(clusters.map((c) => ctx.io.patch(c, leaseBody(lease()))));
+    results.forEach((r, i) => r.status === 'fulfilled' && taken.push(clusters[i]));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed >= 0)
+      fail(
+        `REFUSED: the lease could not be taken on ${clusters[failed].name} (${String(field((results[failed] as PromiseRejectedResult).reason, 'message'))}); nothing was changed`,
+      );
+    // another role change that took its lease at the same moment: the later writer's lease shows
+    refuseIfHeld(await Promise.all(taken.map((c) => ctx.io.look(c))), holder);
+    ctx.log(`lease ${holder} taken on ${taken.map((c) => c.name).join(' and ')}`);
+    timer = setInterval(() => {
+      renewing = renewing.then(() =>
+        Promise.allSettled(taken.map((c) => ctx.io.patch(c, leaseBody(lease())))).then((rs) =>
+          rs.forEach(
+            (r, i) => r.status === 'rejected' && ctx.log(`WARNING: the lease on ${taken[i].name} was not renewed`),
+          ),
+        ),
+      );
+    }, LEASE_RENEW_SECONDS * 1000);
+    timer.unref();
+    await work(() => recordMade(ctx, cfg, taken));
   } finally {
-    const record =
-      done && cfg.generation !== undefined ? { cluster: cfg.me.name, generation: cfg.generation } : undefined;
-    for (const c of clusters) {
+    if (timer) clearInterval(timer);
+    await renewing;
+    for (const c of taken) {
       try {
-        await ctx.io.patch(c, releaseBody(record));
+        // let go only of this run's own lease: one that ran out may be another's by now
+        const look = await ctx.io.look(c);
+        const now = look.reachable ? liveLease(look.config, Date.now()) : undefined;
+        if (now && now.holder !== holder) continue;
+        await ctx.io.patch(c, releaseBody());
       } catch (e) {
         ctx.log(
-          `WARNING: the lease on ${c.name} could not be let go (${String(field(e, 'message'))}); it runs out at ${new Date(lease.until).toISOString()}`,
+          `WARNING: the lease on ${c.name} could not be let go (${String(field(e, 'message'))}); it runs out within ${LEASE_TTL_SECONDS} s`,
         );
       }
     }
   }
+}
+
+/** The roles have changed: the source and the generation recorded on both clusters (or the run fails). */
+async function recordMade(ctx: LeaseSteps, cfg: RoleChangeConfig, clusters: readonly RoleChangeCluster[]) {
+  if (cfg.generation === undefined) return;
+  const record = { cluster: cfg.me.name, generation: cfg.generation };
+  const results = await Promise.allSettled(clusters.map((c) => ctx.io.patch(c, recordBody(record))));
+  const done = clusters.filter((_, i) => results[i].status === 'fulfilled').map((c) => c.name);
+  if (!done.includes(cfg.me.name))
+    fail(
+      `${cfg.me.name} is the source now, but its DCS did not take the record of link.roleChange.generation ${record.generation}: deploy again (the role change finds nothing to do and records it)`,
+    );
+  ctx.log(
+    `recorded on ${done.join(' and ')}: source ${record.cluster}, link.roleChange.generation ${record.generation}`,
+  );
 }

@@ -4,7 +4,7 @@
  * center's state alone, but a role change changes both clusters from one stack: while it runs, it
  * holds both clusters' configuration, and the patch program of any stack waits until it lets go
  * (or its lease runs out: a role change that was killed holds nothing for long). When it has
- * made a source, it records the source and the topology's generation (link.generation), so that a
+ * made a source, it records the source and the topology's generation (link.roleChange.generation), so that a
  * pipeline with an older topology is refused instead of undoing it. Pure: the readers of a
  * configuration and the bodies that write one; the role change's steps with them are holding.ts.
  */
@@ -40,10 +40,8 @@ export function sourceRecord(config: Config): SourceRecord | undefined {
 /** The body that takes (or renews) the lease. */
 export const leaseBody = (lease: Lease): Record<string, unknown> => ({ [MARKER]: { [LEASE_KEY]: lease } });
 
-/** The body that lets the lease go, and records the source a role change made when it made one. */
-export const releaseBody = (record?: SourceRecord): Record<string, unknown> => ({
-  [MARKER]: { [LEASE_KEY]: null, ...(record ? { [SOURCE_KEY]: record } : {}) },
-});
+/** The body that lets the lease go. */
+export const releaseBody = (): Record<string, unknown> => ({ [MARKER]: { [LEASE_KEY]: null } });
 
 /** The body that records the source a role change made. */
 export const recordBody = (record: SourceRecord): Record<string, unknown> => ({ [MARKER]: { [SOURCE_KEY]: record } });
@@ -58,18 +56,20 @@ export function newestRecord(configs: readonly Config[]): SourceRecord | undefin
 
 /**
  * Why a role change of `generation` that makes `source` the source (or, `role: 'standby'`, keeps
- * `me` a standby) must not run, given the newest record; undefined when it may. Without a
- * generation in the topology nothing is checked.
+ * `me` a standby) must not run, given the newest record; undefined when it may. Nothing is
+ * checked while the clusters record no generation; once they do, a topology needs one.
  */
 export function staleBecause(
   record: SourceRecord | undefined,
   topology: { readonly source: string; readonly generation?: number },
 ): string | undefined {
   const g = topology.generation;
-  if (g === undefined || record === undefined) return undefined;
+  if (record === undefined) return undefined;
+  if (g === undefined)
+    return `the clusters record link.roleChange.generation ${record.generation} (source ${record.cluster}), this topology has none: an older commit, or the generation removed. Deploy the current topology, or set link.roleChange.generation to ${record.cluster === topology.source ? record.generation : record.generation + 1}. Nothing was changed`;
   if (record.generation > g)
-    return `this topology is older than the clusters: they record link.generation ${record.generation} (source ${record.cluster}), this one has ${g} (source ${topology.source}). A pipeline of an older commit must not undo a newer role change: deploy the current topology. Nothing was changed`;
+    return `this topology is older than the clusters: they record link.roleChange.generation ${record.generation} (source ${record.cluster}), this one has ${g} (source ${topology.source}). A pipeline of an older commit must not undo a newer role change: deploy the current topology. Nothing was changed`;
   if (record.generation === g && record.cluster !== topology.source)
-    return `link.source is ${topology.source} but link.generation stays at ${g}, which the clusters record for source ${record.cluster}: raise link.generation to ${g + 1} with every change of link.source, then deploy again. Nothing was changed`;
+    return `link.source is ${topology.source} but link.roleChange.generation stays at ${g}, which the clusters record for source ${record.cluster}: raise it to ${g + 1} with every change of link.source, then deploy again. Nothing was changed`;
   return undefined;
 }

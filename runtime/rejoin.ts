@@ -17,6 +17,8 @@ export interface Steps {
   waitFor<T>(what: string, seconds: number, check: () => Promise<T | undefined>): Promise<T | undefined>;
   /** Step 6 of the role change: the other cluster streams from this one; its old link slot goes. */
   settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void>;
+  /** The roles have changed: records the source and the generation (holding.ts). */
+  made(): Promise<void>;
 }
 
 /** A row of Patroni's GET /history: [timeline, end LSN, reason, timestamp, new leader]. */
@@ -178,6 +180,7 @@ export async function rejoin(ctx: Steps, cfg: RoleChangeConfig, meLeader: string
   if (cfg.slotName) await ctx.io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, meLeader);
   await ctx.io.patch(cfg.other, { standby_cluster: cfg.block }, otherLeader);
   ctx.log(`${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host})`);
+  await ctx.made();
   await ctx.settleFollower(cfg, t0);
   await recloneReplicas(ctx, cfg);
 }

@@ -190,16 +190,17 @@ async function settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void> 
 }
 
 /** What the lease (lease.ts) uses of this run. */
-const leaseSteps = (): LeaseSteps => ({ io, log, recoverySeconds: timing.recoverySeconds });
+const leaseSteps = (): LeaseSteps => ({ io, log });
 
 /** What the rejoin (rejoin.ts) uses of this run. */
-const steps = (): Steps => ({ io, log, waitFor, settleFollower });
+const steps = (made: () => Promise<void>): Steps => ({ io, log, waitFor, settleFollower, made });
 
 async function planned(
   cfg: RoleChangeConfig,
   meLeader: string,
   other: DynamicConfig,
   otherLeader: string,
+  made: () => Promise<void>,
 ): Promise<void> {
   const t0 = Date.now();
   log(`switchover: ${cfg.other.name} (primary, leader ${otherLeader}) -> ${cfg.me.name} (standby cluster)`);
@@ -215,7 +216,7 @@ async function planned(
   const fence = Date.now();
   await io.patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
   log(`fence: ${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host}) at ${new Date(fence).toISOString()}`);
-  await catchUpAndPromote(cfg, meLeader, formerLeader, fence, softFenced);
+  await catchUpAndPromote(cfg, meLeader, formerLeader, fence, softFenced, made);
   await settleFollower(cfg, t0);
 }
 
@@ -226,6 +227,7 @@ async function catchUpAndPromote(
   formerLeader: string,
   fence: number,
   softFenced: boolean,
+  made: () => Promise<void>,
 ): Promise<void> {
   const final = await finalPosition(cfg, formerLeader);
   if (!final) {
@@ -251,6 +253,8 @@ async function catchUpAndPromote(
   }
   log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
   await io.patch(cfg.me, { standby_cluster: null }, leaderName);
+  // the roles have changed: the source and its generation recorded before anything else can fail
+  await made();
   const writable = await waitFor('this cluster read-write', 60, async () => {
     const n = await io.position(cfg.me, leaderName, cfg);
     return n && n.inRecovery === false ? n : undefined;
@@ -277,7 +281,7 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
     return;
   }
   const [me, other] = await Promise.all([io.look(cfg.me), io.look(cfg.other)]);
-  // a pipeline of an older topology (link.generation) is refused before anything is changed
+  // a pipeline of an older topology (link.roleChange.generation) is refused before anything is changed
   const stale = staleBecause(newestRecord([me, other].map((x) => (x.reachable ? x.config : undefined))), {
     source: cfg.role === 'source' ? cfg.me.name : cfg.other.name,
     generation: cfg.generation,
@@ -300,7 +304,9 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
       );
       const swapped: RoleChangeConfig = { ...cfg, role: 'source', me: cfg.other, other: cfg.me };
       const [otherLeader, meLeader] = [other.leader.name, me.leader.name];
-      return holding(leaseSteps(), swapped, [other, me], () => rejoin(steps(), swapped, otherLeader, meLeader));
+      return holding(leaseSteps(), swapped, [other, me], cfg.me.name, (made) =>
+        rejoin(steps(made), swapped, otherLeader, meLeader),
+      );
     }
     log(
       `${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role resource`,
@@ -339,7 +345,9 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
         `REFUSED: a cluster has no running leader (${cfg.me.name}: ${me.leader ? me.leader.role : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.role : 'none'}); deploy again once both have one`,
       );
     const [meLeader, otherLeader] = [me.leader.name, other.leader.name];
-    return holding(leaseSteps(), cfg, [me, other], () => rejoin(steps(), cfg, meLeader, otherLeader));
+    return holding(leaseSteps(), cfg, [me, other], cfg.me.name, (made) =>
+      rejoin(steps(made), cfg, meLeader, otherLeader),
+    );
   }
   if (!other.reachable)
     fail(
@@ -349,13 +357,14 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
     log(`both clusters are standby clusters: a previous role change stopped after its fence; resuming`);
     if (!other.leader) fail(`REFUSED: ${cfg.other.name} has no leader to read its last position from`);
     const formerLeader = other.leader.name;
-    return holding(leaseSteps(), cfg, [me, other], async () => {
+    return holding(leaseSteps(), cfg, [me, other], cfg.me.name, async (made) => {
       await catchUpAndPromote(
         cfg,
         me.leader && me.leader.name,
         formerLeader,
         Date.now(),
         softFencedConfig(other.config),
+        made,
       );
       await settleFollower(cfg, Date.now());
     });
@@ -365,7 +374,9 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
       `REFUSED: a cluster has no leader (${cfg.me.name}: ${me.leader ? me.leader.name : 'none'}, ${cfg.other.name}: ${other.leader ? other.leader.name : 'none'})`,
     );
   const [meLeader, otherLeader] = [me.leader.name, other.leader.name];
-  return holding(leaseSteps(), cfg, [me, other], () => planned(cfg, meLeader, other.config, otherLeader));
+  return holding(leaseSteps(), cfg, [me, other], cfg.me.name, (made) =>
+    planned(cfg, meLeader, other.config, otherLeader, made),
+  );
 }
 
 /**

@@ -128,8 +128,11 @@ export const STATE_BACKENDS = {
     required: ['organization'],
     secrets: { token: 'TF_TOKEN_<host> (e.g. TF_TOKEN_app_terraform_io)' },
     make: (stack, o) => {
-      const { workspaces, ...rest } = o as { workspaces: { name: string } } & Record<string, unknown>;
-      new CloudBackend(stack, { ...(rest as any), workspaces: new NamedCloudWorkspace(workspaces.name) });
+      const { workspaces, ...rest } = o as { workspaces: { name: string; project?: string } } & Record<string, unknown>;
+      new CloudBackend(stack, {
+        ...(rest as any),
+        workspaces: new NamedCloudWorkspace(workspaces.name, workspaces.project),
+      });
     },
   },
 } as const satisfies Record<string, BackendKind>;
@@ -140,10 +143,14 @@ export type StateBackendType = keyof typeof STATE_BACKENDS;
 const TYPES = Object.keys(STATE_BACKENDS) as StateBackendType[];
 
 /** An option name that holds a credential whatever the backend. */
-const SECRET_NAME = /password|secret|token|credential|access_key|sas_token|http_auth|encryption_key/i;
+const SECRET_NAME =
+  /password|secret|token|credential|access_key|sas_token|http_auth|encryption_key|private_key|customer_key/i;
+
+/** Names that hold where a credential is, not the credential: a file, a path, a key's id in a KMS. */
+const NOT_A_SECRET = /(_files?|_path|_file_path)$|^kms_|_arn$/i;
 
 /** `postgres://user:password@host` or `password=...` in a connection string. */
-const PASSWORD_IN_URL = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]+:[^/@\s]*@|(^|\s)password\s*=/i;
+const PASSWORD_IN_URL = /[a-z][a-z0-9+.-]*:\/\/[^/@\s:]+:[^/@\s]*@|(^|[\s?&;])(ssl)?password\s*=/i;
 
 const isOptions = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -199,8 +206,25 @@ export function stateBackendProblems(value: unknown, path = 'state'): Problem[] 
   const walk = (v: unknown, at: string[]): void => {
     const where = `${path}.options.${at.join('.')}`;
     const name = at[at.length - 1];
-    const secret = (kind.secrets as Record<string, string>)[name];
-    if (at.length === 1 && secret !== undefined && !(name === 'conn_str' && !PASSWORD_IN_URL.test(String(v)))) {
+    const listed = (kind.secrets as Record<string, string>)[name];
+    // a connection string without a password, and a key file's path, are no credentials
+    const secret =
+      listed !== undefined && name === 'conn_str' && !PASSWORD_IN_URL.test(String(v))
+        ? undefined
+        : listed !== undefined && name === 'credentials' && typeof v === 'string' && !v.trim().startsWith('{')
+          ? undefined
+          : listed;
+    if (typeof v === 'string' && listed === undefined && PASSWORD_IN_URL.test(v)) {
+      out.push(
+        problem(
+          where,
+          'holds a password (in a URL or as password=): it would be written into cdktf.out and every saved plan',
+          '(hidden)',
+          'no credentials in the topology',
+          `take the password out of ${name} and give it to the runner through the variable the ${type} backend reads`,
+        ),
+      );
+    } else if (at.length === 1 && secret !== undefined) {
       out.push(
         problem(
           where,
@@ -212,7 +236,7 @@ export function stateBackendProblems(value: unknown, path = 'state'): Problem[] 
             : `remove ${name} and give the runner ${secret}`,
         ),
       );
-    } else if (secret === undefined && SECRET_NAME.test(name)) {
+    } else if (listed === undefined && SECRET_NAME.test(name) && !NOT_A_SECRET.test(name)) {
       out.push(
         problem(
           where,
@@ -251,6 +275,27 @@ export function stateBackendProblems(value: unknown, path = 'state'): Problem[] 
         ),
       );
   const key = keyOf(options, kind);
+  const workspaces = options.workspaces;
+  if (kind.key[0] === 'workspaces' && isOptions(workspaces) && ('tags' in workspaces || 'prefix' in workspaces))
+    out.push(
+      problem(
+        `${path}.options.workspaces`,
+        'selects several workspaces (tags or prefix): each stack needs a workspace of its own',
+        workspaces,
+        'workspaces: { name: "<name with {stack}>" } (and project, for cloud)',
+        'give workspaces.name, e.g. "orders-{stack}"',
+      ),
+    );
+  if (key !== undefined && typeof key !== 'string' && !Array.isArray(key))
+    out.push(
+      problem(
+        `${path}.options.${kind.key.join('.')}`,
+        'is not a string',
+        key,
+        'a string with {stack} (or {cluster})',
+        `write it as a string, e.g. "${kind.defaultKey || 'https://state.example.com/{stack}'}"`,
+      ),
+    );
   if (key !== undefined && typeof key === 'string' && !/\{(stack|cluster)\}/.test(key))
     out.push(
       problem(

@@ -268,7 +268,7 @@ step(
     const c = await deployFrom(RUNNERS.c, 'stale', 'dc1', 1);
     expect(c.status).not.toBe(0);
     expect(c.output).toContain(
-      'REFUSED: this topology is older than the clusters: they record link.generation 2 (source dc2), this one has 1 (source dc1)',
+      'REFUSED: this topology is older than the clusters: they record link.roleChange.generation 2 (source dc2), this one has 1 (source dc1)',
     );
     expect(fences(c.output)).toEqual([]);
     // the roles are as the switchover left them: the same leader on dc2, dc1 still following it

@@ -177,6 +177,14 @@ describe('the patch program against fake Patroni REST APIs', () => {
     expect(cluster.config.loop_wait).toBe(5);
   }, 30_000);
 
+  test('GET /config fails on every node (HTTP 500) while PATCH would succeed: nothing sent, even without standby_cluster (a lease could not be seen)', async () => {
+    cluster.configRead = () => 500;
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 2 } });
+    expect(code).toBe(1);
+    expect(output).toMatch(/gave up after 2s; last attempt: http:\/\/127\.0\.0\.1:\d+: HTTP 500\n/);
+    expect(cluster.nodes.flatMap((n) => n.requests).filter((r) => r.startsWith('PATCH'))).toEqual([]);
+  }, 30_000);
+
   test('a lease held past the deadline: the program fails naming it, nothing sent; a lease that ran out holds nothing', async () => {
     const lease = { holder: 'dc1/feedface', since: '2026-01-01T00:00:00.000Z', until: Date.now() + 600_000 };
     cluster.config = { ...cluster.config, managed_by_patroni_standby_cdktf: { roleChange: lease } };

@@ -724,29 +724,84 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
   const lease = (holder: string, until: number) => ({ holder, since: '2026-01-01T00:00:00.000Z', until });
   const leaseOf = (body: string) => JSON.parse(body.slice(4)).roleChange;
 
-  test('the lease is taken on both clusters before the first change and let go after the last; the record written', async () => {
+  test('the lease is taken on both clusters before the first change, the record written as soon as the target is promoted, the lease let go after the last change', async () => {
     const f = switchover();
     const before = Date.now();
     const order: string[] = [];
     const patch = f.io.patch;
     f.io.patch = async (c: RoleChangeCluster, body: DynamicConfig) => {
-      order.push(JSON.stringify(body).includes('roleChange') ? 'lease' : 'change');
+      const text = JSON.stringify(body);
+      order.push(
+        text.includes('"roleChange":{')
+          ? `${c.name} lease`
+          : text.includes('"roleChange":null')
+            ? `${c.name} release`
+            : text.includes('"source":{')
+              ? `${c.name} record`
+              : `${c.name} ${text}`,
+      );
       return patch(c, body);
     };
     await run({ ...cfg, generation: 4 }, f.io);
-    expect(order.slice(0, 2)).toEqual(['lease', 'lease']);
-    expect(order.slice(-2)).toEqual(['lease', 'lease']);
-    expect(order.filter((o) => o === 'change')).toHaveLength(6);
+    expect(order).toEqual([
+      'dc2 lease',
+      'dc1 lease',
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":"on"}},"${MARKER}":{"softFence":true}}`,
+      'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}',
+      `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`,
+      'dc2 {"standby_cluster":null}',
+      'dc2 record',
+      'dc1 record',
+      'dc1 {"slots":{"link":null}}',
+      'dc2 release',
+      'dc1 release',
+    ]);
     const [dc2, dc1] = f.leases.slice(0, 2).map(leaseOf);
-    expect(dc2).toEqual(dc1);
+    expect(dc2.holder).toBe(dc1.holder);
     expect(dc2.holder).toMatch(/^dc2\/[0-9a-f]{8}$/);
-    // long enough for every wait of the role change: 2 x catch-up + recovery + follow + 600 s
-    expect(dc2.until).toBeGreaterThanOrEqual(before + (2 + 30 + 1 + 600) * 1000);
-    expect(f.leases.slice(2)).toEqual([
-      `dc2 {"roleChange":null,"source":{"cluster":"dc2","generation":4}}`,
-      `dc1 {"roleChange":null,"source":{"cluster":"dc2","generation":4}}`,
+    // a short lease, renewed while the role change runs: a killed run holds nothing for long
+    expect(dc2.until).toBeGreaterThanOrEqual(before + 45_000);
+    expect(dc2.until).toBeLessThanOrEqual(Date.now() + 45_000);
+    expect(f.leases.slice(2, 4)).toEqual([
+      'dc2 {"source":{"cluster":"dc2","generation":4}}',
+      'dc1 {"source":{"cluster":"dc2","generation":4}}',
     ]);
     expect(printed()).toMatch(/lease dc2\/[0-9a-f]{8} taken on dc2 and dc1/);
+    expect(printed()).toContain('recorded on dc2 and dc1: source dc2, link.roleChange.generation 4');
+  });
+
+  test('a role change that fails after the promotion keeps the record (the roles have changed) and lets the lease go', async () => {
+    const f = switchover();
+    // dc1 never seen streaming from dc2
+    const readMember = f.io.readMember;
+    f.io.readMember = async (c: RoleChangeCluster, member: string) => ({
+      ...(await readMember(c, member))!,
+      receiverStatus: null,
+    });
+    await expect(run({ ...cfg, generation: 4 }, f.io)).rejects.toThrow(/dc1 does not stream from dc2 after 1 s/);
+    expect(f.leases.slice(2)).toEqual([
+      'dc2 {"source":{"cluster":"dc2","generation":4}}',
+      'dc1 {"source":{"cluster":"dc2","generation":4}}',
+      'dc2 {"roleChange":null}',
+      'dc1 {"roleChange":null}',
+    ]);
+  });
+
+  test("a lease another role change wrote at the same moment shows when this one's is read back: refused, the other's lease left alone", async () => {
+    const f = switchover();
+    let taken = 0;
+    const patch = f.io.patch;
+    f.io.patch = async (c: RoleChangeCluster, body: DynamicConfig) => {
+      await patch(c, body);
+      // the other pipeline's lease lands right after this one's on dc1
+      if (JSON.stringify(body).includes('"roleChange":{') && ++taken === 2)
+        await patch(c, { [MARKER]: { roleChange: lease('dc1/0badcafe', Date.now() + 45_000) } });
+    };
+    await expect(run(cfg, f.io)).rejects.toThrow(/^REFUSED: another role change \(dc1\/0badcafe/);
+    expect(f.calls).toEqual([]);
+    // this run's own lease on dc2 let go; the other's on dc1 kept
+    expect(f.leases.slice(-1)).toEqual(['dc2 {"roleChange":null}']);
   });
 
   test('a failed role change lets the lease go too, and records nothing', async () => {
@@ -767,7 +822,7 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
           : x;
       })(f.io.look);
       await expect(run(cfg, f.io)).rejects.toThrow(
-        /^REFUSED: another role change \(dc2\/0badcafe, since 2026-01-01T00:00:00.000Z\) holds both clusters' configuration until .*: it runs from another pipeline or stopped without letting go; deploy again after it. Nothing was changed$/,
+        /^REFUSED: another role change \(dc2\/0badcafe, since 2026-01-01T00:00:00.000Z\) holds both clusters' configuration until .*: it runs from another pipeline \(a killed one's lease runs out within 45 s\); deploy again after it. Nothing was changed$/,
       );
       expect([f.calls, f.leases]).toEqual([[], []]);
     }
@@ -792,8 +847,8 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
         role === 'source' ? { ...cfg, generation: 4 } : { ...cfg, role, me: cfg.other, other: cfg.me, generation: 4 };
       await expect(run(stale, f.io)).rejects.toThrow(
         role === 'source'
-          ? 'REFUSED: this topology is older than the clusters: they record link.generation 5 (source dc1), this one has 4 (source dc2). A pipeline of an older commit must not undo a newer role change: deploy the current topology. Nothing was changed'
-          : 'they record link.generation 5 (source dc1), this one has 4 (source dc2)',
+          ? 'REFUSED: this topology is older than the clusters: they record link.roleChange.generation 5 (source dc1), this one has 4 (source dc2). A pipeline of an older commit must not undo a newer role change: deploy the current topology. Nothing was changed'
+          : 'they record link.roleChange.generation 5 (source dc1), this one has 4 (source dc2)',
       );
       expect([f.calls, f.leases]).toEqual([[], []]);
     }
@@ -806,22 +861,31 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
       dc2: side({ standby: true, members: ['dc2a'], config: recorded }),
     });
     await expect(run({ ...cfg, generation: 4 }, f.io)).rejects.toThrow(
-      'REFUSED: link.source is dc2 but link.generation stays at 4, which the clusters record for source dc1: raise link.generation to 5 with every change of link.source, then deploy again. Nothing was changed',
+      'REFUSED: link.source is dc2 but link.roleChange.generation stays at 4, which the clusters record for source dc1: raise it to 5 with every change of link.source, then deploy again. Nothing was changed',
     );
     expect(f.calls).toEqual([]);
     await run({ ...cfg, generation: 5 }, f.io);
     expect(f.calls).toContain('dc2 {"standby_cluster":null}');
-    expect(f.leases.slice(-1)).toEqual(['dc1 {"roleChange":null,"source":{"cluster":"dc2","generation":5}}']);
+    expect(f.leases.slice(-3)).toEqual([
+      'dc1 {"source":{"cluster":"dc2","generation":5}}',
+      'dc2 {"roleChange":null}',
+      'dc1 {"roleChange":null}',
+    ]);
   });
 
-  test('no generation in the topology: nothing checked, nothing recorded', async () => {
-    const f = fakeClusters({
-      dc1: side({ members: ['dc1a'], config: { [MARKER]: { source: { cluster: 'dc1', generation: 9 } } } }),
-      dc2: side({ standby: true, members: ['dc2a'] }),
-    });
+  test('no generation in the topology: nothing checked or recorded while the clusters record none; once they do, refused', async () => {
+    const f = switchover();
     await run(cfg, f.io);
     expect(f.calls).toContain('dc2 {"standby_cluster":null}');
     expect(f.leases.slice(2)).toEqual(['dc2 {"roleChange":null}', 'dc1 {"roleChange":null}']);
+    const g = fakeClusters({
+      dc1: side({ members: ['dc1a'], config: { [MARKER]: { source: { cluster: 'dc1', generation: 9 } } } }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
+    await expect(run(cfg, g.io)).rejects.toThrow(
+      'REFUSED: the clusters record link.roleChange.generation 9 (source dc1), this topology has none: an older commit, or the generation removed. Deploy the current topology, or set link.roleChange.generation to 10. Nothing was changed',
+    );
+    expect([g.calls, g.leases]).toEqual([[], []]);
   });
 
   test('roles already as the topology says: the generation is recorded where it is not yet, once', async () => {
@@ -834,6 +898,6 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
     expect(f.leases).toEqual(['dc1 {"source":{"cluster":"dc2","generation":3}}']);
     await run({ ...cfg, generation: 3 }, f.io);
     expect(f.leases).toHaveLength(1);
-    expect(printed()).toContain('recorded on dc1: source dc2, link.generation 3');
+    expect(printed()).toContain('recorded on dc1: source dc2, link.roleChange.generation 3');
   });
 });

@@ -172,3 +172,38 @@ describe('bad state: one clear problem each, with the topology problems, nothing
     ]);
   });
 });
+
+test('credentials anywhere in the options: a URL with a password, password= in a connection string, a private key; key files and KMS keys are no credentials', () => {
+  const refused = [
+    'backend: pg\noptions:\n  conn_str: "postgres://tf@db/tfstate?password=pw"',
+    'backend: pg\noptions:\n  conn_str: "postgres://tf@db/tfstate?sslpassword=pw"',
+    'backend: http\noptions:\n  address: "https://tf:pw@state.example.com/{stack}"',
+    'backend: http\noptions:\n  address: "https://state.example.com/{stack}"\n  client_private_key_pem: "-----BEGIN"',
+    'backend: s3\noptions:\n  bucket: b\n  sse_customer_key: c2VjcmV0',
+    'backend: gcs\noptions:\n  bucket: b\n  credentials: \'{"type": "service_account"}\'',
+  ];
+  for (const state of refused) {
+    const problems = problemsOf(withState(state));
+    expect({ state, problems: problems.length, text: problems.join() }).toMatchObject({ state, problems: 1 });
+    expect(problems[0]).toMatch(/holds a (credential|password)|looks like a credential/);
+    expect(problems.join()).not.toMatch(/pw|c2VjcmV0|BEGIN|service_account/);
+  }
+  const taken = [
+    'backend: s3\noptions:\n  bucket: b\n  shared_credentials_files: [/etc/aws/credentials]\n  web_identity_token_file: /var/run/token',
+    'backend: gcs\noptions:\n  bucket: b\n  credentials: /etc/gcp/key.json\n  kms_encryption_key: projects/p/locations/l/keyRings/r/cryptoKeys/k',
+    'backend: cloud\noptions:\n  organization: acme\n  workspaces: { name: "orders-{stack}", project: dr }',
+  ];
+  for (const state of taken)
+    expect({ state, got: backends(withState(state)).dc1 !== undefined }).toEqual({ state, got: true });
+  expect(backends(withState(taken[2])).dc2).toEqual({
+    cloud: { organization: 'acme', workspaces: { name: 'orders-dc2', project: 'dr' } },
+  });
+  expect(
+    problemsOf(withState('backend: remote\noptions:\n  organization: acme\n  workspaces: { prefix: orders- }')),
+  ).toEqual([
+    'state.options.workspaces: selects several workspaces (tags or prefix): each stack needs a workspace of its own | fix: give workspaces.name, e.g. "orders-{stack}"',
+  ]);
+  expect(problemsOf(withState('backend: s3\noptions:\n  bucket: b\n  key: 7'))).toEqual([
+    'state.options.key: is not a string | fix: write it as a string, e.g. "{stack}/terraform.tfstate"',
+  ]);
+});
