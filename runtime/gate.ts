@@ -114,8 +114,9 @@ export async function gate(cfg: GateConfig, log: (message: string) => void = () 
   // Only a gated step ever sends `standby_cluster: null`: a configuration without it means the
   // detach was applied (the promotion may still be completing), and there is nothing to guard.
   const config = await standbyConfig(cfg);
-  // (an answer of null is no configuration to judge: the checks run)
-  if (config !== undefined && config !== null && !fieldsOf(config)?.standby_cluster) {
+  // (an answer that is no object, null included, is no configuration to judge: the checks run)
+  const fields = fieldsOf(config);
+  if (fields !== undefined && !fields.standby_cluster) {
     notes.push(
       `the dynamic configuration of ${cfg.standby.name} has no standby_cluster: the detach was applied already, nothing to check`,
     );

@@ -194,6 +194,15 @@ describe('passes', () => {
     });
   });
 
+  test('GET /config answers null or no object (no configuration to judge): the checks run, not an early pass', async () => {
+    for (const answer of [null, 'maintenance', 7]) {
+      world.current.standbyConfig = answer as unknown as Record<string, unknown>;
+      const o = await gate();
+      expect({ answer, checks: o.checks.map((c) => c.check) }).toEqual({ answer, checks: ALL_CHECKS });
+      expect(o.notes.join()).not.toContain('has no standby_cluster');
+    }
+  });
+
   test('no standby node answers GET /config: the checks run', async () => {
     world.current.standbyConfig = undefined;
     const o = await gate();
