@@ -1,9 +1,12 @@
 /**
- * The role change holding both clusters (lease.ts): refused while another holds them; the lease
- * taken on both, checked once more, renewed while the role change runs (so that a killed run's
- * lease runs out within LEASE_TTL_SECONDS) and let go afterwards (only if it is still this run's);
- * the source and its generation recorded as soon as the roles have changed. Called by the role
- * change (role-change.ts) with its I/O and log.
+ * The role change holding both clusters (lease.ts): refused while another stack's role change holds
+ * them; the lease taken on both and read back, and let go afterwards (only if it is still this
+ * run's); the source and its generation recorded as soon as the roles have changed. A lease left by
+ * a killed run of the same stack is taken over when that stack deploys again (Terraform's lock of
+ * the stack lets one apply run it at a time); another stack waits for it or for its end. The lease
+ * is written twice only, at the start and the end: a PATCH of the configuration while Patroni 3.0
+ * rewinds a demoted member can cancel its rewind check. Called by the role change (role-change.ts)
+ * with its I/O and log.
  */
 import { randomBytes } from 'node:crypto';
 import { type ClusterLook, fail, field, type RoleIo } from './cluster-io';
@@ -14,22 +17,35 @@ import { leaseBody, liveLease, recordBody, releaseBody, sourceRecord } from './l
 export interface LeaseSteps {
   readonly io: RoleIo;
   log(msg: string): void;
+  /** How long the fenced leader may take to come back in recovery (one of the waits a lease covers). */
+  readonly recoverySeconds: number;
 }
 
-/** How long a lease holds without renewal: a killed role change holds nothing for longer. */
-export const LEASE_TTL_SECONDS = 45;
-/** How often a running role change renews its lease. */
-export const LEASE_RENEW_SECONDS = 10;
+/**
+ * How long a lease holds: every wait of a role change, a rejoin's included (up to five
+ * switchovers inside the other cluster, each with its waits), with room to spare.
+ */
+export const leaseSeconds = (ctx: LeaseSteps, cfg: RoleChangeConfig): number =>
+  2 * cfg.catchUpTimeoutSeconds + ctx.recoverySeconds + 2 * cfg.followTimeoutSeconds + 1200;
 
 const refusal = (held: Lease): string =>
-  `REFUSED: another role change (${held.holder}, since ${held.since}) holds both clusters' configuration until ${new Date(held.until).toISOString()}: it runs from another pipeline (a killed one's lease runs out within ${LEASE_TTL_SECONDS} s); deploy again after it. Nothing was changed`;
+  `REFUSED: another role change (${held.holder}, since ${held.since}) holds both clusters' configuration until ${new Date(held.until).toISOString()}: it runs from ${held.holder.split('/')[0]}'s stack in another pipeline (one a killed run left is taken over when that stack deploys again); deploy again after it. Nothing was changed`;
 
-/** Refuses when a role change other than `mine` holds a cluster's configuration (its lease is live). */
-export function refuseIfHeld(looks: readonly ClusterLook[], mine?: string): void {
+/**
+ * Refuses when a role change other than `mine` holds a cluster's configuration (its lease is
+ * live), unless it is a lease of this run's own stack (`runsIn`): a run that stopped without
+ * letting go, taken over (logged).
+ */
+export function refuseIfHeld(ctx: LeaseSteps, looks: readonly ClusterLook[], runsIn: string, mine?: string): void {
   const now = Date.now();
   for (const x of looks) {
     const held = x.reachable ? liveLease(x.config, now) : undefined;
-    if (held && held.holder !== mine) fail(refusal(held));
+    if (!held || held.holder === mine) continue;
+    if (mine === undefined && held.holder.startsWith(`${runsIn}/`)) {
+      ctx.log(`the lease ${held.holder} of a run of this stack that stopped without letting go: taken over`);
+      continue;
+    }
+    fail(refusal(held));
   }
 }
 
@@ -70,20 +86,18 @@ export async function holding(
   runsIn: string,
   work: (made: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
-  refuseIfHeld(looks);
+  refuseIfHeld(ctx, looks, runsIn);
   const since = Date.now();
   const holder = `${runsIn}/${randomBytes(4).toString('hex')}`;
-  const lease = (): Lease => ({
+  const lease: Lease = {
     holder,
     since: new Date(since).toISOString(),
-    until: Date.now() + LEASE_TTL_SECONDS * 1000,
-  });
+    until: since + leaseSeconds(ctx, cfg) * 1000,
+  };
   const clusters = [cfg.me, cfg.other].filter((_, i) => looks[i].reachable);
   const taken: RoleChangeCluster[] = [];
-  let renewing: Promise<unknown> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const results = await Promise.allSettled(clusters.map((c) => ctx.io.patch(c, leaseBody(lease()))));
+    const results = await Promise.allSettled(clusters.map((c) => ctx.io.patch(c, leaseBody(lease))));
     results.forEach((r, i) => r.status === 'fulfilled' && taken.push(clusters[i]));
     const failed = results.findIndex((r) => r.status === 'rejected');
     if (failed >= 0)
@@ -91,22 +105,10 @@ export async function holding(
         `REFUSED: the lease could not be taken on ${clusters[failed].name} (${String(field((results[failed] as PromiseRejectedResult).reason, 'message'))}); nothing was changed`,
       );
     // another role change that took its lease at the same moment: the later writer's lease shows
-    refuseIfHeld(await Promise.all(taken.map((c) => ctx.io.look(c))), holder);
+    refuseIfHeld(ctx, await Promise.all(taken.map((c) => ctx.io.look(c))), runsIn, holder);
     ctx.log(`lease ${holder} taken on ${taken.map((c) => c.name).join(' and ')}`);
-    timer = setInterval(() => {
-      renewing = renewing.then(() =>
-        Promise.allSettled(taken.map((c) => ctx.io.patch(c, leaseBody(lease())))).then((rs) =>
-          rs.forEach(
-            (r, i) => r.status === 'rejected' && ctx.log(`WARNING: the lease on ${taken[i].name} was not renewed`),
-          ),
-        ),
-      );
-    }, LEASE_RENEW_SECONDS * 1000);
-    timer.unref();
     await work(() => recordMade(ctx, cfg, taken));
   } finally {
-    if (timer) clearInterval(timer);
-    await renewing;
     for (const c of taken) {
       try {
         // let go only of this run's own lease: one that ran out may be another's by now
@@ -116,7 +118,7 @@ export async function holding(
         await ctx.io.patch(c, releaseBody());
       } catch (e) {
         ctx.log(
-          `WARNING: the lease on ${c.name} could not be let go (${String(field(e, 'message'))}); it runs out within ${LEASE_TTL_SECONDS} s`,
+          `WARNING: the lease on ${c.name} could not be let go (${String(field(e, 'message'))}); it runs out at ${new Date(lease.until).toISOString()}, or this stack's next deploy takes it over`,
         );
       }
     }

@@ -190,7 +190,7 @@ async function settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void> 
 }
 
 /** What the lease (lease.ts) uses of this run. */
-const leaseSteps = (): LeaseSteps => ({ io, log });
+const leaseSteps = (): LeaseSteps => ({ io, log, recoverySeconds: timing.recoverySeconds });
 
 /** What the rejoin (rejoin.ts) uses of this run. */
 const steps = (made: () => Promise<void>): Steps => ({ io, log, waitFor, settleFollower, made });
@@ -314,7 +314,7 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
     return;
   }
   log(`${cfg.me.name} is ${described(me)}; ${cfg.other.name} is ${described(other)}`);
-  refuseIfHeld([me, other]);
+  refuseIfHeld(leaseSteps(), [me, other], cfg.me.name);
   if (!me.reachable) {
     if (!other.reachable || other.standby)
       return log(

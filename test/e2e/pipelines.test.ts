@@ -303,7 +303,11 @@ step(
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
-    const a = deployFrom(RUNNERS.a, 'switchback', 'dc1', 3);
+    // one commit, the switchback and dc2's parameter: runner a deploys every stack, runner b dc2's alone
+    const withParameter = (t: Record<string, any>) => {
+      t.clusters.dc2.postgresql.parameters = { ...(t.clusters.dc2.postgresql.parameters ?? {}), work_mem: '7MB' };
+    };
+    const a = deployFrom(RUNNERS.a, 'switchback', 'dc1', 3, ['*'], withParameter);
     await waitFor('the switchback holding both clusters', 120_000, async () => (leases.size >= 2 ? true : undefined));
     const b = await deployFrom(
       RUNNERS.b,
@@ -311,9 +315,7 @@ step(
       'dc1',
       3,
       ['dc2', '--ignore-missing-stack-dependencies'],
-      (t) => {
-        t.clusters.dc2.postgresql.parameters = { ...(t.clusters.dc2.postgresql.parameters ?? {}), work_mem: '7MB' };
-      },
+      withParameter,
     );
     const done = await a;
     watching = false;

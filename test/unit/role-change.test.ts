@@ -760,9 +760,9 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
     const [dc2, dc1] = f.leases.slice(0, 2).map(leaseOf);
     expect(dc2.holder).toBe(dc1.holder);
     expect(dc2.holder).toMatch(/^dc2\/[0-9a-f]{8}$/);
-    // a short lease, renewed while the role change runs: a killed run holds nothing for long
-    expect(dc2.until).toBeGreaterThanOrEqual(before + 45_000);
-    expect(dc2.until).toBeLessThanOrEqual(Date.now() + 45_000);
+    // long enough for every wait of the role change, a rejoin's included: 2 x catch-up + recovery + 2 x follow + 1200 s
+    expect(dc2.until).toBeGreaterThanOrEqual(before + (2 + 30 + 2 + 1200) * 1000);
+    expect(dc2.until).toBeLessThanOrEqual(Date.now() + (2 + 30 + 2 + 1200) * 1000);
     expect(f.leases.slice(2, 4)).toEqual([
       'dc2 {"source":{"cluster":"dc2","generation":4}}',
       'dc1 {"source":{"cluster":"dc2","generation":4}}',
@@ -786,6 +786,32 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
       'dc2 {"roleChange":null}',
       'dc1 {"roleChange":null}',
     ]);
+  });
+
+  test("a lease of this run's own stack, left by a killed run: taken over; another stack's: refused", async () => {
+    const f = fakeClusters({
+      dc1: side({
+        members: ['dc1a'],
+        config: { [MARKER]: { roleChange: lease('dc2/deadbeef', Date.now() + 600_000) } },
+      }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
+    await run(cfg, f.io);
+    expect(f.calls).toContain('dc2 {"standby_cluster":null}');
+    expect(printed()).toContain(
+      'the lease dc2/deadbeef of a run of this stack that stopped without letting go: taken over',
+    );
+    const g = fakeClusters({
+      dc1: side({
+        members: ['dc1a'],
+        config: { [MARKER]: { roleChange: lease('dc1/deadbeef', Date.now() + 600_000) } },
+      }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
+    await expect(run(cfg, g.io)).rejects.toThrow(
+      /^REFUSED: another role change \(dc1\/deadbeef, since .*\) holds both clusters' configuration until .*: it runs from dc1's stack in another pipeline/,
+    );
+    expect([g.calls, g.leases]).toEqual([[], []]);
   });
 
   test("a lease another role change wrote at the same moment shows when this one's is read back: refused, the other's lease left alone", async () => {
@@ -818,11 +844,11 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
       f.io.look = ((look) => async (c: RoleChangeCluster) => {
         const x = await look(c);
         return x.reachable && c.name === dc
-          ? { ...x, config: { ...x.config, [MARKER]: { roleChange: lease('dc2/0badcafe', Date.now() + 60_000) } } }
+          ? { ...x, config: { ...x.config, [MARKER]: { roleChange: lease('dc1/0badcafe', Date.now() + 60_000) } } }
           : x;
       })(f.io.look);
       await expect(run(cfg, f.io)).rejects.toThrow(
-        /^REFUSED: another role change \(dc2\/0badcafe, since 2026-01-01T00:00:00.000Z\) holds both clusters' configuration until .*: it runs from another pipeline \(a killed one's lease runs out within 45 s\); deploy again after it. Nothing was changed$/,
+        /^REFUSED: another role change \(dc1\/0badcafe, since 2026-01-01T00:00:00.000Z\) holds both clusters' configuration until .*: it runs from dc1's stack in another pipeline \(one a killed run left is taken over when that stack deploys again\); deploy again after it. Nothing was changed$/,
       );
       expect([f.calls, f.leases]).toEqual([[], []]);
     }
