@@ -17,7 +17,7 @@
  * health.user; REST credentials as the role change's.
  */
 import { ConfigError, parseConfig, PROGRAMS, ReseedConfig, RoleChangeCluster } from './contract';
-import { collect, LinkReport, NodeReport, ProgramEnv, query, TextOut } from './link-health';
+import { collect, fieldsOf, LinkReport, nodeNamed, NodeReport, ProgramEnv, query, TextOut } from './link-health';
 import { realIo } from './cluster-io';
 
 /** The phases of the re-seed that run in the pipeline. */
@@ -57,21 +57,18 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A JSON object's fields; undefined for anything else. */
-function fieldsOf(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-}
-
 const standbyNodes = (cfg: ReseedConfig, report: LinkReport): NodeReport[] =>
   report.nodes.filter((n) => n.cluster === cfg.health.standby.name);
+
+/** The source leader's reading (its system id is the one the standby must have); none without a leader. */
+const sourceLeaderOf = (cfg: ReseedConfig, report: LinkReport): NodeReport | undefined =>
+  report.nodes.find((n) => n.cluster === cfg.source.name && n.member === report.source.leader);
 
 type SlotStatusRow = { wal_status: string | null };
 
 async function slotRow(cfg: ReseedConfig, slotName: string, leader: string): Promise<SlotStatusRow | undefined> {
-  const node = cfg.health.source.nodes.find((n) => n.name === leader);
-  if (!node) throw new Error(`no member named ${leader} in health.source`);
   const rows = await query<SlotStatusRow>(
-    node,
+    nodeNamed(cfg.health.source.nodes, leader),
     cfg.health,
     'select wal_status from pg_replication_slots where slot_name = $1',
     [slotName],
@@ -142,17 +139,13 @@ export async function gate(cfg: ReseedConfig, io: ReseedIo = realIo, out: TextOu
     fail(
       `REFUSED: ${name}'s DCS configuration has no standby_cluster block: it is not a standby cluster. Nothing was touched`,
     );
-  const sourceLeader = report.source.leader;
-  if (!sourceLeader)
-    fail(`REFUSED: the source ${src} has no reachable read-write leader to clone from. Nothing was touched`);
+  const source = sourceLeaderOf(cfg, report);
+  if (!source) fail(`REFUSED: the source ${src} has no reachable read-write leader to clone from. Nothing was touched`);
+  const sourceLeader = source.member;
   const leader = nodes.find((n) => n.member === report.standby.leader);
-  const slotLost = Boolean(report.slot && report.slot.present && report.slot.walStatus === 'lost');
-  const sourceSystem = () => {
-    const n = report.nodes.find((m) => m.member === sourceLeader && m.cluster === src);
-    if (!n) throw new Error(`the report has no member ${sourceLeader} of ${src}`);
-    return n.systemId;
-  };
-  if (leader && leader.receiverStatus === 'streaming' && !slotLost && leader.systemId === sourceSystem()) {
+  const slot = report.slot;
+  const slotLost = slot?.present === true && slot.walStatus === 'lost';
+  if (leader && leader.receiverStatus === 'streaming' && !slotLost && leader.systemId === source.systemId) {
     fail(
       `REFUSED: nothing to re-seed: ${name}'s standby leader ${leader.member} streams from ${leader.senderHost} (lag ${leader.lagBytes === null ? 'unknown' : `${leader.lagBytes} bytes`}), and a re-seed would throw a working copy away. Remove link.reseed (or set it back to the generation it had). Nothing was touched`,
     );
@@ -181,7 +174,8 @@ export async function wait(cfg: ReseedConfig, out: TextOut = process.stdout): Pr
   const log = logTo(out);
   const t0 = Date.now();
   const name = cfg.standby.name;
-  const sourceHosts = cfg.health.source.nodes.map((n) => n.host);
+  // typed to hold null, so that a standby leader without a sender (null) is simply not among them
+  const sourceHosts: readonly (string | null)[] = cfg.health.source.nodes.map((n) => n.host);
   let last = '';
   let lastLog = 0;
   for (;;) {
@@ -190,16 +184,12 @@ export async function wait(cfg: ReseedConfig, out: TextOut = process.stdout): Pr
     }));
     if (!('error' in report)) {
       const nodes = standbyNodes(cfg, report);
-      const srcLeader = report.nodes.find((n) => n.cluster === cfg.source.name && n.member === report.source.leader);
+      const srcLeader = sourceLeaderOf(cfg, report);
       const leader = nodes.find((n) => n.member === report.standby.leader);
       const missing: string[] = [];
       if (!leader) missing.push('no standby leader yet');
       else {
-        if (
-          leader.receiverStatus !== 'streaming' ||
-          leader.senderHost === null ||
-          !sourceHosts.includes(leader.senderHost)
-        )
+        if (leader.receiverStatus !== 'streaming' || !sourceHosts.includes(leader.senderHost))
           missing.push(
             `${leader.member} not streaming from the source yet (${leader.receiverStatus || 'no wal receiver'})`,
           );
@@ -208,7 +198,8 @@ export async function wait(cfg: ReseedConfig, out: TextOut = process.stdout): Pr
       }
       for (const n of nodes) {
         if (leader && n === leader) continue;
-        if (!n.reachable || n.receiverStatus !== 'streaming' || (leader && n.senderHost !== leader.host))
+        // an unreachable member has no wal receiver (null): it is not streaming
+        if (n.receiverStatus !== 'streaming' || (leader && n.senderHost !== leader.host))
           missing.push(`${n.member} not streaming from the standby leader yet (${n.state || 'down'})`);
       }
       if (missing.length === 0 && leader) {

@@ -79,6 +79,12 @@ export interface World {
   log: string[];
   /** Called before each answer of the source position query (a test's write lands here). */
   onSourceRead?: (w: World) => void;
+  /** Called before each answer of a link slot query (a test's slot changes from read to read here). */
+  onSlotRead?: (w: World) => void;
+  /** Called before each REST answer (a test's failing REST API throws here). */
+  onRest?: (w: World, url: string) => void;
+  /** Fields that replace those of a member's figures (a wal receiver starting, another sender, ...). */
+  rowOverride?: Partial<Record<Member, Record<string, unknown>>>;
 }
 
 export const START = 0x3000060n;
@@ -145,7 +151,7 @@ function nodeRow(w: World, m: Member): Record<string, unknown> {
   const standbyLeader = m === w.standbyLeader;
   if (standbyLeader && !rw) advance(w);
   const sourceLeader = (['p1', 'p2'] as Member[]).find((x) => w.readWrite.has(x)) ?? 'p1';
-  return {
+  const row = {
     in_recovery: !rw,
     system_id: source ? w.sourceSystemId : w.standbySystemId,
     current_lsn: rw ? text(w.sourceLsn) : null,
@@ -159,6 +165,7 @@ function nodeRow(w: World, m: Member): Record<string, unknown> {
     receiver_silence_s: rw ? null : 0.3,
     sender_host: rw ? null : source || standbyLeader ? HOSTS[sourceLeader] : HOSTS[w.standbyLeader],
   };
+  return { ...row, ...w.rowOverride?.[m] };
 }
 
 function answer(w: World, m: Member, sql: string, params: unknown[] = []): Record<string, unknown>[] {
@@ -204,6 +211,7 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
   }
   if (sql.includes('pg_replication_slots')) {
     w.log.push(`${m}: slot ${String(params[0])}`);
+    w.onSlotRead?.(w);
     return w.slot ? [w.slot] : [];
   }
   if (sql.includes('as in_recovery') && !sql.includes('as system_id')) {
@@ -249,6 +257,7 @@ export const fakeRest = {
   /** The answer with the member's clock (whole seconds, as an HTTP Date header has it). */
   async getJsonAt(url: string): Promise<{ body: unknown; at: number | undefined }> {
     const w = world.current;
+    w.onRest?.(w, url);
     const u = new URL(url);
     const m = memberAt(u.hostname);
     const at = Math.floor(Date.now() / 1000) + w.memberClockAhead;
