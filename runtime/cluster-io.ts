@@ -175,7 +175,10 @@ function headersFor(cluster: RoleChangeCluster): Record<string, string> {
  */
 async function realPatch(cluster: RoleChangeCluster, body: DynamicConfig, leader?: string): Promise<void> {
   const headers = headersFor(cluster);
-  const ordered = [...cluster.nodes].sort((a, b) => (a.name === leader ? -1 : b.name === leader ? 1 : 0));
+  const ordered = [
+    ...cluster.nodes.filter((n) => n.name === leader),
+    ...cluster.nodes.filter((n) => n.name !== leader),
+  ];
   const send = (n: (typeof ordered)[number]) =>
     request(`${n.rest}/config`, { method: 'PATCH', headers, body, timeoutMs: 5000 });
   let last = '';
@@ -221,13 +224,16 @@ async function realPost(
     fail(`POST ${endpoint} on ${cluster.name} answered HTTP ${res.status}: ${res.text.trim().slice(0, 200)}`);
 }
 
+/** The node of `cluster` named `member` (undefined when it has none). */
+const nodeOf = (cluster: RoleChangeCluster, member: string | undefined) => cluster.nodes.find((n) => n.name === member);
+
 /** The node of `cluster` named `member`, read with SQL (recovery state, positions, timeline). */
 async function realReadMember(
   cluster: RoleChangeCluster,
   member: string,
   cfg: RoleChangeConfig,
 ): Promise<MemberReading | undefined> {
-  const node = cluster.nodes.find((n) => n.name === member);
+  const node = nodeOf(cluster, member);
   return node ? health.readNode(node, cfg, cluster.name) : undefined;
 }
 
@@ -237,24 +243,16 @@ const POSITION_SQL = `select pg_is_in_recovery() as in_recovery, pg_last_wal_rep
 
 const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/**
- * The first row of one query on `member` of `cluster` with a short connect timeout; undefined when it
- * cannot be read.
- */
-async function firstRow(
-  cluster: RoleChangeCluster,
-  member: string | undefined,
+/** The first row of one query on `node` with a short connect timeout; undefined when it cannot be read. */
+function firstRow(
+  node: RoleChangeCluster['nodes'][number],
   cfg: RoleChangeConfig,
   sql: string,
 ): Promise<Readonly<Record<string, unknown>> | undefined> {
-  const node = cluster.nodes.find((n) => n.name === member);
-  if (!node) return undefined;
-  try {
-    const [row] = await health.query(node, { ...cfg, connectTimeoutMs: 1000 }, sql);
-    return isRecord(row) ? row : undefined;
-  } catch {
-    return undefined;
-  }
+  return health.query(node, { ...cfg, connectTimeoutMs: 1000 }, sql).then(
+    ([row]) => (isRecord(row) ? row : undefined),
+    () => undefined,
+  );
 }
 
 /**
@@ -266,27 +264,35 @@ async function realPosition(
   member: string | undefined,
   cfg: RoleChangeConfig,
 ): Promise<Position | undefined> {
-  const row = await firstRow(cluster, member, cfg, POSITION_SQL);
-  if (!row || member === undefined) return undefined;
+  const node = nodeOf(cluster, member);
+  if (!node) return undefined;
+  const row = await firstRow(node, cfg, POSITION_SQL);
+  if (!row) return undefined;
   return {
-    member,
+    member: node.name,
     inRecovery: typeof row.in_recovery === 'boolean' ? row.in_recovery : null,
     replayLsn: textOrNull(row.replay_lsn),
     timeline: typeof row.timeline === 'number' ? row.timeline : null,
   };
 }
 
-/** The source leader's read-only setting and current WAL position (the soft fence's wait). */
+/**
+ * The source leader's read-only setting and the WAL position it has flushed (the soft fence's
+ * wait): its walsenders send up to there and no further. The write position can stay ahead of it
+ * while the source is quiet (seen on PostgreSQL 18: 344 bytes for over 20 s, sent to no replica),
+ * and no standby could reach it.
+ */
 async function realSourceState(
   cluster: RoleChangeCluster,
   member: string,
   cfg: RoleChangeConfig,
 ): Promise<SourceState | undefined> {
+  const node = nodeOf(cluster, member);
+  if (!node) return undefined;
   const row = await firstRow(
-    cluster,
-    member,
+    node,
     cfg,
-    `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_lsn()::text as current_lsn`,
+    `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_flush_lsn()::text as current_lsn`,
   );
   return row ? { readOnly: row.read_only === 'on', currentLsn: textOrNull(row.current_lsn) } : undefined;
 }
@@ -302,7 +308,7 @@ async function realGate(cfg: RoleChangeConfig): Promise<SwitchoverGate> {
   });
   const problems = [...report.problems];
   const leader = report.nodes.find((n) => n.member === report.standby.leader);
-  if (leader && leader.lagBytes !== null && leader.lagBytes > cfg.maxLagBytes)
+  if (leader && (leader.lagBytes ?? 0) > cfg.maxLagBytes)
     problems.push(
       `standby leader ${leader.member} lags ${leader.lagBytes} bytes behind the source (at most ${cfg.maxLagBytes}: roleChange.maxLagBytes)`,
     );
@@ -312,7 +318,7 @@ async function realGate(cfg: RoleChangeConfig): Promise<SwitchoverGate> {
 
 /** GET /history of the member named `member` (undefined when the cluster has no such member). */
 async function realHistory(cluster: RoleChangeCluster, member: string): Promise<unknown> {
-  const node = cluster.nodes.find((n) => n.name === member);
+  const node = nodeOf(cluster, member);
   return node ? getJson(`${node.rest}/history`) : undefined;
 }
 

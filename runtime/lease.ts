@@ -20,9 +20,10 @@ import {
 
 type Config = Readonly<Record<string, unknown>> | undefined;
 
-const markerOf = (config: Config): Record<string, unknown> => {
+/** The marker's fields (none when it is no object; an array has no field of these names either). */
+const markerOf = (config: Config): Readonly<Record<string, unknown>> => {
   const m = config?.[MARKER];
-  return typeof m === 'object' && m !== null && !Array.isArray(m) ? (m as Record<string, unknown>) : {};
+  return typeof m === 'object' && m !== null ? (m as Readonly<Record<string, unknown>>) : {};
 };
 
 /** The lease a configuration shows, live at `now`; undefined when there is none or it ran out. */

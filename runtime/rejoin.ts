@@ -43,17 +43,16 @@ export function divergencePoint(mine: readonly HistoryRow[], theirs: readonly Hi
     new Map(rows.map((r): [number, bigint] => [Number(r[0]), bigintOf(r[1])]));
   const a = ends(mine);
   const b = ends(theirs);
-  const last = Math.max(0, ...a.keys(), ...b.keys()) + 1;
+  const last = Math.max(0, ...a.keys(), ...b.keys());
   for (let tl = 1; tl <= last; tl++) {
     const x = a.get(tl);
     const y = b.get(tl);
-    if (x === y && x !== undefined) continue;
-    if (x === undefined && y === undefined) return undefined; // both still on this timeline: no fork
-    if (x === undefined) return y;
-    if (y === undefined) return x;
-    return x < y ? x : y;
+    // one side still runs on this timeline: it forks where the other left it (both: no fork)
+    if (x === undefined || y === undefined) return x ?? y;
+    if (x < y) return x;
+    if (y < x) return y;
   }
-  return undefined;
+  return undefined; // every timeline ended at the same point on both sides: one history
 }
 
 type Divergence =
@@ -86,9 +85,11 @@ async function divergence(
       why: 'the two timeline histories do not part: both clusters run on one timeline as primaries',
     };
   const at = lsn(leader.currentLsn);
+  if (at === null)
+    return { known: false, why: `${cfg.other.name}'s leader shows no current WAL position (not a primary)` };
   return {
     known: true,
-    bytes: at !== null && at > fork ? Number(at - fork) : 0,
+    bytes: at > fork ? Number(at - fork) : 0,
     fork: lsnText(fork),
     at: leader.currentLsn,
     timeline: leader.timeline,
@@ -112,13 +113,17 @@ async function timelineAbove(ctx: Steps, cfg: RoleChangeConfig, meLeader: string
       ? { members: x.members, node: await ctx.io.readMember(cluster, x.leader.name, cfg) }
       : undefined;
   };
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; ; round++) {
     const mine = await ctx.io.readMember(cfg.me, meLeader, cfg);
     const theirs = await leaderOf(cfg.other);
     if (!mine || !theirs || !theirs.node)
       fail('REFUSED: a leader could not be read while preparing the rejoin; nothing was demoted');
     const node = theirs.node;
     if (above(node.timeline, mine.timeline)) return;
+    if (round === 5)
+      fail(
+        `REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`,
+      );
     const candidate = theirs.members.find(
       (m) => m.role === PATRONI_ROLES.replica && (m.state === 'running' || m.state === 'streaming'),
     );
@@ -154,9 +159,6 @@ async function timelineAbove(ctx: Steps, cfg: RoleChangeConfig, meLeader: string
         `REFUSED: the members of ${cfg.other.name} did not all follow its new timeline ${moved.timeline} within 60 s; nothing was demoted`,
       );
   }
-  fail(
-    `REFUSED: ${cfg.other.name}'s timeline could not be moved above ${cfg.me.name}'s in 5 switchovers; re-seed it instead`,
-  );
 }
 
 export async function rejoin(ctx: Steps, cfg: RoleChangeConfig, meLeader: string, otherLeader: string): Promise<void> {
@@ -195,11 +197,15 @@ export async function rejoin(ctx: Steps, cfg: RoleChangeConfig, meLeader: string
  */
 async function recloneReplicas(ctx: Steps, cfg: RoleChangeConfig): Promise<void> {
   const other = await ctx.io.look(cfg.other);
-  if (!other.reachable) return;
-  const replicas = other.members.filter((m) => m.role !== PATRONI_ROLES.standbyLeader);
+  if (!other.reachable || !other.leader)
+    fail(
+      `the replicas of ${cfg.other.name} cannot be re-cloned: its REST API shows no standby leader; the rejoin itself is done: re-clone them (patronictl reinit) before they serve reads`,
+    );
+  const leader = other.leader;
+  const replicas = other.members.filter((m) => m.name !== leader.name);
   for (const m of replicas) {
     ctx.log(
-      `re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${other.leader?.name} (a replica of a rejoined cluster)`,
+      `re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${leader.name} (a replica of a rejoined cluster)`,
     );
     await ctx.io.post(cfg.other, other.members, '/reinitialize', { force: true }, m.name);
   }

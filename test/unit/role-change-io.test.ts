@@ -5,8 +5,11 @@
  * reads against the fake link's `pg`; then the program's own door, runRoleChange, which refuses a
  * ROLE_CHANGE_CONFIG that does not match the contract before it reaches any cluster.
  */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
 import { realIo } from '../../runtime/cluster-io';
+import * as health from '../../runtime/link-health';
 import { runRoleChange } from '../../runtime/role-change';
 import { FakeCluster } from '../support/fake-patroni';
 import { freshWorld, HOSTS, START, text, world } from '../support/fake-link';
@@ -21,6 +24,34 @@ const restCluster = (c: FakeCluster, name = 'dc1'): RoleChangeCluster => ({
   restPasswordEnv: 'PW_DC1',
   nodes: c.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: 5432, rest: n.url })),
 });
+
+/**
+ * One REST node on 127.0.0.1 that answers every request with `answer`'s status and raw body text
+ * (what the fake cluster never answers: a 403, a long error text, odd JSON); `requests` as
+ * `<method> <path>`.
+ */
+async function rawNode(answer: (method: string, path: string) => [number, string]) {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests.push(`${req.method} ${req.url}`);
+      const [status, body] = answer(String(req.method), String(req.url));
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const cluster: RoleChangeCluster = {
+    name: 'dc9',
+    scope: 'pg',
+    restUser: 'patroni',
+    restPasswordEnv: 'PW_DC1',
+    nodes: [{ name: 'r1', host: '127.0.0.1', port: 5432, rest: url }],
+  };
+  return { cluster, requests, close: () => (server.close(), server.closeAllConnections()) };
+}
 
 describe('REST: look, patch, post, history', () => {
   let c: FakeCluster;
@@ -72,6 +103,94 @@ describe('REST: look, patch, post, history', () => {
     expect(patches()[0]).toBe('n2 PATCH /config');
   });
 
+  test('look: members without a name or a role (or no objects) are left out; no member list: none', async () => {
+    const members = JSON.stringify({
+      members: [
+        { name: 'r1', role: 'leader' },
+        { name: 'r2' },
+        { role: 'replica' },
+        { name: 3, role: 'replica' },
+        null,
+        'r4',
+      ],
+    });
+    const node = await rawNode((_m, path) => (path === '/cluster' ? [200, members] : [200, 'null']));
+    try {
+      // a /config that is no object (JSON null) reads as an empty configuration
+      expect(await realIo.look(node.cluster)).toEqual({
+        reachable: true,
+        config: {},
+        members: [{ name: 'r1', role: 'leader' }],
+        leader: { name: 'r1', role: 'leader' },
+        standby: false,
+        primary: true,
+      });
+    } finally {
+      node.close();
+    }
+    const bare = await rawNode((_m, path) => [200, path === '/cluster' ? '{"members":"r1"}' : '{}']);
+    try {
+      expect(await realIo.look(bare.cluster)).toMatchObject({ reachable: true, members: [], leader: undefined });
+    } finally {
+      bare.close();
+    }
+  });
+
+  test.each(['n1', 'n2', 'n3'])('patch: the named leader %s is asked first, whichever node it is', async (leader) => {
+    await realIo.patch(restCluster(c), { loop_wait: 3 }, leader);
+    expect(c.order.find((r) => r.endsWith('PATCH /config'))).toBe(`${leader} PATCH /config`);
+  });
+
+  test('patch: no leader named: the nodes in their order', async () => {
+    c.broken.add('n1');
+    await realIo.patch(restCluster(c), { loop_wait: 3 });
+    expect(c.order.filter((r) => r.endsWith('PATCH /config')).slice(0, 2)).toEqual([
+      'n1 PATCH /config',
+      'n2 PATCH /config',
+    ]);
+  });
+
+  test('patch: the wake-ups reach every node 150 and 500 ms after the leader took it', async () => {
+    const t0 = Date.now();
+    await realIo.patch(restCluster(c), { loop_wait: 3 }, 'n1');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(490);
+    expect(c.order.filter((r) => r.endsWith('PATCH /config'))).toHaveLength(7);
+  });
+
+  test('patch: a leader whose REST API does not answer at all (connection refused) is passed over', async () => {
+    const cluster = restCluster(c);
+    const dead = {
+      ...cluster,
+      nodes: [{ ...cluster.nodes[0], name: 'n0', rest: 'http://127.0.0.1:1' }, ...cluster.nodes],
+    };
+    await realIo.patch(dead, { loop_wait: 5 }, 'n0');
+    expect(c.config.loop_wait).toBe(5);
+  });
+
+  test('patch: a 403 (a user without the right) stops at once as a refusal of the credentials', async () => {
+    const node = await rawNode(() => [403, '{"error":"forbidden"}']);
+    try {
+      await expect(realIo.patch(node.cluster, { loop_wait: 4 }, 'r1')).rejects.toThrow(
+        /^http:\/\/127\.0\.0\.1:\d+ refused the credentials \(HTTP 403\): check PW_DC1$/,
+      );
+      expect(node.requests).toEqual(['PATCH /config']);
+    } finally {
+      node.close();
+    }
+  });
+
+  test('post: the refusal quotes the first 200 characters of the answer, trimmed', async () => {
+    const text = `  ${'x'.repeat(150)}${'y'.repeat(100)}  `;
+    const node = await rawNode(() => [503, text]);
+    try {
+      await expect(realIo.post(node.cluster, [], '/switchover', {})).rejects.toThrow(
+        new Error(`POST /switchover on dc9 answered HTTP 503: ${'x'.repeat(150)}${'y'.repeat(50)}`),
+      );
+    } finally {
+      node.close();
+    }
+  });
+
   test('patch: a node that answers 503 is passed over; the next one takes it', async () => {
     c.unavailable = 1;
     await realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1');
@@ -90,11 +209,14 @@ describe('REST: look, patch, post, history', () => {
     expect(c.config.loop_wait).toBe(10);
   });
 
-  test('patch: no node ever takes it: fails after its attempts with the last answer', async () => {
+  test('patch: no node ever takes it: fails after its 10 rounds, 500 ms apart, with the last answer', async () => {
     for (const n of c.nodes) c.broken.add(n.name);
+    const t0 = Date.now();
     await expect(realIo.patch(restCluster(c), { loop_wait: 4 }, 'n1')).rejects.toThrow(
       /PATCH \/config on dc1 failed: http:\/\/127\.0\.0\.1:\d+: HTTP 503/,
     );
+    expect(c.order.filter((r) => r.endsWith('PATCH /config'))).toHaveLength(30);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(4900);
   }, 20_000);
 
   test('post: to the leader unless a member is named; another answer than 200 refuses with its text', async () => {
@@ -111,9 +233,12 @@ describe('REST: look, patch, post, history', () => {
     );
   });
 
-  test('history: GET /history of the named member', async () => {
+  test('history: GET /history of the named member; none for a member the cluster lacks', async () => {
     c.history = [[1, 25165984, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'n1']];
     expect(await realIo.history(restCluster(c), 'n2')).toEqual(c.history);
+    expect(c.order).toEqual(['n2 GET /history']);
+    expect(await realIo.history(restCluster(c), 'nobody')).toBeUndefined();
+    expect(c.order).toEqual(['n2 GET /history']);
   });
 });
 
@@ -193,12 +318,69 @@ describe('SQL: position, readMember, gate', () => {
     expect((await realIo.gate(cfg)).problems).toEqual([]);
     world.current.streaming = false;
     world.current.sourceLsn = START + 4096n;
-    const { problems } = await realIo.gate(cfg);
-    expect(problems).toContain(
+    const { problems, report } = await realIo.gate(cfg);
+    expect(report?.problems.length).toBeGreaterThan(0);
+    expect(problems).toEqual([
+      ...(report?.problems ?? []),
       'standby leader s1 lags 4096 bytes behind the source (at most 1024: roleChange.maxLagBytes)',
-    );
+    ]);
     world.current.sourceLsn = START + 1024n;
     expect((await realIo.gate(cfg)).problems.filter((p) => p.includes('maxLagBytes'))).toEqual([]);
+  });
+
+  test("gate: a standby leader that does not answer: the report's problems, no lag bound read", async () => {
+    world.current.down.add('s1');
+    world.current.down.add('s2');
+    const { problems, report } = await realIo.gate(cfg);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems).toEqual(report?.problems);
+  });
+
+  describe('the SQL each read sends, and rows that are not as expected', () => {
+    let query: jest.SpyInstance;
+    afterEach(() => query.mockRestore());
+    const answer = (...rows: unknown[]) =>
+      (query = jest.spyOn(health, 'query').mockImplementation(async () => rows as Record<string, unknown>[]));
+
+    test('position: on the named member, as the monitoring user, with a 1 s connect timeout', async () => {
+      answer({ in_recovery: true, replay_lsn: '0/10', timeline: 3 });
+      expect(await realIo.position(cfg.me, 's2', cfg)).toEqual({
+        member: 's2',
+        inRecovery: true,
+        replayLsn: '0/10',
+        timeline: 3,
+      });
+      expect(query).toHaveBeenCalledWith(
+        cfg.me.nodes[1],
+        expect.objectContaining({ user: 'monitor', connectTimeoutMs: 1000 }),
+        expect.stringContaining('pg_is_in_recovery()'),
+      );
+    });
+
+    test('fields of another type read as unknown (null); a row that is no object, or none: undefined', async () => {
+      answer({ in_recovery: 't', replay_lsn: 16, timeline: '3' });
+      expect(await realIo.position(cfg.me, 's1', cfg)).toEqual({
+        member: 's1',
+        inRecovery: null,
+        replayLsn: null,
+        timeline: null,
+      });
+      answer({ read_only: 'off', current_lsn: 16 });
+      expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({ readOnly: false, currentLsn: null });
+      for (const rows of [['a row'], []]) {
+        answer(...rows);
+        expect(await realIo.position(cfg.me, 's1', cfg)).toBeUndefined();
+        expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toBeUndefined();
+      }
+    });
+
+    test('position and sourceState of a member the cluster lacks: undefined, and no SQL sent', async () => {
+      answer({ in_recovery: false, replay_lsn: null, timeline: 1, read_only: 'on', current_lsn: '0/10' });
+      expect(await realIo.position(cfg.me, 'nobody', cfg)).toBeUndefined();
+      expect(await realIo.position(cfg.me, undefined, cfg)).toBeUndefined();
+      expect(await realIo.sourceState(cfg.other, 'nobody', cfg)).toBeUndefined();
+      expect(query).not.toHaveBeenCalled();
+    });
   });
 });
 
