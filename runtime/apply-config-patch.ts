@@ -95,15 +95,14 @@ class BodyError extends Error {
   }
 }
 
-/** An error's message (also of an Error from another realm, which `instanceof Error` misses). */
+/**
+ * An error's message (also of an Error from another realm, which `instanceof Error` misses); a
+ * request's failure as the log names it (rest-client.ts rejects with node's errors, which carry
+ * their cause in the message).
+ */
 const errorMessage = (err: unknown): string => {
   const message = prop(err, 'message');
   return typeof message === 'string' ? message : String(err);
-};
-/** A request's failure as the log names it: the cause's code or message, else the error's message. */
-const failureOf = (err: unknown): string => {
-  const cause = prop(err, 'cause');
-  return cause ? String(prop(cause, 'code') || prop(cause, 'message')) : errorMessage(err);
 };
 
 /**
@@ -205,7 +204,7 @@ async function readConfig(run: Run, base: string): Promise<ConfigRead> {
     const config: unknown = JSON.parse(res.text);
     return isObject(config) ? { config } : { why: 'not a JSON object' };
   } catch (err) {
-    return { why: failureOf(err) };
+    return { why: errorMessage(err) };
   }
 }
 
@@ -355,7 +354,7 @@ async function apply(run: Run): Promise<void> {
       } catch (err) {
         // wrong credentials or a certificate the pipeline cannot verify do not heal by waiting
         if (err instanceof FatalError || prop(err, 'tls')) throw err;
-        last = `${base}: ${failureOf(err)}`;
+        last = `${base}: ${errorMessage(err)}`;
       }
     }
     if (round % 5 === 0) log(run, `waiting for the cluster's REST API (${last})`);

@@ -27,7 +27,7 @@ export { problemsOf } from './link-problems';
 const NODE_SQL = `
 select pg_is_in_recovery() as in_recovery,
   (select system_identifier::text from pg_control_system()) as system_id,
-  case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current_lsn,
+  case when pg_is_in_recovery() then null else pg_current_wal_flush_lsn()::text end as current_lsn,
   pg_last_wal_receive_lsn()::text as receive_lsn,
   pg_last_wal_replay_lsn()::text as replay_lsn,
   case when pg_is_in_recovery() then pg_is_wal_replay_paused() else false end as replay_paused,
@@ -56,9 +56,15 @@ type NodeRow = {
   sender_host: string | null;
 };
 
-/** The source leader's position, next transaction id, timeline and system identifier (read by status and the gate). */
+/**
+ * The source leader's position, next transaction id, timeline and system identifier (read by
+ * status and the gate). Its position is what it has flushed: its walsenders send up to there and
+ * no further, so a standby can reach it. The write position can stay ahead while the source is
+ * quiet (seen on PostgreSQL 18: 344 bytes for over 20 s, sent to no replica), which would read as
+ * a lag that never goes and a stalled stream.
+ */
 export const SOURCE_SQL = `
-select pg_current_wal_lsn()::text as current_lsn,
+select pg_current_wal_flush_lsn()::text as current_lsn,
   pg_snapshot_xmax(pg_current_snapshot())::text as next_xid,
   ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline,
   (select system_identifier::text from pg_control_system()) as system_id`;
@@ -68,7 +74,7 @@ export type SourceRow = { current_lsn: string; next_xid: string; timeline: numbe
 
 const SLOT_SQL = `
 select s.active, s.wal_status, s.safe_wal_size::text as safe_wal_size,
-  pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::text as retained_bytes,
+  pg_wal_lsn_diff(pg_current_wal_flush_lsn(), s.restart_lsn)::text as retained_bytes,
   r.application_name as consumer
 from pg_replication_slots s left join pg_stat_replication r on r.pid = s.active_pid
 where s.slot_name = $1`;
@@ -146,7 +152,7 @@ const ROLE_NAMES: Readonly<Record<string, string>> = {
 export function errorText(err: unknown): string {
   const e = fieldsOf(err);
   const causeOf = fieldsOf(e?.cause);
-  const cause = e && e.cause ? causeOf?.code || causeOf?.message : undefined;
+  const cause = causeOf?.code || causeOf?.message;
   const own = e ? (e.code === 'ECONNREFUSED' ? 'connection refused' : e.message) : undefined;
   return String(own || cause || err).split('\n')[0];
 }
@@ -247,11 +253,13 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
       sourceLeader.error = errorText(err);
     }
   }
+  // without Patroni's word, the member in recovery that streams from a source node (an unreachable
+  // member's sender is unknown, null)
   const standbyLeader =
     cfg.state === 'detached'
       ? leaderOf(standby)
       : standby.find((n) => n.role === 'Standby Leader') ||
-        standby.find((n) => n.reachable && n.inRecovery && cfg.source.nodes.some((s) => s.host === n.senderHost));
+        standby.find((n) => n.inRecovery && cfg.source.nodes.some((s) => s.host === n.senderHost));
   const reference = (n: NodeReading) =>
     cfg.state === 'detached' && n.cluster === cfg.standby.name ? leaderOf(standby) : sourceLeader;
   const nodes = [...source, ...standby].map((n): NodeReport => {

@@ -5,31 +5,24 @@
  * `problemsOf` after reading, and the gate and status print what it finds.
  */
 import type { LinkFigures, LinkView, NodeReading } from './link-report';
-import { bytesBetween } from './lsn';
+import { lsn } from './lsn';
 
 /**
  * A stream that says "streaming" but carries nothing: the source has WAL the standby leader has
  * not received, and no message came for STALL_SECONDS (the sender sends WAL as soon as it is
  * flushed). A partition that drops packets looks like this until wal_receiver_timeout ends it.
- * The silence and the bytes the source is ahead when it is stalled; undefined when it is not.
+ * The silence and the bytes the source is ahead when it is stalled; undefined when it is not (an
+ * unknown silence counts as none).
  */
 const STALL_SECONDS = 5;
 function stall(
   leader: NodeReading,
   srcLeader: NodeReading | undefined,
 ): { silence: number; ahead: number } | undefined {
-  if (
-    !srcLeader ||
-    !srcLeader.currentLsn ||
-    !leader.receiveLsn ||
-    leader.receiverSilenceSeconds === null ||
-    leader.receiverSilenceSeconds === undefined
-  )
-    return undefined;
-  const ahead = bytesBetween(srcLeader.currentLsn, leader.receiveLsn);
-  return leader.receiverSilenceSeconds >= STALL_SECONDS && ahead !== null && ahead > 0
-    ? { silence: leader.receiverSilenceSeconds, ahead }
-    : undefined;
+  const silence = leader.receiverSilenceSeconds ?? 0;
+  if (!srcLeader || !srcLeader.currentLsn || !leader.receiveLsn || silence < STALL_SECONDS) return undefined;
+  const ahead = lsn(srcLeader.currentLsn) - lsn(leader.receiveLsn);
+  return ahead > 0n ? { silence, ahead: Number(ahead) } : undefined;
 }
 
 /**
@@ -40,11 +33,9 @@ function stall(
 function dcsProblems(report: LinkFigures, cfg: LinkView): string[] {
   const out: string[] = [];
   for (const c of [cfg.source, cfg.standby]) {
-    if (!c.ttl) continue;
-    const ttl = c.ttl;
-    const silent = report.nodes.filter(
-      (n) => n.cluster === c.name && n.dcsAgeSeconds !== null && n.dcsAgeSeconds > ttl,
-    );
+    // without a ttl (the role change's view) no contact is too old; an unknown one is not either
+    const ttl = c.ttl || Infinity;
+    const silent = report.nodes.filter((n) => n.cluster === c.name && (n.dcsAgeSeconds ?? 0) > ttl);
     if (silent.length === 0) continue;
     const age = Math.max(...silent.map((n) => n.dcsAgeSeconds ?? 0));
     out.push(
@@ -92,14 +83,15 @@ function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
     out.push(
       `${cfg.standby.name} has a read-write leader (${promoted.member}) although the topology makes it follow ${cfg.source.name}: a role change is in progress or was left half done (deploy again: the role change finishes or undoes it), or it was promoted`,
     );
-  if (!srcLeader && src.some((n) => n.reachable && n.inRecovery))
+  // a member's recovery is known only when it is reachable (null otherwise)
+  if (!srcLeader && src.some((n) => n.inRecovery === true))
     out.push(
       `${cfg.source.name} runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster`,
     );
   if (!leader) {
     out.push(`the standby cluster ${cfg.standby.name} has no standby leader`);
   } else {
-    const stalled = leader.receiverStatus === 'streaming' ? stall(leader, srcLeader) : undefined;
+    const stalled = stall(leader, srcLeader);
     if (leader.receiverStatus !== 'streaming')
       out.push(
         `standby leader ${leader.member} is not streaming from the source (wal receiver: ${leader.receiverStatus || 'none'})`,

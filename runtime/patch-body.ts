@@ -34,7 +34,10 @@ export const stringsAt = (v: JsonObject, key: string): string[] => {
 export const parametersOf = (v: JsonObject): JsonObject | undefined =>
   isObject(v.postgresql) && isObject(v.postgresql.parameters) ? v.postgresql.parameters : undefined;
 
-/** Whether `actual` shows every key of the merge patch: null means absent, objects recurse. */
+/**
+ * Whether `actual` shows every key of the merge patch: null means absent, objects recurse, values
+ * compare as text (Patroni may give back a number as a string).
+ */
 export function mismatches(expected: JsonObject, actual: unknown, path: string): string[] {
   const out: string[] = [];
   for (const [key, want] of Object.entries(expected)) {
@@ -44,7 +47,7 @@ export function mismatches(expected: JsonObject, actual: unknown, path: string):
       if (have !== undefined && have !== null) out.push(`${where} should be absent`);
     } else if (isObject(want)) {
       out.push(...mismatches(want, have || {}, where));
-    } else if (JSON.stringify(want) !== JSON.stringify(have) && String(want) !== String(have)) {
+    } else if (String(want) !== String(have)) {
       out.push(`${where}: want ${JSON.stringify(want)}, have ${JSON.stringify(have)}`);
     }
   }
@@ -73,11 +76,11 @@ export function desiredPatch(
   const owned = (key: 'parameters' | 'slots', have: string[]): string[] =>
     opts.strict ? have : stringsAt(prev, key).filter((k) => have.includes(k));
   const wantParameters = parametersOf(desiredBody);
-  const bodyParameters = parametersOf(body); // the same shape as desiredBody's: a copy
-  if (opts.sections === 'all' && wantParameters !== undefined && bodyParameters !== undefined) {
+  const bodyParameters = parametersOf(body); // a copy of wantParameters (undefined together)
+  if (opts.sections === 'all' && bodyParameters !== undefined) {
     const have = keysOf(prop(current.postgresql, 'parameters'));
     for (const k of owned('parameters', have)) {
-      if (!(k in wantParameters)) {
+      if (!(k in bodyParameters)) {
         bodyParameters[k] = null;
         removed.push(`postgresql.parameters.${k}`);
       }

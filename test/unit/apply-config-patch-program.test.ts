@@ -356,6 +356,17 @@ describe('the patch program against fake Patroni REST APIs', () => {
     );
   });
 
+  test('a cluster that keeps answering 503: rounds paced by the retry wait, one "waiting" line every 5 rounds', async () => {
+    for (const n of cluster.nodes) cluster.broken.add(n.name);
+    // 2 s of rounds 200 ms apart: at most 10 rounds, so the lines of rounds 0 and 5 (without the
+    // wait, a round lasts only its few requests: dozens of rounds)
+    const { code, output } = await runPatch(cluster, desired, { config: { timeoutSeconds: 2 } });
+    expect(code).toBe(1);
+    const waiting = output.split('\n').filter((l) => l.includes("waiting for the cluster's REST API (")).length;
+    expect(waiting).toBeGreaterThanOrEqual(1);
+    expect(waiting).toBeLessThanOrEqual(2);
+  });
+
   test("hot-standby values below the source are warned about, from the source's GET /config", async () => {
     const source = new FakeCluster();
     await source.start();

@@ -7,8 +7,12 @@ import {
   desiredPatch,
   holdSlots,
   hotStandbyWarnings,
+  isObject,
   type JsonObject,
   MARKER,
+  mismatches,
+  prop,
+  stringsAt,
 } from '../../runtime/apply-config-patch';
 
 /** postgresql.parameters of a patch body (its postgresql section is an object in every case below). */
@@ -238,5 +242,66 @@ describe('edges of the removal and the marker', () => {
   test('one standby cluster that answers and one that does not: every removal waits', () => {
     const b = { slots: { link: null, other: null } };
     expect(holdSlots(b, [{ standby_cluster: { primary_slot_name: 'link' } }, undefined])).toEqual(['link', 'other']);
+  });
+});
+
+describe('reading JSON of unknown shape', () => {
+  test('isObject: only a JSON object, not null, an array or a string', () => {
+    expect([isObject({}), isObject(null), isObject([]), isObject('{}')]).toEqual([true, false, false, false]);
+  });
+
+  test("prop: a property of an object or an array; nothing of a string's or of null", () => {
+    expect([prop({ a: 1 }, 'a'), prop([5], '0'), prop('text', 'length'), prop(null, 'a')]).toEqual([
+      1,
+      5,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  test("stringsAt: a marker list's strings; a list of another type counts as none", () => {
+    expect(stringsAt({ slots: ['a', 5, null, 'b'] }, 'slots')).toEqual(['a', 'b']);
+    expect(stringsAt({ slots: 'a' }, 'slots')).toEqual([]);
+    expect(stringsAt({}, 'slots')).toEqual([]);
+  });
+});
+
+describe('more edges of the removal, the marker and the verification', () => {
+  test('a marker whose lists are not lists owns nothing: nothing is removed', () => {
+    const current = { ttl: 30, slots: { old: {} }, [MARKER]: { slots: 'old', keys: 'ttl' } };
+    expect(desiredPatch({ loop_wait: 5 }, current, { strict: false, sections: 'all' }).removed).toEqual([]);
+  });
+
+  test('strict, a body without parameters: the running parameters are left alone, the marker owns none', () => {
+    const current = { postgresql: { parameters: { work_mem: '8MB' } } };
+    const { body, removed } = desiredPatch({ ttl: 30 }, current, { strict: true, sections: 'all' });
+    expect(removed).toEqual([]);
+    expect(body).toEqual({ ttl: 30, [MARKER]: { slots: [], parameters: [], keys: ['ttl'] } });
+  });
+
+  test('the marker keys are sorted, whatever the order of the body', () => {
+    const { body } = desiredPatch(
+      { ttl: 30, loop_wait: 5, check_timeline: true },
+      {},
+      { strict: true, sections: 'all' },
+    );
+    expect(body[MARKER]).toEqual({ slots: [], parameters: [], keys: ['check_timeline', 'loop_wait', 'ttl'] });
+  });
+
+  test('a held slot joins the marker in order', () => {
+    const b: JsonObject = { slots: { alpha: null, zeta: {} }, [MARKER]: { slots: ['zeta'] } };
+    expect(holdSlots(b, [undefined])).toEqual(['alpha']);
+    expect(b).toEqual({ slots: { zeta: {} }, [MARKER]: { slots: ['alpha', 'zeta'] } });
+  });
+
+  test('verification: a null key absent (or null) is as wanted; a number given back as text is the same', () => {
+    expect(mismatches({ a: null, b: null, c: 5, d: true }, { b: null, c: '5', d: 'true' }, '')).toEqual([]);
+  });
+
+  test("a standby that does not set a hot-standby parameter runs PostgreSQL's default: compared so", () => {
+    expect(hotStandbyWarnings({}, { max_connections: 200 })).toEqual([
+      "max_connections 100 on the standby is below the source's running 200: Patroni starts the standby with 200 and shows a pending restart; set max_connections: 200 or more on the standby cluster",
+    ]);
+    expect(hotStandbyWarnings({ max_connections: null }, { max_connections: 100 })).toEqual([]);
   });
 });

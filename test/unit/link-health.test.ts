@@ -104,6 +104,15 @@ describe('a stalled stream (a partition that drops packets)', () => {
     expect(health.problemsOf(withLeader({ receiverSilenceSeconds: 4.9 }), cfg)).toEqual([]);
     expect(health.problemsOf(withLeader({ receiverSilenceSeconds: null }), cfg)).toEqual([]);
   });
+  test('a long silence while the source position is unknown (no source leader, or its position not read): no stall', () => {
+    const unread = withLeader({});
+    unread.nodes[0] = { ...unread.nodes[0], currentLsn: null };
+    expect(health.problemsOf(unread, cfg)).toEqual([]);
+    const noLeader = withLeader({});
+    noLeader.source.leader = null;
+    noLeader.nodes[0] = { ...noLeader.nodes[0], reachable: false, error: 'connection refused', inRecovery: null };
+    expect(health.problemsOf(noLeader, cfg).filter((p) => p.includes('stalled'))).toEqual([]);
+  });
 });
 
 describe('LSN arithmetic', () => {
@@ -299,5 +308,145 @@ describe('a role change in progress', () => {
     expect(problems).toContain(
       'primary runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster',
     );
+  });
+});
+
+describe('each problem, one fault at a time', () => {
+  const problems = (edit: (r: LinkFigures) => void, over: Partial<LinkHealthConfig> = {}): string[] => {
+    const r = healthyReport();
+    edit(r);
+    return health.problemsOf(r, { ...cfg, ...over });
+  };
+  /** The promoted standby cluster of a detached link: s2 its leader, s1 a replica streaming from it. */
+  const detached = (r: LinkFigures): void => {
+    r.slot = { name: 'link_slot', present: false };
+    r.standby.leader = 's2';
+    r.nodes[2] = { ...r.nodes[2], role: 'Replica', senderHost: '127.0.2.2' };
+    r.nodes[3] = { ...r.nodes[3], role: 'Leader', inRecovery: false, receiverStatus: null, senderHost: null };
+  };
+
+  test('a source replica not streaming: its receiver status named (none without one); unreachable: only that', () => {
+    expect(problems((r) => (r.nodes[1].receiverStatus = null))).toEqual(['p2 is not streaming (wal receiver: none)']);
+    expect(problems((r) => (r.nodes[1].receiverStatus = 'stopping'))).toEqual([
+      'p2 is not streaming (wal receiver: stopping)',
+    ]);
+    expect(
+      problems((r) => (r.nodes[1] = { ...r.nodes[1], reachable: false, error: 'timeout', receiverStatus: null })),
+    ).toEqual(['p2 (127.0.1.2:5432) is unreachable: timeout']);
+  });
+
+  test('a standby replica not streaming is named with its receiver status (none without one)', () => {
+    expect(problems((r) => (r.nodes[3].receiverStatus = null))).toEqual(['s2 is not streaming (wal receiver: none)']);
+    expect(problems((r) => (r.nodes[3].receiverStatus = 'waiting'))).toEqual([
+      's2 is not streaming (wal receiver: waiting)',
+    ]);
+  });
+
+  test('the standby leader is the member the report names, not the first: s2 leads, s1 cascades from it', () => {
+    expect(
+      problems((r) => {
+        r.standby.leader = 's2';
+        r.nodes[2] = { ...r.nodes[2], role: 'Replica', senderHost: '127.0.2.2' };
+        r.nodes[3] = { ...r.nodes[3], role: 'Standby Leader', senderHost: '127.0.1.1' };
+      }),
+    ).toEqual([]);
+  });
+
+  test('no standby leader: named, and the replicas are not compared with one', () => {
+    expect(problems((r) => (r.standby.leader = null))).toEqual(['the standby cluster standby has no standby leader']);
+  });
+
+  test('a standby leader streaming from a host that is no source node (the source replica p2 is one)', () => {
+    expect(problems((r) => (r.nodes[2].senderHost = '10.9.9.9'))).toEqual([
+      'standby leader s1 streams from 10.9.9.9, not from a source node',
+    ]);
+    expect(problems((r) => (r.nodes[2].senderHost = '127.0.1.2'))).toEqual([]);
+  });
+
+  test('a timeline unknown on either side is no timeline problem', () => {
+    expect(problems((r) => (r.nodes[2].timeline = null))).toEqual([]);
+    expect(problems((r) => (r.nodes[0].timeline = null))).toEqual([]);
+  });
+
+  test('the standby cluster in maintenance mode', () => {
+    expect(problems((r) => (r.nodes[2].patroniPaused = true))).toEqual([
+      'the standby cluster is in maintenance mode (patronictl pause)',
+    ]);
+  });
+
+  test('no source leader: "runs in recovery" only when a member answers in recovery, not when none answers', () => {
+    const down = { reachable: false, error: 'connection refused', inRecovery: null, receiverStatus: null };
+    const noLeader = (r: LinkFigures) => {
+      r.source.leader = null;
+      r.nodes[0] = { ...r.nodes[0], ...down };
+    };
+    expect(problems(noLeader)).toEqual([
+      'p1 (127.0.1.1:5432) is unreachable: connection refused',
+      'the source cluster primary has no reachable read-write leader',
+      'primary runs in recovery (a standby cluster) although the topology makes it the source: a role change is in progress, or link.source names the wrong cluster',
+    ]);
+    expect(
+      problems((r) => {
+        noLeader(r);
+        r.nodes[1] = { ...r.nodes[1], ...down };
+      }),
+    ).toEqual([
+      'p1 (127.0.1.1:5432) is unreachable: connection refused',
+      'p2 (127.0.1.2:5432) is unreachable: connection refused',
+      'the source cluster primary has no reachable read-write leader',
+    ]);
+  });
+
+  test('a DCS contact exactly ttl old is not a problem, one second more is', () => {
+    expect(problems((r) => (r.nodes[3].dcsAgeSeconds = 20))).toEqual([]);
+    expect(problems((r) => (r.nodes[3].dcsAgeSeconds = 21))).toEqual([
+      "s2 of standby has not reached standby's DCS for 21 s (more than ttl, 20 s): standby cannot fail over or take a configuration change until its DCS answers",
+    ]);
+  });
+
+  test('without a ttl (the role change reads the link without one) no DCS contact is too old', () => {
+    const noTtl = { source: { ...cfg.source, ttl: undefined }, standby: { ...cfg.standby, ttl: undefined } };
+    expect(
+      health.problemsOf(
+        { ...healthyReport(), nodes: healthyReport().nodes.map((n) => ({ ...n, dcsAgeSeconds: 900 })) },
+        { ...cfg, ...noTtl },
+      ),
+    ).toEqual([]);
+  });
+
+  test('detached: the named leader (s2, not the first member) leads; its replica s1 streams from it', () => {
+    expect(problems(detached, { state: 'detached' })).toEqual([]);
+  });
+
+  test('detached without a read-write leader', () => {
+    expect(problems((r) => (r.standby.leader = null), { state: 'detached', keepSourceSlot: true })).toEqual([
+      'the promoted cluster standby has no read-write leader',
+    ]);
+  });
+
+  test('detached, the leader still a standby leader: the detach has not been applied', () => {
+    expect(problems((r) => (r.standby.leader = 's1'), { state: 'detached', keepSourceSlot: true })).toEqual([
+      's1 is still a standby leader: the detach has not been applied',
+    ]);
+  });
+
+  test('detached: a replica of the promoted cluster not streaming, with its receiver status', () => {
+    const stopped = (status: string | null) => (r: LinkFigures) => {
+      detached(r);
+      r.nodes[2].receiverStatus = status;
+    };
+    expect(problems(stopped(null), { state: 'detached' })).toEqual(['s1 is not streaming (wal receiver: none)']);
+    expect(problems(stopped('stopping'), { state: 'detached' })).toEqual([
+      's1 is not streaming (wal receiver: stopping)',
+    ]);
+    expect(
+      problems(
+        (r) => {
+          stopped(null)(r);
+          r.nodes[2] = { ...r.nodes[2], reachable: false, error: 'connection refused' };
+        },
+        { state: 'detached' },
+      ),
+    ).toEqual(['s1 (127.0.2.1:5432) is unreachable: connection refused']);
   });
 });
