@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing (Debian packages for Patroni, etcd and
-# PostgreSQL 15, openssl for the tests' certificates; a Debian 13 root with Patroni 4, PostgreSQL 17
-# and etcd 3.5; npm packages; Node.js 22 for cdktn-cli), then runs every test: unit and
+# PostgreSQL 15, openssl for the tests' certificates; Debian 13 and forky roots with Patroni 4.0 and
+# 4.1, PostgreSQL 17 and 18; npm packages; Node.js 22 for cdktn-cli), then runs every test: unit and
 # end-to-end, after lint (eslint, prettier). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +18,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# the Patroni 4 suites: Patroni 4.0.7, PostgreSQL 17 and etcd 3.5 in a Debian 13 root (.tools/debian13)
-bash scripts/debian13-root.sh
+# the Patroni 4 suites: Patroni 4.0.7, PostgreSQL 17 and etcd 3.5 in a Debian 13 root (.tools/debian13);
+# Patroni 4.1.5, PostgreSQL 18, etcd 3.5 and pgBackRest 2.60 in a Debian forky root (.tools/forky)
+bash scripts/debian-root.sh trixie
+bash scripts/debian-root.sh forky
 command -v terraform >/dev/null 2>&1 || { echo "terraform >= 1.10 (ephemeral variables) is required on PATH" >&2; exit 1; }
 export CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=true CDKTF_DISABLE_PLUGIN_CACHE_ENV=true TF_IN_AUTOMATION=1
 npm ci --no-audit --no-fund

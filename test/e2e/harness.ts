@@ -175,9 +175,9 @@ export function cdktnNode(): string | undefined {
 
 /**
  * Where a suite's Patroni, PostgreSQL and etcd come from: this machine's packages (Debian 12:
- * Patroni 3.0.2, PostgreSQL 15, etcd 3.4), or a Debian 13 root (Patroni 4.0.7, PostgreSQL 17,
- * etcd 3.5; scripts/debian13-root.sh) that every server runs in through test/e2e/in-root.sh,
- * sharing this machine's network.
+ * Patroni 3.0.2, PostgreSQL 15, etcd 3.4), or a Debian root (scripts/debian-root.sh: Debian 13's
+ * Patroni 4.0.7, PostgreSQL 17, etcd 3.5; Debian forky's Patroni 4.1.5, PostgreSQL 18, etcd 3.5)
+ * that every server runs in through test/e2e/in-root.sh, sharing this machine's network.
  */
 export interface Platform {
   readonly name: string;
@@ -197,6 +197,14 @@ export function debian13(): Platform {
     root: process.env.DEBIAN13_ROOT || path.join(ROOT, '.tools', 'debian13'),
     pgVersion: 17,
     patroniVersion: '4.0.7',
+  };
+}
+export function forky(): Platform {
+  return {
+    name: 'patroni 4.1.5, etcd 3.5, PostgreSQL 18 (Debian forky root)',
+    root: process.env.FORKY_ROOT || path.join(ROOT, '.tools', 'forky'),
+    pgVersion: 18,
+    patroniVersion: '4.1.5',
   };
 }
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs a command inside the Debian 13 root (scripts/debian13-root.sh), in a mount namespace of its
+# Runs a command inside a Debian root (scripts/debian-root.sh), in a mount namespace of its
 # own: /proc, /dev and the suite's work directory are mounted into the root there only (Patroni
 # needs /proc to see its postmaster), so nothing stays mounted once the command ends. The command
 # keeps this process's pid (every step execs) and shares the machine's network.
