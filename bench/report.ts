@@ -58,7 +58,28 @@ export interface E2eSummary {
   metrics: MetricSummary[];
   /** The streaming gap after a primary switchover, by walRetrieveRetryInterval, over all passing runs. */
   gapByRetryInterval: { interval: string; runs: number; medianMs: number; minMs: number; maxMs: number }[];
+  /** The role change's figures per platform (Patroni, PostgreSQL), from the lifecycle suites on each. */
+  roleChangeByPlatform: RoleChangeFigures[];
 }
+
+/** One platform's role change figures: its lifecycle runs with its newest role-change program. */
+export interface RoleChangeFigures {
+  platform: string;
+  program: string | undefined;
+  runs: number;
+  metrics: MetricSummary[];
+}
+
+/** The lifecycle figures shown per platform, in this order. */
+export const ROLE_CHANGE_METRICS = [
+  'switchoverWriteGapMs',
+  'switchbackWriteGapMs',
+  'switchoverDeployMs',
+  'switchoverOldSourceStreamingMs',
+] as const;
+
+/** The platform of the machine's own packages, as the suites name it (runs without `config.platform`). */
+const HOST_PLATFORM = 'patroni 3.0.2, etcd 3.4, PostgreSQL 15';
 
 /** What each end-to-end figure measures, its target, and what bounds it. */
 const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string }[] = [
@@ -195,7 +216,42 @@ export function summarizeE2e(file: string): E2eSummary | undefined {
       .filter((v) => typeof v === 'number');
     return { interval, runs: values.length, ...spread(values) };
   });
-  return { machine: data.machine, config, passedRuns: runs.length, metrics, gapByRetryInterval };
+  return {
+    machine: data.machine,
+    config,
+    passedRuns: runs.length,
+    metrics,
+    gapByRetryInterval,
+    roleChangeByPlatform: roleChangeByPlatform(data.runs),
+  };
+}
+
+/**
+ * The lifecycle suites' role change figures (plain cdktf, an unsecured DCS) per platform: the
+ * passing runs with the role-change program of the platform's newest run, so that a figure always
+ * names the program it was measured with.
+ */
+function roleChangeByPlatform(
+  runs: readonly {
+    suite?: string;
+    config?: Record<string, string>;
+    passed: boolean;
+    timingsMs: Record<string, number>;
+  }[],
+): RoleChangeFigures[] {
+  const lifecycle = runs.filter((r) => r.suite === 'lifecycle' || r.suite === 'lifecycle-patroni4');
+  const platformOf = (r: (typeof lifecycle)[number]) => r.config?.platform ?? HOST_PLATFORM;
+  const platforms = [...new Set(lifecycle.map(platformOf))].sort();
+  return platforms.map((platform) => {
+    const mine = lifecycle.filter((r) => platformOf(r) === platform);
+    const program = mine[mine.length - 1].config?.switchoverProgram;
+    const counted = mine.filter((r) => r.passed && r.config?.switchoverProgram === program);
+    const metrics = ROLE_CHANGE_METRICS.map((key): MetricSummary | undefined => {
+      const values = counted.map((r) => r.timingsMs[key]).filter((v): v is number => typeof v === 'number');
+      return values.length === 0 ? undefined : { key, runs: values.length, ...spread(values) };
+    }).filter((m): m is MetricSummary => m !== undefined);
+    return { platform, program, runs: counted.length, metrics };
+  });
 }
 
 /** Synth time against cluster pairs, ours and baseline, as a small standalone SVG. */
@@ -403,6 +459,26 @@ export function benchmarksMarkdown(input: {
         );
         out.push('creating the permanent slot in its next HA loop (3.2+ keeps permanent slots on replicas). The rest');
         out.push('is the standby waiting for its next reconnect, which `walRetrieveRetryInterval` bounds.');
+      }
+    }
+    if (e2e.roleChangeByPlatform.length > 0) {
+      out.push('', '### The role change per Patroni version', '');
+      out.push(
+        'The lifecycle suite on each platform of the [version matrix](docs/versions.md) (a writer on each side; median',
+        "and min–max ms over its passing runs with the role-change program of its newest run, named by its bundle's hash):",
+        '',
+      );
+      const cols = ROLE_CHANGE_METRICS.map((k) => `\`${k}\``);
+      out.push(
+        `| platform | program | runs | ${cols.join(' | ')} |`,
+        `| --- | --- | ---: | ${cols.map(() => '---:').join(' | ')} |`,
+      );
+      for (const p of e2e.roleChangeByPlatform) {
+        const cells = ROLE_CHANGE_METRICS.map((k) => {
+          const m = p.metrics.find((x) => x.key === k);
+          return m ? `${m.medianMs} (${m.minMs}–${m.maxMs})` : '';
+        });
+        out.push(`| ${p.platform} | ${p.program ?? 'unnamed'} | ${p.runs} | ${cells.join(' | ')} |`);
       }
     }
   }

@@ -1,0 +1,55 @@
+/**
+ * The end-to-end figures BENCHMARKS.md shows (bench/report.ts): the role change's figures per
+ * platform come from each platform's lifecycle runs that passed with the role-change program of
+ * its newest run, so that a figure never mixes programs, and a failed run counts for nothing.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { summarizeE2e } from '../../bench/report';
+
+const P41 = 'patroni 4.1.5, etcd 3.5, PostgreSQL 18 (Debian forky root)';
+
+function run(suite: string, config: Record<string, string>, passed: boolean, gap: number) {
+  return {
+    suite,
+    config,
+    passed,
+    timingsMs: { switchoverWriteGapMs: gap, switchbackWriteGapMs: gap + 1, switchoverDeployMs: 20000 },
+  };
+}
+
+test('the role change per platform: passing runs of the newest program only, the host platform by default', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-report-'));
+  const file = path.join(dir, 'e2e-timings.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      machine: 'test',
+      runs: [
+        run('lifecycle', { switchoverProgram: 'old' }, true, 9000),
+        run('lifecycle', { switchoverProgram: 'new' }, true, 5000),
+        run('lifecycle', { switchoverProgram: 'new' }, false, 100),
+        run('lifecycle', { switchoverProgram: 'new' }, true, 4000),
+        run('lifecycle', { switchoverProgram: 'new' }, true, 6000),
+        run('lifecycle-patroni4', { switchoverProgram: 'new', platform: P41 }, true, 7800),
+        run('lifecycle-secured-dcs', { switchoverProgram: 'new' }, true, 1),
+        run('walkthrough', {}, true, 1),
+      ],
+    }),
+  );
+  try {
+    const byPlatform = summarizeE2e(file)!.roleChangeByPlatform;
+    expect(byPlatform.map((p) => [p.platform, p.program, p.runs])).toEqual([
+      ['patroni 3.0.2, etcd 3.4, PostgreSQL 15', 'new', 3],
+      [P41, 'new', 1],
+    ]);
+    expect(byPlatform[0].metrics).toEqual([
+      { key: 'switchoverWriteGapMs', runs: 3, medianMs: 5000, minMs: 4000, maxMs: 6000 },
+      { key: 'switchbackWriteGapMs', runs: 3, medianMs: 5001, minMs: 4001, maxMs: 6001 },
+      { key: 'switchoverDeployMs', runs: 3, medianMs: 20000, minMs: 20000, maxMs: 20000 },
+    ]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
