@@ -10,7 +10,13 @@ const common = {
 };
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      // cdktf's Testing leaves a directory per synth under TMPDIR: each test file gets its own, removed after it
+      setupFilesAfterEnv: ['<rootDir>/test/setup-tmp.cjs'],
+    },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { RoleChangeFigures } from './report';
 
 export interface ReliabilityRow {
   fault: string;
@@ -30,6 +31,8 @@ const FIGURES: Record<string, string> = {
   partitionRetainedBytes: 'WAL the link slot retained on the source during the 30 s partition (largest seen)',
   partitionRecoveryMs: 'partition healed -> every acknowledged write on the standby leader',
   sourceFailoverStandbyFollowsMs: 'source leader killed -> the standby leader streams from the new source leader',
+  sourceFailoverSynchronousMs:
+    "source leader killed with synchronous_mode on -> dc1's synchronous standby is its new leader",
   standbyEtcdLossRecoveryMs: "the standby data center's etcd back -> the link streaming",
   reseedDeployMs: 'the re-seed deploy (`cdktf deploy`, gate to wait)',
   delayedPromotionDeployMs: 'planned promotion of dc2 across the delay: the whole deploy (gate included)',
@@ -38,14 +41,47 @@ const FIGURES: Record<string, string> = {
   delayedSwitchoverDeployMs: 'switchover dc1 -> dc2 across the delay: the whole deploy',
   delayedSwitchoverOldSourceStreamingMs: 'switchover across the delay: deploy start -> dc1 streams from dc2',
   delayedSwitchoverFenceToPrimaryMs: 'switchover across the delay: fence -> dc2 is the primary',
-  delayedSwitchoverSoftFenceMs:
-    'switchover across the delay: the soft fence (dc1 read-only until dc2 replayed its last write)',
+  delayedSwitchoverWriteGapMs:
+    "switchover across the delay: dc1's last acknowledged write -> dc2's first (a writer on each)",
+  delayedSwitchoverHandoffMs:
+    "switchover across the delay: the synchronous handoff (dc2's standby leader synchronous on dc1)",
   disasterPromotionToFirstWriteMs: 'disaster promotion deploy start -> the promoted cluster takes a write',
 };
 
 const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
-export function reliabilityMarkdown(r: Reliability): string {
+/**
+ * The planned role changes of the lifecycle suites, per Patroni version: what they acknowledged,
+ * lost and rewound (empty when no lifecycle run recorded its counts).
+ */
+function roleChangeRows(roleChanges: readonly RoleChangeFigures[]): string[] {
+  const rows = roleChanges.flatMap((p) =>
+    (['switchover', 'switchback'] as const)
+      .filter((label) => p.totals[`${label}AcknowledgedWrites`] !== undefined)
+      .map((label) => {
+        const gap = p.metrics.find((m) => m.key === `${label}WriteGapMs`);
+        return `| ${p.platform} | ${label} | ${p.runs} | ${p.totals[`${label}AcknowledgedWrites`]} | ${p.totals[`${label}LostWrites`] ?? '-'} | ${p.totals[`${label}OldSourceRewinds`] ?? '-'} | ${gap ? `${gap.medianMs} ms (${gap.minMs}–${gap.maxMs})` : '-'} | ${p.program ?? 'unnamed'} |`;
+      }),
+  );
+  if (rows.length === 0) return [];
+  return [
+    '## Planned role changes per Patroni version',
+    '',
+    'The lifecycle suite on each platform of the version matrix (`test/e2e/switchover.test.ts`,',
+    '`patroni4.test.ts`, `patroni41.test.ts`): a switchover dc1 -> dc2 and a switchback through',
+    "`cdktf deploy '*'` while a writer runs on the source; every acknowledged write is looked up on",
+    'the new source afterwards. Summed over the passing runs with the role-change program of the',
+    "platform's newest run (named by its bundle's hash); the write gap is the median (min–max) from the",
+    "old source's last acknowledgement to the new source's first.",
+    '',
+    '| platform | role change | runs | acknowledged writes | writes lost | rewinds of the old source | write gap | program |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...rows,
+    '',
+  ];
+}
+
+export function reliabilityMarkdown(r: Reliability, roleChanges: readonly RoleChangeFigures[] = []): string {
   const lines = [
     '# Reliability',
     '',
@@ -76,17 +112,18 @@ export function reliabilityMarkdown(r: Reliability): string {
       ([k, v]) => `| ${FIGURES[k] ?? k} | ${k.endsWith('Bytes') ? `${v} bytes` : `${v} ms`} |`,
     ),
     '',
+    ...roleChangeRows(roleChanges),
   ];
   return lines.join('\n');
 }
 
 /** Copies the last run into the tracked file and writes RELIABILITY.md; false when there is no run. */
-export function writeReliability(root: string): boolean {
+export function writeReliability(root: string, roleChanges: readonly RoleChangeFigures[] = []): boolean {
   const fresh = path.join(root, 'bench', 'out', 'reliability.json');
   const tracked = path.join(root, 'bench', 'reliability.json');
   if (fs.existsSync(fresh)) fs.copyFileSync(fresh, tracked);
   if (!fs.existsSync(tracked)) return false;
   const r = JSON.parse(fs.readFileSync(tracked, 'utf8')) as Reliability;
-  fs.writeFileSync(path.join(root, 'RELIABILITY.md'), reliabilityMarkdown(r));
+  fs.writeFileSync(path.join(root, 'RELIABILITY.md'), reliabilityMarkdown(r, roleChanges));
   return true;
 }

@@ -68,7 +68,19 @@ export interface RoleChangeFigures {
   program: string | undefined;
   runs: number;
   metrics: MetricSummary[];
+  /** Counts summed over those runs: ROLE_CHANGE_COUNTS, for the reliability table. */
+  totals: Record<string, number>;
 }
+
+/** The lifecycle's counts (writes acknowledged and lost, rewinds of the old source), summed per platform. */
+export const ROLE_CHANGE_COUNTS = [
+  'switchoverAcknowledgedWrites',
+  'switchoverLostWrites',
+  'switchoverOldSourceRewinds',
+  'switchbackAcknowledgedWrites',
+  'switchbackLostWrites',
+  'switchbackOldSourceRewinds',
+] as const;
 
 /** The lifecycle figures shown per platform, in this order. */
 export const ROLE_CHANGE_METRICS = [
@@ -250,7 +262,12 @@ function roleChangeByPlatform(
       const values = counted.map((r) => r.timingsMs[key]).filter((v): v is number => typeof v === 'number');
       return values.length === 0 ? undefined : { key, runs: values.length, ...spread(values) };
     }).filter((m): m is MetricSummary => m !== undefined);
-    return { platform, program, runs: counted.length, metrics };
+    const totals: Record<string, number> = {};
+    for (const key of ROLE_CHANGE_COUNTS) {
+      const values = counted.map((r) => r.timingsMs[key]).filter((v): v is number => typeof v === 'number');
+      if (values.length > 0) totals[key] = values.reduce((a, b) => a + b, 0);
+    }
+    return { platform, program, runs: counted.length, metrics, totals };
   });
 }
 

@@ -351,7 +351,8 @@ function reportOnly(): void {
     benchmarksMarkdown({ machine, results, validated: read('validated.json'), cliCost: read('cli-cost.json'), e2e }),
   );
   if (writeTesting(ROOT)) process.stdout.write('wrote bench/mutation-summary.json, TESTING.md\n');
-  if (writeReliability(ROOT)) process.stdout.write('wrote bench/reliability.json, RELIABILITY.md\n');
+  if (writeReliability(ROOT, e2e ? e2e.roleChangeByPlatform : []))
+    process.stdout.write('wrote bench/reliability.json, RELIABILITY.md\n');
 }
 
 if (process.argv[2] === '--report') {

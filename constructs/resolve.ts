@@ -119,6 +119,8 @@ export interface ResolvedLink {
     readonly catchUpTimeoutSeconds: number;
     readonly followTimeoutSeconds: number;
     readonly acceptDataLoss: boolean;
+    /** Only when false (the role change's default is the handoff): plans of the default stay as they were. */
+    readonly synchronousHandoff?: false;
     readonly generation?: number;
   };
 }
@@ -293,6 +295,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
       catchUpTimeoutSeconds: link.roleChange?.catchUpTimeoutSeconds ?? 30,
       followTimeoutSeconds: link.roleChange?.followTimeoutSeconds ?? 120,
       acceptDataLoss: link.roleChange?.acceptDataLoss ?? false,
+      ...(link.roleChange?.synchronousHandoff === false ? { synchronousHandoff: false as const } : {}),
       ...(link.roleChange?.generation !== undefined ? { generation: link.roleChange.generation } : {}),
     },
   });

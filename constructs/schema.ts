@@ -396,6 +396,7 @@ export const linkSchema = z.strictObject({
       maxLagBytes: wholeNumber().min(0).optional(),
       catchUpTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
       followTimeoutSeconds: wholeNumber().min(1).max(3600).optional(),
+      synchronousHandoff: z.boolean().optional(),
       acceptDataLoss: z.boolean().optional(),
       generation: wholeNumber().min(0).optional(),
     })

@@ -434,6 +434,14 @@ export interface RoleChangeSpec {
   /** How long the old source may take to stream from the new one (pg_rewind included). @default 120 */
   readonly followTimeoutSeconds?: number;
   /**
+   * The synchronous handoff: right before the fence, the target's standby leader becomes the
+   * source's synchronous standby (for the handoff alone), so the promotion follows as soon as the
+   * source has stopped. `false`: always the soft fence, and the wait for the old source's last
+   * position after its restart in recovery (a few seconds more of write gap; it also covers a
+   * commit made with `synchronous_commit` `local` or `off`). @default true
+   */
+  readonly synchronousHandoff?: boolean;
+  /**
    * Rejoin a cluster that wrote after the other one was promoted (a disaster promotion): its
    * writes past the divergence point are thrown away by pg_rewind. The role change refuses without it
    * and prints how many bytes would go.

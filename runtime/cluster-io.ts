@@ -55,8 +55,17 @@ export type Position = {
   readonly timeline: number | null;
 };
 
-/** The source leader's read-only setting and current WAL position (the soft fence's wait). */
-export type SourceState = { readonly readOnly: boolean; readonly currentLsn: string | null };
+/**
+ * The source leader's read-only setting and current WAL position (the soft fence's wait), its
+ * synchronous_commit and the application names of its synchronous standbys (the synchronous
+ * handoff's).
+ */
+export type SourceState = {
+  readonly readOnly: boolean;
+  readonly currentLsn: string | null;
+  readonly synchronousCommit: string | null;
+  readonly syncStandbys: readonly string[];
+};
 
 /** The switchover gate: why the link is not ready (empty: it is), and the report it read, when it read one. */
 export type SwitchoverGate = { readonly problems: readonly string[]; readonly report?: health.LinkReport };
@@ -100,6 +109,15 @@ const isLeaderRole = (role: string): boolean => PATRONI_ROLES.leader.includes(ro
 
 /** The soft fence's parameter (role-change.ts sets it; sourceState reads it). */
 export const READ_ONLY = 'default_transaction_read_only';
+
+/** The synchronous handoff's parameter (role-change.ts sets it for the handoff alone). */
+export const SYNC_NAMES = 'synchronous_standby_names';
+
+/** The source's state: SOURCE_STATE_SQL's columns. */
+export const SOURCE_STATE_SQL = `select current_setting('${READ_ONLY}') as read_only,
+  pg_current_wal_flush_lsn()::text as current_lsn,
+  current_setting('synchronous_commit') as synchronous_commit,
+  array(select application_name::text from pg_stat_replication where sync_state = 'sync') as sync_standbys`;
 
 /** A failure the step meant (a refusal): printed without FAILED. */
 type Refusal = Error & { readonly refused: true };
@@ -289,12 +307,15 @@ async function realSourceState(
 ): Promise<SourceState | undefined> {
   const node = nodeOf(cluster, member);
   if (!node) return undefined;
-  const row = await firstRow(
-    node,
-    cfg,
-    `select current_setting('${READ_ONLY}') as read_only, pg_current_wal_flush_lsn()::text as current_lsn`,
-  );
-  return row ? { readOnly: row.read_only === 'on', currentLsn: textOrNull(row.current_lsn) } : undefined;
+  const row = await firstRow(node, cfg, SOURCE_STATE_SQL);
+  if (!row) return undefined;
+  const names = row.sync_standbys;
+  return {
+    readOnly: row.read_only === 'on',
+    currentLsn: textOrNull(row.current_lsn),
+    synchronousCommit: textOrNull(row.synchronous_commit),
+    syncStandbys: Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [],
+  };
 }
 
 /** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */

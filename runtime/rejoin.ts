@@ -7,7 +7,7 @@
  * by the role change (role-change.ts), with its I/O and waits.
  */
 import { PATRONI_ROLES, type RoleChangeCluster, type RoleChangeConfig } from './contract';
-import { fail, type RoleIo } from './cluster-io';
+import { type ClusterMember, fail, field, type RoleIo } from './cluster-io';
 import { lsn, lsnText } from './lsn';
 
 /** What the rejoin uses of the role change that calls it: its I/O, its log, its waits, its last step. */
@@ -19,6 +19,8 @@ export interface Steps {
   settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void>;
   /** The roles have changed: records the source and the generation (holding.ts). */
   made(): Promise<void>;
+  /** How long a re-clone request a member did not take waits before it is sent again (2000 ms unless given). */
+  readonly retryMs?: number;
 }
 
 /** A row of Patroni's GET /history: [timeline, end LSN, reason, timestamp, new leader]. */
@@ -188,6 +190,37 @@ export async function rejoin(ctx: Steps, cfg: RoleChangeConfig, meLeader: string
 }
 
 /**
+ * POST /reinitialize to one member, again until followTimeoutSeconds while it does not take it:
+ * Patroni answers only between two of its HA loops, and a member still busy with the demotion
+ * (Patroni 4.1's clean one) can let a request wait past its timeout. A re-clone already in progress
+ * counts as taken.
+ */
+async function reinitialize(
+  ctx: Steps,
+  cfg: RoleChangeConfig,
+  members: readonly ClusterMember[],
+  name: string,
+): Promise<void> {
+  let why = '';
+  const taken = await ctx.waitFor(`${name} re-cloning`, cfg.followTimeoutSeconds, async () => {
+    try {
+      await ctx.io.post(cfg.other, members, '/reinitialize', { force: true }, name);
+      return true;
+    } catch (e) {
+      why = String(field(e, 'message'));
+      if (why.includes('already in progress')) return true;
+      ctx.log(`${name} did not take the re-clone (${why}); asking again`);
+      await new Promise((r) => setTimeout(r, ctx.retryMs ?? 2000));
+      return undefined;
+    }
+  });
+  if (!taken)
+    fail(
+      `${name} of ${cfg.other.name} did not take the re-clone within ${cfg.followTimeoutSeconds} s (${why}); the rejoin itself is done: re-clone it (patronictl reinit) before it serves reads`,
+    );
+}
+
+/**
  * After a rejoin the standby leader has been rewound (its timeline was above the new source's).
  * Its replicas reconnect to it on the new source's timeline number and Patroni 3.0, reading that
  * number from their WAL receiver, may skip their rewind; their data then silently misses what
@@ -207,7 +240,7 @@ async function recloneReplicas(ctx: Steps, cfg: RoleChangeConfig): Promise<void>
     ctx.log(
       `re-cloning ${m.name} of ${cfg.other.name} from its standby leader ${leader.name} (a replica of a rejoined cluster)`,
     );
-    await ctx.io.post(cfg.other, other.members, '/reinitialize', { force: true }, m.name);
+    await reinitialize(ctx, cfg, other.members, m.name);
   }
   if (replicas.length === 0) return;
   const done = await ctx.waitFor('the re-cloned replicas streaming', cfg.followTimeoutSeconds, async () => {

@@ -8,29 +8,37 @@
  *     1. gate: the link is healthy (standby leader streaming, same system and timeline, replay
  *        not paused, no maintenance mode) and the standby leader lags by at most maxLagBytes;
  *     2. the reverse link: the link slot on this cluster (pg_hba admits both sides already);
- *     2b. soft fence: the other cluster's new transactions are read-only
- *        (default_transaction_read_only through its DCS), and this cluster's standby leader
- *        replays everything the other has written (catchUpTimeoutSeconds; if not, the soft fence
- *        is undone and the step refuses, nothing changed): the hard fence then stops a source
- *        whose last WAL has already streamed, so step 4 does not refuse for the last instant's
- *        writes (Patroni 3.0 and 4.0 stop it at once, with no shutdown checkpoint);
+ *     2b. synchronous handoff: this cluster's standby leader becomes the other's synchronous
+ *        standby (synchronous_standby_names through its DCS, for the handoff alone) and the step
+ *        waits until the other reports it sync; from then on no commit there is acknowledged
+ *        before it is here. Where it does not apply (link.roleChange.synchronousHandoff false,
+ *        Patroni's synchronous_mode or a synchronous_standby_names of the user's own there, a
+ *        synchronous_commit that does not wait, not sync in time), the soft fence instead: the
+ *        other cluster's new transactions are read-only (default_transaction_read_only through
+ *        its DCS), and this cluster's standby leader replays everything the other has written
+ *        (catchUpTimeoutSeconds; if not, the soft fence is undone and the step refuses, nothing
+ *        changed);
  *     3. fence: the other cluster becomes a standby cluster of this one (PATCH standby_cluster):
- *        Patroni stops its PostgreSQL at once and restarts it in recovery; once it is back in
- *        recovery the soft fence leaves its configuration (not back within 30 s: the fence and
- *        the soft fence are undone, nothing is promoted, and the step fails);
- *     4. the other side's last position (replayed there after the restart) must be replayed
- *        here within catchUpTimeoutSeconds; if not, the fence is undone (the other cluster is a
- *        primary again, nothing lost) and the step fails;
+ *        Patroni stops its PostgreSQL (3.0 and 4.0 at once; 4.1 with a fast shutdown whose last
+ *        WAL this standby leader flushes first) and restarts it in recovery;
+ *     4. after the handoff: once this cluster's standby leader no longer streams from the old
+ *        leader (it stopped), every commit it acknowledged is here (not within recoverySeconds:
+ *        the fence and the handoff are undone, nothing promoted, the step fails). After the soft
+ *        fence: once the old leader is back in recovery (not within 30 s: the fence and the soft
+ *        fence are undone, nothing promoted, the step fails), its last position (replayed there
+ *        after the restart) must be replayed here within catchUpTimeoutSeconds; if not, the
+ *        fence is undone (the other cluster is a primary again, nothing lost) and the step fails;
  *     5. promote this cluster (standby_cluster: null);
- *     6. the other cluster streams from this one (Patroni rewinds only where needed) and its old
- *        link slot is dropped.
+ *     6. the other cluster streams from this one (Patroni rewinds only where needed), its old
+ *        link slot is dropped and the handoff leaves its configuration.
  *   rejoin (both are primaries: this one was promoted while the other was cut off; also run by
  *     the standby's step, with the roles swapped, when its detached link follows again and it
  *     is a primary: a promotion undone): how many
  *     bytes the other wrote past the divergence point is printed; without acceptDataLoss the
  *     step refuses; with it, steps 2, 3 and 6 (pg_rewind throws those bytes away).
  *   already the source, the other following or absent: nothing to do.
- *   a previous run stopped between 3 and 5 (both are standby clusters): step 4 decides again.
+ *   a previous run stopped between 3 and 5 (both are standby clusters): step 4 decides again,
+ *     by the old leader's last position.
  *
  * Configured by ROLE_CHANGE_CONFIG (RoleChangeConfig of the contract, no password): runRoleChange parses it and
  * refuses one that does not match. Database access as the gate's: PGPASSWORD or a pgpass file for
@@ -49,6 +57,7 @@ import {
   type Position,
   READ_ONLY,
   realIo,
+  SYNC_NAMES,
   type RoleIo,
   type RunOutput,
   useRunOutput,
@@ -77,6 +86,21 @@ const LIFT_SOFT_FENCE: DynamicConfig = {
 const lift = (softFenced: boolean): DynamicConfig => (softFenced ? LIFT_SOFT_FENCE : {});
 const softFencedConfig = (config: DynamicConfig | undefined): boolean =>
   Boolean(field(field(config, MARKER), 'softFence'));
+
+/** The patch that takes the synchronous handoff away (with its note in the marker). */
+const LIFT_HANDOFF: DynamicConfig = {
+  postgresql: { parameters: { [SYNC_NAMES]: null } },
+  [MARKER]: { handoff: null },
+};
+/** The member a synchronous handoff of this configuration names (set by a run of this step), if any. */
+const handoffOf = (config: DynamicConfig | undefined): string | undefined => {
+  const member = field(field(config, MARKER), 'handoff');
+  return typeof member === 'string' ? member : undefined;
+};
+/** The synchronous_commit levels at which a commit waits for the synchronous standby's write or flush. */
+const WAITING_COMMITS = ['on', 'remote_write', 'remote_apply'];
+/** A member name as synchronous_standby_names takes it (a quoted identifier). */
+const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -152,6 +176,117 @@ async function softFence(
 }
 
 /**
+ * Step 2b, the synchronous handoff: this cluster's standby leader becomes the source's synchronous
+ * standby (synchronous_standby_names through the source's DCS, for the handoff alone), and the step
+ * waits until the source reports it so (pg_stat_replication's sync_state). From then on the source
+ * acknowledges no commit before this standby leader has it, so once the fence has stopped the
+ * source, every acknowledged write is here and the promotion need not wait for the old side to
+ * restart in recovery. Not used (false, the soft fence instead) when the source runs Patroni's
+ * synchronous_mode or sets synchronous_standby_names itself (never touched), when its
+ * synchronous_commit does not wait for a standby, when a soft fence of an earlier run is still in
+ * its configuration, or when the standby does not turn synchronous within catchUpTimeoutSeconds
+ * (then taken away again).
+ */
+async function syncHandoff(
+  cfg: RoleChangeConfig,
+  meLeader: string,
+  other: DynamicConfig,
+  otherLeader: string,
+): Promise<boolean> {
+  const params = field(field(other, 'postgresql'), 'parameters');
+  const skipped = (why: string): false => {
+    log(`synchronous handoff not used: ${why}; the soft fence instead`);
+    return false;
+  };
+  if (cfg.synchronousHandoff === false) return skipped('link.roleChange.synchronousHandoff is false');
+  if (field(other, 'synchronous_mode') === true)
+    return skipped(`${cfg.other.name} runs Patroni's synchronous_mode (Patroni sets ${SYNC_NAMES} there)`);
+  if (field(params, SYNC_NAMES) !== undefined && handoffOf(other) === undefined)
+    return skipped(`${cfg.other.name}'s configuration sets ${SYNC_NAMES} itself`);
+  if (softFencedConfig(other)) return skipped(`${cfg.other.name} is soft-fenced by an earlier run`);
+  const before = await io.sourceState(cfg.other, otherLeader, cfg);
+  if (!before || !before.synchronousCommit || !WAITING_COMMITS.includes(before.synchronousCommit))
+    return skipped(
+      `${cfg.other.name}'s synchronous_commit is ${before && before.synchronousCommit ? before.synchronousCommit : 'unreadable'} (its commits would not wait for a synchronous standby)`,
+    );
+  const t0 = Date.now();
+  await io.patch(
+    cfg.other,
+    { postgresql: { parameters: { [SYNC_NAMES]: quoted(meLeader) } }, [MARKER]: { handoff: meLeader } },
+    otherLeader,
+  );
+  const wanted = meLeader.toLowerCase();
+  const sync = await waitFor('the standby leader a synchronous standby', cfg.catchUpTimeoutSeconds, async () => {
+    const src = await io.sourceState(cfg.other, otherLeader, cfg);
+    return src && src.syncStandbys.some((n) => n.toLowerCase() === wanted) ? src : undefined;
+  });
+  if (!sync) {
+    await io.patch(cfg.other, LIFT_HANDOFF, otherLeader);
+    return skipped(
+      `${meLeader} did not become a synchronous standby of ${otherLeader} within ${cfg.catchUpTimeoutSeconds} s (taken away again)`,
+    );
+  }
+  log(
+    `synchronous handoff: ${meLeader} is a synchronous standby of ${otherLeader} (${cfg.other.name}), ${Date.now() - t0} ms`,
+  );
+  return true;
+}
+
+/**
+ * Steps 4 and 5 after a synchronous handoff: once this cluster's standby leader no longer streams
+ * from the fenced leader (its PostgreSQL stopped: at once on Patroni 3.0 and 4.0; on 4.1 a clean
+ * shutdown whose last WAL, the shutdown checkpoint, this standby flushed first), every commit the
+ * old source acknowledged is here, and this cluster is promoted. Whatever the old source wrote past
+ * that was acknowledged to no one. The handoff's synchronous_standby_names stays on the old source
+ * until it is seen in recovery (step 6): were it somehow still read-write, it could acknowledge
+ * nothing more. Not stopped within recoverySeconds: the fence and the handoff are undone, nothing
+ * promoted, the step fails.
+ */
+async function promoteAfterHandoff(
+  cfg: RoleChangeConfig,
+  meLeader: string,
+  formerLeader: string,
+  fence: number,
+  made: () => Promise<void>,
+): Promise<void> {
+  const formerHost = (cfg.other.nodes.find((n) => n.name === formerLeader) ?? { host: undefined }).host;
+  const stopped = await waitFor('the old source stopped streaming here', timing.recoverySeconds, async () => {
+    const n = await io.readMember(cfg.me, meLeader, cfg);
+    return n && !(n.receiverStatus === 'streaming' && n.senderHost === formerHost) ? n : undefined;
+  });
+  if (!stopped) {
+    await io.patch(cfg.other, { standby_cluster: null, ...LIFT_HANDOFF }, formerLeader);
+    fail(
+      `${cfg.other.name}'s former leader ${formerLeader} still streamed to ${meLeader} ${timing.recoverySeconds} s after the fence: the fence and the handoff were undone (${cfg.other.name} is the primary again) and nothing was promoted`,
+    );
+  }
+  log(
+    `${formerLeader} stopped streaming to ${meLeader}, ${Date.now() - fence} ms after the fence: every commit it acknowledged is here`,
+  );
+  await promote(cfg, meLeader, fence, made);
+}
+
+/** Step 5: this cluster promoted, the roles recorded, and read-write within 60 s. */
+async function promote(
+  cfg: RoleChangeConfig,
+  leaderName: string | undefined,
+  fence: number,
+  made: () => Promise<void>,
+): Promise<void> {
+  await io.patch(cfg.me, { standby_cluster: null }, leaderName);
+  // the roles have changed: the source and its generation recorded before anything else can fail
+  await made();
+  const writable = await waitFor('this cluster read-write', 60, async () => {
+    const n = await io.position(cfg.me, leaderName, cfg);
+    return n && n.inRecovery === false ? n : undefined;
+  });
+  if (!writable) fail(`${cfg.me.name} was told to promote but is not read-write after 60 s: look at its Patroni log`);
+  log(
+    `${cfg.me.name} is the primary (leader ${writable.member}, timeline ${writable.timeline}), ${Date.now() - fence} ms after the fence`,
+  );
+}
+
+/**
  * The last position the demoted cluster has (replayed there from its own WAL after the restart in
  * recovery). Only a member in recovery counts: while it still runs read-write, its replay
  * position is the one it had as a standby, long ago, and it may still be writing.
@@ -176,7 +311,10 @@ async function follows(cfg: RoleChangeConfig): Promise<MemberReading | undefined
   });
 }
 
-/** Steps 6: the other cluster streams from here; its old link slot goes. */
+/**
+ * Steps 6: the other cluster streams from here; its old link slot goes, and so does the
+ * synchronous handoff once it is in recovery (streaming).
+ */
 async function settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void> {
   if (cfg.slotName) await io.patch(cfg.other, { slots: { [cfg.slotName]: null } });
   const streaming = await follows(cfg);
@@ -184,6 +322,8 @@ async function settleFollower(cfg: RoleChangeConfig, t0: number): Promise<void> 
     fail(
       `${cfg.other.name} does not stream from ${cfg.me.name} after ${cfg.followTimeoutSeconds} s (roleChange.followTimeoutSeconds); the roles have changed, nothing was lost: look at its Patroni log`,
     );
+  const other = await io.look(cfg.other);
+  if (other.reachable && handoffOf(other.config) !== undefined) await io.patch(cfg.other, LIFT_HANDOFF);
   log(
     `${cfg.other.name} streams from ${cfg.me.name} (standby leader ${streaming.member}, timeline ${streaming.timeline}), ${Date.now() - t0} ms after the start`,
   );
@@ -212,11 +352,19 @@ async function planned(
   log('gate passed: the link is healthy and caught up');
   if (cfg.slotName) await io.patch(cfg.me, { slots: { [cfg.slotName]: { type: 'physical' } } }, meLeader);
   const formerLeader = otherLeader;
-  const softFenced = await softFence(cfg, meLeader, other, otherLeader);
+  const handoff = await syncHandoff(cfg, meLeader, other, otherLeader);
+  const softFenced = !handoff && (await softFence(cfg, meLeader, other, otherLeader));
   const fence = Date.now();
-  await io.patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
+  try {
+    await io.patch(cfg.other, { standby_cluster: cfg.block }, formerLeader);
+  } catch (e) {
+    // not fenced: the source stays as it was, without this run's handoff
+    if (handoff) await io.patch(cfg.other, LIFT_HANDOFF, formerLeader).catch(() => undefined);
+    throw e;
+  }
   log(`fence: ${cfg.other.name} demoted (standby_cluster -> ${cfg.block.host}) at ${new Date(fence).toISOString()}`);
-  await catchUpAndPromote(cfg, meLeader, formerLeader, fence, softFenced, made);
+  if (handoff) await promoteAfterHandoff(cfg, meLeader, formerLeader, fence, made);
+  else await catchUpAndPromote(cfg, meLeader, formerLeader, fence, softFenced, made);
   await settleFollower(cfg, t0);
 }
 
@@ -252,17 +400,7 @@ async function catchUpAndPromote(
     );
   }
   log(`caught up: ${caughtUp.member} replayed ${caughtUp.replayLsn} >= ${target}`);
-  await io.patch(cfg.me, { standby_cluster: null }, leaderName);
-  // the roles have changed: the source and its generation recorded before anything else can fail
-  await made();
-  const writable = await waitFor('this cluster read-write', 60, async () => {
-    const n = await io.position(cfg.me, leaderName, cfg);
-    return n && n.inRecovery === false ? n : undefined;
-  });
-  if (!writable) fail(`${cfg.me.name} was told to promote but is not read-write after 60 s: look at its Patroni log`);
-  log(
-    `${cfg.me.name} is the primary (leader ${writable.member}, timeline ${writable.timeline}), ${Date.now() - fence} ms after the fence`,
-  );
+  await promote(cfg, leaderName, fence, made);
 }
 
 /** A cluster's state as the step prints it first. */
@@ -328,6 +466,17 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
     // a run that stopped in its soft fence left this cluster, the source in the topology, read-only
     await io.patch(cfg.me, LIFT_SOFT_FENCE, me.leader && me.leader.name);
     log(`${cfg.me.name} was left read-only by a role change that stopped in its soft fence: lifted`);
+  }
+  for (const [c, x] of [
+    [cfg.me, me],
+    [cfg.other, other],
+  ] as const) {
+    // a handoff lives within one run (the lease keeps others out): one found now was left by a run that stopped
+    if (!x.reachable) continue;
+    const member = handoffOf(x.config);
+    if (member === undefined) continue;
+    await io.patch(c, LIFT_HANDOFF, x.leader && x.leader.name);
+    log(`${c.name} kept ${member} as a synchronous standby, left by a role change that stopped: taken away`);
   }
   if (!me.standby) {
     if (!other.reachable) {

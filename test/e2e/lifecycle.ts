@@ -159,8 +159,11 @@ async function switchover(target: Dc, label: string): Promise<void> {
     await Promise.all([oldWriter.stop(), newWriter.stop()]);
   }
   expect(res.output).toMatch(/\[role change\] \S+ gate passed/);
+  // the synchronous handoff: the target's standby leader synchronous on the source for the handoff alone
   expect(res.output).toMatch(
-    new RegExp(`\\[role change\\] \\S+ soft fence: ${source} read-only, ${target} replayed its last write`),
+    new RegExp(
+      `\\[role change\\] \\S+ synchronous handoff: ${before.standbyLeader} is a synchronous standby of ${before.leader} \\(${source}\\)`,
+    ),
   );
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ fence: ${source} demoted`));
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ ${source} streams from ${target}`));
@@ -177,6 +180,8 @@ async function switchover(target: Dc, label: string): Promise<void> {
   const newLeader = DC[target][before.standbyLeader];
   const rows = new Set((await h.sql<{ id: number }>(newLeader, 'select id from lifecycle')).map((r) => Number(r.id)));
   const missing = oldWriter.acked.filter((a) => !rows.has(a.id)).map((a) => a.id);
+  timings[`${label}AcknowledgedWrites`] = oldWriter.acked.length;
+  timings[`${label}LostWrites`] = missing.length;
   expect({ acked: oldWriter.acked.length, missing }).toEqual({ acked: oldWriter.acked.length, missing: [] });
   // the old source streams from the new one; the same databases (nothing re-cloned, no basebackup)
   const after = await waitFor(`${source} streaming from ${target}`, 60_000, () => linked(target));
@@ -184,14 +189,22 @@ async function switchover(target: Dc, label: string): Promise<void> {
   expect(after.value.leader).toBe(before.standbyLeader);
   expect(await systemIds()).toEqual(ids);
   expect(logsSince(marks)).not.toMatch(/basebackup|bootstrap from/i);
-  // the soft fence left no trace: neither cluster is read-only by configuration
+  // the old source rewound? (Patroni 4.1's clean demotion sends its shutdown checkpoint first: none)
+  const rewinds = Object.keys(DC[source])
+    .map((n) => logsSince({ [n]: marks[n] }).match(/running pg_rewind/g)?.length ?? 0)
+    .reduce((a, b) => a + b, 0);
+  timings[`${label}OldSourceRewinds`] = rewinds;
+  if (h.platform.patroniVersion.startsWith('4.1')) expect({ label, rewinds }).toEqual({ label, rewinds: 0 });
+  // neither the soft fence nor the handoff left a trace: no cluster read-only or synchronous by configuration
   for (const dc of [source, target]) {
     const config = await h.config(clusterOf(dc));
     expect({
       dc,
       readOnly: config.postgresql?.parameters?.default_transaction_read_only,
-      marker: config.managed_by_patroni_standby_cdktf?.softFence,
-    }).toEqual({ dc, readOnly: undefined, marker: undefined });
+      names: config.postgresql?.parameters?.synchronous_standby_names,
+      softFence: config.managed_by_patroni_standby_cdktf?.softFence,
+      handoff: config.managed_by_patroni_standby_cdktf?.handoff,
+    }).toEqual({ dc, readOnly: undefined, names: undefined, softFence: undefined, handoff: undefined });
   }
   // the link slot is on the new source only
   expect((await h.config(clusterOf(target))).slots).toEqual({ standby_cluster_slot: { type: 'physical' } });

@@ -122,22 +122,44 @@ async function sourceLeader(): Promise<string | undefined> {
   return (await h.members(CLUSTER[source])).find((m) => ['master', 'leader', 'primary'].includes(m.role))?.name;
 }
 
+/** Why linked() last found the link not whole (printed when a wait for it times out). */
+let notLinked = '';
+
 /** The standby leader streams from a source member and both its replicas from it; returns who leads. */
 async function linked(): Promise<{ leader: string; standbyLeader: string; sender: string } | undefined> {
   const leader = await sourceLeader();
   const sl = await standbyLeader();
-  if (!leader || !sl) return undefined;
+  if (!leader || !sl) {
+    notLinked = `source leader ${leader ?? 'none'}, standby leader ${sl ?? 'none'}`;
+    return undefined;
+  }
   const standbyHosts = HOSTS[other(source)];
   let sender = '';
   for (const [name, host] of Object.entries(standbyHosts)) {
     const r = await h
       .sql<{ status: string; sender_host: string }>(host, 'select status, sender_host from pg_stat_wal_receiver')
       .catch(() => []);
-    if (r.length !== 1 || r[0].status !== 'streaming') return undefined;
+    const seen = r.length === 1 ? `${r[0].status} from ${r[0].sender_host}` : 'no WAL receiver';
+    if (r.length !== 1 || r[0].status !== 'streaming') {
+      notLinked = `${name} (standby leader ${sl}): ${seen}`;
+      return undefined;
+    }
     if (name === sl) sender = r[0].sender_host;
-    else if (r[0].sender_host !== standbyHosts[sl]) return undefined;
+    else if (r[0].sender_host !== standbyHosts[sl]) {
+      notLinked = `${name}: ${seen}, not from the standby leader ${sl}`;
+      return undefined;
+    }
   }
-  return Object.values(HOSTS[source]).includes(sender) ? { leader, standbyLeader: sl, sender } : undefined;
+  if (Object.values(HOSTS[source]).includes(sender)) return { leader, standbyLeader: sl, sender };
+  notLinked = `the standby leader ${sl} streams from ${sender}, no member of ${source}`;
+  return undefined;
+}
+
+/** linked(), throwing why not: a wait that times out on it says what it last saw. */
+async function linkedOrWhy(): Promise<{ leader: string; standbyLeader: string; sender: string }> {
+  const value = await linked();
+  if (!value) throw new Error(notLinked);
+  return value;
 }
 
 /**
@@ -213,7 +235,7 @@ step(
       status: 0,
       tail: '',
     });
-    const { value } = await waitFor('dc2 streaming from dc1', 180_000, linked);
+    const { value } = await waitFor('dc2 streaming from dc1', 180_000, linkedOrWhy);
     await h.sql(DC1[value.leader], `create role monitor login password '${MONITOR_PASSWORD}' in role pg_monitor`);
     await h.sql(DC1[value.leader], 'create table faults(id bigint primary key, at timestamptz default now())');
     // the router's address on dc1's side belongs to neither data center: pg_hba has no line for it
@@ -261,7 +283,7 @@ step(
 step(
   '1. partition between the data centers for 30 s while writes run: status reports it; the standby leader catches up by itself through the slot, nothing re-cloned, nothing lost',
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const ids = await identities();
     const marks = logMarks();
     const writer = new Writer(h, DC1[before.leader], 1_000_000, 'faults').start();
@@ -277,7 +299,7 @@ step(
       }
       net('heal');
       healedAt = now();
-      await waitFor('dc2 streaming from dc1 again', 120_000, linked);
+      await waitFor('dc2 streaming from dc1 again', 120_000, linkedOrWhy);
     } finally {
       net('heal');
       await writer.stop();
@@ -324,30 +346,39 @@ step(
   },
 );
 
+/**
+ * kill -9 of dc1's leader (Patroni and its postmaster) while a writer inserts from `firstId` on; the
+ * writer goes on against the killed address until dc1 has another leader, where writes land now.
+ */
+async function killSourceLeader(
+  leader: string,
+  firstId: number,
+): Promise<{ writer: Writer; killedAt: number; newLeader: string }> {
+  const writer = new Writer(h, DC1[leader], firstId, 'faults').start();
+  try {
+    await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
+    const patroni = h.pidOf(leader)!;
+    const postmaster = h.postmasterPid(leader)!;
+    process.kill(patroni, 'SIGKILL');
+    process.kill(postmaster, 'SIGKILL');
+    const killedAt = now();
+    const { value: newLeader } = await waitFor('a new dc1 leader', 120_000, async () => {
+      const l = await sourceLeader();
+      return l && l !== leader ? l : undefined;
+    });
+    return { writer, killedAt, newLeader };
+  } finally {
+    await writer.stop();
+  }
+}
+
 step(
   '2. the source leader killed (kill -9) while the standby streams: dc1 fails over, the standby leader follows the new leader, the slot is there',
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const ids = await identities();
     const marks = logMarks();
-    const writer = new Writer(h, DC1[before.leader], 2_000_000, 'faults').start();
-    let killedAt = 0;
-    let newLeader = '';
-    try {
-      await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
-      const patroni = h.pidOf(before.leader)!;
-      const postmaster = h.postmasterPid(before.leader)!;
-      process.kill(patroni, 'SIGKILL');
-      process.kill(postmaster, 'SIGKILL');
-      killedAt = now();
-      // the writer goes on against the killed address; the new leader is where writes land now
-      ({ value: newLeader } = await waitFor('a new dc1 leader', 120_000, async () => {
-        const l = await sourceLeader();
-        return l && l !== before.leader ? l : undefined;
-      }));
-    } finally {
-      await writer.stop();
-    }
+    const { writer, killedAt, newLeader } = await killSourceLeader(before.leader, 2_000_000);
     const { value: after } = await waitFor(
       'the standby leader streaming from the new dc1 leader',
       120_000,
@@ -403,10 +434,83 @@ step(
   },
 );
 
+/** Fails with the deploy's tail unless it succeeded. */
+function deployed(res: { status: number; output: string }): void {
+  expect({ status: res.status, tail: res.status === 0 ? '' : res.output.slice(-3000) }).toEqual({
+    status: 0,
+    tail: '',
+  });
+}
+
+/** dc1's patroni.dynamic with `change` applied. */
+function dc1Dynamic(change: (d: Record<string, unknown>) => void): void {
+  writeTopology((t) => {
+    const patroni = (t.clusters.dc1.patroni ??= {});
+    const dynamic = { ...(patroni.dynamic ?? {}) };
+    change(dynamic);
+    patroni.dynamic = dynamic;
+  });
+}
+
+step(
+  "2b. the source leader killed (kill -9) with Patroni's synchronous_mode on in dc1 (patroni.dynamic): dc1 fails over to its synchronous standby, no acknowledged write lost; synchronous_mode off again through the stacks",
+  async () => {
+    await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    dc1Dynamic((d) => (d.synchronous_mode = true));
+    deployed(await h.cdktfDeployAsync(['*'], 'synchronous-mode-on'));
+    expect((await h.config('primary')).synchronous_mode).toBe(true);
+    const { value: syncStandby } = await waitFor(
+      'a synchronous standby in dc1',
+      60_000,
+      async () => (await h.members('primary')).find((m) => m.role === 'sync_standby')?.name,
+    );
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    const ids = await identities();
+    const marks = logMarks();
+    const { writer, killedAt, newLeader } = await killSourceLeader(before.leader, 2_500_000);
+    const recoveryMs = now() - killedAt;
+    timings.sourceFailoverSynchronousMs = recoveryMs;
+    // Patroni promotes only the member its /sync key names: every acknowledged commit is there
+    expect(newLeader).toBe(syncStandby);
+    const lost = await missingOn(DC1[newLeader], writer.acked);
+    expect({ acked: writer.acked.length, lost }).toEqual({ acked: writer.acked.length, lost: [] });
+    await waitFor('the standby leader streaming from the new dc1 leader', 120_000, async () => {
+      const l = await linked();
+      return l && l.sender === DC1[newLeader] ? l : undefined;
+    });
+    h.nodeCtl('start', before.leader);
+    await waitFor(`${before.leader} back as a replica`, 120_000, async () =>
+      (await h.members('primary')).some(
+        (m) =>
+          m.name === before.leader &&
+          ['streaming', 'running'].includes(m.state) &&
+          ['replica', 'sync_standby'].includes(m.role),
+      ),
+    );
+    // synchronous_mode removed from the topology: the patch takes it out of dc1's configuration
+    dc1Dynamic((d) => delete d.synchronous_mode);
+    deployed(await h.cdktfDeployAsync(['*'], 'synchronous-mode-off'));
+    expect((await h.config('primary')).synchronous_mode).toBeUndefined();
+    expect(await identities()).toEqual(ids);
+    const reclones = recloneCount(marks);
+    expect(reclones).toBe(0);
+    record({
+      fault: "source leader killed (kill -9), writes running, Patroni's synchronous_mode on in dc1",
+      checked:
+        'dc1 failed over to its synchronous standby; every acknowledged write there; the standby leader follows it; synchronous_mode set and removed through the stacks',
+      acknowledged: writer.acked.length,
+      lost: lost.length,
+      promised: true,
+      recoveryMs,
+      reclones,
+    });
+  },
+);
+
 step(
   "3. the standby data center's etcd lost for 30 s while streaming: status names the lost DCS once it is older than ttl; the standby cluster keeps replaying or recovers when etcd is back; nothing re-cloned",
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const ids = await identities();
     const marks = logMarks();
     const writer = new Writer(h, DC1[before.leader], 3_000_000, 'faults').start();
@@ -429,7 +533,7 @@ step(
       h.startEtcd(['standby']);
       await h.waitEtcd();
       backAt = now();
-      await waitFor('dc2 linked again with its DCS back', 120_000, linked);
+      await waitFor('dc2 linked again with its DCS back', 120_000, linkedOrWhy);
     } finally {
       await writer.stop();
     }
@@ -468,7 +572,7 @@ async function setting(host: string, name: string): Promise<string> {
 step(
   '4. a member down during `cdktf deploy`: the other members and the patch go through; once it is back, a re-deploy converges and the next plan is empty',
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const down = Object.keys(DC2).find((n) => n !== before.standbyLeader)!;
     h.nodeCtl('stop', down);
     await waitFor(
@@ -500,7 +604,7 @@ step(
       status: 0,
       tail: '',
     });
-    await waitFor('dc2 linked with all three members', 120_000, linked);
+    await waitFor('dc2 linked with all three members', 120_000, linkedOrWhy);
     recoveryMs = now() - t0;
     expect(await setting(DC2[down], 'work_mem')).toBe('8MB');
     expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
@@ -521,7 +625,7 @@ step(
 step(
   '5. `cdktf deploy` interrupted (SIGINT) in the middle of its apply: a re-deploy converges, the change applied once, the link intact',
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const ids = await identities();
     const marks = logMarks();
     writeTopology((t) => (t.clusters.dc1.postgresql.parameters.work_mem = '12MB'));
@@ -538,7 +642,7 @@ step(
     for (const [name, host] of Object.entries({ ...DC1, ...DC2 })) {
       await waitFor(`work_mem 12MB on ${name}`, 60_000, async () => (await setting(host, 'work_mem')) === '12MB');
     }
-    const { value: after } = await waitFor('dc2 linked', 120_000, linked);
+    const { value: after } = await waitFor('dc2 linked', 120_000, linkedOrWhy);
     const recoveryMs = now() - t0;
     expect(after.leader).toBe(before.leader);
     expect(await identities()).toEqual(ids);
@@ -571,7 +675,7 @@ async function linkSlot(host: string): Promise<{ wal_status: string; active: boo
 step(
   '6. slot limit exceeded: with max_slot_wal_keep_size small and the link cut while dc1 writes, the slot is invalidated; status says so and names the re-seed; the re-seed through the stacks (refused while the link is healthy) brings dc2 back with every acknowledged write',
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const ids = await identities();
     // a re-seed while the standby leader streams is refused, with nothing touched
     writeTopology((t) => (t.link.reseed = { cluster: 'dc2', generation: 1 }));
@@ -650,7 +754,7 @@ step(
       /\[re-seed\] .*the link slot standby_cluster_slot on dc1 is invalidated \(wal_status lost\): renewing it/,
     );
     expect(res.output).toMatch(/\[re-seed\] .*re-seeded in \d+ s: \w+ streams from 10\.231\.1\.\d+, \w+, \w+ from it/);
-    const { value: after } = await waitFor('dc2 streaming from dc1 again', 120_000, linked);
+    const { value: after } = await waitFor('dc2 streaming from dc1 again', 120_000, linkedOrWhy);
     const { ms } = await waitFor(
       'every acknowledged write on the new standby leader',
       120_000,
@@ -701,7 +805,7 @@ step(
 step(
   "8a. cross-DC latency: a planned promotion of dc2 across the delay (LINK_STATE=detached, deploy '*'), then undone: dc2 rejoined as dc1's standby (refused until its own writes are accepted as lost)",
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const rows = Number((await h.sql<{ n: string }>(DC1[before.leader], 'select count(*) as n from faults'))[0].n);
     const t0 = now();
     const res = await h.cdktfDeployAsync(['*'], 'promotion', 'detached');
@@ -742,7 +846,7 @@ step(
       tail: '',
     });
     expect(undo.output).toMatch(/acceptDataLoss is set: \d+ bytes of dc2/);
-    await waitFor('dc2 streaming from dc1 again', 120_000, linked);
+    await waitFor('dc2 streaming from dc1 again', 120_000, linkedOrWhy);
     const undoMs = now() - t1;
     timings.promotionUndoneRejoinMs = undoMs;
     // every dc2 member has dc1's history: none has the row dc2 wrote while promoted
@@ -782,41 +886,61 @@ step(
 step(
   '8. cross-DC latency: a planned switchover dc1 -> dc2 across the delay, with a writer on dc1: no acknowledged write lost, dc1 follows dc2, nothing re-cloned',
   async () => {
-    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linked);
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const ids = await identities();
     const marks = logMarks();
     const writer = new Writer(h, DC1[before.leader], 8_000_000, 'faults').start();
+    // a second writer on dc2's standby leader: refused until dc2 is promoted; its first
+    // acknowledgement after dc1's last is the write gap
+    const newWriter = new Writer(h, DC2[before.standbyLeader], 8_500_000, 'faults').start();
     let res: { status: number; output: string } = { status: -1, output: '' };
     const t0 = now();
     try {
       await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
       writeTopology((t) => (t.link.source = 'dc2'));
       res = await h.cdktfDeployAsync(['*'], 'switchover');
-    } finally {
       await writer.stop();
+      if (res.status === 0)
+        await waitFor('the writer on dc2 acknowledges', 30_000, async () => newWriter.acked.length > 5);
+    } finally {
+      await Promise.all([writer.stop(), newWriter.stop()]);
     }
     expect({ status: res.status, tail: res.status === 0 ? '' : res.output.slice(-3000) }).toEqual({
       status: 0,
       tail: '',
     });
     source = 'dc2';
-    expect(res.output).toMatch(/soft fence: dc1 read-only, dc2 replayed its last write/);
+    // the synchronous handoff across the delay: dc2's standby leader synchronous for the handoff alone
+    expect(res.output).toMatch(
+      new RegExp(`synchronous handoff: ${before.standbyLeader} is a synchronous standby of ${before.leader} \\(dc1\\)`),
+    );
     const deployMs = now() - t0;
+    timings.delayedSwitchoverWriteGapMs = newWriter.acked[0].at - writer.acked[writer.acked.length - 1].at;
     const fence = /is the primary \(leader \w+, timeline \d+\), (\d+) ms after the fence/.exec(res.output);
     if (fence) timings.delayedSwitchoverFenceToPrimaryMs = Number(fence[1]);
-    const soft = /soft fence: .*, (\d+) ms/.exec(res.output);
-    if (soft) timings.delayedSwitchoverSoftFenceMs = Number(soft[1]);
-    const { value: after } = await waitFor('dc1 streaming from dc2', 120_000, linked);
+    const handoff = /synchronous handoff: .*, (\d+) ms/.exec(res.output);
+    if (handoff) timings.delayedSwitchoverHandoffMs = Number(handoff[1]);
+    const { value: after } = await waitFor('dc1 streaming from dc2', 120_000, linkedOrWhy);
     timings.delayedSwitchoverDeployMs = deployMs;
     timings.delayedSwitchoverOldSourceStreamingMs = now() - t0;
     const missing = await missingOn(DC2[after.leader], writer.acked);
     expect({ acked: writer.acked.length, missing }).toEqual({ acked: writer.acked.length, missing: [] });
+    // the handoff is gone from both clusters' configuration
+    for (const role of ['primary', 'standby'] as const) {
+      const config = await h.config(role);
+      expect({
+        role,
+        names: config.postgresql?.parameters?.synchronous_standby_names,
+        marker: config.managed_by_patroni_standby_cdktf?.handoff,
+      }).toEqual({ role, names: undefined, marker: undefined });
+    }
     expect(await identities()).toEqual(ids);
     const reclones = recloneCount(marks);
     expect(reclones).toBe(0);
     record({
       fault: 'planned switchover dc1 -> dc2 across the 20 ms delay, writes on dc1',
-      checked: 'soft fence, fence, promotion; every acknowledged write on dc2; dc1 streams from dc2; nothing re-cloned',
+      checked:
+        'synchronous handoff, fence, promotion once dc1 stopped; every acknowledged write on dc2; dc1 streams from dc2; no synchronous_standby_names left; nothing re-cloned',
       acknowledged: writer.acked.length,
       lost: missing.length,
       promised: true,
@@ -829,7 +953,7 @@ step(
 step(
   '7. promotion while the source data center (dc2, after the switchover) is unreachable: the gate refuses; with promotion.disaster dc1 is promoted, the last known position printed, every write it had received kept',
   async () => {
-    const { value: before } = await waitFor(`${other(source)} streaming from ${source}`, 120_000, linked);
+    const { value: before } = await waitFor(`${other(source)} streaming from ${source}`, 120_000, linkedOrWhy);
     const target = other(source);
     const writer = new Writer(h, HOSTS[source][before.leader], 7_000_000, 'faults').start();
     let acked: { id: number }[] = [];

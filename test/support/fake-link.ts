@@ -27,6 +27,9 @@ export interface World {
   sourceLsn: bigint;
   /** The source leader's default_transaction_read_only (the role change's soft fence). */
   sourceReadOnly: boolean;
+  /** The source leader's synchronous_commit and its synchronous standbys' application names (the handoff). */
+  sourceSyncCommit: string;
+  sourceSyncStandbys: string[];
   nextXid: number;
   sourceTimeline: number;
   sourceSystemId: string;
@@ -108,6 +111,8 @@ export function freshWorld(): World {
     replay: START,
     replayPaused: false,
     sourceReadOnly: false,
+    sourceSyncCommit: 'on',
+    sourceSyncStandbys: [],
     applyDelayMs: 0,
     standbyTimeline: 1,
     standbySystemId: '7301',
@@ -186,7 +191,14 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
     // the role change's soft fence: the source's setting and position
     w.log.push(`${m}: read-only`);
     if (!w.readWrite.has(m)) throw new Error(`${m} is in recovery: pg_current_wal_lsn() cannot be run`);
-    return [{ read_only: w.sourceReadOnly ? 'on' : 'off', current_lsn: text(w.sourceLsn) }];
+    return [
+      {
+        read_only: w.sourceReadOnly ? 'on' : 'off',
+        current_lsn: text(w.sourceLsn),
+        synchronous_commit: w.sourceSyncCommit,
+        sync_standbys: [...w.sourceSyncStandbys],
+      },
+    ];
   }
   if (sql.includes('pg_stat_activity') || sql.includes('pg_prepared_xacts')) {
     // the in-flight query, answered from what its text reads: the open write transactions only

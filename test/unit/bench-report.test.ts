@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { summarizeE2e } from '../../bench/report';
+import { reliabilityMarkdown } from '../../bench/reliability-report';
 
 const P41 = 'patroni 4.1.5, etcd 3.5, PostgreSQL 18 (Debian forky root)';
 
@@ -49,6 +50,51 @@ test('the role change per platform: passing runs of the newest program only, the
       { key: 'switchbackWriteGapMs', runs: 3, medianMs: 5001, minMs: 4001, maxMs: 6001 },
       { key: 'switchoverDeployMs', runs: 3, medianMs: 20000, minMs: 20000, maxMs: 20000 },
     ]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the reliability table of the planned role changes: counts summed over the counted runs, per platform and role change', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-report-'));
+  const file = path.join(dir, 'e2e-timings.json');
+  const counted = (acked: number, rewinds: number, gap: number) => ({
+    suite: 'lifecycle-patroni4',
+    config: { switchoverProgram: 'p', platform: P41 },
+    passed: true,
+    timingsMs: {
+      switchoverWriteGapMs: gap,
+      switchoverAcknowledgedWrites: acked,
+      switchoverLostWrites: 0,
+      switchoverOldSourceRewinds: rewinds,
+    },
+  });
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      machine: 'test',
+      runs: [
+        counted(100, 0, 600),
+        counted(250, 1, 800),
+        { ...counted(9999, 9, 1), passed: false },
+        // an older program on the host platform: no counts, no rows
+        run('lifecycle', { switchoverProgram: 'old' }, true, 9000),
+      ],
+    }),
+  );
+  try {
+    const byPlatform = summarizeE2e(file)!.roleChangeByPlatform;
+    expect(byPlatform.find((p) => p.platform === P41)!.totals).toEqual({
+      switchoverAcknowledgedWrites: 350,
+      switchoverLostWrites: 0,
+      switchoverOldSourceRewinds: 1,
+    });
+    const md = reliabilityMarkdown({ setup: 's', rows: [], timingsMs: {} }, byPlatform);
+    expect(md).toContain('## Planned role changes per Patroni version');
+    expect(md).toContain(`| ${P41} | switchover | 2 | 350 | 0 | 1 | 700 ms (600–800) | p |`);
+    expect(md).not.toContain('switchback |');
+    expect(md).not.toContain('| patroni 3.0.2');
+    expect(reliabilityMarkdown({ setup: 's', rows: [], timingsMs: {} })).not.toContain('Planned role changes');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

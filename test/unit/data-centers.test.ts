@@ -82,6 +82,26 @@ describe('the clusters: layout', () => {
     );
   });
 
+  test('link.roleChange.synchronousHandoff: false reaches the role change; the default leaves the configuration (and so the plans) as they were; no boolean is refused', () => {
+    const layout = dcLayout('dc2') as { link: Record<string, unknown> };
+    const roleConfig = (input: unknown) => {
+      const [, role] = Object.entries(resourcesOf(synth(input).byName.dc2)).find(([k]) =>
+        k.startsWith('cluster_role_apply'),
+      )!;
+      return JSON.parse(role.input.role_config);
+    };
+    expect(
+      roleConfig({ ...layout, link: { ...layout.link, roleChange: { synchronousHandoff: false } } }),
+    ).toMatchObject({
+      synchronousHandoff: false,
+    });
+    for (const input of [layout, { ...layout, link: { ...layout.link, roleChange: { synchronousHandoff: true } } }])
+      expect(roleConfig(input)).not.toHaveProperty('synchronousHandoff');
+    expect(() => synth({ ...layout, link: { ...layout.link, roleChange: { synchronousHandoff: 'no' } } })).toThrow(
+      /link\.roleChange\.synchronousHandoff/,
+    );
+  });
+
   test('a switchover is a change of link.source: each cluster keeps its resources in its own stack, the roles flip, pg_hba stays', () => {
     const one = synth(dcLayout('dc1')).byName;
     const two = synth(dcLayout('dc2'));

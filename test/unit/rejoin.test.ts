@@ -184,6 +184,7 @@ function fake(over: { meTimeline?: number; otherLsn?: string | null; members?: F
     made: async () => {
       changes.push('made');
     },
+    retryMs: 0,
   };
   return { s, steps, changes, logs, waits };
 }
@@ -237,6 +238,8 @@ describe('rejoin: the other cluster moved above this one’s timeline by switcho
     expect(f.waits).toEqual([
       'the switchover inside the other cluster (60 s)',
       'every member of the other cluster on the new timeline (60 s)',
+      'dc1a re-cloning (7 s)',
+      'dc1b re-cloning (7 s)',
       'the re-cloned replicas streaming (7 s)',
     ]);
   });
@@ -411,5 +414,51 @@ describe('rejoin: the replicas of the demoted cluster re-cloned from its standby
       'dc1 POST /reinitialize dc1b {"force":true}',
       'dc1 POST /reinitialize dc1c {"force":true}',
     ]);
+  });
+});
+
+describe('rejoin: a replica that does not take the re-clone at once (busy between its HA loops)', () => {
+  const members = (): FakeMember[] => [
+    { name: 'dc1a', role: 'leader', state: 'running', timeline: 2 },
+    { name: 'dc1b', role: 'replica', state: 'running', timeline: 2 },
+  ];
+  /** The fake whose POST /reinitialize to dc1b fails with each of `errors` in turn, then goes through. */
+  const refusing = (errors: string[]) => {
+    const f = fake({ meTimeline: 1, members: members() });
+    const post = f.steps.io.post;
+    f.steps.io.post = async (c, m, endpoint, body, member) => {
+      await post(c, m, endpoint, body, member);
+      const e = endpoint === '/reinitialize' && errors.shift();
+      if (e) throw new Error(e);
+    };
+    return f;
+  };
+
+  test('no answer in time: asked again, the reason logged; then re-cloned', async () => {
+    const f = refusing(['POST /reinitialize timed out after 60000 ms']);
+    await rejoin(f.steps, cfg, 'dc2a', 'dc1a');
+    expect(f.changes.filter((c) => c.includes('/reinitialize'))).toEqual([
+      'dc1 POST /reinitialize dc1b {"force":true}',
+      'dc1 POST /reinitialize dc1b {"force":true}',
+    ]);
+    expect(f.logs).toContain(
+      'dc1b did not take the re-clone (POST /reinitialize timed out after 60000 ms); asking again',
+    );
+    expect(f.waits).toContain('dc1b re-cloning (7 s)');
+    expect(f.logs).toContain('dc1b re-cloned and streaming');
+  });
+
+  test('a re-clone already in progress (an earlier request that got through late) counts as taken', async () => {
+    const f = refusing(['POST /reinitialize on dc1 answered HTTP 503: reinitialize already in progress']);
+    await rejoin(f.steps, cfg, 'dc2a', 'dc1a');
+    expect(f.changes.filter((c) => c.includes('/reinitialize'))).toHaveLength(1);
+    expect(f.logs).toContain('dc1b re-cloned and streaming');
+  });
+
+  test('never taken: the step fails naming the member, the last reason and the manual fix', async () => {
+    const f = refusing(['HTTP 503: busy', 'HTTP 503: busy', 'HTTP 503: still busy']);
+    await expect(rejoin(f.steps, cfg, 'dc2a', 'dc1a')).rejects.toThrow(
+      'dc1b of dc1 did not take the re-clone within 7 s (HTTP 503: still busy); the rejoin itself is done: re-clone it (patronictl reinit) before it serves reads',
+    );
   });
 });

@@ -287,15 +287,21 @@ describe('SQL: position, readMember, gate', () => {
     expect(await realIo.position(cfg.me, 'nobody', cfg)).toBeUndefined();
   });
 
-  test("sourceState: the source leader's read-only setting and current position; undefined in recovery, down or unknown", async () => {
+  test("sourceState: the source leader's read-only setting, current position, synchronous_commit and synchronous standbys; undefined in recovery, down or unknown", async () => {
     expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({
       readOnly: false,
       currentLsn: text(world.current.sourceLsn),
+      synchronousCommit: 'on',
+      syncStandbys: [],
     });
     world.current.sourceReadOnly = true;
+    world.current.sourceSyncCommit = 'local';
+    world.current.sourceSyncStandbys = ['s1'];
     expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({
       readOnly: true,
       currentLsn: text(world.current.sourceLsn),
+      synchronousCommit: 'local',
+      syncStandbys: ['s1'],
     });
     expect(await realIo.sourceState(cfg.me, 's1', cfg)).toBeUndefined();
     world.current.down.add('p2');
@@ -365,8 +371,15 @@ describe('SQL: position, readMember, gate', () => {
         replayLsn: null,
         timeline: null,
       });
-      answer({ read_only: 'off', current_lsn: 16 });
-      expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({ readOnly: false, currentLsn: null });
+      answer({ read_only: 'off', current_lsn: 16, synchronous_commit: 1, sync_standbys: 's1' });
+      expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({
+        readOnly: false,
+        currentLsn: null,
+        synchronousCommit: null,
+        syncStandbys: [],
+      });
+      answer({ read_only: 'on', current_lsn: '0/10', synchronous_commit: 'on', sync_standbys: ['s1', null, 3] });
+      expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toMatchObject({ syncStandbys: ['s1'] });
       for (const rows of [['a row'], []]) {
         answer(...rows);
         expect(await realIo.position(cfg.me, 's1', cfg)).toBeUndefined();

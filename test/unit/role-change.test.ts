@@ -54,6 +54,12 @@ type Side = {
   config?: DynamicConfig;
   readWritePolls?: number;
   oldReplayLsn?: string;
+  /** Its synchronous_commit as the source ('local' unless given: no synchronous handoff). */
+  synchronousCommit?: string;
+  /** As the source, a synchronous_standby_names that names a member never makes it synchronous. */
+  syncNever?: boolean;
+  /** Once the other cluster is fenced, how many reads of this standby leader still find it streaming from it. */
+  streamingPolls?: number;
 };
 const MARKER = 'managed_by_patroni_standby_cdktf';
 
@@ -74,6 +80,8 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
   const leases: string[] = [];
   /** Each read of a member's position, as `<cluster> <member> <in recovery|read-write> <replay>`. */
   const positions: string[] = [];
+  /** Each read of a member's stream (readMember), as `<cluster> <member> <streaming|not streaming>`. */
+  const reads: string[] = [];
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
   const leaderOf = (name: Dc) => sides[name].members[0];
   const sideOf = (c: RoleChangeCluster) => sides[c.name as Dc];
@@ -95,7 +103,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
     patch: async (c: RoleChangeCluster, body: DynamicConfig) => {
       const s = sideOf(c);
       const marker = at(body, MARKER) as Record<string, unknown> | undefined;
-      if (marker && Object.keys(body).length === 1 && !('softFence' in marker)) {
+      if (marker && Object.keys(body).length === 1 && !('softFence' in marker) && !('handoff' in marker)) {
         // the lease and the source record (holding.ts): kept apart from the changes the steps make
         leases.push(`${c.name} ${JSON.stringify(marker)}`);
         const merged = { ...(at(s.config, MARKER) as object), ...marker };
@@ -104,6 +112,13 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
       }
       calls.push(`${c.name} ${JSON.stringify(body)}`);
       if ('standby_cluster' in body) s.standby = body.standby_cluster !== null;
+      const ssn = at(body, 'postgresql', 'parameters', 'synchronous_standby_names');
+      if (ssn !== undefined)
+        s.config = {
+          ...s.config,
+          postgresql: { parameters: ssn === null ? {} : { synchronous_standby_names: ssn } },
+          [MARKER]: { ...(at(s.config, MARKER) as object), handoff: ssn === null ? undefined : at(marker, 'handoff') },
+        };
       const ro = at(body, 'postgresql', 'parameters', 'default_transaction_read_only');
       if (ro !== undefined)
         s.config = {
@@ -114,9 +129,12 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
     },
     sourceState: async (c: RoleChangeCluster) => {
       const s = sideOf(c);
+      const ssn = at(s.config, 'postgresql', 'parameters', 'synchronous_standby_names');
       return {
         readOnly: at(s.config, 'postgresql', 'parameters', 'default_transaction_read_only') === 'on',
         currentLsn: s.drainedLsn ?? s.lsn,
+        synchronousCommit: s.synchronousCommit ?? 'local',
+        syncStandbys: typeof ssn === 'string' && !s.syncNever ? [ssn.replace(/^"|"$/g, '').toUpperCase()] : [],
       };
     },
     post: async (c: RoleChangeCluster, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
@@ -136,20 +154,27 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
     readMember: async (c: RoleChangeCluster, member: string): Promise<MemberReading> => {
       const s = sideOf(c);
       const other = c.name === 'dc1' ? 'dc2' : 'dc1';
+      // the other fenced (both standby clusters): its walsender gone, after streamingPolls reads
+      let streaming = s.standby;
+      if (s.standby && sides[other].standby) {
+        streaming = (s.streamingPolls ?? 0) > 0;
+        s.streamingPolls = (s.streamingPolls ?? 0) - 1;
+      }
+      reads.push(`${c.name} ${member} ${streaming ? 'streaming' : 'not streaming'}`);
       return {
         member,
         reachable: true,
         inRecovery: s.standby,
         timeline: s.timeline,
         currentLsn: s.lsn,
-        receiverStatus: s.standby ? 'streaming' : null,
-        senderHost: s.standby ? hostOf(other) : null,
+        receiverStatus: streaming ? 'streaming' : null,
+        senderHost: streaming ? hostOf(other) : null,
       };
     },
     gate: async () => ({ problems: gateProblems }),
     history: async (c: RoleChangeCluster): Promise<unknown> => sideOf(c).history,
   } satisfies RoleIo;
-  return { io, calls, leases, positions };
+  return { io, calls, leases, positions, reads };
 }
 
 const cluster = (name: string, host: string): RoleChangeCluster => ({
@@ -420,6 +445,138 @@ describe('the role change, one cause at a time (fake clusters)', () => {
       // the rejoined cluster's replica is re-cloned from its rewound standby leader
       'dc1 POST /reinitialize dc1a',
     ]);
+  });
+});
+
+describe('the synchronous handoff: the target a synchronous standby of the source for the switchover alone', () => {
+  let out: jest.SpyInstance;
+  beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
+  afterEach(() => out.mockRestore());
+  const printed = () => out.mock.calls.join('');
+
+  const HANDOFF = `dc1 {"postgresql":{"parameters":{"synchronous_standby_names":"\\"dc2a\\""}},"${MARKER}":{"handoff":"dc2a"}}`;
+  const LIFT_HANDOFF = `dc1 {"postgresql":{"parameters":{"synchronous_standby_names":null}},"${MARKER}":{"handoff":null}}`;
+  const SOFT_FENCE = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":"on"}},"${MARKER}":{"softFence":true}}`;
+  const LIFT = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`;
+  const FENCE = 'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}';
+  const sides = (dc1: Partial<Side> = {}, dc2: Partial<Side> = {}) => ({
+    dc1: side({ members: ['dc1a'], synchronousCommit: 'on', ...dc1 }),
+    dc2: side({ standby: true, members: ['dc2a'], ...dc2 }),
+  });
+
+  test('handoff, fence, promotion as soon as the old source stops streaming, then the handoff taken away once the old source streams from the new one: the old side is never waited for in recovery', async () => {
+    const f = fakeClusters(sides());
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      HANDOFF,
+      FENCE,
+      'dc2 {"standby_cluster":null}',
+      'dc1 {"slots":{"link":null}}',
+      LIFT_HANDOFF,
+    ]);
+    // the fenced side's position is never read: nothing waits for its restart in recovery
+    expect(f.positions.filter((p) => p.startsWith('dc1 '))).toEqual([]);
+    expect(printed()).toMatch(/synchronous handoff: dc2a is a synchronous standby of dc1a \(dc1\), \d+ ms/);
+    expect(printed()).toMatch(
+      /dc1a stopped streaming to dc2a, \d+ ms after the fence: every commit it acknowledged is here/,
+    );
+    expect(printed()).not.toContain('soft fence');
+  });
+
+  test('the promotion waits while the target still streams from the old source (its shutdown not done)', async () => {
+    const f = fakeClusters(sides({}, { streamingPolls: 3 }));
+    await run(cfg, f.io);
+    expect(f.reads.slice(0, 4)).toEqual([
+      'dc2 dc2a streaming',
+      'dc2 dc2a streaming',
+      'dc2 dc2a streaming',
+      'dc2 dc2a not streaming',
+    ]);
+    expect(f.calls[3]).toBe('dc2 {"standby_cluster":null}');
+  });
+
+  test('the old source never stops streaming: the fence and the handoff undone in one patch, nothing promoted, the step fails', async () => {
+    const f = fakeClusters(sides({}, { streamingPolls: Infinity }));
+    await expect(run(cfg, f.io, { recoverySeconds: 0.3 })).rejects.toThrow(
+      /^dc1's former leader dc1a still streamed to dc2a 0.3 s after the fence: the fence and the handoff were undone \(dc1 is the primary again\) and nothing was promoted$/,
+    );
+    expect(f.calls.slice(1)).toEqual([
+      HANDOFF,
+      FENCE,
+      `dc1 {"standby_cluster":null,"postgresql":{"parameters":{"synchronous_standby_names":null}},"${MARKER}":{"handoff":null}}`,
+    ]);
+    expect(f.calls.join(' ')).not.toContain('dc2 {"standby_cluster":null}');
+  });
+
+  test('the target never turns synchronous: the handoff taken away, then the soft fence path', async () => {
+    const f = fakeClusters(sides({ syncNever: true }));
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([
+      'dc2 {"slots":{"link":{"type":"physical"}}}',
+      HANDOFF,
+      LIFT_HANDOFF,
+      SOFT_FENCE,
+      FENCE,
+      LIFT,
+      'dc2 {"standby_cluster":null}',
+      'dc1 {"slots":{"link":null}}',
+    ]);
+    expect(printed()).toContain(
+      'synchronous handoff not used: dc2a did not become a synchronous standby of dc1a within 1 s (taken away again); the soft fence instead',
+    );
+  });
+
+  test.each([
+    [
+      { synchronousCommit: 'local' },
+      "dc1's synchronous_commit is local (its commits would not wait for a synchronous standby)",
+    ],
+    [{ synchronousCommit: 'off' }, "dc1's synchronous_commit is off"],
+    [
+      { config: { synchronous_mode: true } },
+      "dc1 runs Patroni's synchronous_mode (Patroni sets synchronous_standby_names there)",
+    ],
+    [
+      { config: { postgresql: { parameters: { synchronous_standby_names: 'dc1b' } } } },
+      "dc1's configuration sets synchronous_standby_names itself",
+    ],
+    [{ off: true }, 'link.roleChange.synchronousHandoff is false'],
+  ])('not used, the soft fence instead, synchronous_standby_names never touched: %j', async (dc1, why) => {
+    const { off, ...rest } = dc1 as Partial<Side> & { off?: true };
+    const f = fakeClusters(sides(rest));
+    await run(off ? { ...cfg, synchronousHandoff: false } : cfg, f.io);
+    expect(printed()).toContain(`synchronous handoff not used: ${why}`);
+    expect(f.calls.join(' ')).not.toContain('synchronous_standby_names');
+    expect(f.calls).toContain(SOFT_FENCE);
+  });
+
+  test('the fence cannot be sent: the handoff is taken away before the error goes up', async () => {
+    const f = fakeClusters(sides());
+    const patch = f.io.patch;
+    f.io.patch = async (c, body) => {
+      if ('standby_cluster' in body && body.standby_cluster !== null) throw new Error('dc1 REST API: 503');
+      return patch(c, body);
+    };
+    await expect(run(cfg, f.io)).rejects.toThrow('dc1 REST API: 503');
+    expect(f.calls.slice(1)).toEqual([HANDOFF, LIFT_HANDOFF]);
+  });
+
+  test('a handoff left by a run that stopped is taken away first, on either cluster, even when the step then refuses', async () => {
+    const left = { postgresql: { parameters: { synchronous_standby_names: '"dc2a"' } }, [MARKER]: { handoff: 'dc2a' } };
+    const f = fakeClusters(sides({ config: left }), ['standby leader dc2a not streaming']);
+    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: the link is not ready for a switchover/);
+    expect(f.calls).toEqual([LIFT_HANDOFF]);
+    expect(printed()).toContain(
+      'dc1 kept dc2a as a synchronous standby, left by a role change that stopped: taken away',
+    );
+    // on the source of the topology, with nothing else to do
+    const g = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'] }),
+      dc2: side({ members: ['dc2a'], config: left }),
+    });
+    await run(cfg, g.io);
+    expect(g.calls).toEqual([LIFT_HANDOFF.replace('dc1 ', 'dc2 ')]);
   });
 });
 
