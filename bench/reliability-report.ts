@@ -20,6 +20,8 @@ export interface ReliabilityRow {
 
 export interface Reliability {
   setup: string;
+  /** The role-change program the run used (the hash of its sources), when the run recorded it. */
+  program?: string;
   rows: ReliabilityRow[];
   timingsMs: Record<string, number>;
 }

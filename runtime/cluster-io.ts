@@ -64,8 +64,14 @@ export type SourceState = {
   readonly readOnly: boolean;
   readonly currentLsn: string | null;
   readonly synchronousCommit: string | null;
-  readonly syncStandbys: readonly string[];
+  /** synchronous_standby_names as PostgreSQL runs it (ALTER SYSTEM and the configuration file included). */
+  readonly standbyNames: string | null;
+  /** Every walsender: its application_name, whether it is synchronous, the address it comes from. */
+  readonly senders: readonly Sender[];
 };
+
+/** A walsender of the source, as pg_stat_replication shows it. */
+export type Sender = { readonly name: string; readonly sync: boolean; readonly address: string | null };
 
 /** The switchover gate: why the link is not ready (empty: it is), and the report it read, when it read one. */
 export type SwitchoverGate = { readonly problems: readonly string[]; readonly report?: health.LinkReport };
@@ -117,7 +123,9 @@ export const SYNC_NAMES = 'synchronous_standby_names';
 export const SOURCE_STATE_SQL = `select current_setting('${READ_ONLY}') as read_only,
   pg_current_wal_flush_lsn()::text as current_lsn,
   current_setting('synchronous_commit') as synchronous_commit,
-  array(select application_name::text from pg_stat_replication where sync_state = 'sync') as sync_standbys`;
+  current_setting('${SYNC_NAMES}') as standby_names,
+  coalesce((select json_agg(json_build_object('name', application_name, 'sync', sync_state = 'sync',
+    'address', host(client_addr))) from pg_stat_replication), '[]'::json) as senders`;
 
 /** A failure the step meant (a refusal): printed without FAILED. */
 type Refusal = Error & { readonly refused: true };
@@ -309,12 +317,15 @@ async function realSourceState(
   if (!node) return undefined;
   const row = await firstRow(node, cfg, SOURCE_STATE_SQL);
   if (!row) return undefined;
-  const names = row.sync_standbys;
+  const senders = Array.isArray(row.senders) ? row.senders : [];
   return {
     readOnly: row.read_only === 'on',
     currentLsn: textOrNull(row.current_lsn),
     synchronousCommit: textOrNull(row.synchronous_commit),
-    syncStandbys: Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [],
+    standbyNames: textOrNull(row.standby_names),
+    senders: senders
+      .filter((s): s is Readonly<Record<string, unknown>> => isRecord(s) && typeof s.name === 'string')
+      .map((s) => ({ name: String(s.name), sync: s.sync === true, address: textOrNull(s.address) })),
   };
 }
 

@@ -132,7 +132,10 @@ export const roleChangeConfigSchema = z.strictObject({
   catchUpTimeoutSeconds: seconds,
   followTimeoutSeconds: seconds,
   acceptDataLoss: z.boolean(),
-  /** link.roleChange.synchronousHandoff: false, the soft fence always; absent: the synchronous handoff where it applies. */
+  /**
+   * link.roleChange.synchronousHandoff: false, the soft fence always; absent: the synchronous
+   * handoff where it applies.
+   */
   synchronousHandoff: z.literal(false).optional(),
   /**
    * link.roleChange.generation, raised with every change of link.source: a role change whose generation is

@@ -45,7 +45,16 @@
  * `user`; each cluster's REST API password from the variable its `restPasswordEnv` names. What
  * the step reads and changes on the clusters, and where it prints, is cluster-io.ts's (`realIo`).
  */
-import { ConfigError, MARKER, PATRONI_ROLES, PROGRAMS, parseConfig, type RoleChangeConfig } from './contract';
+import { isIPv4 } from 'node:net';
+import {
+  ConfigError,
+  MARKER,
+  PATRONI_ROLES,
+  PROGRAMS,
+  parseConfig,
+  type RoleChangeCluster,
+  type RoleChangeConfig,
+} from './contract';
 import {
   type ClusterLook,
   type DynamicConfig,
@@ -60,6 +69,7 @@ import {
   SYNC_NAMES,
   type RoleIo,
   type RunOutput,
+  type SourceState,
   useRunOutput,
   write,
 } from './cluster-io';
@@ -175,17 +185,44 @@ async function softFence(
   return true;
 }
 
+/** Patroni's synchronous_mode as a configuration sets it: anything but absent, false or off is on. */
+const synchronousMode = (config: DynamicConfig): boolean => {
+  const mode = field(config, 'synchronous_mode');
+  return mode !== undefined && mode !== null && mode !== false && mode !== 'off';
+};
+
+/**
+ * Whether `src` runs `member` as its one synchronous standby: synchronous_standby_names is the
+ * handoff's (not overridden by ALTER SYSTEM or a file of the host's), exactly one walsender carries
+ * the name (PostgreSQL compares names case-insensitively: a local client of the same name would
+ * acknowledge in its place), it is synchronous, and it comes from the member's address (when the
+ * topology gives an IPv4 address). Else why not.
+ */
+function notSyncBecause(src: SourceState, member: string, host: string | undefined): string | undefined {
+  if (src.standbyNames !== quoted(member))
+    return `${SYNC_NAMES} there is ${JSON.stringify(src.standbyNames)}, not ${JSON.stringify(quoted(member))}`;
+  const named = src.senders.filter((s) => s.name.toLowerCase() === member.toLowerCase());
+  if (named.length !== 1) return `${named.length} walsenders there are named ${member}`;
+  if (!named[0].sync) return `${member} is not synchronous there yet`;
+  if (host && isIPv4(host) && named[0].address !== host)
+    return `the walsender named ${member} comes from ${named[0].address ?? 'a local socket'}, not ${host}`;
+  return undefined;
+}
+
 /**
  * Step 2b, the synchronous handoff: this cluster's standby leader becomes the source's synchronous
- * standby (synchronous_standby_names through the source's DCS, for the handoff alone), and the step
- * waits until the source reports it so (pg_stat_replication's sync_state). From then on the source
- * acknowledges no commit before this standby leader has it, so once the fence has stopped the
- * source, every acknowledged write is here and the promotion need not wait for the old side to
- * restart in recovery. Not used (false, the soft fence instead) when the source runs Patroni's
+ * standby (synchronous_standby_names through the source's DCS, for the handoff alone); the step
+ * waits until the source runs it so (notSyncBecause), then until the standby leader has replayed
+ * what the source had flushed by then (commits acknowledged before the setting took effect waited
+ * for no one). From then on the source acknowledges no commit before this standby leader has it,
+ * so once the fence has stopped the source, every acknowledged write is here and the promotion
+ * need not wait for the old side to restart in recovery. Not used (false, the soft fence instead)
+ * when link.roleChange.synchronousHandoff is false, when the source runs Patroni's
  * synchronous_mode or sets synchronous_standby_names itself (never touched), when its
  * synchronous_commit does not wait for a standby, when a soft fence of an earlier run is still in
- * its configuration, or when the standby does not turn synchronous within catchUpTimeoutSeconds
- * (then taken away again).
+ * its configuration, when the member's name is no application_name PostgreSQL keeps as it is, or
+ * when the standby is not synchronous and caught up within catchUpTimeoutSeconds (then taken away
+ * again).
  */
 async function syncHandoff(
   cfg: RoleChangeConfig,
@@ -199,11 +236,15 @@ async function syncHandoff(
     return false;
   };
   if (cfg.synchronousHandoff === false) return skipped('link.roleChange.synchronousHandoff is false');
-  if (field(other, 'synchronous_mode') === true)
+  if (synchronousMode(other))
     return skipped(`${cfg.other.name} runs Patroni's synchronous_mode (Patroni sets ${SYNC_NAMES} there)`);
   if (field(params, SYNC_NAMES) !== undefined && handoffOf(other) === undefined)
     return skipped(`${cfg.other.name}'s configuration sets ${SYNC_NAMES} itself`);
   if (softFencedConfig(other)) return skipped(`${cfg.other.name} is soft-fenced by an earlier run`);
+  if (Buffer.byteLength(meLeader) > 63 || !/^[\x20-\x7e]+$/.test(meLeader))
+    return skipped(
+      `the member name ${meLeader} is no application_name PostgreSQL keeps as it is (63 ASCII bytes at most)`,
+    );
   const before = await io.sourceState(cfg.other, otherLeader, cfg);
   if (!before || !before.synchronousCommit || !WAITING_COMMITS.includes(before.synchronousCommit))
     return skipped(
@@ -215,32 +256,45 @@ async function syncHandoff(
     { postgresql: { parameters: { [SYNC_NAMES]: quoted(meLeader) } }, [MARKER]: { handoff: meLeader } },
     otherLeader,
   );
-  const wanted = meLeader.toLowerCase();
+  const host = (cfg.me.nodes.find((n) => n.name === meLeader) ?? { host: undefined }).host;
+  let why = `${cfg.other.name} could not be read`;
   const sync = await waitFor('the standby leader a synchronous standby', cfg.catchUpTimeoutSeconds, async () => {
     const src = await io.sourceState(cfg.other, otherLeader, cfg);
-    return src && src.syncStandbys.some((n) => n.toLowerCase() === wanted) ? src : undefined;
+    why = src ? (notSyncBecause(src, meLeader, host) ?? '') : `${cfg.other.name} could not be read`;
+    return src && why === '' ? src : undefined;
   });
-  if (!sync) {
+  const caughtUp =
+    sync &&
+    sync.currentLsn !== null &&
+    (await waitFor('the standby leader replays what was flushed before', cfg.catchUpTimeoutSeconds, async () => {
+      const n = await io.position(cfg.me, meLeader, cfg);
+      return n && lsnAtLeast(n.replayLsn, sync.currentLsn) ? n : undefined;
+    }));
+  if (!caughtUp) {
     await io.patch(cfg.other, LIFT_HANDOFF, otherLeader);
     return skipped(
-      `${meLeader} did not become a synchronous standby of ${otherLeader} within ${cfg.catchUpTimeoutSeconds} s (taken away again)`,
+      sync
+        ? `${meLeader} did not replay ${sync.currentLsn ?? 'an unreadable position'} (flushed on ${otherLeader} when it turned synchronous) within ${cfg.catchUpTimeoutSeconds} s (taken away again)`
+        : `${meLeader} did not become the synchronous standby of ${otherLeader} within ${cfg.catchUpTimeoutSeconds} s: ${why} (taken away again)`,
     );
   }
   log(
-    `synchronous handoff: ${meLeader} is a synchronous standby of ${otherLeader} (${cfg.other.name}), ${Date.now() - t0} ms`,
+    `synchronous handoff: ${meLeader} is the synchronous standby of ${otherLeader} (${cfg.other.name}) and has replayed ${sync.currentLsn}, ${Date.now() - t0} ms`,
   );
   return true;
 }
 
 /**
- * Steps 4 and 5 after a synchronous handoff: once this cluster's standby leader no longer streams
- * from the fenced leader (its PostgreSQL stopped: at once on Patroni 3.0 and 4.0; on 4.1 a clean
- * shutdown whose last WAL, the shutdown checkpoint, this standby flushed first), every commit the
- * old source acknowledged is here, and this cluster is promoted. Whatever the old source wrote past
- * that was acknowledged to no one. The handoff's synchronous_standby_names stays on the old source
- * until it is seen in recovery (step 6): were it somehow still read-write, it could acknowledge
- * nothing more. Not stopped within recoverySeconds: the fence and the handoff are undone, nothing
- * promoted, the step fails.
+ * Steps 4 and 5 after a synchronous handoff: once this cluster's standby leader (read, in recovery)
+ * no longer streams from the fenced leader, and that leader does not answer as a primary (its
+ * PostgreSQL stopped: at once on Patroni 3.0 and 4.0; on 4.1 a clean shutdown whose last WAL, the
+ * shutdown checkpoint, this standby flushed first), every commit the old source acknowledged is
+ * here. If this cluster's leader is still that standby leader, it is promoted; else (a failover
+ * here meanwhile: another member may lack what it had) the fence and the handoff are undone.
+ * Whatever the old source wrote past that was acknowledged to no one. Not stopped within
+ * recoverySeconds: the fence and the handoff are undone, nothing promoted, the step fails. The
+ * handoff's synchronous_standby_names leaves the old source once its former leader is seen in
+ * recovery: were it somehow still read-write, it could acknowledge nothing more meanwhile.
  */
 async function promoteAfterHandoff(
   cfg: RoleChangeConfig,
@@ -250,20 +304,42 @@ async function promoteAfterHandoff(
   made: () => Promise<void>,
 ): Promise<void> {
   const formerHost = (cfg.other.nodes.find((n) => n.name === formerLeader) ?? { host: undefined }).host;
+  const undo = async (why: string): Promise<never> => {
+    await io.patch(cfg.other, { standby_cluster: null, ...LIFT_HANDOFF }, formerLeader);
+    return fail(
+      `${why}: the fence and the handoff were undone (${cfg.other.name} is the primary again) and nothing was promoted`,
+    );
+  };
   const stopped = await waitFor('the old source stopped streaming here', timing.recoverySeconds, async () => {
     const n = await io.readMember(cfg.me, meLeader, cfg);
-    return n && !(n.receiverStatus === 'streaming' && n.senderHost === formerHost) ? n : undefined;
+    if (!n || !n.reachable || n.inRecovery !== true) return undefined;
+    if (n.receiverStatus === 'streaming' && n.senderHost === formerHost) return undefined;
+    const old = await io.position(cfg.other, formerLeader, cfg);
+    return old && old.inRecovery === false ? undefined : n;
   });
-  if (!stopped) {
-    await io.patch(cfg.other, { standby_cluster: null, ...LIFT_HANDOFF }, formerLeader);
-    fail(
-      `${cfg.other.name}'s former leader ${formerLeader} still streamed to ${meLeader} ${timing.recoverySeconds} s after the fence: the fence and the handoff were undone (${cfg.other.name} is the primary again) and nothing was promoted`,
+  if (!stopped)
+    await undo(
+      `${cfg.other.name}'s former leader ${formerLeader} did not stop streaming to ${meLeader} within ${timing.recoverySeconds} s after the fence`,
     );
-  }
+  const here = await io.look(cfg.me);
+  const leader = here.reachable ? here.leader : undefined;
+  if (!leader || leader.name !== meLeader || leader.role !== PATRONI_ROLES.standbyLeader)
+    await undo(
+      `${cfg.me.name}'s standby leader is ${leader ? `${leader.name} (${leader.role})` : 'unknown'} now, not ${meLeader}, the synchronous standby`,
+    );
   log(
     `${formerLeader} stopped streaming to ${meLeader}, ${Date.now() - fence} ms after the fence: every commit it acknowledged is here`,
   );
   await promote(cfg, meLeader, fence, made);
+  const back = await waitFor('the former leader in recovery', timing.recoverySeconds, async () => {
+    const n = await io.position(cfg.other, formerLeader, cfg);
+    return n && n.inRecovery === true ? n : undefined;
+  });
+  if (back) await io.patch(cfg.other, LIFT_HANDOFF, formerLeader);
+  else
+    log(
+      `${formerLeader} was not seen in recovery within ${timing.recoverySeconds} s: the handoff stays in ${cfg.other.name}'s configuration until it streams from ${cfg.me.name} or the next deploy`,
+    );
 }
 
 /** Step 5: this cluster promoted, the roles recorded, and read-write within 60 s. */
@@ -411,8 +487,40 @@ function described(x: ClusterLook): string {
     : `a primary (leader ${x.leader ? x.leader.name : 'none'})`;
 }
 
+/**
+ * Takes away a synchronous handoff found in a cluster's configuration. A handoff lives within one
+ * run, and the lease keeps other runs out: one found while no lease is live was left by a run that
+ * stopped, and would make a primary wait for a standby in the other data center (or, on a standby
+ * cluster, once it is promoted). Left alone while another run's lease is live.
+ */
+async function clearLeftoverHandoffs(
+  clusters: readonly (readonly [RoleChangeCluster, ClusterLook])[],
+  runsIn?: string,
+): Promise<void> {
+  if (runsIn !== undefined) {
+    try {
+      refuseIfHeld(
+        { ...leaseSteps(), log: () => undefined },
+        clusters.map(([, x]) => x),
+        runsIn,
+      );
+    } catch {
+      return log('a synchronous handoff in a configuration is left to the role change that holds the lease');
+    }
+  }
+  for (const [c, x] of clusters) {
+    if (!x.reachable) continue;
+    const member = handoffOf(x.config);
+    if (member === undefined) continue;
+    await io.patch(c, LIFT_HANDOFF, x.leader && x.leader.name);
+    log(`${c.name} kept ${member} as a synchronous standby, left by a role change that stopped: taken away`);
+  }
+}
+
 async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
   if (cfg.state === 'detached') {
+    // before the promotion's patch (which waits for this step): a promoted cluster must not keep one
+    await clearLeftoverHandoffs([[cfg.me, await io.look(cfg.me)]], cfg.me.name);
     log(
       `the link is detached (a promotion): no role change; once it follows again, this step rejoins ${cfg.me.name} to ${cfg.other.name} if it is a primary then`,
     );
@@ -446,6 +554,13 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
         rejoin(steps(made), swapped, otherLeader, meLeader),
       );
     }
+    await clearLeftoverHandoffs(
+      [
+        [cfg.me, me],
+        [cfg.other, other],
+      ],
+      cfg.me.name,
+    );
     log(
       `${cfg.me.name} is a standby cluster of ${cfg.other.name} in the topology: a role change runs in ${cfg.other.name}'s role resource`,
     );
@@ -467,17 +582,10 @@ async function changeRoles(cfg: RoleChangeConfig): Promise<void> {
     await io.patch(cfg.me, LIFT_SOFT_FENCE, me.leader && me.leader.name);
     log(`${cfg.me.name} was left read-only by a role change that stopped in its soft fence: lifted`);
   }
-  for (const [c, x] of [
+  await clearLeftoverHandoffs([
     [cfg.me, me],
     [cfg.other, other],
-  ] as const) {
-    // a handoff lives within one run (the lease keeps others out): one found now was left by a run that stopped
-    if (!x.reachable) continue;
-    const member = handoffOf(x.config);
-    if (member === undefined) continue;
-    await io.patch(c, LIFT_HANDOFF, x.leader && x.leader.name);
-    log(`${c.name} kept ${member} as a synchronous standby, left by a role change that stopped: taken away`);
-  }
+  ]);
   if (!me.standby) {
     if (!other.reachable) {
       log(

@@ -4,6 +4,7 @@
  * sandbox's TMPDIR does not reach os.tmpdir() (it reads the real environment), so os.tmpdir itself
  * answers this file's directory until the file is done.
  */
+/* global afterAll */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');

@@ -3,6 +3,7 @@
  * Terraform, SQL through `pg`, and cleanup of every process it started (by pid).
  * Everything listens on loopback addresses only.
  */
+import { createHash } from 'node:crypto';
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -59,6 +60,14 @@ export interface Layout {
 export const WALKTHROUGH_LAYOUT: Layout = { primary: PRIMARY, standby: STANDBY, etcd: ETCD };
 
 const TF_ENV = { TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', NO_COLOR: '1' };
+
+/** The role-change program's name for the figures it produced: the hash of its two source files. */
+export function roleChangeProgram(): string {
+  return ['role-change.ts', 'cluster-io.ts']
+    .reduce((hash, f) => hash.update(fs.readFileSync(path.join(ROOT, 'runtime', f))), createHash('sha256'))
+    .digest('hex')
+    .slice(0, 12);
+}
 
 export function now(): number {
   return Number(process.hrtime.bigint() / 1000000n);

@@ -21,6 +21,7 @@ import {
   MONITOR_PASSWORD,
   now,
   PASSWORDS,
+  roleChangeProgram,
   ROOT,
   sleep,
   StatusReport,
@@ -64,7 +65,7 @@ function record(row: Row): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(
     file,
-    `${JSON.stringify({ setup: `two data centers in network namespaces, ${DELAY_MS} ms each way between them; Patroni 3.0.2, PostgreSQL 15, etcd 3.4`, rows, timingsMs: timings }, null, 2)}\n`,
+    `${JSON.stringify({ setup: `two data centers in network namespaces, ${DELAY_MS} ms each way between them; Patroni 3.0.2, PostgreSQL 15, etcd 3.4`, program: roleChangeProgram(), rows, timingsMs: timings }, null, 2)}\n`,
   );
 }
 
@@ -356,7 +357,7 @@ async function killSourceLeader(
 ): Promise<{ writer: Writer; killedAt: number; newLeader: string }> {
   const writer = new Writer(h, DC1[leader], firstId, 'faults').start();
   try {
-    await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
+    await waitFor('the writer acknowledges', 20_000, async () => writer.acked.length > 200);
     const patroni = h.pidOf(leader)!;
     const postmaster = h.postmasterPid(leader)!;
     process.kill(patroni, 'SIGKILL');

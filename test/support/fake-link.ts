@@ -27,9 +27,10 @@ export interface World {
   sourceLsn: bigint;
   /** The source leader's default_transaction_read_only (the role change's soft fence). */
   sourceReadOnly: boolean;
-  /** The source leader's synchronous_commit and its synchronous standbys' application names (the handoff). */
+  /** The source leader's synchronous_commit, synchronous_standby_names and walsenders (the handoff). */
   sourceSyncCommit: string;
-  sourceSyncStandbys: string[];
+  sourceStandbyNames: string;
+  sourceSenders: { name: string; sync: boolean; address: string | null }[];
   nextXid: number;
   sourceTimeline: number;
   sourceSystemId: string;
@@ -112,7 +113,8 @@ export function freshWorld(): World {
     replayPaused: false,
     sourceReadOnly: false,
     sourceSyncCommit: 'on',
-    sourceSyncStandbys: [],
+    sourceStandbyNames: '',
+    sourceSenders: [],
     applyDelayMs: 0,
     standbyTimeline: 1,
     standbySystemId: '7301',
@@ -196,7 +198,8 @@ function answer(w: World, m: Member, sql: string, params: unknown[] = []): Recor
         read_only: w.sourceReadOnly ? 'on' : 'off',
         current_lsn: text(w.sourceLsn),
         synchronous_commit: w.sourceSyncCommit,
-        sync_standbys: [...w.sourceSyncStandbys],
+        standby_names: w.sourceStandbyNames,
+        senders: w.sourceSenders.map((s) => ({ ...s })),
       },
     ];
   }

@@ -292,16 +292,25 @@ describe('SQL: position, readMember, gate', () => {
       readOnly: false,
       currentLsn: text(world.current.sourceLsn),
       synchronousCommit: 'on',
-      syncStandbys: [],
+      standbyNames: '',
+      senders: [],
     });
     world.current.sourceReadOnly = true;
     world.current.sourceSyncCommit = 'local';
-    world.current.sourceSyncStandbys = ['s1'];
+    world.current.sourceStandbyNames = '"s1"';
+    world.current.sourceSenders = [
+      { name: 's1', sync: true, address: '10.0.2.1' },
+      { name: 'p2', sync: false, address: null },
+    ];
     expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({
       readOnly: true,
       currentLsn: text(world.current.sourceLsn),
       synchronousCommit: 'local',
-      syncStandbys: ['s1'],
+      standbyNames: '"s1"',
+      senders: [
+        { name: 's1', sync: true, address: '10.0.2.1' },
+        { name: 'p2', sync: false, address: null },
+      ],
     });
     expect(await realIo.sourceState(cfg.me, 's1', cfg)).toBeUndefined();
     world.current.down.add('p2');
@@ -371,15 +380,25 @@ describe('SQL: position, readMember, gate', () => {
         replayLsn: null,
         timeline: null,
       });
-      answer({ read_only: 'off', current_lsn: 16, synchronous_commit: 1, sync_standbys: 's1' });
+      answer({ read_only: 'off', current_lsn: 16, synchronous_commit: 1, standby_names: 2, senders: 's1' });
       expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toEqual({
         readOnly: false,
         currentLsn: null,
         synchronousCommit: null,
-        syncStandbys: [],
+        standbyNames: null,
+        senders: [],
       });
-      answer({ read_only: 'on', current_lsn: '0/10', synchronous_commit: 'on', sync_standbys: ['s1', null, 3] });
-      expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toMatchObject({ syncStandbys: ['s1'] });
+      // a walsender without a name is none; a sync that is not true is not synchronous
+      answer({
+        read_only: 'on',
+        current_lsn: '0/10',
+        synchronous_commit: 'on',
+        standby_names: '"s1"',
+        senders: [{ name: 's1', sync: 't', address: 5 }, { name: null, sync: true }, 'x', null],
+      });
+      expect(await realIo.sourceState(cfg.other, 'p1', cfg)).toMatchObject({
+        senders: [{ name: 's1', sync: false, address: null }],
+      });
       for (const rows of [['a row'], []]) {
         answer(...rows);
         expect(await realIo.position(cfg.me, 's1', cfg)).toBeUndefined();

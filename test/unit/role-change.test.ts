@@ -4,7 +4,7 @@
  * every step, refusal and no-op, one cause at a time.
  */
 import type { RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
-import type { ClusterLook, DynamicConfig, MemberReading, RoleIo } from '../../runtime/cluster-io';
+import type { ClusterLook, DynamicConfig, MemberReading, Position, RoleIo, Sender } from '../../runtime/cluster-io';
 import { divergencePoint, run } from '../../runtime/role-change';
 
 // Patroni's GET /history rows: [timeline, end LSN, reason, timestamp, new leader]
@@ -58,6 +58,10 @@ type Side = {
   synchronousCommit?: string;
   /** As the source, a synchronous_standby_names that names a member never makes it synchronous. */
   syncNever?: boolean;
+  /** As the source, synchronous_standby_names as PostgreSQL runs it (else the configuration's). */
+  standbyNames?: string;
+  /** As the source, its walsenders (else one: the other cluster's leader, synchronous when named). */
+  senders?: Sender[];
   /** Once the other cluster is fenced, how many reads of this standby leader still find it streaming from it. */
   streamingPolls?: number;
 };
@@ -85,6 +89,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
   const leaderOf = (name: Dc) => sides[name].members[0];
   const sideOf = (c: RoleChangeCluster) => sides[c.name as Dc];
+  const otherOf = (c: RoleChangeCluster): Dc => (c.name === 'dc1' ? 'dc2' : 'dc1');
   const io = {
     look: async (c: RoleChangeCluster): Promise<ClusterLook> => {
       const s = sideOf(c);
@@ -134,13 +139,21 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
         readOnly: at(s.config, 'postgresql', 'parameters', 'default_transaction_read_only') === 'on',
         currentLsn: s.drainedLsn ?? s.lsn,
         synchronousCommit: s.synchronousCommit ?? 'local',
-        syncStandbys: typeof ssn === 'string' && !s.syncNever ? [ssn.replace(/^"|"$/g, '').toUpperCase()] : [],
+        standbyNames: s.standbyNames ?? (typeof ssn === 'string' ? ssn : ''),
+        // PostgreSQL compares the names case-insensitively
+        senders: s.senders ?? [
+          {
+            name: leaderOf(otherOf(c)).toUpperCase(),
+            sync: typeof ssn === 'string' && !s.syncNever,
+            address: hostOf(otherOf(c)),
+          },
+        ],
       };
     },
     post: async (c: RoleChangeCluster, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
       calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
     },
-    position: async (c: RoleChangeCluster, member: string | undefined) => {
+    position: async (c: RoleChangeCluster, member: string | undefined): Promise<Position | undefined> => {
       const s = sideOf(c);
       // fenced, but its PostgreSQL not restarted in recovery yet: still read-write
       const late = s.standby && (s.readWritePolls ?? 0) > 0;
@@ -459,12 +472,13 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
   const SOFT_FENCE = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":"on"}},"${MARKER}":{"softFence":true}}`;
   const LIFT = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`;
   const FENCE = 'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}';
+  const UNDO = `dc1 {"standby_cluster":null,"postgresql":{"parameters":{"synchronous_standby_names":null}},"${MARKER}":{"handoff":null}}`;
   const sides = (dc1: Partial<Side> = {}, dc2: Partial<Side> = {}) => ({
     dc1: side({ members: ['dc1a'], synchronousCommit: 'on', ...dc1 }),
     dc2: side({ standby: true, members: ['dc2a'], ...dc2 }),
   });
 
-  test('handoff, fence, promotion as soon as the old source stops streaming, then the handoff taken away once the old source streams from the new one: the old side is never waited for in recovery', async () => {
+  test('handoff, fence, promotion as soon as the old source stops streaming, the handoff taken away once the old leader is in recovery: nothing waits for its last position', async () => {
     const f = fakeClusters(sides());
     await run(cfg, f.io);
     expect(f.calls).toEqual([
@@ -472,26 +486,46 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
       HANDOFF,
       FENCE,
       'dc2 {"standby_cluster":null}',
-      'dc1 {"slots":{"link":null}}',
       LIFT_HANDOFF,
+      'dc1 {"slots":{"link":null}}',
     ]);
-    // the fenced side's position is never read: nothing waits for its restart in recovery
-    expect(f.positions.filter((p) => p.startsWith('dc1 '))).toEqual([]);
-    expect(printed()).toMatch(/synchronous handoff: dc2a is a synchronous standby of dc1a \(dc1\), \d+ ms/);
+    // the old leader is read twice: not answering as a primary before the promotion, in recovery after it
+    expect(f.positions.filter((p) => p.startsWith('dc1 '))).toEqual([
+      'dc1 dc1a in recovery 0/100',
+      'dc1 dc1a in recovery 0/100',
+    ]);
+    expect(printed()).toMatch(
+      /synchronous handoff: dc2a is the synchronous standby of dc1a \(dc1\) and has replayed 0\/100, \d+ ms/,
+    );
     expect(printed()).toMatch(
       /dc1a stopped streaming to dc2a, \d+ ms after the fence: every commit it acknowledged is here/,
     );
     expect(printed()).not.toContain('soft fence');
   });
 
-  test('the promotion waits while the target still streams from the old source (its shutdown not done)', async () => {
-    const f = fakeClusters(sides({}, { streamingPolls: 3 }));
+  test('the promotion waits while the target still streams from the old source (its shutdown not done), while the target cannot be read, and while the old leader still answers read-write', async () => {
+    const f = fakeClusters(sides({ readWritePolls: 2, oldReplayLsn: '0/40' }, { streamingPolls: 3 }));
+    const readMember = f.io.readMember;
+    let unreadable = 2;
+    f.io.readMember = async (c: RoleChangeCluster, m: string) => {
+      const n = await readMember(c, m);
+      // after its stream ended, the target cannot be read twice (a timeout)
+      if (c.name === 'dc2' && n.receiverStatus === null && unreadable-- > 0) return { ...n, reachable: false };
+      return n;
+    };
     await run(cfg, f.io);
-    expect(f.reads.slice(0, 4)).toEqual([
+    expect(f.reads.slice(0, 6)).toEqual([
       'dc2 dc2a streaming',
       'dc2 dc2a streaming',
       'dc2 dc2a streaming',
       'dc2 dc2a not streaming',
+      'dc2 dc2a not streaming',
+      'dc2 dc2a not streaming',
+    ]);
+    expect(f.positions.filter((p) => p.startsWith('dc1 ')).slice(0, 3)).toEqual([
+      'dc1 dc1a read-write 0/40',
+      'dc1 dc1a read-write 0/40',
+      'dc1 dc1a in recovery 0/100',
     ]);
     expect(f.calls[3]).toBe('dc2 {"standby_cluster":null}');
   });
@@ -499,14 +533,49 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
   test('the old source never stops streaming: the fence and the handoff undone in one patch, nothing promoted, the step fails', async () => {
     const f = fakeClusters(sides({}, { streamingPolls: Infinity }));
     await expect(run(cfg, f.io, { recoverySeconds: 0.3 })).rejects.toThrow(
-      /^dc1's former leader dc1a still streamed to dc2a 0.3 s after the fence: the fence and the handoff were undone \(dc1 is the primary again\) and nothing was promoted$/,
+      /^dc1's former leader dc1a did not stop streaming to dc2a within 0.3 s after the fence: the fence and the handoff were undone \(dc1 is the primary again\) and nothing was promoted$/,
     );
-    expect(f.calls.slice(1)).toEqual([
-      HANDOFF,
-      FENCE,
-      `dc1 {"standby_cluster":null,"postgresql":{"parameters":{"synchronous_standby_names":null}},"${MARKER}":{"handoff":null}}`,
-    ]);
+    expect(f.calls.slice(1)).toEqual([HANDOFF, FENCE, UNDO]);
     expect(f.calls.join(' ')).not.toContain('dc2 {"standby_cluster":null}');
+  });
+
+  test("this cluster's leader changed meanwhile (another member may lack what the synchronous standby had): undone, nothing promoted", async () => {
+    const f = fakeClusters(sides());
+    const look = f.io.look;
+    f.io.look = async (c) => {
+      const x = await look(c);
+      return c.name === 'dc2' && x.reachable && f.calls.includes(FENCE)
+        ? { ...x, leader: { name: 'dc2b', role: 'standby_leader' } }
+        : x;
+    };
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      "dc2's standby leader is dc2b (standby_leader) now, not dc2a, the synchronous standby: the fence and the handoff were undone (dc1 is the primary again) and nothing was promoted",
+    );
+    expect(f.calls.slice(-1)).toEqual([UNDO]);
+  });
+
+  test('the old leader not seen in recovery after the promotion: the handoff stays until the old source streams from the new one; if it never does, it stays for the next deploy', async () => {
+    const unseen = (f: ReturnType<typeof fakeClusters>) => {
+      const position = f.io.position;
+      f.io.position = async (c: RoleChangeCluster, m: string | undefined) =>
+        c.name === 'dc1' ? undefined : position(c, m);
+    };
+    const f = fakeClusters(sides());
+    unseen(f);
+    await run(cfg, f.io, { recoverySeconds: 0.2 });
+    expect(f.calls.slice(-2)).toEqual(['dc1 {"slots":{"link":null}}', LIFT_HANDOFF]);
+    expect(printed()).toContain(
+      "dc1a was not seen in recovery within 0.2 s: the handoff stays in dc1's configuration until it streams from dc2 or the next deploy",
+    );
+    const g = fakeClusters(sides());
+    unseen(g);
+    const readMember = g.io.readMember;
+    g.io.readMember = async (c: RoleChangeCluster, m: string) => ({
+      ...(await readMember(c, m)),
+      ...(c.name === 'dc1' ? { receiverStatus: null } : {}),
+    });
+    await expect(run(cfg, g.io, { recoverySeconds: 0.2 })).rejects.toThrow(/dc1 does not stream from dc2/);
+    expect(g.calls).not.toContain(LIFT_HANDOFF);
   });
 
   test('the target never turns synchronous: the handoff taken away, then the soft fence path', async () => {
@@ -523,8 +592,50 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
       'dc1 {"slots":{"link":null}}',
     ]);
     expect(printed()).toContain(
-      'synchronous handoff not used: dc2a did not become a synchronous standby of dc1a within 1 s (taken away again); the soft fence instead',
+      'synchronous handoff not used: dc2a did not become the synchronous standby of dc1a within 1 s: dc2a is not synchronous there yet (taken away again); the soft fence instead',
     );
+  });
+
+  test.each([
+    [{ standbyNames: '*' }, 'synchronous_standby_names there is "*", not "\\"dc2a\\""'],
+    [
+      {
+        senders: [
+          { name: 'dc2a', sync: true, address: '10.0.2.1' },
+          { name: 'DC2A', sync: false, address: '10.0.1.2' },
+        ],
+      },
+      '2 walsenders there are named dc2a',
+    ],
+    [
+      { senders: [{ name: 'dc2a', sync: true, address: '10.0.1.9' }] },
+      'the walsender named dc2a comes from 10.0.1.9, not 10.0.2.1',
+    ],
+    [
+      { senders: [{ name: 'dc2a', sync: true, address: null }] },
+      'the walsender named dc2a comes from a local socket, not 10.0.2.1',
+    ],
+  ])(
+    'a synchronous standby that is not the standby leader alone counts for nothing: taken away, the soft fence (%j)',
+    async (dc1, why) => {
+      const f = fakeClusters(sides(dc1 as Partial<Side>));
+      await run(cfg, f.io);
+      expect(printed()).toContain(
+        `did not become the synchronous standby of dc1a within 1 s: ${why} (taken away again)`,
+      );
+      expect(f.calls.slice(1, 4)).toEqual([HANDOFF, LIFT_HANDOFF, SOFT_FENCE]);
+    },
+  );
+
+  test('synchronous, but the standby leader has not replayed what the source flushed before (commits that waited for no one): taken away; the soft fence then refuses too, nothing fenced', async () => {
+    const f = fakeClusters(sides({ lsn: '0/100' }, { lsn: '0/80' }));
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      /REFUSED: dc2's standby leader did not replay what dc1 wrote once read-only/,
+    );
+    expect(printed()).toContain(
+      'synchronous handoff not used: dc2a did not replay 0/100 (flushed on dc1a when it turned synchronous) within 1 s (taken away again)',
+    );
+    expect(f.calls.slice(1)).toEqual([HANDOFF, LIFT_HANDOFF, SOFT_FENCE, LIFT]);
   });
 
   test.each([
@@ -537,10 +648,13 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
       { config: { synchronous_mode: true } },
       "dc1 runs Patroni's synchronous_mode (Patroni sets synchronous_standby_names there)",
     ],
+    [{ config: { synchronous_mode: 'on' } }, "dc1 runs Patroni's synchronous_mode"],
+    [{ config: { synchronous_mode: 'quorum' } }, "dc1 runs Patroni's synchronous_mode"],
     [
       { config: { postgresql: { parameters: { synchronous_standby_names: 'dc1b' } } } },
       "dc1's configuration sets synchronous_standby_names itself",
     ],
+    [{ config: { [MARKER]: { softFence: true } } }, 'dc1 is soft-fenced by an earlier run'],
     [{ off: true }, 'link.roleChange.synchronousHandoff is false'],
   ])('not used, the soft fence instead, synchronous_standby_names never touched: %j', async (dc1, why) => {
     const { off, ...rest } = dc1 as Partial<Side> & { off?: true };
@@ -548,7 +662,18 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
     await run(off ? { ...cfg, synchronousHandoff: false } : cfg, f.io);
     expect(printed()).toContain(`synchronous handoff not used: ${why}`);
     expect(f.calls.join(' ')).not.toContain('synchronous_standby_names');
-    expect(f.calls).toContain(SOFT_FENCE);
+    expect(f.calls.join(' ')).toContain('default_transaction_read_only');
+  });
+
+  test('a member name PostgreSQL would not keep as an application_name (over 63 bytes, not ASCII): not used, nothing waited for', async () => {
+    for (const name of ['s'.repeat(64), 'standby-ü']) {
+      const f = fakeClusters(sides({}, { members: [name] }));
+      await run({ ...cfg, me: { ...cfg.me, nodes: [{ ...cfg.me.nodes[0], name }] } }, f.io);
+      expect(printed()).toContain(
+        `synchronous handoff not used: the member name ${name} is no application_name PostgreSQL keeps as it is`,
+      );
+      expect(f.calls.join(' ')).not.toContain('synchronous_standby_names');
+    }
   });
 
   test('the fence cannot be sent: the handoff is taken away before the error goes up', async () => {
@@ -562,8 +687,9 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
     expect(f.calls.slice(1)).toEqual([HANDOFF, LIFT_HANDOFF]);
   });
 
+  const left = { postgresql: { parameters: { synchronous_standby_names: '"dc2a"' } }, [MARKER]: { handoff: 'dc2a' } };
+
   test('a handoff left by a run that stopped is taken away first, on either cluster, even when the step then refuses', async () => {
-    const left = { postgresql: { parameters: { synchronous_standby_names: '"dc2a"' } }, [MARKER]: { handoff: 'dc2a' } };
     const f = fakeClusters(sides({ config: left }), ['standby leader dc2a not streaming']);
     await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: the link is not ready for a switchover/);
     expect(f.calls).toEqual([LIFT_HANDOFF]);
@@ -577,6 +703,49 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
     });
     await run(cfg, g.io);
     expect(g.calls).toEqual([LIFT_HANDOFF.replace('dc1 ', 'dc2 ')]);
+  });
+
+  test('a run that stopped after its fence with a handoff: taken away first, then resumed by the last position', async () => {
+    const f = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'], config: left }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([LIFT_HANDOFF, 'dc2 {"standby_cluster":null}', 'dc1 {"slots":{"link":null}}']);
+    expect(printed()).toContain("dc1's last position: 0/100");
+  });
+
+  test("the standby's step and a detached link's step take a leftover handoff away too (a promoted cluster must not keep one), unless another run's lease is live", async () => {
+    const standbyStep: RoleChangeConfig = { ...cfg, role: 'standby', me: cfg.other, other: cfg.me };
+    const f = fakeClusters({
+      dc1: side({ members: ['dc1a'], config: left }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
+    await run({ ...standbyStep, me: cfg.me, other: cfg.other }, f.io);
+    expect(f.calls).toEqual([LIFT_HANDOFF]);
+    const detached: RoleChangeConfig = { ...cfg, role: 'standby', state: 'detached' };
+    const g = fakeClusters({
+      dc1: side({ members: ['dc1a'] }),
+      dc2: side({ standby: true, members: ['dc2a'], config: left }),
+    });
+    await run(detached, g.io);
+    expect(g.calls).toEqual([LIFT_HANDOFF.replace('dc1 ', 'dc2 ')]);
+    const held = {
+      ...left,
+      [MARKER]: {
+        ...left[MARKER],
+        roleChange: { holder: 'dc1/abc', since: '2026-01-01T00:00:00.000Z', until: Date.now() + 60_000 },
+      },
+    };
+    const k = fakeClusters({
+      dc1: side({ members: ['dc1a'] }),
+      dc2: side({ standby: true, members: ['dc2a'], config: held }),
+    });
+    await run(detached, k.io);
+    expect(k.calls).toEqual([]);
+    expect(printed()).toContain(
+      'a synchronous handoff in a configuration is left to the role change that holds the lease',
+    );
   });
 });
 
