@@ -162,7 +162,7 @@ async function switchover(target: Dc, label: string): Promise<void> {
   // the synchronous handoff: the target's standby leader synchronous on the source for the handoff alone
   expect(res.output).toMatch(
     new RegExp(
-      `\\[role change\\] \\S+ synchronous handoff: ${before.standbyLeader} is a synchronous standby of ${before.leader} \\(${source}\\)`,
+      `\\[role change\\] \\S+ synchronous handoff: ${before.standbyLeader} is the synchronous standby of ${before.leader} \\(${source}\\)`,
     ),
   );
   expect(res.output).toMatch(new RegExp(`\\[role change\\] \\S+ fence: ${source} demoted`));

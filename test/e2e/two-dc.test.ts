@@ -913,7 +913,9 @@ step(
     source = 'dc2';
     // the synchronous handoff across the delay: dc2's standby leader synchronous for the handoff alone
     expect(res.output).toMatch(
-      new RegExp(`synchronous handoff: ${before.standbyLeader} is a synchronous standby of ${before.leader} \\(dc1\\)`),
+      new RegExp(
+        `synchronous handoff: ${before.standbyLeader} is the synchronous standby of ${before.leader} \\(dc1\\)`,
+      ),
     );
     const deployMs = now() - t0;
     timings.delayedSwitchoverWriteGapMs = newWriter.acked[0].at - writer.acked[writer.acked.length - 1].at;
