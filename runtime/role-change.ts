@@ -45,7 +45,6 @@
  * `user`; each cluster's REST API password from the variable its `restPasswordEnv` names. What
  * the step reads and changes on the clusters, and where it prints, is cluster-io.ts's (`realIo`).
  */
-import { isIPv4 } from 'node:net';
 import {
   ConfigError,
   MARKER,
@@ -195,17 +194,16 @@ const synchronousMode = (config: DynamicConfig): boolean => {
  * Whether `src` runs `member` as its one synchronous standby: synchronous_standby_names is the
  * handoff's (not overridden by ALTER SYSTEM or a file of the host's), exactly one walsender carries
  * the name (PostgreSQL compares names case-insensitively: a local client of the same name would
- * acknowledge in its place), it is synchronous, and it comes from the member's address (when the
- * topology gives an IPv4 address). Else why not.
+ * acknowledge in its place), and it is synchronous. That it is the member's own stream, the member
+ * says (`streamsFrom`): its address as the source sees it may be another (NAT, a second interface,
+ * the host's source address choice). Else why not.
  */
-function notSyncBecause(src: SourceState, member: string, host: string | undefined): string | undefined {
+function notSyncBecause(src: SourceState, member: string): string | undefined {
   if (src.standbyNames !== quoted(member))
     return `${SYNC_NAMES} there is ${JSON.stringify(src.standbyNames)}, not ${JSON.stringify(quoted(member))}`;
   const named = src.senders.filter((s) => s.name.toLowerCase() === member.toLowerCase());
   if (named.length !== 1) return `${named.length} walsenders there are named ${member}`;
   if (!named[0].sync) return `${member} is not synchronous there yet`;
-  if (host && isIPv4(host) && named[0].address !== host)
-    return `the walsender named ${member} comes from ${named[0].address ?? 'a local socket'}, not ${host}`;
   return undefined;
 }
 
@@ -256,12 +254,17 @@ async function syncHandoff(
     { postgresql: { parameters: { [SYNC_NAMES]: quoted(meLeader) } }, [MARKER]: { handoff: meLeader } },
     otherLeader,
   );
-  const host = (cfg.me.nodes.find((n) => n.name === meLeader) ?? { host: undefined }).host;
+  const sourceHost = (cfg.other.nodes.find((n) => n.name === otherLeader) ?? { host: undefined }).host;
   let why = `${cfg.other.name} could not be read`;
   const sync = await waitFor('the standby leader a synchronous standby', cfg.catchUpTimeoutSeconds, async () => {
     const src = await io.sourceState(cfg.other, otherLeader, cfg);
-    why = src ? (notSyncBecause(src, meLeader, host) ?? '') : `${cfg.other.name} could not be read`;
-    return src && why === '' ? src : undefined;
+    why = src ? (notSyncBecause(src, meLeader) ?? '') : `${cfg.other.name} could not be read`;
+    if (!src || why !== '') return undefined;
+    // the one walsender of that name is the member's own: it streams from the source leader
+    const n = await io.readMember(cfg.me, meLeader, cfg);
+    const streams = n && n.receiverStatus === 'streaming' && n.senderHost === sourceHost;
+    why = streams ? '' : `${meLeader} does not stream from ${otherLeader} (${sourceHost ?? 'no host'})`;
+    return streams ? src : undefined;
   });
   const caughtUp =
     sync &&
