@@ -45,8 +45,8 @@ const FIGURES: Record<string, string> = {
   delayedSwitchoverFenceToPrimaryMs: 'switchover across the delay: fence -> dc2 is the primary',
   delayedSwitchoverWriteGapMs:
     "switchover across the delay: dc1's last acknowledged write -> dc2's first (a writer on each)",
-  delayedSwitchoverHandoffMs:
-    "switchover across the delay: the synchronous handoff (dc2's standby leader synchronous on dc1)",
+  delayedSwitchoverSoftFenceMs:
+    'switchover across the delay: the soft fence (dc1 read-only until dc2 replayed its last write)',
   disasterPromotionToFirstWriteMs: 'disaster promotion deploy start -> the promoted cluster takes a write',
 };
 

@@ -503,7 +503,7 @@ export function benchmarksMarkdown(input: {
       if (delayed && d.delayedSwitchoverWriteGapMs !== undefined)
         out.push(
           '',
-          `Across the fault suite's delay between the data centers (${delayed.setup}; its last run, one switchover, program ${delayed.program ?? 'unnamed'}): write gap ${d.delayedSwitchoverWriteGapMs} ms, the synchronous handoff ${d.delayedSwitchoverHandoffMs ?? '-'} ms before the fence, fence to the new primary ${d.delayedSwitchoverFenceToPrimaryMs ?? '-'} ms, the whole \`cdktf deploy '*'\` ${d.delayedSwitchoverDeployMs ?? '-'} ms ([RELIABILITY.md](RELIABILITY.md)).`,
+          `Across the fault suite's delay between the data centers (${delayed.setup}; its last run, one switchover, program ${delayed.program ?? 'unnamed'}): write gap ${d.delayedSwitchoverWriteGapMs} ms, the soft fence ${d.delayedSwitchoverSoftFenceMs ?? '-'} ms before the fence, fence to the new primary ${d.delayedSwitchoverFenceToPrimaryMs ?? '-'} ms, the whole \`cdktf deploy '*'\` ${d.delayedSwitchoverDeployMs ?? '-'} ms ([RELIABILITY.md](RELIABILITY.md)).`,
         );
     }
   }

@@ -96,6 +96,8 @@ export interface RoleIo {
   sourceState: (cluster: RoleChangeCluster, member: string, cfg: RoleChangeConfig) => Promise<SourceState | undefined>;
   gate: (cfg: RoleChangeConfig) => Promise<SwitchoverGate>;
   history: (cluster: RoleChangeCluster, member: string) => Promise<unknown>;
+  /** The Patroni version a member runs (GET /patroni), when it answers. */
+  version: (cluster: RoleChangeCluster, member: string) => Promise<string | undefined>;
 }
 
 /** Where `run` prints, and the environment that holds the REST API passwords its clusters name. */
@@ -329,6 +331,14 @@ async function realSourceState(
   };
 }
 
+/** The Patroni version `member` of `cluster` runs, from its GET /patroni; undefined when it does not say. */
+async function realVersion(cluster: RoleChangeCluster, member: string): Promise<string | undefined> {
+  const node = nodeOf(cluster, member);
+  if (!node) return undefined;
+  const version = field(field(await getJson(`${node.rest}/patroni`), 'patroni'), 'version');
+  return typeof version === 'string' ? version : undefined;
+}
+
 /** The link from `other` (source) to `me` (standby), checked as `npm run status` checks it, plus the lag bound. */
 async function realGate(cfg: RoleChangeConfig): Promise<SwitchoverGate> {
   const report = await health.collect({
@@ -361,6 +371,7 @@ export const realIo: RoleIo = {
   post: realPost,
   readMember: realReadMember,
   position: realPosition,
+  version: realVersion,
   sourceState: realSourceState,
   gate: realGate,
   history: realHistory,

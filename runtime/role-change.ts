@@ -184,6 +184,21 @@ async function softFence(
   return true;
 }
 
+/**
+ * Whether a Patroni version demotes a primary cleanly when standby_cluster is added (4.1 and
+ * later: a fast shutdown whose walsenders send every WAL record first). 3.0 and 4.0 stop it at
+ * once: WAL it wrote and sent to no one stays on it, and once it is back in recovery it streams
+ * that to its own replicas before Patroni rewinds it; a replica whose standby leader stays the
+ * same gets no check for that fork from Patroni, and stays stuck ("new timeline forked off ...
+ * before current recovery point", seen on 3.0.2).
+ */
+export function demotesCleanly(version: string | undefined): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 4 || (major === 4 && minor >= 1);
+}
+
 /** Patroni's synchronous_mode as a configuration sets it: anything but absent, false or off is on. */
 const synchronousMode = (config: DynamicConfig): boolean => {
   const mode = field(config, 'synchronous_mode');
@@ -239,6 +254,11 @@ async function syncHandoff(
   if (field(params, SYNC_NAMES) !== undefined && handoffOf(other) === undefined)
     return skipped(`${cfg.other.name}'s configuration sets ${SYNC_NAMES} itself`);
   if (softFencedConfig(other)) return skipped(`${cfg.other.name} is soft-fenced by an earlier run`);
+  const version = await io.version(cfg.other, otherLeader);
+  if (!demotesCleanly(version))
+    return skipped(
+      `${otherLeader} runs Patroni ${version ?? '(version unknown)'}: before 4.1 its demotion is an immediate stop, whose last WAL its replicas could take and then not follow the new timeline`,
+    );
   if (Buffer.byteLength(meLeader) > 63 || !/^[\x20-\x7e]+$/.test(meLeader))
     return skipped(
       `the member name ${meLeader} is no application_name PostgreSQL keeps as it is (63 ASCII bytes at most)`,

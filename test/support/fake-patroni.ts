@@ -35,6 +35,8 @@ export class FakeCluster {
   refusals: number[] = [];
   /** Nodes whose REST API answers nothing but 503. */
   broken = new Set<string>();
+  /** The Patroni version GET /patroni reports (none: the field is left out). */
+  version: string | undefined = '4.1.5';
   /** GET /cluster names the leader by host only (no api_url), as older Patroni versions do. */
   hostOnly = false;
   /** PATCH answers 200 but changes nothing. */
@@ -117,6 +119,8 @@ export class FakeCluster {
         return failure === undefined ? send(200, this.config) : send(failure, { error: 'GET /config failed' });
       }
       if (req.url === '/history' && req.method === 'GET') return send(200, this.history);
+      if (req.url === '/patroni' && req.method === 'GET')
+        return send(200, { state: 'running', ...(this.version ? { patroni: { version: this.version } } : {}) });
       if (req.method === 'POST') {
         if (!authorized) return send(401, { error: 'no auth' });
         this.posts.push(`${node.name} ${req.url} ${body}`);

@@ -165,6 +165,9 @@ function fake(over: { meTimeline?: number; otherLsn?: string | null; members?: F
     gate: async () => {
       throw new Error('not used by the rejoin');
     },
+    version: async () => {
+      throw new Error('not used by the rejoin');
+    },
   };
   const steps: Steps = {
     io,

@@ -68,6 +68,19 @@ describe('REST: look, patch, post, history', () => {
     delete process.env.PW_DC1;
   });
 
+  test("version: a member's Patroni version from its GET /patroni; undefined when it does not say, does not answer, or is no member", async () => {
+    const cluster = restCluster(c);
+    expect(await realIo.version(cluster, 'n1')).toBe('4.1.5');
+    c.version = '3.0.2';
+    expect(await realIo.version(cluster, 'n2')).toBe('3.0.2');
+    c.version = undefined;
+    expect(await realIo.version(cluster, 'n2')).toBeUndefined();
+    c.version = '4.1.5';
+    c.broken.add('n1');
+    expect(await realIo.version(cluster, 'n1')).toBeUndefined();
+    expect(await realIo.version(cluster, 'nobody')).toBeUndefined();
+  });
+
   test('look: the configuration and members from the first node that answers; standby or primary by its leader', async () => {
     c.broken.add('n1');
     const primary = await realIo.look(restCluster(c));

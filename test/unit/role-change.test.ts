@@ -5,7 +5,7 @@
  */
 import type { RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
 import type { ClusterLook, DynamicConfig, MemberReading, Position, RoleIo, Sender } from '../../runtime/cluster-io';
-import { divergencePoint, run } from '../../runtime/role-change';
+import { demotesCleanly, divergencePoint, run } from '../../runtime/role-change';
 
 // Patroni's GET /history rows: [timeline, end LSN, reason, timestamp, new leader]
 const row = (tl: number, lsn: number) => [tl, lsn, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'x'];
@@ -62,6 +62,8 @@ type Side = {
   standbyNames?: string;
   /** As the source, its walsenders (else one: the other cluster's leader, synchronous when named). */
   senders?: Sender[];
+  /** The Patroni version its members run (GET /patroni): 4.1.5 unless given; null: they do not say. */
+  patroni?: string | null;
   /** Once the other cluster is fenced, how many reads of this standby leader still find it streaming from it. */
   streamingPolls?: number;
 };
@@ -186,6 +188,10 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
     },
     gate: async () => ({ problems: gateProblems }),
     history: async (c: RoleChangeCluster): Promise<unknown> => sideOf(c).history,
+    version: async (c: RoleChangeCluster): Promise<string | undefined> => {
+      const v = sideOf(c).patroni;
+      return v === null ? undefined : (v ?? '4.1.5');
+    },
   } satisfies RoleIo;
   return { io, calls, leases, positions, reads };
 }
@@ -461,6 +467,13 @@ describe('the role change, one cause at a time (fake clusters)', () => {
   });
 });
 
+test('a clean demotion (a fast shutdown that sends every WAL record first) from Patroni 4.1 on', () => {
+  for (const v of ['4.1.0', '4.1.5', '4.2.0', '5.0.1', '10.0'])
+    expect({ v, clean: demotesCleanly(v) }).toEqual({ v, clean: true });
+  for (const v of ['3.0.2', '3.3.8', '4.0.7', '4.0', '', 'four', undefined])
+    expect({ v, clean: demotesCleanly(v) }).toEqual({ v, clean: false });
+});
+
 describe('the synchronous handoff: the target a synchronous standby of the source for the switchover alone', () => {
   let out: jest.SpyInstance;
   beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
@@ -660,6 +673,12 @@ describe('the synchronous handoff: the target a synchronous standby of the sourc
     ],
     [{ config: { [MARKER]: { softFence: true } } }, 'dc1 is soft-fenced by an earlier run'],
     [{ off: true }, 'link.roleChange.synchronousHandoff is false'],
+    [
+      { patroni: '3.0.2' },
+      'dc1a runs Patroni 3.0.2: before 4.1 its demotion is an immediate stop, whose last WAL its replicas could take and then not follow the new timeline',
+    ],
+    [{ patroni: '4.0.7' }, 'dc1a runs Patroni 4.0.7: before 4.1'],
+    [{ patroni: null }, 'dc1a runs Patroni (version unknown): before 4.1'],
   ])('not used, the soft fence instead, synchronous_standby_names never touched: %j', async (dc1, why) => {
     const { off, ...rest } = dc1 as Partial<Side> & { off?: true };
     const f = fakeClusters(sides(rest));
