@@ -160,7 +160,7 @@ const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string
     what: 'planned switchover dc1 -> dc2 (lifecycle suite): last write acknowledged on the old primary to the first on the new one, a writer on each side',
     targetMs: 1000,
     bound:
-      "under the synchronous handoff: the old leader's HA loop stopping its PostgreSQL after the fence (at once on 3.0 and 4.0, a fast shutdown on 4.1), the end of its stream seen on the target (polled every 100 ms), then the target's woken HA loop and pg_promote",
+      "here Patroni 3.0.2: the soft fence (writes stop), the fence, the old leader's restart in recovery to read its last position, the catch-up check, then the new side's woken HA loop and pg_promote; on 4.1 the synchronous handoff instead (below: the role change per Patroni version)",
   },
   {
     key: 'switchoverFenceToPrimaryMs',

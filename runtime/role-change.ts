@@ -11,9 +11,10 @@
  *     2b. synchronous handoff: this cluster's standby leader becomes the other's synchronous
  *        standby (synchronous_standby_names through its DCS, for the handoff alone) and the step
  *        waits until the other reports it sync; from then on no commit there is acknowledged
- *        before it is here. Where it does not apply (link.roleChange.synchronousHandoff false,
- *        Patroni's synchronous_mode or a synchronous_standby_names of the user's own there, a
- *        synchronous_commit that does not wait, not sync in time), the soft fence instead: the
+ *        before it is here. Where it does not apply (the other's Patroni before 4.1, whose
+ *        demotion is an immediate stop; link.roleChange.synchronousHandoff false; Patroni's
+ *        synchronous_mode or a synchronous_standby_names of the user's own there; a
+ *        synchronous_commit that does not wait; not sync in time), the soft fence instead: the
  *        other cluster's new transactions are read-only (default_transaction_read_only through
  *        its DCS), and this cluster's standby leader replays everything the other has written
  *        (catchUpTimeoutSeconds; if not, the soft fence is undone and the step refuses, nothing
