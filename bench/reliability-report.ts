@@ -73,7 +73,7 @@ function roleChangeRows(roleChanges: readonly RoleChangeFigures[]): string[] {
     '`patroni4.test.ts`, `patroni41.test.ts`): a switchover dc1 -> dc2 and a switchback through',
     "`cdktf deploy '*'` while a writer runs on the source; every acknowledged write is looked up on",
     'the new source afterwards. Summed over the passing runs with the role-change program of the',
-    "platform's newest run (named by its bundle's hash); the write gap is the median (min–max) from the",
+    "platform's newest run (named by the hash of its sources); the write gap is the median (min–max) from the",
     "old source's last acknowledgement to the new source's first.",
     '',
     '| platform | role change | runs | acknowledged writes | writes lost | rewinds of the old source | write gap | program |',

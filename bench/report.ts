@@ -484,7 +484,7 @@ export function benchmarksMarkdown(input: {
       out.push('', '### The role change per Patroni version', '');
       out.push(
         'The lifecycle suite on each platform of the [version matrix](docs/versions.md) (a writer on each side; median',
-        "and min–max ms over its passing runs with the role-change program of its newest run, named by its bundle's hash):",
+        'and min–max ms over its passing runs with the role-change program of its newest run, named by the hash of its sources):',
         '',
       );
       const cols = ROLE_CHANGE_METRICS.map((k) => `\`${k}\``);
