@@ -60,6 +60,8 @@ export interface E2eSummary {
   gapByRetryInterval: { interval: string; runs: number; medianMs: number; minMs: number; maxMs: number }[];
   /** The role change's figures per platform (Patroni, PostgreSQL), from the lifecycle suites on each. */
   roleChangeByPlatform: RoleChangeFigures[];
+  /** The same across the fault suite's delay between the data centers, from its runs on each platform. */
+  delayedByPlatform: RoleChangeFigures[];
 }
 
 /** One platform's role change figures: its lifecycle runs with its newest role-change program. */
@@ -88,6 +90,15 @@ export const ROLE_CHANGE_METRICS = [
   'switchbackWriteGapMs',
   'switchoverDeployMs',
   'switchoverOldSourceStreamingMs',
+] as const;
+
+/** The fault suite's role changes across its delay, shown per platform, in this order. */
+export const DELAYED_ROLE_CHANGE_METRICS = [
+  'delayedSwitchoverWriteGapMs',
+  'delayedSwitchbackWriteGapMs',
+  'delayedSwitchoverFenceToPrimaryMs',
+  'delayedSwitchoverDeployMs',
+  'delayedSwitchoverOldSourceStreamingMs',
 ] as const;
 
 /** The platform of the machine's own packages, as the suites name it (runs without `config.platform`). */
@@ -234,36 +245,47 @@ export function summarizeE2e(file: string): E2eSummary | undefined {
     passedRuns: runs.length,
     metrics,
     gapByRetryInterval,
-    roleChangeByPlatform: roleChangeByPlatform(data.runs),
+    roleChangeByPlatform: byPlatform(
+      data.runs,
+      ['lifecycle', 'lifecycle-patroni4'],
+      ROLE_CHANGE_METRICS,
+      ROLE_CHANGE_COUNTS,
+    ),
+    delayedByPlatform: byPlatform(data.runs, ['fault-suite'], DELAYED_ROLE_CHANGE_METRICS, []),
   };
 }
 
 /**
- * The lifecycle suites' role change figures (plain cdktf, an unsecured DCS) per platform: the
- * passing runs with the role-change program of the platform's newest run, so that a figure always
- * names the program it was measured with.
+ * The role change figures of some suites (the lifecycle suites: plain cdktf, an unsecured DCS; the
+ * fault suite: across its delay) per platform: the passing runs with the role-change program of
+ * the platform's newest run, so that a figure always names the program it was measured with.
  */
-function roleChangeByPlatform(
+function byPlatform(
   runs: readonly {
     suite?: string;
     config?: Record<string, string>;
     passed: boolean;
     timingsMs: Record<string, number>;
   }[],
+  suites: readonly string[],
+  metricKeys: readonly string[],
+  countKeys: readonly string[],
 ): RoleChangeFigures[] {
-  const lifecycle = runs.filter((r) => r.suite === 'lifecycle' || r.suite === 'lifecycle-patroni4');
+  const lifecycle = runs.filter((r) => r.suite !== undefined && suites.includes(r.suite));
   const platformOf = (r: (typeof lifecycle)[number]) => r.config?.platform ?? HOST_PLATFORM;
   const platforms = [...new Set(lifecycle.map(platformOf))].sort();
   return platforms.map((platform) => {
     const mine = lifecycle.filter((r) => platformOf(r) === platform);
     const program = mine[mine.length - 1].config?.switchoverProgram;
     const counted = mine.filter((r) => r.passed && r.config?.switchoverProgram === program);
-    const metrics = ROLE_CHANGE_METRICS.map((key): MetricSummary | undefined => {
-      const values = counted.map((r) => r.timingsMs[key]).filter((v): v is number => typeof v === 'number');
-      return values.length === 0 ? undefined : { key, runs: values.length, ...spread(values) };
-    }).filter((m): m is MetricSummary => m !== undefined);
+    const metrics = metricKeys
+      .map((key): MetricSummary | undefined => {
+        const values = counted.map((r) => r.timingsMs[key]).filter((v): v is number => typeof v === 'number');
+        return values.length === 0 ? undefined : { key, runs: values.length, ...spread(values) };
+      })
+      .filter((m): m is MetricSummary => m !== undefined);
     const totals: Record<string, number> = {};
-    for (const key of ROLE_CHANGE_COUNTS) {
+    for (const key of countKeys) {
       const values = counted.map((r) => r.timingsMs[key]).filter((v): v is number => typeof v === 'number');
       if (values.length > 0) totals[key] = values.reduce((a, b) => a + b, 0);
     }
@@ -313,6 +335,22 @@ export function chartSvg(results: SizeResult[]): string {
   return `${parts.join('\n')}\n`;
 }
 
+/** Figures per platform as a table: a column per metric, median (min–max) ms. */
+function platformTable(figures: readonly RoleChangeFigures[], keys: readonly string[]): string[] {
+  const cols = keys.map((k) => `\`${k}\``);
+  return [
+    `| platform | program | runs | ${cols.join(' | ')} |`,
+    `| --- | --- | ---: | ${cols.map(() => '---:').join(' | ')} |`,
+    ...figures.map((p) => {
+      const cells = keys.map((k) => {
+        const m = p.metrics.find((x) => x.key === k);
+        return m ? `${m.medianMs} (${m.minMs}–${m.maxMs})` : '';
+      });
+      return `| ${p.platform} | ${p.program ?? 'unnamed'} | ${p.runs} | ${cells.join(' | ')} |`;
+    }),
+  ];
+}
+
 function verdict(ok: boolean): string {
   return ok ? 'met' : '**not met**';
 }
@@ -324,9 +362,8 @@ export function benchmarksMarkdown(input: {
   cliCost: CliCost;
   e2e?: E2eSummary;
   /** The fault suite's last run: its switchover across the delay between the data centers. */
-  delayed?: { setup: string; program?: string; timingsMs: Record<string, number> };
 }): string {
-  const { machine, results, validated, cliCost, e2e, delayed } = input;
+  const { machine, results, validated, cliCost, e2e } = input;
   const at = (pairs: number) => results.find((r) => r.pairs === pairs)!;
   const largest = at(200);
   const growth = largest.ms / at(50).ms;
@@ -487,24 +524,17 @@ export function benchmarksMarkdown(input: {
         'and min–max ms over its passing runs with the role-change program of its newest run, named by the hash of its sources):',
         '',
       );
-      const cols = ROLE_CHANGE_METRICS.map((k) => `\`${k}\``);
+      out.push(...platformTable(e2e.roleChangeByPlatform, ROLE_CHANGE_METRICS));
+    }
+    if (e2e.delayedByPlatform.length > 0) {
       out.push(
-        `| platform | program | runs | ${cols.join(' | ')} |`,
-        `| --- | --- | ---: | ${cols.map(() => '---:').join(' | ')} |`,
+        '',
+        "Across the fault suite's 20 ms delay between the data centers (two network namespaces; a writer on each side;",
+        'a switchover dc1 -> dc2 then the switchback per run; median and min–max ms over its passing runs with the',
+        'newest role-change program, [RELIABILITY.md](RELIABILITY.md)):',
+        '',
       );
-      for (const p of e2e.roleChangeByPlatform) {
-        const cells = ROLE_CHANGE_METRICS.map((k) => {
-          const m = p.metrics.find((x) => x.key === k);
-          return m ? `${m.medianMs} (${m.minMs}–${m.maxMs})` : '';
-        });
-        out.push(`| ${p.platform} | ${p.program ?? 'unnamed'} | ${p.runs} | ${cells.join(' | ')} |`);
-      }
-      const d = delayed ? delayed.timingsMs : {};
-      if (delayed && d.delayedSwitchoverWriteGapMs !== undefined)
-        out.push(
-          '',
-          `Across the fault suite's delay between the data centers (${delayed.setup}; its last run, one switchover, program ${delayed.program ?? 'unnamed'}): write gap ${d.delayedSwitchoverWriteGapMs} ms, the soft fence ${d.delayedSwitchoverSoftFenceMs ?? '-'} ms before the fence, fence to the new primary ${d.delayedSwitchoverFenceToPrimaryMs ?? '-'} ms, the whole \`cdktf deploy '*'\` ${d.delayedSwitchoverDeployMs ?? '-'} ms ([RELIABILITY.md](RELIABILITY.md)).`,
-        );
+      out.push(...platformTable(e2e.delayedByPlatform, DELAYED_ROLE_CHANGE_METRICS));
     }
   }
   out.push('');

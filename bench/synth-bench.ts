@@ -12,7 +12,7 @@
  * for both ours and the baseline, and a second table measures what the default App costs.
  */
 import { writeTesting } from './mutation-report';
-import { type Reliability, writeReliability } from './reliability-report';
+import { writeReliability } from './reliability-report';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -346,10 +346,6 @@ function reportOnly(): void {
   const machine = read<{ machine: string }>('machine.json').machine;
   fs.writeFileSync(path.join(ROOT, 'bench', 'synth-chart.svg'), chartSvg(results));
   const e2e = e2eRuns();
-  const reliability = path.join(ROOT, 'bench', 'out', 'reliability.json');
-  const delayed = fs.existsSync(reliability)
-    ? read<Reliability>('out/reliability.json')
-    : read<Reliability>('reliability.json');
   fs.writeFileSync(
     path.join(ROOT, 'BENCHMARKS.md'),
     benchmarksMarkdown({
@@ -358,7 +354,6 @@ function reportOnly(): void {
       validated: read('validated.json'),
       cliCost: read('cli-cost.json'),
       e2e,
-      delayed,
     }),
   );
   if (writeTesting(ROOT)) process.stdout.write('wrote bench/mutation-summary.json, TESTING.md\n');

@@ -74,6 +74,20 @@ function timeInMs(value: unknown): number | undefined {
   return Number(m[1]) * factor[m[2] ?? 'ms'];
 }
 
+/** Commands that archive nothing: the article's placeholder `/bin/true` and its kin. */
+const NO_OP_COMMANDS = new Set(['', 'true', '/bin/true', '/usr/bin/true', ':', 'exit 0']);
+
+/** Why a cluster's parameters archive no WAL (archive_mode off, no command, a no-op one); undefined when they do. */
+function noArchiveBecause(p: Readonly<Record<string, unknown>>): string | undefined {
+  const mode = String(p.archive_mode ?? 'off');
+  if (!['on', 'always'].includes(mode)) return `archive_mode is ${mode}`;
+  if (p.archive_library !== undefined && String(p.archive_library).trim() !== '') return undefined;
+  const command = p.archive_command === undefined ? '' : String(p.archive_command).trim();
+  return NO_OP_COMMANDS.has(command)
+    ? `archive_command ${command === '' ? 'is unset' : `${JSON.stringify(command)} archives nothing`}`
+    : undefined;
+}
+
 /** An IP address or a DNS name: no scheme, no port, no digits-and-dots that are no IPv4 address. */
 function isAddressOrName(value: string): boolean {
   return isIP(value) !== 0 || (HOST_PATTERN.test(value) && !/^[0-9.]+$/.test(value));
@@ -606,6 +620,46 @@ export const ERROR_RULES: readonly Rule[] = [
               },
             ];
       }),
+  },
+  {
+    // PostgreSQL replays everything a standby has received once it is promoted: the delay ends
+    // there, and the change it was kept for is replayed with the rest
+    id: 'delayed-standby-promotion',
+    acknowledgeable: true,
+    check: (ctx) => {
+      const delay = ctx.link.recoveryMinApplyDelay;
+      if (ctx.link.state !== 'detached' || delay === undefined || isToken(delay) || !timeInMs(delay)) return [];
+      return [
+        {
+          path: `${ctx.where.link}.state`,
+          message: `promotes a delayed standby (recoveryMinApplyDelay ${delay}): a promotion replays at once everything it held back, a mistaken change the delay was kept for included; to take data from before such a change, read it from the standby cluster with its replay paused instead (docs/operations.md: A delayed standby)`,
+          received: { state: ctx.link.state, recoveryMinApplyDelay: delay },
+          allowed: 'following, or detached acknowledged in link.acknowledgeWarnings',
+          fix: `keep state: following; or, to promote it with all it received: link.acknowledgeWarnings: [{ id: delayed-standby-promotion, reason: <why> }]`,
+        },
+      ];
+    },
+  },
+  {
+    id: 'restore-command-without-archive',
+    acknowledgeable: true,
+    check: (ctx) => {
+      const command = ctx.link.restoreCommand;
+      if (command === undefined || isToken(command)) return [];
+      const why = noArchiveBecause(ctx.primary.postgresql.parameters);
+      return why === undefined
+        ? []
+        : [
+            {
+              path: `${ctx.where.link}.restoreCommand`,
+              message: `reads WAL from an archive, but the source ${ctx.names?.primary ?? 'cluster'} archives none (${ctx.where.primary}.postgresql.parameters: ${why}): the standby would wait on WAL that never arrives there`,
+              received: command,
+              allowed:
+                "a restore command with archive_mode 'on' and an archive_command (or archive_library) that archives on the source",
+              fix: `set archive_mode: 'on' and an archive_command in ${ctx.where.primary}.postgresql.parameters, remove restoreCommand, or, if the source archives outside its Patroni configuration: link.acknowledgeWarnings: [{ id: restore-command-without-archive, reason: <where it archives> }]`,
+            },
+          ];
+    },
   },
 ];
 

@@ -201,6 +201,10 @@ export async function gate(cfg: GateConfig, log: (message: string) => void = () 
     lsnAtLeast(leader.replayLsn, source.current_lsn),
   );
   if (!checks.every((c) => c.ok)) {
+    if (!allReplayed(leader) && (leader.applyDelayMs ?? 0) > 0)
+      notes.push(
+        `${leader.member} replays ${(leader.applyDelayMs ?? 0) / 1000} s behind on purpose (recovery_min_apply_delay, link.recoveryMinApplyDelay): the gate waits for its replay; stop the writes on the source and give promotion.catchUpTimeoutSeconds more than the delay, or remove the delay and deploy first. A promotion replays what it held back at once, the change the delay was kept for included`,
+      );
     const moved = bytesBetween(source.current_lsn, first.current_lsn);
     if (moved !== null && moved > 0)
       notes.push(

@@ -214,6 +214,11 @@ export function nodeNamed(nodes: readonly HealthNode[], name: string): HealthNod
 
 // --- the whole link ---------------------------------------------------------------------------
 
+/** A member in recovery whose replay waits recovery_min_apply_delay (the link's recoveryMinApplyDelay). */
+export function delayedOnPurpose(n: Pick<NodeReading, 'inRecovery' | 'applyDelayMs'>): boolean {
+  return n.inRecovery === true && (n.applyDelayMs ?? 0) > 0;
+}
+
 /** The node of `nodes` that is a read-write leader. */
 export function leaderOf<N extends NodeReading>(nodes: readonly N[]): N | undefined {
   return nodes.find((n) => n.reachable && n.inRecovery === false);
@@ -264,7 +269,10 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
     cfg.state === 'detached' && n.cluster === cfg.standby.name ? leaderOf(standby) : sourceLeader;
   const nodes = [...source, ...standby].map((n): NodeReport => {
     const ref = reference(n);
-    const at = n.inRecovery === false ? n.currentLsn : n.replayLsn;
+    // a member that replays behind on purpose (recovery_min_apply_delay) lags by what it has not
+    // received yet, and by the time its replay is behind beyond the delay
+    const delaySeconds = delayedOnPurpose(n) ? (n.applyDelayMs ?? 0) / 1000 : 0;
+    const at = n.inRecovery === false ? n.currentLsn : delaySeconds > 0 ? n.receiveLsn : n.replayLsn;
     const lagBytes = ref && ref.currentLsn && at ? bytesBetween(ref.currentLsn, at) : null;
     const lagSeconds =
       lagBytes === null
@@ -273,7 +281,7 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
           ? 0
           : n.replayAgeSeconds === null
             ? null
-            : Math.max(0, Math.round(n.replayAgeSeconds * 10) / 10);
+            : Math.max(0, Math.round((n.replayAgeSeconds - delaySeconds) * 10) / 10);
     return { ...n, lagBytes, lagSeconds };
   });
   const figures: LinkFigures = {

@@ -142,6 +142,12 @@ export function formatReport(report: LinkReport): string {
     `Link ${report.state}: source ${report.source.cluster} (leader ${dash(report.source.leader)}, ${dash(report.source.currentLsn)}), standby ${report.standby.cluster} (${report.state === 'detached' ? 'leader' : 'standby leader'} ${dash(report.standby.leader)})`,
   ];
   out.push(table([head, ...rows]));
+  // a delayed standby is behind on purpose: its lag above is what it has not received yet
+  for (const n of report.nodes)
+    if (n.inRecovery === true && (n.applyDelayMs ?? 0) > 0)
+      out.push(
+        `Replay on ${n.member} delayed on purpose: recovery_min_apply_delay ${(n.applyDelayMs ?? 0) / 1000} s (link.recoveryMinApplyDelay); its lag above is what it has not received, and how long its replay is behind beyond the delay`,
+      );
   const s = report.slot;
   if (s) {
     out.push(

@@ -141,7 +141,7 @@ export function recordTimings(
   runs.push({ suite, config, timingsMs, passed });
   fs.writeFileSync(
     file,
-    `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-30) }, null, 2)}\n`,
+    `${JSON.stringify({ machine: '2 cores, loopback, patroni 3.0.2, etcd 3.4, PostgreSQL 15', runs: runs.slice(-60) }, null, 2)}\n`,
   );
 }
 

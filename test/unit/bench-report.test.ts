@@ -99,3 +99,67 @@ test('the reliability table of the planned role changes: counts summed over the 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the role changes across the fault suite's delay: its own runs per platform, apart from the lifecycle's", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-report-'));
+  const file = path.join(dir, 'e2e-timings.json');
+  const fault = (platform: string, program: string, passed: boolean, gap: number) => ({
+    suite: 'fault-suite',
+    config: { switchoverProgram: program, platform },
+    passed,
+    timingsMs: { delayedSwitchoverWriteGapMs: gap, delayedSwitchbackWriteGapMs: gap + 10 },
+  });
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      machine: 'test',
+      runs: [
+        fault(P41, 'p', true, 600),
+        fault(P41, 'p', false, 1),
+        fault(P41, 'p', true, 800),
+        fault('patroni 3.0.2, etcd 3.4, PostgreSQL 15', 'p', true, 4500),
+        run('lifecycle-patroni4', { switchoverProgram: 'p', platform: P41 }, true, 9999),
+      ],
+    }),
+  );
+  try {
+    const s = summarizeE2e(file)!;
+    expect(s.delayedByPlatform.map((p) => [p.platform, p.runs, p.metrics])).toEqual([
+      [
+        'patroni 3.0.2, etcd 3.4, PostgreSQL 15',
+        1,
+        [
+          { key: 'delayedSwitchoverWriteGapMs', runs: 1, medianMs: 4500, minMs: 4500, maxMs: 4500 },
+          { key: 'delayedSwitchbackWriteGapMs', runs: 1, medianMs: 4510, minMs: 4510, maxMs: 4510 },
+        ],
+      ],
+      [
+        P41,
+        2,
+        [
+          { key: 'delayedSwitchoverWriteGapMs', runs: 2, medianMs: 700, minMs: 600, maxMs: 800 },
+          { key: 'delayedSwitchbackWriteGapMs', runs: 2, medianMs: 710, minMs: 610, maxMs: 810 },
+        ],
+      ],
+    ]);
+    // the lifecycle's figures do not take the fault suite's runs, nor the other way round
+    expect(s.roleChangeByPlatform.map((p) => [p.platform, p.runs])).toEqual([[P41, 1]]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("RELIABILITY.md: the fault suite's runs on other platforms after the full suite's tables", () => {
+  const row = { fault: 'f41', checked: 'c', acknowledged: 10, lost: 0, promised: true, recoveryMs: 1500, reclones: 0 };
+  const md = reliabilityMarkdown(
+    { setup: 'full', rows: [], timingsMs: {} },
+    [],
+    [{ setup: 'forky', program: 'abc', rows: [row], timingsMs: { delayedSwitchbackWriteGapMs: 640 } }],
+  );
+  expect(md).toContain('Setup: forky; role-change program abc.');
+  expect(md).toContain('| f41 | c | 10 | 0 | yes | 1.5 s | 0 |');
+  expect(md).toContain(
+    "| switchback across the delay: dc2's last acknowledged write -> dc1's first (a writer on each) | 640 ms |",
+  );
+  expect(md.indexOf('Setup: full.')).toBeLessThan(md.indexOf('Setup: forky'));
+});

@@ -287,6 +287,10 @@ describe('refuses for exactly one cause', () => {
       'replayed up to the source position',
     ]);
     expect(check(o, 'replayed up to the source position')!.source).toBe(`${text(START)} (gap 256 bytes)`);
+    // behind on purpose: the gate says how to promote it, and what a promotion of it replays
+    expect(o.notes).toEqual([
+      's1 replays 60 s behind on purpose (recovery_min_apply_delay, link.recoveryMinApplyDelay): the gate waits for its replay; stop the writes on the source and give promotion.catchUpTimeoutSeconds more than the delay, or remove the delay and deploy first. A promotion replays what it held back at once, the change the delay was kept for included',
+    ]);
   });
 
   test('a standby behind the source with nothing received (the stream is cut)', async () => {

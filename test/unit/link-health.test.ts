@@ -271,6 +271,14 @@ describe('health verdict', () => {
     expect(health.formatReport({ ...report, slot: { ...report.slot, consumer: null, safeWalSize: 1024 } })).toContain(
       'active true, wal_status reserved, retained 256 bytes, safe_wal_size 1024 bytes',
     );
+    // a delayed standby leader: behind on purpose, said under the table; a primary's setting is no delay
+    const delayed = health.formatReport({
+      ...report,
+      nodes: report.nodes.map((x) => ({ ...x, applyDelayMs: x.member === 's2' ? null : 30000 })),
+    });
+    expect(delayed.split('\n').filter((l) => l.startsWith('Replay on'))).toEqual([
+      'Replay on s1 delayed on purpose: recovery_min_apply_delay 30 s (link.recoveryMinApplyDelay); its lag above is what it has not received, and how long its replay is behind beyond the delay',
+    ]);
   });
 });
 

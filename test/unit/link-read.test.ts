@@ -389,6 +389,18 @@ describe('collect: the whole link', () => {
     ]);
   });
 
+  test('a delayed standby leader (recovery_min_apply_delay): its lag is what it has not received, and its replay age beyond the delay', async () => {
+    // received everything the source flushed, replay held back 30 s on purpose
+    host('s1').node = { ...replicaRow('p1', '0/3000800', 31.46), replay_lsn: '0/3000000', apply_delay_ms: 30000 };
+    expect(named(await collect(view()), 's1')).toMatchObject({ lagBytes: 0, lagSeconds: 0 });
+    // 0x400 bytes not received yet: behind by 1.5 s beyond the delay
+    host('s1').node = { ...replicaRow('p1', '0/3000400', 31.46), replay_lsn: '0/3000000', apply_delay_ms: 30000 };
+    expect(named(await collect(view()), 's1')).toMatchObject({ lagBytes: 1024, lagSeconds: 1.5 });
+    // no delay: the replay position, as always
+    host('s1').node = { ...replicaRow('p1', '0/3000800', 31.46), replay_lsn: '0/3000000', apply_delay_ms: 0 };
+    expect(named(await collect(view()), 's1')).toMatchObject({ lagBytes: 2048, lagSeconds: 31.5 });
+  });
+
   test('behind with no replay age (nothing replayed since the start): bytes behind, seconds unknown', async () => {
     host('s1').node = replicaRow('p1', '0/3000000', null);
     expect(named(await collect(view()), 's1')).toMatchObject({ lagBytes: 2048, lagSeconds: null });

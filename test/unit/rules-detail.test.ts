@@ -67,6 +67,49 @@ describe('errors, whole', () => {
   });
 });
 
+describe('the delayed standby and the archive: errors a topology may acknowledge', () => {
+  const acknowledged = (id: string) => (t: any) => (t.link.acknowledgeWarnings = [{ id, reason: 'meant' }]);
+
+  test('promoting a delayed standby: refused, what a promotion of it replays, and how to accept it', () => {
+    const promote = (t: any) => {
+      t.link.recoveryMinApplyDelay = '30min';
+      t.link.state = 'detached';
+    };
+    expect(report(promote).errors).toEqual([
+      'link.state: promotes a delayed standby (recoveryMinApplyDelay 30min): a promotion replays at once everything it held back, a mistaken change the delay was kept for included; to take data from before such a change, read it from the standby cluster with its replay paused instead (docs/operations.md: A delayed standby)\n    received: {"state":"detached","recoveryMinApplyDelay":"30min"}\n    allowed:  following, or detached acknowledged in link.acknowledgeWarnings\n    fix:      keep state: following; or, to promote it with all it received: link.acknowledgeWarnings: [{ id: delayed-standby-promotion, reason: <why> }]',
+    ]);
+    expect(report((t) => (promote(t), acknowledged('delayed-standby-promotion')(t))).errors).toEqual([]);
+    // a delayed standby that follows, or a delay of zero, is no promotion of a delayed standby
+    expect(report((t) => (t.link.recoveryMinApplyDelay = '30min')).errors).toEqual([]);
+    expect(report((t) => (promote(t), (t.link.recoveryMinApplyDelay = '0'))).errors).toEqual([]);
+  });
+
+  test('a restore command without an archive on the source: refused (the article archives to /bin/true); a real archive, or an acknowledgement, passes', () => {
+    const restore = (t: any) => (t.link.restoreCommand = 'pgbackrest --stanza=main archive-get %f "%p"');
+    expect(report(restore).errors).toEqual([
+      `link.restoreCommand: reads WAL from an archive, but the source primary archives none (primary.postgresql.parameters: archive_command "/bin/true" archives nothing): the standby would wait on WAL that never arrives there\n    received: "pgbackrest --stanza=main archive-get %f \\"%p\\""\n    allowed:  a restore command with archive_mode 'on' and an archive_command (or archive_library) that archives on the source\n    fix:      set archive_mode: 'on' and an archive_command in primary.postgresql.parameters, remove restoreCommand, or, if the source archives outside its Patroni configuration: link.acknowledgeWarnings: [{ id: restore-command-without-archive, reason: <where it archives> }]`,
+    ]);
+    const params = (over: Record<string, unknown>) => (t: any) => {
+      restore(t);
+      const p = t.primary.postgresql.parameters;
+      delete p.archive_mode;
+      delete p.archive_command;
+      Object.assign(p, over);
+    };
+    const errorOf = (over: Record<string, unknown>) =>
+      report(params(over)).errors.map((e) => /archives none \(([^)]*)\)/.exec(e)?.[1]);
+    expect(errorOf({})).toEqual(['primary.postgresql.parameters: archive_mode is off']);
+    expect(errorOf({ archive_mode: 'off', archive_command: 'pgbackrest archive-push %p' })).toEqual([
+      'primary.postgresql.parameters: archive_mode is off',
+    ]);
+    expect(errorOf({ archive_mode: 'on' })).toEqual(['primary.postgresql.parameters: archive_command is unset']);
+    for (const mode of ['on', 'always'])
+      expect(errorOf({ archive_mode: mode, archive_command: 'pgbackrest --stanza=main archive-push %p' })).toEqual([]);
+    expect(errorOf({ archive_mode: 'on', archive_library: 'basic_archive' })).toEqual([]);
+    expect(report((t) => (restore(t), acknowledged('restore-command-without-archive')(t))).errors).toEqual([]);
+  });
+});
+
 describe('warnings, whole, and where they stop', () => {
   test('no WAL retention: fires without either parameter, quiet with one', () => {
     expect(report(() => undefined).warnings['no-wal-retention']).toBe(

@@ -564,10 +564,13 @@ describe('link.acknowledgeWarnings: an entry written as the id alone', () => {
 describe('a string written with { or [ first: YAML read a mapping or a list', () => {
   /** The clusters: layout as YAML, with `restoreCommand: <text>` under link: as written. */
   const withRestoreCommand = (text: string) =>
-    stringify(layout((t) => (t.link.restoreCommand = 'RESTORE_COMMAND'))).replace(
-      'restoreCommand: RESTORE_COMMAND',
-      `restoreCommand: ${text}`,
-    );
+    stringify(
+      layout((t) => {
+        t.link.restoreCommand = 'RESTORE_COMMAND';
+        // an archive the command reads (the article's /bin/true archives nothing)
+        t.clusters[t.link.source].postgresql.parameters.archive_command = 'cp %p /arch/%f';
+      }),
+    ).replace('restoreCommand: RESTORE_COMMAND', `restoreCommand: ${text}`);
   const printedText = (text: string) => errorOf(text).problems.map(formatProblem);
   const messageAndFixText = (text: string) =>
     errorOf(text).problems.map((p) => ({ message: `${p.path}: ${p.message}`, fix: p.fix }));
