@@ -4,8 +4,17 @@
  * every step, refusal and no-op, one cause at a time.
  */
 import type { RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
-import type { ClusterLook, DynamicConfig, MemberReading, Position, RoleIo, Sender } from '../../runtime/cluster-io';
-import { demotesCleanly, divergencePoint, run } from '../../runtime/role-change';
+import type {
+  ClusterLook,
+  DynamicConfig,
+  MemberReading,
+  Position,
+  RoleIo,
+  Sender,
+  SourceState,
+} from '../../runtime/cluster-io';
+import { write } from '../../runtime/cluster-io';
+import { demotesCleanly, divergencePoint, run, runRoleChange } from '../../runtime/role-change';
 
 // Patroni's GET /history rows: [timeline, end LSN, reason, timestamp, new leader]
 const row = (tl: number, lsn: number) => [tl, lsn, 'no recovery target specified', '2026-11-26T10:00:00+00:00', 'x'];
@@ -54,8 +63,8 @@ type Side = {
   config?: DynamicConfig;
   readWritePolls?: number;
   oldReplayLsn?: string;
-  /** Its synchronous_commit as the source ('local' unless given: no synchronous handoff). */
-  synchronousCommit?: string;
+  /** Its synchronous_commit as the source ('local' unless given: no synchronous handoff; null: unreadable). */
+  synchronousCommit?: string | null;
   /** As the source, a synchronous_standby_names that names a member never makes it synchronous. */
   syncNever?: boolean;
   /** As the source, synchronous_standby_names as PostgreSQL runs it (else the configuration's). */
@@ -66,6 +75,8 @@ type Side = {
   patroni?: string | null;
   /** Once the other cluster is fenced, how many reads of this standby leader still find it streaming from it. */
   streamingPolls?: number;
+  /** Once promoted (standby_cluster null), how many reads of its position still find it in recovery. */
+  recoveryPolls?: number;
 };
 const MARKER = 'managed_by_patroni_standby_cdktf';
 
@@ -88,6 +99,8 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
   const positions: string[] = [];
   /** Each read of a member's stream (readMember), as `<cluster> <member> <streaming|not streaming>`. */
   const reads: string[] = [];
+  /** Parallel to `calls`: the member each PATCH was sent through (the leader the step named; undefined for a POST). */
+  const leaders: (string | undefined)[] = [];
   const hostOf = (name: string) => (name === 'dc1' ? '10.0.1.1' : '10.0.2.1');
   const leaderOf = (name: Dc) => sides[name].members[0];
   const sideOf = (c: RoleChangeCluster) => sides[c.name as Dc];
@@ -107,7 +120,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
         primary: !s.standby,
       };
     },
-    patch: async (c: RoleChangeCluster, body: DynamicConfig) => {
+    patch: async (c: RoleChangeCluster, body: DynamicConfig, leader?: string) => {
       const s = sideOf(c);
       const marker = at(body, MARKER) as Record<string, unknown> | undefined;
       if (marker && Object.keys(body).length === 1 && !('softFence' in marker) && !('handoff' in marker)) {
@@ -118,6 +131,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
         return;
       }
       calls.push(`${c.name} ${JSON.stringify(body)}`);
+      leaders.push(leader);
       if ('standby_cluster' in body) s.standby = body.standby_cluster !== null;
       const ssn = at(body, 'postgresql', 'parameters', 'synchronous_standby_names');
       if (ssn !== undefined)
@@ -134,13 +148,13 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
           [MARKER]: { ...(at(s.config, MARKER) as object), softFence: ro === null ? undefined : true },
         };
     },
-    sourceState: async (c: RoleChangeCluster) => {
+    sourceState: async (c: RoleChangeCluster): Promise<SourceState | undefined> => {
       const s = sideOf(c);
       const ssn = at(s.config, 'postgresql', 'parameters', 'synchronous_standby_names');
       return {
         readOnly: at(s.config, 'postgresql', 'parameters', 'default_transaction_read_only') === 'on',
         currentLsn: s.drainedLsn ?? s.lsn,
-        synchronousCommit: s.synchronousCommit ?? 'local',
+        synchronousCommit: s.synchronousCommit === undefined ? 'local' : s.synchronousCommit,
         standbyNames: s.standbyNames ?? (typeof ssn === 'string' ? ssn : ''),
         // PostgreSQL compares the names case-insensitively
         senders: s.senders ?? [
@@ -154,15 +168,19 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
     },
     post: async (c: RoleChangeCluster, _m: unknown, endpoint: string, _body?: unknown, member?: string) => {
       calls.push(`${c.name} POST ${endpoint}${member ? ` ${member}` : ''}`);
+      leaders.push(undefined);
     },
     position: async (c: RoleChangeCluster, member: string | undefined): Promise<Position | undefined> => {
       const s = sideOf(c);
       // fenced, but its PostgreSQL not restarted in recovery yet: still read-write
       const late = s.standby && (s.readWritePolls ?? 0) > 0;
       if (late) s.readWritePolls = (s.readWritePolls ?? 0) - 1;
+      // promoted, but its PostgreSQL not out of recovery yet
+      const promoting = !s.standby && (s.recoveryPolls ?? 0) > 0;
+      if (promoting) s.recoveryPolls = (s.recoveryPolls ?? 0) - 1;
       const n = late
         ? { member: String(member), inRecovery: false, replayLsn: s.oldReplayLsn ?? null, timeline: s.timeline }
-        : { member: String(member), inRecovery: s.standby, replayLsn: s.lsn, timeline: s.timeline };
+        : { member: String(member), inRecovery: s.standby || promoting, replayLsn: s.lsn, timeline: s.timeline };
       positions.push(`${c.name} ${member} ${n.inRecovery ? 'in recovery' : 'read-write'} ${n.replayLsn}`);
       return n;
     },
@@ -193,7 +211,7 @@ function fakeClusters(sides: Record<Dc, Side>, gateProblems: string[] = []) {
       return v === null ? undefined : (v ?? '4.1.5');
     },
   } satisfies RoleIo;
-  return { io, calls, leases, positions, reads };
+  return { io, calls, leases, positions, reads, leaders };
 }
 
 const cluster = (name: string, host: string): RoleChangeCluster => ({
@@ -1274,5 +1292,604 @@ describe('the lease and the generation: two pipelines at once, and a pipeline of
     await run({ ...cfg, generation: 3 }, f.io);
     expect(f.leases).toHaveLength(1);
     expect(printed()).toContain('recorded on dc1: source dc2, link.roleChange.generation 3');
+  });
+});
+
+test('the Patroni version is read from its start, its minor as a whole number', () => {
+  for (const v of ['10.12', '4.10', '4.10.2', '4.01'])
+    expect({ v, clean: demotesCleanly(v) }).toEqual({ v, clean: true });
+  for (const v of ['v4.1', 'patroni 4.1.5', '3.10', '4.00'])
+    expect({ v, clean: demotesCleanly(v) }).toEqual({ v, clean: false });
+});
+
+test('the program: an environment that cannot be read is no configuration error: the error goes up, nothing printed, no exit code', async () => {
+  const env = new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error('the environment cannot be read');
+      },
+    },
+  );
+  const written: string[] = [];
+  const sink = { write: (text: string) => written.push(text) };
+  await expect(runRoleChange(env, sink, sink)).rejects.toThrow('the environment cannot be read');
+  expect(written).toEqual([]);
+});
+
+describe('the role change: each condition a step waits for or refuses on, alone (fake clusters)', () => {
+  let out: jest.SpyInstance;
+  const printed = () => out.mock.calls.map((c) => String(c[0])).join('');
+  beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
+  afterEach(() => out.mockRestore());
+
+  const SLOT = 'dc2 {"slots":{"link":{"type":"physical"}}}';
+  const HANDOFF = `dc1 {"postgresql":{"parameters":{"synchronous_standby_names":"\\"dc2a\\""}},"${MARKER}":{"handoff":"dc2a"}}`;
+  const LIFT_HANDOFF = `dc1 {"postgresql":{"parameters":{"synchronous_standby_names":null}},"${MARKER}":{"handoff":null}}`;
+  const SOFT_FENCE = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":"on"}},"${MARKER}":{"softFence":true}}`;
+  const LIFT = `dc1 {"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`;
+  const FENCE = 'dc1 {"standby_cluster":{"host":"10.0.2.1","port":5432,"primary_slot_name":"link"}}';
+  const UNDO = `dc1 {"standby_cluster":null,"postgresql":{"parameters":{"synchronous_standby_names":null}},"${MARKER}":{"handoff":null}}`;
+  const PROMOTE = 'dc2 {"standby_cluster":null}';
+  const RELEASE = 'dc1 {"slots":{"link":null}}';
+  /** dc1 the primary, dc2 its standby cluster; dc1's synchronous_commit waits (the synchronous handoff applies). */
+  const handoffSides = (dc1: Partial<Side> = {}, dc2: Partial<Side> = {}) => ({
+    dc1: side({ members: ['dc1a'], synchronousCommit: 'on', ...dc1 }),
+    dc2: side({ standby: true, members: ['dc2a'], ...dc2 }),
+  });
+  /** The same, with dc1's synchronous_commit local: the soft fence. */
+  const softSides = (dc1: Partial<Side> = {}, dc2: Partial<Side> = {}) => ({
+    dc1: side({ members: ['dc1a'], ...dc1 }),
+    dc2: side({ standby: true, members: ['dc2a'], ...dc2 }),
+  });
+  const lease = (holder: string) => ({ holder, since: '2026-01-01T00:00:00.000Z', until: Date.now() + 600_000 });
+  const leftHandoff = {
+    postgresql: { parameters: { synchronous_standby_names: '"dc2a"' } },
+    [MARKER]: { handoff: 'dc2a' },
+  };
+
+  // --- the soft fence ---
+
+  test('the soft fence waits until the source reports read-only: the position it reports while it still writes is not its last', async () => {
+    const f = fakeClusters(softSides());
+    const sourceState = f.io.sourceState;
+    let writing = 2;
+    f.io.sourceState = async (c: RoleChangeCluster) => {
+      const s = await sourceState(c);
+      // the soft fence is in its configuration, but its leader has not applied it yet
+      return s && s.readOnly && writing-- > 0 ? { ...s, readOnly: false, currentLsn: '0/80' } : s;
+    };
+    await run(cfg, f.io);
+    expect(writing).toBe(-1);
+    expect(printed()).toMatch(/soft fence: dc1 read-only, dc2 replayed its last write \(0\/100\), \d+ ms/);
+    expect(f.calls).toEqual([SLOT, SOFT_FENCE, FENCE, LIFT, PROMOTE, RELEASE]);
+  });
+
+  test('the target cannot be read (or reads no position) while the source is read-only: the soft fence is lifted, refused naming nothing readable', async () => {
+    for (const reading of ['none', 'no position'] as const) {
+      const f = fakeClusters(softSides());
+      const position = f.io.position;
+      f.io.position = async (c: RoleChangeCluster, m: string | undefined) => {
+        const n = await position(c, m);
+        if (c.name !== 'dc2') return n;
+        return reading === 'none' || !n ? undefined : { ...n, replayLsn: null };
+      };
+      await expect(run(cfg, f.io)).rejects.toThrow(
+        /^REFUSED: dc2's standby leader did not replay what dc1 wrote once read-only \(nothing readable of 0\/100\) within 1 s: the soft fence was lifted, nothing changed on either side; deploy again to retry$/,
+      );
+      expect(f.calls).toEqual([SLOT, SOFT_FENCE, LIFT]);
+    }
+  });
+
+  test('no time to wait (recoverySeconds 0): the old leader is read once, and the fence is undone at once', async () => {
+    // a frozen clock: a wait of 0 s makes one check, never a second one 100 ms later
+    const f = fakeClusters(softSides({ readWritePolls: 1, oldReplayLsn: '0/40' }));
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now());
+    try {
+      await expect(run(cfg, f.io, { recoverySeconds: 0 })).rejects.toThrow(
+        "dc1's former leader dc1a did not come back in recovery within 0 s: the fence was undone (dc1 is the primary again) and nothing was promoted",
+      );
+    } finally {
+      clock.mockRestore();
+    }
+    expect(f.positions.filter((p) => p.startsWith('dc1 '))).toEqual(['dc1 dc1a read-write 0/40']);
+    expect(f.calls.slice(-1)).toEqual([
+      `dc1 {"standby_cluster":null,"postgresql":{"parameters":{"default_transaction_read_only":null}},"${MARKER}":{"softFence":null}}`,
+    ]);
+  });
+
+  test('the fence cannot be sent after a soft fence: the error goes up, and no handoff is taken away (there was none)', async () => {
+    const f = fakeClusters(softSides());
+    const patch = f.io.patch;
+    f.io.patch = async (c: RoleChangeCluster, body: DynamicConfig, leader?: string) => {
+      if ('standby_cluster' in body && body.standby_cluster !== null) throw new Error('dc1 REST API: 503');
+      return patch(c, body, leader);
+    };
+    await expect(run(cfg, f.io)).rejects.toThrow('dc1 REST API: 503');
+    expect(f.calls.slice(0, 2)).toEqual([SLOT, SOFT_FENCE]);
+    expect(f.calls.join(' ')).not.toContain('synchronous_standby_names');
+  });
+
+  // --- whether the synchronous handoff applies ---
+
+  test.each([[false], ['off'], [null]])('synchronous_mode %j is off: the synchronous handoff is used', async (mode) => {
+    const f = fakeClusters(handoffSides({ config: { synchronous_mode: mode } }));
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([SLOT, HANDOFF, FENCE, PROMOTE, LIFT_HANDOFF, RELEASE]);
+    expect(printed()).not.toContain('synchronous handoff not used');
+  });
+
+  test("a handoff a stopped run left on the source is taken away, and the next handoff is this run's, not taken for the user's own synchronous_standby_names", async () => {
+    const f = fakeClusters(handoffSides({ config: leftHandoff }));
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([LIFT_HANDOFF, SLOT, HANDOFF, FENCE, PROMOTE, LIFT_HANDOFF, RELEASE]);
+    expect(printed()).not.toContain('synchronous handoff not used');
+  });
+
+  test("a marker whose handoff names no member beside the user's own synchronous_standby_names: the user's, never touched", async () => {
+    const f = fakeClusters(
+      handoffSides({
+        config: { postgresql: { parameters: { synchronous_standby_names: 'dc1b' } }, [MARKER]: { handoff: true } },
+      }),
+    );
+    await run(cfg, f.io);
+    expect(printed()).toContain(
+      "synchronous handoff not used: dc1's configuration sets synchronous_standby_names itself; the soft fence instead",
+    );
+    expect(printed()).not.toContain('taken away');
+    expect(f.calls).toEqual([SLOT, SOFT_FENCE, FENCE, LIFT, PROMOTE, RELEASE]);
+  });
+
+  test('a member name of exactly 63 ASCII bytes is kept by PostgreSQL: used; one that starts with a byte beyond ASCII is not', async () => {
+    for (const [name, used] of [
+      ['s'.repeat(63), true],
+      ['ü-standby', false],
+    ] as const) {
+      out.mockClear();
+      const f = fakeClusters(handoffSides({}, { members: [name] }));
+      await run({ ...cfg, me: { ...cfg.me, nodes: [{ ...cfg.me.nodes[0], name }] } }, f.io);
+      expect({ name, used: f.calls.join(' ').includes('synchronous_standby_names') }).toEqual({ name, used });
+      expect(printed()).toContain(
+        used
+          ? `synchronous handoff: ${name} is the synchronous standby of dc1a (dc1)`
+          : `synchronous handoff not used: the member name ${name} is no application_name PostgreSQL keeps as it is (63 ASCII bytes at most)`,
+      );
+    }
+  });
+
+  test("the source's synchronous_commit cannot be read (the read fails, or the setting is not in it): not used, the soft fence instead", async () => {
+    const f = fakeClusters(handoffSides());
+    const sourceState = f.io.sourceState;
+    // unreadable until the soft fence (read-only) is in place
+    f.io.sourceState = async (c: RoleChangeCluster) => {
+      const s = await sourceState(c);
+      return s && s.readOnly ? s : undefined;
+    };
+    await run(cfg, f.io);
+    const g = fakeClusters(handoffSides({ synchronousCommit: null }));
+    await run(cfg, g.io);
+    const why =
+      "synchronous handoff not used: dc1's synchronous_commit is unreadable (its commits would not wait for a synchronous standby); the soft fence instead";
+    expect(printed().split(why)).toHaveLength(3);
+    for (const x of [f, g]) expect(x.calls).toEqual([SLOT, SOFT_FENCE, FENCE, LIFT, PROMOTE, RELEASE]);
+  });
+
+  test("the source's other walsenders (its own replicas) do not count against the one named after the target: used", async () => {
+    const f = fakeClusters(
+      handoffSides({
+        senders: [
+          { name: 'dc1b', sync: false, address: '10.0.1.2' },
+          { name: 'DC2A', sync: true, address: '10.0.2.1' },
+        ],
+      }),
+    );
+    await run(cfg, f.io);
+    expect(f.calls).toEqual([SLOT, HANDOFF, FENCE, PROMOTE, LIFT_HANDOFF, RELEASE]);
+  });
+
+  test.each([
+    ['cannot be read', () => undefined as never],
+    [
+      'does not stream (its receiver stopping), though it names the source leader',
+      (n: MemberReading) => ({
+        ...n,
+        receiverStatus: 'stopping',
+      }),
+    ],
+  ])(
+    'synchronous there, but the target %s: it is not the stream of the target, taken away, the soft fence',
+    async (_what, reading: (n: MemberReading) => MemberReading) => {
+      const sides = handoffSides();
+      const f = fakeClusters(sides);
+      const readMember = f.io.readMember;
+      f.io.readMember = async (c: RoleChangeCluster, m: string) => {
+        const n = await readMember(c, m);
+        return c.name === 'dc2' && !sides.dc1.standby ? reading(n) : n;
+      };
+      await run(cfg, f.io);
+      expect(printed()).toContain(
+        'synchronous handoff not used: dc2a did not become the synchronous standby of dc1a within 1 s: dc2a does not stream from dc1a (10.0.1.1) (taken away again); the soft fence instead',
+      );
+      expect(f.calls).toEqual([SLOT, HANDOFF, LIFT_HANDOFF, SOFT_FENCE, FENCE, LIFT, PROMOTE, RELEASE]);
+    },
+  );
+
+  test("synchronous, but the source's flushed position cannot be read: taken away at once (nothing to wait for), the soft fence", async () => {
+    const f = fakeClusters(handoffSides());
+    const sourceState = f.io.sourceState;
+    f.io.sourceState = async (c: RoleChangeCluster) => {
+      const s = await sourceState(c);
+      return s && !s.readOnly ? { ...s, currentLsn: null } : s;
+    };
+    let readBefore: string[] = [];
+    const patch = f.io.patch;
+    f.io.patch = async (c: RoleChangeCluster, body: DynamicConfig, leader?: string) => {
+      if (JSON.stringify(body).includes('"handoff":null')) readBefore = f.positions.slice();
+      return patch(c, body, leader);
+    };
+    await run(cfg, f.io);
+    expect(printed()).toContain(
+      'synchronous handoff not used: dc2a did not replay an unreadable position (flushed on dc1a when it turned synchronous) within 1 s (taken away again); the soft fence instead',
+    );
+    // no position of the target waited for
+    expect(readBefore).toEqual([]);
+    expect(f.calls).toEqual([SLOT, HANDOFF, LIFT_HANDOFF, SOFT_FENCE, FENCE, LIFT, PROMOTE, RELEASE]);
+  });
+
+  test("the source's leader is its second node: the target must stream from that node's host, before the handoff and until the promotion", async () => {
+    const two: RoleChangeConfig = {
+      ...cfg,
+      other: {
+        ...cfg.other,
+        nodes: [cfg.other.nodes[0], { name: 'dc1b', host: '10.0.1.2', port: 5432, rest: 'http://10.0.1.2:8008' }],
+      },
+    };
+    const sides = handoffSides({ members: ['dc1b', 'dc1a'] }, { streamingPolls: 2 });
+    const f = fakeClusters(sides);
+    const readMember = f.io.readMember;
+    f.io.readMember = async (c: RoleChangeCluster, m: string) => {
+      const n = await readMember(c, m);
+      return c.name === 'dc2' && n.receiverStatus === 'streaming' ? { ...n, senderHost: '10.0.1.2' } : n;
+    };
+    let readBefore: string[] = [];
+    const patch = f.io.patch;
+    f.io.patch = async (c: RoleChangeCluster, body: DynamicConfig, leader?: string) => {
+      if (c.name === 'dc2' && body.standby_cluster === null) readBefore = f.reads.slice();
+      return patch(c, body, leader);
+    };
+    await run(two, f.io);
+    expect(f.calls).toEqual([SLOT, HANDOFF, FENCE, PROMOTE, LIFT_HANDOFF, RELEASE]);
+    expect(f.leaders.slice(1, 3)).toEqual(['dc1b', 'dc1b']);
+    // turning synchronous; then after the fence, streaming from dc1b twice before it stopped
+    expect(readBefore).toEqual([
+      'dc2 dc2a streaming',
+      'dc2 dc2a streaming',
+      'dc2 dc2a streaming',
+      'dc2 dc2a not streaming',
+    ]);
+  });
+
+  // --- the promotion after the handoff ---
+
+  test.each([
+    ['the target cannot be read', {}, (): MemberReading => undefined as never],
+    [
+      'the target is not read (its REST API answered, its SQL did not)',
+      {},
+      (n: MemberReading) => ({ ...n, reachable: false }),
+    ],
+    ['the target is not in recovery', {}, (n: MemberReading) => ({ ...n, inRecovery: false })],
+    [
+      'the former leader still answers read-write',
+      { readWritePolls: Infinity, oldReplayLsn: '0/40' },
+      (n: MemberReading) => n,
+    ],
+  ])(
+    'after the fence, %s: no promotion; not within recoverySeconds, the fence and the handoff are undone',
+    async (_what, dc1: Partial<Side>, reading: (n: MemberReading) => MemberReading) => {
+      const sides = handoffSides(dc1);
+      const f = fakeClusters(sides);
+      const readMember = f.io.readMember;
+      f.io.readMember = async (c: RoleChangeCluster, m: string) => {
+        const n = await readMember(c, m);
+        return c.name === 'dc2' && sides.dc1.standby ? reading(n) : n;
+      };
+      await expect(run(cfg, f.io, { recoverySeconds: 0.3 })).rejects.toThrow(
+        /^dc1's former leader dc1a did not stop streaming to dc2a within 0.3 s after the fence: the fence and the handoff were undone \(dc1 is the primary again\) and nothing was promoted$/,
+      );
+      expect(f.calls).toEqual([SLOT, HANDOFF, FENCE, UNDO]);
+    },
+  );
+
+  test.each([
+    [
+      'its receiver is no longer streaming, though it still names the fenced host',
+      { receiverStatus: 'waiting', senderHost: '10.0.1.1' },
+    ],
+    [
+      "it streams, but from another host than the fenced leader's",
+      { receiverStatus: 'streaming', senderHost: '10.0.1.9' },
+    ],
+  ])(
+    'after the fence the target no longer streams from the fenced leader (%s): promoted',
+    async (_what, stream: Partial<MemberReading>) => {
+      const sides = handoffSides();
+      const f = fakeClusters(sides);
+      const readMember = f.io.readMember;
+      f.io.readMember = async (c: RoleChangeCluster, m: string) => {
+        const n = await readMember(c, m);
+        return c.name === 'dc2' && sides.dc1.standby ? { ...n, ...stream } : n;
+      };
+      await run(cfg, f.io, { recoverySeconds: 0.3 });
+      expect(f.calls).toEqual([SLOT, HANDOFF, FENCE, PROMOTE, LIFT_HANDOFF, RELEASE]);
+    },
+  );
+
+  test("after the fence this cluster's leader is still dc2a but no standby leader any more: undone, nothing promoted", async () => {
+    const f = fakeClusters(handoffSides());
+    const look = f.io.look;
+    f.io.look = async (c: RoleChangeCluster) => {
+      const x = await look(c);
+      return c.name === 'dc2' && x.reachable && f.calls.includes(FENCE)
+        ? { ...x, leader: { name: 'dc2a', role: 'leader' } }
+        : x;
+    };
+    await expect(run(cfg, f.io)).rejects.toThrow(
+      /^dc2's standby leader is dc2a \(leader\) now, not dc2a, the synchronous standby: the fence and the handoff were undone \(dc1 is the primary again\) and nothing was promoted$/,
+    );
+    expect(f.calls).toEqual([SLOT, HANDOFF, FENCE, UNDO]);
+  });
+
+  test('the former leader answers read-write after the promotion: the handoff is not taken away then, only once the old source streams from the new one', async () => {
+    const sides = handoffSides();
+    const f = fakeClusters(sides);
+    const position = f.io.position;
+    f.io.position = async (c: RoleChangeCluster, m: string | undefined) => {
+      const n = await position(c, m);
+      if (c.name !== 'dc1') return n;
+      // stopped (cannot be read) until dc2 is promoted; then read-write
+      return sides.dc2.standby || !n ? undefined : { ...n, inRecovery: false };
+    };
+    await run(cfg, f.io, { recoverySeconds: 0.2 });
+    expect(f.calls).toEqual([SLOT, HANDOFF, FENCE, PROMOTE, RELEASE, LIFT_HANDOFF]);
+    expect(printed()).toContain(
+      "dc1a was not seen in recovery within 0.2 s: the handoff stays in dc1's configuration until it streams from dc2 or the next deploy",
+    );
+  });
+
+  // --- the promotion, and the other cluster following ---
+
+  test('promoted: the step waits until the target is read-write', async () => {
+    const f = fakeClusters(softSides({}, { recoveryPolls: 2 }));
+    await run(cfg, f.io);
+    // the soft fence's read, the catch-up's, then the promotion's three
+    expect(f.positions.filter((p) => p.startsWith('dc2 '))).toEqual([
+      'dc2 dc2a in recovery 0/100',
+      'dc2 dc2a in recovery 0/100',
+      'dc2 dc2a in recovery 0/100',
+      'dc2 dc2a in recovery 0/100',
+      'dc2 dc2a read-write 0/100',
+    ]);
+    expect(printed()).toMatch(/dc2 is the primary \(leader dc2a, timeline 1\), \d+ ms after the fence/);
+  });
+
+  test('promoted, but never read-write within 60 s: the step fails, pointing at its Patroni log', async () => {
+    const sides = softSides({}, { recoveryPolls: Infinity });
+    const f = fakeClusters(sides);
+    const realNow = Date.now.bind(Date);
+    let skew = 0;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+    const position = f.io.position;
+    f.io.position = async (c: RoleChangeCluster, m: string | undefined) => {
+      const n = await position(c, m);
+      // the first read after the promotion: 61 s have passed
+      if (c.name === 'dc2' && !sides.dc2.standby) skew = 61_000;
+      return n;
+    };
+    try {
+      await expect(run(cfg, f.io)).rejects.toThrow(
+        /^dc2 was told to promote but is not read-write after 60 s: look at its Patroni log$/,
+      );
+    } finally {
+      clock.mockRestore();
+    }
+    expect(f.calls).toEqual([SLOT, SOFT_FENCE, FENCE, LIFT, PROMOTE]);
+  });
+
+  test('the demoted cluster has no leader for a moment: the step waits for its standby leader', async () => {
+    const sides = softSides();
+    const f = fakeClusters(sides);
+    const look = f.io.look;
+    let leaderless = 2;
+    f.io.look = async (c: RoleChangeCluster) => {
+      const x = await look(c);
+      return c.name === 'dc1' && x.reachable && sides.dc1.standby && leaderless-- > 0
+        ? { ...x, leader: undefined, primary: false }
+        : x;
+    };
+    await run(cfg, f.io);
+    expect(leaderless).toBeLessThan(0);
+    expect(f.calls).toEqual([SLOT, SOFT_FENCE, FENCE, LIFT, PROMOTE, RELEASE]);
+    expect(printed()).toMatch(/dc1 streams from dc2 \(standby leader dc1a, timeline 1\)/);
+  });
+
+  test("the demoted cluster streams from one of this cluster's hosts (any of them): it follows", async () => {
+    const two: RoleChangeConfig = {
+      ...cfg,
+      me: {
+        ...cfg.me,
+        nodes: [cfg.me.nodes[0], { name: 'dc2b', host: '10.0.2.2', port: 5432, rest: 'http://10.0.2.2:8008' }],
+      },
+    };
+    const f = fakeClusters(softSides());
+    await run(two, f.io);
+    expect(f.calls).toEqual([SLOT, SOFT_FENCE, FENCE, LIFT, PROMOTE, RELEASE]);
+    expect(printed()).toMatch(/dc1 streams from dc2 \(standby leader dc1a, timeline 1\)/);
+  });
+
+  test('the durations printed are the ones since the start or the fence (milliseconds, well under a minute)', async () => {
+    for (const [sides, lines] of [
+      [handoffSides(), 4],
+      [softSides(), 3],
+    ] as const) {
+      out.mockClear();
+      await run(cfg, fakeClusters(sides).io);
+      const ms = [...printed().matchAll(/, (\d+) ms/g)].map((m) => Number(m[1]));
+      expect(ms).toHaveLength(lines);
+      for (const d of ms) expect(d).toBeLessThan(60_000);
+    }
+  });
+
+  // --- the leaders the changes go through ---
+
+  test('every change goes through the leader the step read: a leftover handoff, a leftover soft fence, a resumed promotion, a promotion undone', async () => {
+    // a handoff left on the source (refused at the gate after it is taken away)
+    const a = fakeClusters(handoffSides({ config: leftHandoff }), ['not streaming']);
+    await expect(run(cfg, a.io)).rejects.toThrow(/REFUSED: the link is not ready/);
+    expect([a.calls, a.leaders]).toEqual([[LIFT_HANDOFF], ['dc1a']]);
+    // a soft fence left on this cluster, the source of the topology
+    const b = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'] }),
+      dc2: side({
+        members: ['dc2a'],
+        config: { postgresql: { parameters: { default_transaction_read_only: 'on' } }, [MARKER]: { softFence: true } },
+      }),
+    });
+    await run(cfg, b.io);
+    expect(b.leaders).toEqual(['dc2a']);
+    // both standby clusters: the promotion is sent to this cluster's standby leader
+    const c = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'] }),
+      dc2: side({ standby: true, members: ['dc2a'] }),
+    });
+    await run(cfg, c.io);
+    expect([c.calls, c.leaders]).toEqual([
+      [PROMOTE, RELEASE],
+      ['dc2a', undefined],
+    ]);
+    // a promotion undone (the standby's step): the slot on the source's leader, the fence to this cluster's
+    const d = fakeClusters({
+      dc1: side({ members: ['dc1a'], lsn: '0/300', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
+      dc2: side({
+        members: ['dc2a', 'dc2b'],
+        lsn: '0/280',
+        timeline: 3,
+        history: [
+          [1, 0x100, 'r', 't', 'x'],
+          [2, 0x200, 'r', 't', 'x'],
+        ],
+      }),
+    });
+    await run(
+      {
+        ...cfg,
+        acceptDataLoss: true,
+        role: 'standby',
+        state: 'following',
+        block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' },
+      },
+      d.io,
+    );
+    expect([d.calls, d.leaders]).toEqual([
+      [
+        'dc1 {"slots":{"link":{"type":"physical"}}}',
+        'dc2 {"standby_cluster":{"host":"10.0.1.1","port":5432,"primary_slot_name":"link"}}',
+        'dc2 {"slots":{"link":null}}',
+        'dc2 POST /reinitialize dc2b',
+      ],
+      ['dc1a', 'dc2a', undefined, undefined],
+    ]);
+  });
+
+  // --- leftover handoffs and leases ---
+
+  test('a leftover handoff beside the lease of a killed run of this stack: the lease is taken over and the handoff taken away, from the source step and from a detached link step', async () => {
+    const killed = { ...leftHandoff, [MARKER]: { ...leftHandoff[MARKER], roleChange: lease('dc2/deadbeef') } };
+    const f = fakeClusters(handoffSides({ config: killed }), ['not streaming']);
+    await expect(run(cfg, f.io)).rejects.toThrow(/REFUSED: the link is not ready/);
+    expect(f.calls).toEqual([LIFT_HANDOFF]);
+    const g = fakeClusters({
+      dc1: side({ members: ['dc1a'] }),
+      dc2: side({ standby: true, members: ['dc2a'], config: killed }),
+    });
+    out.mockClear();
+    await run({ ...cfg, role: 'standby', state: 'detached' }, g.io);
+    expect(g.calls).toEqual([LIFT_HANDOFF.replace('dc1 ', 'dc2 ')]);
+    expect(printed()).toContain(
+      'dc2 kept dc2a as a synchronous standby, left by a role change that stopped: taken away',
+    );
+    expect(printed()).not.toContain('left to the role change that holds the lease');
+  });
+
+  test("another pipeline's live lease: refused even with nothing to do (no record written, nothing lifted)", async () => {
+    const f = fakeClusters({
+      dc1: side({ standby: true, members: ['dc1a'] }),
+      dc2: side({
+        members: ['dc2a'],
+        config: {
+          postgresql: { parameters: { default_transaction_read_only: 'on' } },
+          [MARKER]: { softFence: true, roleChange: lease('dc1/0badcafe') },
+        },
+      }),
+    });
+    await expect(run({ ...cfg, generation: 3 }, f.io)).rejects.toThrow(/^REFUSED: another role change \(dc1\/0badcafe/);
+    expect([f.calls, f.leases]).toEqual([[], []]);
+  });
+
+  test('already the source, the other cut off: the generation is recorded on this cluster alone', async () => {
+    const f = fakeClusters({ dc1: side({ reachable: false }), dc2: side({ members: ['dc2a'] }) });
+    await run({ ...cfg, generation: 3 }, f.io);
+    expect(f.calls).toEqual([]);
+    expect(f.leases).toEqual(['dc2 {"source":{"cluster":"dc2","generation":3}}']);
+  });
+
+  test('a run prints to the output it is given for that run alone, refused or not: afterwards the step prints to process.stdout again', async () => {
+    const lines: string[] = [];
+    const via = { out: { write: (text: string) => lines.push(text) } };
+    await run(cfg, fakeClusters(softSides({ standby: true }, { standby: false })).io, {}, via);
+    await expect(run(cfg, fakeClusters(softSides({ reachable: false }, {})).io, {}, via)).rejects.toThrow(
+      /^REFUSED: dc1 does not answer/,
+    );
+    expect(lines.join('')).toContain('nothing to do: dc2 is the source and dc1 a standby cluster');
+    expect(lines.join('')).toContain('dc2 is a standby cluster (leader dc2a); dc1 is not answering (its REST API)');
+    expect(printed()).toBe('');
+    const printedBy = lines.length;
+    write('after the run\n');
+    expect([lines.length, printed()]).toEqual([printedBy, 'after the run\n']);
+  });
+
+  // --- what the step does not take for what it is not ---
+
+  test('both primaries in their configuration, one leader still a standby leader (its promotion not done): refused', async () => {
+    for (const name of ['dc1', 'dc2'] as const) {
+      const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ members: ['dc2a'] }) });
+      const look = f.io.look;
+      f.io.look = async (c: RoleChangeCluster) => {
+        const x = await look(c);
+        return c.name === name && x.reachable
+          ? { ...x, leader: { name: `${name}a`, role: 'standby_leader' }, primary: false }
+          : x;
+      };
+      const expected = name === 'dc2' ? '(dc2: standby_leader, dc1: leader)' : '(dc2: leader, dc1: standby_leader)';
+      await expect(run(cfg, f.io)).rejects.toThrow(
+        `REFUSED: a cluster has no running leader ${expected}; deploy again once both have one`,
+      );
+      expect(f.calls).toEqual([]);
+    }
+  });
+
+  test("the standby's step on a cluster fenced a moment ago (standby_cluster set, its leader not yet demoted): no promotion undone, nothing rejoined", async () => {
+    const f = fakeClusters({ dc1: side({ members: ['dc1a'] }), dc2: side({ standby: true, members: ['dc2a'] }) });
+    const look = f.io.look;
+    f.io.look = async (c: RoleChangeCluster) => {
+      const x = await look(c);
+      return c.name === 'dc2' && x.reachable ? { ...x, leader: { name: 'dc2a', role: 'leader' }, primary: true } : x;
+    };
+    await run({ ...cfg, role: 'standby', block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' } }, f.io);
+    expect([f.calls, f.leases]).toEqual([[], []]);
+    expect(printed()).toContain(
+      "dc2 is a standby cluster of dc1 in the topology: a role change runs in dc1's role resource",
+    );
+    expect(printed()).not.toContain('rejoining');
   });
 });
