@@ -214,11 +214,6 @@ export function nodeNamed(nodes: readonly HealthNode[], name: string): HealthNod
 
 // --- the whole link ---------------------------------------------------------------------------
 
-/** A member in recovery whose replay waits recovery_min_apply_delay (the link's recoveryMinApplyDelay). */
-export function delayedOnPurpose(n: Pick<NodeReading, 'inRecovery' | 'applyDelayMs'>): boolean {
-  return n.inRecovery === true && (n.applyDelayMs ?? 0) > 0;
-}
-
 /** The node of `nodes` that is a read-write leader. */
 export function leaderOf<N extends NodeReading>(nodes: readonly N[]): N | undefined {
   return nodes.find((n) => n.reachable && n.inRecovery === false);
@@ -270,8 +265,9 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
   const nodes = [...source, ...standby].map((n): NodeReport => {
     const ref = reference(n);
     // a member that replays behind on purpose (recovery_min_apply_delay) lags by what it has not
-    // received yet, and by the time its replay is behind beyond the delay
-    const delaySeconds = delayedOnPurpose(n) ? (n.applyDelayMs ?? 0) / 1000 : 0;
+    // received yet, and by the time its replay is behind beyond the delay (a primary's lag is
+    // its current position's, whatever the setting)
+    const delaySeconds = (n.applyDelayMs ?? 0) / 1000;
     const at = n.inRecovery === false ? n.currentLsn : delaySeconds > 0 ? n.receiveLsn : n.replayLsn;
     const lagBytes = ref && ref.currentLsn && at ? bytesBetween(ref.currentLsn, at) : null;
     const lagSeconds =

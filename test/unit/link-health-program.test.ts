@@ -300,6 +300,18 @@ describe('refuses for exactly one cause', () => {
     const o = await gate();
     expect(failed(o)).toEqual(['replayed up to the source position']);
     expect(o.notes).toEqual([]);
+    // delayed, but with everything received replayed: the delay holds nothing back, no word of it
+    world.current.applyDelayMs = 60000;
+    expect((await gate()).notes).toEqual([]);
+  });
+
+  test('received WAL held back by a paused replay, no delay: refused, and no word of a delay', async () => {
+    world.current.applyDelayMs = 0;
+    world.current.replayPaused = true;
+    world.current.replay = START - 0x100n;
+    const o = await gate();
+    expect(failed(o)).toContain('received <= replayed (no WAL waiting)');
+    expect(o.notes.filter((n) => n.includes('on purpose'))).toEqual([]);
   });
 
   test('a standby 117 MB behind across a digit-count boundary (replayed 0/9000000, the source at 0/10000000): refused, the gap in bytes', async () => {
