@@ -242,6 +242,28 @@ const side = (over: Partial<Side>): Side => ({
   ...over,
 });
 
+/** A promotion undone: dc2 was promoted (timeline 3) and wrote 0x80 bytes past where the histories part (0/200). */
+const promotedDc2 = () => ({
+  dc1: side({ members: ['dc1a'], lsn: '0/300', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
+  dc2: side({
+    members: ['dc2a', 'dc2b'],
+    lsn: '0/280',
+    timeline: 3,
+    history: [
+      [1, 0x100, 'r', 't', 'x'],
+      [2, 0x200, 'r', 't', 'x'],
+    ],
+  }),
+});
+
+/** The standby's step of a link that follows dc1 again. */
+const standbyStep: RoleChangeConfig = {
+  ...cfg,
+  role: 'standby',
+  state: 'following',
+  block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' },
+};
+
 describe('the role change, one cause at a time (fake clusters)', () => {
   let out: jest.SpyInstance;
   beforeEach(() => (out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)));
@@ -826,32 +848,15 @@ describe('the role change: every refusal and no-op, one cause each (fake cluster
   });
 
   test("a promotion undone: the standby's step finds its cluster a primary while the link follows again, and rejoins it to the source (the loss counted and guarded as any rejoin)", async () => {
-    const sides = () => ({
-      dc1: side({ members: ['dc1a'], lsn: '0/300', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
-      dc2: side({
-        members: ['dc2a', 'dc2b'],
-        lsn: '0/280',
-        timeline: 3,
-        history: [
-          [1, 0x100, 'r', 't', 'x'],
-          [2, 0x200, 'r', 't', 'x'],
-        ],
-      }),
-    });
-    const standbyCfg: RoleChangeConfig = {
-      ...cfg,
-      role: 'standby',
-      state: 'following',
-      block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' },
-    };
+    const sides = promotedDc2;
     const refused = fakeClusters(sides());
-    await expect(run(standbyCfg, refused.io)).rejects.toThrow(
+    await expect(run(standbyStep, refused.io)).rejects.toThrow(
       /REFUSED: rejoining dc2 throws away the 128 bytes of WAL it wrote after 0\/200 \(pg_rewind\)/,
     );
     expect(refused.calls).toEqual([]);
     const s = sides();
     const f = fakeClusters(s);
-    await run({ ...standbyCfg, acceptDataLoss: true }, f.io);
+    await run({ ...standbyStep, acceptDataLoss: true }, f.io);
     expect(printed()).toContain('dc2 is a primary (promoted) and the topology makes it follow dc1 again: rejoining it');
     expect(f.calls).toEqual([
       'dc1 {"slots":{"link":{"type":"physical"}}}',
@@ -1768,28 +1773,8 @@ describe('the role change: each condition a step waits for or refuses on, alone 
       ['dc2a', undefined],
     ]);
     // a promotion undone (the standby's step): the slot on the source's leader, the fence to this cluster's
-    const d = fakeClusters({
-      dc1: side({ members: ['dc1a'], lsn: '0/300', timeline: 2, history: [[1, 0x100, 'r', 't', 'x']] }),
-      dc2: side({
-        members: ['dc2a', 'dc2b'],
-        lsn: '0/280',
-        timeline: 3,
-        history: [
-          [1, 0x100, 'r', 't', 'x'],
-          [2, 0x200, 'r', 't', 'x'],
-        ],
-      }),
-    });
-    await run(
-      {
-        ...cfg,
-        acceptDataLoss: true,
-        role: 'standby',
-        state: 'following',
-        block: { host: '10.0.1.1', port: 5432, primary_slot_name: 'link' },
-      },
-      d.io,
-    );
+    const d = fakeClusters(promotedDc2());
+    await run({ ...standbyStep, acceptDataLoss: true }, d.io);
     expect([d.calls, d.leaders]).toEqual([
       [
         'dc1 {"slots":{"link":{"type":"physical"}}}',
