@@ -22,11 +22,14 @@ export type { DcsConfigPatch } from './constructs/dcs-config-patch';
 export type { Promotion } from './constructs/promotion';
 export type { Reseed } from './constructs/reseed';
 export type { RoleChange } from './constructs/role-change';
-export type { ResolvedCluster, ResolvedLink, ResolvedNode } from './constructs/resolve';
+export type { ResolvedBackup, ResolvedCluster, ResolvedLink, ResolvedNode } from './constructs/resolve';
 export type { JsonObject, JsonValue } from './constructs/planners/dynamic-config';
 
 // The cluster model: the props' parts and the topology file's shape
 export type {
+  BackupRepositorySpec,
+  BackupSpec,
+  BackupTlsSpec,
   ClusterSpec,
   DcsSpec,
   DeploySpec,

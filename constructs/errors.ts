@@ -363,11 +363,12 @@ export function zodProblems(
         break;
       case 'custom': {
         // the schema's own checks carry what is allowed and the fix
-        const params = (issue.params ?? {}) as { allowed?: string; fix?: string };
+        const params = (issue.params ?? {}) as { allowed?: string; fix?: string; secret?: boolean };
         out.push({
           path: formatPath(path),
           message: own(issue.message) ?? 'is not valid here',
-          received,
+          // a secret refused by its key is never echoed into a log
+          received: params.secret ? '(hidden: the key holds a secret)' : received,
           allowed: params.allowed ?? REFERENCE,
           fix: params.fix ?? 'correct the value',
         });

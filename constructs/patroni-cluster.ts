@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { ITerraformDependable, TerraformResource } from 'cdktf';
 import { DcsConfigPatch, PatchPreStep } from './dcs-config-patch';
 import { addDependency, PatroniNode } from './patroni-node';
+import { PgBackRest } from './pgbackrest';
 import { configPatch, JsonObject, LinkContribution } from './planners/dynamic-config';
 import { renderNodeYaml } from './planners/patroni-yaml';
 import { resolveCluster, ResolvedCluster, restUrl } from './resolve';
@@ -43,6 +44,8 @@ export interface LinkMember {
   readonly peerEndpoints: readonly string[];
   /** Whether the link follows (not detached). */
   readonly following: boolean;
+  /** The other cluster (its pgBackRest repository is this cluster's second one). */
+  readonly peer: ResolvedCluster;
 }
 
 export class PatroniCluster extends Construct {
@@ -62,12 +65,16 @@ export class PatroniCluster extends Construct {
   readonly postgresEndpoints: readonly string[];
   /** Deployed members (empty for an existing cluster), by member name. */
   readonly nodes: Readonly<Record<string, PatroniNode>> = {};
+  /** pgBackRest's files, servers and stanza step (with `backup`). */
+  readonly backup?: PgBackRest;
   /**
    * The link that feeds this cluster while it is a standby (a cluster follows one source).
    * @internal
    */
   linkedBy?: string;
   private readonly contributions: LinkContribution[] = [];
+  /** The other cluster of the link, once joined. */
+  private peer?: ResolvedCluster;
   private patch?: DcsConfigPatch;
   /**
    * Rendered texts, kept until a link contributes again: a node's YAML is asked for by its
@@ -112,6 +119,11 @@ export class PatroniCluster extends Construct {
         });
       }
       this.nodes = nodes;
+      if (r.backup) {
+        const backup = new PgBackRest(this, 'pgbackrest', { cluster: r, peer: () => this.peer });
+        for (const [member, node] of Object.entries(nodes)) backup.before(member, node.resource);
+        this.backup = backup;
+      }
       this.ensurePatch();
     }
   }
@@ -140,9 +152,12 @@ export class PatroniCluster extends Construct {
    */
   join(member: LinkMember): DcsConfigPatch {
     if (member.role === 'standby') this.linkedBy = member.link;
+    this.peer = member.peer;
     this.contributions.push(member.contribution);
     this.rendered.clear();
     const patch = this.ensurePatch();
+    // the source creates the stanza in both data centers' repositories, once its archive_command runs
+    if (member.role === 'source' && this.backup) this.backup.stanzaStep([...this.nodeResources, patch.resource]);
     // a slot the standby's running configuration still names is never removed by the source's patch
     if (member.role === 'source') patch.guardSlotsFor(member.peerEndpoints);
     // what synth cannot know (an existing source's running values) is compared at apply time

@@ -4,6 +4,9 @@
 import { Token } from 'cdktf';
 import { DEFAULT_PATCH_TIMEOUT_SECONDS, DEFAULT_REST_PASSWORD_ENV } from '../runtime/contract';
 import {
+  BackupRepositorySpec,
+  BackupSpec,
+  BackupTlsSpec,
   ClusterSpec,
   DcsSpec,
   DeploySpec,
@@ -90,6 +93,31 @@ export interface ResolvedCluster {
     readonly patchTimeoutSeconds: number;
     readonly secrets?: { readonly envFile: string; readonly version: number };
   };
+  readonly backup?: ResolvedBackup;
+}
+
+/** pgBackRest of a cluster, every default filled in (see BackupSpec). */
+export interface ResolvedBackup {
+  readonly stanza: string;
+  readonly repository: {
+    readonly host: string;
+    readonly path: string;
+    readonly name: string;
+    readonly user: string;
+    readonly sshHostKey?: string;
+  };
+  readonly tls: {
+    readonly caFile: string;
+    readonly certFile: string;
+    readonly keyFile: string;
+    readonly clients: readonly string[];
+  };
+  readonly configPath: string;
+  readonly serverPort: number;
+  readonly serverStartCommand: string;
+  readonly serverReloadCommand: string;
+  readonly serverStatusCommand: string;
+  readonly options: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface ResolvedLink {
@@ -145,6 +173,9 @@ export type _SpecCovered = [
   Assert<Covered<PatroniSpec, ResolvedCluster['patroni']>>,
   Assert<Covered<UsersSpec, ResolvedCluster['users']>>,
   Assert<Covered<DeploySpec, ResolvedCluster['deploy']>>,
+  Assert<Covered<BackupSpec, ResolvedBackup>>,
+  Assert<Covered<BackupRepositorySpec, ResolvedBackup['repository']>>,
+  Assert<Covered<BackupTlsSpec, ResolvedBackup['tls']>>,
   Assert<Covered<Omit<LinkSpec, 'acknowledgeWarnings'>, ResolvedLink>>,
   Assert<Covered<PromotionSpec, ResolvedLink['promotion']>>,
   Assert<Covered<MonitoringSpec, ResolvedLink['monitoring']>>,
@@ -258,6 +289,27 @@ export function resolveCluster(spec: ClusterSpec): ResolvedCluster {
       patchTimeoutSeconds: d.patchTimeoutSeconds ?? DEFAULT_PATCH_TIMEOUT_SECONDS,
       secrets: d.secrets ? { envFile: d.secrets.envFile, version: d.secrets.version ?? 1 } : undefined,
     }),
+    backup: spec.backup ? resolveBackup(spec.backup) : undefined,
+  });
+}
+
+function resolveBackup(b: BackupSpec): ResolvedBackup {
+  return every<ResolvedBackup>()({
+    stanza: b.stanza,
+    repository: every<ResolvedBackup['repository']>()({
+      host: b.repository.host,
+      path: b.repository.path ?? '/var/lib/pgbackrest',
+      name: b.repository.name ?? 'repository',
+      user: b.repository.user ?? 'postgres',
+      sshHostKey: b.repository.sshHostKey,
+    }),
+    tls: every<ResolvedBackup['tls']>()({ ...b.tls }),
+    configPath: b.configPath ?? '/etc/pgbackrest/pgbackrest.conf',
+    serverPort: b.serverPort ?? 8432,
+    serverStartCommand: b.serverStartCommand ?? 'systemctl start pgbackrest.service',
+    serverReloadCommand: b.serverReloadCommand ?? 'systemctl reload pgbackrest.service',
+    serverStatusCommand: b.serverStatusCommand ?? 'systemctl is-active --quiet pgbackrest.service',
+    options: b.options ?? {},
   });
 }
 

@@ -6,7 +6,8 @@ import { isIP } from 'node:net';
 import { Token } from 'cdktf';
 import { HOT_STANDBY_DEFAULTS } from '../runtime/contract';
 import { Problem } from './errors';
-import { primaryContribution, standbyContribution } from './planners/link';
+import { archiveRestoreCommand, primaryContribution, standbyContribution } from './planners/link';
+import { BACKUP_PARAMETERS } from './planners/pgbackrest';
 import { clusterPgHba, firstMatch, HbaLine, parseHbaLine } from './planners/pg-hba';
 import { ResolvedCluster, ResolvedLink, ResolvedNode } from './resolve';
 
@@ -646,7 +647,7 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) => {
       const command = ctx.link.restoreCommand;
       if (command === undefined || isToken(command)) return [];
-      const why = noArchiveBecause(ctx.primary.postgresql.parameters);
+      const why = ctx.primary.backup ? undefined : noArchiveBecause(ctx.primary.postgresql.parameters);
       return why === undefined
         ? []
         : [
@@ -659,6 +660,87 @@ export const ERROR_RULES: readonly Rule[] = [
               fix: `set archive_mode: 'on' and an archive_command in ${ctx.where.primary}.postgresql.parameters, remove restoreCommand, or, if the source archives outside its Patroni configuration: link.acknowledgeWarnings: [{ id: restore-command-without-archive, reason: <where it archives> }]`,
             },
           ];
+    },
+  },
+  {
+    id: 'backup-needs-managed-cluster',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) =>
+        c.backup && c.mode === 'existing'
+          ? [
+              {
+                path: `${where}.backup`,
+                message:
+                  "needs a managed cluster: the stacks write pgBackRest's files on the nodes and set archive_command in the configuration they own, and an existing cluster's are not theirs",
+                received: c.backup.stanza,
+                allowed: 'backup on a managed cluster',
+                fix: `remove ${where}.backup and keep pgBackRest as it is set up there, or manage the cluster (mode: managed)`,
+              },
+            ]
+          : [],
+      ),
+  },
+  {
+    id: 'backup-owns-archive-parameters',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) => {
+        if (!c.backup) return [];
+        const set = [...BACKUP_PARAMETERS, 'archive_library'].filter((k) => c.postgresql.parameters[k] !== undefined);
+        return set.map((k) => ({
+          path: `${where}.postgresql.parameters.${k}`,
+          message: `is set by ${where}.backup (pgBackRest archives the WAL): two settings for one thing`,
+          received: c.postgresql.parameters[k],
+          allowed: 'no archive parameter where backup is set',
+          fix: `remove ${k}; backup sets archive_mode: 'on' and archive_command: pgbackrest ... archive-push`,
+        }));
+      }),
+  },
+  {
+    id: 'backup-one-stanza',
+    check: (ctx) => {
+      const [a, b] = [ctx.primary.backup, ctx.standby.backup];
+      return a && b && a.stanza !== b.stanza
+        ? [
+            {
+              path: `${ctx.where.standby}.backup.stanza`,
+              message: `differs from ${ctx.where.primary}.backup.stanza (${a.stanza}): both clusters are one database system, whose archive the standby reads under the stanza the source writes`,
+              received: b.stanza,
+              allowed: a.stanza,
+              fix: `set stanza: ${a.stanza} in both clusters' backup`,
+            },
+          ]
+        : [];
+    },
+  },
+  {
+    id: 'backup-repository-host-own',
+    check: (ctx) => {
+      const out: Problem[] = [];
+      const members = new Map(
+        clusters(ctx).flatMap(([where, c]) => c.nodes.map((n) => [n.host, `${where} member ${n.name}`] as const)),
+      );
+      const repos = clusters(ctx).filter(([, c]) => c.backup);
+      for (const [where, c] of repos) {
+        const host = c.backup!.repository.host;
+        const member = members.get(host);
+        if (member && !isToken(host))
+          out.push({
+            path: `${where}.backup.repository.host`,
+            message: `is the address of ${member}: a repository on a database node is lost with it, and both pgBackRest servers would listen on ${host}:${c.backup!.serverPort}`,
+            received: host,
+            allowed: 'a host of its own in the data center',
+            fix: "give the repository a host of its own (the data center's backup host)",
+          });
+      }
+      if (repos.length === 2 && repos[0][1].backup!.repository.host === repos[1][1].backup!.repository.host)
+        out.push({
+          path: `${repos[1][0]}.backup.repository.host`,
+          message: `is also ${repos[0][0]}'s repository host: one repository for both data centers is lost with the data center that holds it`,
+          received: repos[1][1].backup!.repository.host,
+          allowed: "a host in the cluster's own data center",
+          fix: "give each data center's cluster the repository host of its own data center",
+        });
+      return out;
     },
   },
 ];
@@ -689,6 +771,44 @@ function renderedHba(ctx: RuleContext): [string, string[]][] {
 }
 
 export const WARNING_RULES: readonly Rule[] = [
+  {
+    // the re-seed copies the whole database across the link; the archive holds what the slot lost
+    id: 'slot-limit-without-archive',
+    check: (ctx) => {
+      const p = ctx.primary.postgresql.parameters;
+      const limit = p.max_slot_wal_keep_size === undefined ? undefined : sizeInMb(p.max_slot_wal_keep_size);
+      const restore = ctx.link.restoreCommand ?? archiveRestoreCommand(ctx.primary, ctx.standby);
+      return limit === undefined || limit < 0 || restore !== undefined
+        ? []
+        : [
+            {
+              path: `${ctx.where.primary}.postgresql.parameters.max_slot_wal_keep_size`,
+              message: `lets the source drop WAL the standby still needs when the link is down longer than ${String(p.max_slot_wal_keep_size)} of writes, and the standby reads no archive: it then comes back only by a re-seed, a copy of the whole database across the link`,
+              received: p.max_slot_wal_keep_size,
+              allowed: 'a standby that can read the archive (backup on both clusters, or link.restoreCommand)',
+              fix: `add backup (pgBackRest) to both clusters, so the standby catches up from the archive (docs/archive.md); or link.acknowledgeWarnings: [{ id: slot-limit-without-archive, reason: <why a re-seed is acceptable> }]`,
+            },
+          ];
+    },
+  },
+  {
+    id: 'backup-on-one-cluster',
+    check: (ctx) => {
+      const one = clusters(ctx).filter(([, c]) => c.backup);
+      if (one.length !== 1) return [];
+      const [withBackup] = one[0];
+      const without = withBackup === ctx.where.primary ? ctx.where.standby : ctx.where.primary;
+      return [
+        {
+          path: `${without}.backup`,
+          message: `is not set while ${withBackup}.backup is: the archive lives in one data center only, the standby cannot read it when its stream breaks, and it is lost with that data center`,
+          received: undefined,
+          allowed: "backup on both clusters, each with its own data center's repository",
+          fix: `add backup to ${without} with the same stanza and a repository host in its data center`,
+        },
+      ];
+    },
+  },
   {
     // Seen in the fault suite: the link cut, the slot past max_slot_wal_keep_size, the next
     // checkpoint signals the walsender that holds the slot and waits for it to let go; that

@@ -358,6 +358,61 @@ const deploySchema = z.strictObject({
     .optional(),
 });
 
+/** pgBackRest options the model writes itself: one place for each setting. */
+const BACKUP_MODEL_OPTION = /^(repo[0-9]*-(host|path)|pg[0-9]*-|tls-server-|stanza$|config)/;
+/** pgBackRest options that hold a secret: never in a topology, a plan or the state. */
+const BACKUP_SECRET_OPTION = /(cipher-pass|-key-secret|-key$|-token$|passphrase|sas)/;
+
+const backupSchema = z.strictObject({
+  stanza: nonEmpty.regex(/^[A-Za-z0-9_.-]+$/, 'must be a stanza name (letters, digits, _ . -)'),
+  repository: z.strictObject({
+    host: nonEmpty,
+    path: absolutePath.optional(),
+    name: nonEmpty.regex(/^[A-Za-z0-9_.-]+$/, 'must be a plain name (letters, digits, _ . -)').optional(),
+    user: nonEmpty.regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name (lower case letters, digits, _ -)').optional(),
+    sshHostKey: sshPublicKey.optional(),
+  }),
+  tls: z.strictObject({
+    caFile: absolutePath,
+    certFile: absolutePath,
+    keyFile: absolutePath,
+    clients: z.array(nonEmpty.regex(/^[^=,\s]+$/, 'must be a certificate common name (no =, comma or space)')).min(1, 'needs at least one client common name'),
+  }),
+  configPath: absolutePath.optional(),
+  serverPort: port.optional(),
+  serverStartCommand: nonEmpty.optional(),
+  serverReloadCommand: nonEmpty.optional(),
+  serverStatusCommand: nonEmpty.optional(),
+  options: z
+    .record(z.string(), scalar)
+    .superRefine((options, ctx) => {
+      for (const key of Object.keys(options)) {
+        if (BACKUP_SECRET_OPTION.test(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'holds a secret: it would land in the plan, the state and every pgbackrest.conf (its value is not shown here)',
+            params: {
+              secret: true,
+              allowed: 'options without a secret (archive-async, process-max, repo1-retention-full, ...)',
+              fix: `remove ${key}; set PGBACKREST_${key.toUpperCase().replace(/-/g, '_')} in the environment of pgBackRest on the hosts`,
+            },
+          });
+        else if (BACKUP_MODEL_OPTION.test(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'is written by the model (repositories, nodes, TLS server)',
+            params: {
+              allowed: 'options the model does not write',
+              fix: `remove ${key}; set it through backup.repository, backup.tls, backup.serverPort or the nodes`,
+            },
+          });
+      }
+    })
+    .optional(),
+});
+
 export const clusterSchema = z.strictObject({
   mode: z.enum(['managed', 'existing']).optional(),
   scope: nonEmpty,
@@ -368,6 +423,7 @@ export const clusterSchema = z.strictObject({
   patroni: patroniSchema.optional(),
   users: usersSchema.optional(),
   deploy: deploySchema.optional(),
+  backup: backupSchema.optional(),
 });
 
 export const linkSchema = z.strictObject({

@@ -232,6 +232,7 @@ export class StandbyLink extends Construct {
       contribution: primaryContribution(this.resolved, source.resolved, standby.resolved),
       peerEndpoints: standby.restEndpoints,
       following,
+      peer: standby.resolved,
     });
     // standby side: the block in every node's bootstrap.dcs, and as a patch for a running cluster
     const standbyPatch = standby.join({
@@ -240,6 +241,7 @@ export class StandbyLink extends Construct {
       contribution: standbyContribution(this.resolved, source.resolved, standby.resolved),
       peerEndpoints: source.restEndpoints,
       following,
+      peer: source.resolved,
     });
 
     // the promotion (detached): the standby's members and patch follow the detach, which runs the gate

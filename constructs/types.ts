@@ -331,6 +331,85 @@ export interface SecretsDeliverySpec {
   readonly version?: number;
 }
 
+/**
+ * pgBackRest for one cluster: the WAL archive and the backups in its data center's repository.
+ * The repository lives on a host of its own that runs pgBackRest's TLS server (`pgbackrest
+ * server`); so does every node, for the repository host's commands (the stanza, backups). While
+ * this cluster is the source it archives into its own repository and into the other cluster's
+ * (when that one has `backup` too); a standby cluster reads the archive from its own repository
+ * when its stream breaks (`standby_cluster.restore_command`). No secret is written here: the TLS
+ * keys are files on the hosts, and options that hold a secret are refused.
+ */
+export interface BackupSpec {
+  /** The stanza: one per database system, the same in both clusters of a link. */
+  readonly stanza: string;
+  /** This data center's repository host. */
+  readonly repository: BackupRepositorySpec;
+  /** The certificates of the pgBackRest TLS servers and clients (files on every node and on the repository host). */
+  readonly tls: BackupTlsSpec;
+  /**
+   * Where pgbackrest.conf is written on the nodes and on the repository host. Placeholders as in
+   * deploy.configPath (the repository host's `{name}` is repository.name). With a placeholder the
+   * archive and restore commands name no file: each node's Patroni must then run with
+   * PGBACKREST_CONFIG set to its file.
+   * @default '/etc/pgbackrest/pgbackrest.conf' (pgBackRest's own default)
+   */
+  readonly configPath?: string;
+  /** Port of every pgBackRest TLS server (nodes and repository host). @default 8432 */
+  readonly serverPort?: number;
+  /**
+   * Starts the pgBackRest TLS server (a no-op when it runs); placeholders as in configPath.
+   * @default 'systemctl start pgbackrest.service' (the unit Debian's package ships)
+   */
+  readonly serverStartCommand?: string;
+  /** Makes a running server re-read its file. @default 'systemctl reload pgbackrest.service' */
+  readonly serverReloadCommand?: string;
+  /** Exit 0 when the server runs. @default 'systemctl is-active --quiet pgbackrest.service' */
+  readonly serverStatusCommand?: string;
+  /**
+   * More pgBackRest options for the `[global]` section of every file (`archive-async`,
+   * `archive-push-queue-max`, `process-max`, `compress-type`, `repo1-retention-full`, ...). Options
+   * the model writes (`repo*-host*`, `repo*-path`, `pg*`, `tls-server-*`) are refused, and so is
+   * any option that holds a secret (a cipher pass, a cloud key): pgBackRest reads those from
+   * PGBACKREST_* variables on the hosts. Placeholders in values as in configPath.
+   * @default {}
+   */
+  readonly options?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** A data center's pgBackRest repository host. */
+export interface BackupRepositorySpec {
+  /** Address of the repository host: its TLS server listens and is reached here. */
+  readonly host: string;
+  /** The repository's directory on that host. @default '/var/lib/pgbackrest' */
+  readonly path?: string;
+  /** The host's name in placeholders and in the plan. @default 'repository' */
+  readonly name?: string;
+  /**
+   * The operating system user that owns the repository and runs pgBackRest there: the stanza
+   * step runs as it (`runuser`, unless the deploy's SSH user is that user).
+   * @default 'postgres'
+   */
+  readonly user?: string;
+  /** The host's SSH host key, pinned like nodes[].sshHostKey. @default - deploy.sshCertificateAuthority, else not checked */
+  readonly sshHostKey?: string;
+}
+
+/** The TLS files of pgBackRest, PEM, absolute paths, readable by the user pgBackRest runs as. */
+export interface BackupTlsSpec {
+  /** The CA that signed every server's and client's certificate (both data centers'). */
+  readonly caFile: string;
+  /** This host's certificate: server certificate (its address as subjectAltName) and client certificate in one. */
+  readonly certFile: string;
+  /** Its private key. */
+  readonly keyFile: string;
+  /**
+   * Common names of the client certificates that the TLS servers of this cluster admit for the
+   * stanza: the nodes' and the repository hosts' of both data centers.
+   */
+  readonly clients: readonly string[];
+}
+
 export interface ClusterSpec {
   /**
    * `managed`: the stack renders and deploys every node's configuration and starts Patroni.
@@ -352,6 +431,13 @@ export interface ClusterSpec {
   readonly users?: UsersSpec;
   /** @default see DeploySpec */
   readonly deploy?: DeploySpec;
+  /**
+   * pgBackRest: the archive and backups of this cluster, in its data center's repository. Sets
+   * `archive_mode` and `archive_command` (so the parameters must not); with `backup` on both
+   * clusters of a link the standby reads the archive when its stream breaks.
+   * @default - no archive, no backups
+   */
+  readonly backup?: BackupSpec;
 }
 
 export type LinkState = 'following' | 'detached';

@@ -13,6 +13,7 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)           # the fault suite's network namespaces
 command -v python3 >/dev/null 2>&1 || need+=(python3)       # its delay between the data centers
+command -v pgbackrest >/dev/null 2>&1 || need+=(pgbackrest) # the archive suite's repositories
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   apt-get update -qq

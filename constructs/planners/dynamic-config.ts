@@ -4,6 +4,7 @@
  */
 import { ResolvedCluster } from '../resolve';
 import { clusterPgHba } from './pg-hba';
+import { backupParameters } from './pgbackrest';
 
 /** What a standby link adds to one cluster's dynamic configuration. */
 export interface LinkContribution {
@@ -66,7 +67,12 @@ function postgresqlSection(cluster: ResolvedCluster, contributions: readonly Lin
     use_pg_rewind: cluster.patroni.usePgRewind,
     use_slots: cluster.patroni.useSlots,
     parameters: sortedRecord(
-      Object.assign({}, ...contributions.map((c) => c.parameters ?? {}), cluster.postgresql.parameters),
+      Object.assign(
+        {},
+        ...contributions.map((c) => c.parameters ?? {}),
+        backupParameters(cluster),
+        cluster.postgresql.parameters,
+      ),
     ),
     pg_hba: clusterPgHba(cluster, extra),
     pg_ident: [...cluster.postgresql.pgIdent],

@@ -5,6 +5,7 @@
 import { ResolvedCluster, ResolvedLink, restUrl } from '../resolve';
 import { LinkContribution } from './dynamic-config';
 import { nodeAccessLines } from './pg-hba';
+import { restoreCommand } from './pgbackrest';
 import type { HealthNode, LinkHealthConfig, RoleChangeCluster, RoleChangeConfig } from '../../runtime/contract';
 
 export type { HealthNode, LinkHealthConfig, RoleChangeCluster, RoleChangeConfig };
@@ -18,16 +19,28 @@ export function sourceHosts(link: ResolvedLink, primary: ResolvedCluster): strin
  * The standby_cluster block. Unset optional keys are `null` so that a DCS patch removes a key
  * the topology dropped; bootstrap rendering leaves them out.
  */
-export function standbyClusterBlock(link: ResolvedLink, primary: ResolvedCluster): Record<string, unknown> {
+export function standbyClusterBlock(
+  link: ResolvedLink,
+  primary: ResolvedCluster,
+  standby?: ResolvedCluster,
+): Record<string, unknown> {
   return {
     host: sourceHosts(link, primary),
     port: link.port,
     primary_slot_name: link.slotName ?? null,
     create_replica_methods: [...link.createReplicaMethods],
-    restore_command: link.restoreCommand ?? null,
+    restore_command: link.restoreCommand ?? archiveRestoreCommand(primary, standby) ?? null,
     archive_cleanup_command: link.archiveCleanupCommand ?? null,
     recovery_min_apply_delay: link.recoveryMinApplyDelay ?? null,
   };
+}
+
+/**
+ * The hybrid standby: with backup on both clusters the source archives into the standby's
+ * repository too, so the standby leader reads from there when its stream breaks.
+ */
+export function archiveRestoreCommand(primary: ResolvedCluster, standby?: ResolvedCluster): string | undefined {
+  return primary.backup && standby?.backup ? restoreCommand(standby.backup) : undefined;
 }
 
 /**
@@ -65,7 +78,7 @@ export function standbyContribution(
   standby: ResolvedCluster,
 ): LinkContribution {
   return {
-    standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary),
+    standbyCluster: link.state === 'detached' ? null : standbyClusterBlock(link, primary, standby),
     parameters: { wal_retrieve_retry_interval: link.walRetrieveRetryInterval },
     // the source's members are admitted as the source admits the standby's: the same lines in
     // both directions, so a switchover changes no pg_hba and the old source can follow at once
@@ -136,7 +149,9 @@ export function roleConfig(
   names: { me: string; other: string },
 ): RoleChangeConfig {
   const source = role === 'source' ? me : other;
-  const block = Object.fromEntries(Object.entries(standbyClusterBlock(link, source)).filter(([, v]) => v !== null));
+  const block = Object.fromEntries(
+    Object.entries(standbyClusterBlock(link, source, role === 'source' ? other : me)).filter(([, v]) => v !== null),
+  );
   return {
     role,
     ...(role === 'standby' ? { state: link.state } : {}),

@@ -77,11 +77,29 @@ export function sshConnection(cluster: ResolvedCluster, host: string, node: Reso
 }
 
 /**
- * Delivers `${self.<attr>.patroni_yml}` to `${self.<attr>.config_path}`, atomically, then runs
- * `finalStep` (by default: start or reload).
+ * Delivers `${self.<attr>.patroni_yml}` to `${self.<attr>.config_path}`, atomically, then starts
+ * Patroni or reloads it.
  */
 export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeCommands, attr: SelfAttr): Provisioner[] {
-  const yml = `\${self.${attr}.patroni_yml}`;
+  return deliverFileProvisioners(cluster, attr, 'patroni_yml', commands.configPath, (path, runtime) =>
+    startOrReload(commands, runtime, path),
+  );
+}
+
+/**
+ * Delivers the text in `${self.<attr>.<contentKey>}` to `${self.<attr>.config_path}` (mode 0644,
+ * replaced atomically), then runs `then(path, runtimeSha)`, given the file's path and
+ * `${self.<attr>.runtime_sha256}` as the shell sees them. `configPath` is the literal path, for
+ * the ssh transport's commands.
+ */
+export function deliverFileProvisioners(
+  cluster: ResolvedCluster,
+  attr: SelfAttr,
+  contentKey: string,
+  configPath: string,
+  then: (path: string, runtimeSha: string) => string,
+): Provisioner[] {
+  const content = `\${self.${attr}.${contentKey}}`;
   const path = `\${self.${attr}.config_path}`;
   const runtime = `\${self.${attr}.runtime_sha256}`;
   if (cluster.deploy.transport === 'local') {
@@ -89,26 +107,27 @@ export function deliverProvisioners(cluster: ResolvedCluster, commands: NodeComm
       {
         type: 'local-exec',
         interpreter: ['/bin/sh', '-c'],
-        environment: { PATRONI_CONFIG_PATH: path, PATRONI_CONFIG_YAML: yml, PATRONI_RUNTIME_SHA256: runtime },
+        environment: { FILE_PATH: path, FILE_CONTENT: content, RUNTIME_SHA256: runtime },
         command: [
           'set -eu',
-          'printf "%s" "$PATRONI_CONFIG_YAML" > "$PATRONI_CONFIG_PATH.tf-new"',
-          'chmod 0644 "$PATRONI_CONFIG_PATH.tf-new"',
-          'mv -f "$PATRONI_CONFIG_PATH.tf-new" "$PATRONI_CONFIG_PATH"',
-          startOrReload(commands, '$PATRONI_RUNTIME_SHA256', '$PATRONI_CONFIG_PATH'),
+          'mkdir -p "$(dirname "$FILE_PATH")"',
+          'printf "%s" "$FILE_CONTENT" > "$FILE_PATH.tf-new"',
+          'chmod 0644 "$FILE_PATH.tf-new"',
+          'mv -f "$FILE_PATH.tf-new" "$FILE_PATH"',
+          then('$FILE_PATH', '$RUNTIME_SHA256'),
         ].join('\n'),
       },
     ];
   }
   return [
-    { type: 'file', content: yml, destination: `${path}.tf-new` },
+    { type: 'file', content, destination: `${path}.tf-new` },
     {
       type: 'remote-exec',
       inline: [
         'set -eu',
-        `chmod 0644 '${commands.configPath}.tf-new'`,
-        `mv -f '${commands.configPath}.tf-new' '${commands.configPath}'`,
-        startOrReload(commands, runtime, commands.configPath),
+        `chmod 0644 '${configPath}.tf-new'`,
+        `mv -f '${configPath}.tf-new' '${configPath}'`,
+        then(configPath, runtime),
       ],
     },
   ];

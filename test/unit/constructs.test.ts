@@ -409,9 +409,9 @@ describe('constructs from TypeScript', () => {
     expect(so1.triggers.patroni_yml).toContain('name: so1');
     const local = so1.provisioner[0]['local-exec'];
     expect(local.environment).toEqual({
-      PATRONI_CONFIG_PATH: '${self.triggers.config_path}',
-      PATRONI_CONFIG_YAML: '${self.triggers.patroni_yml}',
-      PATRONI_RUNTIME_SHA256: '${self.triggers.runtime_sha256}',
+      FILE_PATH: '${self.triggers.config_path}',
+      FILE_CONTENT: '${self.triggers.patroni_yml}',
+      RUNTIME_SHA256: '${self.triggers.runtime_sha256}',
     });
     expect(local.command).toContain('if running-so1; then');
     const stop = byPath(json, 'db/node-so1/stop-on-destroy', 'null_resource');
@@ -442,9 +442,9 @@ describe('constructs from TypeScript', () => {
         const res = spawnSync('/bin/sh', ['-c', so1.provisioner[0]['local-exec'].command], {
           env: {
             PATH: process.env.PATH,
-            PATRONI_CONFIG_PATH: `${dir}/so1.yml`,
-            PATRONI_CONFIG_YAML: yml,
-            PATRONI_RUNTIME_SHA256: runtime,
+            FILE_PATH: `${dir}/so1.yml`,
+            FILE_CONTENT: yml,
+            RUNTIME_SHA256: runtime,
           },
           encoding: 'utf8',
         });

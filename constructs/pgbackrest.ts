@@ -1,0 +1,132 @@
+/**
+ * pgBackRest of one cluster as planned resources: each node's pgbackrest.conf (diffable in the
+ * plan like patroni.yml) with its TLS server started or reloaded, the repository host's file and
+ * server, and, while the cluster is the link's source, the stanza step on its repository host:
+ * `stanza-create` (a no-op once the stanza exists) and `check` (a WAL segment archived into every
+ * repository). The texts come from planners/pgbackrest.ts.
+ */
+import { Construct } from 'constructs';
+import { TerraformResource } from 'cdktf';
+import { addDependency, contentHash, deferredString, escapeTemplate, planResource } from './patroni-node';
+import { configPathOn, nodeConfig, repositoryConfig, repositoryNode } from './planners/pgbackrest';
+import { deliverFileProvisioners, Provisioner, SelfAttr, sshConnection, startOrReload } from './planners/provisioners';
+import { expandPlaceholders, ResolvedCluster, ResolvedNode } from './resolve';
+
+export interface PgBackRestProps {
+  readonly cluster: ResolvedCluster;
+  /** The other cluster of the link, once joined (its repository is the nodes' repo2). */
+  readonly peer: () => ResolvedCluster | undefined;
+}
+
+export class PgBackRest extends Construct {
+  /** The resource that writes each node's file, by member name. */
+  readonly nodeResources: Readonly<Record<string, TerraformResource>>;
+  /** The repository host's file and server. */
+  readonly repositoryResource: TerraformResource;
+  private stanza?: TerraformResource;
+  private readonly cluster: ResolvedCluster;
+  private readonly attr: SelfAttr;
+
+  constructor(scope: Construct, id: string, props: PgBackRestProps) {
+    super(scope, id);
+    const { cluster } = props;
+    this.cluster = cluster;
+    this.attr = cluster.deploy.resourceKind === 'null_resource' ? 'triggers' : 'input';
+    const nodes: Record<string, TerraformResource> = {};
+    for (const node of cluster.nodes) {
+      nodes[node.name] = this.file(`node-${node.name}`, node, () => nodeConfig(cluster, node, props.peer()));
+    }
+    this.nodeResources = nodes;
+    this.repositoryResource = this.file('repository', repositoryNode(cluster.backup!), () =>
+      repositoryConfig(cluster, props.peer()),
+    );
+  }
+
+  /** A host's pgbackrest.conf, delivered, then its TLS server started or reloaded. */
+  private file(id: string, host: ResolvedNode, render: () => string): TerraformResource {
+    const cluster = this.cluster;
+    const b = cluster.backup!;
+    const path = configPathOn(cluster, host);
+    const commands = {
+      configPath: path,
+      start: expandPlaceholders(b.serverStartCommand, cluster, host),
+      reload: expandPlaceholders(b.serverReloadCommand, cluster, host),
+      status: expandPlaceholders(b.serverStatusCommand, cluster, host),
+      stop: '',
+    };
+    const sha = deferredString(() => contentHash(render()));
+    return planResource(
+      this,
+      id,
+      cluster.deploy.resourceKind,
+      {
+        host: host.host,
+        config_path: path,
+        runtime_sha256: sha,
+        pgbackrest_conf: deferredString(() => escapeTemplate(render())),
+      },
+      { config_sha256: sha, host: host.host },
+      deliverFileProvisioners(cluster, this.attr, 'pgbackrest_conf', path, (p, runtime) =>
+        startOrReload(commands, runtime, p).replace(/patroni (runs|stopped)/g, 'pgBackRest server $1'),
+      ),
+      { connection: this.connection(host) },
+    ).resource;
+  }
+
+  private connection(host: ResolvedNode) {
+    return this.cluster.deploy.transport === 'ssh'
+      ? sshConnection(this.cluster, `\${self.${this.attr}.host}`, host)
+      : undefined;
+  }
+
+  /**
+   * The stanza step of the link's source, on its repository host, after the files, the servers
+   * and `after` (the cluster's members and its DCS patch: archive_command must be in effect for
+   * `check`). Created once.
+   */
+  stanzaStep(after: readonly TerraformResource[]): TerraformResource {
+    if (this.stanza) return this.stanza;
+    const cluster = this.cluster;
+    const b = cluster.backup!;
+    const repo = repositoryNode(b);
+    const command = stanzaCommand(cluster);
+    const { resource } = planResource(
+      this,
+      'stanza',
+      cluster.deploy.resourceKind,
+      { host: b.repository.host, stanza: b.stanza, command },
+      { stanza: b.stanza, host: b.repository.host, command },
+      stanzaProvisioners(cluster, this.attr),
+      {
+        connection: this.connection(repo),
+        dependsOn: [this.repositoryResource, ...Object.values(this.nodeResources), ...after],
+      },
+    );
+    this.stanza = resource;
+    return resource;
+  }
+
+  /** Makes `resource` wait for this node's file (Patroni's archive_command calls pgBackRest). */
+  before(member: string, resource: TerraformResource): void {
+    const file = this.nodeResources[member];
+    if (file) addDependency(resource, file);
+  }
+}
+
+/** What the stanza step runs on the repository host. */
+export function stanzaCommand(cluster: ResolvedCluster): string {
+  const b = cluster.backup!;
+  const asOwner =
+    cluster.deploy.transport === 'ssh' && cluster.deploy.sshUser === b.repository.user
+      ? ''
+      : `runuser -u ${b.repository.user} -- `;
+  const base = `${asOwner}pgbackrest --config=${configPathOn(cluster, repositoryNode(b))} --stanza=${b.stanza}`;
+  return `${base} stanza-create && ${base} check`;
+}
+
+function stanzaProvisioners(cluster: ResolvedCluster, attr: SelfAttr): Provisioner[] {
+  const command = `\${self.${attr}.command}`;
+  if (cluster.deploy.transport === 'local')
+    return [{ type: 'local-exec', interpreter: ['/bin/sh', '-c'], command: `set -eu\n${command}` }];
+  return [{ type: 'remote-exec', inline: ['set -eu', command] }];
+}

@@ -1,0 +1,310 @@
+/**
+ * pgBackRest as a part of a cluster: the files each host gets, the archive and restore commands,
+ * the resources and their order, the stanza step on the source's repository host, and what bad
+ * input gets.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { Testing } from 'cdktf';
+import { formatProblem, TopologyError } from '../../constructs/errors';
+import { nodeConfig, repositoryConfig, archiveCommand, restoreCommand } from '../../constructs/planners/pgbackrest';
+import { resolveCluster } from '../../constructs/resolve';
+import { ClusterSpec } from '../../constructs/types';
+import { buildStandbyStacks } from '../../stacks/standby-stacks';
+import { parseTopology } from '../../stacks/topology-file';
+
+const TWO_DC = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'two-dc.yaml'), 'utf8');
+
+const tls = {
+  caFile: '/etc/pgbackrest/tls/ca.crt',
+  certFile: '/etc/pgbackrest/tls/host.crt',
+  keyFile: '/etc/pgbackrest/tls/host.key',
+  clients: ['pgbackrest-dc1', 'pgbackrest-dc2'],
+};
+const backupOf = (dc: 1 | 2) => ({
+  stanza: 'payments',
+  repository: { host: `10.${dc}.0.30` },
+  tls: { ...tls, clients: [...tls.clients] },
+});
+
+/** examples/two-dc.yaml, with backup on both clusters unless `change` says otherwise. */
+function twoDc(change: (t: any) => void = () => undefined): any {
+  const t = parse(TWO_DC);
+  t.clusters.dc1.backup = backupOf(1);
+  t.clusters.dc2.backup = backupOf(2);
+  change(t);
+  return t;
+}
+
+function parsed(t: any, linkState?: string) {
+  return parseTopology(stringify(t), 'topology.yaml', linkState);
+}
+
+function problems(t: any): string[] {
+  try {
+    parsed(t);
+  } catch (err) {
+    if (!(err instanceof TopologyError)) throw err;
+    return err.problems.map(formatProblem);
+  }
+  throw new Error('no error');
+}
+
+function stacks(t: any, linkState?: string) {
+  const app = Testing.app();
+  const built = buildStandbyStacks(app, parsed(t, linkState).topology);
+  // by the stacks' names (the data centers): the source's stack is dc2's after a switchover
+  const out: Record<string, Record<string, any>> = {};
+  for (const stack of [built.primaryStack, built.standbyStack])
+    out[stack.node.id] = JSON.parse(Testing.synth(stack)).resource.terraform_data;
+  return out as { dc1: Record<string, any>; dc2: Record<string, any> };
+}
+
+/** A resource by the end of its construct path (its key without the hash: `pgbackrest_stanza`). */
+const named = (key: string, suffix: string) => key.replace(/_[0-9A-F]{8}$/, '').endsWith(suffix.replace(/\//g, '_'));
+function at(resources: Record<string, any>, suffix: string): any {
+  const found = Object.entries(resources).find(([k]) => named(k, suffix));
+  if (!found) throw new Error(`no resource at ${suffix}: ${Object.keys(resources).join(', ')}`);
+  return found[1];
+}
+const keyOf = (resources: Record<string, any>, suffix: string) =>
+  `terraform_data.${Object.keys(resources).find((k) => named(k, suffix))!}`;
+
+const cluster = (spec: Partial<ClusterSpec> = {}) =>
+  resolveCluster({
+    scope: 'payments',
+    dcs: { type: 'etcd3', hosts: ['10.1.0.21:2379'] },
+    nodes: [
+      { name: 'a1', host: '10.1.0.11' },
+      {
+        name: 'a2',
+        host: '10.1.0.12',
+        overrides: { postgresql: { data_dir: '/srv/a2', parameters: { unix_socket_directories: '/run/a2,/tmp' } } },
+      },
+    ],
+    postgresql: { version: 16, port: 5433 },
+    backup: backupOf(1),
+    ...spec,
+  } as ClusterSpec);
+
+describe('the files', () => {
+  test("a node's file: its repository as repo1, the other data center's as repo2, its TLS server, its PostgreSQL", () => {
+    const dc1 = cluster();
+    const dc2 = cluster({ backup: backupOf(2) });
+    expect(nodeConfig(dc1, dc1.nodes[0], dc2)).toBe(
+      [
+        '# pgBackRest, rendered by the stacks: edit the topology, not this file',
+        '[global]',
+        'repo1-host=10.1.0.30',
+        'repo1-host-type=tls',
+        'repo1-host-port=8432',
+        'repo1-host-ca-file=/etc/pgbackrest/tls/ca.crt',
+        'repo1-host-cert-file=/etc/pgbackrest/tls/host.crt',
+        'repo1-host-key-file=/etc/pgbackrest/tls/host.key',
+        'repo1-path=/var/lib/pgbackrest',
+        'repo2-host=10.2.0.30',
+        'repo2-host-type=tls',
+        'repo2-host-port=8432',
+        'repo2-host-ca-file=/etc/pgbackrest/tls/ca.crt',
+        'repo2-host-cert-file=/etc/pgbackrest/tls/host.crt',
+        'repo2-host-key-file=/etc/pgbackrest/tls/host.key',
+        'repo2-path=/var/lib/pgbackrest',
+        'tls-server-address=10.1.0.11',
+        'tls-server-port=8432',
+        'tls-server-ca-file=/etc/pgbackrest/tls/ca.crt',
+        'tls-server-cert-file=/etc/pgbackrest/tls/host.crt',
+        'tls-server-key-file=/etc/pgbackrest/tls/host.key',
+        'tls-server-auth=pgbackrest-dc1=payments',
+        'tls-server-auth=pgbackrest-dc2=payments',
+        '',
+        '[payments]',
+        'pg1-path=/var/lib/pgsql/16/payments',
+        'pg1-port=5433',
+        'pg1-user=postgres',
+        '',
+      ].join('\n'),
+    );
+    // without a peer with backup: one repository; a node's own data and socket directories
+    const alone = nodeConfig(dc1, dc1.nodes[1], cluster({ backup: undefined }));
+    expect(alone).not.toContain('repo2');
+    expect(alone).toContain('\n[payments]\npg1-path=/srv/a2\npg1-port=5433\npg1-user=postgres\npg1-socket-path=/run/a2\n');
+  });
+
+  test("the repository host's file: its own path, the other repository, every node as pgN over TLS; options sorted, booleans as y/n", () => {
+    const dc1 = cluster({ backup: { ...backupOf(1), options: { 'process-max': 4, 'archive-async': true } } });
+    const text = repositoryConfig(dc1, cluster({ backup: backupOf(2) }));
+    expect(text).toMatch(/^\[global\]\nrepo1-path=\/var\/lib\/pgbackrest\nrepo2-host=10\.2\.0\.30\n/m);
+    expect(text).toContain('tls-server-address=10.1.0.30\n');
+    expect(text).toContain('tls-server-auth=pgbackrest-dc2=payments\narchive-async=y\nprocess-max=4\n');
+    expect(text).toContain('pg1-host=10.1.0.11\npg1-host-type=tls\npg1-host-port=8432\n');
+    expect(text).toContain('pg2-host=10.1.0.12\n');
+    expect(text).toContain('pg2-path=/srv/a2\npg2-port=5433\npg2-user=postgres\npg2-socket-path=/run/a2\n');
+    expect(text).not.toContain('repo1-host');
+  });
+
+  test('the commands name the file only when it is one path on every node and not the default', () => {
+    const b = cluster().backup!;
+    expect(archiveCommand(b)).toBe('pgbackrest --stanza=payments archive-push "%p"');
+    expect(restoreCommand(b)).toBe('pgbackrest --stanza=payments archive-get %f "%p"');
+    expect(archiveCommand({ ...b, configPath: '/etc/pgbackrest/payments.conf' })).toBe(
+      'pgbackrest --config=/etc/pgbackrest/payments.conf --stanza=payments archive-push "%p"',
+    );
+    expect(archiveCommand({ ...b, configPath: '/srv/{name}/pgbackrest.conf' })).toBe(
+      'pgbackrest --stanza=payments archive-push "%p"',
+    );
+  });
+});
+
+/** A member's bootstrap.dcs, as its rendered patroni.yml holds it. */
+const dcs = (resources: Record<string, any>, member: string) =>
+  parse(at(resources, `node-${member}/config`).input.patroni_yml as string).bootstrap.dcs;
+
+describe('the configuration Patroni gets', () => {
+  test('archive_mode and archive_command from backup; the hybrid standby reads its own repository', () => {
+    const { dc1, dc2 } = stacks(twoDc());
+    expect(dcs(dc1, 'pay-a1').postgresql.parameters).toMatchObject({
+      archive_mode: 'on',
+      archive_command: 'pgbackrest --stanza=payments archive-push "%p"',
+    });
+    expect(dcs(dc2, 'pay-b1').standby_cluster.restore_command).toBe('pgbackrest --stanza=payments archive-get %f "%p"');
+    // dc2 archives too once it is the source (a standby leader does not archive with archive_mode on)
+    expect(dcs(dc2, 'pay-b1').postgresql.parameters.archive_mode).toBe('on');
+  });
+
+  test("link.restoreCommand wins; a standby without backup, or a source without it, gets no archive's restore command", () => {
+    const own = stacks(twoDc((t) => (t.link.restoreCommand = '/usr/local/bin/fetch-wal %f %p')));
+    expect(dcs(own.dc2, 'pay-b1').standby_cluster.restore_command).toBe('/usr/local/bin/fetch-wal %f %p');
+    const ack = [{ id: 'backup-on-one-cluster', reason: 'tested' }, { id: 'slot-limit-without-archive', reason: 'tested' }];
+    for (const without of ['dc1', 'dc2']) {
+      const t = twoDc((x) => {
+        delete x.clusters[without].backup;
+        x.link.acknowledgeWarnings = ack;
+      });
+      expect(dcs(stacks(t).dc2, 'pay-b1').standby_cluster.restore_command).toBeUndefined();
+    }
+  });
+});
+
+describe('the resources', () => {
+  test("each node's file before its Patroni; the stanza step on the source's repository host, after every file and the patch", () => {
+    const { dc1, dc2 } = stacks(twoDc());
+    expect(at(dc1, 'node-pay-a1/config').depends_on).toContain(keyOf(dc1, 'pgbackrest/node-pay-a1'));
+    const stanza = at(dc1, 'pgbackrest/stanza');
+    expect(stanza.input).toEqual({
+      host: '10.1.0.30',
+      stanza: 'payments',
+      command:
+        'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments stanza-create && runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments check',
+    });
+    expect(stanza.connection).toMatchObject({ type: 'ssh', host: '${self.input.host}', user: 'root' });
+    for (const dep of ['pgbackrest/repository', 'pgbackrest/node-pay-a3', 'node-pay-a2/config', 'dcs-patch/apply'])
+      expect(stanza.depends_on).toContain(keyOf(dc1, dep));
+    // the standby's repository host gets its file and server, no stanza step
+    expect(at(dc2, 'pgbackrest/repository').input.pgbackrest_conf).toContain('tls-server-address=10.2.0.30');
+    expect(() => at(dc2, 'pgbackrest/stanza')).toThrow(/no resource/);
+  });
+
+  test('a switchover moves the stanza step to the new source; no file changes its stack', () => {
+    const before = stacks(twoDc());
+    const after = stacks(twoDc((t) => (t.link.source = 'dc2')));
+    expect(() => at(after.dc1, 'pgbackrest/stanza')).toThrow(/no resource/);
+    expect(at(after.dc2, 'pgbackrest/stanza').input.host).toBe('10.2.0.30');
+    for (const dc of ['dc1', 'dc2'] as const) {
+      const files = (r: Record<string, any>) =>
+        Object.entries(r)
+          .filter(([k]) => /pgbackrest_(node-|repository)/.test(k))
+          .map(([k, v]) => [k, v.input.pgbackrest_conf]);
+      expect(files(after[dc])).toEqual(files(before[dc]));
+    }
+  });
+
+  test('over SSH as the repository user the stanza step needs no runuser; the file reaches the host over SSH', () => {
+    const { dc1 } = stacks(
+      twoDc((t) => {
+        t.clusters.dc1.deploy = { sshUser: 'pgbackrest' };
+        t.clusters.dc1.backup.repository.user = 'pgbackrest';
+      }),
+    );
+    expect(at(dc1, 'pgbackrest/stanza').input.command).toMatch(/^pgbackrest --config=/);
+    const repo = at(dc1, 'pgbackrest/repository');
+    expect(repo.provisioner[0].file.destination).toBe('${self.input.config_path}.tf-new');
+    expect(repo.provisioner[1]['remote-exec'].inline.join('\n')).toContain('systemctl reload pgbackrest.service');
+  });
+});
+
+describe('bad input', () => {
+  test('an option that holds a secret is refused without its value; one the model writes, with the field that sets it', () => {
+    const out = problems(
+      twoDc((t) => (t.clusters.dc1.backup.options = { 'repo1-cipher-pass': 'hunter2', 'repo1-path': '/x' })),
+    );
+    expect(out.join('\n')).not.toContain('hunter2');
+    expect(out).toEqual([
+      expect.stringMatching(
+        /^clusters\.dc1\.backup\.options\.repo1-cipher-pass: holds a secret: .*\n {4}received: "\(hidden: the key holds a secret\)"\n.*\n {4}fix: {6}remove repo1-cipher-pass; set PGBACKREST_REPO1_CIPHER_PASS in the environment of pgBackRest on the hosts$/,
+      ),
+      expect.stringMatching(/^clusters\.dc1\.backup\.options\.repo1-path: is written by the model/),
+    ]);
+  });
+
+  test('missing TLS clients, a bad stanza name, a relative path: each named', () => {
+    const out = problems(
+      twoDc((t) => {
+        t.clusters.dc1.backup.tls.clients = [];
+        t.clusters.dc1.backup.stanza = 'pay ments';
+        t.clusters.dc1.backup.repository.path = 'backups';
+      }),
+    ).join('\n');
+    expect(out).toContain('clusters.dc1.backup.stanza: must be a stanza name');
+    expect(out).toContain('clusters.dc1.backup.repository.path: must be an absolute path');
+    expect(out).toContain('clusters.dc1.backup.tls.clients: needs at least one client common name');
+  });
+
+  test('archive parameters next to backup, two stanzas, a repository on a member or shared: refused', () => {
+    const out = problems(
+      twoDc((t) => {
+        t.clusters.dc1.postgresql.parameters.archive_command = '/bin/true';
+        t.clusters.dc2.backup.stanza = 'other';
+        t.clusters.dc1.backup.repository.host = '10.1.0.12';
+      }),
+    ).join('\n');
+    expect(out).toContain(
+      'clusters.dc1.postgresql.parameters.archive_command: is set by clusters.dc1.backup (pgBackRest archives the WAL)',
+    );
+    expect(out).toContain('clusters.dc2.backup.stanza: differs from clusters.dc1.backup.stanza (payments)');
+    expect(out).toContain('clusters.dc1.backup.repository.host: is the address of clusters.dc1 member pay-a2');
+    const shared = problems(twoDc((t) => (t.clusters.dc2.backup.repository.host = '10.1.0.30'))).join('\n');
+    expect(shared).toContain("clusters.dc2.backup.repository.host: is also clusters.dc1's repository host");
+  });
+
+  test('backup on an existing cluster is refused', () => {
+    const out = problems(
+      twoDc((t) => {
+        t.clusters.dc1.mode = 'existing';
+        t.clusters.dc1.postgresql.pgHba = ['local all postgres peer'];
+      }),
+    ).join('\n');
+    expect(out).toContain('clusters.dc1.backup: needs a managed cluster');
+  });
+});
+
+describe('warnings', () => {
+  const ids = (t: any) => parsed(t).warnings.map((w) => w.id);
+  test('a slot limit without an archive the standby reads; quiet with backup on both or a restore command', () => {
+    const none = twoDc((t) => {
+      delete t.clusters.dc1.backup;
+      delete t.clusters.dc2.backup;
+    });
+    expect(ids(none)).toEqual(['slot-limit-without-archive']);
+    expect(ids(twoDc())).toEqual([]);
+    // no limit, no warning
+    delete none.clusters.dc1.postgresql.parameters.max_slot_wal_keep_size;
+    expect(ids(none)).toEqual([]);
+  });
+
+  test('backup on one cluster only', () => {
+    const w = parsed(twoDc((t) => delete t.clusters.dc2.backup)).warnings;
+    expect(w.map((x) => x.id)).toEqual(['slot-limit-without-archive', 'backup-on-one-cluster']);
+    expect(w[1].path).toBe('clusters.dc2.backup');
+  });
+});
