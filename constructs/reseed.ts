@@ -76,6 +76,11 @@ export class Reseed extends Construct {
 
     // the members' files are delivered (and the role settled) before anything is stopped
     this.gate = program('gate', [...cluster.nodeResources, ...(props.after ?? [])]);
+    // from the archive: nothing is stopped or cloned; the wait follows the gate's slot renewal
+    if (config.from === 'archive') {
+      this.wait = program('wait', [this.gate]);
+      return;
+    }
     const setAside = resolved.nodes.map((n) =>
       onHost(`${n.name}-set-aside`, n, setAsideCommand(resolved, n, config.generation), [this.gate]),
     );

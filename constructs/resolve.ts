@@ -141,7 +141,12 @@ export interface ResolvedLink {
     readonly user: string;
     readonly addresses: readonly string[];
   };
-  readonly reseed?: { readonly cluster: string; readonly generation: number; readonly timeoutSeconds: number };
+  readonly reseed?: {
+    readonly cluster: string;
+    readonly generation: number;
+    readonly timeoutSeconds: number;
+    readonly from: 'source' | 'archive';
+  };
   readonly roleChange: {
     readonly maxLagBytes: number;
     readonly catchUpTimeoutSeconds: number;
@@ -340,6 +345,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
           cluster: link.reseed.cluster,
           generation: link.reseed.generation,
           timeoutSeconds: link.reseed.timeoutSeconds ?? 1800,
+          from: link.reseed.from ?? 'source',
         }
       : undefined,
     roleChange: {

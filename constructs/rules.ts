@@ -743,6 +743,24 @@ export const ERROR_RULES: readonly Rule[] = [
       return out;
     },
   },
+  {
+    id: 'reseed-from-archive-needs-archive',
+    check: (ctx) =>
+      ctx.link.reseed?.from === 'archive' &&
+      ctx.link.restoreCommand === undefined &&
+      archiveRestoreCommand(ctx.primary, ctx.standby) === undefined
+        ? [
+            {
+              path: `${ctx.where.link}.reseed.from`,
+              message:
+                'archive: the standby reads no archive (no backup on both clusters, no link.restoreCommand), so it cannot have caught up from one; renewing the slot alone leaves it where it stopped',
+              received: 'archive',
+              allowed: 'archive with an archive the standby reads; source otherwise',
+              fix: 'set from: source (the members are cloned anew), or give both clusters backup first',
+            },
+          ]
+        : [],
+  },
 ];
 
 /**

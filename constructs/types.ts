@@ -556,6 +556,15 @@ export interface ReseedSpec {
   readonly generation: number;
   /** How long the members may take to be cloned and streaming again. @default 1800 */
   readonly timeoutSeconds?: number;
+  /**
+   * Where the standby's data comes from. `source`: every member is cloned anew from the source
+   * (pg_basebackup across the link). `archive`: no member is cloned: the invalidated link slot is
+   * renewed on the source, and the standby leader, which has caught up from the archive (a
+   * standby that reads one: backup on both clusters, or link.restoreCommand), streams through it
+   * again.
+   * @default 'source'
+   */
+  readonly from?: 'source' | 'archive';
 }
 
 /**

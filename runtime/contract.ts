@@ -155,8 +155,10 @@ export const reseedConfigSchema = z.strictObject({
   source: roleChangeClusterSchema,
   /** Both clusters as status reads them (the gate's and the wait's view of the link). */
   health: linkHealthConfigSchema,
-  /** Where each member's data directory goes, as the gate prints it. */
+  /** Where each member's data directory goes, as the gate prints it (none from the archive). */
   setAside: z.record(z.string(), z.string()),
+  /** `source`: the members are cloned anew; `archive`: only the link slot is renewed (see ReseedSpec). */
+  from: z.enum(['source', 'archive']),
 });
 export type ReseedConfig = z.infer<typeof reseedConfigSchema>;
 

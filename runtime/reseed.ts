@@ -11,6 +11,9 @@
  *   wait  after the members were started with empty data directories: until the new standby
  *         leader streams from a source member, on the source's system, and every other member
  *         from it (timeoutSeconds).
+ * From the archive (`from: archive`) no member is cloned: the gate only renews the invalidated
+ * slot (refusing when there is none to renew), and the wait follows it at once: the standby leader,
+ * which caught up from the archive, streams through the renewed slot.
  *
  * RESEED_CONFIG (JSON, no password): the contract's ReseedConfig, built by
  * constructs/planners/reseed.ts. Database access as status's: PGPASSWORD or a pgpass file for
@@ -150,6 +153,19 @@ export async function gate(cfg: ReseedConfig, io: ReseedIo = realIo, out: TextOu
       `REFUSED: nothing to re-seed: ${name}'s standby leader ${leader.member} streams from ${leader.senderHost} (lag ${leader.lagBytes === null ? 'unknown' : `${leader.lagBytes} bytes`}), and a re-seed would throw a working copy away. Remove link.reseed (or set it back to the generation it had). Nothing was touched`,
     );
   }
+  if (cfg.from === 'archive') {
+    // nothing is cloned: the slot is what is missing, and the archive what the standby caught up from
+    if (!(cfg.slotName && slotLost))
+      fail(
+        `REFUSED: a re-seed from the archive renews an invalidated link slot, and ${cfg.slotName ? `the link slot ${cfg.slotName} on ${src} is ${slot?.present ? `not invalidated (wal_status ${slot.walStatus || '-'})` : 'missing'}` : 'the link has no slot'}: nothing to renew. If the standby leader cannot stream for another reason, its Patroni log says why; to clone the members anew: link.reseed.from: source. Nothing was touched`,
+      );
+    log(
+      `re-seeding ${name} (generation ${cfg.generation}) from the archive: no member is cloned; ${leader ? `standby leader ${leader.member} replayed up to ${leader.replayLsn || '-'}, ${src} is at ${report.source.currentLsn}` : 'no standby leader'}`,
+    );
+    await renewSlot(cfg, cfg.slotName, sourceLeader, io, log);
+    log(`gate passed: ${name}'s standby leader streams through the renewed slot once it has replayed what the archive holds`);
+    return;
+  }
   const why = [
     leader
       ? `standby leader ${leader.member}: wal receiver ${leader.receiverStatus || 'none'}, received up to ${leader.receiveLsn || '-'}, replayed up to ${leader.replayLsn || '-'}`
@@ -201,6 +217,17 @@ export async function wait(cfg: ReseedConfig, out: TextOut = process.stdout): Pr
         // an unreachable member has no wal receiver (null): it is not streaming
         if (n.receiverStatus !== 'streaming' || (leader && n.senderHost !== leader.host))
           missing.push(`${n.member} not streaming from the standby leader yet (${n.state || 'down'})`);
+      }
+      if (missing.length === 0 && leader && cfg.from === 'archive') {
+        log(
+          `back in ${Math.round((Date.now() - t0) / 1000)} s without a clone: ${leader.member} caught up from the archive and streams from ${leader.senderHost}, ${
+            nodes
+              .filter((n) => n !== leader)
+              .map((n) => n.member)
+              .join(', ') || 'no other member'
+          } from it`,
+        );
+        return;
       }
       if (missing.length === 0 && leader) {
         log(

@@ -7,6 +7,7 @@
  * the constructs decide where the files go.
  */
 import { expandPlaceholders, ResolvedBackup, ResolvedCluster, ResolvedNode } from '../resolve';
+import { dataDir } from './reseed';
 
 /** The repository host as a node, for placeholders in paths and commands. */
 export function repositoryNode(backup: ResolvedBackup): ResolvedNode {
@@ -99,11 +100,10 @@ function options(cluster: ResolvedCluster, host: ResolvedNode): Line[] {
 
 /** A node's data directory and socket directory as Patroni knows them (its overrides first). */
 export function nodePaths(cluster: ResolvedCluster, node: ResolvedNode): { dataDir: string; socketDir?: string } {
-  const pg = (node.overrides.postgresql ?? {}) as { data_dir?: unknown; parameters?: Record<string, unknown> };
-  const dataDir = typeof pg.data_dir === 'string' ? pg.data_dir : cluster.postgresql.dataDir;
+  const pg = (node.overrides.postgresql ?? {}) as { parameters?: Record<string, unknown> };
   const sockets = pg.parameters?.unix_socket_directories ?? cluster.postgresql.parameters.unix_socket_directories;
   const socketDir = typeof sockets === 'string' ? sockets.split(',')[0].trim() || undefined : undefined;
-  return { dataDir, socketDir };
+  return { dataDir: dataDir(cluster, node), socketDir };
 }
 
 function pgLines(index: number, cluster: ResolvedCluster, node: ResolvedNode): Line[] {

@@ -26,7 +26,11 @@ export function reseedConfig(
     standby: roleCluster(standby, names.standby),
     source: roleCluster(source, names.source),
     health: linkHealthConfig(link, source, standby, { primary: names.source, standby: names.standby }),
-    setAside: Object.fromEntries(standby.nodes.map((n) => [n.name, setAsidePath(standby, n, reseed.generation)])),
+    setAside:
+      reseed.from === 'archive'
+        ? {}
+        : Object.fromEntries(standby.nodes.map((n) => [n.name, setAsidePath(standby, n, reseed.generation)])),
+    from: reseed.from,
   };
 }
 

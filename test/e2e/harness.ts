@@ -939,6 +939,13 @@ export class Harness {
         process.kill(pm, 'SIGQUIT');
     }
     for (const pid of this.etcdPids.values()) if (this.alive(pid)) process.kill(pid, 'SIGTERM');
+    // pgBackRest's TLS servers (the archive suite), by the pids node-ctl.sh kept
+    const pids = path.join(this.work, 'pids');
+    for (const f of fs.existsSync(pids) ? fs.readdirSync(pids) : []) {
+      if (!f.endsWith('.pgbackrest.pid')) continue;
+      const pid = Number(fs.readFileSync(path.join(pids, f), 'utf8'));
+      if (pid > 0 && this.alive(pid)) process.kill(pid, 'SIGTERM');
+    }
     await sleep(500);
     // the mount point in-root.sh made for the work directory (mounted only in the servers' namespaces)
     if (this.platform.root && fs.existsSync(`${this.platform.root}${this.work}`))

@@ -6,6 +6,8 @@
 # it names the node's network namespace (NS_<node>, the fault suite's data centers), in that.
 #   node-ctl.sh start|reload|status|stop|halt NODE      (WORK is this script's directory; stop
 #   signals Patroni and returns, halt waits until it has exited)
+#   node-ctl.sh pgbackrest-start|-reload|-status|-stop HOST   pgBackRest's TLS server of a node or
+#   a repository host, with $WORK/pgbackrest/HOST.conf (Patroni gets that file as PGBACKREST_CONFIG)
 set -eu
 WORK=$(cd "$(dirname "$0")" && pwd)
 action=$1
@@ -18,7 +20,28 @@ running() {
   [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
 
+# pgBackRest's TLS server of a node or a repository host (the archive suite): its own pid file
+pgbr_pidfile="$WORK/pids/$node.pgbackrest.pid"
+pgbr_running() {
+  [ -f "$pgbr_pidfile" ] && kill -0 "$(cat "$pgbr_pidfile")" 2>/dev/null
+}
+
 case "$action" in
+  pgbackrest-status) pgbr_running ;;
+  pgbackrest-reload) pgbr_running && kill -HUP "$(cat "$pgbr_pidfile")" ;;
+  pgbackrest-start)
+    if pgbr_running; then exit 0; fi
+    eval "ns=\${NS_$node:-}"
+    in_ns=
+    [ -n "$ns" ] && in_ns="ip netns exec $ns"
+    # shellcheck disable=SC2086 # in_ns is empty or a few words
+    setsid $in_ns setpriv --reuid=postgres --regid=postgres --init-groups \
+      env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 \
+      /usr/bin/pgbackrest --config="$WORK/pgbackrest/$node.conf" server \
+      >>"$WORK/logs/$node.pgbackrest.log" 2>&1 </dev/null &
+    echo $! >"$pgbr_pidfile"
+    ;;
+  pgbackrest-stop) if pgbr_running; then kill -TERM "$(cat "$pgbr_pidfile")"; fi ;;
   status) running ;;
   reload) running && kill -HUP "$(cat "$pidfile")" ;;
   stop) if running; then kill -TERM "$(cat "$pidfile")"; fi ;;
@@ -60,8 +83,9 @@ case "$action" in
       PATRONI_RESTAPI_PASSWORD="$PATRONI_RESTAPI_PASSWORD" \
       ${PATRONI_ETCD3_PROTOCOL:+PATRONI_ETCD3_PROTOCOL="$PATRONI_ETCD3_PROTOCOL"} \
       ${PATRONI_ETCD3_PASSWORD:+PATRONI_ETCD3_PASSWORD="$PATRONI_ETCD3_PASSWORD"} \
+      PGBACKREST_CONFIG="$WORK/pgbackrest/$node.conf" \
       /usr/bin/patroni "$WORK/cfg/$node.yml" >>"$WORK/logs/$node.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     ;;
-  *) echo "usage: $0 start|reload|status|stop|halt NODE" >&2; exit 2 ;;
+  *) echo "usage: $0 start|reload|status|stop|halt|pgbackrest-start|pgbackrest-reload|pgbackrest-status|pgbackrest-stop NODE" >&2; exit 2 ;;
 esac

@@ -308,3 +308,26 @@ describe('warnings', () => {
     expect(w[1].path).toBe('clusters.dc2.backup');
   });
 });
+
+describe('a re-seed from the archive', () => {
+  test('two steps in the standby stack, gate then wait: nothing stopped, set aside or cloned', () => {
+    const { dc2 } = stacks(twoDc((t) => (t.link.reseed = { cluster: 'dc2', generation: 1, from: 'archive' })));
+    const steps = Object.keys(dc2).filter((k) => /_reseed_/.test(k));
+    expect(steps.map((k) => k.replace(/_[0-9A-F]{8}$/, ''))).toEqual(['cluster_reseed_gate', 'cluster_reseed_wait']);
+    const wait = at(dc2, 'reseed/wait');
+    expect(wait.depends_on).toEqual([keyOf(dc2, 'reseed/gate')]);
+    expect(JSON.parse(wait.input.reseed_config)).toMatchObject({ from: 'archive', setAside: {} });
+  });
+
+  test('refused where the standby reads no archive', () => {
+    const out = problems(
+      twoDc((t) => {
+        delete t.clusters.dc1.backup;
+        delete t.clusters.dc2.backup;
+        t.link.reseed = { cluster: 'dc2', generation: 1, from: 'archive' };
+      }),
+    ).join('\n');
+    expect(out).toContain('link.reseed.from: archive: the standby reads no archive');
+    expect(out).toContain('fix:      set from: source (the members are cloned anew), or give both clusters backup first');
+  });
+});

@@ -81,6 +81,7 @@ function config(over: Partial<ReseedConfig> = {}): ReseedConfig {
     // the contract's minimum settle time (the fake's 0 s is the gate's own tests'; the re-seed does not settle)
     health: linkConfig({ settleSeconds: 1 }),
     setAside: { s1: '/data/s1.reseed-3', s2: '/data/s2.reseed-3' },
+    from: 'source',
     ...over,
   };
 }
@@ -334,6 +335,55 @@ describe('the gate passes', () => {
     ]);
     expect(w.slot).toMatchObject({ wal_status: 'reserved' });
     expect(out.join('')).toContain('the link slot link_slot is back on p1 (wal_status reserved)');
+  });
+});
+
+describe('from the archive: no member is cloned, only the invalidated slot renewed', () => {
+  const archive = { from: 'archive' as const, setAside: {} };
+  test('the standby leader caught up from the archive, the slot lost: renewed, no directory set aside', async () => {
+    const w = world.current;
+    w.streaming = false;
+    w.slot = { active: false, wal_status: 'lost', safe_wal_size: null, retained_bytes: '0', consumer: null };
+    const { io, patches } = fakeIo();
+    await reseed.gate(config(archive), io);
+    expect(patches).toEqual([
+      { cluster: 'dc1', body: { slots: { link_slot: null } }, via: 'p1' },
+      { cluster: 'dc1', body: { slots: { link_slot: SLOT } }, via: 'p1' },
+    ]);
+    const text = out.join('');
+    expect(text).toContain(
+      're-seeding dc2 (generation 3) from the archive: no member is cloned; standby leader s1 replayed up to 0/3000060, dc1 is at 0/3000060\n',
+    );
+    expect(text).not.toContain('set aside');
+    expect(text).toContain("gate passed: dc2's standby leader streams through the renewed slot");
+  });
+
+  test('a slot that is not lost, or none: refused with nothing touched, the clone named as the other way', async () => {
+    world.current.streaming = false;
+    const { io, patches } = fakeIo();
+    const refusedWith = async (over: Partial<ReseedConfig>) => {
+      const err = await reseed.gate(config({ ...archive, ...over }), io).then(
+        () => undefined,
+        (e: Error & { refused?: boolean }) => e,
+      );
+      expect(err?.refused).toBe(true);
+      return err!.message;
+    };
+    expect(await refusedWith({})).toBe(
+      'REFUSED: a re-seed from the archive renews an invalidated link slot, and the link slot link_slot on dc1 is not invalidated (wal_status reserved): nothing to renew. If the standby leader cannot stream for another reason, its Patroni log says why; to clone the members anew: link.reseed.from: source. Nothing was touched',
+    );
+    expect(
+      await refusedWith({ slotName: undefined, health: linkConfig({ settleSeconds: 1, slotName: undefined }) }),
+    ).toContain('and the link has no slot: nothing to renew');
+    world.current.slot = undefined;
+    expect(await refusedWith({})).toContain('the link slot link_slot on dc1 is missing: nothing to renew');
+    expect(patches).toEqual([]);
+  });
+
+  test('the wait: back without a clone once the standby leader streams and its replica from it', async () => {
+    expect(await onFakeClock(() => reseed.wait(config(archive)))(500)).toBe('done');
+    expect(out.join('')).toMatch(/back in 0 s without a clone: s1 caught up from the archive and streams from 127\.0\.1\.1, s2 from it\n/);
+    expect(out.join('')).not.toContain('set aside');
   });
 });
 
