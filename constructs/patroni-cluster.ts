@@ -156,8 +156,9 @@ export class PatroniCluster extends Construct {
     this.contributions.push(member.contribution);
     this.rendered.clear();
     const patch = this.ensurePatch();
-    // the source creates the stanza in both data centers' repositories, once its archive_command runs
-    if (member.role === 'source' && this.backup) this.backup.stanzaStep([...this.nodeResources, patch.resource]);
+    // each repository host creates the stanza in its repository once the cluster's members and
+    // configuration are in place (the standby's stack deploys after the source's)
+    if (this.backup) this.backup.stanzaStep([...this.nodeResources, patch.resource]);
     // a slot the standby's running configuration still names is never removed by the source's patch
     if (member.role === 'source') patch.guardSlotsFor(member.peerEndpoints);
     // what synth cannot know (an existing source's running values) is compared at apply time

@@ -1,9 +1,9 @@
 /**
  * pgBackRest of one cluster as planned resources: each node's pgbackrest.conf (diffable in the
  * plan like patroni.yml) with its TLS server started or reloaded, the repository host's file and
- * server, and, while the cluster is the link's source, the stanza step on its repository host:
- * `stanza-create` (a no-op once the stanza exists) and `check` (a WAL segment archived into every
- * repository). The texts come from planners/pgbackrest.ts.
+ * server, and the stanza step on the repository host, once the cluster is linked: `stanza-create`
+ * (a no-op once the stanza exists), which finds the primary among the members of both clusters.
+ * The texts come from planners/pgbackrest.ts.
  */
 import { Construct } from 'constructs';
 import { TerraformResource } from 'cdktf';
@@ -50,7 +50,7 @@ export class PgBackRest extends Construct {
     const commands = {
       configPath: path,
       start: expandPlaceholders(b.serverStartCommand, cluster, host),
-      reload: expandPlaceholders(b.serverReloadCommand, cluster, host),
+      reload: expandPlaceholders(b.serverRestartCommand, cluster, host),
       status: expandPlaceholders(b.serverStatusCommand, cluster, host),
       stop: '',
     };
@@ -67,7 +67,10 @@ export class PgBackRest extends Construct {
       },
       { config_sha256: sha, host: host.host },
       deliverFileProvisioners(cluster, this.attr, 'pgbackrest_conf', path, (p, runtime) =>
-        startOrReload(commands, runtime, p).replace(/patroni (runs|stopped)/g, 'pgBackRest server $1'),
+        startOrReload(commands, runtime, p)
+          .replace(/patroni (runs|stopped)/g, 'pgBackRest server $1')
+          .replace('reloading', 'restarting')
+          .replace('only bootstrap-time settings changed: file refreshed, no reload', 'its file unchanged: no restart'),
       ),
       { connection: this.connection(host) },
     ).resource;
@@ -80,9 +83,9 @@ export class PgBackRest extends Construct {
   }
 
   /**
-   * The stanza step of the link's source, on its repository host, after the files, the servers
-   * and `after` (the cluster's members and its DCS patch: archive_command must be in effect for
-   * `check`). Created once.
+   * The stanza step on the repository host, after the files, the servers and `after` (the
+   * cluster's members and its DCS patch). Created once, whatever the cluster's role: a switchover
+   * moves nothing between stacks.
    */
   stanzaStep(after: readonly TerraformResource[]): TerraformResource {
     if (this.stanza) return this.stanza;
@@ -120,8 +123,11 @@ export function stanzaCommand(cluster: ResolvedCluster): string {
     cluster.deploy.transport === 'ssh' && cluster.deploy.sshUser === b.repository.user
       ? ''
       : `runuser -u ${b.repository.user} -- `;
-  const base = `${asOwner}pgbackrest --config=${configPathOn(cluster, repositoryNode(b))} --stanza=${b.stanza}`;
-  return `${base} stanza-create && ${base} check`;
+  // a member that does not answer (the other data center not deployed yet, a host down) costs
+  // two io-timeouts: 10 s here, not pgBackRest's default 2 minutes
+  // stanza-create needs the primary among the pg hosts and passes over the others with a warning;
+  // `check` would fail on every member not up yet (the other data center on a first deploy)
+  return `${asOwner}pgbackrest --config=${configPathOn(cluster, repositoryNode(b))} --stanza=${b.stanza} --io-timeout=5 stanza-create`;
 }
 
 function stanzaProvisioners(cluster: ResolvedCluster, attr: SelfAttr): Provisioner[] {

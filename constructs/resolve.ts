@@ -115,7 +115,7 @@ export interface ResolvedBackup {
   readonly configPath: string;
   readonly serverPort: number;
   readonly serverStartCommand: string;
-  readonly serverReloadCommand: string;
+  readonly serverRestartCommand: string;
   readonly serverStatusCommand: string;
   readonly options: Readonly<Record<string, string | number | boolean>>;
 }
@@ -312,7 +312,7 @@ function resolveBackup(b: BackupSpec): ResolvedBackup {
     configPath: b.configPath ?? '/etc/pgbackrest/pgbackrest.conf',
     serverPort: b.serverPort ?? 8432,
     serverStartCommand: b.serverStartCommand ?? 'systemctl start pgbackrest.service',
-    serverReloadCommand: b.serverReloadCommand ?? 'systemctl reload pgbackrest.service',
+    serverRestartCommand: b.serverRestartCommand ?? 'systemctl restart pgbackrest.service',
     serverStatusCommand: b.serverStatusCommand ?? 'systemctl is-active --quiet pgbackrest.service',
     options: b.options ?? {},
   });
@@ -367,6 +367,12 @@ export function hostPort(host: string, port: number): string {
 /** The REST API base URL of a node: https when the cluster's REST API has TLS. */
 export function restUrl(cluster: ResolvedCluster, host: string): string {
   return `${cluster.patroni.restApiTls ? 'https' : 'http'}://${hostPort(host, cluster.patroni.restApiPort)}`;
+}
+
+/** A member's data directory, per-member overrides included. */
+export function dataDir(cluster: ResolvedCluster, node: ResolvedNode): string {
+  const pg = (node.overrides.postgresql ?? {}) as { data_dir?: unknown };
+  return typeof pg.data_dir === 'string' ? pg.data_dir : cluster.postgresql.dataDir;
 }
 
 /** Replaces `{name}`, `{host}`, `{scope}`, `{configName}` in a deploy path or command. */

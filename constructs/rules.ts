@@ -810,6 +810,26 @@ export const WARNING_RULES: readonly Rule[] = [
     },
   },
   {
+    // tried on pgBackRest 2.45: past the queue limit the segments are dropped from every
+    // repository, the reachable one included, and reported archived
+    id: 'archive-push-queue-max-drops-wal',
+    check: (ctx) =>
+      clusters(ctx).flatMap(([where, c]) =>
+        c.backup?.options['archive-push-queue-max'] === undefined
+          ? []
+          : [
+              {
+                path: `${where}.backup.options.archive-push-queue-max`,
+                message:
+                  'drops WAL once the queue passes it: pgBackRest then removes the queued segments from every repository, the reachable one included, and reports them archived, so a point-in-time restore and the hybrid standby meet a gap that info does not show',
+                received: c.backup.options['archive-push-queue-max'],
+                allowed: 'no queue limit: size the disk for the longest outage of the other data center',
+                fix: `remove archive-push-queue-max, or acknowledge: link.acknowledgeWarnings: [{ id: archive-push-queue-max-drops-wal, reason: <why losing archived WAL is acceptable> }]`,
+              },
+            ],
+      ),
+  },
+  {
     id: 'backup-on-one-cluster',
     check: (ctx) => {
       const one = clusters(ctx).filter(([, c]) => c.backup);

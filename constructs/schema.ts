@@ -376,12 +376,14 @@ const backupSchema = z.strictObject({
     caFile: absolutePath,
     certFile: absolutePath,
     keyFile: absolutePath,
-    clients: z.array(nonEmpty.regex(/^[^=,\s]+$/, 'must be a certificate common name (no =, comma or space)')).min(1, 'needs at least one client common name'),
+    clients: z
+      .array(nonEmpty.regex(/^[^=,\s]+$/, 'must be a certificate common name (no =, comma or space)'))
+      .min(1, 'needs at least one client common name'),
   }),
   configPath: absolutePath.optional(),
   serverPort: port.optional(),
   serverStartCommand: nonEmpty.optional(),
-  serverReloadCommand: nonEmpty.optional(),
+  serverRestartCommand: nonEmpty.optional(),
   serverStatusCommand: nonEmpty.optional(),
   options: z
     .record(z.string(), scalar)
@@ -391,7 +393,8 @@ const backupSchema = z.strictObject({
           ctx.addIssue({
             code: 'custom',
             path: [key],
-            message: 'holds a secret: it would land in the plan, the state and every pgbackrest.conf (its value is not shown here)',
+            message:
+              'holds a secret: it would land in the plan, the state and every pgbackrest.conf (its value is not shown here)',
             params: {
               secret: true,
               allowed: 'options without a secret (archive-async, process-max, repo1-retention-full, ...)',

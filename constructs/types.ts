@@ -362,8 +362,11 @@ export interface BackupSpec {
    * @default 'systemctl start pgbackrest.service' (the unit Debian's package ships)
    */
   readonly serverStartCommand?: string;
-  /** Makes a running server re-read its file. @default 'systemctl reload pgbackrest.service' */
-  readonly serverReloadCommand?: string;
+  /**
+   * Restarts a running server once its file changed (pgBackRest's server reads its file, the
+   * clients it admits included, only when it starts). @default 'systemctl restart pgbackrest.service'
+   */
+  readonly serverRestartCommand?: string;
   /** Exit 0 when the server runs. @default 'systemctl is-active --quiet pgbackrest.service' */
   readonly serverStatusCommand?: string;
   /**
@@ -391,7 +394,10 @@ export interface BackupRepositorySpec {
    * @default 'postgres'
    */
   readonly user?: string;
-  /** The host's SSH host key, pinned like nodes[].sshHostKey. @default - deploy.sshCertificateAuthority, else not checked */
+  /**
+   * The host's SSH host key, pinned like nodes[].sshHostKey.
+   * @default - deploy.sshCertificateAuthority, else not checked
+   */
   readonly sshHostKey?: string;
 }
 

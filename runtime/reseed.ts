@@ -163,7 +163,9 @@ export async function gate(cfg: ReseedConfig, io: ReseedIo = realIo, out: TextOu
       `re-seeding ${name} (generation ${cfg.generation}) from the archive: no member is cloned; ${leader ? `standby leader ${leader.member} replayed up to ${leader.replayLsn || '-'}, ${src} is at ${report.source.currentLsn}` : 'no standby leader'}`,
     );
     await renewSlot(cfg, cfg.slotName, sourceLeader, io, log);
-    log(`gate passed: ${name}'s standby leader streams through the renewed slot once it has replayed what the archive holds`);
+    log(
+      `gate passed: ${name}'s standby leader streams through the renewed slot once it has replayed what the archive holds`,
+    );
     return;
   }
   const why = [

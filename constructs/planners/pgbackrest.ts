@@ -6,8 +6,7 @@
  * that the repository host can reach PostgreSQL for the stanza and for backups. Pure functions:
  * the constructs decide where the files go.
  */
-import { expandPlaceholders, ResolvedBackup, ResolvedCluster, ResolvedNode } from '../resolve';
-import { dataDir } from './reseed';
+import { dataDir, expandPlaceholders, ResolvedBackup, ResolvedCluster, ResolvedNode } from '../resolve';
 
 /** The repository host as a node, for placeholders in paths and commands. */
 export function repositoryNode(backup: ResolvedBackup): ResolvedNode {
@@ -131,31 +130,58 @@ export function nodeConfig(cluster: ResolvedCluster, node: ResolvedNode, peer?: 
     ...tlsServer(b, node.host),
     ...options(cluster, node),
   ];
-  return `${HEADER}\n${section('global', global)}\n\n${section(b.stanza, pgLines(1, cluster, node))}\n`;
+  return [
+    HEADER,
+    section('global', global),
+    '',
+    // PostgreSQL waits on these: a repository that refuses costs two io-timeouts (2 minutes by
+    // default), one that hangs (a cut link) two protocol-timeouts (an hour by default); archive-get
+    // falls back to the other repository only after that
+    section('global:archive-push', ARCHIVE_PUSH_TIMEOUTS),
+    '',
+    section('global:archive-get', ARCHIVE_GET_TIMEOUTS),
+    '',
+    section(b.stanza, pgLines(1, cluster, node)),
+    '',
+  ].join('\n');
 }
 
+const ARCHIVE_PUSH_TIMEOUTS: readonly Line[] = [
+  ['io-timeout', 10],
+  ['protocol-timeout', 30],
+];
+const ARCHIVE_GET_TIMEOUTS: readonly Line[] = [
+  ['io-timeout', 5],
+  ['protocol-timeout', 30],
+];
+
 /**
- * The repository host's pgbackrest.conf: its repository as repo1, the other data center's as repo2
- * (the stanza and backups reach both), its TLS server, and every node of its cluster as pgN over TLS.
+ * The repository host's pgbackrest.conf: its repository (the only one: pgBackRest refuses remote
+ * repositories next to remote databases), its TLS server, and every node of both clusters as pgN
+ * over TLS, its own data center's first: wherever the primary runs (after a switchover too), the
+ * stanza and backups find it, and a backup can copy from a standby of its own data center.
  */
 export function repositoryConfig(cluster: ResolvedCluster, peer?: ResolvedCluster): string {
   const b = cluster.backup!;
   const global: Line[] = [
     ['repo1-path', b.repository.path],
-    ...(peer?.backup ? remoteRepository(2, peer.backup, b) : []),
     ...tlsServer(b, b.repository.host),
     ...options(cluster, repositoryNode(b)),
   ];
-  const pgs = cluster.nodes.flatMap((node, i): Line[] => {
+  const members: [ResolvedCluster, ResolvedNode][] = [
+    ...cluster.nodes.map((n): [ResolvedCluster, ResolvedNode] => [cluster, n]),
+    ...(peer?.backup ? peer.nodes.map((n): [ResolvedCluster, ResolvedNode] => [peer, n]) : []),
+  ];
+  const pgs = members.flatMap(([c, node], i): Line[] => {
     const p = `pg${i + 1}`;
     return [
       [`${p}-host`, node.host],
       [`${p}-host-type`, 'tls'],
-      [`${p}-host-port`, b.serverPort],
+      [`${p}-host-port`, c.backup!.serverPort],
       [`${p}-host-ca-file`, b.tls.caFile],
       [`${p}-host-cert-file`, b.tls.certFile],
       [`${p}-host-key-file`, b.tls.keyFile],
-      ...pgLines(i + 1, cluster, node),
+      ...pgLines(i + 1, c, node),
     ];
   });
   return `${HEADER}\n${section('global', global)}\n\n${section(b.stanza, pgs)}\n`;

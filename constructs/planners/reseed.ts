@@ -6,7 +6,7 @@
  */
 import type { ReseedConfig } from '../../runtime/contract';
 import { linkHealthConfig, roleCluster } from './link';
-import { expandPlaceholders, ResolvedCluster, ResolvedLink, ResolvedNode } from '../resolve';
+import { dataDir, expandPlaceholders, ResolvedCluster, ResolvedLink, ResolvedNode } from '../resolve';
 import { nodeCommands } from './provisioners';
 
 /** The re-seed program's configuration (runtime/contract.ts); no password. */
@@ -34,11 +34,7 @@ export function reseedConfig(
   };
 }
 
-/** A member's data directory, per-member overrides included. */
-export function dataDir(cluster: ResolvedCluster, node: ResolvedNode): string {
-  const pg = (node.overrides.postgresql ?? {}) as { data_dir?: unknown };
-  return typeof pg.data_dir === 'string' ? pg.data_dir : cluster.postgresql.dataDir;
-}
+export { dataDir };
 
 export function setAsidePath(cluster: ResolvedCluster, node: ResolvedNode, generation: number): string {
   return `${dataDir(cluster, node)}.reseed-${generation}`;

@@ -28,9 +28,13 @@ pgbr_running() {
 
 case "$action" in
   pgbackrest-status) pgbr_running ;;
-  pgbackrest-reload) pgbr_running && kill -HUP "$(cat "$pgbr_pidfile")" ;;
-  pgbackrest-start)
-    if pgbr_running; then exit 0; fi
+  pgbackrest-restart | pgbackrest-start)
+    if pgbr_running; then
+      [ "$action" = pgbackrest-start ] && exit 0
+      # the server reads its file only when it starts
+      kill -TERM "$(cat "$pgbr_pidfile")"
+      while pgbr_running; do sleep 0.1; done
+    fi
     eval "ns=\${NS_$node:-}"
     in_ns=
     [ -n "$ns" ] && in_ns="ip netns exec $ns"
@@ -87,5 +91,5 @@ case "$action" in
       /usr/bin/patroni "$WORK/cfg/$node.yml" >>"$WORK/logs/$node.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     ;;
-  *) echo "usage: $0 start|reload|status|stop|halt|pgbackrest-start|pgbackrest-reload|pgbackrest-status|pgbackrest-stop NODE" >&2; exit 2 ;;
+  *) echo "usage: $0 start|reload|status|stop|halt|pgbackrest-start|pgbackrest-restart|pgbackrest-status|pgbackrest-stop NODE" >&2; exit 2 ;;
 esac

@@ -55,6 +55,11 @@ let h: Harness;
 let failed: () => boolean = () => false;
 /** Where the suite's records go: bench/out/<name>.json (reliability for the full suite). */
 let recordName = 'reliability';
+/** Whether both clusters archive into their data center's pgBackRest repository (the archive suite). */
+let withArchive = false;
+/** Each data center's repository host: its name (in placeholders and node-ctl.sh) and address. */
+const REPOSITORY = { dc1: { name: 'r1', host: '10.231.1.9' }, dc2: { name: 'r2', host: '10.231.2.9' } } as const;
+const STANZA = 'pgcluster';
 
 /** A fault of the suite: its key (the number in its title), title and test. */
 interface Fault {
@@ -118,6 +123,14 @@ function twoDcTopology(): Record<string, any> {
   t.primary.postgresql.parameters = { ...t.primary.postgresql.parameters, ...wan };
   t.standby.postgresql.parameters = { ...t.standby.postgresql.parameters, ...wan };
   t.link.monitoring = { user: 'monitor', addresses: [`${PIPELINE}/32`] };
+  if (withArchive) {
+    // each data center's repository; a segment is archived at least every 10 s, so the hybrid
+    // standby is at most that far behind while it reads the archive
+    t.primary.backup = backupOf('dc1');
+    t.standby.backup = backupOf('dc2');
+    for (const c of [t.primary, t.standby])
+      c.postgresql.parameters = { ...c.postgresql.parameters, archive_timeout: '10s' };
+  }
   return t;
 }
 
@@ -132,6 +145,142 @@ const other = (dc: Dc): Dc => (dc === 'dc1' ? 'dc2' : 'dc1');
 function writeTopology(change: (t: Record<string, any>) => void = () => undefined): void {
   change(topology);
   fs.writeFileSync(topologyFile(), stringify(topology));
+}
+
+/**
+ * The archive suite's pgBackRest: one certificate for every server and client (CN pgbackrest; each
+ * address as a DNS name too, the only form pgBackRest 2.45 compares the host with), each
+ * repository's directory, and each host's log, lock and spool directories, owned by postgres.
+ */
+function archiveSetup(): void {
+  const dir = path.join(h.work, 'pgbackrest');
+  const tls = path.join(dir, 'tls');
+  fs.mkdirSync(tls, { recursive: true });
+  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: tls, stdio: 'ignore' });
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'rsa:2048',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=archive-suite-ca',
+  ]);
+  openssl([
+    'req',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'rsa:2048',
+    '-keyout',
+    'host.key',
+    '-out',
+    'host.csr',
+    '-subj',
+    '/CN=pgbackrest',
+  ]);
+  const addresses = [...Object.values(DC1), ...Object.values(DC2), REPOSITORY.dc1.host, REPOSITORY.dc2.host, PIPELINE];
+  fs.writeFileSync(
+    path.join(tls, 'host.ext'),
+    `subjectAltName=${addresses.map((a) => `DNS:${a},IP:${a}`).join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`,
+  );
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    'host.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'host.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'host.ext',
+  ]);
+  const hosts = [...Object.keys(DC1), ...Object.keys(DC2), REPOSITORY.dc1.name, REPOSITORY.dc2.name];
+  const own = (p: string, mode: string) =>
+    execFileSync('install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', mode, p]);
+  for (const host of hosts) for (const sub of ['log', 'lock', 'spool']) own(path.join(dir, host, sub), '750');
+  for (const r of Object.values(REPOSITORY)) own(path.join(h.work, 'repo', r.name), '750');
+  execFileSync('chown', ['postgres:postgres', path.join(tls, 'host.key')]);
+  fs.chmodSync(path.join(tls, 'host.key'), 0o600);
+  // node-ctl.sh starts each repository host's server in its data center
+  fs.appendFileSync(
+    path.join(h.work, 'platform.env'),
+    `NS_${REPOSITORY.dc1.name}='${NETNS.primary}'\nNS_${REPOSITORY.dc2.name}='${NETNS.standby}'\n`,
+  );
+}
+
+/** A cluster's backup section in the archive suite (its files under the work directory). */
+function backupOf(dc: Dc): Record<string, unknown> {
+  const dir = path.join(h.work, 'pgbackrest');
+  const ctl = path.join(h.work, 'node-ctl.sh');
+  return {
+    stanza: STANZA,
+    repository: {
+      host: REPOSITORY[dc].host,
+      name: REPOSITORY[dc].name,
+      path: path.join(h.work, 'repo', REPOSITORY[dc].name),
+    },
+    tls: {
+      caFile: `${dir}/tls/ca.crt`,
+      certFile: `${dir}/tls/host.crt`,
+      keyFile: `${dir}/tls/host.key`,
+      clients: ['pgbackrest'],
+    },
+    configPath: `${dir}/{name}.conf`,
+    serverStartCommand: `${ctl} pgbackrest-start {name}`,
+    serverRestartCommand: `${ctl} pgbackrest-restart {name}`,
+    serverStatusCommand: `${ctl} pgbackrest-status {name}`,
+    options: {
+      'log-path': `${dir}/{name}/log`,
+      'lock-path': `${dir}/{name}/lock`,
+      'spool-path': `${dir}/{name}/spool`,
+      'log-level-file': 'detail',
+    },
+  };
+}
+
+/** `pgbackrest <args>` on a repository host (as postgres, with its file), its output. */
+function pgbackrest(dc: Dc, ...args: string[]): string {
+  return execFileSync(
+    'runuser',
+    [
+      '-u',
+      'postgres',
+      '--',
+      'pgbackrest',
+      `--config=${path.join(h.work, 'pgbackrest', `${REPOSITORY[dc].name}.conf`)}`,
+      `--stanza=${STANZA}`,
+      ...args,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+}
+
+/** The newest WAL segment of the stanza's archive in a data center's repository (pgbackrest info). */
+function archivedUpTo(dc: Dc): string | undefined {
+  const info = JSON.parse(pgbackrest(dc, 'info', '--output=json')) as {
+    archive?: { max?: string | null }[];
+  }[];
+  return (
+    info[0]?.archive
+      ?.map((a) => a.max ?? undefined)
+      .filter(Boolean)
+      .sort()
+      .pop() ?? undefined
+  );
 }
 
 async function standbyLeader(): Promise<string | undefined> {
@@ -682,6 +831,23 @@ async function linkSlot(host: string): Promise<{ wal_status: string; active: boo
   )[0];
 }
 
+/**
+ * Cuts the link, then writes far more WAL than the slot may keep on the source leader at
+ * `leader`, with checkpoints, until the link slot is invalidated (the link stays cut).
+ */
+async function cutUntilSlotLost(leader: string): Promise<void> {
+  net('cut');
+  await h.sql(leader, 'create table bulk(id bigint, pad text)');
+  await waitFor('the link slot lost on the dc1 leader', 180_000, async () => {
+    await h.sql(
+      leader,
+      'insert into bulk select g, repeat(md5(g::text), 32) from generate_series(1, 40000) g; truncate bulk; checkpoint',
+    );
+    return (await linkSlot(leader))?.wal_status === 'lost';
+  });
+  await h.sql(leader, 'drop table bulk');
+}
+
 step(
   '6. slot limit exceeded: with max_slot_wal_keep_size small and the link cut while dc1 writes, the slot is invalidated; status says so and names the re-seed; the re-seed through the stacks (refused while the link is healthy) brings dc2 back with every acknowledged write',
   async () => {
@@ -719,17 +885,7 @@ step(
     let res: { status: number; output: string } = { status: -1, output: '' };
     try {
       await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
-      net('cut');
-      // far more WAL than the slot may keep, then checkpoints, until the slot is invalidated
-      await h.sql(DC1[before.leader], 'create table bulk(id bigint, pad text)');
-      await waitFor('the link slot lost on the dc1 leader', 180_000, async () => {
-        await h.sql(
-          DC1[before.leader],
-          'insert into bulk select g, repeat(md5(g::text), 32) from generate_series(1, 40000) g; truncate bulk; checkpoint',
-        );
-        return (await linkSlot(DC1[before.leader]))?.wal_status === 'lost';
-      });
-      await h.sql(DC1[before.leader], 'drop table bulk');
+      await cutUntilSlotLost(DC1[before.leader]);
       // status: unhealthy, the slot lost, and the way back named
       const during = status();
       expect(during.healthy).toBe(false);
@@ -809,6 +965,82 @@ step(
     });
     expect(back.output).not.toMatch(/\[re-seed\]/);
     expect(await identities()).toEqual(now2);
+  },
+);
+
+step(
+  "6b. the hybrid standby: with backup on both clusters, dc2's members stopped (its repository host up) while dc1 writes past the slot limit; started again, the standby leader catches up from its own data center's repository, without a clone, with every acknowledged write",
+  async () => {
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    const ids = await identities();
+    // the stanza steps ran with the first deploy: dc1's WAL reaches both data centers' repositories
+    await h.sql(DC1[before.leader], 'select pg_switch_wal()');
+    const { value: archived } = await waitFor('a segment archived in both repositories', 120_000, async () => {
+      const [a, b] = [archivedUpTo('dc1'), archivedUpTo('dc2')];
+      return a && b ? { dc1: a, dc2: b } : undefined;
+    });
+    writeTopology((t) =>
+      Object.assign(t.clusters.dc1.postgresql.parameters, { max_slot_wal_keep_size: '48MB', wal_keep_size: '16MB' }),
+    );
+    deployed(await h.cdktfDeployAsync(['*'], 'archive-slot-limit'));
+    await waitFor(
+      'max_slot_wal_keep_size 48MB on the dc1 leader',
+      60_000,
+      async () => (await setting(DC1[before.leader], 'max_slot_wal_keep_size')) === '48MB',
+    );
+    const writer = new Writer(h, DC1[before.leader], 7_000_000, 'faults').start();
+    let catchUpMs = 0;
+    let ackedAtStart = 0;
+    try {
+      await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
+      // the standby cluster's database hosts go away (maintenance, a reboot); its repository stays
+      for (const n of Object.keys(DC2)) h.nodeCtl('halt', n);
+      // far more WAL than the slot may keep, archived into both repositories, then checkpoints
+      await h.sql(DC1[before.leader], 'create table bulk(id bigint, pad text)');
+      await waitFor('the link slot lost on the dc1 leader, its WAL removed', 180_000, async () => {
+        await h.sql(
+          DC1[before.leader],
+          'insert into bulk select g, repeat(md5(g::text), 32) from generate_series(1, 40000) g; truncate bulk; select pg_switch_wal(); checkpoint',
+        );
+        return (await linkSlot(DC1[before.leader]))?.wal_status === 'lost';
+      });
+      await h.sql(DC1[before.leader], 'drop table bulk');
+      ackedAtStart = writer.acked.length;
+      const startedAt = now();
+      for (const n of Object.keys(DC2)) h.nodeCtl('start', n);
+      // the WAL it needs is gone from dc1: the standby leader reads it from dc2's repository
+      await waitFor(
+        'every write acknowledged before the restart on the standby leader',
+        300_000,
+        async () => (await missingOn(DC2[before.standbyLeader], writer.acked.slice(0, ackedAtStart))).length === 0,
+      );
+      catchUpMs = now() - startedAt;
+    } finally {
+      await writer.stop();
+    }
+    const log = fs.readFileSync(path.join(h.work, 'logs', `${before.standbyLeader}.log`), 'utf8');
+    expect(log).toMatch(/restored log file "[0-9A-F]{24}" from archive/);
+    process.stderr.write(
+      `6b: slot ${JSON.stringify(await linkSlot(DC1[before.leader]))}; linked ${JSON.stringify(await linked())}\n`,
+    );
+    const { ms } = await waitFor(
+      'every acknowledged write on the standby leader',
+      120_000,
+      async () => (await missingOn(DC2[before.standbyLeader], writer.acked)).length === 0,
+    );
+    const lost = (await missingOn(DC2[before.standbyLeader], writer.acked)).length;
+    expect(await identities()).toEqual(ids);
+    timings.archiveCatchUpMs = catchUpMs;
+    record({
+      fault:
+        "the hybrid standby: dc2's members stopped while dc1 wrote past the slot limit (max_slot_wal_keep_size 48MB), then started",
+      checked: `dc1 archives into both repositories (newest segment ${archived.dc1} in dc1's, ${archived.dc2} in dc2's); the slot invalidated and its WAL removed from dc1; started again, dc2's standby leader read the missing WAL from its own repository ("restored log file ... from archive"), every write acknowledged before the restart there after ${Math.round(catchUpMs / 100) / 10} s; no member cloned`,
+      acknowledged: writer.acked.length,
+      lost,
+      promised: true,
+      recoveryMs: catchUpMs + ms,
+      reclones: 0,
+    });
   },
 );
 
@@ -1148,10 +1380,16 @@ step(
  * that order, after the deploy (0). The full suite on Patroni 3.0.2 runs them all
  * (two-dc.test.ts); another platform runs the role changes across the delay.
  */
-export function twoDcSuite(on: Platform, keys: readonly string[], name = 'reliability'): void {
+export function twoDcSuite(
+  on: Platform,
+  keys: readonly string[],
+  name = 'reliability',
+  opts: { archive?: boolean } = {},
+): void {
   jest.setTimeout(300_000);
   platform = on;
   recordName = name;
+  withArchive = opts.archive === true;
   h = new Harness(LAYOUT, 'cdktf', on);
   const steps = suiteSteps(h);
   failed = steps.failed;
@@ -1162,6 +1400,11 @@ export function twoDcSuite(on: Platform, keys: readonly string[], name = 'reliab
     h.setup();
     net('down');
     net('up', String(DELAY_MS));
+    if (withArchive) {
+      if (!fs.existsSync('/usr/bin/pgbackrest'))
+        throw new Error("pgbackrest is missing: run the README's test command, which installs it");
+      archiveSetup();
+    }
     const t = twoDcTopology();
     // the clusters: layout (stacks dc1 and dc2), so that a switchover is a change of link.source
     topology = { clusters: { dc1: t.primary, dc2: t.standby }, link: { ...t.link, source: 'dc1' } };

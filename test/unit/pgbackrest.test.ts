@@ -118,6 +118,14 @@ describe('the files', () => {
         'tls-server-auth=pgbackrest-dc1=payments',
         'tls-server-auth=pgbackrest-dc2=payments',
         '',
+        '[global:archive-push]',
+        'io-timeout=10',
+        'protocol-timeout=30',
+        '',
+        '[global:archive-get]',
+        'io-timeout=5',
+        'protocol-timeout=30',
+        '',
         '[payments]',
         'pg1-path=/var/lib/pgsql/16/payments',
         'pg1-port=5433',
@@ -128,19 +136,32 @@ describe('the files', () => {
     // without a peer with backup: one repository; a node's own data and socket directories
     const alone = nodeConfig(dc1, dc1.nodes[1], cluster({ backup: undefined }));
     expect(alone).not.toContain('repo2');
-    expect(alone).toContain('\n[payments]\npg1-path=/srv/a2\npg1-port=5433\npg1-user=postgres\npg1-socket-path=/run/a2\n');
+    expect(alone).toContain(
+      '\n[payments]\npg1-path=/srv/a2\npg1-port=5433\npg1-user=postgres\npg1-socket-path=/run/a2\n',
+    );
   });
 
-  test("the repository host's file: its own path, the other repository, every node as pgN over TLS; options sorted, booleans as y/n", () => {
+  test("the repository host's file: its own repository alone, its TLS server, every member of both clusters as pgN (its own first); options sorted, booleans as y/n", () => {
     const dc1 = cluster({ backup: { ...backupOf(1), options: { 'process-max': 4, 'archive-async': true } } });
-    const text = repositoryConfig(dc1, cluster({ backup: backupOf(2) }));
-    expect(text).toMatch(/^\[global\]\nrepo1-path=\/var\/lib\/pgbackrest\nrepo2-host=10\.2\.0\.30\n/m);
-    expect(text).toContain('tls-server-address=10.1.0.30\n');
+    const peer = resolveCluster({
+      scope: 'payments',
+      dcs: { type: 'etcd3', hosts: ['10.2.0.21:2379'] },
+      nodes: [{ name: 'b1', host: '10.2.0.11' }],
+      postgresql: { version: 16 },
+      backup: { ...backupOf(2), serverPort: 8433 },
+    });
+    const text = repositoryConfig(dc1, peer);
+    expect(text).toMatch(/^\[global\]\nrepo1-path=\/var\/lib\/pgbackrest\ntls-server-address=10\.1\.0\.30\n/m);
+    // pgBackRest refuses a remote repository next to remote databases
+    expect(text).not.toMatch(/repo[0-9]-host/);
     expect(text).toContain('tls-server-auth=pgbackrest-dc2=payments\narchive-async=y\nprocess-max=4\n');
     expect(text).toContain('pg1-host=10.1.0.11\npg1-host-type=tls\npg1-host-port=8432\n');
-    expect(text).toContain('pg2-host=10.1.0.12\n');
     expect(text).toContain('pg2-path=/srv/a2\npg2-port=5433\npg2-user=postgres\npg2-socket-path=/run/a2\n');
-    expect(text).not.toContain('repo1-host');
+    // the other data center's member, with its own port and paths, this host's client files
+    expect(text).toContain(
+      'pg3-host=10.2.0.11\npg3-host-type=tls\npg3-host-port=8433\npg3-host-ca-file=/etc/pgbackrest/tls/ca.crt\npg3-host-cert-file=/etc/pgbackrest/tls/host.crt\npg3-host-key-file=/etc/pgbackrest/tls/host.key\npg3-path=/var/lib/pgsql/16/payments\npg3-port=5432\n',
+    );
+    expect(repositoryConfig(dc1, undefined)).not.toContain('pg3-');
   });
 
   test('the commands name the file only when it is one path on every node and not the default', () => {
@@ -175,7 +196,10 @@ describe('the configuration Patroni gets', () => {
   test("link.restoreCommand wins; a standby without backup, or a source without it, gets no archive's restore command", () => {
     const own = stacks(twoDc((t) => (t.link.restoreCommand = '/usr/local/bin/fetch-wal %f %p')));
     expect(dcs(own.dc2, 'pay-b1').standby_cluster.restore_command).toBe('/usr/local/bin/fetch-wal %f %p');
-    const ack = [{ id: 'backup-on-one-cluster', reason: 'tested' }, { id: 'slot-limit-without-archive', reason: 'tested' }];
+    const ack = [
+      { id: 'backup-on-one-cluster', reason: 'tested' },
+      { id: 'slot-limit-without-archive', reason: 'tested' },
+    ];
     for (const without of ['dc1', 'dc2']) {
       const t = twoDc((x) => {
         delete x.clusters[without].backup;
@@ -195,27 +219,26 @@ describe('the resources', () => {
       host: '10.1.0.30',
       stanza: 'payments',
       command:
-        'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments stanza-create && runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments check',
+        'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments --io-timeout=5 stanza-create',
     });
     expect(stanza.connection).toMatchObject({ type: 'ssh', host: '${self.input.host}', user: 'root' });
     for (const dep of ['pgbackrest/repository', 'pgbackrest/node-pay-a3', 'node-pay-a2/config', 'dcs-patch/apply'])
       expect(stanza.depends_on).toContain(keyOf(dc1, dep));
-    // the standby's repository host gets its file and server, no stanza step
+    // the standby's repository host: its own file, server and stanza step
     expect(at(dc2, 'pgbackrest/repository').input.pgbackrest_conf).toContain('tls-server-address=10.2.0.30');
-    expect(() => at(dc2, 'pgbackrest/stanza')).toThrow(/no resource/);
+    expect(at(dc2, 'pgbackrest/stanza').input.host).toBe('10.2.0.30');
   });
 
-  test('a switchover moves the stanza step to the new source; no file changes its stack', () => {
+  test('a switchover changes nothing of pgBackRest: no file, no step moves or changes', () => {
     const before = stacks(twoDc());
     const after = stacks(twoDc((t) => (t.link.source = 'dc2')));
-    expect(() => at(after.dc1, 'pgbackrest/stanza')).toThrow(/no resource/);
-    expect(at(after.dc2, 'pgbackrest/stanza').input.host).toBe('10.2.0.30');
     for (const dc of ['dc1', 'dc2'] as const) {
-      const files = (r: Record<string, any>) =>
+      const steps = (r: Record<string, any>) =>
         Object.entries(r)
-          .filter(([k]) => /pgbackrest_(node-|repository)/.test(k))
-          .map(([k, v]) => [k, v.input.pgbackrest_conf]);
-      expect(files(after[dc])).toEqual(files(before[dc]));
+          .filter(([k]) => /pgbackrest_/.test(k))
+          .map(([k, v]) => [k, v.input]);
+      expect(steps(after[dc]).length).toBe(dc === 'dc1' ? 5 : 4);
+      expect(steps(after[dc])).toEqual(steps(before[dc]));
     }
   });
 
@@ -229,7 +252,9 @@ describe('the resources', () => {
     expect(at(dc1, 'pgbackrest/stanza').input.command).toMatch(/^pgbackrest --config=/);
     const repo = at(dc1, 'pgbackrest/repository');
     expect(repo.provisioner[0].file.destination).toBe('${self.input.config_path}.tf-new');
-    expect(repo.provisioner[1]['remote-exec'].inline.join('\n')).toContain('systemctl reload pgbackrest.service');
+    expect(repo.provisioner[1]['remote-exec'].inline.join('\n')).toContain(
+      'pgBackRest server runs: restarting"; systemctl restart pgbackrest.service',
+    );
   });
 });
 
@@ -328,6 +353,16 @@ describe('a re-seed from the archive', () => {
       }),
     ).join('\n');
     expect(out).toContain('link.reseed.from: archive: the standby reads no archive');
-    expect(out).toContain('fix:      set from: source (the members are cloned anew), or give both clusters backup first');
+    expect(out).toContain(
+      'fix:      set from: source (the members are cloned anew), or give both clusters backup first',
+    );
   });
+});
+
+test('archive-push-queue-max: a warning naming the WAL it drops', () => {
+  const w = parsed(twoDc((t) => (t.clusters.dc1.backup.options = { 'archive-push-queue-max': '10GB' }))).warnings;
+  expect(w.map((x) => [x.id, x.path])).toEqual([
+    ['archive-push-queue-max-drops-wal', 'clusters.dc1.backup.options.archive-push-queue-max'],
+  ]);
+  expect(parsed(twoDc((t) => (t.clusters.dc1.backup.options = { 'archive-async': true }))).warnings).toEqual([]);
 });

@@ -382,7 +382,9 @@ describe('from the archive: no member is cloned, only the invalidated slot renew
 
   test('the wait: back without a clone once the standby leader streams and its replica from it', async () => {
     expect(await onFakeClock(() => reseed.wait(config(archive)))(500)).toBe('done');
-    expect(out.join('')).toMatch(/back in 0 s without a clone: s1 caught up from the archive and streams from 127\.0\.1\.1, s2 from it\n/);
+    expect(out.join('')).toMatch(
+      /back in 0 s without a clone: s1 caught up from the archive and streams from 127\.0\.1\.1, s2 from it\n/,
+    );
     expect(out.join('')).not.toContain('set aside');
   });
 });
