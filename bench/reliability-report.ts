@@ -25,6 +25,9 @@ export interface Reliability {
   program?: string;
   rows: ReliabilityRow[];
   timingsMs: Record<string, number>;
+  /** A section of its own (another platform's or setup's run): its heading and what it runs. */
+  title?: string;
+  about?: string;
 }
 
 /** What each figure of the suite's timings is, in words. */
@@ -59,6 +62,10 @@ const FIGURES: Record<string, string> = {
     "a delayed standby (30 s): a row committed on the source -> on the standby cluster's replicas (not delayed)",
   delayedStandbyAppliedMs: 'a delayed standby (30 s): a row committed on the source -> on its standby leader',
   disasterPromotionToFirstWriteMs: 'disaster promotion deploy start -> the promoted cluster takes a write',
+  archiveCatchUpMs:
+    "the hybrid standby: dc2's members started again -> every write acknowledged before on its standby leader, from its repository",
+  reseedFromArchiveDeployMs: 'the re-seed from the archive (`cdktf deploy`: the slot renewed, streaming again)',
+  archiveCutStreamingMs: 'the link cut past the slot limit, with the archive: healed -> dc2 streams again',
 };
 
 const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -147,9 +154,9 @@ export function reliabilityMarkdown(
     ...figureTable(r),
     '',
     ...others.flatMap((o) => [
-      `## The role changes across the delay on ${o.setup.split('; ').slice(1).join('; ') || o.setup}`,
+      `## ${o.title ?? `The role changes across the delay on ${o.setup.split('; ').slice(1).join('; ') || o.setup}`}`,
       '',
-      `The fault suite's switchover and switchback across the delay on another platform of the version matrix (\`test/e2e/two-dc-patroni41.test.ts\`), its last run. Setup: ${o.setup}${o.program ? `; role-change program ${o.program}` : ''}.`,
+      `${o.about ?? "The fault suite's switchover and switchback across the delay on another platform of the version matrix (`test/e2e/two-dc-patroni41.test.ts`)"}, its last run. Setup: ${o.setup}${o.program ? `; role-change program ${o.program}` : ''}.`,
       '',
       ...runTables(o),
       '',

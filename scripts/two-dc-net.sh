@@ -76,7 +76,8 @@ case "$cmd" in
     for ns in "$name-dc1" "$name-dc2" "$rt"; do
       if ip netns list | grep -qx "$ns\( .*\)\?"; then ip netns del "$ns"; fi
     done
-    if ip link show "$pipe" >/dev/null 2>&1; then ip link del "$pipe"; fi
+    # (the router's namespace takes it away asynchronously: gone between the look and the delete is fine)
+    if ip link show "$pipe" >/dev/null 2>&1; then ip link del "$pipe" 2>/dev/null || ! ip link show "$pipe" >/dev/null 2>&1; fi
     ;;
   cut)
     nsx "$rt" ip rule add iif to-dc1 to 10.231.2.0/24 blackhole pref 100

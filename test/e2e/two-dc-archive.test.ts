@@ -6,4 +6,4 @@
 import { DEBIAN12 } from './harness';
 import { twoDcSuite } from './two-dc';
 
-twoDcSuite(DEBIAN12, ['6b'], 'reliability-archive', { archive: true });
+twoDcSuite(DEBIAN12, ['6b', '6c'], 'reliability-archive', { archive: true });

@@ -60,6 +60,17 @@ let withArchive = false;
 /** Each data center's repository host: its name (in placeholders and node-ctl.sh) and address. */
 const REPOSITORY = { dc1: { name: 'r1', host: '10.231.1.9' }, dc2: { name: 'r2', host: '10.231.2.9' } } as const;
 const STANZA = 'pgcluster';
+/** The archive suite's section of RELIABILITY.md. */
+const ARCHIVE_SECTION = {
+  title: 'The archive: the hybrid standby',
+  about:
+    "The fault suite with `backup` on both clusters (`test/e2e/two-dc-archive.test.ts`): each data center's pgBackRest repository host and every member run pgBackRest's TLS server in their data center's namespace; the source archives into both repositories, the standby reads its own ([docs/archive.md](docs/archive.md))",
+};
+/** pgBackRest's version on this machine (`pgbackrest version`: "pgBackRest 2.45"). */
+const pgbackrestVersion = (): string =>
+  execFileSync('pgbackrest', ['version'], { encoding: 'utf8' })
+    .trim()
+    .replace(/^pgBackRest /, '');
 
 /** A fault of the suite: its key (the number in its title), title and test. */
 interface Fault {
@@ -89,7 +100,7 @@ function record(row: Row): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(
     file,
-    `${JSON.stringify({ setup: `two data centers in network namespaces, ${DELAY_MS} ms each way between them; ${platform.name}`, program: roleChangeProgram(), rows, timingsMs: timings }, null, 2)}\n`,
+    `${JSON.stringify({ setup: `two data centers in network namespaces, ${DELAY_MS} ms each way between them; ${platform.name}${withArchive ? `; pgBackRest ${pgbackrestVersion()}, a repository host per data center` : ''}`, program: roleChangeProgram(), rows, timingsMs: timings, ...(withArchive ? ARCHIVE_SECTION : {}) }, null, 2)}\n`,
   );
 }
 
@@ -267,6 +278,12 @@ function pgbackrest(dc: Dc, ...args: string[]): string {
     ],
     { encoding: 'utf8', timeout: 60_000 },
   );
+}
+
+/** Closes the source's current WAL segment (so that it is archived); its file name. */
+async function switchedSegment(leader: string): Promise<string> {
+  const [row] = await h.sql<{ name: string }>(leader, 'select pg_walfile_name(pg_switch_wal()) as name');
+  return row.name;
 }
 
 /** The newest WAL segment of the stanza's archive in a data center's repository (pgbackrest info). */
@@ -831,6 +848,33 @@ async function linkSlot(host: string): Promise<{ wal_status: string; active: boo
   )[0];
 }
 
+/** Waits (2 minutes at most) for every write `writer` acknowledged on `host`: how long, and how many are missing. */
+async function allAcknowledgedOn(host: string, writer: Writer): Promise<{ ms: number; lost: number }> {
+  const { ms } = await waitFor(
+    'every acknowledged write on the standby leader',
+    120_000,
+    async () => (await missingOn(host, writer.acked)).length === 0,
+  );
+  return { ms, lost: (await missingOn(host, writer.acked)).length };
+}
+
+/**
+ * dc1's slot limit small (max_slot_wal_keep_size 48MB, wal_keep_size 16MB, the least Patroni
+ * passes on) or back to the suite's (256MB, 128MB): deployed, and in effect on `leader`.
+ */
+async function slotLimit(leader: string, small: boolean, label: string): Promise<void> {
+  const [limit, keep] = small ? ['48MB', '16MB'] : ['256MB', '128MB'];
+  writeTopology((t) =>
+    Object.assign(t.clusters.dc1.postgresql.parameters, { max_slot_wal_keep_size: limit, wal_keep_size: keep }),
+  );
+  deployed(await h.cdktfDeployAsync(['*'], label));
+  await waitFor(
+    `max_slot_wal_keep_size ${limit} on the dc1 leader`,
+    60_000,
+    async () => (await setting(leader, 'max_slot_wal_keep_size')) === limit,
+  );
+}
+
 /**
  * Cuts the link, then writes far more WAL than the slot may keep on the source leader at
  * `leader`, with checkpoints, until the link slot is invalidated (the link stays cut).
@@ -974,23 +1018,16 @@ step(
     const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
     const ids = await identities();
     // the stanza steps ran with the first deploy: dc1's WAL reaches both data centers' repositories
-    await h.sql(DC1[before.leader], 'select pg_switch_wal()');
-    const { value: archived } = await waitFor('a segment archived in both repositories', 120_000, async () => {
+    const segment = await switchedSegment(DC1[before.leader]);
+    const { value: archived } = await waitFor(`${segment} archived in both repositories`, 120_000, async () => {
       const [a, b] = [archivedUpTo('dc1'), archivedUpTo('dc2')];
-      return a && b ? { dc1: a, dc2: b } : undefined;
+      return a && b && a >= segment && b >= segment ? { dc1: a, dc2: b } : undefined;
     });
-    writeTopology((t) =>
-      Object.assign(t.clusters.dc1.postgresql.parameters, { max_slot_wal_keep_size: '48MB', wal_keep_size: '16MB' }),
-    );
-    deployed(await h.cdktfDeployAsync(['*'], 'archive-slot-limit'));
-    await waitFor(
-      'max_slot_wal_keep_size 48MB on the dc1 leader',
-      60_000,
-      async () => (await setting(DC1[before.leader], 'max_slot_wal_keep_size')) === '48MB',
-    );
+    await slotLimit(DC1[before.leader], true, 'archive-slot-limit');
     const writer = new Writer(h, DC1[before.leader], 7_000_000, 'faults').start();
     let catchUpMs = 0;
     let ackedAtStart = 0;
+    let restarted = before.standbyLeader;
     try {
       await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
       // the standby cluster's database hosts go away (maintenance, a reboot); its repository stays
@@ -1008,39 +1045,112 @@ step(
       ackedAtStart = writer.acked.length;
       const startedAt = now();
       for (const n of Object.keys(DC2)) h.nodeCtl('start', n);
+      // any member may take the standby leader's key after a restart of all of them
+      const { value: leader } = await waitFor('a standby leader in dc2', 120_000, standbyLeader);
+      restarted = leader;
       // the WAL it needs is gone from dc1: the standby leader reads it from dc2's repository
       await waitFor(
         'every write acknowledged before the restart on the standby leader',
         300_000,
-        async () => (await missingOn(DC2[before.standbyLeader], writer.acked.slice(0, ackedAtStart))).length === 0,
+        async () => (await missingOn(DC2[leader], writer.acked.slice(0, ackedAtStart))).length === 0,
       );
       catchUpMs = now() - startedAt;
     } finally {
       await writer.stop();
     }
-    const log = fs.readFileSync(path.join(h.work, 'logs', `${before.standbyLeader}.log`), 'utf8');
+    const log = fs.readFileSync(path.join(h.work, 'logs', `${restarted}.log`), 'utf8');
     expect(log).toMatch(/restored log file "[0-9A-F]{24}" from archive/);
-    process.stderr.write(
-      `6b: slot ${JSON.stringify(await linkSlot(DC1[before.leader]))}; linked ${JSON.stringify(await linked())}\n`,
-    );
-    const { ms } = await waitFor(
-      'every acknowledged write on the standby leader',
-      120_000,
-      async () => (await missingOn(DC2[before.standbyLeader], writer.acked)).length === 0,
-    );
-    const lost = (await missingOn(DC2[before.standbyLeader], writer.acked)).length;
+    // streaming again through the slot: PostgreSQL 15 lets the standby take its invalidated
+    // physical slot up again once the WAL at its position is there, and Patroni 4.1.4 recreates a
+    // lost slot; PostgreSQL 16 and later refuse it, and Patroni 4.0 and earlier keep it lost, so
+    // there a re-seed from the archive renews it (no member cloned)
+    const streamsBack = platform.pgVersion < 16 || /^4\.(1\.([4-9]|\d\d)|[2-9])|^[5-9]\./.test(platform.patroniVersion);
+    let renewal = 'the standby took the invalidated slot up again itself: no renewal needed';
+    if (!streamsBack) {
+      expect((await linkSlot(DC1[before.leader]))?.wal_status).toBe('lost');
+      writeTopology((t) => (t.link.reseed = { cluster: 'dc2', generation: 1, from: 'archive' }));
+      const t0 = now();
+      const res = await h.cdktfDeployAsync(['*'], 'reseed-from-archive');
+      deployed(res);
+      expect(res.output).toMatch(/\[re-seed\] .*re-seeding dc2 \(generation 1\) from the archive: no member is cloned/);
+      expect(res.output).toMatch(
+        /\[re-seed\] .*back in \d+ s without a clone: \w+ caught up from the archive and streams from 10\.231\.1\.\d+/,
+      );
+      timings.reseedFromArchiveDeployMs = now() - t0;
+      renewal = `a re-seed from the archive renewed it in ${Math.round(timings.reseedFromArchiveDeployMs / 100) / 10} s`;
+      writeTopology((t) => delete t.link.reseed);
+    }
+    const { value: after } = await waitFor('dc2 streaming from dc1 again', 120_000, linkedOrWhy);
+    expect((await linkSlot(DC1[after.leader]))?.wal_status).not.toBe('lost');
+    const { ms, lost } = await allAcknowledgedOn(DC2[after.standbyLeader], writer);
     expect(await identities()).toEqual(ids);
     timings.archiveCatchUpMs = catchUpMs;
     record({
       fault:
         "the hybrid standby: dc2's members stopped while dc1 wrote past the slot limit (max_slot_wal_keep_size 48MB), then started",
-      checked: `dc1 archives into both repositories (newest segment ${archived.dc1} in dc1's, ${archived.dc2} in dc2's); the slot invalidated and its WAL removed from dc1; started again, dc2's standby leader read the missing WAL from its own repository ("restored log file ... from archive"), every write acknowledged before the restart there after ${Math.round(catchUpMs / 100) / 10} s; no member cloned`,
+      checked: `dc1 archives into both repositories (newest segment ${archived.dc1} in dc1's, ${archived.dc2} in dc2's); the slot invalidated and its WAL removed from dc1; started again, dc2's standby leader read the missing WAL from its own repository ("restored log file ... from archive"), every write acknowledged before the restart there after ${Math.round(catchUpMs / 100) / 10} s; streaming again through the slot (${renewal}); no member cloned`,
       acknowledged: writer.acked.length,
       lost,
       promised: true,
       recoveryMs: catchUpMs + ms,
       reclones: 0,
     });
+    await slotLimit(DC1[after.leader], false, 'archive-limits-back');
+    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
+    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+  },
+);
+
+step(
+  "6c. the link cut past the slot limit, with the archive: dc1 keeps every segment it could not archive into dc2's repository, whatever max_slot_wal_keep_size says; after the heal the backlog is archived and the standby streams again, no member cloned",
+  async () => {
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    const ids = await identities();
+    await slotLimit(DC1[before.leader], true, 'archive-cut-limit');
+    const walMb = async () =>
+      Number(
+        (await h.sql<{ mb: string }>(DC1[before.leader], 'select sum(size) / 1048576 as mb from pg_ls_waldir()'))[0].mb,
+      );
+    const writer = new Writer(h, DC1[before.leader], 8_000_000, 'faults').start();
+    let healedAt = 0;
+    let kept = 0;
+    try {
+      await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
+      await cutUntilSlotLost(DC1[before.leader]);
+      // what the source holds for the archive it cannot reach: more than the slot's limit
+      kept = await walMb();
+      expect(kept).toBeGreaterThan(48);
+      net('heal');
+      healedAt = now();
+    } finally {
+      net('heal');
+    }
+    const { value: after } = await waitFor('dc2 streaming from dc1 again', 180_000, linkedOrWhy);
+    const streamingMs = now() - healedAt;
+    await writer.stop();
+    const { ms, lost } = await allAcknowledgedOn(DC2[after.standbyLeader], writer);
+    expect(await identities()).toEqual(ids);
+    const segment = await switchedSegment(DC1[after.leader]);
+    const { value: archived } = await waitFor(
+      `the backlog up to ${segment} in both repositories`,
+      120_000,
+      async () => {
+        const [a, b] = [archivedUpTo('dc1'), archivedUpTo('dc2')];
+        return a && b && a >= segment && b >= segment ? b : undefined;
+      },
+    );
+    timings.archiveCutStreamingMs = streamingMs;
+    record({
+      fault:
+        'the link cut past the slot limit (max_slot_wal_keep_size 48MB) while dc1 writes, with the archive in both data centers',
+      checked: `the slot invalidated, yet dc1 kept ${Math.round(kept)} MB of WAL (archive-push into dc2's repository failing); after the heal dc2 streamed again after ${Math.round(streamingMs / 100) / 10} s without a re-seed, every acknowledged write there, both repositories archived up to ${archived}; no member cloned`,
+      acknowledged: writer.acked.length,
+      lost,
+      promised: true,
+      recoveryMs: streamingMs + ms,
+      reclones: 0,
+    });
+    await slotLimit(DC1[after.leader], false, 'archive-cut-limits-back');
   },
 );
 
