@@ -100,6 +100,12 @@ export const linkHealthConfigSchema = z.strictObject({
   catchUpTimeoutSeconds: seconds,
   source: healthClusterSchema,
   standby: healthClusterSchema,
+  /**
+   * The standby reads an archive (a restore command: backup on both clusters, or
+   * link.restoreCommand): a lost slot then needs no copy. Absent otherwise, so that a link
+   * without an archive keeps the configuration it had.
+   */
+  readsArchive: z.literal(true).optional(),
 });
 export type LinkHealthConfig = z.infer<typeof linkHealthConfigSchema>;
 

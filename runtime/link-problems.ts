@@ -122,7 +122,11 @@ function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
     if (!report.slot.present) out.push(`the link slot ${report.slot.name} does not exist on the source leader`);
     else {
       if (!report.slot.active) out.push(`the link slot ${report.slot.name} is not active: nothing streams through it`);
-      if (report.slot.walStatus === 'lost')
+      if (report.slot.walStatus === 'lost' && cfg.readsArchive)
+        out.push(
+          `the link slot ${report.slot.name} has wal_status lost: the source removed WAL the standby leader still needed, which it reads from the archive instead; once it has caught up there, renew the slot without a copy: set link.reseed: { cluster: ${cfg.standby.name}, generation: <a new number>, from: archive } and deploy (docs/archive.md: The hybrid standby)`,
+        );
+      else if (report.slot.walStatus === 'lost')
         out.push(
           `the link slot ${report.slot.name} has wal_status lost: the source removed WAL the standby leader still needed, so it can no longer catch up by streaming; the way back is a re-seed of ${cfg.standby.name} from ${cfg.source.name}: set link.reseed: { cluster: ${cfg.standby.name}, generation: <a new number> } and deploy (docs/operations.md: Re-seeding the standby cluster)`,
         );

@@ -28,7 +28,7 @@ export type LinkCluster = Omit<LinkHealthConfig['source'], 'ttl' | 'nodes'> & {
  */
 export type LinkView = DbAccess &
   Pick<LinkHealthConfig, 'state' | 'slotName'> &
-  Partial<Pick<LinkHealthConfig, 'keepSourceSlot'>> & {
+  Partial<Pick<LinkHealthConfig, 'keepSourceSlot' | 'readsArchive'>> & {
     readonly source: LinkCluster;
     readonly standby: LinkCluster;
   };

@@ -124,6 +124,9 @@ export function linkHealthConfig(
     catchUpTimeoutSeconds: link.promotion.catchUpTimeoutSeconds,
     source: { name: names.primary, ttl: primary.patroni.ttl, nodes: healthNodes(primary) },
     standby: { name: names.standby, ttl: standby.patroni.ttl, nodes: healthNodes(standby) },
+    ...(link.restoreCommand !== undefined || archiveRestoreCommand(primary, standby) !== undefined
+      ? { readsArchive: true as const }
+      : {}),
   };
 }
 

@@ -160,6 +160,14 @@ describe('health verdict', () => {
     ]);
   });
 
+  test('a lost slot where the standby reads an archive: the re-seed from the archive is named, not a copy', () => {
+    const r = healthyReport();
+    r.slot = { ...reservedSlot, walStatus: 'lost' };
+    expect(health.problemsOf(r, { ...cfg, readsArchive: true })).toEqual([
+      'the link slot link_slot has wal_status lost: the source removed WAL the standby leader still needed, which it reads from the archive instead; once it has caught up there, renew the slot without a copy: set link.reseed: { cluster: standby, generation: <a new number>, from: archive } and deploy (docs/archive.md: The hybrid standby)',
+    ]);
+  });
+
   test('detached: the promoted cluster needs its own leader, and a leftover slot is reported', () => {
     const r = healthyReport();
     r.standby.leader = 's1';

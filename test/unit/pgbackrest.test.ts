@@ -341,7 +341,21 @@ describe('a re-seed from the archive', () => {
     expect(steps.map((k) => k.replace(/_[0-9A-F]{8}$/, ''))).toEqual(['cluster_reseed_gate', 'cluster_reseed_wait']);
     const wait = at(dc2, 'reseed/wait');
     expect(wait.depends_on).toEqual([keyOf(dc2, 'reseed/gate')]);
-    expect(JSON.parse(wait.input.reseed_config)).toMatchObject({ from: 'archive', setAside: {} });
+    expect(JSON.parse(wait.input.reseed_config)).toMatchObject({
+      from: 'archive',
+      setAside: {},
+      // status and the gate know the standby reads an archive (a lost slot then needs no copy)
+      health: { readsArchive: true },
+    });
+    const none = stacks(
+      twoDc((t) => {
+        delete t.clusters.dc1.backup;
+        delete t.clusters.dc2.backup;
+        t.link.reseed = { cluster: 'dc2', generation: 1 };
+        t.link.acknowledgeWarnings = [{ id: 'slot-limit-without-archive', reason: 'tested' }];
+      }),
+    ).dc2;
+    expect(JSON.parse(at(none, 'reseed/gate').input.reseed_config).health).not.toHaveProperty('readsArchive');
   });
 
   test('refused where the standby reads no archive', () => {
