@@ -24,6 +24,8 @@ export class PgBackRest extends Construct {
   /** The repository host's file and server. */
   readonly repositoryResource: TerraformResource;
   private stanza?: TerraformResource;
+  /** The sha256 of the repository host's file: a changed repository creates the stanza again. */
+  private repositorySha = '';
   private readonly cluster: ResolvedCluster;
   private readonly attr: SelfAttr;
 
@@ -37,9 +39,9 @@ export class PgBackRest extends Construct {
       nodes[node.name] = this.file(`node-${node.name}`, node, () => nodeConfig(cluster, node, props.peer()));
     }
     this.nodeResources = nodes;
-    this.repositoryResource = this.file('repository', repositoryNode(cluster.backup!), () =>
-      repositoryConfig(cluster, props.peer()),
-    );
+    const repositoryFile = () => repositoryConfig(cluster, props.peer());
+    this.repositoryResource = this.file('repository', repositoryNode(cluster.backup!), repositoryFile);
+    this.repositorySha = deferredString(() => contentHash(repositoryFile()));
   }
 
   /** A host's pgbackrest.conf, delivered, then its TLS server started or reloaded. */
@@ -98,7 +100,8 @@ export class PgBackRest extends Construct {
       'stanza',
       cluster.deploy.resourceKind,
       { host: b.repository.host, stanza: b.stanza, command },
-      { stanza: b.stanza, host: b.repository.host, command },
+      // a changed repository (its path, its members) gets the stanza created there again
+      { stanza: b.stanza, host: b.repository.host, command, repository_sha256: this.repositorySha },
       stanzaProvisioners(cluster, this.attr),
       {
         connection: this.connection(repo),

@@ -311,7 +311,7 @@ function resolveBackup(b: BackupSpec): ResolvedBackup {
     tls: every<ResolvedBackup['tls']>()({ ...b.tls }),
     configPath: b.configPath ?? '/etc/pgbackrest/pgbackrest.conf',
     serverPort: b.serverPort ?? 8432,
-    serverStartCommand: b.serverStartCommand ?? 'systemctl start pgbackrest.service',
+    serverStartCommand: b.serverStartCommand ?? 'systemctl enable --now pgbackrest.service',
     serverRestartCommand: b.serverRestartCommand ?? 'systemctl restart pgbackrest.service',
     serverStatusCommand: b.serverStatusCommand ?? 'systemctl is-active --quiet pgbackrest.service',
     options: b.options ?? {},

@@ -685,14 +685,26 @@ export const ERROR_RULES: readonly Rule[] = [
     check: (ctx) =>
       clusters(ctx).flatMap(([where, c]) => {
         if (!c.backup) return [];
-        const set = [...BACKUP_PARAMETERS, 'archive_library'].filter((k) => c.postgresql.parameters[k] !== undefined);
-        return set.map((k) => ({
-          path: `${where}.postgresql.parameters.${k}`,
-          message: `is set by ${where}.backup (pgBackRest archives the WAL): two settings for one thing`,
-          received: c.postgresql.parameters[k],
-          allowed: 'no archive parameter where backup is set',
-          fix: `remove ${k}; backup sets archive_mode: 'on' and archive_command: pgbackrest ... archive-push`,
-        }));
+        const keys = [...BACKUP_PARAMETERS, 'archive_library'];
+        // a member's own parameters win over the cluster's in Patroni: an override counts too
+        const places: [string, Readonly<Record<string, unknown>>][] = [
+          [`${where}.postgresql.parameters`, c.postgresql.parameters],
+          ...c.nodes.map((n, i): [string, Readonly<Record<string, unknown>>] => [
+            `${where}.nodes[${i}].overrides.postgresql.parameters`,
+            (n.overrides.postgresql as { parameters?: Record<string, unknown> } | undefined)?.parameters ?? {},
+          ]),
+        ];
+        return places.flatMap(([at, params]) =>
+          keys
+            .filter((k) => params[k] !== undefined)
+            .map((k) => ({
+              path: `${at}.${k}`,
+              message: `is set by ${where}.backup (pgBackRest archives the WAL): two settings for one thing`,
+              received: params[k],
+              allowed: 'no archive parameter where backup is set',
+              fix: `remove ${k}; backup sets archive_mode: 'on' and archive_command: pgbackrest ... archive-push`,
+            })),
+        );
       }),
   },
   {
@@ -761,6 +773,26 @@ export const ERROR_RULES: readonly Rule[] = [
           ]
         : [],
   },
+  {
+    // a repository host finds the primary among the members of both clusters only when both run
+    // pgBackRest; and a switchover would leave the new source archiving nowhere
+    id: 'backup-on-both-clusters',
+    check: (ctx) => {
+      const one = clusters(ctx).filter(([, c]) => c.backup);
+      if (one.length !== 1) return [];
+      const [withBackup] = one[0];
+      const without = withBackup === ctx.where.primary ? ctx.where.standby : ctx.where.primary;
+      return [
+        {
+          path: `${without}.backup`,
+          message: `is not set while ${withBackup}.backup is: the archive would live in one data center only (lost with it), the standby could not read it, a switchover would leave the new source archiving nowhere, and a standby's repository host finds no primary to create its stanza with`,
+          received: undefined,
+          allowed: "backup on both clusters, each with its own data center's repository host, or on neither",
+          fix: `add backup to ${without} with the same stanza and a repository host in its data center, or remove ${withBackup}.backup`,
+        },
+      ];
+    },
+  },
 ];
 
 /**
@@ -828,24 +860,6 @@ export const WARNING_RULES: readonly Rule[] = [
               },
             ],
       ),
-  },
-  {
-    id: 'backup-on-one-cluster',
-    check: (ctx) => {
-      const one = clusters(ctx).filter(([, c]) => c.backup);
-      if (one.length !== 1) return [];
-      const [withBackup] = one[0];
-      const without = withBackup === ctx.where.primary ? ctx.where.standby : ctx.where.primary;
-      return [
-        {
-          path: `${without}.backup`,
-          message: `is not set while ${withBackup}.backup is: the archive lives in one data center only, the standby cannot read it when its stream breaks, and it is lost with that data center`,
-          received: undefined,
-          allowed: "backup on both clusters, each with its own data center's repository",
-          fix: `add backup to ${without} with the same stanza and a repository host in its data center`,
-        },
-      ];
-    },
   },
   {
     // Seen in the fault suite: the link cut, the slot past max_slot_wal_keep_size, the next

@@ -389,7 +389,20 @@ const backupSchema = z.strictObject({
     .record(z.string(), scalar)
     .superRefine((options, ctx) => {
       for (const key of Object.keys(options)) {
-        if (BACKUP_SECRET_OPTION.test(key))
+        // pgBackRest reads keys trimmed and case-blind: anything but a plain name could pass a
+        // secret or a section of its own past the checks below
+        if (!/^[a-z0-9-]+$/.test(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'is not a pgBackRest option name (lower-case letters, digits and dashes, like archive-async)',
+            params: {
+              secret: true,
+              allowed: 'an option name as pgBackRest documents it, e.g. process-max',
+              fix: `write the option's name in lower case, without spaces or line breaks`,
+            },
+          });
+        else if (BACKUP_SECRET_OPTION.test(key))
           ctx.addIssue({
             code: 'custom',
             path: [key],

@@ -358,8 +358,9 @@ export interface BackupSpec {
   /** Port of every pgBackRest TLS server (nodes and repository host). @default 8432 */
   readonly serverPort?: number;
   /**
-   * Starts the pgBackRest TLS server (a no-op when it runs); placeholders as in configPath.
-   * @default 'systemctl start pgbackrest.service' (the unit Debian's package ships)
+   * Starts the pgBackRest TLS server, and at every boot after (a no-op when it runs);
+   * placeholders as in configPath.
+   * @default 'systemctl enable --now pgbackrest.service' (the unit Debian's package ships, not enabled by it)
    */
   readonly serverStartCommand?: string;
   /**

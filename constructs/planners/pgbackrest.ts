@@ -137,23 +137,26 @@ export function nodeConfig(cluster: ResolvedCluster, node: ResolvedNode, peer?: 
     // PostgreSQL waits on these: a repository that refuses costs two io-timeouts (2 minutes by
     // default), one that hangs (a cut link) two protocol-timeouts (an hour by default); archive-get
     // falls back to the other repository only after that
-    section('global:archive-push', ARCHIVE_PUSH_TIMEOUTS),
+    section('global:archive-push', commandTimeouts(10, b)),
     '',
-    section('global:archive-get', ARCHIVE_GET_TIMEOUTS),
+    section('global:archive-get', commandTimeouts(5, b)),
     '',
     section(b.stanza, pgLines(1, cluster, node)),
     '',
   ].join('\n');
 }
 
-const ARCHIVE_PUSH_TIMEOUTS: readonly Line[] = [
-  ['io-timeout', 10],
-  ['protocol-timeout', 30],
-];
-const ARCHIVE_GET_TIMEOUTS: readonly Line[] = [
-  ['io-timeout', 5],
-  ['protocol-timeout', 30],
-];
+/**
+ * A command's io-timeout and protocol-timeout (30 s, or 30 s above a db-timeout of the topology's
+ * options: pgBackRest refuses a protocol-timeout that is not above db-timeout).
+ */
+function commandTimeouts(io: number, b: ResolvedBackup): Line[] {
+  const db = Number(b.options['db-timeout']);
+  return [
+    ['io-timeout', io],
+    ['protocol-timeout', Number.isFinite(db) && db > 0 ? Math.max(30, Math.ceil(db) + 30) : 30],
+  ];
+}
 
 /**
  * The repository host's pgbackrest.conf: its repository (the only one: pgBackRest refuses remote

@@ -120,6 +120,8 @@ export function deliverFileProvisioners(
     ];
   }
   return [
+    // the file provisioner does not create the directory (Debian's pgBackRest has no /etc/pgbackrest)
+    { type: 'remote-exec', inline: [`mkdir -p "$(dirname '${configPath}')"`] },
     { type: 'file', content, destination: `${path}.tf-new` },
     {
       type: 'remote-exec',

@@ -102,7 +102,7 @@ describe('article topology, following', () => {
     expect(so1.input.runtime_sha256).toBe(sha(runtimeText));
     expect(so1.connection).toEqual({ type: 'ssh', host: '${self.input.host}', user: 'root', agent: 'true' });
     expect(so1.input.config_path).toBe('/etc/patroni/16-pgcluster.yml');
-    const remote = so1.provisioner[1]['remote-exec'].inline.join('\n');
+    const remote = so1.provisioner[2]['remote-exec'].inline.join('\n');
     expect(remote).toContain('if systemctl is-active --quiet patroni@16-pgcluster.service; then');
     expect(remote).toContain('systemctl reload patroni@16-pgcluster.service');
     expect(remote).toContain('systemctl start patroni@16-pgcluster.service');
@@ -140,7 +140,7 @@ describe('article topology, following', () => {
     expect(changed(base.primary, param.primary, 'config_sha256')).toEqual(['so1', 'so2', 'so3']);
     expect(changed(base.primary, param.primary, 'runtime_sha256')).toEqual([]);
     // the standby's provisioner skips the reload when the runtime hash on the node is unchanged
-    const remote = byPath(base.standby, 'cluster/node-ta1/config').provisioner[1]['remote-exec'].inline.join('\n');
+    const remote = byPath(base.standby, 'cluster/node-ta1/config').provisioner[2]['remote-exec'].inline.join('\n');
     expect(remote).toContain(
       `if [ "$(cat "/etc/patroni/16-pgcluster.yml.runtime-sha256" 2>/dev/null)" = "\${self.input.runtime_sha256}" ]; then echo "patroni runs; only bootstrap-time settings changed: file refreshed, no reload"; else echo "patroni runs: reloading"; systemctl reload patroni@16-pgcluster.service; fi;`,
     );

@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { Testing } from 'cdktf';
 import { formatProblem, TopologyError } from '../../constructs/errors';
 import { nodeConfig, repositoryConfig, archiveCommand, restoreCommand } from '../../constructs/planners/pgbackrest';
+import { archiveRestoreCommand } from '../../constructs/planners/link';
 import { resolveCluster } from '../../constructs/resolve';
 import { ClusterSpec } from '../../constructs/types';
 import { buildStandbyStacks } from '../../stacks/standby-stacks';
@@ -196,17 +197,11 @@ describe('the configuration Patroni gets', () => {
   test("link.restoreCommand wins; a standby without backup, or a source without it, gets no archive's restore command", () => {
     const own = stacks(twoDc((t) => (t.link.restoreCommand = '/usr/local/bin/fetch-wal %f %p')));
     expect(dcs(own.dc2, 'pay-b1').standby_cluster.restore_command).toBe('/usr/local/bin/fetch-wal %f %p');
-    const ack = [
-      { id: 'backup-on-one-cluster', reason: 'tested' },
-      { id: 'slot-limit-without-archive', reason: 'tested' },
-    ];
-    for (const without of ['dc1', 'dc2']) {
-      const t = twoDc((x) => {
-        delete x.clusters[without].backup;
-        x.link.acknowledgeWarnings = ack;
-      });
-      expect(dcs(stacks(t).dc2, 'pay-b1').standby_cluster.restore_command).toBeUndefined();
-    }
+    // the archive's restore command needs both: the source archives into the standby's repository
+    const [withB, without] = [cluster(), cluster({ backup: undefined })];
+    expect(archiveRestoreCommand(withB, without)).toBeUndefined();
+    expect(archiveRestoreCommand(without, withB)).toBeUndefined();
+    expect(archiveRestoreCommand(withB, withB)).toBe('pgbackrest --stanza=payments archive-get %f "%p"');
   });
 });
 
@@ -222,6 +217,11 @@ describe('the resources', () => {
         'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments --io-timeout=5 stanza-create',
     });
     expect(stanza.connection).toMatchObject({ type: 'ssh', host: '${self.input.host}', user: 'root' });
+    // a changed repository (another path) creates the stanza there again
+    const moved = stacks(twoDc((t) => (t.clusters.dc1.backup.repository.path = '/srv/pgbackrest')));
+    expect(at(moved.dc1, 'pgbackrest/stanza').triggers_replace.repository_sha256).not.toBe(
+      stanza.triggers_replace.repository_sha256,
+    );
     for (const dep of ['pgbackrest/repository', 'pgbackrest/node-pay-a3', 'node-pay-a2/config', 'dcs-patch/apply'])
       expect(stanza.depends_on).toContain(keyOf(dc1, dep));
     // the standby's repository host: its own file, server and stanza step
@@ -251,8 +251,12 @@ describe('the resources', () => {
     );
     expect(at(dc1, 'pgbackrest/stanza').input.command).toMatch(/^pgbackrest --config=/);
     const repo = at(dc1, 'pgbackrest/repository');
-    expect(repo.provisioner[0].file.destination).toBe('${self.input.config_path}.tf-new');
-    expect(repo.provisioner[1]['remote-exec'].inline.join('\n')).toContain(
+    // the directory first: Debian's package has no /etc/pgbackrest
+    expect(repo.provisioner[0]['remote-exec'].inline).toEqual([
+      `mkdir -p "$(dirname '/etc/pgbackrest/pgbackrest.conf')"`,
+    ]);
+    expect(repo.provisioner[1].file.destination).toBe('${self.input.config_path}.tf-new');
+    expect(repo.provisioner[2]['remote-exec'].inline.join('\n')).toContain(
       'pgBackRest server runs: restarting"; systemctl restart pgbackrest.service',
     );
   });
@@ -270,6 +274,33 @@ describe('bad input', () => {
       ),
       expect.stringMatching(/^clusters\.dc1\.backup\.options\.repo1-path: is written by the model/),
     ]);
+  });
+
+  test('an option key that is no plain name (trailing space, capitals, a line break) is refused, its value never shown', () => {
+    for (const key of ['repo1-s3-key ', 'Repo1-Cipher-Pass', 'archive-async\n[payments]\npg1-path']) {
+      const out = problems(twoDc((t) => (t.clusters.dc1.backup.options = { [key]: 'hunter2' })));
+      expect(out.join('\n')).not.toContain('hunter2');
+      expect(out).toEqual([
+        expect.stringContaining(': is not a pgBackRest option name (lower-case letters, digits and dashes'),
+      ]);
+    }
+  });
+
+  test('db-timeout in the options: the commands the model times out keep their protocol-timeout above it', () => {
+    const dc1 = cluster({ backup: { ...backupOf(1), options: { 'db-timeout': 600 } } });
+    expect(nodeConfig(dc1, dc1.nodes[0])).toContain('[global:archive-push]\nio-timeout=10\nprotocol-timeout=630\n');
+    expect(nodeConfig(dc1, dc1.nodes[0])).toContain('[global:archive-get]\nio-timeout=5\nprotocol-timeout=630\n');
+  });
+
+  test("a member's own archive_command next to backup is refused too (Patroni would prefer it)", () => {
+    const out = problems(
+      twoDc(
+        (t) => (t.clusters.dc1.nodes[0].overrides = { postgresql: { parameters: { archive_command: '/bin/true' } } }),
+      ),
+    ).join('\n');
+    expect(out).toContain(
+      'clusters.dc1.nodes[0].overrides.postgresql.parameters.archive_command: is set by clusters.dc1.backup',
+    );
   });
 
   test('missing TLS clients, a bad stanza name, a relative path: each named', () => {
@@ -327,10 +358,17 @@ describe('warnings', () => {
     expect(ids(none)).toEqual([]);
   });
 
-  test('backup on one cluster only', () => {
-    const w = parsed(twoDc((t) => delete t.clusters.dc2.backup)).warnings;
-    expect(w.map((x) => x.id)).toEqual(['slot-limit-without-archive', 'backup-on-one-cluster']);
-    expect(w[1].path).toBe('clusters.dc2.backup');
+  test('backup on one cluster only: refused, whichever it is', () => {
+    for (const without of ['dc1', 'dc2']) {
+      const out = problems(twoDc((t) => delete t.clusters[without].backup));
+      expect(out).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^clusters\\.${without}\\.backup: is not set while clusters\\.dc[12]\\.backup is: the archive would live in one data center only`,
+          ),
+        ),
+      ]);
+    }
   });
 });
 
