@@ -380,6 +380,18 @@ describe('from the archive: no member is cloned, only the invalidated slot renew
     expect(patches).toEqual([]);
   });
 
+  test('the wait: not back while the standby leader does not stream; back in 5 s once it does', async () => {
+    const w = world.current;
+    w.streaming = false;
+    const at = onFakeClock(() => reseed.wait(config({ ...archive, timeoutSeconds: 10 })));
+    expect(await at(4500)).toBe('pending');
+    w.streaming = true;
+    expect(await at(1000)).toBe('done');
+    expect(linesAt(out.join(''))[1]).toBe(
+      '5 s: back in 5 s without a clone: s1 caught up from the archive and streams from 127.0.1.1, s2 from it',
+    );
+  });
+
   test('the wait: back without a clone once the standby leader streams and its replica from it', async () => {
     expect(await onFakeClock(() => reseed.wait(config(archive)))(500)).toBe('done');
     expect(out.join('')).toMatch(
