@@ -18,6 +18,13 @@ export interface PgBackRestProps {
   readonly peer: () => ResolvedCluster | undefined;
 }
 
+/** The server reads its whole file only when it starts: a changed file restarts it. */
+const SERVER_WORDS = {
+  what: 'pgBackRest server',
+  unchanged: 'its file unchanged: no restart',
+  reloading: 'restarting',
+};
+
 export class PgBackRest extends Construct {
   /** The resource that writes each node's file, by member name. */
   readonly nodeResources: Readonly<Record<string, TerraformResource>>;
@@ -69,10 +76,7 @@ export class PgBackRest extends Construct {
       },
       { config_sha256: sha, host: host.host },
       deliverFileProvisioners(cluster, this.attr, 'pgbackrest_conf', path, (p, runtime) =>
-        startOrReload(commands, runtime, p)
-          .replace(/patroni (runs|stopped)/g, 'pgBackRest server $1')
-          .replace('reloading', 'restarting')
-          .replace('only bootstrap-time settings changed: file refreshed, no reload', 'its file unchanged: no restart'),
+        startOrReload(commands, runtime, p, SERVER_WORDS),
       ),
       { connection: this.connection(host) },
     ).resource;

@@ -32,6 +32,19 @@ export function nodeCommands(cluster: ResolvedCluster, node: ResolvedNode): Node
   };
 }
 
+/** What startOrReload prints: the service, what it says when the recorded hash is unchanged, and of its reload. */
+export interface StartOrReloadWords {
+  readonly what: string;
+  readonly unchanged: string;
+  readonly reloading: string;
+}
+
+const PATRONI_WORDS: StartOrReloadWords = {
+  what: 'patroni',
+  unchanged: 'only bootstrap-time settings changed: file refreshed, no reload',
+  reloading: 'reloading',
+};
+
 /**
  * Start when Patroni is not running; when it runs, reload it (re-read the file; PostgreSQL keeps
  * running) only if the part Patroni reads at run time changed. `runtimeSha` is the sha256 of the
@@ -39,12 +52,17 @@ export function nodeCommands(cluster: ResolvedCluster, node: ResolvedNode): Node
  * the node next to the file after each start or reload. A change of bootstrap-time settings
  * (bootstrap.dcs, another member's pg_hba line) refreshes the file without a reload.
  */
-export function startOrReload(c: NodeCommands, runtimeSha: string, configPath: string): string {
+export function startOrReload(
+  c: NodeCommands,
+  runtimeSha: string,
+  configPath: string,
+  words: StartOrReloadWords = PATRONI_WORDS,
+): string {
   const mark = `${configPath}.runtime-sha256`;
   return [
     `if ${c.status}; then`,
-    `if [ "$(cat "${mark}" 2>/dev/null)" = "${runtimeSha}" ]; then echo "patroni runs; only bootstrap-time settings changed: file refreshed, no reload"; else echo "patroni runs: reloading"; ${c.reload}; fi;`,
-    `else echo "patroni stopped: starting"; ${c.start}; fi;`,
+    `if [ "$(cat "${mark}" 2>/dev/null)" = "${runtimeSha}" ]; then echo "${words.what} runs; ${words.unchanged}"; else echo "${words.what} runs: ${words.reloading}"; ${c.reload}; fi;`,
+    `else echo "${words.what} stopped: starting"; ${c.start}; fi;`,
     `printf '%s' "${runtimeSha}" > "${mark}"`,
   ].join(' ');
 }
