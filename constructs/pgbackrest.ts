@@ -31,6 +31,8 @@ export class PgBackRest extends Construct {
   /** The repository host's file and server. */
   readonly repositoryResource: TerraformResource;
   private stanza?: TerraformResource;
+  /** The first backup, after the stanza (a full one when the repository has none). */
+  firstBackup?: TerraformResource;
   /** The sha256 of the repository host's file: a changed repository creates the stanza again. */
   private repositorySha = '';
   private readonly cluster: ResolvedCluster;
@@ -95,25 +97,30 @@ export class PgBackRest extends Construct {
    */
   stanzaStep(after: readonly TerraformResource[]): TerraformResource {
     if (this.stanza) return this.stanza;
+    // a changed repository (its path, its members) gets the stanza created there again
+    this.stanza = this.repositoryStep('stanza', stanzaCommand(this.cluster), [
+      this.repositoryResource,
+      ...Object.values(this.nodeResources),
+      ...after,
+    ]);
+    // the first backup: a member restores from it, and a re-seed from the backup needs one
+    this.firstBackup = this.repositoryStep('first-backup', firstBackupCommand(this.cluster), [this.stanza]);
+    return this.stanza;
+  }
+
+  /** A command on the repository host, run again when the repository (its file) changes. */
+  private repositoryStep(id: string, command: string, dependsOn: TerraformResource[]): TerraformResource {
     const cluster = this.cluster;
     const b = cluster.backup!;
-    const repo = repositoryNode(b);
-    const command = stanzaCommand(cluster);
-    const { resource } = planResource(
+    return planResource(
       this,
-      'stanza',
+      id,
       cluster.deploy.resourceKind,
       { host: b.repository.host, stanza: b.stanza, command },
-      // a changed repository (its path, its members) gets the stanza created there again
       { stanza: b.stanza, host: b.repository.host, command, repository_sha256: this.repositorySha },
       stanzaProvisioners(cluster, this.attr),
-      {
-        connection: this.connection(repo),
-        dependsOn: [this.repositoryResource, ...Object.values(this.nodeResources), ...after],
-      },
-    );
-    this.stanza = resource;
-    return resource;
+      { connection: this.connection(repositoryNode(b)), dependsOn },
+    ).resource;
   }
 
   /** Makes `resource` wait for this node's file (Patroni's archive_command calls pgBackRest). */
@@ -123,18 +130,52 @@ export class PgBackRest extends Construct {
   }
 }
 
-/** What the stanza step runs on the repository host. */
-export function stanzaCommand(cluster: ResolvedCluster): string {
+/** `pgbackrest --config=<file> --stanza=<stanza>` on the repository host, as the repository's user. */
+function repositoryPgbackrest(cluster: ResolvedCluster): string {
   const b = cluster.backup!;
   const asOwner =
     cluster.deploy.transport === 'ssh' && cluster.deploy.sshUser === b.repository.user
       ? ''
       : `runuser -u ${b.repository.user} -- `;
+  return `${asOwner}pgbackrest --config=${configPathOn(cluster, repositoryNode(b))} --stanza=${b.stanza}`;
+}
+
+/**
+ * What the first backup step runs on the repository host: a full backup unless the repository
+ * has one, copied from a standby of the repository's own data center when one answers
+ * (`--backup-standby`: the primary, perhaps across the link, gives only the start and the stop),
+ * from the primary otherwise. It starts at once (`--start-fast`: an immediate checkpoint, not the
+ * next scheduled one) and does not wait for its WAL to reach the repository (`--archive-check=n`):
+ * on a first deploy the source archives into both repositories and stalls until the other data
+ * center's repository host is deployed, after this step; the WAL follows once it is.
+ */
+const FIRST_BACKUP = '--type=full --start-fast --archive-check=n';
+
+export function firstBackupCommand(cluster: ResolvedCluster): string {
+  const b = cluster.backup!;
+  const pb = repositoryPgbackrest(cluster);
+  const repo = `repository ${b.repository.name} (${b.repository.host})`;
+  return [
+    `if ${pb} --output=json info | grep -q '"backup":\\[{'; then`,
+    `  echo "${repo}: ${b.stanza} has a backup; none taken (later backups are your schedule's)"`,
+    'else',
+    `  echo "${repo}: no backup of ${b.stanza} yet: a full backup, from a standby of this data center (its WAL follows in the archive)"`,
+    `  if ! ${pb} ${FIRST_BACKUP} --backup-standby backup; then`,
+    `    echo "${repo}: no standby to copy from: a full backup from the primary"`,
+    `    ${pb} ${FIRST_BACKUP} backup`,
+    '  fi',
+    `  echo "${repo}: first full backup of ${b.stanza} taken"`,
+    'fi',
+  ].join('\n');
+}
+
+/** What the stanza step runs on the repository host. */
+export function stanzaCommand(cluster: ResolvedCluster): string {
   // a member that does not answer (the other data center not deployed yet, a host down) costs
   // two io-timeouts: 10 s here, not pgBackRest's default 2 minutes
   // stanza-create needs the primary among the pg hosts and passes over the others with a warning;
   // `check` would fail on every member not up yet (the other data center on a first deploy)
-  return `${asOwner}pgbackrest --config=${configPathOn(cluster, repositoryNode(b))} --stanza=${b.stanza} --io-timeout=5 stanza-create`;
+  return `${repositoryPgbackrest(cluster)} --io-timeout=5 stanza-create`;
 }
 
 function stanzaProvisioners(cluster: ResolvedCluster, attr: SelfAttr): Provisioner[] {

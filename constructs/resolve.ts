@@ -145,7 +145,7 @@ export interface ResolvedLink {
     readonly cluster: string;
     readonly generation: number;
     readonly timeoutSeconds: number;
-    readonly from: 'source' | 'archive';
+    readonly from: 'source' | 'backup' | 'archive';
   };
   readonly roleChange: {
     readonly maxLagBytes: number;
@@ -318,13 +318,19 @@ function resolveBackup(b: BackupSpec): ResolvedBackup {
   });
 }
 
-export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedLink {
+/**
+ * The link with its defaults. With backup on the standby cluster (`standby`, when known) its
+ * standby leader is cloned from its own data center's repository first, and a re-seed restores
+ * from there.
+ */
+export function resolveLink(link: LinkSpec, primary: ResolvedCluster, standby?: ResolvedCluster): ResolvedLink {
+  const backup = standby?.backup !== undefined;
   return every<ResolvedLink>()({
     state: link.state ?? 'following',
     slotName: link.slotName,
     sourceVip: link.sourceVip,
     port: link.port ?? primary.postgresql.port,
-    createReplicaMethods: link.createReplicaMethods ?? ['basebackup'],
+    createReplicaMethods: link.createReplicaMethods ?? (backup ? ['pgbackrest', 'basebackup'] : ['basebackup']),
     restoreCommand: link.restoreCommand,
     archiveCleanupCommand: link.archiveCleanupCommand,
     recoveryMinApplyDelay: link.recoveryMinApplyDelay,
@@ -345,7 +351,7 @@ export function resolveLink(link: LinkSpec, primary: ResolvedCluster): ResolvedL
           cluster: link.reseed.cluster,
           generation: link.reseed.generation,
           timeoutSeconds: link.reseed.timeoutSeconds ?? 1800,
-          from: link.reseed.from ?? 'source',
+          from: link.reseed.from ?? (backup ? 'backup' : 'source'),
         }
       : undefined,
     roleChange: {

@@ -774,6 +774,34 @@ export const ERROR_RULES: readonly Rule[] = [
         : [],
   },
   {
+    id: 'reseed-from-backup-needs-backup',
+    check: (ctx) => {
+      if (ctx.link.reseed?.from !== 'backup') return [];
+      if (!ctx.standby.backup)
+        return [
+          {
+            path: `${ctx.where.link}.reseed.from`,
+            message: `backup: ${ctx.where.standby} has no backup, so there is no repository in its data center to restore from`,
+            received: 'backup',
+            allowed: `backup with ${ctx.where.standby}.backup set; source otherwise`,
+            fix: `set from: source (pg_basebackup across the link), or give both clusters backup and take a backup into ${ctx.where.standby}'s repository first`,
+          },
+        ];
+      if (!ctx.link.createReplicaMethods.includes('pgbackrest'))
+        return [
+          {
+            path: `${ctx.where.link}.createReplicaMethods`,
+            message:
+              'lists no pgbackrest while the re-seed restores from the backup: the standby leader would be cloned by these methods instead',
+            received: [...ctx.link.createReplicaMethods],
+            allowed: 'a list with pgbackrest (the default with backup: [pgbackrest, basebackup])',
+            fix: 'remove createReplicaMethods (the default restores from the repository first), or set link.reseed.from: source',
+          },
+        ];
+      return [];
+    },
+  },
+  {
     // a repository host finds the primary among the members of both clusters only when both run
     // pgBackRest; and a switchover would leave the new source archiving nowhere
     id: 'backup-on-both-clusters',

@@ -478,7 +478,7 @@ export const linkSchema = z.strictObject({
       cluster: nonEmpty,
       generation: wholeNumber().min(1),
       timeoutSeconds: wholeNumber().min(10).max(86400).optional(),
-      from: z.enum(['source', 'archive']).optional(),
+      from: z.enum(['source', 'backup', 'archive']).optional(),
     })
     .optional(),
   monitoring: z

@@ -216,7 +216,7 @@ export class StandbyLink extends Construct {
     const annotated = inStack(this) ? this : standby;
     for (const w of warnings) Annotations.of(annotated).addWarning(formatWarning(w));
 
-    this.resolved = resolveLink(spec, source.resolved);
+    this.resolved = resolveLink(spec, source.resolved, standby.resolved);
     this.slotName = this.resolved.slotName;
     this.state = this.resolved.state;
     this.sourceHosts = sourceHosts(this.resolved, source.resolved);

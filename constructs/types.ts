@@ -461,7 +461,12 @@ export interface LinkSpec {
   readonly sourceVip?: string;
   /** @default the primary's PostgreSQL port */
   readonly port?: number;
-  /** @default ['basebackup'] */
+  /**
+   * How the standby leader is cloned (Patroni's `standby_cluster.create_replica_methods`). A
+   * re-seed from the source (`reseed.from: source`) uses `[basebackup]` whatever this says.
+   * @default ['pgbackrest', 'basebackup'] with backup on the standby cluster (its own data center's
+   * repository first), ['basebackup'] otherwise
+   */
   readonly createReplicaMethods?: readonly string[];
   /** @default - none (streaming only) */
   readonly restoreCommand?: string;
@@ -565,13 +570,16 @@ export interface ReseedSpec {
   readonly timeoutSeconds?: number;
   /**
    * Where the standby's data comes from. `source`: every member is cloned anew from the source
-   * (pg_basebackup across the link). `archive`: no member is cloned: the invalidated link slot is
-   * renewed on the source, and the standby leader, which has caught up from the archive (a
-   * standby that reads one: backup on both clusters, or link.restoreCommand), streams through it
-   * again.
-   * @default 'source'
+   * (pg_basebackup across the link). `backup`: every member is restored from the newest backup in
+   * its own data center's repository (pgBackRest), then replays the archive and streams from the
+   * source; the standby leader falls back to pg_basebackup across the link when the repository
+   * has no backup (needs backup on both clusters). `archive`: no member is cloned: the
+   * invalidated link slot is renewed on the source, and the standby leader, which has caught up
+   * from the archive (a standby that reads one: backup on both clusters, or link.restoreCommand),
+   * streams through it again.
+   * @default 'backup' with backup on the re-seeded cluster, 'source' otherwise
    */
-  readonly from?: 'source' | 'archive';
+  readonly from?: 'source' | 'backup' | 'archive';
 }
 
 /**

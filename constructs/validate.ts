@@ -83,9 +83,10 @@ export function checkLink(
   names: { primary: string; standby: string } = { primary: 'primary', standby: 'standby' },
 ): Problem[] {
   const p = resolveCluster(primary);
+  const s = resolveCluster(standby);
   const acknowledged = link.acknowledgeWarnings ?? [];
   const { errors, warnings } = checkRules(
-    { primary: p, standby: resolveCluster(standby), link: resolveLink(link, p), where, names },
+    { primary: p, standby: s, link: resolveLink(link, p, s), where, names },
     acknowledged.map((a) => a.id),
   );
   errors.push(...reseedProblems(link, standby, names, where.link));

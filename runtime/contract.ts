@@ -163,8 +163,12 @@ export const reseedConfigSchema = z.strictObject({
   health: linkHealthConfigSchema,
   /** Where each member's data directory goes, as the gate prints it (none from the archive). */
   setAside: z.record(z.string(), z.string()),
-  /** `source`: the members are cloned anew; `archive`: only the link slot is renewed (see ReseedSpec). */
-  from: z.enum(['source', 'archive']),
+  /**
+   * `source`: the members are cloned anew from the source; `backup`: restored from their own data
+   * center's repository (the source as the fallback); `archive`: only the link slot is renewed
+   * (see ReseedSpec).
+   */
+  from: z.enum(['source', 'backup', 'archive']),
 });
 export type ReseedConfig = z.infer<typeof reseedConfigSchema>;
 

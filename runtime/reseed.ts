@@ -11,6 +11,8 @@
  *   wait  after the members were started with empty data directories: until the new standby
  *         leader streams from a source member, on the source's system, and every other member
  *         from it (timeoutSeconds).
+ * From the backup (`from: backup`) the steps are the same; the members restore from their own data
+ * center's repository instead of copying the source across the link (Patroni's replica methods).
  * From the archive (`from: archive`) no member is cloned: the gate only renews the invalidated
  * slot (refusing when there is none to renew), and the wait follows it at once: the standby leader,
  * which caught up from the archive, streams through the renewed slot.
@@ -178,8 +180,12 @@ export async function gate(cfg: ReseedConfig, io: ReseedIo = realIo, out: TextOu
         : `link slot ${report.slot.name}: missing`
       : undefined,
   ].filter((w): w is string => Boolean(w));
+  const from =
+    cfg.from === 'backup'
+      ? `from the backup in its own data center's repository (pgBackRest restore, then the archive and the stream from ${src}; a base backup from ${src} where the repository has none)`
+      : `from ${src}`;
   log(
-    `re-seeding ${name} (generation ${cfg.generation}) from ${src} (leader ${sourceLeader}, at ${report.source.currentLsn}): ${why.join('; ')}`,
+    `re-seeding ${name} (generation ${cfg.generation}) ${from} (leader ${sourceLeader}, at ${report.source.currentLsn}): ${why.join('; ')}`,
   );
   for (const [member, dir] of Object.entries(cfg.setAside))
     log(`${member}: its data directory will be set aside as ${dir} (not deleted)`);

@@ -28,11 +28,19 @@ export function standbyClusterBlock(
     host: sourceHosts(link, primary),
     port: link.port,
     primary_slot_name: link.slotName ?? null,
-    create_replica_methods: [...link.createReplicaMethods],
+    create_replica_methods: [...cloneMethods(link)],
     restore_command: link.restoreCommand ?? archiveRestoreCommand(primary, standby) ?? null,
     archive_cleanup_command: link.archiveCleanupCommand ?? null,
     recovery_min_apply_delay: link.recoveryMinApplyDelay ?? null,
   };
+}
+
+/**
+ * How the standby leader is cloned (its bootstrap, a re-seed): the link's replica methods, but a
+ * re-seed from the source clones by pg_basebackup across the link whatever they list.
+ */
+export function cloneMethods(link: ResolvedLink): readonly string[] {
+  return link.reseed?.from === 'source' ? ['basebackup'] : link.createReplicaMethods;
 }
 
 /**

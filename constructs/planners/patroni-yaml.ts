@@ -7,6 +7,7 @@
 import { toYaml } from './yaml-emit';
 import { hostPort, ResolvedCluster, ResolvedNode } from '../resolve';
 import { bootstrapDcs, JsonObject, LinkContribution, sortedRecord } from './dynamic-config';
+import { replicaMethodSection } from './pgbackrest';
 
 /** The TLS files of the DCS client, under Patroni's names, only those given. */
 function dcsTls(dcs: { cacert?: string; cert?: string; key?: string }): JsonObject {
@@ -127,6 +128,7 @@ export function nodeConfig(
       superuser: { username: cluster.users.superuser },
       rewind: { username: cluster.users.rewind },
     },
+    ...(replicaMethodSection(cluster) as JsonObject),
   });
   const dcs = bootstrapDcs(cluster, contributions);
   const bootstrap: JsonObject = {

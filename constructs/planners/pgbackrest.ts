@@ -42,6 +42,33 @@ export function restoreCommand(backup: ResolvedBackup): string {
   return `${pgbackrestBase(backup)} archive-get %f "%p"`;
 }
 
+/**
+ * Patroni's replica method that restores a member from its own data center's repository (repo1):
+ * the newest backup there, into the member's data directory (`--delta` reuses what a member
+ * being re-created still has), as a standby. pgBackRest writes its restore_command into
+ * postgresql.auto.conf; Patroni takes the recovery settings out of that file and writes its own.
+ */
+export function restoreBackupCommand(backup: ResolvedBackup): string {
+  return `${pgbackrestBase(backup)} --repo=1 --delta --type=standby restore`;
+}
+
+/** The replica methods a member of a cluster with backup lists: its repository first, then a base backup. */
+export const BACKUP_REPLICA_METHODS = ['pgbackrest', 'basebackup'] as const;
+
+/**
+ * What backup adds to a member's `postgresql` section: the replica methods (the repository
+ * first, pg_basebackup from a member when the repository has no backup), the pgbackrest method,
+ * and the restore_command a replica falls back to when its stream breaks.
+ */
+export function replicaMethodSection(cluster: ResolvedCluster): Record<string, unknown> {
+  if (!cluster.backup) return {};
+  return {
+    create_replica_methods: [...BACKUP_REPLICA_METHODS],
+    pgbackrest: { command: restoreBackupCommand(cluster.backup), keep_data: true, no_params: true },
+    recovery_conf: { restore_command: restoreCommand(cluster.backup) },
+  };
+}
+
 /** The parameters backup sets in the cluster's dynamic configuration. */
 export function backupParameters(cluster: ResolvedCluster): Record<string, string> {
   if (!cluster.backup) return {};

@@ -1101,6 +1101,147 @@ step(
   },
 );
 
+/** Bytes that crossed between the data centers so far, both ways (the router's delay device). */
+function linkBytes(): number {
+  return Number(
+    execFileSync('ip', ['netns', 'exec', `${NET}-rt`, 'cat', '/sys/class/net/wan/statistics/tx_bytes'], {
+      encoding: 'utf8',
+    }).trim(),
+  );
+}
+
+/** pgbench's scale for the re-seed comparison (100: about 1.5 GB of tables and indexes). */
+const RESEED_SCALE = Number(process.env.E2E_RESEED_SCALE ?? 100);
+
+/**
+ * A re-seed of dc2 with its members down (their data lost), by `from`: the deploy's time, the
+ * bytes that crossed the link during it, and the replica method its Patroni logs name.
+ */
+async function reseedWith(
+  from: 'source' | 'backup',
+  generation: number,
+  writer: Writer,
+): Promise<{ ms: number; bytes: number; methods: Record<string, string>; caughtUpMs: number; leader: string }> {
+  for (const n of Object.keys(DC2)) h.nodeCtl('halt', n);
+  const marks = logMarks();
+  writeTopology((t) => (t.link.reseed = { cluster: 'dc2', generation, from }));
+  const bytes0 = linkBytes();
+  const t0 = now();
+  const res = await h.cdktfDeployAsync(['*'], `reseed-from-${from}`);
+  const ms = now() - t0;
+  deployed(res);
+  const bytes = linkBytes() - bytes0;
+  expect(res.output).toMatch(
+    from === 'backup'
+      ? /\[re-seed\] .*re-seeding dc2 \(generation \d+\) from the backup in its own data center's repository/
+      : /\[re-seed\] .*re-seeding dc2 \(generation \d+\) from dc1/,
+  );
+  expect(res.output).toMatch(/\[re-seed\] .*re-seeded in \d+ s: \w+ streams from 10\.231\.1\.\d+, \w+, \w+ from it/);
+  const { value: after } = await waitFor('dc2 streaming from dc1 again', 120_000, linkedOrWhy);
+  const { ms: caughtUpMs, lost } = await allAcknowledgedOn(DC2[after.standbyLeader], writer);
+  expect(lost).toBe(0);
+  // how each member was created, as its Patroni log says since the deploy began
+  const methods: Record<string, string> = {};
+  for (const n of Object.keys(DC2)) {
+    const log = fs.readFileSync(path.join(h.work, 'logs', `${n}.log`), 'utf8').slice(marks[n] ?? 0);
+    methods[n] = /replica has been created using (\w+)/.exec(log)?.[1] ?? 'none';
+  }
+  // the old data directories: removed here (the disk), as their owners would once the cluster is back
+  for (const n of Object.keys(DC2))
+    fs.rmSync(path.join(h.work, 'data', `${n}.reseed-${generation}`), { recursive: true, force: true });
+  return { ms, bytes, methods, caughtUpMs, leader: after.standbyLeader };
+}
+
+step(
+  "6d. a re-seed from the backup against one by pg_basebackup across the link, on the same data (pgbench): dc2's members lost; each re-seed through the stacks with dc1 writing, its time and the bytes that crossed the link; nothing acknowledged lost",
+  async () => {
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    const leader = DC1[before.leader];
+    // the data: pgbench's tables on the source, streamed to dc2 and archived into both repositories
+    const t0 = now();
+    const [cmd, args] = h.pgbenchArgs(before.leader, ['-i', '-q', '-s', String(RESEED_SCALE)]);
+    execFileSync(cmd, args, { stdio: 'pipe', timeout: 1_200_000 });
+    const [{ bytes: dbBytes }] = await h.sql<{ bytes: string }>(leader, "select pg_database_size('postgres') as bytes");
+    const loadMs = now() - t0;
+    // the user's schedule: a full backup into dc2's repository, copied from a dc2 standby
+    const t1 = now();
+    const backupLinkBytes0 = linkBytes();
+    execFileSync(
+      'runuser',
+      [
+        '-u',
+        'postgres',
+        '--',
+        'pgbackrest',
+        `--config=${path.join(h.work, 'pgbackrest', `${REPOSITORY.dc2.name}.conf`)}`,
+        `--stanza=${STANZA}`,
+        '--type=full',
+        '--start-fast',
+        '--backup-standby',
+        'backup',
+      ],
+      { stdio: 'pipe', timeout: 1_200_000 },
+    );
+    const backupMs = now() - t1;
+    const backupLinkBytes = linkBytes() - backupLinkBytes0;
+    const writer = new Writer(h, leader, 8_000_000, 'faults').start();
+    let source: Awaited<ReturnType<typeof reseedWith>>;
+    let backup: Awaited<ReturnType<typeof reseedWith>>;
+    try {
+      await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
+      source = await reseedWith('source', 1, writer);
+      backup = await reseedWith('backup', 2, writer);
+    } finally {
+      await writer.stop();
+    }
+    const { value: after } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    const { lost } = await allAcknowledgedOn(DC2[after.standbyLeader], writer);
+    // from the source, pg_basebackup across the link for the standby leader (its replicas restore
+    // from dc2's repository, as every member of a cluster with backup does); from the backup,
+    // every member restored from dc2's repository
+    expect(source.methods[source.leader]).toBe('basebackup');
+    expect(Object.values(backup.methods).sort()).toEqual(['pgbackrest', 'pgbackrest', 'pgbackrest']);
+    const mb = (b: number) => Math.round(b / 1048576);
+    // the copy crossed the link once; the restore, the WAL since the backup only
+    expect(source.bytes).toBeGreaterThan(Number(dbBytes));
+    expect(backup.bytes).toBeLessThan(source.bytes / 4);
+    writeTopology((t) => delete t.link.reseed);
+    deployed(await h.cdktfDeployAsync(['*'], 'reseed-removed'));
+    Object.assign(timings, {
+      reseedDataBytes: Number(dbBytes),
+      reseedLoadMs: loadMs,
+      reseedBackupTakenMs: backupMs,
+      reseedFromSourceMs: source.ms,
+      reseedFromSourceLinkBytes: source.bytes,
+      reseedFromBackupMs: backup.ms,
+      reseedFromBackupLinkBytes: backup.bytes,
+    });
+    const line = (r: typeof source) =>
+      `the deploy ${Math.round(r.ms / 100) / 10} s, ${mb(r.bytes)} MB across the link, members created by ${[...new Set(Object.values(r.methods))].join(', ')}`;
+    for (const [r, fault] of [
+      [
+        source,
+        `dc2's members lost (${mb(Number(dbBytes))} MB of pgbench data, scale ${RESEED_SCALE}), re-seeded by pg_basebackup across the link (from: source)`,
+      ],
+      [
+        backup,
+        `the same, re-seeded from the backup in dc2's repository (from: backup; a full backup taken before from a dc2 standby in ${Math.round(backupMs / 1000)} s, ${mb(backupLinkBytes)} MB across the link)`,
+      ],
+    ] as const)
+      record({
+        fault,
+        checked: `${line(r)}; every acknowledged write on dc2`,
+        acknowledged: writer.acked.length,
+        lost,
+        promised: true,
+        recoveryMs: r.ms + r.caughtUpMs,
+        reclones: Object.keys(DC2).length,
+      });
+    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
+    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+  },
+);
+
 step(
   "6c. the link cut past the slot limit, with the archive: dc1 keeps every segment it could not archive into dc2's repository, whatever max_slot_wal_keep_size says; after the heal the backlog is archived and the standby streams again, no member cloned",
   async () => {

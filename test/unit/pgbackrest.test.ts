@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { Testing } from 'cdktf';
 import { formatProblem, TopologyError } from '../../constructs/errors';
 import { nodeConfig, repositoryConfig, archiveCommand, restoreCommand } from '../../constructs/planners/pgbackrest';
+import { firstBackupCommand } from '../../constructs/pgbackrest';
 import { archiveRestoreCommand } from '../../constructs/planners/link';
 import { resolveCluster } from '../../constructs/resolve';
 import { ClusterSpec } from '../../constructs/types';
@@ -205,6 +206,123 @@ describe('the configuration Patroni gets', () => {
   });
 });
 
+/** The problems of a re-seed `from` something when neither cluster has backup. */
+const withoutBackup = (from: string) =>
+  problems(
+    twoDc((t) => {
+      delete t.clusters.dc1.backup;
+      delete t.clusters.dc2.backup;
+      t.link.reseed = { cluster: 'dc2', generation: 1, from };
+    }),
+  ).join('\n');
+
+describe('members created from the backup', () => {
+  /** A member's patroni.yml as Patroni reads it. */
+  const yml = (resources: Record<string, any>, member: string) =>
+    parse(at(resources, `node-${member}/config`).input.patroni_yml as string);
+
+  test("every member restores from its own data center's repository first, then pg_basebackup; replicas fall back to the archive", () => {
+    const { dc1, dc2 } = stacks(twoDc());
+    for (const [r, m] of [
+      [dc1, 'pay-a2'],
+      [dc2, 'pay-b1'],
+    ] as const)
+      expect(yml(r, m).postgresql).toMatchObject({
+        create_replica_methods: ['pgbackrest', 'basebackup'],
+        pgbackrest: {
+          command: 'pgbackrest --stanza=payments --repo=1 --delta --type=standby restore',
+          keep_data: true,
+          no_params: true,
+        },
+        recovery_conf: { restore_command: 'pgbackrest --stanza=payments archive-get %f "%p"' },
+      });
+    // the standby leader: its data center's repository first, the source across the link after
+    expect(dcs(dc2, 'pay-b1').standby_cluster.create_replica_methods).toEqual(['pgbackrest', 'basebackup']);
+    // without backup: as before, pg_basebackup only, no method or restore command of pgBackRest
+    const none = stacks(
+      twoDc((t) => {
+        delete t.clusters.dc1.backup;
+        delete t.clusters.dc2.backup;
+        t.link.acknowledgeWarnings = [{ id: 'slot-limit-without-archive', reason: 'tested' }];
+      }),
+    );
+    expect(yml(none.dc2, 'pay-b1').postgresql).not.toHaveProperty('create_replica_methods');
+    expect(yml(none.dc2, 'pay-b1').postgresql).not.toHaveProperty('recovery_conf');
+    expect(dcs(none.dc2, 'pay-b1').standby_cluster.create_replica_methods).toEqual(['basebackup']);
+    // the link's own list wins
+    const own = stacks(twoDc((t) => (t.link.createReplicaMethods = ['basebackup'])));
+    expect(dcs(own.dc2, 'pay-b1').standby_cluster.create_replica_methods).toEqual(['basebackup']);
+  });
+
+  test('the first backup step: after the stanza, a full backup only when the repository has none, from a standby of its own data center first', () => {
+    const { dc1, dc2 } = stacks(twoDc());
+    const step = at(dc2, 'pgbackrest/first-backup');
+    expect(step.depends_on).toEqual([keyOf(dc2, 'pgbackrest/stanza')]);
+    const pb = 'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments';
+    expect(step.input.command).toBe(
+      [
+        `if ${pb} --output=json info | grep -q '"backup":\\[{'; then`,
+        `  echo "repository repository (10.2.0.30): payments has a backup; none taken (later backups are your schedule's)"`,
+        'else',
+        '  echo "repository repository (10.2.0.30): no backup of payments yet: a full backup, from a standby of this data center (its WAL follows in the archive)"',
+        `  if ! ${pb} --type=full --start-fast --archive-check=n --backup-standby backup; then`,
+        '    echo "repository repository (10.2.0.30): no standby to copy from: a full backup from the primary"',
+        `    ${pb} --type=full --start-fast --archive-check=n backup`,
+        '  fi',
+        '  echo "repository repository (10.2.0.30): first full backup of payments taken"',
+        'fi',
+      ].join('\n'),
+    );
+    // the same command in the planner's function, for the cluster it is given
+    expect(firstBackupCommand(cluster())).toContain(
+      'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments --output=json info',
+    );
+    expect(step.provisioner[0]['remote-exec'].inline).toEqual(['set -eu', '${self.input.command}']);
+    // re-run when the repository changes, like the stanza
+    expect(step.triggers_replace.repository_sha256).toBe(
+      at(dc2, 'pgbackrest/stanza').triggers_replace.repository_sha256,
+    );
+    expect(at(dc1, 'pgbackrest/first-backup').input.host).toBe('10.1.0.30');
+  });
+});
+
+describe('a re-seed from the backup', () => {
+  test('the default with backup: the members set aside and restored; the standby block restores from the repository first', () => {
+    const { dc2 } = stacks(twoDc((t) => (t.link.reseed = { cluster: 'dc2', generation: 1 })));
+    const gate = JSON.parse(at(dc2, 'reseed/gate').input.reseed_config);
+    expect(gate.from).toBe('backup');
+    expect(Object.keys(gate.setAside)).toEqual(['pay-b1', 'pay-b2']);
+    expect(at(dc2, 'reseed/pay-b1-set-aside')).toBeDefined();
+    expect(dcs(dc2, 'pay-b1').standby_cluster.create_replica_methods).toEqual(['pgbackrest', 'basebackup']);
+  });
+
+  test('from: source clones by pg_basebackup across the link, whatever the link lists', () => {
+    const { dc2 } = stacks(twoDc((t) => (t.link.reseed = { cluster: 'dc2', generation: 1, from: 'source' })));
+    expect(JSON.parse(at(dc2, 'reseed/gate').input.reseed_config).from).toBe('source');
+    expect(dcs(dc2, 'pay-b1').standby_cluster.create_replica_methods).toEqual(['basebackup']);
+    // the running cluster's DCS gets the same list through its patch
+    expect(at(dc2, 'dcs-patch/apply').input.patch_json).toContain(
+      '"create_replica_methods": [\n      "basebackup"\n    ]',
+    );
+  });
+
+  test('refused without backup, or with a method list that has no pgbackrest', () => {
+    const none = withoutBackup('backup');
+    expect(none).toContain(
+      'link.reseed.from: backup: clusters.dc2 has no backup, so there is no repository in its data center to restore from',
+    );
+    expect(none).toContain('fix:      set from: source (pg_basebackup across the link), or give both clusters backup');
+    const list = problems(
+      twoDc((t) => {
+        t.link.createReplicaMethods = ['basebackup'];
+        t.link.reseed = { cluster: 'dc2', generation: 1, from: 'backup' };
+      }),
+    ).join('\n');
+    expect(list).toContain('link.createReplicaMethods: lists no pgbackrest while the re-seed restores from the backup');
+    expect(list).toContain('received: ["basebackup"]');
+  });
+});
+
 describe('the resources', () => {
   test("each node's file before its Patroni; the stanza step on the source's repository host, after every file and the patch", () => {
     const { dc1, dc2 } = stacks(twoDc());
@@ -237,7 +355,7 @@ describe('the resources', () => {
         Object.entries(r)
           .filter(([k]) => /pgbackrest_/.test(k))
           .map(([k, v]) => [k, v.input]);
-      expect(steps(after[dc]).length).toBe(dc === 'dc1' ? 5 : 4);
+      expect(steps(after[dc]).length).toBe(dc === 'dc1' ? 6 : 5);
       expect(steps(after[dc])).toEqual(steps(before[dc]));
     }
   });
@@ -397,13 +515,7 @@ describe('a re-seed from the archive', () => {
   });
 
   test('refused where the standby reads no archive', () => {
-    const out = problems(
-      twoDc((t) => {
-        delete t.clusters.dc1.backup;
-        delete t.clusters.dc2.backup;
-        t.link.reseed = { cluster: 'dc2', generation: 1, from: 'archive' };
-      }),
-    ).join('\n');
+    const out = withoutBackup('archive');
     expect(out).toContain('link.reseed.from: archive: the standby reads no archive');
     expect(out).toContain(
       'fix:      set from: source (the members are cloned anew), or give both clusters backup first',

@@ -289,6 +289,18 @@ describe('the gate passes', () => {
     expect(patches).toEqual([]);
   });
 
+  test('from the backup: the same plan, the restore from its own repository named (the source the fallback)', async () => {
+    world.current.streaming = false;
+    const { io, patches } = fakeIo();
+    await reseed.gate(config({ from: 'backup' }), io);
+    const text = out.join('');
+    expect(text).toContain(
+      "re-seeding dc2 (generation 3) from the backup in its own data center's repository (pgBackRest restore, then the archive and the stream from dc1; a base backup from dc1 where the repository has none) (leader p1, at 0/3000060): standby leader s1: wal receiver none,",
+    );
+    expect(text).toContain('s1: its data directory will be set aside as /data/s1.reseed-3 (not deleted)');
+    expect(patches).toEqual([]);
+  });
+
   test("a standby leader without positions and a link without a slot: '-' for each, no slot in the plan", async () => {
     const w = world.current;
     w.streaming = false;
