@@ -66,6 +66,13 @@ const FIGURES: Record<string, string> = {
     "the hybrid standby: dc2's members started again -> every write acknowledged before on its standby leader, from its repository",
   reseedFromArchiveDeployMs: 'the re-seed from the archive (`cdktf deploy`: the slot renewed, streaming again)',
   archiveCutStreamingMs: 'the link cut past the slot limit, with the archive: healed -> dc2 streams again',
+  reseedDataBytes: 'the re-seed comparison: the database (pgbench), as pg_database_size reads it',
+  reseedLoadMs: 'the re-seed comparison: pgbench -i on the source (streamed to dc2, archived into both repositories)',
+  reseedBackupTakenMs: "the re-seed comparison: a full backup into dc2's repository from a dc2 standby",
+  reseedFromSourceMs: 'the re-seed by pg_basebackup across the link (`cdktf deploy`, gate to wait)',
+  reseedFromSourceLinkBytes: 'the re-seed by pg_basebackup: bytes across the link during the deploy (both ways)',
+  reseedFromBackupMs: "the re-seed from the backup in dc2's repository (`cdktf deploy`, gate to wait)",
+  reseedFromBackupLinkBytes: 'the re-seed from the backup: bytes across the link during the deploy (both ways)',
 };
 
 const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -118,7 +125,8 @@ function figureTable(r: Reliability): string[] {
     '| figure | value |',
     '| --- | ---: |',
     ...Object.entries(r.timingsMs).map(
-      ([k, v]) => `| ${FIGURES[k] ?? k} | ${k.endsWith('Bytes') ? `${v} bytes` : `${v} ms`} |`,
+      ([k, v]) =>
+        `| ${FIGURES[k] ?? k} | ${k.endsWith('Bytes') ? `${v} bytes${v >= 10 * 1048576 ? ` (${Math.round(v / 1048576)} MB)` : ''}` : `${v} ms`} |`,
     ),
   ];
 }

@@ -109,9 +109,11 @@ export class PgBackRest extends Construct {
   }
 
   /** A command on the repository host, run again when the repository (its file) changes. */
-  private repositoryStep(id: string, command: string, dependsOn: TerraformResource[]): TerraformResource {
+  private repositoryStep(id: string, text: string, dependsOn: TerraformResource[]): TerraformResource {
     const cluster = this.cluster;
     const b = cluster.backup!;
+    // paths and names from the topology: nothing in them may reach Terraform as a template
+    const command = escapeTemplate(text);
     return planResource(
       this,
       id,
@@ -144,28 +146,40 @@ function repositoryPgbackrest(cluster: ResolvedCluster): string {
  * What the first backup step runs on the repository host: a full backup unless the repository
  * has one, copied from a standby of the repository's own data center when one answers
  * (`--backup-standby`: the primary, perhaps across the link, gives only the start and the stop),
- * from the primary otherwise. It starts at once (`--start-fast`: an immediate checkpoint, not the
- * next scheduled one) and does not wait for its WAL to reach the repository (`--archive-check=n`):
- * on a first deploy the source archives into both repositories and stalls until the other data
- * center's repository host is deployed, after this step; the WAL follows once it is.
+ * from the primary when none does (pgBackRest's exit code 56, and only then: any other failure of
+ * the standby's copy stops here rather than copy the database across the link). It starts at once
+ * (`--start-fast`) and waits for its WAL in the repository (30 s). Two cases get no backup:
+ *   - archive_mode is off (backup added to a running cluster; exit code 87): PostgreSQL needs a
+ *     restart first; the step fails, saying so, and runs again at the next deploy;
+ *   - the WAL does not reach the repository (exit code 82): on a first deploy the source archives
+ *     into both repositories and waits for the other data center's, which the other stack
+ *     deploys after this one. A backup without its WAL would restore to nothing, so none is kept;
+ *     the step says so and passes, and the first backup of the user's schedule takes it.
+ * A member that does not answer (the other data center not deployed yet) costs two io-timeouts
+ * (5 s); the copy itself runs under pgBackRest's protocol-timeout.
  */
-const FIRST_BACKUP = '--type=full --start-fast --archive-check=n';
-
 export function firstBackupCommand(cluster: ResolvedCluster): string {
   const b = cluster.backup!;
   const pb = repositoryPgbackrest(cluster);
-  const repo = `repository ${b.repository.name} (${b.repository.host})`;
+  const repo = `${b.repository.name} (${b.repository.host})`;
   return [
     `if ${pb} --output=json info | grep -q '"backup":\\[{'; then`,
     `  echo "${repo}: ${b.stanza} has a backup; none taken (later backups are your schedule's)"`,
-    'else',
-    `  echo "${repo}: no backup of ${b.stanza} yet: a full backup, from a standby of this data center (its WAL follows in the archive)"`,
-    `  if ! ${pb} ${FIRST_BACKUP} --backup-standby backup; then`,
-    `    echo "${repo}: no standby to copy from: a full backup from the primary"`,
-    `    ${pb} ${FIRST_BACKUP} backup`,
-    '  fi',
-    `  echo "${repo}: first full backup of ${b.stanza} taken"`,
+    '  exit 0',
     'fi',
+    `echo "${repo}: no backup of ${b.stanza} yet: a full backup, from a standby of this data center"`,
+    `full() { rc=0; ${pb} --type=full --start-fast --io-timeout=5 --archive-timeout=30 "$@" backup || rc=$?; }`,
+    'full --backup-standby',
+    'if [ "$rc" = 56 ]; then',
+    `  echo "${repo}: no standby answers: a full backup from the primary"`,
+    '  full',
+    'fi',
+    'case "$rc" in',
+    `  0) echo "${repo}: first full backup of ${b.stanza} taken" ;;`,
+    `  82) echo "${repo}: the backup's WAL did not reach this repository within 30 s (on a first deploy the source archives once the other data center's repository is deployed): no backup kept; your first scheduled backup takes it" ;;`,
+    `  87) echo "${repo}: archive_mode is off on the primary: restart the members (patronictl restart ${cluster.scope}, the standby's first) and deploy again" >&2; exit 1 ;;`,
+    '  *) exit "$rc" ;;',
+    'esac',
   ].join('\n');
 }
 

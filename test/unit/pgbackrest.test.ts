@@ -4,7 +4,9 @@
  * input gets.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
 import { Testing } from 'cdktf';
 import { formatProblem, TopologyError } from '../../constructs/errors';
@@ -259,20 +261,13 @@ describe('members created from the backup', () => {
     const step = at(dc2, 'pgbackrest/first-backup');
     expect(step.depends_on).toEqual([keyOf(dc2, 'pgbackrest/stanza')]);
     const pb = 'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments';
-    expect(step.input.command).toBe(
-      [
-        `if ${pb} --output=json info | grep -q '"backup":\\[{'; then`,
-        `  echo "repository repository (10.2.0.30): payments has a backup; none taken (later backups are your schedule's)"`,
-        'else',
-        '  echo "repository repository (10.2.0.30): no backup of payments yet: a full backup, from a standby of this data center (its WAL follows in the archive)"',
-        `  if ! ${pb} --type=full --start-fast --archive-check=n --backup-standby backup; then`,
-        '    echo "repository repository (10.2.0.30): no standby to copy from: a full backup from the primary"',
-        `    ${pb} --type=full --start-fast --archive-check=n backup`,
-        '  fi',
-        '  echo "repository repository (10.2.0.30): first full backup of payments taken"',
-        'fi',
-      ].join('\n'),
-    );
+    // what it does with pgBackRest's answers: the stand-in tests below
+    for (const line of [
+      `if ${pb} --output=json info | grep -q '"backup":\\[{'; then`,
+      `full() { rc=0; ${pb} --type=full --start-fast --io-timeout=5 --archive-timeout=30 "$@" backup || rc=$?; }`,
+      'echo "repository (10.2.0.30): no backup of payments yet: a full backup, from a standby of this data center"',
+    ])
+      expect(step.input.command.split('\n')).toContain(line);
     // the same command in the planner's function, for the cluster it is given
     expect(firstBackupCommand(cluster())).toContain(
       'runuser -u postgres -- pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=payments --output=json info',
@@ -283,6 +278,79 @@ describe('members created from the backup', () => {
       at(dc2, 'pgbackrest/stanza').triggers_replace.repository_sha256,
     );
     expect(at(dc1, 'pgbackrest/first-backup').input.host).toBe('10.1.0.30');
+  });
+});
+
+describe('the first backup step, run against a stand-in pgbackrest', () => {
+  /**
+   * Runs the step's command as its provisioner does (`set -eu`), with a `pgbackrest` on PATH that
+   * prints `info` (with or without a backup) and exits with the next of `codes` for each backup;
+   * what it printed, its exit code, and the backups it was asked for.
+   */
+  function run(info: string, codes: number[]): { out: string; status: number | null; calls: string[] } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'first-backup-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'codes'), codes.join('\n') + '\n');
+      fs.writeFileSync(
+        path.join(dir, 'pgbackrest'),
+        [
+          '#!/bin/sh',
+          `d=${dir}`,
+          'case "$*" in *" info") echo \'' + info + "'; exit 0 ;; esac",
+          'echo "$*" >> "$d/calls"',
+          'code=$(head -n 1 "$d/codes"); sed -i 1d "$d/codes"; exit "$code"',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const command = firstBackupCommand(cluster({ deploy: { sshUser: 'postgres' } } as Partial<ClusterSpec>));
+      const res = spawnSync('/bin/sh', ['-c', `set -eu\n${command}`], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+      });
+      const calls = fs.existsSync(path.join(dir, 'calls'))
+        ? fs.readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n')
+        : [];
+      return {
+        out: res.stdout + res.stderr,
+        status: res.status,
+        calls: calls.map((c) => c.replace(/^.* --io-timeout=5 --archive-timeout=30 ?/, '')),
+      };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const NONE = '[{"archive":[],"backup":[],"name":"payments"}]';
+  const ONE = '[{"archive":[],"backup":[{"label":"20261206-010203F"}],"name":"payments"}]';
+
+  test('a repository with a backup: none taken', () => {
+    expect(run(ONE, [])).toEqual({
+      out: expect.stringContaining('payments has a backup; none taken'),
+      status: 0,
+      calls: [],
+    });
+  });
+
+  test('from a standby; from the primary only when no standby answers (56)', () => {
+    const standby = run(NONE, [0]);
+    expect(standby).toMatchObject({ status: 0, calls: ['--backup-standby backup'] });
+    expect(standby.out).toContain('first full backup of payments taken');
+    const primary = run(NONE, [56, 0]);
+    expect(primary).toMatchObject({ status: 0, calls: ['--backup-standby backup', 'backup'] });
+    expect(primary.out).toContain('no standby answers: a full backup from the primary');
+  });
+
+  test('another failure of the standby copy is not retried from the primary (across the link)', () => {
+    expect(run(NONE, [28, 0])).toMatchObject({ status: 28, calls: ['--backup-standby backup'] });
+  });
+
+  test('WAL not archived (82): passes without a backup, saying so; archive_mode off (87): fails, naming the restart', () => {
+    const stalled = run(NONE, [56, 82]);
+    expect(stalled.status).toBe(0);
+    expect(stalled.out).toContain("the backup's WAL did not reach this repository within 30 s");
+    expect(stalled.out).not.toContain('taken');
+    const off = run(NONE, [87]);
+    expect(off.status).toBe(1);
+    expect(off.out).toContain('archive_mode is off on the primary: restart the members (patronictl restart payments');
   });
 });
 
