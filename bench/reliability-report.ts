@@ -73,6 +73,14 @@ const FIGURES: Record<string, string> = {
   reseedFromSourceLinkBytes: 'the re-seed by pg_basebackup: bytes across the link during the deploy (both ways)',
   reseedFromBackupMs: "the re-seed from the backup in dc2's repository (`cdktf deploy`, gate to wait)",
   reseedFromBackupLinkBytes: 'the re-seed from the backup: bytes across the link during the deploy (both ways)',
+  archiveSwitchoverDeployMs: 'the switchover dc1 -> dc2 with the archive: the whole deploy',
+  archiveSwitchoverOldSourceStreamingMs: 'the switchover with the archive: deploy start -> dc1 streams from dc2',
+  archiveSwitchoverFenceToPrimaryMs: 'the switchover with the archive: fence -> dc2 is the primary',
+  archiveSwitchoverWriteGapMs: "the switchover with the archive: dc1's last acknowledged write -> dc2's first",
+  archiveSwitchoverSoftFenceMs: 'the switchover with the archive: the soft fence',
+  switchoverReseedFromBackupMs:
+    'after the switchover, dc1 re-seeded from its repository (`cdktf deploy`, gate to wait)',
+  switchoverReseedLinkBytes: 'that re-seed: bytes across the link during the deploy (both ways)',
 };
 
 const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -176,8 +184,8 @@ export function reliabilityMarkdown(
   return lines.join('\n');
 }
 
-/** The fault suite's record files: reliability.json first, then reliability-<platform>.json. */
-const isRecord = (f: string): boolean => /^reliability(-[a-z0-9]+)?\.json$/.test(f);
+/** The fault suite's record files: reliability.json first, then reliability-<suite>.json (e.g. reliability-archive-patroni41.json). */
+const isRecord = (f: string): boolean => /^reliability(-[a-z0-9]+)*\.json$/.test(f);
 
 /** Copies the last runs into the tracked files and writes RELIABILITY.md; false when there is no run. */
 export function writeReliability(root: string, roleChanges: readonly RoleChangeFigures[] = []): boolean {

@@ -38,8 +38,11 @@ case "$action" in
     eval "ns=\${NS_$node:-}"
     in_ns=
     [ -n "$ns" ] && in_ns="ip netns exec $ns"
-    # shellcheck disable=SC2086 # in_ns is empty or a few words
-    setsid $in_ns setpriv --reuid=postgres --regid=postgres --init-groups \
+    # the root's pgBackRest next to the root's Patroni (one version everywhere)
+    in_root=
+    [ -n "$ROOTFS" ] && in_root="$WORK/in-root.sh $ROOTFS $WORK"
+    # shellcheck disable=SC2086 # in_ns and in_root are empty or a few words
+    setsid $in_ns $in_root setpriv --reuid=postgres --regid=postgres --init-groups \
       env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 \
       /usr/bin/pgbackrest --config="$WORK/pgbackrest/$node.conf" server \
       >>"$WORK/logs/$node.pgbackrest.log" 2>&1 </dev/null &

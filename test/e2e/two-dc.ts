@@ -60,15 +60,22 @@ let withArchive = false;
 /** Each data center's repository host: its name (in placeholders and node-ctl.sh) and address. */
 const REPOSITORY = { dc1: { name: 'r1', host: '10.231.1.9' }, dc2: { name: 'r2', host: '10.231.2.9' } } as const;
 const STANZA = 'pgcluster';
-/** The archive suite's section of RELIABILITY.md. */
-const ARCHIVE_SECTION = {
-  title: 'The archive: the hybrid standby',
-  about:
-    "The fault suite with `backup` on both clusters (`test/e2e/two-dc-archive.test.ts`): each data center's pgBackRest repository host and every member run pgBackRest's TLS server in their data center's namespace; the source archives into both repositories, the standby reads its own ([docs/archive.md](docs/archive.md))",
-};
+/** The archive suites' sections of RELIABILITY.md (this machine's packages, or a Debian root's). */
+const archiveSection = () =>
+  platform.root
+    ? {
+        title: `The archive after a switchover: ${platform.name}`,
+        about:
+          "The fault suite with `backup` on both clusters on a Debian root (`test/e2e/two-dc-archive-patroni41.test.ts`): Patroni, PostgreSQL and pgBackRest (every server, and the repository hosts' commands) from the root, each in its data center's namespace ([docs/archive.md](docs/archive.md))",
+      }
+    : {
+        title: 'The archive: the hybrid standby, and re-seeds from a backup',
+        about:
+          "The fault suite with `backup` on both clusters (`test/e2e/two-dc-archive.test.ts`): each data center's pgBackRest repository host and every member run pgBackRest's TLS server in their data center's namespace; the source archives into both repositories, the standby reads its own ([docs/archive.md](docs/archive.md))",
+      };
 /** pgBackRest's version on this machine (`pgbackrest version`: "pgBackRest 2.45"). */
 const pgbackrestVersion = (): string =>
-  execFileSync('pgbackrest', ['version'], { encoding: 'utf8' })
+  execFileSync('runuser', ['-u', 'postgres', '--', 'pgbackrest', 'version'], { encoding: 'utf8' })
     .trim()
     .replace(/^pgBackRest /, '');
 
@@ -100,7 +107,7 @@ function record(row: Row): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(
     file,
-    `${JSON.stringify({ setup: `two data centers in network namespaces, ${DELAY_MS} ms each way between them; ${platform.name}${withArchive ? `; pgBackRest ${pgbackrestVersion()}, a repository host per data center` : ''}`, program: roleChangeProgram(), rows, timingsMs: timings, ...(withArchive ? ARCHIVE_SECTION : {}) }, null, 2)}\n`,
+    `${JSON.stringify({ setup: `two data centers in network namespaces, ${DELAY_MS} ms each way between them; ${platform.name}${withArchive ? `; pgBackRest ${pgbackrestVersion()}, a repository host per data center` : ''}`, program: roleChangeProgram(), rows, timingsMs: timings, ...(withArchive ? archiveSection() : {}) }, null, 2)}\n`,
   );
 }
 
@@ -139,6 +146,8 @@ function twoDcTopology(): Record<string, any> {
     // standby is at most that far behind while it reads the archive
     t.primary.backup = backupOf('dc1');
     t.standby.backup = backupOf('dc2');
+    // the default with backup: the standby's members restore from its repository first
+    delete t.link.createReplicaMethods;
     for (const c of [t.primary, t.standby]) {
       c.postgresql.parameters = { ...c.postgresql.parameters, archive_timeout: '10s' };
       // a base backup starts at once (an immediate checkpoint on the member it copies), as a
@@ -240,6 +249,26 @@ function archiveSetup(): void {
   );
 }
 
+/**
+ * On a Debian root, pgBackRest's protocol wants one version everywhere: the servers run the root's
+ * (node-ctl.sh), and so must the commands on the repository hosts, which the stanza and first
+ * backup steps and this suite run as `runuser -u postgres -- pgbackrest ...` on this machine. A
+ * `runuser` first on this process's PATH (the deploys inherit it) runs the root's instead.
+ */
+function rootRunuser(root: string): void {
+  const bin = path.join(h.work, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(
+    path.join(bin, 'runuser'),
+    `#!/bin/sh\n# the root's runuser, and with it the root's pgbackrest\nexec ${path.join(h.work, 'in-root.sh')} ${root} ${h.work} /usr/sbin/runuser "$@"\n`,
+    { mode: 0o755 },
+  );
+  pathBefore = process.env.PATH;
+  process.env.PATH = `${bin}${path.delimiter}${process.env.PATH}`;
+}
+/** PATH before rootRunuser: the suites share one process (--runInBand), so it goes back after. */
+let pathBefore: string | undefined;
+
 /** A cluster's backup section in the archive suite (its files under the work directory). */
 function backupOf(dc: Dc): Record<string, unknown> {
   const dir = path.join(h.work, 'pgbackrest');
@@ -285,7 +314,7 @@ function pgbackrest(dc: Dc, ...args: string[]): string {
       `--stanza=${STANZA}`,
       ...args,
     ],
-    { encoding: 'utf8', timeout: 60_000 },
+    { encoding: 'utf8', timeout: 1_200_000 },
   );
 }
 
@@ -1123,55 +1152,68 @@ function linkBytes(): number {
 const RESEED_SCALE = Number(process.env.E2E_RESEED_SCALE ?? 100);
 
 /**
- * A re-seed of dc2 whose members' data is broken, by `from`: the deploy's time, the
- * bytes that crossed the link during it, and the replica method its Patroni logs name.
+ * A re-seed of the standby data center (dc2 unless a switchover made it dc1) whose members' data
+ * is broken, by `from`: the deploy's time, the bytes that crossed the link during it, and the
+ * replica method each member's Patroni log names.
  */
 async function reseedWith(
   from: 'source' | 'backup',
   generation: number,
   writer: Writer,
 ): Promise<{ ms: number; bytes: number; methods: Record<string, string>; caughtUpMs: number; leader: string }> {
-  // dc2's data broken (pg_control gone, as on a failed disk): Patroni runs and answers, PostgreSQL
+  const dc = other(source);
+  const hosts = HOSTS[dc];
+  // its data broken (pg_control gone, as on a failed disk): Patroni runs and answers, PostgreSQL
   // cannot start ("system ID is invalid; consider doing reinitialize")
-  for (const n of Object.keys(DC2)) h.nodeCtl('halt', n);
-  for (const n of Object.keys(DC2)) fs.rmSync(path.join(h.work, 'data', n, 'global', 'pg_control'));
-  for (const n of Object.keys(DC2)) h.nodeCtl('start', n);
-  await waitFor('dc2 answering without a standby leader', 60_000, async () => {
-    const members = await h.members('standby');
+  for (const n of Object.keys(hosts)) h.nodeCtl('halt', n);
+  for (const n of Object.keys(hosts)) fs.rmSync(path.join(h.work, 'data', n, 'global', 'pg_control'));
+  for (const n of Object.keys(hosts)) h.nodeCtl('start', n);
+  await waitFor(`${dc} answering without a standby leader`, 60_000, async () => {
+    const members = await h.members(CLUSTER[dc]);
     return members.length === 3 && !(await standbyLeader()) ? true : undefined;
   });
   const marks = logMarks();
-  writeTopology((t) => (t.link.reseed = { cluster: 'dc2', generation, from }));
+  writeTopology((t) => (t.link.reseed = { cluster: dc, generation, from }));
   const bytes0 = linkBytes();
   const t0 = now();
-  const res = await h.cdktfDeployAsync(['*'], `reseed-from-${from}`);
+  const res = await h.cdktfDeployAsync(['*'], `reseed-${dc}-from-${from}`);
   const ms = now() - t0;
   deployed(res);
   const bytes = linkBytes() - bytes0;
   expect(res.output).toMatch(
-    from === 'backup'
-      ? /\[re-seed\] .*re-seeding dc2 \(generation \d+\) from the backup in its own data center's repository/
-      : /\[re-seed\] .*re-seeding dc2 \(generation \d+\) from dc1/,
+    new RegExp(
+      `\\[re-seed\\] .*re-seeding ${dc} \\(generation \\d+\\) ${from === 'backup' ? "from the backup in its own data center's repository" : `from ${source}`}`,
+    ),
   );
-  expect(res.output).toMatch(/\[re-seed\] .*re-seeded in \d+ s: \w+ streams from 10\.231\.1\.\d+, \w+, \w+ from it/);
-  const { value: after } = await waitFor('dc2 streaming from dc1 again', 120_000, linkedOrWhy);
+  const net = source === 'dc1' ? '1' : '2';
+  expect(res.output).toMatch(
+    new RegExp(`\\[re-seed\\] .*re-seeded in \\d+ s: \\w+ streams from 10\\.231\\.${net}\\.\\d+, \\w+, \\w+ from it`),
+  );
+  const { value: after } = await waitFor(`${dc} streaming from ${source} again`, 120_000, linkedOrWhy);
   // every write acknowledged by the end of the deploy (the writer goes on)
   const acked = writer.acked.slice();
   const { ms: caughtUpMs } = await waitFor(
     'every write acknowledged during the re-seed on the new standby leader',
     300_000,
-    async () => (await missingOn(DC2[after.standbyLeader], acked)).length === 0,
+    async () => (await missingOn(hosts[after.standbyLeader], acked)).length === 0,
   );
   // how each member was created, as its Patroni log says since the deploy began
   const methods: Record<string, string> = {};
-  for (const n of Object.keys(DC2)) {
+  for (const n of Object.keys(hosts)) {
     const log = fs.readFileSync(path.join(h.work, 'logs', `${n}.log`), 'utf8').slice(marks[n] ?? 0);
     methods[n] = /replica has been created using (\w+)/.exec(log)?.[1] ?? 'none';
   }
   // the old data directories: removed here (the disk), as their owners would once the cluster is back
-  for (const n of Object.keys(DC2))
+  for (const n of Object.keys(hosts))
     fs.rmSync(path.join(h.work, 'data', `${n}.reseed-${generation}`), { recursive: true, force: true });
   return { ms, bytes, methods, caughtUpMs, leader: after.standbyLeader };
+}
+
+/** `pgbackrest --type=full --start-fast --backup-standby backup` on a data center's repository host: how long it took. */
+function fullBackup(dc: Dc): number {
+  const t0 = now();
+  pgbackrest(dc, '--type=full', '--start-fast', '--backup-standby', 'backup');
+  return now() - t0;
 }
 
 step(
@@ -1192,25 +1234,8 @@ step(
     });
     const loadMs = now() - t0;
     // the user's schedule: a full backup into dc2's repository, copied from a dc2 standby
-    const t1 = now();
     const backupLinkBytes0 = linkBytes();
-    execFileSync(
-      'runuser',
-      [
-        '-u',
-        'postgres',
-        '--',
-        'pgbackrest',
-        `--config=${path.join(h.work, 'pgbackrest', `${REPOSITORY.dc2.name}.conf`)}`,
-        `--stanza=${STANZA}`,
-        '--type=full',
-        '--start-fast',
-        '--backup-standby',
-        'backup',
-      ],
-      { stdio: 'pipe', timeout: 1_200_000 },
-    );
-    const backupMs = now() - t1;
+    const backupMs = fullBackup('dc2');
     const backupLinkBytes = linkBytes() - backupLinkBytes0;
     const writer = new Writer(h, leader, 8_000_000, 'faults').start();
     let source: Awaited<ReturnType<typeof reseedWith>>;
@@ -1265,6 +1290,57 @@ step(
         recoveryMs: r.ms + r.caughtUpMs,
         reclones: Object.keys(DC2).length,
       });
+    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
+    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+  },
+);
+
+step(
+  "6e. the standby re-created from its own repository after a planned switchover: a backup of each data center's repository, the switchover dc1 -> dc2 across the delay, then dc1's data broken and re-seeded from its backup: restored, the archive replayed across the timeline switch (the demoted source archived its last segment), streaming from dc2; nothing acknowledged lost",
+  async () => {
+    expect(source).toBe('dc1');
+    await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    // the user's schedule: a full backup in each repository before the switchover
+    const backupMs = fullBackup('dc1');
+    fullBackup('dc2');
+    await switchoverAcross('archiveSwitchover', 9_000_000);
+    expect(source).toBe('dc2');
+    const { value: before } = await waitFor('dc1 streaming from dc2', 120_000, linkedOrWhy);
+    const [{ timeline }] = await h.sql<{ timeline: number }>(
+      DC2[before.leader],
+      'select timeline_id as timeline from pg_control_checkpoint()',
+    );
+    const writer = new Writer(h, DC2[before.leader], 9_600_000, 'faults').start();
+    let r: Awaited<ReturnType<typeof reseedWith>>;
+    try {
+      await waitFor('the writer acknowledges', 10_000, async () => writer.acked.length > 20);
+      r = await reseedWith('backup', 1, writer);
+    } finally {
+      await writer.stop();
+    }
+    const { value: after } = await waitFor('dc1 streaming from dc2', 120_000, linkedOrWhy);
+    const { lost } = await allAcknowledgedOn(DC1[after.standbyLeader], writer);
+    // every dc1 member restored from dc1's repository; the new standby leader on dc2's timeline
+    expect(Object.values(r.methods)).toEqual(['pgbackrest', 'pgbackrest', 'pgbackrest']);
+    const [{ tl }] = await h.sql<{ tl: number }>(
+      DC1[after.standbyLeader],
+      'select received_tli as tl from pg_stat_wal_receiver',
+    );
+    expect(Number(tl)).toBe(Number(timeline));
+    const log = fs.readFileSync(path.join(h.work, 'logs', `${after.standbyLeader}.log`), 'utf8');
+    expect(log).toMatch(/restored log file "0+[1-9A-F]+\.history" from archive/);
+    writeTopology((t) => delete t.link.reseed);
+    deployed(await h.cdktfDeployAsync(['*'], 'reseed-dc1-removed'));
+    Object.assign(timings, { switchoverReseedFromBackupMs: r.ms, switchoverReseedLinkBytes: r.bytes });
+    record({
+      fault: `after a planned switchover dc1 -> dc2 (timeline ${timeline}), dc1's data broken and re-seeded from the backup in dc1's repository (taken before the switchover in ${Math.round(backupMs / 1000)} s)`,
+      checked: `the deploy ${Math.round(r.ms / 100) / 10} s, ${Math.round(r.bytes / 1048576)} MB across the link; every dc1 member restored by pgbackrest, the new standby leader replayed the archive across the timeline switch (the history file from the archive) and streams from dc2 on timeline ${timeline}; every acknowledged write on dc1`,
+      acknowledged: writer.acked.length,
+      lost,
+      promised: true,
+      recoveryMs: r.ms + r.caughtUpMs,
+      reclones: Object.keys(DC1).length,
+    });
     expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
     expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
   },
@@ -1681,9 +1757,12 @@ export function twoDcSuite(
     net('down');
     net('up', String(DELAY_MS));
     if (withArchive) {
-      if (!fs.existsSync('/usr/bin/pgbackrest'))
-        throw new Error("pgbackrest is missing: run the README's test command, which installs it");
+      if (!fs.existsSync(`${on.root ?? ''}/usr/bin/pgbackrest`))
+        throw new Error(
+          `${on.root ?? ''}/usr/bin/pgbackrest is missing: run the README's test command, which installs it`,
+        );
       archiveSetup();
+      if (on.root) rootRunuser(on.root);
     }
     const t = twoDcTopology();
     // the clusters: layout (stacks dc1 and dc2), so that a switchover is a change of link.source
@@ -1692,6 +1771,7 @@ export function twoDcSuite(
   });
 
   afterAll(async () => {
+    if (pathBefore !== undefined) process.env.PATH = pathBefore;
     await h.teardown(process.env.E2E_KEEP_WORK === '1');
     net('down');
     // the role changes across the delay, per platform and program, for BENCHMARKS.md's medians
