@@ -184,7 +184,7 @@ export function reliabilityMarkdown(
   return lines.join('\n');
 }
 
-/** The fault suite's record files: reliability.json first, then reliability-<suite>.json (e.g. reliability-archive-patroni41.json). */
+/** The fault suite's record files: reliability.json first, then reliability-<suite>.json (-archive-patroni41...). */
 const isRecord = (f: string): boolean => /^reliability(-[a-z0-9]+)*\.json$/.test(f);
 
 /** Copies the last runs into the tracked files and writes RELIABILITY.md; false when there is no run. */

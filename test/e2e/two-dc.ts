@@ -1209,7 +1209,7 @@ async function reseedWith(
   return { ms, bytes, methods, caughtUpMs, leader: after.standbyLeader };
 }
 
-/** `pgbackrest --type=full --start-fast --backup-standby backup` on a data center's repository host: how long it took. */
+/** A full backup from a standby (the user's schedule) on a data center's repository host: how long it took. */
 function fullBackup(dc: Dc): number {
   const t0 = now();
   pgbackrest(dc, '--type=full', '--start-fast', '--backup-standby', 'backup');
