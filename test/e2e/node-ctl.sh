@@ -41,9 +41,11 @@ case "$action" in
     # the root's pgBackRest next to the root's Patroni (one version everywhere)
     in_root=
     [ -n "$ROOTFS" ] && in_root="$WORK/in-root.sh $ROOTFS $WORK"
+    # the lock path goes along in the environment (pgBackRest 2.60's remote commands lock in
+    # /tmp/pgbackrest otherwise, which every host of this machine shares)
     # shellcheck disable=SC2086 # in_ns and in_root are empty or a few words
     setsid $in_ns $in_root setpriv --reuid=postgres --regid=postgres --init-groups \
-      env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 \
+      env -i HOME="$WORK" PATH=/usr/bin:/bin LANG=C.UTF-8 PGBACKREST_LOCK_PATH="$WORK/pgbackrest/$node/lock" \
       /usr/bin/pgbackrest --config="$WORK/pgbackrest/$node.conf" server \
       >>"$WORK/logs/$node.pgbackrest.log" 2>&1 </dev/null &
     echo $! >"$pgbr_pidfile"
@@ -90,7 +92,7 @@ case "$action" in
       PATRONI_RESTAPI_PASSWORD="$PATRONI_RESTAPI_PASSWORD" \
       ${PATRONI_ETCD3_PROTOCOL:+PATRONI_ETCD3_PROTOCOL="$PATRONI_ETCD3_PROTOCOL"} \
       ${PATRONI_ETCD3_PASSWORD:+PATRONI_ETCD3_PASSWORD="$PATRONI_ETCD3_PASSWORD"} \
-      PGBACKREST_CONFIG="$WORK/pgbackrest/$node.conf" \
+      PGBACKREST_CONFIG="$WORK/pgbackrest/$node.conf" PGBACKREST_LOCK_PATH="$WORK/pgbackrest/$node/lock" \
       /usr/bin/patroni "$WORK/cfg/$node.yml" >>"$WORK/logs/$node.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     ;;

@@ -75,7 +75,7 @@ const archiveSection = () =>
       };
 /** pgBackRest's version on this machine (`pgbackrest version`: "pgBackRest 2.45"). */
 const pgbackrestVersion = (): string =>
-  execFileSync('runuser', ['-u', 'postgres', '--', 'pgbackrest', 'version'], { encoding: 'utf8' })
+  execFileSync('runuser', ['-u', 'postgres', '--', 'pgbackrest', 'version'], { encoding: 'utf8', env: process.env })
     .trim()
     .replace(/^pgBackRest /, '');
 
@@ -314,7 +314,8 @@ function pgbackrest(dc: Dc, ...args: string[]): string {
       `--stanza=${STANZA}`,
       ...args,
     ],
-    { encoding: 'utf8', timeout: 1_200_000 },
+    // jest's process.env is the suite's own: handed on, so that a root's runuser is found
+    { encoding: 'utf8', timeout: 1_200_000, env: process.env },
   );
 }
 
