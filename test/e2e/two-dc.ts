@@ -1238,7 +1238,7 @@ step(
     const backupLinkBytes0 = linkBytes();
     const backupMs = fullBackup('dc2');
     const backupLinkBytes = linkBytes() - backupLinkBytes0;
-    const writer = new Writer(h, leader, 8_000_000, 'faults').start();
+    const writer = new Writer(h, leader, 4_000_000, 'faults').start();
     let source: Awaited<ReturnType<typeof reseedWith>>;
     let backup: Awaited<ReturnType<typeof reseedWith>>;
     try {
