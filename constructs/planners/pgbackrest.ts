@@ -45,8 +45,9 @@ export function restoreCommand(backup: ResolvedBackup): string {
 /**
  * Patroni's replica method that restores a member from its own data center's repository (repo1):
  * the newest backup there, into the member's empty data directory (Patroni empties it first;
- * `--delta` would reuse files a user's own call finds there), as a standby. pgBackRest writes its restore_command into
- * postgresql.auto.conf; Patroni takes the recovery settings out of that file and writes its own.
+ * `--delta` would reuse files a user's own call finds there), as a standby. pgBackRest writes its
+ * restore_command into postgresql.auto.conf; Patroni takes the recovery settings out of that file
+ * and writes its own.
  */
 export function restoreBackupCommand(backup: ResolvedBackup): string {
   return `${pgbackrestBase(backup)} --repo=1 --delta --type=standby restore`;
