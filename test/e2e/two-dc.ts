@@ -641,6 +641,11 @@ step(
   },
 );
 
+/** The next plan of both stacks is empty (what was deployed is what runs). */
+function expectEmptyPlans(): void {
+  for (const dc of ['dc1', 'dc2']) expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', dc), dc)).toBe(0);
+}
+
 /** Fails with the deploy's tail unless it succeeded. */
 function deployed(res: { status: number; output: string }): void {
   expect({ status: res.status, tail: res.status === 0 ? '' : res.output.slice(-3000) }).toEqual({
@@ -822,8 +827,7 @@ step(
     await waitFor('dc2 linked with all three members', 120_000, linkedOrWhy);
     recoveryMs = now() - t0;
     expect(await setting(DC2[down], 'work_mem')).toBe('8MB');
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+    expectEmptyPlans();
     record({
       fault: 'a standby member down during `cdktf deploy` (a parameter change)',
       checked:
@@ -862,8 +866,7 @@ step(
     expect(after.leader).toBe(before.leader);
     expect(await identities()).toEqual(ids);
     expect(recloneCount(marks)).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+    expectEmptyPlans();
     record({
       fault: '`cdktf deploy` interrupted (SIGINT) during its apply',
       checked:
@@ -1022,8 +1025,7 @@ step(
       status().healthy ? true : undefined,
     );
     expect(healthy.value).toBe(true);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+    expectEmptyPlans();
     timings.reseedDeployMs = deployMs;
     record({
       fault:
@@ -1135,10 +1137,12 @@ step(
       reclones: 0,
     });
     await slotLimit(DC1[after.leader], false, 'archive-limits-back');
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+    expectEmptyPlans();
   },
 );
+
+/** Bytes as whole MB, for the rows. */
+const mb = (bytes: number): number => Math.round(bytes / 1048576);
 
 /** Bytes that crossed between the data centers so far, both ways (the router's delay device). */
 function linkBytes(): number {
@@ -1255,7 +1259,6 @@ step(
     // every member restored from dc2's repository
     expect(Object.values(source.methods)).toEqual(['basebackup', 'basebackup', 'basebackup']);
     expect(Object.values(backup.methods).sort()).toEqual(['pgbackrest', 'pgbackrest', 'pgbackrest']);
-    const mb = (b: number) => Math.round(b / 1048576);
     // the copy crossed the link once; the restore, the WAL since the backup only
     expect(source.bytes).toBeGreaterThan(Number(dbBytes));
     expect(backup.bytes).toBeLessThan(source.bytes / 4);
@@ -1291,8 +1294,7 @@ step(
         recoveryMs: r.ms + r.caughtUpMs,
         reclones: Object.keys(DC2).length,
       });
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+    expectEmptyPlans();
   },
 );
 
@@ -1335,15 +1337,14 @@ step(
     Object.assign(timings, { switchoverReseedFromBackupMs: r.ms, switchoverReseedLinkBytes: r.bytes });
     record({
       fault: `after a planned switchover dc1 -> dc2 (timeline ${timeline}), dc1's data broken and re-seeded from the backup in dc1's repository (taken before the switchover in ${Math.round(backupMs / 1000)} s)`,
-      checked: `the deploy ${Math.round(r.ms / 100) / 10} s, ${Math.round(r.bytes / 1048576)} MB across the link; every dc1 member restored by pgbackrest, the new standby leader replayed the archive across the timeline switch (the history file from the archive) and streams from dc2 on timeline ${timeline}; every acknowledged write on dc1`,
+      checked: `the deploy ${Math.round(r.ms / 100) / 10} s, ${mb(r.bytes)} MB across the link; every dc1 member restored by pgbackrest, the new standby leader replayed the archive across the timeline switch (the history file from the archive) and streams from dc2 on timeline ${timeline}; every acknowledged write on dc1`,
       acknowledged: writer.acked.length,
       lost,
       promised: true,
       recoveryMs: r.ms + r.caughtUpMs,
       reclones: Object.keys(DC1).length,
     });
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+    expectEmptyPlans();
   },
 );
 
@@ -1466,8 +1467,7 @@ step(
       status: 0,
       tail: '',
     });
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc1'), 'dc1')).toBe(0);
-    expect(h.planExitCode(path.join(h.work, 'cdktf.out', 'stacks', 'dc2'), 'dc2')).toBe(0);
+    expectEmptyPlans();
     record({
       fault: 'planned promotion of dc2 across the 20 ms delay, then undone (dc2 rejoined as the standby of dc1)',
       checked:
