@@ -1,8 +1,9 @@
 /**
  * Why a link is not healthy, from its figures (link-report.ts): the standby leader not streaming,
  * a stalled stream, another system or timeline, replay paused, the slot missing or lost, a
- * promoted standby, members cut off from their DCS. Pure; `collect` (link-health.ts) calls
- * `problemsOf` after reading, and the gate and status print what it finds.
+ * promoted standby, a standby replica left on an old timeline, members cut off from their DCS.
+ * Pure; `collect` (link-health.ts) calls `problemsOf` after reading, and the gate and status print
+ * what it finds.
  */
 import type { LinkFigures, LinkView, NodeReading } from './link-report';
 import { lsn } from './lsn';
@@ -43,6 +44,11 @@ function dcsProblems(report: LinkFigures, cfg: LinkView): string[] {
     );
   }
   return out;
+}
+
+/** A replica on an older timeline than the leader it follows (both known). */
+function behindTimeline(n: NodeReading, leader: NodeReading): boolean {
+  return n.timeline !== null && leader.timeline !== null && n.timeline < leader.timeline;
 }
 
 /** Why the link is not healthy; empty when it is. */
@@ -113,7 +119,11 @@ function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
   }
   for (const n of sby) {
     if (n === leader || !n.reachable) continue;
-    if (n.receiverStatus !== 'streaming')
+    if (n.receiverStatus !== 'streaming' && leader && behindTimeline(n, leader))
+      out.push(
+        `${n.member} is on timeline ${n.timeline}, its standby leader ${leader.member} on ${leader.timeline}, and is not streaming (wal receiver: ${n.receiverStatus || 'none'}): it replayed WAL past the point where that timeline forked (${cfg.source.name} failed over without WAL that had already reached ${cfg.standby.name}), and Patroni before 4.1.1 does not rewind a replica whose leader stayed the same (4.1.1 and later do within a loop); restart its PostgreSQL (patronictl restart <scope> ${n.member}): Patroni then rewinds it from the source with pg_rewind (docs/troubleshooting.md)`,
+      );
+    else if (n.receiverStatus !== 'streaming')
       out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
     else if (leader && n.senderHost !== leader.host)
       out.push(`${n.member} streams from ${n.senderHost}, not from the standby leader ${leader.host}`);

@@ -5,4 +5,4 @@
 import { DEBIAN12 } from './harness';
 import { twoDcSuite } from './two-dc';
 
-twoDcSuite(DEBIAN12, ['1', '2', '2b', '3', '4', '5', '6', '9', '8a', '8', '8c', '7']);
+twoDcSuite(DEBIAN12, ['1', '2', '2b', '2c', '3', '4', '5', '6', '9', '8a', '8', '8c', '7']);

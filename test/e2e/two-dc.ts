@@ -359,14 +359,28 @@ async function linked(): Promise<{ leader: string; standbyLeader: string; sender
     return undefined;
   }
   const standbyHosts = HOSTS[other(source)];
+  // on the source's timeline: a member left on an older one (WAL past the fork) reconnects and says
+  // "streaming" for a moment, again and again
+  const timeline = (
+    await h
+      .sql<{ tl: number }>(
+        HOSTS[source][leader],
+        "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as tl",
+      )
+      .catch(() => [])
+  )[0]?.tl;
   let sender = '';
   for (const [name, host] of Object.entries(standbyHosts)) {
     const r = await h
-      .sql<{ status: string; sender_host: string }>(host, 'select status, sender_host from pg_stat_wal_receiver')
+      .sql<{ status: string; sender_host: string; received_tli: number }>(
+        host,
+        'select status, sender_host, received_tli from pg_stat_wal_receiver',
+      )
       .catch(() => []);
-    const seen = r.length === 1 ? `${r[0].status} from ${r[0].sender_host}` : 'no WAL receiver';
-    if (r.length !== 1 || r[0].status !== 'streaming') {
-      notLinked = `${name} (standby leader ${sl}): ${seen}`;
+    const seen =
+      r.length === 1 ? `${r[0].status} from ${r[0].sender_host} on timeline ${r[0].received_tli}` : 'no WAL receiver';
+    if (r.length !== 1 || r[0].status !== 'streaming' || r[0].received_tli !== timeline) {
+      notLinked = `${name} (standby leader ${sl}): ${seen}; the source leader ${leader} on timeline ${timeline ?? 'unknown'}`;
       return undefined;
     }
     if (name === sl) sender = r[0].sender_host;
@@ -579,6 +593,53 @@ async function killSourceLeader(
   }
 }
 
+/** Patroni rewinds a replica whose leader stayed the same onto that leader's new timeline from 4.1.1 on. */
+const rewindsReplicasAlone = (): boolean => {
+  const [major, minor, patch] = platform.patroniVersion.split('.').map(Number);
+  return major * 10000 + minor * 100 + patch >= 40101;
+};
+
+/** What a row says of the dc2 replicas standbyOnNewTimeline restarted (nothing when none). */
+const pastTheFork = (restarted: string[]): string =>
+  restarted.length === 0
+    ? ''
+    : `; ${restarted.join(', ')} of dc2 had replayed past the fork: restarted as status said, rewound`;
+
+/** The members status names as left on an older timeline than their standby leader. */
+function divergedReplicas(): string[] {
+  return status().problems.flatMap((p) => /^(\S+) is on timeline \d+, its standby leader/.exec(p)?.[1] ?? []);
+}
+
+/**
+ * The link whole again after dc1 failed over (every dc2 member streaming on dc1's timeline): the
+ * standby leader is rewound by Patroni; before Patroni 4.1.1 a dc2 replica that had replayed past
+ * the fork is restarted as status says (docs/troubleshooting.md), after which Patroni rewinds it.
+ * Returns the link and the members restarted.
+ */
+async function standbyOnNewTimeline(
+  newLeader: string,
+  timeoutMs = 180_000,
+): Promise<{ after: { leader: string; standbyLeader: string; sender: string }; restarted: string[] }> {
+  const restarted: string[] = [];
+  const { value: after } = await waitFor(
+    "every dc2 member streaming on the new leader's timeline",
+    timeoutMs,
+    async () => {
+      const l = await linked();
+      if (l && l.sender === DC1[newLeader]) return l;
+      const why = l ? `the standby leader streams from ${l.sender}, not ${DC1[newLeader]}` : notLinked;
+      // from 4.1.1 Patroni rewinds them within a loop: status may name them meanwhile
+      if (rewindsReplicasAlone()) throw new Error(why);
+      for (const m of divergedReplicas().filter((r) => !restarted.includes(r))) {
+        h.patronictl(m, ['restart', topology.clusters[other(source)].scope, m, '--force']);
+        restarted.push(m);
+      }
+      throw new Error(why);
+    },
+  );
+  return { after, restarted };
+}
+
 step(
   '2. the source leader killed (kill -9) while the standby streams: dc1 fails over, the standby leader follows the new leader, the slot is there',
   async () => {
@@ -586,14 +647,8 @@ step(
     const ids = await identities();
     const marks = logMarks();
     const { writer, killedAt, newLeader } = await killSourceLeader(before.leader, 2_000_000);
-    const { value: after } = await waitFor(
-      'the standby leader streaming from the new dc1 leader',
-      120_000,
-      async () => {
-        const l = await linked();
-        return l && l.sender === DC1[newLeader] ? l : undefined;
-      },
-    );
+    // dc2 may have received WAL the new leader had not (fault 2c makes that certain)
+    const { after, restarted } = await standbyOnNewTimeline(newLeader);
     const recoveryMs = now() - killedAt;
     timings.sourceFailoverStandbyFollowsMs = recoveryMs;
     expect(after.leader).toBe(newLeader);
@@ -630,8 +685,7 @@ step(
     );
     record({
       fault: 'source leader killed (kill -9), writes running',
-      checked:
-        'dc1 failed over; the standby leader follows the new leader (multi-host standby_cluster.host); the slot active there; the standby has every row the new leader has',
+      checked: `dc1 failed over; the standby leader follows the new leader (multi-host standby_cluster.host); the slot active there; the standby has every row the new leader has${pastTheFork(restarted)}`,
       acknowledged: writer.acked.length,
       lost: lostInDc1.length,
       promised: false,
@@ -686,10 +740,7 @@ step(
     expect(newLeader).toBe(syncStandby);
     const lost = await missingOn(DC1[newLeader], writer.acked);
     expect({ acked: writer.acked.length, lost }).toEqual({ acked: writer.acked.length, lost: [] });
-    await waitFor('the standby leader streaming from the new dc1 leader', 120_000, async () => {
-      const l = await linked();
-      return l && l.sender === DC1[newLeader] ? l : undefined;
-    });
+    const { restarted } = await standbyOnNewTimeline(newLeader);
     h.nodeCtl('start', before.leader);
     await waitFor(`${before.leader} back as a replica`, 120_000, async () =>
       (await h.members('primary')).some(
@@ -708,11 +759,104 @@ step(
     expect(reclones).toBe(0);
     record({
       fault: "source leader killed (kill -9), writes running, Patroni's synchronous_mode on in dc1",
-      checked:
-        'dc1 failed over to its synchronous standby; every acknowledged write there; the standby leader follows it; synchronous_mode set and removed through the stacks',
+      checked: `dc1 failed over to its synchronous standby; every acknowledged write there; the standby leader follows it; synchronous_mode set and removed through the stacks${pastTheFork(restarted)}`,
       acknowledged: writer.acked.length,
       lost: lost.length,
       promised: true,
+      recoveryMs,
+      reclones,
+    });
+  },
+);
+
+step(
+  '2c. dc1 fails over to a replica behind what the standby cluster had received (asynchronous replication in dc1): the standby leader is rewound onto the new timeline by Patroni, its replicas once restarted as status says (by Patroni alone from 4.1.1), nothing re-cloned',
+  async () => {
+    const { value: before } = await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    const ids = await identities();
+    const marks = logMarks();
+    const replicas = Object.keys(DC1).filter((n) => n !== before.leader);
+    // dc1's replicas stopped cleanly: what dc1's leader writes now reaches dc2 alone
+    for (const r of replicas) h.nodeCtl('halt', r);
+    const writer = new Writer(h, DC1[before.leader], 2_200_000, 'faults').start();
+    try {
+      await waitFor('the writer acknowledges', 20_000, async () => writer.acked.length > 50);
+    } finally {
+      await writer.stop();
+    }
+    for (const host of Object.values(DC2))
+      await waitFor(
+        `every acknowledged write on ${host}`,
+        60_000,
+        async () => (await missingOn(host, writer.acked)).length === 0,
+      );
+    // the leader lost; its replicas come back and one of them is promoted without those writes
+    process.kill(h.pidOf(before.leader)!, 'SIGKILL');
+    process.kill(h.postmasterPid(before.leader)!, 'SIGKILL');
+    const killedAt = now();
+    for (const r of replicas) h.nodeCtl('start', r);
+    const { value: newLeader } = await waitFor('a new dc1 leader', 120_000, async () => {
+      const l = await sourceLeader();
+      return l && l !== before.leader ? l : undefined;
+    });
+    const lostInDc1 = await missingOn(DC1[newLeader], writer.acked);
+    // the premise: every dc2 member had replayed writes that dc1's new timeline does not have
+    expect(lostInDc1.length).toBeGreaterThan(0);
+    const dc2Replicas = Object.keys(DC2).filter((n) => n !== before.standbyLeader);
+    if (!rewindsReplicasAlone()) {
+      // Patroni rewinds the standby leader (its new timeline's history arrives); its replicas stay
+      // behind on the old timeline, and status says which and what to do
+      const { value: named } = await waitFor(
+        'status naming the replicas left on the old timeline',
+        120_000,
+        async () => {
+          const d = divergedReplicas().sort();
+          return d.length === dc2Replicas.length ? d : undefined;
+        },
+      );
+      expect(named).toEqual(dc2Replicas.sort());
+    }
+    const { after, restarted } = await standbyOnNewTimeline(newLeader);
+    const recoveryMs = now() - killedAt;
+    expect(restarted.sort()).toEqual(rewindsReplicasAlone() ? [] : dc2Replicas.sort());
+    // the standby holds what dc1 holds: the writes only the lost leader had are gone from both
+    await waitFor('the standby leader has every row of the new dc1 leader and no other', 60_000, async () => {
+      const [a, b] = await Promise.all([
+        h.sql<{ n: string }>(DC1[newLeader], 'select count(*) as n from faults'),
+        h.sql<{ n: string }>(DC2[after.standbyLeader], 'select count(*) as n from faults'),
+      ]);
+      return a[0].n === b[0].n;
+    });
+    for (const host of Object.values(DC2)) expect(await missingOn(host, writer.acked)).toEqual(lostInDc1);
+    // every dc2 member rewound (pg_rewind), none copied anew
+    for (const n of Object.keys(DC2))
+      expect({
+        n,
+        log: /running pg_rewind from/.test(
+          fs
+            .readFileSync(path.join(h.work, 'logs', `${n}.log`))
+            .subarray(marks[n])
+            .toString('utf8'),
+        ),
+      }).toEqual({ n, log: true });
+    expect(await identities()).toEqual(ids);
+    const reclones = recloneCount(marks);
+    expect(reclones).toBe(0);
+    h.nodeCtl('start', before.leader);
+    await waitFor(`${before.leader} back as a replica`, 120_000, async () =>
+      (await h.members('primary')).some(
+        (m) => m.name === before.leader && ['streaming', 'running'].includes(m.state) && m.role === 'replica',
+      ),
+    );
+    await waitFor('dc2 streaming from dc1', 120_000, linkedOrWhy);
+    expect(status().healthy).toBe(true);
+    timings.standbyPastTheForkMs = recoveryMs;
+    record({
+      fault: "source leader lost while dc1's replicas were behind the standby cluster, writes acknowledged",
+      checked: `dc1 failed over without those writes; the standby leader rewound by Patroni onto the new timeline${rewindsReplicasAlone() ? ', its replicas too' : `; its replicas named by status and rewound once restarted`}; the standby holds exactly what dc1 holds; nothing re-cloned`,
+      acknowledged: writer.acked.length,
+      lost: lostInDc1.length,
+      promised: false,
       recoveryMs,
       reclones,
     });

@@ -358,6 +358,31 @@ describe('each problem, one fault at a time', () => {
     ]);
   });
 
+  test('a standby replica left on an older timeline than its standby leader, not streaming: the divergence and the restart that rewinds it', () => {
+    const twoTimelines = (r: LinkFigures, receiver: string | null): void => {
+      r.source.timeline = 2;
+      for (const n of r.nodes) n.timeline = 2;
+      r.nodes[3] = { ...r.nodes[3], timeline: 1, receiverStatus: receiver };
+    };
+    const [one] = problems((r) => twoTimelines(r, 'waiting'));
+    expect(one).toMatch(
+      /^s2 is on timeline 1, its standby leader s1 on 2, and is not streaming \(wal receiver: waiting\): it replayed WAL past the point where that timeline forked \(primary failed over without WAL that had already reached standby\)/,
+    );
+    expect(one).toContain(
+      'restart its PostgreSQL (patronictl restart <scope> s2): Patroni then rewinds it from the source',
+    );
+    expect(problems((r) => twoTimelines(r, null))[0]).toContain('(wal receiver: none)');
+    // still streaming on the old timeline (it has not reached the switch point yet): no problem
+    expect(problems((r) => twoTimelines(r, 'streaming'))).toEqual([]);
+    // a timeline unknown on either side: the plain message
+    expect(
+      problems((r) => {
+        twoTimelines(r, 'waiting');
+        r.nodes[3].timeline = null;
+      }),
+    ).toEqual(['s2 is not streaming (wal receiver: waiting)']);
+  });
+
   test('the standby leader is the member the report names, not the first: s2 leads, s1 cascades from it', () => {
     expect(
       problems((r) => {
