@@ -39,6 +39,8 @@ const FIGURES: Record<string, string> = {
   sourceFailoverStandbyFollowsMs: 'source leader killed -> the standby leader streams from the new source leader',
   sourceFailoverSynchronousMs:
     "source leader killed with synchronous_mode on -> dc1's synchronous standby is its new leader",
+  standbyPastTheForkMs:
+    "source leader lost with the standby past the source's new fork -> every standby member streaming on the new timeline (rewound)",
   standbyEtcdLossRecoveryMs: "the standby data center's etcd back -> the link streaming",
   reseedDeployMs: 'the re-seed deploy (`cdktf deploy`, gate to wait)',
   delayedPromotionDeployMs: 'planned promotion of dc2 across the delay: the whole deploy (gate included)',
