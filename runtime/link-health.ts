@@ -15,7 +15,7 @@ import { Client } from 'pg';
 import { HealthNode, PATRONI_ROLES } from './contract';
 import type { DbAccess, LinkFigures, LinkReport, LinkView, NodeReading, NodeReport, SlotReport } from './link-report';
 import { problemsOf } from './link-problems';
-import { bytesBetween } from './lsn';
+import { bytesBetween, lsnText } from './lsn';
 import { getJsonAt } from './rest-client';
 
 // the report's shape and printing, and the problems, for the programs and status that read a link
@@ -214,6 +214,19 @@ export function nodeNamed(nodes: readonly HealthNode[], name: string): HealthNod
 
 // --- the whole link ---------------------------------------------------------------------------
 
+/**
+ * Where each timeline ended on a cluster, from its member's GET /history (rows [timeline, end
+ * LSN as a number, ...]); empty when the REST API does not answer with such rows.
+ */
+async function timelineEnds(node: HealthNode): Promise<Map<number, string>> {
+  const { body } = await getJsonAt(`${node.rest}/history`);
+  const ends = new Map<number, string>();
+  for (const row of Array.isArray(body) ? body : [])
+    if (Array.isArray(row) && typeof row[0] === 'number' && /^\d+$/.test(String(row[1])))
+      ends.set(row[0], lsnText(BigInt(String(row[1]))));
+  return ends;
+}
+
 /** The node of `nodes` that is a read-write leader. */
 export function leaderOf<N extends NodeReading>(nodes: readonly N[]): N | undefined {
   return nodes.find((n) => n.reachable && n.inRecovery === false);
@@ -253,6 +266,15 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
       sourceLeader.error = errorText(err);
     }
   }
+  // a standby member on an older timeline than the source that does not stream may have replayed
+  // past where its timeline ended there (the source failed over without WAL it had): read where
+  const sourceTimeline = sourceLeader?.reachable ? sourceLeader.timeline : null;
+  const offTimeline = (n: NodeReading) =>
+    n.inRecovery === true && n.receiverStatus !== 'streaming' && n.timeline !== null && n.timeline < sourceTimeline!;
+  const ends =
+    cfg.state === 'following' && sourceLeader && sourceTimeline !== null && standby.some(offTimeline)
+      ? await timelineEnds(nodeNamed(cfg.source.nodes, sourceLeader.member))
+      : undefined;
   // without Patroni's word, the member in recovery that streams from a source node (an unreachable
   // member's sender is unknown, null)
   const standbyLeader =
@@ -278,7 +300,8 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
           : n.replayAgeSeconds === null
             ? null
             : Math.max(0, Math.round((n.replayAgeSeconds - delaySeconds) * 10) / 10);
-    return { ...n, lagBytes, lagSeconds };
+    const end = ends && n.cluster === cfg.standby.name && offTimeline(n) ? ends.get(n.timeline!) : undefined;
+    return { ...n, lagBytes, lagSeconds, ...(end === undefined ? {} : { timelineEndLsn: end }) };
   });
   const figures: LinkFigures = {
     state: cfg.state,

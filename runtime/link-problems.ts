@@ -5,7 +5,7 @@
  * Pure; `collect` (link-health.ts) calls `problemsOf` after reading, and the gate and status print
  * what it finds.
  */
-import type { LinkFigures, LinkView, NodeReading } from './link-report';
+import type { LinkFigures, LinkView, NodeReading, NodeReport } from './link-report';
 import { lsn } from './lsn';
 
 /**
@@ -46,9 +46,19 @@ function dcsProblems(report: LinkFigures, cfg: LinkView): string[] {
   return out;
 }
 
-/** A replica on an older timeline than the leader it follows (both known). */
-function behindTimeline(n: NodeReading, leader: NodeReading): boolean {
-  return n.timeline !== null && leader.timeline !== null && n.timeline < leader.timeline;
+/**
+ * A standby replica on a fork: on an older timeline than its standby leader, having replayed past
+ * where that timeline ended on the source (both known).
+ */
+function pastTheFork(n: NodeReport, leader: NodeReading): boolean {
+  return (
+    n.timeline !== null &&
+    leader.timeline !== null &&
+    n.timeline < leader.timeline &&
+    n.timelineEndLsn !== undefined &&
+    n.replayLsn !== null &&
+    lsn(n.replayLsn) > lsn(n.timelineEndLsn)
+  );
 }
 
 /** Why the link is not healthy; empty when it is. */
@@ -119,9 +129,9 @@ function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
   }
   for (const n of sby) {
     if (n === leader || !n.reachable) continue;
-    if (n.receiverStatus !== 'streaming' && leader && behindTimeline(n, leader))
+    if (n.receiverStatus !== 'streaming' && leader && pastTheFork(n, leader))
       out.push(
-        `${n.member} is on timeline ${n.timeline}, its standby leader ${leader.member} on ${leader.timeline}, and is not streaming (wal receiver: ${n.receiverStatus || 'none'}): it replayed WAL past the point where that timeline forked (${cfg.source.name} failed over without WAL that had already reached ${cfg.standby.name}), and Patroni before 4.1.1 does not rewind a replica whose leader stayed the same (4.1.1 and later do within a loop); restart its PostgreSQL (patronictl restart <scope> ${n.member}): Patroni then rewinds it from the source with pg_rewind (docs/troubleshooting.md)`,
+        `${n.member} is on timeline ${n.timeline}, its standby leader ${leader.member} on ${leader.timeline}, and is not streaming (wal receiver: ${n.receiverStatus || 'none'}): it replayed WAL up to ${n.replayLsn}, past ${n.timelineEndLsn} where timeline ${n.timeline} ended on the source (${cfg.source.name} failed over without WAL that had already reached ${cfg.standby.name}), and Patroni before 4.1.1 does not rewind a replica whose leader stayed the same (4.1.1 and later do within a loop); restart its PostgreSQL (patronictl restart <scope> ${n.member}): Patroni then rewinds it from the source with pg_rewind (docs/troubleshooting.md)`,
       );
     else if (n.receiverStatus !== 'streaming')
       out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);

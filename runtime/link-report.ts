@@ -69,6 +69,12 @@ export interface NodeReading {
 export interface NodeReport extends NodeReading {
   lagBytes: number | null;
   lagSeconds: number | null;
+  /**
+   * Where its timeline ended on the source (the source leader's GET /history), read only for a
+   * standby member that is on an older timeline than the source and not streaming: replayed past
+   * it, the member is on a fork.
+   */
+  timelineEndLsn?: string;
 }
 
 /** The link slot on the source leader. */

@@ -358,29 +358,39 @@ describe('each problem, one fault at a time', () => {
     ]);
   });
 
-  test('a standby replica left on an older timeline than its standby leader, not streaming: the divergence and the restart that rewinds it', () => {
-    const twoTimelines = (r: LinkFigures, receiver: string | null): void => {
+  test('a standby replica on an older timeline than its standby leader, not streaming, replayed past where that timeline ended on the source: the fork and the restart that rewinds it', () => {
+    /** The source and the standby leader on timeline 2, s2 on 1 with `receiver`, timeline 1 ended at 0/5023A08. */
+    const twoTimelines = (r: LinkFigures, receiver: string | null, replayLsn = '0/5026D08'): void => {
       r.source.timeline = 2;
       for (const n of r.nodes) n.timeline = 2;
-      r.nodes[3] = { ...r.nodes[3], timeline: 1, receiverStatus: receiver };
+      r.nodes[3] = { ...r.nodes[3], timeline: 1, receiverStatus: receiver, replayLsn, timelineEndLsn: '0/5023A08' };
     };
     const [one] = problems((r) => twoTimelines(r, 'waiting'));
     expect(one).toMatch(
-      /^s2 is on timeline 1, its standby leader s1 on 2, and is not streaming \(wal receiver: waiting\): it replayed WAL past the point where that timeline forked \(primary failed over without WAL that had already reached standby\)/,
+      /^s2 is on timeline 1, its standby leader s1 on 2, and is not streaming \(wal receiver: waiting\): it replayed WAL up to 0\/5026D08, past 0\/5023A08 where timeline 1 ended on the source \(primary failed over without WAL that had already reached standby\)/,
     );
     expect(one).toContain(
       'restart its PostgreSQL (patronictl restart <scope> s2): Patroni then rewinds it from the source',
     );
     expect(problems((r) => twoTimelines(r, null))[0]).toContain('(wal receiver: none)');
-    // still streaming on the old timeline (it has not reached the switch point yet): no problem
+    // replayed up to the end of its timeline, not past it: it can still follow (the plain message)
+    expect(problems((r) => twoTimelines(r, 'waiting', '0/5023A08'))).toEqual([
+      's2 is not streaming (wal receiver: waiting)',
+    ]);
+    // still streaming on the old timeline: no problem
     expect(problems((r) => twoTimelines(r, 'streaming'))).toEqual([]);
-    // a timeline unknown on either side: the plain message
-    expect(
-      problems((r) => {
-        twoTimelines(r, 'waiting');
-        r.nodes[3].timeline = null;
-      }),
-    ).toEqual(['s2 is not streaming (wal receiver: waiting)']);
+    // where the timeline ended, or its own timeline, unknown: the plain message
+    for (const edit of [
+      (r: LinkFigures) => delete r.nodes[3].timelineEndLsn,
+      (r: LinkFigures) => (r.nodes[3].timeline = null),
+      (r: LinkFigures) => (r.nodes[3].replayLsn = null),
+    ])
+      expect(
+        problems((r) => {
+          twoTimelines(r, 'waiting');
+          edit(r);
+        }),
+      ).toEqual(['s2 is not streaming (wal receiver: waiting)']);
   });
 
   test('the standby leader is the member the report names, not the first: s2 leads, s1 cascades from it', () => {

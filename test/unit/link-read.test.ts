@@ -16,6 +16,8 @@ interface MockHost {
   position?: Row | Error;
   slot?: Row[];
   rest?: { body: unknown; at: number | undefined };
+  /** GET /history. */
+  history?: unknown;
 }
 /** One client the code made: its options, the queries it ran, whether it was ended. */
 interface MockClientLog {
@@ -60,8 +62,15 @@ jest.mock('pg', () => {
   }
   return { Client };
 });
+const restCalls: string[] = [];
 jest.mock('../../runtime/rest-client', () => ({
-  getJsonAt: async (url: string) => mockHost(new URL(url).hostname).rest ?? { body: undefined, at: undefined },
+  getJsonAt: async (url: string) => {
+    const u = new URL(url);
+    restCalls.push(`${u.hostname}${u.pathname}`);
+    const h = mockHost(u.hostname);
+    if (u.pathname === '/history') return { body: h.history, at: undefined };
+    return h.rest ?? { body: undefined, at: undefined };
+  },
 }));
 
 const HOST = { p1: '127.0.1.1', p2: '127.0.1.2', s1: '127.0.2.1', s2: '127.0.2.2' } as const;
@@ -110,6 +119,7 @@ const patroni = (role: string, over: Row = {}): MockHost['rest'] => ({
 /** A streaming link: p1 leads dc1 at 0/3000800 (its node row is older: 0/3000400), s1 leads dc2. */
 beforeEach(() => {
   mockDb.clients = [];
+  restCalls.length = 0;
   mockDb.hosts = new Map<string, MockHost>([
     [
       HOST.p1,
@@ -321,6 +331,32 @@ describe('collect: the whole link', () => {
       'p1 (127.0.1.1:5432) is unreachable: terminating connection due to administrator command',
     );
     expect(mockDb.clients.flatMap((c) => c.queries)).not.toContain('slot');
+  });
+
+  test("a standby replica on an older timeline, not streaming: where its timeline ended on the source, from the source leader's GET /history", async () => {
+    // s2 replayed 0/3000000 on timeline 2; timeline 2 ended on the source at 0/2FFFF00 (50331392)
+    host('s2').node = { ...replicaRow('s1', '0/3000000'), timeline: 2, receiver_status: 'waiting' };
+    host('p1').history = [
+      [1, 16777216, 'no recovery target specified', '2026-12-06T08:00:00+00:00', 'p2'],
+      [2, 50331392, 'no recovery target specified', '2026-12-06T08:10:00+00:00', 'p1'],
+    ];
+    const r = await collect(view());
+    expect(restCalls.filter((c) => c.endsWith('/history'))).toEqual([`${HOST.p1}/history`]);
+    expect(named(r, 's2').timelineEndLsn).toBe('0/2FFFF00');
+    expect(r.problems).toEqual([
+      expect.stringMatching(
+        /^s2 is on timeline 2, its standby leader s1 on 3, and is not streaming \(wal receiver: waiting\): it replayed WAL up to 0\/3000000, past 0\/2FFFF00 where timeline 2 ended on the source/,
+      ),
+    ]);
+    // no history (the REST API does not answer): nothing said of a fork
+    host('p1').history = undefined;
+    expect((await collect(view())).problems).toEqual(['s2 is not streaming (wal receiver: waiting)']);
+  });
+
+  test('a streaming link reads no history', async () => {
+    await collect(view());
+    expect(restCalls.filter((c) => c.endsWith('/history'))).toEqual([]);
+    expect(named(await collect(view()), 's2').timelineEndLsn).toBeUndefined();
   });
 
   test('no slot name (the role change reads the link without one): no slot read, no slot figures', async () => {
