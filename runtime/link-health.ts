@@ -14,7 +14,7 @@
 import { Client } from 'pg';
 import { HealthNode, PATRONI_ROLES } from './contract';
 import type { DbAccess, LinkFigures, LinkReport, LinkView, NodeReading, NodeReport, SlotReport } from './link-report';
-import { problemsOf } from './link-problems';
+import { problemsOf, replayTimeline } from './link-problems';
 import { bytesBetween, lsnText } from './lsn';
 import { getJsonAt } from './rest-client';
 
@@ -192,6 +192,7 @@ export async function readNode(node: HealthNode, cfg: DbAccess, cluster: string)
     inRecovery: error ? null : (row.in_recovery ?? null),
     systemId: row.system_id ?? null,
     timeline: row.timeline ?? null,
+    ...(rest && typeof rest.timeline === 'number' ? { patroniTimeline: rest.timeline } : {}),
     currentLsn: row.current_lsn ?? null,
     receiveLsn: row.receive_lsn ?? null,
     replayLsn: row.replay_lsn ?? null,
@@ -266,11 +267,13 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
       sourceLeader.error = errorText(err);
     }
   }
-  // a standby member on an older timeline than the source that does not stream may have replayed
-  // past where its timeline ended there (the source failed over without WAL it had): read where
+  // a standby member replaying an older timeline than the source's may have replayed past where
+  // that timeline ended there (the source failed over without WAL it had): read where
   const sourceTimeline = sourceLeader?.reachable ? sourceLeader.timeline : null;
-  const offTimeline = (n: NodeReading) =>
-    n.inRecovery === true && n.receiverStatus !== 'streaming' && n.timeline !== null && n.timeline < sourceTimeline!;
+  const offTimeline = (n: NodeReading) => {
+    const tl = replayTimeline(n);
+    return n.inRecovery === true && tl !== null && tl < sourceTimeline!;
+  };
   const ends =
     cfg.state === 'following' && sourceLeader && sourceTimeline !== null && standby.some(offTimeline)
       ? await timelineEnds(nodeNamed(cfg.source.nodes, sourceLeader.member))
@@ -300,7 +303,7 @@ export async function collect(cfg: LinkView): Promise<LinkReport> {
           : n.replayAgeSeconds === null
             ? null
             : Math.max(0, Math.round((n.replayAgeSeconds - delaySeconds) * 10) / 10);
-    const end = ends && n.cluster === cfg.standby.name && offTimeline(n) ? ends.get(n.timeline!) : undefined;
+    const end = ends && n.cluster === cfg.standby.name && offTimeline(n) ? ends.get(replayTimeline(n)!) : undefined;
     return { ...n, lagBytes, lagSeconds, ...(end === undefined ? {} : { timelineEndLsn: end }) };
   });
   const figures: LinkFigures = {

@@ -46,15 +46,22 @@ function dcsProblems(report: LinkFigures, cfg: LinkView): string[] {
   return out;
 }
 
+/** The timeline a member replays: Patroni's word when it answered, else what SQL read. */
+export function replayTimeline(n: NodeReading): number | null {
+  return n.patroniTimeline ?? n.timeline;
+}
+
 /**
- * A standby replica on a fork: on an older timeline than its standby leader, having replayed past
- * where that timeline ended on the source (both known).
+ * A standby replica on a fork: replaying an older timeline than its standby leader's, past where
+ * that timeline ended on the source (all known). Streaming or not: such a member reconnects again
+ * and again, and reads "streaming" for a moment each time.
  */
 function pastTheFork(n: NodeReport, leader: NodeReading): boolean {
+  const tl = replayTimeline(n);
   return (
-    n.timeline !== null &&
+    tl !== null &&
     leader.timeline !== null &&
-    n.timeline < leader.timeline &&
+    tl < leader.timeline &&
     n.timelineEndLsn !== undefined &&
     n.replayLsn !== null &&
     lsn(n.replayLsn) > lsn(n.timelineEndLsn)
@@ -129,9 +136,9 @@ function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
   }
   for (const n of sby) {
     if (n === leader || !n.reachable) continue;
-    if (n.receiverStatus !== 'streaming' && leader && pastTheFork(n, leader))
+    if (leader && pastTheFork(n, leader))
       out.push(
-        `${n.member} is on timeline ${n.timeline}, its standby leader ${leader.member} on ${leader.timeline}, and is not streaming (wal receiver: ${n.receiverStatus || 'none'}): it replayed WAL up to ${n.replayLsn}, past ${n.timelineEndLsn} where timeline ${n.timeline} ended on the source (${cfg.source.name} failed over without WAL that had already reached ${cfg.standby.name}), and Patroni before 4.1.1 does not rewind a replica whose leader stayed the same (4.1.1 and later do within a loop); restart its PostgreSQL (patronictl restart <scope> ${n.member}): Patroni then rewinds it from the source with pg_rewind (docs/troubleshooting.md)`,
+        `${n.member} is on timeline ${replayTimeline(n)}, its standby leader ${leader.member} on ${leader.timeline} (wal receiver: ${n.receiverStatus || 'none'}): it replayed WAL up to ${n.replayLsn}, past ${n.timelineEndLsn} where timeline ${replayTimeline(n)} ended on the source (${cfg.source.name} failed over without WAL that had already reached ${cfg.standby.name}), and Patroni before 4.1.1 does not rewind a replica whose leader stayed the same (4.1.1 and later do within a loop); restart its PostgreSQL (patronictl -c <its patroni.yml> restart <scope> ${n.member} --force): Patroni then rewinds it from the source with pg_rewind (with use_pg_rewind, the default; without it, patronictl reinit copies it anew; docs/troubleshooting.md)`,
       );
     else if (n.receiverStatus !== 'streaming')
       out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);

@@ -52,6 +52,12 @@ export interface NodeReading {
   inRecovery: boolean | null;
   systemId: string | null;
   timeline: number | null;
+  /**
+   * The timeline its PostgreSQL replays, as Patroni reads it (GET /patroni `timeline`, from
+   * IDENTIFY_SYSTEM): unlike `timeline`, which falls back to the last restartpoint's without a WAL
+   * receiver. Absent without a REST answer.
+   */
+  patroniTimeline?: number;
   currentLsn: string | null;
   receiveLsn: string | null;
   replayLsn: string | null;
@@ -71,8 +77,8 @@ export interface NodeReport extends NodeReading {
   lagSeconds: number | null;
   /**
    * Where its timeline ended on the source (the source leader's GET /history), read only for a
-   * standby member that is on an older timeline than the source and not streaming: replayed past
-   * it, the member is on a fork.
+   * standby member that replays an older timeline than the source's: replayed past it, the member
+   * is on a fork.
    */
   timelineEndLsn?: string;
 }

@@ -358,8 +358,8 @@ describe('each problem, one fault at a time', () => {
     ]);
   });
 
-  test('a standby replica on an older timeline than its standby leader, not streaming, replayed past where that timeline ended on the source: the fork and the restart that rewinds it', () => {
-    /** The source and the standby leader on timeline 2, s2 on 1 with `receiver`, timeline 1 ended at 0/5023A08. */
+  test('a standby replica replaying an older timeline than its standby leader, past where that timeline ended on the source: the fork and the restart that rewinds it', () => {
+    /** The source and the standby leader on timeline 2, s2 replays 1 (`receiver`), timeline 1 ended at 0/5023A08. */
     const twoTimelines = (r: LinkFigures, receiver: string | null, replayLsn = '0/5026D08'): void => {
       r.source.timeline = 2;
       for (const n of r.nodes) n.timeline = 2;
@@ -367,19 +367,34 @@ describe('each problem, one fault at a time', () => {
     };
     const [one] = problems((r) => twoTimelines(r, 'waiting'));
     expect(one).toMatch(
-      /^s2 is on timeline 1, its standby leader s1 on 2, and is not streaming \(wal receiver: waiting\): it replayed WAL up to 0\/5026D08, past 0\/5023A08 where timeline 1 ended on the source \(primary failed over without WAL that had already reached standby\)/,
+      /^s2 is on timeline 1, its standby leader s1 on 2 \(wal receiver: waiting\): it replayed WAL up to 0\/5026D08, past 0\/5023A08 where timeline 1 ended on the source \(primary failed over without WAL that had already reached standby\)/,
     );
     expect(one).toContain(
-      'restart its PostgreSQL (patronictl restart <scope> s2): Patroni then rewinds it from the source',
+      'restart its PostgreSQL (patronictl -c <its patroni.yml> restart <scope> s2 --force): Patroni then rewinds it from the source with pg_rewind (with use_pg_rewind, the default; without it, patronictl reinit copies it anew',
     );
     expect(problems((r) => twoTimelines(r, null))[0]).toContain('(wal receiver: none)');
-    // replayed up to the end of its timeline, not past it: it can still follow (the plain message)
+    // it reconnects again and again and reads "streaming" for a moment: still on the fork
+    expect(problems((r) => twoTimelines(r, 'streaming'))).toEqual([expect.stringMatching(/^s2 is on timeline 1, /)]);
+    // replayed up to the end of its timeline, not past it: it can still follow
     expect(problems((r) => twoTimelines(r, 'waiting', '0/5023A08'))).toEqual([
       's2 is not streaming (wal receiver: waiting)',
     ]);
-    // still streaming on the old timeline: no problem
-    expect(problems((r) => twoTimelines(r, 'streaming'))).toEqual([]);
-    // where the timeline ended, or its own timeline, unknown: the plain message
+    expect(problems((r) => twoTimelines(r, 'streaming', '0/5023A08'))).toEqual([]);
+    // Patroni says it replays timeline 2 (SQL's 1 is the last restartpoint's): no fork
+    expect(
+      problems((r) => {
+        twoTimelines(r, null);
+        r.nodes[3].patroniTimeline = 2;
+      }),
+    ).toEqual(['s2 is not streaming (wal receiver: none)']);
+    // and Patroni's 1 counts over SQL's 2
+    expect(
+      problems((r) => {
+        twoTimelines(r, 'waiting');
+        r.nodes[3] = { ...r.nodes[3], timeline: 2, patroniTimeline: 1 };
+      })[0],
+    ).toMatch(/^s2 is on timeline 1, /);
+    // where the timeline ended, or its own timeline, or its replay unknown: the plain message
     for (const edit of [
       (r: LinkFigures) => delete r.nodes[3].timelineEndLsn,
       (r: LinkFigures) => (r.nodes[3].timeline = null),

@@ -333,24 +333,32 @@ describe('collect: the whole link', () => {
     expect(mockDb.clients.flatMap((c) => c.queries)).not.toContain('slot');
   });
 
-  test("a standby replica on an older timeline, not streaming: where its timeline ended on the source, from the source leader's GET /history", async () => {
-    // s2 replayed 0/3000000 on timeline 2; timeline 2 ended on the source at 0/2FFFF00 (50331392)
+  test("a standby replica replaying an older timeline: where that timeline ended on the source, from the source leader's GET /history", async () => {
+    // the source on timeline 3; s2 replays timeline 1 (Patroni's word; SQL reads the restartpoint's 2)
+    // up to 0/3000000, past where timeline 1 ended (0/2000000), before where timeline 2 did
     host('s2').node = { ...replicaRow('s1', '0/3000000'), timeline: 2, receiver_status: 'waiting' };
+    host('s2').rest = patroni('replica', { timeline: 1 });
     host('p1').history = [
-      [1, 16777216, 'no recovery target specified', '2026-12-06T08:00:00+00:00', 'p2'],
-      [2, 50331392, 'no recovery target specified', '2026-12-06T08:10:00+00:00', 'p1'],
+      [1, 33554432, 'no recovery target specified', '2026-12-06T08:00:00+00:00', 'p2'],
+      [2, 50331904, 'no recovery target specified', '2026-12-06T08:10:00+00:00', 'p1'],
     ];
     const r = await collect(view());
     expect(restCalls.filter((c) => c.endsWith('/history'))).toEqual([`${HOST.p1}/history`]);
-    expect(named(r, 's2').timelineEndLsn).toBe('0/2FFFF00');
+    expect(named(r, 's2')).toMatchObject({ timeline: 2, patroniTimeline: 1, timelineEndLsn: '0/2000000' });
     expect(r.problems).toEqual([
       expect.stringMatching(
-        /^s2 is on timeline 2, its standby leader s1 on 3, and is not streaming \(wal receiver: waiting\): it replayed WAL up to 0\/3000000, past 0\/2FFFF00 where timeline 2 ended on the source/,
+        /^s2 is on timeline 1, its standby leader s1 on 3 \(wal receiver: waiting\): it replayed WAL up to 0\/3000000, past 0\/2000000 where timeline 1 ended on the source/,
       ),
     ]);
     // no history (the REST API does not answer): nothing said of a fork
     host('p1').history = undefined;
     expect((await collect(view())).problems).toEqual(['s2 is not streaming (wal receiver: waiting)']);
+    // a detached link, or a source leader that does not answer its position: no history read
+    restCalls.length = 0;
+    await collect(view({ state: 'detached', slotName: undefined }));
+    host('p1').position = new Error('gone');
+    await collect(view());
+    expect(restCalls.filter((c) => c.endsWith('/history'))).toEqual([]);
   });
 
   test('a streaming link reads no history', async () => {
