@@ -171,7 +171,7 @@ const E2E_METRICS: { key: string; what: string; targetMs?: number; bound: string
     what: 'planned switchover dc1 -> dc2 (lifecycle suite): last write acknowledged on the old primary to the first on the new one, a writer on each side',
     targetMs: 1000,
     bound:
-      "here Patroni 3.0.2: the soft fence (writes stop), the fence, the old leader's restart in recovery to read its last position, the catch-up check, then the new side's woken HA loop and pg_promote; on 4.1 the synchronous handoff instead (below: the role change per Patroni version); not reachable on 3.0 and 4.0 without re-clones, whose immediate-stop demotion can leave the old source's replicas on a fork Patroni never checks ([docs/versions.md](docs/versions.md#patroni-30-40-and-41))",
+      "here Patroni 3.0.2: the soft fence (writes stop), the fence, the old leader's restart in recovery to read its last position, the catch-up check, then the new side's woken HA loop and pg_promote; on 4.1 the synchronous handoff instead (below: the role change per Patroni version); not reachable that way on 3.0 and 4.0, whose immediate-stop demotion can leave the old source's replicas on a fork Patroni checks only when each is restarted ([docs/versions.md](docs/versions.md#patroni-30-40-and-41))",
   },
   {
     key: 'switchoverFenceToPrimaryMs',
