@@ -134,13 +134,24 @@ function linkProblems(report: LinkFigures, cfg: LinkView): string[] {
     if (leader.replayPaused) out.push(`replay is paused on standby leader ${leader.member}`);
     if (leader.patroniPaused) out.push(`the standby cluster is in maintenance mode (patronictl pause)`);
   }
+  // source replicas not on the source leader's timeline yet: Patroni 3.0's check after a restart
+  // asks the first source member that answers for the source's timeline, and one of these would
+  // make it find nothing to rewind
+  const srcBehind = src.filter((n) => {
+    const tl = replayTimeline(n);
+    return n !== srcLeader && n.reachable && tl !== null && srcLeader?.timeline != null && tl < srcLeader.timeline;
+  });
   for (const n of sby) {
     if (n === leader || !n.reachable) continue;
-    if (leader && pastTheFork(n, leader))
+    if (leader && pastTheFork(n, leader)) {
+      const wait =
+        srcBehind.length === 0
+          ? ''
+          : ` once ${srcBehind.map((s) => s.member).join(', ')} of ${cfg.source.name} ${srcBehind.length === 1 ? 'is' : 'are'} on timeline ${srcLeader!.timeline} too`;
       out.push(
-        `${n.member} is on timeline ${replayTimeline(n)}, its standby leader ${leader.member} on ${leader.timeline} (wal receiver: ${n.receiverStatus || 'none'}): it replayed WAL up to ${n.replayLsn}, past ${n.timelineEndLsn} where timeline ${replayTimeline(n)} ended on the source (${cfg.source.name} failed over without WAL that had already reached ${cfg.standby.name}), and Patroni before 4.1.1 does not rewind a replica whose leader stayed the same (4.1.1 and later do within a loop); restart its PostgreSQL (patronictl -c <its patroni.yml> restart <scope> ${n.member} --force): Patroni then rewinds it from the source with pg_rewind (with use_pg_rewind, the default; without it, patronictl reinit copies it anew; docs/troubleshooting.md)`,
+        `${n.member} is on timeline ${replayTimeline(n)}, its standby leader ${leader.member} on ${leader.timeline} (wal receiver: ${n.receiverStatus || 'none'}): it replayed WAL up to ${n.replayLsn}, past ${n.timelineEndLsn} where timeline ${replayTimeline(n)} ended on the source (${cfg.source.name} failed over without WAL that had already reached ${cfg.standby.name}), and Patroni before 4.1.1 does not rewind a replica whose leader stayed the same (4.1.1 and later do within a loop); restart its PostgreSQL${wait} (patronictl -c <its patroni.yml> restart <scope> ${n.member} --force): Patroni then rewinds it from the source with pg_rewind (with use_pg_rewind, the default; without it, patronictl reinit copies it anew); still named a minute after, restart it again (docs/troubleshooting.md)`,
       );
-    else if (n.receiverStatus !== 'streaming')
+    } else if (n.receiverStatus !== 'streaming')
       out.push(`${n.member} is not streaming (wal receiver: ${n.receiverStatus || 'none'})`);
     else if (leader && n.senderHost !== leader.host)
       out.push(`${n.member} streams from ${n.senderHost}, not from the standby leader ${leader.host}`);

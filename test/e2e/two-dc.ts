@@ -605,9 +605,16 @@ const pastTheFork = (restarted: string[]): string =>
     ? ''
     : `; ${restarted.join(', ')} of dc2 had replayed past the fork: restarted as status said, rewound`;
 
-/** The members status names as left on an older timeline than their standby leader. */
-function divergedReplicas(): string[] {
-  return status().problems.flatMap((p) => /^(\S+) is on timeline \d+, its standby leader/.exec(p)?.[1] ?? []);
+/**
+ * The members status names as left on an older timeline than their standby leader; `now`: only
+ * those it says to restart now (not "once" a source replica follows the new timeline too).
+ */
+function divergedReplicas(now = false): string[] {
+  return status().problems.flatMap((p) =>
+    now && !p.includes('restart its PostgreSQL (')
+      ? []
+      : (/^(\S+) is on timeline \d+, its standby leader/.exec(p)?.[1] ?? []),
+  );
 }
 
 /**
@@ -618,9 +625,10 @@ function divergedReplicas(): string[] {
  */
 async function standbyOnNewTimeline(
   newLeader: string,
-  timeoutMs = 180_000,
+  timeoutMs = 240_000,
 ): Promise<{ after: { leader: string; standbyLeader: string; sender: string }; restarted: string[] }> {
   const restarted: string[] = [];
+  const restartedAt = new Map<string, number>();
   const { value: after } = await waitFor(
     "every dc2 member streaming on the new leader's timeline",
     timeoutMs,
@@ -630,9 +638,11 @@ async function standbyOnNewTimeline(
       const why = l ? `the standby leader streams from ${l.sender}, not ${DC1[newLeader]}` : notLinked;
       // from 4.1.1 Patroni rewinds them within a loop: status may name them meanwhile
       if (rewindsReplicasAlone()) throw new Error(why);
-      for (const m of divergedReplicas().filter((r) => !restarted.includes(r))) {
+      // as status says: now (once the source's replicas are on its timeline), again a minute after
+      for (const m of divergedReplicas(true).filter((r) => now() - (restartedAt.get(r) ?? -Infinity) > 60_000)) {
         h.patronictl(m, ['restart', topology.clusters[other(source)].scope, m, '--force']);
-        restarted.push(m);
+        restartedAt.set(m, now());
+        if (!restarted.includes(m)) restarted.push(m);
       }
       throw new Error(why);
     },

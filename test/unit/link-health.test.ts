@@ -372,7 +372,16 @@ describe('each problem, one fault at a time', () => {
     expect(one).toContain(
       'restart its PostgreSQL (patronictl -c <its patroni.yml> restart <scope> s2 --force): Patroni then rewinds it from the source with pg_rewind (with use_pg_rewind, the default; without it, patronictl reinit copies it anew',
     );
+    expect(one).toContain(
+      'patronictl reinit copies it anew); still named a minute after, restart it again (docs/troubleshooting.md)',
+    );
     expect(problems((r) => twoTimelines(r, null))[0]).toContain('(wal receiver: none)');
+    // a source replica still on the old timeline: restart once it follows (Patroni 3.0 may ask it)
+    const [waitFor] = problems((r) => {
+      twoTimelines(r, 'waiting');
+      r.nodes[1].patroniTimeline = 1;
+    });
+    expect(waitFor).toContain('restart its PostgreSQL once p2 of primary is on timeline 2 too (patronictl -c');
     // it reconnects again and again and reads "streaming" for a moment: still on the fork
     expect(problems((r) => twoTimelines(r, 'streaming'))).toEqual([expect.stringMatching(/^s2 is on timeline 1, /)]);
     // replayed up to the end of its timeline, not past it: it can still follow
