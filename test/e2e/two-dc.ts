@@ -612,7 +612,7 @@ function replicasHow(replicas: string[], restarted: string[]): string {
 }
 
 /** What a row says of the dc2 replicas standbyOnNewTimeline restarted (nothing when none). */
-const pastTheFork = (restarted: string[]): string =>
+const restartedAfterFork = (restarted: string[]): string =>
   restarted.length === 0
     ? ''
     : `; ${restarted.join(', ')} of dc2 had replayed past the fork: restarted as status said, rewound`;
@@ -707,7 +707,7 @@ step(
     );
     record({
       fault: 'source leader killed (kill -9), writes running',
-      checked: `dc1 failed over; the standby leader follows the new leader (multi-host standby_cluster.host); the slot active there; the standby has every row the new leader has${pastTheFork(restarted)}`,
+      checked: `dc1 failed over; the standby leader follows the new leader (multi-host standby_cluster.host); the slot active there; the standby has every row the new leader has${restartedAfterFork(restarted)}`,
       acknowledged: writer.acked.length,
       lost: lostInDc1.length,
       promised: false,
@@ -781,7 +781,7 @@ step(
     expect(reclones).toBe(0);
     record({
       fault: "source leader killed (kill -9), writes running, Patroni's synchronous_mode on in dc1",
-      checked: `dc1 failed over to its synchronous standby; every acknowledged write there; the standby leader follows it; synchronous_mode set and removed through the stacks${pastTheFork(restarted)}`,
+      checked: `dc1 failed over to its synchronous standby; every acknowledged write there; the standby leader follows it; synchronous_mode set and removed through the stacks${restartedAfterFork(restarted)}`,
       acknowledged: writer.acked.length,
       lost: lost.length,
       promised: true,
